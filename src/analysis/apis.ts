@@ -1,0 +1,143 @@
+// Kernel API knowledge as data, kept apart from the rules that use it (as smatch keeps its
+// lock_table[]). Semantics from include/linux/spinlock.h, spinlock_api_smp.h, rwlock.h,
+// cleanup.h (guard classes), workqueue.h and virtio.h.
+
+/** What holding a lock does to hard IRQs on the holder's CPU. */
+export type IrqEffect =
+  | 'irqs-on'     // spin_lock, spin_lock_bh, raw_spin_lock, read_lock, ...: hard IRQs stay enabled
+  | 'irqs-off';   // spin_lock_irqsave, spin_lock_irq, local_irq_save, ...
+
+export type LockFamily = 'spinlock' | 'raw_spinlock' | 'rwlock' | 'irq' | 'mutex';
+
+export interface LockApi {
+  name: string;
+  action: 'lock' | 'unlock';
+  family: LockFamily;
+  irq: IrqEffect;
+  /** The variant suffix: '' | '_bh' | '_irq' | '_irqsave' (unlock: '_irqrestore'). */
+  variant: '' | '_bh' | '_irq' | '_irqsave' | '_irqrestore' | '_nested';
+  /** Argument index of the lock expression; -1 for local_irq_*(). */
+  lockArg: number;
+  /** Argument index of the flags variable for *_irqsave / *_irqrestore. */
+  flagsArg?: number;
+}
+
+function spinFamily(prefix: string, family: LockFamily): LockApi[] {
+  const rows: LockApi[] = [];
+  const add = (name: string, action: 'lock' | 'unlock', irq: IrqEffect, variant: LockApi['variant'], flagsArg?: number) =>
+    rows.push({ name: prefix + name, action, family, irq, variant, lockArg: 0, flagsArg });
+  add('lock', 'lock', 'irqs-on', '');
+  add('lock_nested', 'lock', 'irqs-on', '_nested');
+  add('lock_bh', 'lock', 'irqs-on', '_bh');
+  add('lock_irq', 'lock', 'irqs-off', '_irq');
+  add('lock_irqsave', 'lock', 'irqs-off', '_irqsave', 1);
+  add('lock_irqsave_nested', 'lock', 'irqs-off', '_irqsave', 1);
+  add('unlock', 'unlock', 'irqs-on', '');
+  add('unlock_bh', 'unlock', 'irqs-on', '_bh');
+  add('unlock_irq', 'unlock', 'irqs-off', '_irq');
+  add('unlock_irqrestore', 'unlock', 'irqs-off', '_irqrestore', 1);
+  return rows;
+}
+
+const lockRows: LockApi[] = [
+  ...spinFamily('spin_', 'spinlock'),
+  ...spinFamily('raw_spin_', 'raw_spinlock'),
+  ...spinFamily('read_', 'rwlock'),
+  ...spinFamily('write_', 'rwlock'),
+  { name: 'local_irq_save', action: 'lock', family: 'irq', irq: 'irqs-off', variant: '_irqsave', lockArg: -1, flagsArg: 0 },
+  { name: 'local_irq_disable', action: 'lock', family: 'irq', irq: 'irqs-off', variant: '_irq', lockArg: -1 },
+  { name: 'local_irq_restore', action: 'unlock', family: 'irq', irq: 'irqs-off', variant: '_irqrestore', lockArg: -1, flagsArg: 0 },
+  { name: 'local_irq_enable', action: 'unlock', family: 'irq', irq: 'irqs-off', variant: '_irq', lockArg: -1 },
+  { name: 'mutex_lock', action: 'lock', family: 'mutex', irq: 'irqs-on', variant: '', lockArg: 0 },
+  { name: 'mutex_lock_interruptible', action: 'lock', family: 'mutex', irq: 'irqs-on', variant: '', lockArg: 0 },
+  { name: 'mutex_lock_nested', action: 'lock', family: 'mutex', irq: 'irqs-on', variant: '_nested', lockArg: 0 },
+  { name: 'mutex_unlock', action: 'unlock', family: 'mutex', irq: 'irqs-on', variant: '', lockArg: 0 },
+];
+
+export const LOCK_APIS: ReadonlyMap<string, LockApi> = new Map(lockRows.map(r => [r.name, r]));
+
+/** Guard classes of include/linux/spinlock.h and mutex.h usable with guard() / scoped_guard(). */
+export interface GuardClass { name: string; family: LockFamily; irq: IrqEffect; variant: LockApi['variant'] }
+
+const guardRows: GuardClass[] = [
+  { name: 'spinlock', family: 'spinlock', irq: 'irqs-on', variant: '' },
+  { name: 'spinlock_bh', family: 'spinlock', irq: 'irqs-on', variant: '_bh' },
+  { name: 'spinlock_irq', family: 'spinlock', irq: 'irqs-off', variant: '_irq' },
+  { name: 'spinlock_irqsave', family: 'spinlock', irq: 'irqs-off', variant: '_irqsave' },
+  { name: 'raw_spinlock', family: 'raw_spinlock', irq: 'irqs-on', variant: '' },
+  { name: 'raw_spinlock_bh', family: 'raw_spinlock', irq: 'irqs-on', variant: '_bh' },
+  { name: 'raw_spinlock_irq', family: 'raw_spinlock', irq: 'irqs-off', variant: '_irq' },
+  { name: 'raw_spinlock_irqsave', family: 'raw_spinlock', irq: 'irqs-off', variant: '_irqsave' },
+  { name: 'read_lock', family: 'rwlock', irq: 'irqs-on', variant: '' },
+  { name: 'read_lock_bh', family: 'rwlock', irq: 'irqs-on', variant: '_bh' },
+  { name: 'read_lock_irq', family: 'rwlock', irq: 'irqs-off', variant: '_irq' },
+  { name: 'read_lock_irqsave', family: 'rwlock', irq: 'irqs-off', variant: '_irqsave' },
+  { name: 'write_lock', family: 'rwlock', irq: 'irqs-on', variant: '' },
+  { name: 'write_lock_bh', family: 'rwlock', irq: 'irqs-on', variant: '_bh' },
+  { name: 'write_lock_irq', family: 'rwlock', irq: 'irqs-off', variant: '_irq' },
+  { name: 'write_lock_irqsave', family: 'rwlock', irq: 'irqs-off', variant: '_irqsave' },
+  { name: 'irq', family: 'irq', irq: 'irqs-off', variant: '_irq' },
+  { name: 'irqsave', family: 'irq', irq: 'irqs-off', variant: '_irqsave' },
+  { name: 'mutex', family: 'mutex', irq: 'irqs-on', variant: '' },
+];
+
+export const GUARD_CLASSES: ReadonlyMap<string, GuardClass> = new Map(guardRows.map(r => [r.name, r]));
+
+/** Lock kinds VRL001 reports: spinning locks that leave hard IRQs enabled. */
+export function isIrqUnsafeSpin(family: LockFamily, irq: IrqEffect): boolean {
+  return irq === 'irqs-on' && (family === 'spinlock' || family === 'raw_spinlock' || family === 'rwlock');
+}
+
+/** Work queueing APIs and the argument index of the work item (include/linux/workqueue.h). */
+export const SCHEDULE_APIS: ReadonlyMap<string, { workArg: number; delayed: boolean }> = new Map([
+  ['schedule_work', { workArg: 0, delayed: false }],
+  ['schedule_work_on', { workArg: 1, delayed: false }],
+  ['queue_work', { workArg: 1, delayed: false }],
+  ['queue_work_on', { workArg: 2, delayed: false }],
+  ['queue_work_node', { workArg: 2, delayed: false }],
+  ['schedule_delayed_work', { workArg: 0, delayed: true }],
+  ['schedule_delayed_work_on', { workArg: 1, delayed: true }],
+  ['queue_delayed_work', { workArg: 1, delayed: true }],
+  ['queue_delayed_work_on', { workArg: 2, delayed: true }],
+  ['mod_delayed_work', { workArg: 1, delayed: true }],
+  ['mod_delayed_work_on', { workArg: 2, delayed: true }],
+]);
+
+/** Work binding APIs: argument of the work item and of the handler. */
+export const BINDING_APIS: ReadonlyMap<string, { workArg: number; fnArg: number; delayed: boolean; declares: boolean }> = new Map([
+  ['INIT_WORK', { workArg: 0, fnArg: 1, delayed: false, declares: false }],
+  ['INIT_WORK_ONSTACK', { workArg: 0, fnArg: 1, delayed: false, declares: false }],
+  ['__INIT_WORK', { workArg: 0, fnArg: 1, delayed: false, declares: false }],
+  ['INIT_DELAYED_WORK', { workArg: 0, fnArg: 1, delayed: true, declares: false }],
+  ['INIT_DEFERRABLE_WORK', { workArg: 0, fnArg: 1, delayed: true, declares: false }],
+  ['__INIT_DELAYED_WORK', { workArg: 0, fnArg: 1, delayed: true, declares: false }],
+  ['DECLARE_WORK', { workArg: 0, fnArg: 1, delayed: false, declares: true }],
+  ['DECLARE_DELAYED_WORK', { workArg: 0, fnArg: 1, delayed: true, declares: true }],
+  ['DECLARE_DEFERRABLE_WORK', { workArg: 0, fnArg: 1, delayed: true, declares: true }],
+]);
+
+/** Calls that consume used buffers from a virtqueue (drivers/virtio/virtio_ring.c). */
+export const DRAIN_APIS: ReadonlySet<string> = new Set(['virtqueue_get_buf', 'virtqueue_get_buf_ctx']);
+
+/**
+ * Virtqueue setup calls and the argument holding the callback(s). `array` means the argument is
+ * an array of vq_callback_t (≤ 6.10) or of struct virtqueue_info (6.11+).
+ */
+export const VQ_SETUP_APIS: ReadonlyMap<string, { arg: number; array: boolean }> = new Map([
+  ['virtio_find_single_vq', { arg: 1, array: false }],
+  ['virtio_find_vqs', { arg: 3, array: true }],
+  ['virtio_find_vqs_ctx', { arg: 3, array: true }],
+  ['find_vqs', { arg: 3, array: true }],
+  ['vring_create_virtqueue', { arg: 8, array: false }],
+  ['vring_create_virtqueue_dma', { arg: 8, array: false }],
+  ['vring_new_virtqueue', { arg: 8, array: false }],
+]);
+
+/** Helpers that sleep: holding a spinlock across them is already a bug, and irqsave makes it worse. */
+export const SLEEPING_APIS: ReadonlySet<string> = new Set([
+  'msleep', 'ssleep', 'usleep_range', 'schedule', 'schedule_timeout', 'wait_event', 'wait_event_interruptible',
+  'wait_for_completion', 'wait_for_completion_timeout', 'wait_for_completion_interruptible', 'mutex_lock',
+  'mutex_lock_interruptible', 'down', 'down_interruptible', 'flush_work', 'cancel_work_sync',
+  'cancel_delayed_work_sync', 'flush_workqueue', 'synchronize_rcu', 'might_sleep', 'cond_resched',
+  'vmalloc', 'vfree', 'copy_to_user', 'copy_from_user',
+]);

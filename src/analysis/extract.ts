@@ -1,0 +1,1216 @@
+// Per-file fact extraction: one walk over each top-level item of a tree-sitter C tree.
+// Kernel macros (list_for_each_entry, container_of with a type, scoped_guard, DECLARE_WORK)
+// produce ERROR and MISSING nodes; the walk keeps going through them, and where the tree is
+// unreliable the facts come from the item's text (call arguments, access paths).
+import type { Node, Tree } from './parser';
+import {
+  BINDING_APIS, DRAIN_APIS, GUARD_CLASSES, LOCK_APIS, SCHEDULE_APIS, VQ_SETUP_APIS,
+} from './apis';
+import type {
+  ArgFact, BindingFact, CallbackRegFact, ContainerOfFact, ExprRef, FileFacts,
+  FunctionFacts, GlobalVarFacts, LockState, ParamFact, ScheduleFact, Span, StructFacts, TypeRef,
+} from './facts';
+import {
+  identArg, LineIndex, maskNonCode, normaliseLockExpr, parseExprRef, parseMemberPath, parseTypeText, splitArgs,
+  stripComments, type ArgText,
+} from './text';
+
+/** A body that may take or drop a lock, or mask interrupts, needs the full dataflow. */
+export const LOCKISH = /\b(?:raw_spin|spin|read|write|mutex)_(?:un)?lock|\b(?:scoped_)?guard\s*\(|\blocal_irq_/;
+
+/** A lock-free body that still needs its syntax tree: local types for work items, tables, drains. */
+export const NEEDS_TREE = /work|container_of|callback|virtqueue_info|INIT_|DECLARE_|virtqueue_get_buf/;
+
+/** Names of macro loops: `list_for_each_entry(pos, head, member) { ... }` and friends. */
+const MACRO_LOOP = /(^|_)for_each(_|$)|^for_each|_foreach$/;
+
+/** A top-level item's facts, positioned relative to the item so they can be reused after edits elsewhere. */
+export interface ItemFacts {
+  functions: FunctionFacts[];
+  prototypes: Record<string, TypeRef>;
+  structs: StructFacts[];
+  globals: GlobalVarFacts[];
+  bindings: BindingFact[];
+  callbackRegs: CallbackRegFact[];
+  fnRefs: string[];
+  errors: number;
+  problems: string[];
+}
+
+export interface ExtractOptions {
+  /**
+   * Cache of item facts keyed by the item's text, so an edited document re-extracts only the
+   * items whose text changed. Entries are positioned at `origin` and shifted on reuse.
+   */
+  cache?: ItemCache;
+}
+
+export class ItemCache {
+  private entries = new Map<string, { facts: ItemFacts; start: number; line: number; column: number }>();
+  private live = new Set<string>();
+  get(text: string) { this.live.add(text); return this.entries.get(text); }
+  set(text: string, facts: ItemFacts, start: number, line: number, column: number) {
+    this.live.add(text);
+    this.entries.set(text, { facts, start, line, column });
+  }
+  /** Drops entries not used since the last sweep. */
+  sweep() {
+    for (const k of this.entries.keys()) if (!this.live.has(k)) this.entries.delete(k);
+    this.live.clear();
+  }
+  get size() { return this.entries.size; }
+}
+
+export function extractFacts(file: string, tree: Tree, text: string, options: ExtractOptions = {}): FileFacts {
+  const lines = new LineIndex(text);
+  const facts: FileFacts = {
+    file, functions: [], prototypes: {}, structs: [], globals: [], bindings: [], callbackRegs: [], fnRefs: [],
+    errors: 0, problems: [],
+  };
+  const items: Node[] = [];
+  collectItems(tree.rootNode, items);
+  for (const item of items) {
+    let itemFacts: ItemFacts;
+    const cache = options.cache;
+    if (cache) {
+      const itemText = text.slice(item.startIndex, item.endIndex);
+      const hit = cache.get(itemText);
+      if (hit && hit.column === item.startPosition.column) {
+        itemFacts = shiftItem(hit.facts, item.startIndex - hit.start, item.startPosition.row - hit.line);
+        if (itemFacts !== hit.facts) cache.set(itemText, itemFacts, item.startIndex, item.startPosition.row, item.startPosition.column);
+      } else {
+        itemFacts = extractItem(item, text, lines);
+        cache.set(itemText, itemFacts, item.startIndex, item.startPosition.row, item.startPosition.column);
+      }
+    } else {
+      itemFacts = extractItem(item, text, lines);
+    }
+    mergeItem(facts, itemFacts);
+  }
+  options.cache?.sweep();
+  return facts;
+}
+
+/** Top-level items: children of the translation unit, looking inside #if blocks and ERROR nodes. */
+function collectItems(node: Node, out: Node[]): void {
+  for (const child of node.namedChildren) {
+    if (!child) continue;
+    switch (child.type) {
+      case 'preproc_if': case 'preproc_ifdef': case 'preproc_else': case 'preproc_elif':
+      case 'preproc_elifdef': case 'linkage_specification': case 'declaration_list':
+        collectItems(child, out);
+        break;
+      case 'ERROR':
+        // A top-level ERROR usually wraps whole functions the grammar could not close.
+        if (child.namedChildren.some(c => c?.type === 'function_definition' || c?.type === 'compound_statement')) collectItems(child, out);
+        else out.push(child);
+        break;
+      case 'comment': case 'preproc_include': case 'preproc_def': case 'preproc_call':
+        break;
+      case 'preproc_function_def':
+        out.push(child);
+        break;
+      default:
+        out.push(child);
+    }
+  }
+}
+
+function mergeItem(into: FileFacts, item: ItemFacts): void {
+  into.functions.push(...item.functions);
+  Object.assign(into.prototypes, item.prototypes);
+  into.structs.push(...item.structs);
+  into.globals.push(...item.globals);
+  into.bindings.push(...item.bindings);
+  into.callbackRegs.push(...item.callbackRegs);
+  into.fnRefs.push(...item.fnRefs);
+  into.errors += item.errors;
+  into.problems.push(...item.problems);
+}
+
+function extractItem(item: Node, text: string, lines: LineIndex): ItemFacts {
+  const out: ItemFacts = {
+    functions: [], prototypes: {}, structs: [], globals: [], bindings: [], callbackRegs: [], fnRefs: [], errors: 0, problems: [],
+  };
+  try {
+    const fc = new FileCtx(text, lines, out);
+    fc.item(item);
+  } catch (e) {
+    // Facts are best effort: an unexpected tree shape costs this item, never the file.
+    out.problems.push(`${lines.position(item.startIndex).line + 1}: ${(e as Error).message}`);
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Position shifting for cached items
+
+function shiftSpan(s: Span, dOff: number, dLine: number): Span {
+  return { ...s, start: s.start + dOff, end: s.end + dOff, line: s.line + dLine, endLine: s.endLine + dLine };
+}
+
+function shiftItem(f: ItemFacts, dOff: number, dLine: number): ItemFacts {
+  if (dOff === 0 && dLine === 0) return f;
+  // Every Span in the facts is an object with start/end/line/endLine: shift them generically.
+  const walk = (v: unknown): unknown => {
+    if (Array.isArray(v)) return v.map(walk);
+    if (v && typeof v === 'object') {
+      const o = v as Record<string, unknown>;
+      if (typeof o.start === 'number' && typeof o.line === 'number' && typeof o.endLine === 'number') {
+        return shiftSpan(o as unknown as Span, dOff, dLine);
+      }
+      const r: Record<string, unknown> = {};
+      for (const k of Object.keys(o)) r[k] = walk(o[k]);
+      // FunctionFacts.declsEnd is the one position that is not a Span.
+      if (typeof o.offset === 'number' && typeof o.indent === 'string') {
+        r.offset = (o.offset as number) + dOff;
+        r.line = (o.line as number) + dLine;
+      }
+      return r;
+    }
+    return v;
+  };
+  return walk(f) as ItemFacts;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Types from declarations
+
+function typeOf(typeNode: Node | null, declarator: Node | null): TypeRef {
+  let pointer = 0;
+  let d = declarator;
+  while (d && (d.type === 'pointer_declarator' || d.type === 'array_declarator' || d.type === 'init_declarator'
+    || d.type === 'parenthesized_declarator' || d.type === 'attributed_declarator' || d.type === 'abstract_pointer_declarator')) {
+    if (d.type === 'pointer_declarator' || d.type === 'array_declarator' || d.type === 'abstract_pointer_declarator') pointer++;
+    d = d.childForFieldName('declarator') ?? d.namedChildren.find(c => c && c.type.endsWith('declarator')) ?? null;
+  }
+  let name: string | undefined;
+  let base = '';
+  if (typeNode) {
+    if (typeNode.type === 'struct_specifier' || typeNode.type === 'union_specifier' || typeNode.type === 'enum_specifier') {
+      name = typeNode.childForFieldName('name')?.text;
+      base = `${typeNode.type.replace('_specifier', '')} ${name ?? '<anonymous>'}`;
+    } else if (typeNode.type === 'type_identifier') {
+      name = typeNode.text;
+      base = name;
+    } else {
+      base = typeNode.text.replace(/\s+/g, ' ');
+      if (typeNode.type === 'macro_type_specifier') name = undefined;
+    }
+  }
+  return { name, pointer, text: base + (pointer ? ' ' + '*'.repeat(pointer) : '') };
+}
+
+/** The innermost identifier of a declarator (`*p`, `a[3]`, `(*fn)(int)`). */
+function declaratorName(d: Node | null): Node | null {
+  while (d) {
+    if (d.type === 'identifier' || d.type === 'field_identifier' || d.type === 'type_identifier') return d;
+    const next: Node | null = d.childForFieldName('declarator') ?? d.namedChildren.find(c => c && (c.type.endsWith('declarator') || c.type === 'identifier' || c.type === 'field_identifier')) ?? null;
+    if (next === d) return null;
+    d = next;
+  }
+  return null;
+}
+
+function findFunctionDeclarator(d: Node | null): Node | null {
+  while (d) {
+    if (d.type === 'function_declarator') return d;
+    d = d.childForFieldName('declarator');
+  }
+  return null;
+}
+
+// ---------------------------------------------------------------------------------------------
+// File-level context
+
+class FileCtx {
+  constructor(readonly text: string, readonly lines: LineIndex, readonly out: ItemFacts) {}
+
+  span(n: Node): Span { return this.lines.span(n.startIndex, n.endIndex); }
+
+  item(node: Node): void {
+    switch (node.type) {
+      case 'function_definition':
+        this.functionDef(node);
+        break;
+      case 'declaration':
+        this.declaration(node);
+        break;
+      case 'type_definition':
+      case 'struct_specifier':
+      case 'union_specifier':
+        this.structsIn(node);
+        break;
+      default:
+        // ERROR, expression_statement (DECLARE_WORK(...) at file scope parses oddly), macros.
+        this.structsIn(node);
+        this.textLevelBindings(node);
+        for (const f of node.descendantsOfType('function_definition')) if (f) this.functionDef(f);
+    }
+    this.out.errors += countErrors(node);
+  }
+
+  /** `static DECLARE_WORK(name, fn);`: parsed as a macro type, so read it from the text. */
+  textLevelBindings(node: Node): void {
+    const t = this.text.slice(node.startIndex, node.endIndex);
+    if (!t.includes('DECLARE_')) return;
+    const re = /\b(DECLARE_(?:DELAYED_|DEFERRABLE_)?WORK)\s*\(\s*([A-Za-z_]\w*)\s*,\s*&?\s*([A-Za-z_]\w*)\s*\)/g;
+    for (let m; (m = re.exec(t));) {
+      const api = BINDING_APIS.get(m[1])!;
+      const start = node.startIndex + m.index;
+      this.out.bindings.push({
+        api: m[1], span: this.lines.span(start, start + m[0].length),
+        work: { text: m[2], base: { kind: 'var', name: m[2], global: true }, chain: [], addressOf: true },
+        handler: { fn: m[3] }, delayed: api.delayed,
+      });
+      this.out.globals.push({
+        name: m[2], isStatic: /\bstatic\b/.test(t.slice(0, m.index + 1)),
+        type: { name: api.delayed ? 'delayed_work' : 'work_struct', pointer: 0, text: api.delayed ? 'struct delayed_work' : 'struct work_struct' },
+        span: this.lines.span(start, start + m[0].length),
+      });
+    }
+  }
+
+  structsIn(node: Node): void {
+    for (const s of [node, ...node.descendantsOfType(['struct_specifier', 'union_specifier'])]) {
+      if (!s || (s.type !== 'struct_specifier' && s.type !== 'union_specifier')) continue;
+      const body = s.childForFieldName('body');
+      const name = s.childForFieldName('name');
+      if (!body || !name) continue;
+      // Skip nested named structs here; they are visited on their own by descendantsOfType.
+      const fields: Record<string, TypeRef> = {};
+      this.collectFields(body, fields);
+      this.out.structs.push({ name: name.text, span: this.span(s), fields });
+    }
+  }
+
+  collectFields(body: Node, fields: Record<string, TypeRef>): void {
+    for (const fd of body.namedChildren) {
+      if (!fd || fd.type !== 'field_declaration') continue;
+      const typeNode = fd.childForFieldName('type');
+      const decls = fd.childrenForFieldName('declarator').filter((d): d is Node => !!d);
+      if (decls.length === 0 && typeNode && (typeNode.type === 'struct_specifier' || typeNode.type === 'union_specifier')) {
+        // An anonymous struct or union: its members are members of the enclosing struct.
+        const inner = typeNode.childForFieldName('body');
+        if (inner && !typeNode.childForFieldName('name')) this.collectFields(inner, fields);
+        continue;
+      }
+      for (const d of decls) {
+        const n = declaratorName(d);
+        if (n) fields[n.text] = typeOf(typeNode, d);
+      }
+    }
+  }
+
+  declaration(node: Node): void {
+    const typeNode = node.childForFieldName('type');
+    const isStatic = node.children.some(c => c?.type === 'storage_class_specifier' && c.text === 'static');
+    this.structsIn(node);
+    this.textLevelBindings(node);
+    for (const d of node.childrenForFieldName('declarator')) {
+      if (!d) continue;
+      const fdecl = findFunctionDeclarator(d);
+      if (fdecl) {
+        const n = declaratorName(fdecl.childForFieldName('declarator'));
+        if (n) this.out.prototypes[n.text] = typeOf(typeNode, d.type === 'function_declarator' ? null : ptrWrapper(d));
+        continue;
+      }
+      const n = declaratorName(d);
+      if (!n) continue;
+      const type = typeOf(typeNode, d);
+      this.out.globals.push({ name: n.text, isStatic, type, span: this.span(n) });
+      if (d.type === 'init_declarator') {
+        const value = d.childForFieldName('value');
+        if (value) {
+          const fc = new InitializerScan(this, type, n.text);
+          fc.scan(value);
+        }
+      }
+    }
+  }
+
+  functionDef(node: Node): void {
+    const declarator = node.childForFieldName('declarator');
+    const fdecl = findFunctionDeclarator(declarator);
+    const body = node.childForFieldName('body');
+    if (!fdecl || !body) return;
+    const nameNode = declaratorName(fdecl.childForFieldName('declarator'));
+    if (!nameNode) return;
+    const typeNode = node.childForFieldName('type');
+    const isStatic = node.children.some(c => c?.type === 'storage_class_specifier' && c.text === 'static');
+    const params: ParamFact[] = [];
+    const paramList = fdecl.childForFieldName('parameters');
+    for (const p of paramList?.namedChildren ?? []) {
+      if (!p || p.type !== 'parameter_declaration') continue;
+      const pd = p.childForFieldName('declarator');
+      const pn = declaratorName(pd);
+      if (!pn && p.text.trim() === 'void') continue;
+      params.push({ name: pn?.text ?? '', type: typeOf(p.childForFieldName('type'), pd) });
+    }
+    const fn: FunctionFacts = {
+      name: nameNode.text,
+      isStatic,
+      nameSpan: this.span(nameNode),
+      span: this.span(node),
+      bodySpan: this.span(body),
+      returnType: typeOf(typeNode, declarator && declarator !== fdecl ? ptrWrapper(declarator) : null),
+      params,
+      locals: {},
+      lockOps: [], calls: [], drains: [], schedules: [], bindings: [], callbackRegs: [], containerOfs: [],
+      fnRefs: [], exitStates: [], declaredNames: params.map(p => p.name).filter(Boolean), errors: 0,
+    };
+    new FunctionWalker(this, fn).run(body);
+    this.out.functions.push(fn);
+  }
+}
+
+/** `*f(...)` declarator chain minus the function declarator, to count the return type's pointers. */
+function ptrWrapper(d: Node): Node | null {
+  return d.type === 'pointer_declarator' ? d : null;
+}
+
+function countErrors(node: Node): number {
+  if (!node.hasError) return 0;
+  let n = 0;
+  const cursor = node.walk();
+  let done = false;
+  while (!done) {
+    const t = cursor.currentNode;
+    if (t.isError || t.isMissing) n++;
+    if (t.hasError && cursor.gotoFirstChild()) continue;
+    while (!cursor.gotoNextSibling()) {
+      if (!cursor.gotoParent() || cursor.currentNode.id === node.id) { done = true; break; }
+    }
+  }
+  cursor.delete();
+  return n;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Initialisers: callback tables at file or function scope
+
+class InitializerScan {
+  constructor(private fc: FileCtx, private type: TypeRef, private varName: string,
+    private sink: { callbackRegs: CallbackRegFact[]; fnRefs: string[] } = fc.out) {}
+
+  /** vq_callback_t *callbacks[] = { a, b } / struct virtqueue_info info[] = { { "n", cb }, ... }. */
+  scan(value: Node): void {
+    const isCallbacks = /\bvq_callback_t\b/.test(this.type.text);
+    const isInfo = this.type.name === 'virtqueue_info';
+    this.visit(value, isCallbacks, isInfo, 0);
+  }
+
+  private visit(n: Node, isCallbacks: boolean, isInfo: boolean, depth: number): void {
+    if (n.type === 'initializer_list') {
+      const elems = n.namedChildren.filter((c): c is Node => !!c && c.type !== 'comment');
+      elems.forEach((e, i) => {
+        if (e.type === 'initializer_pair') {
+          const designator = e.namedChildren[0]?.text ?? '';
+          const value = e.childForFieldName('value') ?? e.namedChildren[e.namedChildren.length - 1];
+          if (!value) return;
+          if (designator === '.callback' && value.type === 'identifier') this.reg(value, isInfo ? 'struct virtqueue_info .callback' : '.callback =');
+          else this.visit(value, isCallbacks, isInfo, depth + 1);
+        } else if (e.type === 'identifier') {
+          this.sink.fnRefs.push(e.text);
+          if (isCallbacks) this.reg(e, `vq_callback_t ${this.varName}[]`);
+          // Positional struct virtqueue_info { name, callback, ctx }: the callback is second.
+          else if (isInfo && depth >= 1 && i === 1) this.reg(e, 'struct virtqueue_info');
+        } else {
+          this.visit(e, isCallbacks, isInfo, depth + 1);
+        }
+      });
+    } else if (n.type === 'identifier') {
+      this.sink.fnRefs.push(n.text);
+    } else if (n.type === 'pointer_expression' || n.type === 'cast_expression' || n.type === 'compound_literal_expression') {
+      for (const c of n.namedChildren) if (c) this.visit(c, isCallbacks || /\bvq_callback_t\b/.test(c.text), isInfo || c.text.includes('virtqueue_info'), depth);
+    }
+  }
+
+  private reg(n: Node, how: string): void {
+    this.sink.callbackRegs.push({ fn: n.text, span: this.fc.span(n), how });
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Function bodies: the lock-state dataflow and everything recorded along the way
+
+interface State {
+  /** Lock key -> acquisitions (indices into lockOps) that may hold it. */
+  may: Map<string, number[]>;
+  /** Lock keys held on every path. */
+  must: Set<string>;
+  /** Guard scopes: lock key -> compound statement id that releases it. */
+}
+
+function cloneState(s: State): State {
+  return { may: new Map(s.may), must: new Set(s.must) };
+}
+
+function mergeStates(a: State | null, b: State | null): State | null {
+  if (!a) return b ? cloneState(b) : null;
+  if (!b) return cloneState(a);
+  const may = new Map(a.may);
+  for (const [k, ops] of b.may) {
+    const cur = may.get(k);
+    may.set(k, cur ? [...new Set([...cur, ...ops])].sort((x, y) => x - y) : ops);
+  }
+  const must = new Set([...a.must].filter(k => b.must.has(k)));
+  return { may, must };
+}
+
+function sameState(a: State | null, b: State | null): boolean {
+  if (!a || !b) return a === b;
+  if (a.may.size !== b.may.size || a.must.size !== b.must.size) return false;
+  for (const [k, ops] of a.may) {
+    const o = b.may.get(k);
+    if (!o || o.length !== ops.length || o.some((x, i) => x !== ops[i])) return false;
+  }
+  for (const k of a.must) if (!b.must.has(k)) return false;
+  return true;
+}
+
+interface LoopCtx { breaks: State | null; continues: State | null; isSwitch: boolean }
+
+class FunctionWalker {
+  private lockOpByNode = new Map<number, number>();
+  private callByNode = new Map<number, number>();
+  private drainByNode = new Map<number, number>();
+  private seen = new Set<number>();
+  private loops: LoopCtx[] = [];
+  private labels = new Map<string, State | null>();
+  private loopDepth = 0;
+  private recheckDepth = 0;
+  private conditionDepth = 0;
+  /** Statements already consumed as the body of a preceding scoped_guard or macro loop. */
+  private consumed = new Set<number>();
+  private paramIndex: Map<string, number>;
+  private static EMPTY: State = { may: new Map(), must: new Set() };
+
+  constructor(private fc: FileCtx, private fn: FunctionFacts) {
+    this.paramIndex = new Map(fn.params.map((p, i) => [p.name, i]));
+  }
+
+  run(body: Node): void {
+    const bodyText = this.fc.text.slice(body.startIndex, body.endIndex);
+    if (LOCKISH.test(bodyText)) {
+      // Only a function that takes a lock can be given the irqsave fix and its flags variable.
+      this.leadingDecls(body);
+      const end = this.stmt(body, { may: new Map(), must: new Set() });
+      if (end) this.fn.exitStates.push(this.snapshot(end));
+    } else {
+      this.light(body);
+    }
+    this.resolveExprTypes();
+    this.fn.errors = body.hasError ? countErrors(body) : 0;
+    this.fn.fnRefs = [...new Set(this.fn.fnRefs)].filter(n => !this.paramIndex.has(n) && !(n in this.fn.locals));
+  }
+
+  /**
+   * Most functions take no lock at all: every call then runs with nothing held, so the calls,
+   * declarations and assignments are collected without the statement-by-statement dataflow.
+   */
+  private light(body: Node): void {
+    const text = this.fc.text;
+    const masked = maskNonCode(text.slice(body.startIndex, body.endIndex));
+    const base = body.startIndex;
+    // Local types matter only for resolving work items, container_of and callback tables.
+    if (NEEDS_TREE.test(masked)) {
+      for (const d of body.descendantsOfType('declaration')) if (d) this.localDecl(d, null, false);
+    }
+    for (const a of lexicalFnAssignments(masked)) this.lexicalAssignment(a.left, a.right, base + a.rightStart);
+    for (const site of lexicalCalls(masked, base)) {
+      if (DRAIN_APIS.has(site.name)) this.loopContextAt(body, site.start);
+      this.callSite(site, FunctionWalker.EMPTY);
+      this.loopDepth = this.recheckDepth = this.conditionDepth = 0;
+    }
+    this.fn.exitStates.push({ held: [], irqsOff: false });
+  }
+
+  /** Loop nesting of the call at `offset`, for drains found lexically. */
+  private loopContextAt(body: Node, offset: number): void {
+    const c = body.descendantForIndex(offset);
+    if (!c) return;
+    for (let p = c.parent, child: Node = c; p && p.id !== body.id; child = p, p = p.parent) {
+      if (!isLoopLike(p)) continue;
+      this.loopDepth++;
+      const cond = p.childForFieldName('condition');
+      if (cond && /\bvirtqueue_enable_cb\w*\s*\(/.test(cond.text)) this.recheckDepth = 1;
+      if (cond && cond.id === child.id) this.conditionDepth = 1;
+    }
+  }
+
+  // --- statements -----------------------------------------------------------------------------
+
+  private stmt(n: Node, s: State | null): State | null {
+    switch (n.type) {
+      case 'compound_statement':
+        return this.block(n.namedChildren.filter((c): c is Node => !!c), s, n.id);
+      case 'declaration':
+        this.localDecl(n, s);
+        return s;
+      case 'expression_statement':
+        return this.expr(n, s);
+      case 'if_statement': {
+        const afterCond = this.cond(n.childForFieldName('condition'), s);
+        const thenS = this.stmtOpt(n.childForFieldName('consequence'), afterCond);
+        const alt = n.childForFieldName('alternative');
+        const elseS = alt ? this.stmtOpt(alt.type === 'else_clause' ? alt.namedChildren[0] : alt, afterCond) : afterCond;
+        return mergeStates(thenS, elseS);
+      }
+      case 'else_clause':
+        return this.stmtOpt(n.namedChildren[0], s);
+      case 'while_statement':
+        return this.loop(n, s, 'while');
+      case 'for_statement':
+        return this.loop(n, s, 'for');
+      case 'do_statement':
+        return this.loop(n, s, 'do');
+      case 'switch_statement': {
+        const afterCond = this.cond(n.childForFieldName('condition'), s);
+        const ctx: LoopCtx = { breaks: null, continues: null, isSwitch: true };
+        this.loops.push(ctx);
+        const body = n.childForFieldName('body');
+        let fall: State | null = null;
+        let sawDefault = false;
+        for (const c of body?.namedChildren ?? []) {
+          if (!c) continue;
+          if (c.type === 'case_statement') {
+            if (!c.childForFieldName('value')) sawDefault = true;
+            let cs = mergeStates(afterCond, fall);
+            for (const inner of c.namedChildren) {
+              if (!inner || inner.id === c.childForFieldName('value')?.id) continue;
+              cs = this.stmt(inner, cs);
+            }
+            fall = cs;
+          } else {
+            fall = this.stmt(c, mergeStates(afterCond, fall));
+          }
+        }
+        this.loops.pop();
+        return mergeStates(mergeStates(fall, ctx.breaks), sawDefault ? null : afterCond);
+      }
+      case 'case_statement':
+        return this.block(n.namedChildren.filter((c): c is Node => !!c && c.id !== n.childForFieldName('value')?.id), s, -1);
+      case 'return_statement': {
+        const r = this.expr(n, s);
+        if (r) this.fn.exitStates.push(this.snapshot(r));
+        return null;
+      }
+      case 'break_statement': {
+        const ctx = this.loops[this.loops.length - 1];
+        if (ctx) ctx.breaks = mergeStates(ctx.breaks, s);
+        return null;
+      }
+      case 'continue_statement': {
+        const ctx = [...this.loops].reverse().find(l => !l.isSwitch);
+        if (ctx) ctx.continues = mergeStates(ctx.continues, s);
+        return null;
+      }
+      case 'goto_statement': {
+        const label = n.childForFieldName('label')?.text;
+        if (label) this.labels.set(label, mergeStates(this.labels.get(label) ?? null, s));
+        return null;
+      }
+      case 'labeled_statement': {
+        const label = n.childForFieldName('label')?.text;
+        let st = s;
+        if (label) {
+          st = mergeStates(s, this.labels.get(label) ?? null);
+          this.labels.set(label, null);
+        }
+        const inner = n.namedChildren.filter((c): c is Node => !!c && c.type !== 'statement_identifier');
+        return this.block(inner, st, -1);
+      }
+      case 'preproc_if': case 'preproc_ifdef': case 'preproc_elif': case 'preproc_else': case 'preproc_elifdef':
+        return this.preproc(n, s);
+      case 'comment': case 'preproc_include': case 'preproc_def': case 'preproc_function_def': case 'preproc_call':
+      case 'type_definition': case 'struct_specifier':
+        return s;
+      case 'attributed_statement':
+        return this.block(n.namedChildren.filter((c): c is Node => !!c && c.type !== 'attribute_declaration'), s, -1);
+      default:
+        // ERROR nodes and anything unexpected: treat the children as a statement sequence.
+        return this.expr(n, s);
+    }
+  }
+
+  private stmtOpt(n: Node | null | undefined, s: State | null): State | null {
+    return n ? this.stmt(n, s) : s;
+  }
+
+  /** A statement list; guard() acquisitions are released when the list (scope) ends. */
+  private block(children: Node[], s: State | null, scopeId: number): State | null {
+    const guards: string[] = [];
+    let st = s;
+    for (let i = 0; i < children.length; i++) {
+      const c = children[i];
+      if (this.consumed.has(c.id)) continue;
+      const call = statementCall(c);
+      const callee = call ? calleeName(call) : undefined;
+      const next = children[i + 1];
+      if (call && callee === 'scoped_guard') {
+        // scoped_guard(class, &lock) <statement>: the guard covers exactly the next statement.
+        const key = this.guardAcquire(call, 'scoped_guard', st);
+        st = key.state;
+        if (next) {
+          this.consumed.add(next.id);
+          st = this.stmt(next, st);
+        }
+        if (st && key.key) { st = cloneState(st); st.may.delete(key.key); st.must.delete(key.key); }
+        continue;
+      }
+      if (call && callee && MACRO_LOOP.test(callee) && next && !isLoopLike(next)) {
+        // list_for_each_entry(...) <statement>: a loop the grammar cannot see.
+        st = this.expr(c, st);
+        this.consumed.add(next.id);
+        st = this.loopBody(next, st, null, null);
+        continue;
+      }
+      if (call && call.childForFieldName('function')?.type === 'call_expression' && calleeName(call.childForFieldName('function')!) === 'guard') {
+        const key = this.guardAcquire(call, 'guard', st);
+        st = key.state;
+        if (key.key) guards.push(key.key);
+        continue;
+      }
+      st = this.stmt(c, st);
+    }
+    if (st && guards.length && scopeId !== -1) {
+      st = cloneState(st);
+      for (const k of guards) { st.may.delete(k); st.must.delete(k); }
+    }
+    return st;
+  }
+
+  private preproc(n: Node, s: State | null): State | null {
+    // #if A ... #else ... #endif: the branches are alternatives, like if/else.
+    const body: Node[] = [];
+    let alt: Node | null = null;
+    for (const c of n.namedChildren) {
+      if (!c) continue;
+      if (c.type === 'preproc_else' || c.type === 'preproc_elif' || c.type === 'preproc_elifdef') alt = c;
+      else if (c.id !== n.childForFieldName('condition')?.id && c.id !== n.childForFieldName('name')?.id) body.push(c);
+    }
+    const a = this.block(body, s, -1);
+    const b = alt ? this.preproc(alt, s) : s;
+    return mergeStates(a, b);
+  }
+
+  private loop(n: Node, s: State | null, kind: 'while' | 'for' | 'do'): State | null {
+    const condNode = n.childForFieldName('condition');
+    const recheck = !!condNode && /\bvirtqueue_enable_cb\w*\s*\(/.test(condNode.text);
+    if (kind === 'for') {
+      const init = n.childForFieldName('initializer');
+      if (init) s = init.type === 'declaration' ? (this.localDecl(init, s), s) : this.expr(init, s);
+    }
+    const body = n.childForFieldName('body');
+    const update = n.childForFieldName('update');
+    if (recheck) this.recheckDepth++;
+    const out = this.loopBody(body, s, condNode, update, kind === 'do');
+    if (recheck) this.recheckDepth--;
+    return out;
+  }
+
+  /**
+   * Runs a loop to a fixpoint: the head state is the entry merged with the states flowing back
+   * from the end of the body and from `continue`.
+   */
+  private loopBody(body: Node | null, entry: State | null, cond: Node | null, update: Node | null, bodyFirst = false): State | null {
+    let head = entry;
+    let exit: State | null = null;
+    this.loopDepth++;
+    for (let iter = 0; iter < 4; iter++) {
+      const ctx: LoopCtx = { breaks: null, continues: null, isSwitch: false };
+      this.loops.push(ctx);
+      let s = head;
+      let afterCond: State | null;
+      if (bodyFirst) {
+        s = body ? this.inBody(body, s) : s;
+        s = mergeStates(s, ctx.continues);
+        afterCond = cond ? this.loopCond(cond, s) : s;
+        s = afterCond;
+      } else {
+        afterCond = cond ? this.loopCond(cond, s) : s;
+        s = body ? this.inBody(body, afterCond) : afterCond;
+        s = mergeStates(s, ctx.continues);
+        if (update) s = this.expr(update, s);
+      }
+      this.loops.pop();
+      exit = mergeStates(afterCond, ctx.breaks);
+      const nextHead = mergeStates(entry, s);
+      if (sameState(nextHead, head)) break;
+      head = nextHead;
+    }
+    this.loopDepth--;
+    return exit;
+  }
+
+  private cond(n: Node | null, s: State | null): State | null {
+    return n ? this.expr(n, s) : s;
+  }
+
+  private inBody(n: Node, s: State | null): State | null {
+    const outer = this.conditionDepth;
+    this.conditionDepth = 0;
+    const r = this.stmt(n, s);
+    this.conditionDepth = outer;
+    return r;
+  }
+
+  private loopCond(n: Node, s: State | null): State | null {
+    const outer = this.conditionDepth;
+    this.conditionDepth = 1;
+    const r = this.expr(n, s);
+    this.conditionDepth = outer;
+    return r;
+  }
+
+  // --- declarations ---------------------------------------------------------------------------
+
+  private leadingDecls(body: Node): void {
+    let last: Node | null = null;
+    for (const c of body.namedChildren) {
+      if (!c || c.type === 'comment') continue;
+      if (c.type === 'declaration' || isMacroDeclaration(c)) { last = c; continue; }
+      break;
+    }
+    if (!last) return;
+    const text = this.fc.text;
+    let end = last.endIndex;
+    const nl = text.indexOf('\n', end);
+    end = nl === -1 ? text.length : nl + 1;
+    const lineStart = this.fc.lines.lineStart(last.startPosition.row);
+    const indent = /^[ \t]*/.exec(text.slice(lineStart, last.startIndex))![0];
+    this.fn.declsEnd = { offset: end, line: this.fc.lines.position(end).line, indent };
+  }
+
+  private localDecl(n: Node, s: State | null, visitValues = true): void {
+    const typeNode = n.childForFieldName('type');
+    for (const d of n.childrenForFieldName('declarator')) {
+      if (!d) continue;
+      const name = declaratorName(d);
+      if (!name) continue;
+      const type = typeOf(typeNode, d);
+      this.fn.locals[name.text] = type;
+      this.fn.declaredNames.push(name.text);
+      if (d.type === 'init_declarator') {
+        const value = d.childForFieldName('value');
+        if (value) {
+          if (value.type === 'initializer_list' || /\bvq_callback_t\b/.test(type.text) || type.name === 'virtqueue_info') {
+            new InitializerScan(this.fc, type, name.text, this.fn).scan(value);
+          }
+          if (visitValues) this.expr(value, s);
+        }
+      }
+    }
+  }
+
+  // --- expressions ----------------------------------------------------------------------------
+
+  /** Visits an expression's calls in evaluation order, threading the lock state. */
+  private expr(n: Node, s: State | null): State | null {
+    switch (n.type) {
+      case 'call_expression': {
+        let st = s;
+        const fnNode = n.childForFieldName('function');
+        if (fnNode && fnNode.type !== 'identifier') st = this.expr(fnNode, st);
+        const args = n.childForFieldName('arguments');
+        if (args) st = this.expr(args, st);
+        return this.call(n, st);
+      }
+      case 'assignment_expression': {
+        let st = this.expr(n.childForFieldName('right')!, s);
+        const left = n.childForFieldName('left');
+        if (left) st = this.expr(left, st);
+        this.assignment(n);
+        return st;
+      }
+      case 'identifier':
+      case 'string_literal': case 'number_literal': case 'char_literal': case 'field_identifier':
+      case 'true': case 'false': case 'null': case 'comment':
+        return s;
+      case 'compound_statement':
+        // A GNU statement expression ({ ... }).
+        return this.stmt(n, s);
+      case 'declaration':
+        this.localDecl(n, s);
+        return s;
+      default: {
+        let st = s;
+        for (const c of n.namedChildren) {
+          if (!c) continue;
+          if (isStatementNode(c)) st = this.stmt(c, st);
+          else st = this.expr(c, st);
+        }
+        return st;
+      }
+    }
+  }
+
+  private assignment(n: Node): void {
+    const left = n.childForFieldName('left');
+    const right = n.childForFieldName('right');
+    if (left && right) this.lexicalAssignment(left.text, right.text, right.startIndex);
+  }
+
+  private lexicalAssignment(leftText: string, rightText: string, rightStart: number): void {
+    const rightIdent = identArg(rightText);
+    if (!rightIdent) return;
+    this.fn.fnRefs.push(rightIdent);
+    const l = stripComments(leftText).replace(/\s+/g, '');
+    const span = this.fc.lines.span(rightStart, rightStart + rightText.length);
+    // vqs_info[i].callback = fn (6.11+), callbacks[i] = fn (≤ 6.10), x->cbs[i] = fn.
+    if (/\.callback$|->callback$/.test(l)) {
+      this.fn.callbackRegs.push({ fn: rightIdent, span, how: `${l} =` });
+      return;
+    }
+    const arr = /^([A-Za-z_][\w>.-]*?)\[[^\]]*\]$/.exec(l);
+    if (arr) {
+      const root = arr[1].split(/->|\./).pop()!;
+      const declared = this.fn.locals[root] ?? this.fn.params.find(p => p.name === root)?.type;
+      if ((declared && /\bvq_callback_t\b/.test(declared.text)) || /callbacks?$|^cbs$|_cbs$/i.test(root)) {
+        this.fn.callbackRegs.push({ fn: rightIdent, span, how: `${l} =` });
+      }
+    }
+  }
+
+  private call(n: Node, s: State | null): State | null {
+    const name = calleeName(n);
+    const fnNode = n.childForFieldName('function');
+    const argsNode = n.childForFieldName('arguments');
+    if (!name || !argsNode || !fnNode) return s;
+    const nameNode = fnNode.type === 'field_expression' ? fnNode.childForFieldName('field') ?? fnNode : fnNode;
+    return this.callSite({
+      key: n.id, name, direct: fnNode.type === 'identifier', start: n.startIndex, end: n.endIndex,
+      nameStart: nameNode.startIndex, nameEnd: nameNode.endIndex, argsStart: argsNode.startIndex, argsEnd: argsNode.endIndex,
+    }, s);
+  }
+
+  private callSite(site: CallSite, s: State | null): State | null {
+    const { name } = site;
+    const lines = this.fc.lines;
+    const rawArgs = splitArgs(this.fc.text.slice(site.argsStart, site.argsEnd));
+    const argSpan = (a: ArgText) => lines.span(site.argsStart + a.start, site.argsStart + a.end);
+    const first = !this.seen.has(site.key);
+    this.seen.add(site.key);
+    const state = this.snapshot(s ?? FunctionWalker.EMPTY);
+    const span = lines.span(site.start, site.end);
+    const nameSpan = lines.span(site.nameStart, site.nameEnd);
+    const argsSpan = () => lines.span(site.argsStart, site.argsEnd);
+
+    // Generic call record (for the call graph and helper drains / schedules).
+    const args: ArgFact[] = rawArgs.map(a => {
+      const ident = identArg(a.text);
+      const param = ident !== undefined ? this.paramIndex.get(ident) : undefined;
+      return { text: a.text, ident, param };
+    });
+    // Access paths matter only where a helper may bind a work item: a call that passes a function
+    // (or a function parameter) by name. Parsing every argument of every call is wasted work.
+    if (args.some(a => a.ident !== undefined && (a.param !== undefined || !(a.ident in this.fn.locals)))) {
+      for (const a of args) if (/[-.&>]/.test(a.text) || a.ident) a.expr = parseExprRef(a.text);
+    }
+    if (first) {
+      for (const a of args) if (a.ident && a.param === undefined) this.fn.fnRefs.push(a.ident);
+    }
+    this.record(this.callByNode, site.key, this.fn.calls, () => ({
+      callee: name, direct: site.direct, span, nameSpan, args, state,
+      inLoop: this.loopDepth > 0, inLoopCondition: this.conditionDepth > 0 && this.loopDepth > 0,
+    }), state);
+
+    // Locks.
+    const lockApi = LOCK_APIS.get(name);
+    if (lockApi && site.direct) {
+      const lockArg = lockApi.lockArg >= 0 ? rawArgs[lockApi.lockArg] : undefined;
+      const lock = lockArg ? normaliseLockExpr(lockArg.text) : '';
+      const key = `${lockApi.family}:${lock}`;
+      const opIndex = this.record(this.lockOpByNode, site.key, this.fn.lockOps, () => ({
+        api: name, action: lockApi.action, family: lockApi.family, irq: lockApi.irq, variant: lockApi.variant,
+        form: 'call' as const, text: foldSpace(this.fc.text.slice(site.start, site.end)), lock, lockExpr: lockArg ? parseExprRef(lockArg.text) : undefined,
+        span, nameSpan, argsSpan: argsSpan(),
+        flags: lockApi.flagsArg !== undefined ? rawArgs[lockApi.flagsArg]?.text : undefined,
+        inLoop: this.loopDepth > 0,
+      }));
+      return this.applyLock(s, key, opIndex, lockApi.action);
+    }
+
+    // Drains.
+    if (DRAIN_APIS.has(name)) {
+      this.record(this.drainByNode, site.key, this.fn.drains, () => ({
+        api: name, span, vq: rawArgs[0]?.text ?? '', state,
+        inLoop: this.loopDepth > 0, recheckLoop: this.recheckDepth > 0,
+        poll: this.conditionDepth > 0 && this.loopDepth > 0 && /!\s*\(?\s*$/.test(this.fc.text.slice(Math.max(0, site.start - 8), site.start)),
+      }), state);
+    }
+
+    if (!first) return s;
+
+    const sched = SCHEDULE_APIS.get(name);
+    if (sched) {
+      const w = rawArgs[sched.workArg];
+      const work = w ? parseExprRef(w.text) : undefined;
+      if (work) this.fn.schedules.push({ api: name, span, work, delayed: sched.delayed } satisfies ScheduleFact);
+    }
+    const bind = BINDING_APIS.get(name);
+    if (bind) {
+      const w = rawArgs[bind.workArg];
+      const h = rawArgs[bind.fnArg];
+      const work = w ? parseExprRef(w.text) : undefined;
+      const hn = h ? identArg(h.text) : undefined;
+      if (work && hn) {
+        const pi = this.paramIndex.get(hn);
+        this.fn.bindings.push({
+          api: name, span, work, delayed: bind.delayed,
+          handler: pi !== undefined ? { param: pi, name: hn } : { fn: hn },
+        } satisfies BindingFact);
+      }
+    }
+    if (name === 'container_of' || name === 'container_of_const') {
+      const [ptr, type, member] = rawArgs;
+      const t = type ? this.typeArg(type.text) : undefined;
+      const m = member ? parseMemberPath(member.text) : undefined;
+      if (ptr && t && m) {
+        this.fn.containerOfs.push({ from: normaliseLockExpr(ptr.text), type: t, member: m, span } satisfies ContainerOfFact);
+      }
+    }
+    const setup = VQ_SETUP_APIS.get(name);
+    if (setup && !setup.array) {
+      const a = rawArgs[setup.arg];
+      const ident = a ? identArg(a.text) : undefined;
+      // A parameter passed through (a transport's own vring_create_virtqueue wrapper) is not a function.
+      if (a && ident && !this.paramIndex.has(ident) && !(ident in this.fn.locals)) {
+        this.fn.callbackRegs.push({ fn: ident, span: argSpan(a), how: `${name}()` } satisfies CallbackRegFact);
+      }
+    }
+    return s;
+  }
+
+  private typeArg(text: string): TypeRef | undefined {
+    const t = stripComments(text).trim();
+    const m = /^(?:typeof|__typeof__)\s*\(\s*\*\s*([A-Za-z_]\w*)\s*\)$/.exec(t);
+    if (m) {
+      const v = this.fn.locals[m[1]] ?? this.fn.params.find(p => p.name === m[1])?.type;
+      return v ? { ...v, pointer: Math.max(0, v.pointer - 1) } : undefined;
+    }
+    return parseTypeText(t);
+  }
+
+  private guardAcquire(call: Node, form: 'guard' | 'scoped_guard', s: State | null): { state: State | null; key?: string } {
+    const argsNode = call.childForFieldName('arguments');
+    const inner = call.childForFieldName('function');
+    if (!argsNode) return { state: s };
+    let classArg: ArgText | undefined;
+    let lockArg: ArgText | undefined;
+    let classBase = 0;
+    if (form === 'guard') {
+      // guard(spinlock)(&lock): the class is the inner call's argument.
+      const innerArgs = inner?.childForFieldName('arguments');
+      if (!innerArgs) return { state: s };
+      classArg = splitArgs(this.fc.text.slice(innerArgs.startIndex, innerArgs.endIndex))[0];
+      classBase = innerArgs.startIndex;
+      lockArg = splitArgs(this.fc.text.slice(argsNode.startIndex, argsNode.endIndex))[0];
+    } else {
+      const a = splitArgs(this.fc.text.slice(argsNode.startIndex, argsNode.endIndex));
+      classArg = a[0];
+      classBase = argsNode.startIndex;
+      lockArg = a[1];
+    }
+    const cls = classArg ? GUARD_CLASSES.get(classArg.text) : undefined;
+    // Visit the lock expression for any calls inside it.
+    let st = this.expr(argsNode, s);
+    if (!cls || !classArg) return { state: st };
+    const lock = lockArg ? normaliseLockExpr(lockArg.text) : '';
+    const key = `${cls.family}:${lock}`;
+    const span = this.fc.span(call);
+    const nameNode = form === 'guard' ? inner?.childForFieldName('function') : call.childForFieldName('function');
+    const opIndex = this.record(this.lockOpByNode, call.id, this.fn.lockOps, () => ({
+      api: `${form}(${classArg!.text})`, action: 'lock' as const, family: cls.family, irq: cls.irq, variant: cls.variant,
+      form, text: foldSpace(this.fc.text.slice(call.startIndex, call.endIndex)), lock, lockExpr: lockArg ? parseExprRef(lockArg.text) : undefined,
+      span, nameSpan: nameNode ? this.fc.span(nameNode) : span, argsSpan: this.fc.span(argsNode),
+      classSpan: this.fc.lines.span(classBase + classArg!.start, classBase + classArg!.end),
+      inLoop: this.loopDepth > 0,
+    }));
+    st = this.applyLock(st, key, opIndex, 'lock');
+    return { state: st, key };
+  }
+
+  private applyLock(s: State | null, key: string, opIndex: number, action: 'lock' | 'unlock'): State | null {
+    if (!s) return s;
+    const st = cloneState(s);
+    if (action === 'lock') {
+      st.may.set(key, [opIndex]);
+      st.must.add(key);
+    } else {
+      const held = st.may.get(key);
+      const op = this.fn.lockOps[opIndex];
+      const releases = new Set(op.releases ?? []);
+      for (const h of held ?? []) releases.add(h);
+      op.releases = [...releases].sort((a, b) => a - b);
+      op.unpaired = op.releases.length === 0;
+      st.may.delete(key);
+      st.must.delete(key);
+    }
+    return st;
+  }
+
+  /** Records a fact on the first visit of a node; later visits (loop iterations) widen its state. */
+  private record<T extends object>(byNode: Map<number, number>, key: number, list: T[],
+    make: () => T, state?: LockState): number {
+    const existing = byNode.get(key);
+    if (existing !== undefined) {
+      const f = list[existing] as { state?: LockState };
+      if (state && f.state) {
+        f.state = {
+          held: [...new Set([...f.state.held, ...state.held])].sort((a, b) => a - b),
+          irqsOff: f.state.irqsOff && state.irqsOff,
+        };
+      }
+      return existing;
+    }
+    list.push(make());
+    byNode.set(key, list.length - 1);
+    return list.length - 1;
+  }
+
+  private snapshot(s: State): LockState {
+    const held = [...new Set([...s.may.values()].flat())].sort((a, b) => a - b);
+    let irqsOff = false;
+    for (const key of s.must) {
+      const ops = s.may.get(key) ?? [];
+      if (ops.length && ops.every(o => this.fn.lockOps[o]?.irq === 'irqs-off')) irqsOff = true;
+    }
+    return { held, irqsOff };
+  }
+
+  /** Fills in base types of recorded expressions from parameters and locals. */
+  private resolveExprTypes(): void {
+    const resolve = (e: ExprRef | undefined) => {
+      if (!e) return;
+      if (e.base.kind === 'var') {
+        const pi = this.paramIndex.get(e.base.name);
+        if (pi !== undefined) { e.base.param = pi; e.base.type = this.fn.params[pi].type; }
+        else if (this.fn.locals[e.base.name]) e.base.type = this.fn.locals[e.base.name];
+        else e.base.global = true;
+      } else if (e.base.kind === 'call') {
+        resolve(e.base.argBase);
+      }
+    };
+    for (const s of this.fn.schedules) resolve(s.work);
+    for (const b of this.fn.bindings) resolve(b.work);
+    for (const c of this.fn.calls) for (const a of c.args) resolve(a.expr);
+    for (const l of this.fn.lockOps) resolve(l.lockExpr);
+  }
+}
+
+// --- small syntax predicates -------------------------------------------------------------------
+
+interface CallSite {
+  /** Identity for de-duplicating loop re-visits: a node id, or a negative offset for lexical calls. */
+  key: number;
+  name: string;
+  direct: boolean;
+  start: number;
+  end: number;
+  nameStart: number;
+  nameEnd: number;
+  argsStart: number;
+  argsEnd: number;
+}
+
+const NOT_CALLS = new Set(['if', 'while', 'for', 'switch', 'return', 'sizeof', 'typeof', '__typeof__', '__typeof',
+  'alignof', '_Alignof', '__alignof__', '__attribute__', 'asm', '__asm__', 'do', 'else', 'case', 'defined',
+  'offsetof', '__builtin_expect', 'likely', 'unlikely', 'READ_ONCE', 'WRITE_ONCE']);
+
+/** `lhs = fn;` where the right side is a bare name: candidate callback registrations. */
+function lexicalFnAssignments(masked: string): { left: string; right: string; rightStart: number }[] {
+  const out: { left: string; right: string; rightStart: number }[] = [];
+  const re = /=\s*(&?\s*[A-Za-z_]\w*)\s*;/g;
+  for (let m; (m = re.exec(masked));) {
+    const eq = m.index;
+    if ('=!<>+-*/%&|^'.includes(masked[eq - 1] ?? '')) continue;
+    // The lvalue: identifiers, member accesses and subscripts, scanned backwards.
+    let i = eq - 1;
+    let depth = 0;
+    while (i >= 0) {
+      const c = masked[i];
+      if (c === ']') depth++;
+      else if (c === '[') depth--;
+      else if (depth === 0 && !/[\w\s.>-]/.test(c)) break;
+      else if (depth === 0 && c === '>' && masked[i - 1] !== '-') break;
+      i--;
+    }
+    const left = masked.slice(i + 1, eq).trim();
+    if (!left) continue;
+    out.push({ left, right: m[1], rightStart: eq + m[0].indexOf(m[1]) });
+  }
+  return out;
+}
+
+/** Calls found in comment- and string-masked text: `name(` not preceded by an identifier character. */
+function lexicalCalls(masked: string, base: number): CallSite[] {
+  const out: CallSite[] = [];
+  const re = /(?<![\w$])([A-Za-z_]\w*)\s*\(/g;
+  for (let m; (m = re.exec(masked));) {
+    const name = m[1];
+    if (NOT_CALLS.has(name)) continue;
+    const open = m.index + m[0].length - 1;
+    const close = matchParen(masked, open);
+    if (close < 0) continue;
+    let p = m.index - 1;
+    while (p >= 0 && (masked[p] === ' ' || masked[p] === '\t' || masked[p] === '\n')) p--;
+    const direct = !(masked[p] === '.' || (masked[p] === '>' && masked[p - 1] === '-'));
+    // Skip declarations of function pointers and prototypes: `int (*f)(` never matches; `int f(void);`
+    // inside a body is rare enough to ignore.
+    out.push({
+      key: -(base + m.index + 1), name, direct, start: base + m.index, end: base + close + 1,
+      nameStart: base + m.index, nameEnd: base + m.index + name.length, argsStart: base + open, argsEnd: base + close + 1,
+    });
+  }
+  return out;
+}
+
+function matchParen(t: string, open: number): number {
+  let depth = 0;
+  for (let i = open; i < t.length; i++) {
+    const c = t.charCodeAt(i);
+    if (c === 40) depth++;
+    else if (c === 41 && --depth === 0) return i;
+  }
+  return -1;
+}
+
+function foldSpace(t: string): string {
+  return stripComments(t).replace(/\s+/g, ' ').replace(/\( /g, '(').replace(/ \)/g, ')');
+}
+
+function statementCall(n: Node): Node | null {
+  if (n.type !== 'expression_statement') return null;
+  const e = n.namedChildren[0];
+  return e && e.type === 'call_expression' ? e : null;
+}
+
+function calleeName(call: Node): string | undefined {
+  const f = call.childForFieldName('function');
+  if (!f) return undefined;
+  if (f.type === 'identifier') return f.text;
+  if (f.type === 'field_expression') return f.childForFieldName('field')?.text;
+  if (f.type === 'parenthesized_expression') {
+    const inner = f.namedChildren[0];
+    if (inner?.type === 'identifier') return inner.text;
+  }
+  return undefined;
+}
+
+function isLoopLike(n: Node): boolean {
+  return n.type === 'while_statement' || n.type === 'for_statement' || n.type === 'do_statement';
+}
+
+function isStatementNode(n: Node): boolean {
+  return n.type.endsWith('_statement') || n.type === 'declaration';
+}
+
+/** `LIST_HEAD(reqs);`, `DECLARE_BITMAP(x, n);`, `DEFINE_WAIT(wait);` at the top of a body. */
+function isMacroDeclaration(n: Node): boolean {
+  const call = statementCall(n);
+  const name = call ? calleeName(call) : undefined;
+  return !!name && /^(LIST_HEAD|HLIST_HEAD|DECLARE_[A-Z_]+|DEFINE_[A-Z_]+)$/.test(name);
+}
+

@@ -1,0 +1,105 @@
+// From bytes to facts for one file: decode, guard against huge or binary input, parse, extract.
+// Used in-process and inside scan workers alike.
+import type { FileFacts } from './facts';
+import { extractFacts } from './extract';
+import { parseC } from './parser';
+import { blankLightBodies } from './sparse';
+import { decodeSource, MAX_PARSE_BYTES } from './source';
+
+/**
+ * Tokens that make a file worth parsing when a whole tree is scanned: the drain, and the
+ * virtqueue setup calls and tables that register callbacks. Other files are parsed only when
+ * the index asks for a name they define (see Project.expand()).
+ */
+const SEED_TOKENS = ['virtqueue_get_buf', 'find_vqs', 'find_single_vq', 'vring_create_virtqueue', 'vring_new_virtqueue',
+  'virtqueue_info', 'vq_callback_t'].map(t => Buffer.from(t));
+export function isSeed(bytes: Buffer): boolean {
+  return containsVirtqueue(bytes) && SEED_TOKENS.some(t => bytes.indexOf(t) >= 0);
+}
+
+/**
+ * `bytes` contains "virtqueue". Searching for the 'q' with memchr and checking its neighbours is
+ * three times faster than Buffer.indexOf('virtqueue') here, and this runs over every byte of
+ * a kernel tree.
+ */
+export function containsVirtqueue(b: Buffer): boolean {
+  for (let i = b.indexOf(113, 4); i >= 0; i = b.indexOf(113, i + 1)) {
+    if (b[i - 1] === 116 && b[i - 2] === 114 && b[i - 3] === 105 && b[i - 4] === 118
+      && b[i + 1] === 117 && b[i + 2] === 101 && b[i + 3] === 117 && b[i + 4] === 101) return true;
+  }
+  return false;
+}
+
+export type FactsResult =
+  | { facts: FileFacts; warning?: string }
+  | { facts?: undefined; warning: string };
+
+export function factsFromBytes(file: string, bytes: Buffer): FactsResult {
+  if (bytes.length > MAX_PARSE_BYTES) {
+    return { warning: `${file}: skipped: too large to analyse (${bytes.length} bytes, limit ${MAX_PARSE_BYTES})` };
+  }
+  const decoded = decodeSource(bytes);
+  if (!decoded.ok) return { warning: `${file}: skipped: ${decoded.reason}` };
+  const facts = factsFromText(file, decoded.text, true);
+  return { facts, warning: decoded.note ? `${file}: ${decoded.note}` : undefined };
+}
+
+/**
+ * Facts of a whole file. `sparse` (for batch scans) parses only the function bodies that need a
+ * tree (see sparse.ts); the facts are the same, only ERROR counts may differ.
+ */
+export function factsFromText(file: string, text: string, sparse = false): FileFacts {
+  const tree = parseC(sparse ? blankLightBodies(text) ?? text : text);
+  try {
+    return extractFacts(file, tree, text);
+  } finally {
+    tree.delete();
+  }
+}
+
+const VIRTIO = Buffer.from('virtio');
+
+/**
+ * Whether a file defines function `name`, or may bind the work member `member:name`. A callee
+ * (`near:name`) counts only in a file of the driver itself, one that mentions virtio: a driver's
+ * neighbours in a subsystem directory (drivers/scsi, drivers/net) are not its helpers.
+ */
+export function mentions(bytes: Buffer, name: string): boolean {
+  if (name.startsWith('near:')) {
+    if (bytes.indexOf(VIRTIO) < 0 && !containsVirtqueue(bytes)) return false;
+    name = name.slice(5);
+  } else if (name.startsWith('member:')) {
+    const m = name.slice(7);
+    return bytes.indexOf(m) >= 0 && (bytes.indexOf('INIT_') >= 0 || bytes.indexOf('DECLARE_') >= 0);
+  }
+  for (let i = bytes.indexOf(name); i >= 0; i = bytes.indexOf(name, i + 1)) {
+    const before = i > 0 ? bytes[i - 1] : 32;
+    if (isIdent(before) || isIdent(bytes[i + name.length] ?? 32)) continue;
+    if (isDefinitionAt(bytes, i + name.length)) return true;
+  }
+  return false;
+}
+
+/** After a name: `(params)` then `{` — a function definition rather than a call. */
+function isDefinitionAt(bytes: Buffer, j: number): boolean {
+  while (j < bytes.length && isSpace(bytes[j])) j++;
+  if (bytes[j] !== 40) return false;
+  let depth = 0;
+  const limit = Math.min(bytes.length, j + 4096);
+  for (; j < limit; j++) {
+    if (bytes[j] === 40) depth++;
+    else if (bytes[j] === 41 && --depth === 0) break;
+  }
+  if (depth !== 0) return false;
+  j++;
+  while (j < bytes.length && isSpace(bytes[j])) j++;
+  return bytes[j] === 123;
+}
+
+function isSpace(c: number): boolean {
+  return c === 32 || c === 9 || c === 10 || c === 13;
+}
+
+function isIdent(c: number): boolean {
+  return (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95;
+}

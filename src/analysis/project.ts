@@ -1,0 +1,89 @@
+// A project: the set of C files in scope, the facts of those parsed so far, and the demand-driven
+// step that parses a neighbouring file when the index wants a name it defines. This is what lets
+// a whole kernel tree be checked while parsing only the few dozen files that matter.
+import * as path from 'node:path';
+import type { FileFacts } from './facts';
+import { allRules } from './rules';
+import type { Finding } from './rules/rule';
+import { WorkspaceIndex } from './workspace';
+
+/** How the expansion step reaches files: listing a directory, and parsing files that define a name. */
+export interface ExpansionHost {
+  /** The C files of a directory that are in scope. */
+  listDir(dir: string): string[];
+  /**
+   * For each candidate, parse the file if it defines one of the names (see mentions()), and
+   * return the facts of those parsed.
+   */
+  parseMatching(candidates: { file: string; names: string[] }[]): Promise<{ facts: FileFacts[]; warnings: string[] }>;
+}
+
+const MAX_EXPANSION_ROUNDS = 3;
+
+export class Project {
+  readonly index = new WorkspaceIndex();
+  /** Names already looked for in each unparsed file. */
+  private tried = new Map<string, Set<string>>();
+  /** Files parsed only to resolve a name: their own callees are not chased further. */
+  private expanded = new Set<string>();
+
+  setFacts(facts: FileFacts): void {
+    this.index.update(facts);
+    this.tried.delete(facts.file);
+    this.expanded.delete(facts.file);
+  }
+
+  removeFile(file: string): void {
+    this.index.remove(file);
+    this.tried.delete(file);
+    this.expanded.delete(file);
+  }
+
+  /** Forgets which names were looked for, e.g. after files changed on disk. */
+  resetExpansion(): void {
+    this.tried.clear();
+  }
+
+  /**
+   * Parses files of the same directory that define a name the index is missing, for a few
+   * rounds (a helper found may name another). Returns the warnings met.
+   */
+  async expand(host: ExpansionHost): Promise<string[]> {
+    const warnings: string[] = [];
+    for (let round = 0; round < MAX_EXPANSION_ROUNDS; round++) {
+      const wanted = this.index.unresolvedNames(f => !this.expanded.has(f));
+      const byDir = new Map<string, Set<string>>();
+      for (const [file, names] of wanted) {
+        const dir = path.dirname(file);
+        const set = byDir.get(dir) ?? new Set<string>();
+        for (const n of names) set.add(n);
+        byDir.set(dir, set);
+      }
+      const candidates: { file: string; names: string[] }[] = [];
+      for (const [dir, names] of byDir) {
+        for (const file of host.listDir(dir)) {
+          if (this.index.has(file)) continue;
+          const tried = this.tried.get(file) ?? new Set<string>();
+          const fresh = [...names].filter(n => !tried.has(n));
+          if (fresh.length === 0) continue;
+          for (const n of fresh) tried.add(n);
+          this.tried.set(file, tried);
+          candidates.push({ file, names: fresh });
+        }
+      }
+      if (candidates.length === 0) break;
+      const res = await host.parseMatching(candidates);
+      warnings.push(...res.warnings);
+      for (const f of res.facts) {
+        this.index.update(f);
+        this.expanded.add(f.file);
+      }
+      if (res.facts.length === 0) break;
+    }
+    return warnings;
+  }
+
+  findings(): Finding[] {
+    return allRules.flatMap(r => r.check(this.index));
+  }
+}

@@ -1,0 +1,161 @@
+// VRL001 irq-unsafe-vq-drain: a work function scheduled from a vring callback drains a
+// virtqueue with virtqueue_get_buf() while holding a spinlock taken with hard IRQs enabled.
+//
+// The device may publish a used buffer and raise its MSI while the work function drains; the
+// drain takes the buffer, and the interrupt then finds an empty ring, so vring_interrupt()
+// returns IRQ_NONE (drivers/virtio/virtio_ring.c). Enough of those and note_interrupt()
+// disables the line ("irq N: nobody cared", kernel/irq/spurious.c).
+//
+// What spin_lock_irqsave() changes (../../../README.md#what-the-fix-does-and-does-not-do): no
+// interrupt lands on the work's CPU while the drain holds the lock, and a callback that takes
+// the same lock can no longer deadlock against it. IRQ_NONE stays possible (the deferred
+// interrupt still finds the ring empty), and an interrupt routed to another CPU is not masked.
+import { DRAIN_APIS, isIrqUnsafeSpin } from '../apis';
+import type { DrainFact, FunctionFacts } from '../facts';
+import type { FnRef, ResolvedBinding, ScheduleReach, Tables, WorkspaceIndex } from '../workspace';
+import { createRule, type Finding, type RelatedLocation } from './rule';
+
+const MAX_DEPTH = 5;
+
+interface RacyDrain {
+  owner: FnRef;
+  op: number;
+  drainFn: FnRef;
+  drain: DrainFact;
+  /** Calls from the lock's owner down to the drain. */
+  chain: FnRef[];
+}
+
+export const vrl001 = createRule({
+  id: 'VRL001',
+  name: 'irq-unsafe-vq-drain',
+  severity: 'warning',
+  description: 'A work function scheduled from a vring callback drains a virtqueue while holding a spinlock taken with hard IRQs enabled.',
+}, check);
+
+function check(index: WorkspaceIndex): Finding[] {
+  const t = index.link();
+  // One finding per lock in the function that takes it: a lock dropped and re-taken inside the
+  // drain loop is the same lock, reported once at its first acquisition.
+  const groups = new Map<string, { reach: ScheduleReach; binding: ResolvedBinding; rd: RacyDrain; ops: Set<number> }>();
+  const racyMemo = new Map<FunctionFacts, RacyDrain[]>();
+  for (const cb of t.callbacks()) {
+    for (const reach of t.schedulesFrom(cb)) {
+      for (const binding of t.handlersFor(reach.key, reach.site.file)) {
+        for (const rd of racyDrains(t, binding.handler, racyMemo, new Set(), 0)) {
+          const op = rd.owner.fn.lockOps[rd.op];
+          const id = `${rd.owner.file}:${rd.owner.fn.span.start}:${op.family}:${op.lock}`;
+          const g = groups.get(id);
+          if (!g) groups.set(id, { reach, binding, rd, ops: new Set([rd.op]) });
+          else {
+            g.ops.add(rd.op);
+            if (op.span.start < g.rd.owner.fn.lockOps[g.rd.op].span.start) g.rd = rd;
+          }
+        }
+      }
+    }
+  }
+  const findings = [...groups.values()].map(g => makeFinding(g.reach, g.binding, g.rd, [...g.ops].sort((a, b) => a - b)));
+  return findings.sort((a, b) => a.file.localeCompare(b.file) || a.span.start - b.span.start);
+}
+
+/**
+ * Drains in `f` or below it that run while an IRQ-unsafe spinlock is held and hard IRQs are not
+ * otherwise disabled. The lock may be taken in `f` or in a function it calls.
+ */
+function racyDrains(t: Tables, f: FnRef, memo: Map<FunctionFacts, RacyDrain[]>, stack: Set<FunctionFacts>, depth: number): RacyDrain[] {
+  const cached = memo.get(f.fn);
+  if (cached) return cached;
+  if (stack.has(f.fn) || depth > MAX_DEPTH) return [];
+  stack.add(f.fn);
+  const out: RacyDrain[] = [];
+  const unsafeHeld = (held: number[]) => held.filter(i => {
+    const op = f.fn.lockOps[i];
+    return op && isIrqUnsafeSpin(op.family, op.irq);
+  });
+  for (const d of f.fn.drains) {
+    if (d.poll || d.state.irqsOff) continue;
+    for (const op of unsafeHeld(d.state.held)) out.push({ owner: f, op, drainFn: f, drain: d, chain: [f] });
+  }
+  for (const c of f.fn.calls) {
+    // A drain API is a drain, already counted above; its definition (virtio_ring.c) is not the driver's code.
+    if (!c.direct || c.state.irqsOff || DRAIN_APIS.has(c.callee)) continue;
+    const g = t.resolveFunction(c.callee, f.file);
+    if (!g || g.fn === f.fn) continue;
+    const held = unsafeHeld(c.state.held);
+    if (held.length) {
+      for (const { fn: drainFn, drain, chain } of drainsBelow(t, g, new Set(stack), depth + 1)) {
+        for (const op of held) out.push({ owner: f, op, drainFn, drain, chain: [f, ...chain] });
+      }
+    } else {
+      for (const rd of racyDrains(t, g, memo, stack, depth + 1)) out.push(rd);
+    }
+  }
+  stack.delete(f.fn);
+  memo.set(f.fn, out);
+  return out;
+}
+
+/** Drains in `f` or its callees that run with hard IRQs enabled (relative to f's entry). */
+function drainsBelow(t: Tables, f: FnRef, stack: Set<FunctionFacts>, depth: number): { fn: FnRef; drain: DrainFact; chain: FnRef[] }[] {
+  if (stack.has(f.fn) || depth > MAX_DEPTH) return [];
+  stack.add(f.fn);
+  const out: { fn: FnRef; drain: DrainFact; chain: FnRef[] }[] = [];
+  for (const d of f.fn.drains) if (!d.poll && !d.state.irqsOff) out.push({ fn: f, drain: d, chain: [f] });
+  for (const c of f.fn.calls) {
+    if (!c.direct || c.state.irqsOff || DRAIN_APIS.has(c.callee)) continue;
+    const g = t.resolveFunction(c.callee, f.file);
+    if (!g) continue;
+    for (const r of drainsBelow(t, g, stack, depth + 1)) out.push({ ...r, chain: [f, ...r.chain] });
+  }
+  stack.delete(f.fn);
+  return out;
+}
+
+function makeFinding(reach: ScheduleReach, binding: ResolvedBinding, rd: RacyDrain, ops: number[]): Finding {
+  const op = rd.owner.fn.lockOps[rd.op];
+  const handler = binding.handler;
+  const cb = reach.callback;
+  const lock = op.text;
+  const viaHelper = rd.owner.fn !== handler.fn ? ` (in ${rd.owner.fn.name}(), called from ${handler.fn.name}())` : '';
+  const drainVia = rd.drainFn.fn !== rd.owner.fn ? ` in ${rd.drainFn.fn.name}()` : '';
+  const message =
+    `${handler.fn.name}() drains the virtqueue with ${rd.drain.api}()${drainVia} under ${lock}${viaHelper}, which leaves hard IRQs on; ` +
+    `it runs as work scheduled from vring callback ${cb.fn.fn.name}(), so an interrupt for a buffer this drain has already taken ` +
+    `finds the ring empty and vring_interrupt() returns IRQ_NONE.`;
+  const related: RelatedLocation[] = [
+    { role: 'callback', file: cb.fn.file, span: cb.fn.fn.nameSpan, message: `vring callback ${cb.fn.fn.name}() (hard IRQ)` },
+    { role: 'registration', file: cb.reg.file, span: cb.reg.span, message: `registered as a virtqueue callback (${cb.reg.how})` },
+    { role: 'schedule', file: reach.site.file, span: reach.site.fact.span,
+      message: `${reach.site.fact.api}(${reach.site.fact.work.text})` + (reach.site.fn.fn !== cb.fn.fn ? ` in ${reach.site.fn.fn.name}(), called from the callback` : ' from the callback') },
+    { role: 'binding', file: binding.site.file, span: binding.site.span,
+      message: `${binding.site.api} binds the work item to ${handler.fn.name}()` },
+  ];
+  if (binding.via) {
+    related.push({ role: 'helper-call', file: binding.via.file, span: binding.via.span, message: `${binding.via.helper}() called with ${handler.fn.name}` });
+  }
+  related.push({ role: 'drain', file: rd.drainFn.file, span: rd.drain.span,
+    message: `${rd.drain.api}() drains the virtqueue with ${lock} held` + (rd.chain.length > 1 ? ` (${rd.chain.map(c => c.fn.name).join(' -> ')})` : '') });
+  for (const other of ops) {
+    if (other === rd.op) continue;
+    const o = rd.owner.fn.lockOps[other];
+    related.push({ role: 'lock', file: rd.owner.file, span: o.span, message: `${o.text}: the same lock, taken again before the drain` });
+  }
+  return {
+    rule: vrl001.meta.id,
+    file: rd.owner.file,
+    span: op.span,
+    message,
+    severity: vrl001.meta.severity,
+    handler: handler.fn.name,
+    handlerFile: handler.file,
+    callback: cb.fn.fn.name,
+    lock,
+    lockApi: op.api,
+    lockExpr: op.lock,
+    lockFunction: rd.owner.fn.name,
+    lockOp: rd.op,
+    drain: { file: rd.drainFn.file, span: rd.drain.span, api: rd.drain.api, function: rd.drainFn.fn.name },
+    related,
+  };
+}

@@ -1,0 +1,336 @@
+// Finding and reading C files. A whole kernel tree is 60,000 files: the walk, the reads, the
+// byte-level prefilter and the parse of the few hundred files that matter are spread over a
+// pool of worker threads, which also walk the directories (each reply hands back the
+// subdirectories it found, so no thread waits on a serial walk). Small inputs are scanned
+// in-process with the same code.
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { Worker } from 'node:worker_threads';
+import type { FileFacts } from './facts';
+import { factsFromBytes, isSeed, mentions } from './fileFacts';
+import { initParser } from './parser';
+
+export interface ScanStats { filesRead: number; bytes: number; filesParsed: number }
+
+export interface ScanResult {
+  facts: FileFacts[];
+  warnings: string[];
+  /** Every C file seen (parsed or not). */
+  files: string[];
+  stats: ScanStats;
+}
+
+interface RequestBase {
+  id: number;
+  all: boolean;
+  exclude: string[];
+  /** Send back the bytes of files worth parsing instead of parsing them (the caller parses). */
+  returnBytes: boolean;
+}
+
+export type WorkRequest =
+  | RequestBase & { kind: 'dirs'; paths: string[] }
+  | RequestBase & { kind: 'files'; paths: string[] }
+  /** Parse each file only if it defines one of its names (the expansion step). */
+  | RequestBase & { kind: 'match'; paths: string[]; names: string[][] };
+
+export interface WorkReply {
+  id: number;
+  subdirs: string[];
+  files: string[];
+  facts: FileFacts[];
+  /** With returnBytes: the files to parse, unparsed. */
+  toParse: { file: string; bytes: Uint8Array }[];
+  warnings: string[];
+  bytes: number;
+  read: number;
+  parsed: number;
+}
+
+export function isCSource(name: string): boolean {
+  const n = name.length;
+  return n > 2 && name.charCodeAt(n - 2) === 46 && (name.charCodeAt(n - 1) === 99 || name.charCodeAt(n - 1) === 104);
+}
+
+/**
+ * Reads a whole file into `buf`, growing it if needed; returns a view of the bytes read. A read
+ * that returns less than it asked for is taken as the end of a regular file (Linux reads regular
+ * files in full short of EOF), which saves the second read() on every one of 60,000 files.
+ */
+export function readFileInto(file: string, buf: Buffer): { buffer: Buffer; bytes: Buffer } {
+  const fd = fs.openSync(file, 'r');
+  try {
+    let len = 0;
+    for (;;) {
+      if (len === buf.length) {
+        const bigger = Buffer.allocUnsafe(buf.length * 2);
+        buf.copy(bigger, 0, 0, len);
+        buf = bigger;
+      }
+      const want = buf.length - len;
+      const r = fs.readSync(fd, buf, len, want, null);
+      len += r;
+      if (r < want) break;
+    }
+    return { buffer: buf, bytes: buf.subarray(0, len) };
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/**
+ * Does one unit of scanning: lists directories (not recursively) or takes named files, reads
+ * each C file, and parses it when `all` is set or the prefilter says it matters.
+ */
+export class UnitProcessor {
+  private buf: Buffer = Buffer.allocUnsafe(1 << 22);
+  private exclude: RegExp[] = [];
+  private excludeKey = '';
+  private returnBytes = false;
+
+  process(req: WorkRequest): WorkReply {
+    const key = req.exclude.join('\n');
+    if (key !== this.excludeKey) {
+      this.excludeKey = key;
+      this.exclude = req.exclude.map(s => new RegExp(s));
+    }
+    const reply: WorkReply = { id: req.id, subdirs: [], files: [], facts: [], toParse: [], warnings: [], bytes: 0, read: 0, parsed: 0 };
+    this.returnBytes = req.returnBytes;
+    if (req.kind === 'files') {
+      for (const f of req.paths) this.file(f, req.all, reply);
+      return reply;
+    }
+    if (req.kind === 'match') {
+      req.paths.forEach((f, i) => this.file(f, false, reply, req.names[i]));
+      return reply;
+    }
+    for (const dir of req.paths) {
+      let entries: fs.Dirent[];
+      try {
+        entries = fs.readdirSync(dir, { withFileTypes: true });
+      } catch {
+        continue;
+      }
+      for (const e of entries) {
+        const p = dir.endsWith('/') ? dir + e.name : `${dir}/${e.name}`;
+        if (e.isDirectory()) {
+          if (e.name === '.git' || e.name === 'node_modules' || this.excluded(p + '/')) continue;
+          reply.subdirs.push(p);
+        } else if (e.isFile() && isCSource(e.name) && !this.excluded(p)) {
+          this.file(p, req.all, reply);
+        }
+      }
+    }
+    return reply;
+  }
+
+  private excluded(p: string): boolean {
+    return this.exclude.length > 0 && this.exclude.some(r => r.test(p));
+  }
+
+  private file(file: string, all: boolean, reply: WorkReply, names?: string[]): void {
+    if (!names) reply.files.push(file);
+    let bytes: Buffer;
+    try {
+      const r = readFileInto(file, this.buf);
+      this.buf = r.buffer;
+      bytes = r.bytes;
+    } catch (e) {
+      reply.warnings.push(`${file}: skipped: ${errnoText(e)}`);
+      return;
+    }
+    reply.read++;
+    reply.bytes += bytes.length;
+    if (names ? !names.some(n => mentions(bytes, n)) : !all && !isSeed(bytes)) return;
+    if (this.returnBytes) {
+      reply.toParse.push({ file, bytes: Uint8Array.prototype.slice.call(bytes) });
+      return;
+    }
+    const res = parseOne(file, bytes);
+    if (res.warning) reply.warnings.push(res.warning);
+    if (res.facts) { reply.facts.push(res.facts); reply.parsed++; }
+  }
+}
+
+/** Parses one file's bytes; every failure becomes a warning, never an exception. */
+export function parseOne(file: string, bytes: Buffer): { facts?: FileFacts; warning?: string } {
+  try {
+    // Decoding copies the bytes into a string, so `bytes` may be a reused buffer.
+    return factsFromBytes(file, bytes);
+  } catch (e) {
+    return { warning: `${file}: skipped: analysis failed: ${(e as Error).message}` };
+  }
+}
+
+export function errnoText(e: unknown): string {
+  switch ((e as NodeJS.ErrnoException).code) {
+    case 'ENOENT': return 'No such file or directory';
+    case 'EACCES': case 'EPERM': return 'Permission denied';
+    case 'ENOTDIR': return 'Not a directory';
+    case 'EISDIR': return 'Is a directory';
+    case 'ELOOP': return 'Too many levels of symbolic links';
+    default: return (e as Error).message;
+  }
+}
+
+export interface ScanOptions {
+  /** Parse every file, not only those that mention the virtqueue APIs. */
+  all?: boolean;
+  /** Worker threads; 0 scans in-process. Default: one per CPU (at most 4). */
+  workers?: number;
+  /** Regular expressions (as source text) matched against paths to skip; directories end in '/'. */
+  exclude?: string[];
+  onProgress?: (filesRead: number) => void;
+  /** Checked between units; a cancelled scan returns what it has. */
+  isCancelled?: () => boolean;
+}
+
+/**
+ * Where parsing happens with a worker pool. 'workers' keeps the calling thread free (the
+ * language server); 'caller' has the workers only walk, read and filter, and parses on the
+ * calling thread, where the extraction code is already warm: for a one-shot scan of a tree this
+ * is the faster split, since each worker would otherwise compile the same code afresh.
+ */
+export type ParseSite = 'workers' | 'caller';
+
+function workerScript(): string | undefined {
+  const p = path.join(__dirname, 'scanWorker.js');
+  return fs.existsSync(p) ? p : undefined;
+}
+
+export function defaultWorkers(): number {
+  return Math.min(4, Math.max(1, os.availableParallelism?.() ?? os.cpus().length));
+}
+
+/**
+ * A pool of scan workers (or, with zero workers, the same processing in-process). Stays alive
+ * across calls, so a scan and the expansion step that follows share the loaded parsers.
+ */
+export class ScanPool {
+  private workers: Worker[] = [];
+  private inProcess?: UnitProcessor;
+  private nextId = 0;
+
+  constructor(count: number, private parseSite: ParseSite = 'workers') {
+    const script = count > 0 ? workerScript() : undefined;
+    if (script) this.workers = Array.from({ length: count }, () => new Worker(script));
+  }
+
+  get size(): number { return this.workers.length; }
+
+  /** Walks directories recursively and reads the given files, parsing what matters. */
+  async scan(dirs: string[], files: string[], opts: ScanOptions = {}): Promise<ScanResult> {
+    const all = !!opts.all;
+    const exclude = opts.exclude ?? [];
+    const dirQueue = [...dirs];
+    const fileQueue = [...files];
+    return this.run(id => {
+      if (opts.isCancelled?.()) return undefined;
+      const returnBytes = this.returnBytes;
+      if (fileQueue.length) return { id, kind: 'files', paths: fileQueue.splice(0, 64), all, exclude, returnBytes };
+      // Few directories per unit while the queue is short, so that the walk fans out quickly.
+      if (dirQueue.length) return { id, kind: 'dirs', paths: dirQueue.splice(0, Math.max(1, Math.min(32, dirQueue.length >> 3))), all, exclude, returnBytes };
+      return undefined;
+    }, r => dirQueue.push(...r.subdirs), opts);
+  }
+
+  /** Parses each candidate that defines one of its names. */
+  async parseMatching(candidates: { file: string; names: string[] }[]): Promise<ScanResult> {
+    const queue = [...candidates];
+    return this.run(id => {
+      if (!queue.length) return undefined;
+      const part = queue.splice(0, 8);
+      return { id, kind: 'match', paths: part.map(c => c.file), names: part.map(c => c.names), all: false, exclude: [], returnBytes: this.returnBytes };
+    }, () => {}, {});
+  }
+
+  private get returnBytes(): boolean {
+    return this.workers.length > 0 && this.parseSite === 'caller';
+  }
+
+  private async run(take: (id: number) => WorkRequest | undefined, onReply: (r: WorkReply) => void, opts: ScanOptions): Promise<ScanResult> {
+    const result: ScanResult = { facts: [], warnings: [], files: [], stats: { filesRead: 0, bytes: 0, filesParsed: 0 } };
+    const next = () => take(this.nextId++);
+    const pending: { file: string; bytes: Uint8Array }[] = [];
+    const absorb = (r: WorkReply) => {
+      onReply(r);
+      pending.push(...r.toParse);
+      for (const f of r.files) result.files.push(f);
+      for (const f of r.facts) result.facts.push(f);
+      for (const w of r.warnings) result.warnings.push(w);
+      result.stats.filesRead += r.read;
+      result.stats.bytes += r.bytes;
+      result.stats.filesParsed += r.parsed;
+      opts.onProgress?.(result.stats.filesRead);
+    };
+    if (this.returnBytes) await initParser();
+    /** Parses what workers sent back, in between their replies. */
+    const drain = () => {
+      for (let p = pending.shift(); p; p = pending.shift()) {
+        const res = parseOne(p.file, Buffer.from(p.bytes.buffer, p.bytes.byteOffset, p.bytes.byteLength));
+        if (res.warning) result.warnings.push(res.warning);
+        if (res.facts) { result.facts.push(res.facts); result.stats.filesParsed++; }
+      }
+    };
+    if (this.workers.length === 0) {
+      await initParser();
+      this.inProcess ??= new UnitProcessor();
+      for (let req = next(); req; req = next()) absorb(this.inProcess.process(req));
+    } else {
+      let busy = 0;
+      await new Promise<void>((resolve, reject) => {
+        const idle: Worker[] = [];
+        const dispatch = () => {
+          while (idle.length) {
+            const req = next();
+            if (!req) break;
+            busy++;
+            idle.pop()!.postMessage(req);
+          }
+          if (busy === 0) resolve();
+        };
+        for (const w of this.workers) {
+          w.removeAllListeners('message');
+          w.removeAllListeners('error');
+          w.on('message', (r: WorkReply) => {
+            busy--;
+            absorb(r);
+            idle.push(w);
+            dispatch();
+            // Parse after handing out new work, so the workers keep reading meanwhile.
+            drain();
+          });
+          w.on('error', reject);
+          idle.push(w);
+        }
+        dispatch();
+      });
+      drain();
+    }
+    // Workers finish in any order; keep the output deterministic.
+    result.facts.sort((a, b) => cmp(a.file, b.file));
+    result.files.sort(cmp);
+    result.warnings.sort(cmp);
+    return result;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.workers.map(w => w.terminate()));
+    this.workers = [];
+  }
+}
+
+function cmp(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** Walks `dirs` and reads `files` with a temporary pool. */
+export async function scanPaths(dirs: string[], files: string[], opts: ScanOptions = {}): Promise<ScanResult> {
+  const pool = new ScanPool(opts.workers ?? defaultWorkers());
+  try {
+    return await pool.scan(dirs, files, opts);
+  } finally {
+    await pool.close();
+  }
+}

@@ -1,0 +1,52 @@
+// Turning file bytes into text the parser can take, or a clear reason not to.
+
+/** Files larger than this are not parsed (the kernel's largest C files are generated headers). */
+export const MAX_PARSE_BYTES = 4 * 1024 * 1024;
+
+export type Encoding = 'utf8' | 'utf8-bom' | 'utf16le' | 'utf16be' | 'latin1';
+
+export type Decoded =
+  | { ok: true; text: string; encoding: Encoding; note?: string }
+  | { ok: false; reason: string };
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * Decodes C source. UTF-8 (with or without BOM) and UTF-16 with a BOM are read as such; other
+ * bytes that are not valid UTF-8 are read as Latin-1, as old kernel files sometimes are, with a
+ * note. A NUL byte in the first 8 KiB marks a binary file.
+ */
+export function decodeSource(bytes: Uint8Array): Decoded {
+  if (bytes.length >= 2 && bytes[0] === 0xff && bytes[1] === 0xfe) {
+    return { ok: true, text: new TextDecoder('utf-16le').decode(bytes.subarray(2)), encoding: 'utf16le', note: 'decoded as UTF-16LE' };
+  }
+  if (bytes.length >= 2 && bytes[0] === 0xfe && bytes[1] === 0xff) {
+    return { ok: true, text: new TextDecoder('utf-16be').decode(bytes.subarray(2)), encoding: 'utf16be', note: 'decoded as UTF-16BE' };
+  }
+  const head = bytes.subarray(0, Math.min(bytes.length, 8192));
+  if (head.includes(0)) return { ok: false, reason: 'binary file (contains NUL bytes)' };
+  let start = 0;
+  if (bytes.length >= 3 && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) start = 3;
+  try {
+    return { ok: true, text: utf8.decode(bytes.subarray(start)), encoding: start ? 'utf8-bom' : 'utf8' };
+  } catch {
+    // Buffer's 'latin1' is ISO-8859-1 both ways (TextDecoder's is windows-1252), so a fix
+    // writes back exactly the bytes it read.
+    return { ok: true, text: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1'), encoding: 'latin1', note: 'not valid UTF-8; read as Latin-1' };
+  }
+}
+
+/** Encodes text back the way it was read, so a fix keeps the file's encoding and BOM. */
+export function encodeSource(text: string, encoding: Encoding): Buffer {
+  switch (encoding) {
+    case 'utf8': return Buffer.from(text, 'utf8');
+    case 'utf8-bom': return Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(text, 'utf8')]);
+    case 'latin1': return Buffer.from(text, 'latin1');
+    case 'utf16le': return Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(text, 'utf16le')]);
+    case 'utf16be': {
+      const le = Buffer.from(text, 'utf16le');
+      for (let i = 0; i + 1 < le.length; i += 2) { const a = le[i]; le[i] = le[i + 1]; le[i + 1] = a; }
+      return Buffer.concat([Buffer.from([0xfe, 0xff]), le]);
+    }
+  }
+}

@@ -1,0 +1,39 @@
+import * as path from 'node:path';
+import { checkPaths, PathError } from '../analysis/checkPaths';
+import { formatText, toJson, toSarif } from '../report/formats';
+import { CliError, EXIT_FINDINGS, EXIT_OK, oneOf, parseArgs, type Io } from './common';
+import { VERSION } from './help';
+
+export async function checkCommand(args: string[], io: Io): Promise<number> {
+  const a = parseArgs(args, { values: ['format', 'workers'], flags: ['related'] });
+  const format = oneOf('format', a.options.get('format'), ['text', 'json', 'sarif'] as const, 'text');
+  if (a.positional.length === 0) throw new CliError('check: no PATH given (try: virtio-race-lint check drivers/)');
+  const workers = a.options.has('workers') ? Number(a.options.get('workers')) : undefined;
+  if (workers !== undefined && !(Number.isInteger(workers) && workers >= 0 && workers <= 64)) throw new CliError('--workers takes a whole number from 0 to 64');
+  let result;
+  const abs = a.positional.map(p => resolveFrom(io.cwd, p));
+  try {
+    result = await checkPaths(abs, { workers });
+  } catch (e) {
+    if (e instanceof PathError) throw new CliError(`${a.positional[abs.indexOf(e.path)] ?? e.path}: ${e.reason}`);
+    throw e;
+  }
+  for (const w of result.warnings) io.err(`virtio-race-lint: warning: ${w.startsWith(io.cwd + '/') ? w.slice(io.cwd.length + 1) : w}\n`);
+  const { findings } = result;
+  switch (format) {
+    case 'text':
+      io.out(formatText(findings, io.cwd, a.flags.has('related')));
+      break;
+    case 'json':
+      io.out(JSON.stringify(toJson(findings, io.cwd), null, 2) + '\n');
+      break;
+    case 'sarif':
+      io.out(JSON.stringify(toSarif(findings, io.cwd, VERSION), null, 2) + '\n');
+      break;
+  }
+  return findings.length ? EXIT_FINDINGS : EXIT_OK;
+}
+
+function resolveFrom(cwd: string, p: string): string {
+  return path.resolve(cwd, p);
+}

@@ -1,0 +1,26 @@
+import { VERSION } from '../version';
+
+export { VERSION };
+
+export const HELP = `virtio-race-lint ${VERSION}: find, fix and simulate the vring-callback / work / spin_lock
+drain IRQ race in Linux virtio drivers.
+
+Usage:
+  virtio-race-lint check [--format text|json|sarif] [--related] PATH...
+      Report VRL001 findings. Directories are walked for .c and .h files.
+      Exit 0: no findings; 1: findings; 2: usage or I/O error.
+  virtio-race-lint fix [--dry-run] PATH...
+      Apply the spin_lock_irqsave() fix in place (--dry-run prints the unified diff).
+  virtio-race-lint patch [-o FILE] [--signoff "Name <mail>"] PATH...
+      Write one git format-patch mail per changed file (to stdout or FILE).
+  virtio-race-lint simulate FILE[:LINE] [--lock KIND] [--irq same|other|any]
+      [--device prompt|lax|cached] [--event-idx] [--latency] [--callback-locks]
+      [--buffers N] [--timed] [--json]
+      Explore the race for the finding(s) in FILE with the bundled model checker.
+  virtio-race-lint lsp --stdio
+      Run the language server on stdin/stdout.
+
+Options:
+  -h, --help       this text
+  -V, --version    print the version
+`;

@@ -1,0 +1,51 @@
+// virtio-race-lint command line: check, fix, patch, simulate, lsp.
+// Exit status: 0 no findings, 1 findings, 2 usage or I/O error.
+import { checkCommand } from './check';
+import { CliError, EXIT_USAGE, type Io } from './common';
+import { HELP, VERSION } from './help';
+
+type Command = (args: string[], io: Io) => Promise<number>;
+
+const commands: Record<string, () => Promise<Command>> = {
+  check: async () => checkCommand,
+};
+
+export async function main(argv: string[], io: Io): Promise<number> {
+  const [cmd, ...rest] = argv;
+  if (!cmd || cmd === '-h' || cmd === '--help' || cmd === 'help') {
+    io.out(HELP);
+    return cmd ? 0 : EXIT_USAGE;
+  }
+  if (cmd === '--version' || cmd === '-V') {
+    io.out(`virtio-race-lint ${VERSION}\n`);
+    return 0;
+  }
+  const load = commands[cmd];
+  if (!load) {
+    io.err(`virtio-race-lint: unknown command '${cmd}' (try 'virtio-race-lint --help')\n`);
+    return EXIT_USAGE;
+  }
+  try {
+    return await (await load())(rest, io);
+  } catch (e) {
+    if (e instanceof CliError) {
+      io.err(`virtio-race-lint: ${e.message}\n`);
+      return e.exitCode;
+    }
+    throw e;
+  }
+}
+
+if (require.main === module) {
+  const io: Io = {
+    out: s => { process.stdout.write(s); },
+    err: s => { process.stderr.write(s); },
+    cwd: process.cwd(),
+  };
+  main(process.argv.slice(2), io).then(code => {
+    process.exitCode = code;
+  }, e => {
+    process.stderr.write(`virtio-race-lint: internal error: ${(e as Error).stack ?? e}\n`);
+    process.exitCode = EXIT_USAGE;
+  });
+}

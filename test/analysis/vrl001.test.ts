@@ -1,0 +1,53 @@
+import * as assert from 'node:assert/strict';
+import * as path from 'node:path';
+import { checkPaths } from '../../src/analysis/checkPaths';
+import { vrl001 } from '../../src/analysis/rules/vrl001';
+import { expectationsIn, fixtureDirs } from '../helpers/fixtures';
+
+describe('VRL001 irq-unsafe-vq-drain on annotated fixtures', () => {
+  for (const dir of fixtureDirs('vrl001')) {
+    it(path.basename(dir), async () => {
+      const expected = expectationsIn(dir);
+      assert.ok(expected.length > 0, 'fixture has no annotations');
+      const { findings, warnings } = await checkPaths([dir], { workers: 0 });
+      assert.deepEqual(warnings, []);
+      const at = (file: string, line: number) => findings.filter(f => f.file === file && f.span.line === line);
+      for (const e of expected) {
+        const here = at(e.file, e.line);
+        const where = `${path.basename(e.file)}:${e.line + 1}`;
+        if (e.kind === 'ok') {
+          assert.equal(here.length, 0, `unexpected finding at ${where}: ${here[0]?.message}`);
+          continue;
+        }
+        assert.equal(here.length, 1, `expected one finding at ${where}, got ${here.length}`);
+        if (e.attrs.handler) assert.equal(here[0].handler, e.attrs.handler, where);
+        if (e.attrs.callback) assert.equal(here[0].callback, e.attrs.callback, where);
+      }
+      const wanted = new Set(expected.filter(e => e.kind === 'ruleid').map(e => `${e.file}:${e.line}`));
+      for (const f of findings) assert.ok(wanted.has(`${f.file}:${f.span.line}`), `finding not annotated: ${path.basename(f.file)}:${f.span.line + 1} ${f.message}`);
+    });
+  }
+
+  it('reports on the lock call with callback, registration, schedule, binding and drain as related locations', async () => {
+    const [dir] = fixtureDirs('vrl001').filter(d => d.endsWith('gpu-helper-binding'));
+    const { findings } = await checkPaths([dir], { workers: 0 });
+    const f = findings.find(x => x.handler === 'demo_dequeue_ctrl_func')!;
+    assert.equal(f.rule, 'VRL001');
+    assert.equal(f.lock, 'spin_lock(&dev->ctrlq.qlock)');
+    assert.deepEqual(f.related.map(r => r.role), ['callback', 'registration', 'schedule', 'binding', 'helper-call', 'drain']);
+    const byRole = Object.fromEntries(f.related.map(r => [r.role, r]));
+    assert.equal(path.basename(byRole.callback.file), 'demo_vq.c');
+    assert.equal(path.basename(byRole.registration.file), 'demo_kms.c');
+    assert.equal(path.basename(byRole.binding.file), 'demo_kms.c');
+    assert.match(byRole['helper-call'].message, /demo_init_vq\(\) called with demo_dequeue_ctrl_func/);
+    assert.match(byRole.drain.message, /demo_dequeue_ctrl_func -> reclaim_bufs/);
+    assert.equal(f.drain.function, 'reclaim_bufs');
+  });
+
+  it('has metadata with a docs link into the README', () => {
+    assert.equal(vrl001.meta.id, 'VRL001');
+    assert.equal(vrl001.meta.name, 'irq-unsafe-vq-drain');
+    assert.equal(vrl001.meta.severity, 'warning');
+    assert.match(vrl001.meta.docsUrl, /README\.md#vrl001-irq-unsafe-vq-drain$/);
+  });
+});

@@ -1,0 +1,79 @@
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { factsFromText, mentions } from '../../src/analysis/fileFacts';
+import { initParser } from '../../src/analysis/parser';
+import { Project } from '../../src/analysis/project';
+import { blankLightBodies } from '../../src/analysis/sparse';
+import { FIXTURES, fixtureDirs } from '../helpers/fixtures';
+
+const GPU = path.join(FIXTURES, 'vrl001', 'gpu-helper-binding');
+
+function load(project: Project, file: string, text = fs.readFileSync(file, 'utf8')): void {
+  project.setFacts(factsFromText(file, text));
+}
+
+describe('workspace index', () => {
+  before(() => initParser());
+
+  it('links facts across files and re-links after one file changes', () => {
+    const p = new Project();
+    for (const f of ['demo_drv.h', 'demo_kms.c', 'demo_vq.c']) load(p, path.join(GPU, f));
+    assert.deepEqual(p.findings().map(f => f.handler), ['demo_dequeue_ctrl_func', 'demo_dequeue_cursor_func']);
+
+    // Bind the cursor queue's work to nothing: its finding goes, the control one stays.
+    const kms = path.join(GPU, 'demo_kms.c');
+    load(p, kms, fs.readFileSync(kms, 'utf8').replace('demo_init_vq(&dev->cursorq, demo_dequeue_cursor_func);', ''));
+    assert.deepEqual(p.findings().map(f => f.handler), ['demo_dequeue_ctrl_func']);
+
+    // Fix the control handler in its own file: no findings left.
+    const vq = path.join(GPU, 'demo_vq.c');
+    const fixed = fs.readFileSync(vq, 'utf8').replace('spin_lock(&dev->ctrlq.qlock);', 'spin_lock_irq(&dev->ctrlq.qlock);');
+    load(p, vq, fixed);
+    assert.deepEqual(p.findings(), []);
+
+    // Removing the file that binds the work items unlinks everything.
+    load(p, vq);
+    p.removeFile(kms);
+    assert.deepEqual(p.findings(), []);
+  });
+
+  it('asks for the definitions it is missing, by the file that wants them', () => {
+    const p = new Project();
+    load(p, path.join(GPU, 'demo_kms.c'));
+    const wanted = p.index.unresolvedNames();
+    const names = [...(wanted.get(path.join(GPU, 'demo_kms.c')) ?? [])];
+    for (const n of ['demo_ctrl_ack', 'demo_cursor_ack', 'demo_dequeue_ctrl_func', 'demo_dequeue_cursor_func']) assert.ok(names.includes(n), n);
+  });
+
+  it('pulls in a neighbouring file that defines a wanted name, and only such a file', async () => {
+    const p = new Project();
+    load(p, path.join(GPU, 'demo_kms.c'));
+    const parsed: string[] = [];
+    await p.expand({
+      listDir: dir => fs.readdirSync(dir).map(n => path.join(dir, n)),
+      parseMatching: async cands => {
+        const facts = cands.filter(c => c.names.some(n => mentions(fs.readFileSync(c.file), n)))
+          .map(c => { parsed.push(path.basename(c.file)); return factsFromText(c.file, fs.readFileSync(c.file, 'utf8')); });
+        return { facts, warnings: [] };
+      },
+    });
+    assert.deepEqual(parsed, ['demo_vq.c']);
+    assert.equal(p.findings().length, 2);
+  });
+
+  it('gives the same facts from a sparse parse as from a full one', () => {
+    for (const dir of fixtureDirs('vrl001')) {
+      for (const name of fs.readdirSync(dir)) {
+        const file = path.join(dir, name);
+        const text = fs.readFileSync(file, 'utf8');
+        const full = factsFromText(file, text);
+        const sparse = factsFromText(file, text, true);
+        assert.deepEqual({ ...sparse, errors: 0 }, { ...full, errors: 0 }, name);
+      }
+    }
+    const body = 'static int f(int a)\n{\n\treturn g(a) + h(a);\n}\n';
+    assert.equal(blankLightBodies(body), 'static int f(int a)\n{\n' + ' '.repeat('\treturn g(a) + h(a);'.length) + '\n}\n');
+    assert.equal(blankLightBodies('#if A\nvoid f(void) {\n#else\nvoid f(int x) {\n#endif\n}\n'), undefined);
+  });
+});

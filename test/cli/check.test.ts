@@ -1,0 +1,111 @@
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { runCli, tempDir, copyDir } from '../helpers/cli';
+import { FIXTURES } from '../helpers/fixtures';
+
+const GPU = path.join(FIXTURES, 'vrl001', 'gpu-helper-binding');
+
+describe('virtio-race-lint check', () => {
+  it('prints compiler-style text with paths relative to the current directory, and exits 1', async () => {
+    const r = await runCli(['check', 'gpu-helper-binding'], path.join(FIXTURES, 'vrl001'));
+    assert.equal(r.code, 1);
+    const lines = r.stdout.trimEnd().split('\n');
+    assert.equal(lines.length, 2);
+    assert.match(lines[0], /^gpu-helper-binding\/demo_vq\.c:36:2: warning: demo_dequeue_ctrl_func\(\) drains .* \[VRL001\]$/);
+    assert.match(lines[1], /^gpu-helper-binding\/demo_vq\.c:55:2: warning: /);
+    assert.equal(r.stderr, '');
+  });
+
+  it('prints gcc-style notes for the related locations with --related', async () => {
+    const r = await runCli(['check', '--related', 'demo_vq.c', 'demo_kms.c', 'demo_drv.h'], GPU);
+    assert.equal(r.code, 1);
+    assert.match(r.stdout, /^demo_kms\.c:\d+:\d+: note: registered as a virtqueue callback/m);
+    assert.match(r.stdout, /^demo_vq\.c:\d+:\d+: note: reclaim_bufs|^demo_vq\.c:\d+:\d+: note: virtqueue_get_buf\(\) drains/m);
+  });
+
+  it('emits the JSON contract', async () => {
+    const r = await runCli(['check', '--format', 'json', '.'], GPU);
+    assert.equal(r.code, 1);
+    const out = JSON.parse(r.stdout);
+    assert.deepEqual(Object.keys(out), ['findings']);
+    const f = out.findings[0];
+    for (const k of ['rule', 'file', 'line', 'column', 'handler', 'callback', 'lock', 'message']) assert.ok(k in f, k);
+    assert.deepEqual([f.rule, f.file, f.line, f.column, f.handler, f.callback, f.lock],
+      ['VRL001', 'demo_vq.c', 36, 2, 'demo_dequeue_ctrl_func', 'demo_ctrl_ack', 'spin_lock(&dev->ctrlq.qlock)']);
+  });
+
+  it('emits SARIF 2.1.0 with the fields GitHub code scanning requires', async () => {
+    const r = await runCli(['check', '--format=sarif', '.'], GPU);
+    const s = JSON.parse(r.stdout);
+    assert.equal(s.version, '2.1.0');
+    assert.match(s.$schema, /sarif-2\.1\.0/);
+    const run = s.runs[0];
+    assert.equal(run.tool.driver.name, 'virtio-race-lint');
+    assert.equal(run.tool.driver.rules[0].id, 'VRL001');
+    assert.match(run.tool.driver.rules[0].helpUri, /^https:\/\//);
+    assert.equal(run.results.length, 2);
+    for (const res of run.results) {
+      assert.equal(res.ruleId, 'VRL001');
+      assert.equal(res.ruleIndex, 0);
+      assert.equal(typeof res.message.text, 'string');
+      const pl = res.locations[0].physicalLocation;
+      assert.equal(pl.artifactLocation.uri, 'demo_vq.c');
+      assert.equal(pl.artifactLocation.uriBaseId, '%SRCROOT%');
+      assert.ok(pl.region.startLine >= 1 && pl.region.startColumn >= 1);
+      assert.ok(res.relatedLocations.length >= 5);
+      assert.match(res.partialFingerprints['virtioRaceLint/v1'], /^[0-9a-f]{32}$/);
+    }
+  });
+
+  it('exits 0 with no output when there is nothing to report', async () => {
+    const r = await runCli(['check', '.'], path.join(FIXTURES, 'vrl001', 'negatives'));
+    assert.deepEqual([r.code, r.stdout, r.stderr], [0, '', '']);
+  });
+
+  it('exits 2 with one clear line for a missing path or a bad option', async () => {
+    const r = await runCli(['check', 'no/such/dir'], GPU);
+    assert.equal(r.code, 2);
+    assert.equal(r.stderr, 'virtio-race-lint: no/such/dir: No such file or directory\n');
+    const bad = await runCli(['check', '--format', 'xml', '.'], GPU);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /^virtio-race-lint: invalid value 'xml' for --format \(expected text, json, sarif\)\n$/);
+    assert.equal((await runCli(['check'], GPU)).code, 2);
+    assert.equal((await runCli(['frobnicate'], GPU)).code, 2);
+  });
+
+  it('exits 2 for an unreadable file', async function () {
+    if (process.getuid?.() === 0) this.skip(); // root reads anything
+    const dir = tempDir();
+    const f = path.join(dir, 'x.c');
+    fs.writeFileSync(f, 'int x;\n');
+    fs.chmodSync(f, 0);
+    const r = await runCli(['check', 'x.c'], dir);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /x\.c: Permission denied/);
+  });
+
+  it('skips binary and huge files with a warning, and reads Latin-1 with a note, never crashing', async () => {
+    const dir = tempDir();
+    copyDir(GPU, dir);
+    fs.writeFileSync(path.join(dir, 'blob.c'), Buffer.from([0x7f, 0x45, 0x4c, 0x46, 0, 0, 1, 2, 3]));
+    fs.writeFileSync(path.join(dir, 'huge.c'), Buffer.alloc(5 * 1024 * 1024, 0x20));
+    // A Latin-1 comment in the driver itself: still analysed.
+    const vq = path.join(dir, 'demo_vq.c');
+    fs.writeFileSync(vq, Buffer.concat([Buffer.from('/* Copyright J\xfcrgen */\n', 'latin1'), fs.readFileSync(vq)]));
+    const r = await runCli(['check', 'blob.c', 'huge.c', 'demo_vq.c', 'demo_kms.c', 'demo_drv.h'], dir);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /warning: blob\.c: skipped: binary file/);
+    assert.match(r.stderr, /warning: huge\.c: skipped: too large to analyse/);
+    assert.match(r.stderr, /warning: demo_vq\.c: not valid UTF-8; read as Latin-1/);
+    assert.equal(r.stdout.trimEnd().split('\n').length, 2);
+    assert.match(r.stdout, /^demo_vq\.c:37:2: warning:/m);
+  });
+
+  it('handles an empty directory and an empty file', async () => {
+    const dir = tempDir();
+    fs.writeFileSync(path.join(dir, 'empty.c'), '');
+    assert.equal((await runCli(['check', '.'], dir)).code, 0);
+    assert.equal((await runCli(['check', 'empty.c'], dir)).code, 0);
+  });
+});
