@@ -1,0 +1,310 @@
+// The irqsave fix for a VRL001 finding, as text edits on the function that takes the lock.
+//
+// spin_lock(&L) -> spin_lock_irqsave(&L, flags), and each unlock that releases that
+// acquisition -> spin_unlock_irqrestore(&L, flags), with `unsigned long flags;` added after
+// the function's leading declarations. guard()/scoped_guard() only change their class. Which
+// unlocks pair with which locks comes from the dataflow (LockOp.releases), not from the lock's
+// name: a second, unrelated section on the same lock in the same function is left alone.
+//
+// What this buys is stated in README "What the fix does and does not do": no interrupt on the
+// work's CPU during the drain, no AA deadlock with a callback taking the same lock; IRQ_NONE
+// itself stays reachable.
+import { SLEEPING_APIS } from '../analysis/apis';
+import type { FileFacts, FunctionFacts, LockOp } from '../analysis/facts';
+import { parseC } from '../analysis/parser';
+import type { Finding } from '../analysis/rules/rule';
+import { maskNonCode, splitArgs } from '../analysis/text';
+
+export interface TextEdit {
+  /** UTF-16 offsets into the original text. */
+  start: number;
+  end: number;
+  newText: string;
+}
+
+export type FixResult =
+  | { ok: true; edits: TextEdit[]; title: string; flags?: string; function: string }
+  | { ok: false; reason: string; function?: string };
+
+/** Call-form renames: spin_lock -> spin_lock_irqsave, and so on. */
+const LOCK_RENAME: Record<string, string> = {};
+const UNLOCK_RENAME: Record<string, string> = {};
+for (const p of ['spin_', 'raw_spin_', 'read_', 'write_']) {
+  LOCK_RENAME[`${p}lock`] = `${p}lock_irqsave`;
+  LOCK_RENAME[`${p}lock_bh`] = `${p}lock_irqsave`;
+  LOCK_RENAME[`${p}lock_nested`] = `${p}lock_irqsave_nested`;
+  UNLOCK_RENAME[`${p}unlock`] = `${p}unlock_irqrestore`;
+  UNLOCK_RENAME[`${p}unlock_bh`] = `${p}unlock_irqrestore`;
+}
+// raw_spin_lock_irqsave_nested and the rwlock _nested forms do not exist.
+delete LOCK_RENAME.raw_spin_lock_nested;
+delete LOCK_RENAME.read_lock_nested;
+delete LOCK_RENAME.write_lock_nested;
+
+/** Guard classes: spinlock -> spinlock_irqsave (include/linux/spinlock.h DEFINE_LOCK_GUARD_1). */
+const GUARD_RENAME: Record<string, string> = {
+  spinlock: 'spinlock_irqsave',
+  spinlock_bh: 'spinlock_irqsave',
+  raw_spinlock: 'raw_spinlock_irqsave',
+  raw_spinlock_bh: 'raw_spinlock_irqsave',
+  read_lock: 'read_lock_irqsave',
+  read_lock_bh: 'read_lock_irqsave',
+  write_lock: 'write_lock_irqsave',
+  write_lock_bh: 'write_lock_irqsave',
+};
+
+const FLAG_NAMES = ['flags', 'irqflags', 'irq_flags', 'lock_flags', 'flags2', 'flags3'];
+
+/** The function a finding's lock call is in. */
+export function lockFunctionOf(finding: Finding, facts: FileFacts): FunctionFacts | undefined {
+  return facts.functions.find(f => f.name === finding.lockFunction && f.lockOps[finding.lockOp]?.span.start === finding.span.start)
+    ?? facts.functions.find(f => f.name === finding.lockFunction && f.lockOps.some(o => o.span.start === finding.span.start));
+}
+
+/**
+ * The acquisitions and unlocks that must change together: those the finding's lock reaches, and
+ * every other acquisition one of those unlocks may release (a lock dropped and re-taken in a loop).
+ */
+export function lockComponent(fn: FunctionFacts, op: number): { locks: number[]; unlocks: number[] } {
+  const locks = new Set([op]);
+  const unlocks = new Set<number>();
+  for (let changed = true; changed;) {
+    changed = false;
+    fn.lockOps.forEach((u, i) => {
+      if (u.action !== 'unlock' || unlocks.has(i)) return;
+      if ((u.releases ?? []).some(r => locks.has(r))) {
+        unlocks.add(i);
+        changed = true;
+        for (const r of u.releases ?? []) if (!locks.has(r)) locks.add(r);
+      }
+    });
+  }
+  return { locks: [...locks].sort((a, b) => a - b), unlocks: [...unlocks].sort((a, b) => a - b) };
+}
+
+export function irqsaveFix(finding: Finding, facts: FileFacts, text: string): FixResult {
+  const fn = lockFunctionOf(finding, facts);
+  if (!fn) return { ok: false, reason: `cannot find ${finding.lockFunction}() in the current text; re-run the analysis` };
+  const opIndex = fn.lockOps.findIndex(o => o.span.start === finding.span.start);
+  const plan = planFix(fn, opIndex, text);
+  if (!plan.ok) return { ...plan, function: fn.name };
+  const flags = plan.needsFlags ? chooseFlagsName(fn, text) : undefined;
+  if (plan.needsFlags && !flags) return { ok: false, reason: `no free name for the flags variable in ${fn.name}()`, function: fn.name };
+  const edits = [...plan.edits(flags ?? ''), ...(flags ? [declarationEdit(fn, text, [flags])] : [])];
+  const op = fn.lockOps[opIndex];
+  const title = op.form === 'call'
+    ? `Take ${op.lock} with ${LOCK_RENAME[op.api]}() in ${fn.name}()`
+    : `Use ${op.form}(${GUARD_RENAME[className(op)]}, …) for ${op.lock} in ${fn.name}()`;
+  const result: FixResult = { ok: true, edits: sortEdits(edits), title, flags, function: fn.name };
+  return checkParses(text, result);
+}
+
+interface Plan { ok: true; needsFlags: boolean; edits(flags: string): TextEdit[] }
+
+function planFix(fn: FunctionFacts, opIndex: number, text: string): Plan | { ok: false; reason: string } {
+  const op = fn.lockOps[opIndex];
+  if (!op || op.action !== 'lock') return { ok: false, reason: 'the finding does not point at a lock call' };
+  const { locks, unlocks } = lockComponent(fn, opIndex);
+  const line = (o: LockOp) => o.span.line + 1;
+
+  // The lock must be taken and released in this function.
+  for (const l of locks) {
+    if (fn.exitStates.some(s => s.held.includes(l))) {
+      return { ok: false, reason: `${fn.lockOps[l].text} (line ${line(fn.lockOps[l])}) is still held when ${fn.name}() returns: the lock is released in another function, so the irqsave flags cannot be carried to its unlock` };
+    }
+  }
+  const key = (o: LockOp) => `${o.family}:${o.lock}`;
+  for (const u of fn.lockOps) {
+    if (u.action === 'unlock' && key(u) === key(op) && u.unpaired) {
+      return { ok: false, reason: `${u.text} (line ${line(u)}) releases a lock this function did not take: the lock is taken in another function` };
+    }
+  }
+  // Every op of the component must be of a form with an irqsave counterpart.
+  for (const i of [...locks, ...unlocks]) {
+    const o = fn.lockOps[i];
+    if (o.form === 'call' && o.action === 'lock' && !LOCK_RENAME[o.api]) return { ok: false, reason: `${o.api}() has no irqsave form` };
+    if (o.form === 'call' && o.action === 'unlock' && !UNLOCK_RENAME[o.api]) {
+      return { ok: false, reason: `${o.text} (line ${line(o)}) cannot be paired with an irqsave lock` };
+    }
+    if (o.form !== 'call' && !GUARD_RENAME[className(o)]) return { ok: false, reason: `guard class ${className(o)} has no irqsave form` };
+  }
+  // Holding a spinlock across a sleeping call is a bug already; with IRQs off it gets worse, so
+  // the fix is not offered until that is sorted out.
+  for (const c of fn.calls) {
+    if (SLEEPING_APIS.has(c.callee) && c.state.held.some(h => locks.includes(h))) {
+      return { ok: false, reason: `${c.callee}() (line ${c.span.line + 1}) may sleep while the lock is held; disabling IRQs around it would make that worse` };
+    }
+  }
+
+  const needsFlags = locks.some(i => fn.lockOps[i].form === 'call');
+  return {
+    ok: true,
+    needsFlags,
+    edits: (flags: string) => {
+      const edits: TextEdit[] = [];
+      for (const i of [...locks, ...unlocks]) edits.push(...opEdits(fn.lockOps[i], text, flags));
+      return edits;
+    },
+  };
+}
+
+function className(o: LockOp): string {
+  return /\(([^)]*)\)/.exec(o.api)?.[1] ?? '';
+}
+
+/** Rename the call and add the flags argument (second for the _nested forms, last otherwise). */
+function opEdits(o: LockOp, text: string, flags: string): TextEdit[] {
+  if (o.form !== 'call') {
+    const cls = className(o);
+    return [{ start: o.classSpan!.start, end: o.classSpan!.end, newText: GUARD_RENAME[cls] }];
+  }
+  const rename = o.action === 'lock' ? LOCK_RENAME[o.api] : UNLOCK_RENAME[o.api];
+  const edits: TextEdit[] = [{ start: o.nameSpan.start, end: o.nameSpan.end, newText: rename }];
+  const argsText = text.slice(o.argsSpan.start, o.argsSpan.end);
+  const args = splitArgs(argsText);
+  if (o.variant === '_nested' && args.length >= 1) {
+    edits.push({ start: o.argsSpan.start + args[0].end, end: o.argsSpan.start + args[0].end, newText: `, ${flags}` });
+  } else {
+    const close = o.argsSpan.end - 1;
+    const lastArg = args[args.length - 1];
+    const at = lastArg ? o.argsSpan.start + lastArg.end : close;
+    edits.push({ start: at, end: at, newText: `, ${flags}` });
+  }
+  return edits;
+}
+
+/** `flags`, or the first of a few kernel-usual names that the function does not use already. */
+export function chooseFlagsName(fn: FunctionFacts, text: string, alsoTaken: string[] = []): string | undefined {
+  const body = maskNonCode(text.slice(fn.span.start, fn.span.end));
+  const used = new Set([...fn.declaredNames, ...alsoTaken]);
+  return FLAG_NAMES.find(n => !used.has(n) && !usesIdentifier(body, n));
+}
+
+/** `name` used as an identifier (a member `x->flags` or `x.flags` is another name). */
+function usesIdentifier(code: string, name: string): boolean {
+  return new RegExp(`(?<!->\\s*|\\.\\s*)\\b${name}\\b`).test(code);
+}
+
+function declarationEdit(fn: FunctionFacts, text: string, names: string[]): TextEdit {
+  if (fn.declsEnd) {
+    const { offset, indent } = fn.declsEnd;
+    // Keep a blank line between declarations and code if there was none (checkpatch's
+    // "Missing a blank line after declarations").
+    const next = text.slice(offset, text.indexOf('\n', offset) + 1 || undefined);
+    const blank = /^\s*$/.test(next) || next.trim().startsWith('}') ? '' : '\n';
+    return { start: offset, end: offset, newText: names.map(n => `${indent}unsigned long ${n};\n`).join('') + blank };
+  }
+  // No declarations: open the body with them.
+  const brace = fn.bodySpan.start;
+  const eol = text.indexOf('\n', brace);
+  const after = eol < 0 ? brace + 1 : eol + 1;
+  const firstLine = text.slice(after, text.indexOf('\n', after) + 1 || undefined);
+  const indent = /^[ \t]*/.exec(firstLine)?.[0] || '\t';
+  return { start: after, end: after, newText: names.map(n => `${indent}unsigned long ${n};\n`).join('') + '\n' };
+}
+
+function sortEdits(edits: TextEdit[]): TextEdit[] {
+  return [...edits].sort((a, b) => a.start - b.start || a.end - b.end);
+}
+
+/** Applies non-overlapping edits (offsets into `text`). */
+export function applyEdits(text: string, edits: TextEdit[]): string {
+  const sorted = sortEdits(edits);
+  let out = '';
+  let at = 0;
+  for (const e of sorted) {
+    if (e.start < at) throw new Error('overlapping edits');
+    out += text.slice(at, e.start) + e.newText;
+    at = e.end;
+  }
+  return out + text.slice(at);
+}
+
+/** ESLint's invariant for autofixes: the fixed text must not parse worse than the original. */
+function checkParses(text: string, result: FixResult): FixResult {
+  if (!result.ok) return result;
+  const before = errorCount(text);
+  const after = errorCount(applyEdits(text, result.edits));
+  if (after > before) return { ok: false, reason: 'the edited function would not parse cleanly; not applying', function: result.function };
+  return result;
+}
+
+export function errorCount(text: string): number {
+  const tree = parseC(text);
+  try {
+    if (!tree.rootNode.hasError) return 0;
+    let n = 0;
+    const c = tree.walk();
+    for (;;) {
+      const node = c.currentNode;
+      if (node.isError || node.isMissing) n++;
+      if (node.hasError && c.gotoFirstChild()) continue;
+      let up = false;
+      while (!c.gotoNextSibling()) {
+        if (!c.gotoParent()) { up = true; break; }
+      }
+      if (up) break;
+    }
+    c.delete();
+    return n;
+  } finally {
+    tree.delete();
+  }
+}
+
+/**
+ * Every finding of one file at once (fix-all). Findings in the same function that need flags
+ * share one declaration when their lock sections never overlap; otherwise each gets its own name.
+ */
+export function fixAll(findings: Finding[], facts: FileFacts, text: string): { edits: TextEdit[]; fixed: Finding[]; refused: { finding: Finding; reason: string }[] } {
+  const refused: { finding: Finding; reason: string }[] = [];
+  const fixed: Finding[] = [];
+  const edits: TextEdit[] = [];
+  const byFn = new Map<FunctionFacts, Finding[]>();
+  for (const f of findings) {
+    const fn = lockFunctionOf(f, facts);
+    if (!fn) { refused.push({ finding: f, reason: `cannot find ${f.lockFunction}()` }); continue; }
+    byFn.set(fn, [...(byFn.get(fn) ?? []), f]);
+  }
+  for (const [fn, list] of byFn) {
+    const taken = new Set<number>();
+    const plans: { finding: Finding; plan: Plan; locks: number[] }[] = [];
+    for (const f of list) {
+      const opIndex = fn.lockOps.findIndex(o => o.span.start === f.span.start);
+      if (taken.has(opIndex)) { fixed.push(f); continue; }
+      const plan = planFix(fn, opIndex, text);
+      if (!plan.ok) { refused.push({ finding: f, reason: plan.reason }); continue; }
+      const comp = lockComponent(fn, opIndex);
+      for (const i of comp.locks) taken.add(i);
+      plans.push({ finding: f, plan, locks: comp.locks });
+    }
+    const withFlags = plans.filter(p => p.plan.needsFlags);
+    const overlap = withFlags.some((a, i) => withFlags.some((b, j) => j > i && sectionsOverlap(fn, a.locks, b.locks)));
+    const names: string[] = [];
+    const pickName = () => {
+      const n = chooseFlagsName(fn, text, names);
+      if (n) names.push(n);
+      return n;
+    };
+    const shared = withFlags.length && !overlap ? pickName() : undefined;
+    const fnEdits: TextEdit[] = [];
+    for (const p of plans) {
+      const name = p.plan.needsFlags ? (shared ?? pickName()) : '';
+      if (p.plan.needsFlags && !name) { refused.push({ finding: p.finding, reason: 'no free name for the flags variable' }); continue; }
+      fnEdits.push(...p.plan.edits(name ?? ''));
+      fixed.push(p.finding);
+    }
+    if (names.length) fnEdits.push(declarationEdit(fn, text, names));
+    const candidate: FixResult = { ok: true, edits: sortEdits(fnEdits), title: '', function: fn.name };
+    const checked = checkParses(text, candidate);
+    if (checked.ok) edits.push(...checked.edits);
+    else for (const f of list) refused.push({ finding: f, reason: checked.reason });
+  }
+  return { edits: sortEdits(edits), fixed, refused };
+}
+
+/** Whether an acquisition of one section may be held at an operation of the other. */
+function sectionsOverlap(fn: FunctionFacts, a: number[], b: number[]): boolean {
+  const heldAt = (i: number) => [...fn.calls, ...fn.drains].filter(c => c.span.start === fn.lockOps[i].span.start).flatMap(c => c.state.held);
+  return b.some(i => heldAt(i).some(h => a.includes(h))) || a.some(i => heldAt(i).some(h => b.includes(h)));
+}
