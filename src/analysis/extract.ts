@@ -8,7 +8,7 @@ import {
 } from './apis';
 import type {
   ArgFact, BindingFact, CallbackRegFact, ContainerOfFact, ExprRef, FileFacts,
-  FunctionFacts, GlobalVarFacts, LockState, ParamFact, ScheduleFact, Span, StructFacts, TypeRef,
+  FunctionFacts, GlobalVarFacts, LockState, SuppressionFact, ParamFact, ScheduleFact, Span, StructFacts, TypeRef,
 } from './facts';
 import {
   identArg, LineIndex, maskNonCode, normaliseLockExpr, parseExprRef, parseMemberPath, parseTypeText, splitArgs,
@@ -69,7 +69,10 @@ export function extractFacts(file: string, tree: Tree, text: string, options: Ex
   };
   const items: Node[] = [];
   collectItems(tree.rootNode, items);
+  let prevEnd = 0;
   for (const item of items) {
+    const gapStart = prevEnd;
+    prevEnd = item.endIndex;
     let itemFacts: ItemFacts;
     const cache = options.cache;
     if (cache) {
@@ -84,6 +87,15 @@ export function extractFacts(file: string, tree: Tree, text: string, options: Ex
       }
     } else {
       itemFacts = extractItem(item, text, lines);
+    }
+    // A suppression comment just before a function applies to it; it is outside the item's text,
+    // so it is read here rather than cached with the item.
+    if (item.type === 'function_definition' && itemFacts.functions.length === 1) {
+      const before = suppressionsIn(text, gapStart, item.startIndex, lines);
+      if (before.length) {
+        const fn = itemFacts.functions[0];
+        itemFacts = { ...itemFacts, functions: [{ ...fn, suppressions: [...before, ...fn.suppressions] }] };
+      }
     }
     mergeItem(facts, itemFacts);
   }
@@ -114,6 +126,29 @@ function collectItems(node: Node, out: Node[]): void {
         out.push(child);
     }
   }
+}
+
+/** The comment form documented in README: `/* virtio-race-lint: ignore VRL001 -- reason *\/`. */
+const SUPPRESSION = /virtio-race-lint:\s*ignore\s+(VRL\d+(?:\s*,\s*VRL\d+)*)/g;
+
+function suppressionsIn(text: string, start: number, end: number, lines: LineIndex): SuppressionFact[] {
+  const slice = text.slice(start, end);
+  if (!slice.includes('virtio-race-lint')) return [];
+  const out: SuppressionFact[] = [];
+  SUPPRESSION.lastIndex = 0;
+  for (let m; (m = SUPPRESSION.exec(slice));) {
+    // Only inside a comment: find the comment that contains the match.
+    const at = start + m.index;
+    const open = Math.max(text.lastIndexOf('/*', at), text.lastIndexOf('//', at));
+    if (open < 0) continue;
+    const isBlock = text.startsWith('/*', open);
+    const close = isBlock ? text.indexOf('*/', open) : text.indexOf('\n', open);
+    if (isBlock && close >= 0 && close < at) continue;
+    if (!isBlock && text.slice(open, at).includes('\n')) continue;
+    const e = close < 0 ? text.length : isBlock ? close + 2 : close;
+    out.push({ rules: m[1].split(/\s*,\s*/), span: lines.span(open, e) });
+  }
+  return out;
 }
 
 function mergeItem(into: FileFacts, item: ItemFacts): void {
@@ -358,6 +393,7 @@ class FileCtx {
       locals: {},
       lockOps: [], calls: [], drains: [], schedules: [], bindings: [], callbackRegs: [], containerOfs: [],
       fnRefs: [], exitStates: [], declaredNames: params.map(p => p.name).filter(Boolean), errors: 0,
+      suppressions: suppressionsIn(this.text, node.startIndex, node.endIndex, this.lines),
     };
     new FunctionWalker(this, fn).run(body);
     this.out.functions.push(fn);

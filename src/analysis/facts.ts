@@ -184,6 +184,13 @@ export interface FunctionFacts {
   declaredNames: string[];
   /** Number of ERROR / MISSING nodes inside the function. */
   errors: number;
+  /** `virtio-race-lint: ignore VRL001` comments in the function or just before it. */
+  suppressions: SuppressionFact[];
+}
+
+export interface SuppressionFact {
+  rules: string[];
+  span: Span;
 }
 
 export interface StructFacts {

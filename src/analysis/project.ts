@@ -2,7 +2,7 @@
 // step that parses a neighbouring file when the index wants a name it defines. This is what lets
 // a whole kernel tree be checked while parsing only the few dozen files that matter.
 import * as path from 'node:path';
-import type { FileFacts } from './facts';
+import type { FileFacts, Span, SuppressionFact } from './facts';
 import { allRules } from './rules';
 import type { Finding } from './rules/rule';
 import { WorkspaceIndex } from './workspace';
@@ -19,6 +19,12 @@ export interface ExpansionHost {
 }
 
 const MAX_EXPANSION_ROUNDS = 3;
+
+export interface Analysis {
+  findings: Finding[];
+  suppressed: Finding[];
+  unusedSuppressions: { file: string; function: string; rules: string[]; span: Span }[];
+}
 
 export class Project {
   readonly index = new WorkspaceIndex();
@@ -83,7 +89,31 @@ export class Project {
     return warnings;
   }
 
+  /** Findings not silenced by a suppression comment. */
   findings(): Finding[] {
-    return allRules.flatMap(r => r.check(this.index));
+    return this.analyse().findings;
+  }
+
+  /**
+   * Findings, split by the `virtio-race-lint: ignore VRL001` comments of the function that takes
+   * the lock, and the suppressions that silenced nothing (stale once the code was fixed).
+   */
+  analyse(): Analysis {
+    const all = allRules.flatMap(r => r.check(this.index));
+    const used = new Set<SuppressionFact>();
+    const findings: Finding[] = [];
+    const suppressed: Finding[] = [];
+    for (const f of all) {
+      const fn = this.index.get(f.file)?.functions.find(x => x.name === f.lockFunction && x.span.start <= f.span.start && f.span.end <= x.span.end);
+      const s = fn?.suppressions.find(x => x.rules.includes(f.rule));
+      if (s) { used.add(s); suppressed.push(f); } else findings.push(f);
+    }
+    const unusedSuppressions: Analysis['unusedSuppressions'] = [];
+    for (const file of this.index.allFiles()) {
+      for (const fn of file.functions) {
+        for (const s of fn.suppressions) if (!used.has(s)) unusedSuppressions.push({ file: file.file, function: fn.name, rules: s.rules, span: s.span });
+      }
+    }
+    return { findings, suppressed, unusedSuppressions };
   }
 }

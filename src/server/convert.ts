@@ -1,0 +1,64 @@
+// Pure conversions between the core's plain data and LSP types (ast-grep's utils.rs role).
+import { CodeActionKind, DiagnosticSeverity, DiagnosticTag, type CodeAction, type Diagnostic, type Range, type TextEdit as LspTextEdit } from 'vscode-languageserver/node';
+import type { Span } from '../analysis/facts';
+import type { Analysis } from '../analysis/project';
+import type { Finding } from '../analysis/rules/rule';
+import { vrl001 } from '../analysis/rules/vrl001';
+import type { TextEdit } from '../fix/irqsave';
+import { LineIndex } from '../analysis/text';
+import { SOURCE } from '../shared/protocol';
+import { keyToUri } from './paths';
+
+export function spanToRange(s: Span): Range {
+  return { start: { line: s.line, character: s.column }, end: { line: s.endLine, character: s.endColumn } };
+}
+
+const SEVERITY: Record<string, DiagnosticSeverity> = {
+  error: DiagnosticSeverity.Error, warning: DiagnosticSeverity.Warning,
+  information: DiagnosticSeverity.Information, hint: DiagnosticSeverity.Hint,
+};
+
+/** What a diagnostic carries back in code action requests, to find its finding again. */
+export interface DiagnosticData { rule: string; lockFunction: string; lockStart: number; handler: string }
+
+export function findingToDiagnostic(f: Finding, uris?: Map<string, string>): Diagnostic {
+  return {
+    range: spanToRange(f.span),
+    severity: SEVERITY[f.severity],
+    code: f.rule,
+    codeDescription: { href: vrl001.meta.docsUrl },
+    source: SOURCE,
+    message: f.message,
+    relatedInformation: f.related.map(r => ({
+      location: { uri: keyToUri(r.file, uris), range: spanToRange(r.span) },
+      message: r.message,
+    })),
+    data: { rule: f.rule, lockFunction: f.lockFunction, lockStart: f.span.start, handler: f.handler } satisfies DiagnosticData,
+  };
+}
+
+export function unusedSuppressionDiagnostic(u: Analysis['unusedSuppressions'][number]): Diagnostic {
+  return {
+    range: spanToRange(u.span),
+    severity: DiagnosticSeverity.Hint,
+    tags: [DiagnosticTag.Unnecessary],
+    code: 'unused-suppression',
+    source: SOURCE,
+    message: `This suppression of ${u.rules.join(', ')} matches no finding in ${u.function}(); it can be removed.`,
+  };
+}
+
+export function toLspEdits(text: string, edits: TextEdit[]): LspTextEdit[] {
+  const idx = new LineIndex(text);
+  return edits.map(e => ({ range: spanToRange(idx.span(e.start, e.end)), newText: e.newText }));
+}
+
+export function quickFix(title: string, uri: string, version: number | null, edits: LspTextEdit[], diagnostic: Diagnostic, preferred: boolean): CodeAction {
+  return {
+    title,
+    kind: CodeActionKind.QuickFix,
+    diagnostics: [diagnostic],
+    isPreferred: preferred,
+    edit: { documentChanges: [{ textDocument: { uri, version }, edits }] },
+  };
+}

@@ -1,0 +1,547 @@
+// The language server: a thin layer over the core. Open documents are re-parsed incrementally
+// and their facts replace the disk version's; the workspace is indexed in the background by
+// scan workers; every change re-links the index and publishes what changed.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import {
+  CodeActionKind, type CodeAction, type CodeActionParams, type Connection, type Diagnostic, type DidChangeTextDocumentParams,
+  type DidChangeWatchedFilesParams, type DidCloseTextDocumentParams, type DidOpenTextDocumentParams, type ExecuteCommandParams,
+  FileChangeType, type InitializeParams, type InitializeResult, TextDocumentSyncKind, type WorkspaceFolder,
+} from 'vscode-languageserver/node';
+import { extractFacts, ItemCache } from '../analysis/extract';
+import type { FileFacts } from '../analysis/facts';
+import { factsFromBytes, factsFromText, mentions } from '../analysis/fileFacts';
+import { IncrementalDocument, initParser } from '../analysis/parser';
+import { Project, type Analysis } from '../analysis/project';
+import type { Finding } from '../analysis/rules/rule';
+import { ScanPool, defaultWorkers, isCSource } from '../analysis/scan';
+import { MAX_PARSE_BYTES } from '../analysis/source';
+import { LineIndex } from '../analysis/text';
+import { fixAll, irqsaveFix } from '../fix/irqsave';
+import {
+  Commands, DEFAULT_SETTINGS, FIX_ALL_KIND, StatusNotification, type FindingSummary, type Settings, type SimulateArgs,
+  type StatusParams,
+} from '../shared/protocol';
+import { findingToDiagnostic, quickFix, toLspEdits, unusedSuppressionDiagnostic, type DiagnosticData } from './convert';
+import { excludePatterns } from './glob';
+import { isFileKey, keyToUri, uriToKey } from './paths';
+
+export interface ServerOptions {
+  /** Scan workers for the workspace index (0: in-process, as tests do). */
+  workers?: number;
+  /** Runs a simulation; the default uses a worker thread (see simWorker.ts). */
+  simulate?: (args: SimulateRequest, token: { isCancellationRequested: boolean }) => Promise<unknown>;
+  /** Builds a patch mail for a file; injected so the server stays thin. */
+  createPatch?: (file: string, text: string, findings: Finding[], facts: FileFacts, settings: Settings) => Promise<{ fileName: string; text: string } | { error: string }>;
+  /** For tests of crash isolation: called before a file's facts are extracted. */
+  beforeExtract?: (key: string) => void;
+}
+
+export interface SimulateRequest {
+  finding: Finding;
+  facts: FileFacts;
+  text: string;
+  settings: Settings;
+  options?: Record<string, unknown>;
+}
+
+interface OpenDoc {
+  key: string;
+  uri: string;
+  version: number;
+  doc: IncrementalDocument;
+  cache: ItemCache;
+  /** Facts lag the text (run: onSave, before the save). */
+  stale: boolean;
+}
+
+export class VirtioRaceServer {
+  private project = new Project();
+  private docs = new Map<string, OpenDoc>();
+  private uris = new Map<string, string>();
+  private published = new Map<string, string>();
+  private settings: Settings = DEFAULT_SETTINGS;
+  private folders: string[] = [];
+  private filesByDir = new Map<string, Set<string>>();
+  private filesExclude: Record<string, unknown> = {};
+  private canConfigure = false;
+  private canProgress = false;
+  private indexing = false;
+  private indexGeneration = 0;
+  private analysis: Analysis = { findings: [], suppressed: [], unusedSuppressions: [] };
+  private pending?: NodeJS.Immediate;
+  private pool?: ScanPool;
+  /** Resolves when the initial workspace index is built (tests and the benchmark wait on it). */
+  indexed: Promise<void>;
+  private resolveIndexed!: () => void;
+
+  constructor(private connection: Connection, private opts: ServerOptions = {}) {
+    this.indexed = new Promise(r => { this.resolveIndexed = r; });
+    connection.onInitialize(p => this.initialize(p));
+    connection.onInitialized(() => { void this.initialized(); });
+    connection.onDidOpenTextDocument(p => this.guard('didOpen', () => this.didOpen(p)));
+    connection.onDidChangeTextDocument(p => this.guard('didChange', () => this.didChange(p)));
+    connection.onDidCloseTextDocument(p => this.guard('didClose', () => this.didClose(p)));
+    connection.onDidSaveTextDocument(p => this.guard('didSave', () => this.didSave(p.textDocument.uri)));
+    connection.onDidChangeWatchedFiles(p => this.guard('watchedFiles', () => this.watchedFiles(p)));
+    connection.onDidChangeConfiguration(() => { void this.loadSettings().then(() => this.schedule()); });
+    connection.onCodeAction(p => this.guardValue('codeAction', () => this.codeActions(p), []));
+    connection.onExecuteCommand(p => this.executeCommand(p));
+    connection.onShutdown(async () => { await this.pool?.close(); });
+  }
+
+  // --- lifecycle ------------------------------------------------------------------------------
+
+  private initialize(p: InitializeParams): InitializeResult {
+    const folders: WorkspaceFolder[] = p.workspaceFolders ?? (p.rootUri ? [{ uri: p.rootUri, name: 'root' }] : []);
+    this.folders = folders.map(f => uriToKey(f.uri)).filter(isFileKey);
+    this.canConfigure = !!p.capabilities.workspace?.configuration;
+    this.canProgress = !!p.capabilities.window?.workDoneProgress;
+    const init = p.initializationOptions as { settings?: Partial<Settings> } | undefined;
+    if (init?.settings) this.settings = mergeSettings(init.settings);
+    return {
+      capabilities: {
+        textDocumentSync: { openClose: true, change: TextDocumentSyncKind.Incremental, save: { includeText: false } },
+        codeActionProvider: { codeActionKinds: [CodeActionKind.QuickFix, FIX_ALL_KIND] },
+        executeCommandProvider: { commands: [Commands.simulate, Commands.createPatch, Commands.fixAll, Commands.listFindings] },
+        workspace: { workspaceFolders: { supported: true } },
+      },
+      serverInfo: { name: 'virtio-race-lint' },
+    };
+  }
+
+  private async initialized(): Promise<void> {
+    await initParser();
+    await this.loadSettings();
+    await this.indexWorkspace();
+  }
+
+  private async loadSettings(): Promise<void> {
+    if (!this.canConfigure) return;
+    try {
+      const [mine, files] = await this.connection.workspace.getConfiguration([{ section: 'virtioRaceLint' }, { section: 'files' }]);
+      if (mine) this.settings = mergeSettings(mine as Partial<Settings>);
+      this.filesExclude = (files as { exclude?: Record<string, unknown> } | null)?.exclude ?? {};
+    } catch (e) {
+      this.log(`could not read settings: ${(e as Error).message}`);
+    }
+  }
+
+  /** Indexes the workspace folders in the background, with cancellable progress. */
+  private async indexWorkspace(): Promise<void> {
+    const generation = ++this.indexGeneration;
+    if (this.folders.length === 0 || !this.settings.enable) {
+      this.resolveIndexed();
+      this.schedule();
+      return;
+    }
+    this.indexing = true;
+    this.sendStatus();
+    let cancelled = false;
+    const progress = this.canProgress ? await this.connection.window.createWorkDoneProgress().catch(() => undefined) : undefined;
+    progress?.begin('virtio-race-lint: indexing', undefined, 'reading C files', true);
+    progress?.token.onCancellationRequested(() => { cancelled = true; });
+    const started = Date.now();
+    try {
+      this.pool ??= new ScanPool(this.opts.workers ?? defaultWorkers(), 'workers');
+      let lastReport = 0;
+      for (const folder of this.folders) {
+        const exclude = excludePatterns(folder, this.filesExclude);
+        const res = await this.pool.scan([folder], [], {
+          exclude,
+          isCancelled: () => cancelled || generation !== this.indexGeneration,
+          onProgress: n => {
+            const now = Date.now();
+            if (now - lastReport > 200) { lastReport = now; progress?.report(`${n} files read`); }
+          },
+        });
+        for (const f of res.files) this.addKnownFile(f);
+        for (const f of res.facts) if (!this.docs.has(f.file)) this.project.setFacts(f);
+        for (const w of res.warnings) this.log(w);
+      }
+      progress?.report('resolving names across files');
+      for (const w of await this.project.expand(this.expansionHost())) this.log(w);
+      this.log(`indexed ${this.folders.join(', ')} in ${Date.now() - started} ms${cancelled ? ' (cancelled)' : ''}: ${this.project.index.fileCount} files parsed`);
+    } catch (e) {
+      this.log(`indexing failed: ${(e as Error).stack ?? e}`);
+    } finally {
+      progress?.done();
+      if (generation === this.indexGeneration) this.indexing = false;
+      this.resolveIndexed();
+      this.schedule();
+    }
+  }
+
+  private addKnownFile(f: string): void {
+    const dir = path.dirname(f);
+    const set = this.filesByDir.get(dir);
+    if (set) set.add(f); else this.filesByDir.set(dir, new Set([f]));
+  }
+
+  private expansionHost() {
+    return {
+      listDir: (dir: string) => [...(this.filesByDir.get(dir) ?? [])],
+      parseMatching: async (cands: { file: string; names: string[] }[]) => {
+        // Open buffers answer for themselves; the rest is read from disk by the workers.
+        const open = cands.filter(c => this.docs.has(c.file));
+        const rest = cands.filter(c => !this.docs.has(c.file));
+        const facts: FileFacts[] = [];
+        for (const c of open) {
+          const d = this.docs.get(c.file)!;
+          if (c.names.some(n => mentions(Buffer.from(d.doc.text), n))) facts.push(this.extractOpen(d));
+        }
+        const res = this.pool ? await this.pool.parseMatching(rest) : { facts: [], warnings: [] };
+        return { facts: [...facts, ...res.facts], warnings: res.warnings };
+      },
+    };
+  }
+
+  // --- documents ------------------------------------------------------------------------------
+
+  private didOpen(p: DidOpenTextDocumentParams): void {
+    const { uri, version, text, languageId } = p.textDocument;
+    if (languageId !== 'c' && languageId !== 'cpp' && !/\.[ch]$/.test(uri)) return;
+    const key = uriToKey(uri);
+    if (text.length > MAX_PARSE_BYTES) {
+      this.log(`${key}: not analysed: too large (${text.length} characters)`);
+      return;
+    }
+    this.uris.set(key, uri);
+    const doc: OpenDoc = { key, uri, version, doc: new IncrementalDocument(text), cache: new ItemCache(), stale: false };
+    this.docs.set(key, doc);
+    if (isFileKey(key)) this.addKnownFile(key);
+    this.refreshFacts(doc);
+    this.schedule();
+  }
+
+  private didChange(p: DidChangeTextDocumentParams): void {
+    const d = this.docs.get(uriToKey(p.textDocument.uri));
+    if (!d) return;
+    for (const c of p.contentChanges) {
+      if ('range' in c) {
+        const idx = new LineIndex(d.doc.text);
+        const start = offsetAt(idx, d.doc.text, c.range.start);
+        const end = offsetAt(idx, d.doc.text, c.range.end);
+        d.doc.applyEdit(start, end, c.text);
+      } else {
+        d.doc.setText(c.text);
+      }
+    }
+    d.version = p.textDocument.version;
+    if (this.settings.run === 'onSave') {
+      d.stale = true;
+      return;
+    }
+    this.refreshFacts(d);
+    this.schedule();
+  }
+
+  private didSave(uri: string): void {
+    const d = this.docs.get(uriToKey(uri));
+    if (!d) return;
+    if (d.stale) this.refreshFacts(d);
+    this.schedule();
+  }
+
+  private didClose(p: DidCloseTextDocumentParams): void {
+    const key = uriToKey(p.textDocument.uri);
+    const d = this.docs.get(key);
+    if (!d) return;
+    this.docs.delete(key);
+    d.doc.dispose();
+    // The disk version takes over again (an unsaved edit is gone with the buffer).
+    this.reloadFromDisk(key);
+    this.schedule();
+  }
+
+  private watchedFiles(p: DidChangeWatchedFilesParams): void {
+    for (const ch of p.changes) {
+      const key = uriToKey(ch.uri);
+      if (!isFileKey(key) || !isCSource(key) || this.docs.has(key)) continue;
+      if (ch.type === FileChangeType.Deleted) {
+        this.project.removeFile(key);
+        this.filesByDir.get(path.dirname(key))?.delete(key);
+      } else {
+        this.addKnownFile(key);
+        this.reloadFromDisk(key);
+      }
+    }
+    this.project.resetExpansion();
+    void this.project.expand(this.expansionHost()).then(() => this.schedule());
+  }
+
+  private reloadFromDisk(key: string): void {
+    if (!isFileKey(key)) { this.project.removeFile(key); return; }
+    let bytes: Buffer;
+    try {
+      bytes = fs.readFileSync(key);
+    } catch {
+      this.project.removeFile(key);
+      return;
+    }
+    this.safely(key, () => {
+      const res = factsFromBytes(key, bytes);
+      if (res.warning) this.log(res.warning);
+      if (res.facts) this.project.setFacts(res.facts); else this.project.removeFile(key);
+    });
+  }
+
+  private extractOpen(d: OpenDoc): FileFacts {
+    this.opts.beforeExtract?.(d.key);
+    return extractFacts(d.key, d.doc.syntaxTree, d.doc.text, { cache: d.cache });
+  }
+
+  /** Re-extracts an open document's facts; a failure skips the file, it never stops the server. */
+  private refreshFacts(d: OpenDoc): void {
+    d.stale = false;
+    this.safely(d.key, () => this.project.setFacts(this.extractOpen(d)));
+  }
+
+  private safely(key: string, f: () => void): void {
+    try {
+      f();
+    } catch (e) {
+      this.project.removeFile(key);
+      this.log(`${key}: analysis failed, file skipped: ${(e as Error).stack ?? e}`);
+    }
+  }
+
+  // --- analysis and diagnostics ---------------------------------------------------------------
+
+  /** Re-analyses on the next turn of the event loop; changes arriving meanwhile coalesce. */
+  private schedule(): void {
+    if (this.pending) return;
+    this.pending = setImmediate(() => {
+      this.pending = undefined;
+      this.guard('analyse', () => this.analyseAndPublish());
+    });
+  }
+
+  /** Runs the analysis now and publishes (the benchmark and tests call it directly). */
+  analyseAndPublish(): void {
+    if (!this.settings.enable) {
+      this.analysis = { findings: [], suppressed: [], unusedSuppressions: [] };
+    } else {
+      this.analysis = this.project.analyse();
+    }
+    const byUri = new Map<string, Diagnostic[]>();
+    const add = (uri: string, d: Diagnostic) => { const l = byUri.get(uri); if (l) l.push(d); else byUri.set(uri, [d]); };
+    for (const f of this.analysis.findings) add(keyToUri(f.file, this.uris), findingToDiagnostic(f, this.uris));
+    for (const u of this.analysis.unusedSuppressions) add(keyToUri(u.file, this.uris), unusedSuppressionDiagnostic(u));
+    // Open documents always get a publication, so a fixed file is cleared.
+    for (const d of this.docs.values()) if (!byUri.has(d.uri)) byUri.set(d.uri, []);
+    for (const [uri, diags] of byUri) {
+      const json = JSON.stringify(diags);
+      if (this.published.get(uri) === json) continue;
+      this.published.set(uri, json);
+      void this.connection.sendDiagnostics({ uri, diagnostics: diags });
+    }
+    for (const uri of [...this.published.keys()]) {
+      if (byUri.has(uri)) continue;
+      this.published.delete(uri);
+      void this.connection.sendDiagnostics({ uri, diagnostics: [] });
+    }
+    this.sendStatus();
+  }
+
+  private sendStatus(): void {
+    const files = new Set(this.analysis.findings.map(f => f.file)).size;
+    void this.connection.sendNotification(StatusNotification, {
+      findings: this.analysis.findings.length, files, indexing: this.indexing,
+    } satisfies StatusParams);
+  }
+
+  // --- code actions ---------------------------------------------------------------------------
+
+  private findingFor(key: string, diag: Diagnostic): Finding | undefined {
+    const data = diag.data as DiagnosticData | undefined;
+    const inFile = this.analysis.findings.filter(f => f.file === key);
+    return inFile.find(f => data && f.lockFunction === data.lockFunction && f.handler === data.handler && f.span.start === data.lockStart)
+      ?? inFile.find(f => data && f.lockFunction === data.lockFunction && f.handler === data.handler)
+      ?? inFile.find(f => f.span.line === diag.range.start.line);
+  }
+
+  private codeActions(p: CodeActionParams): CodeAction[] {
+    const key = uriToKey(p.textDocument.uri);
+    const d = this.docs.get(key);
+    if (!d) return [];
+    if (d.stale) { this.refreshFacts(d); this.analysis = this.project.analyse(); }
+    const facts = this.project.index.get(key);
+    if (!facts) return [];
+    const text = d.doc.text;
+    const only = p.context.only;
+    if (only?.some(k => k === FIX_ALL_KIND || FIX_ALL_KIND.startsWith(k + '.') || k === CodeActionKind.SourceFixAll)) {
+      const res = fixAll(this.analysis.findings.filter(f => f.file === key), facts, text);
+      if (res.edits.length === 0) return [];
+      return [{
+        title: 'Take every VRL001 lock in this file with irqsave',
+        kind: FIX_ALL_KIND,
+        edit: { documentChanges: [{ textDocument: { uri: d.uri, version: d.version }, edits: toLspEdits(text, res.edits) }] },
+      }];
+    }
+    if (only && !only.some(k => CodeActionKind.QuickFix.startsWith(k))) return [];
+    const actions: CodeAction[] = [];
+    for (const diag of p.context.diagnostics) {
+      if (diag.source !== 'virtio-race-lint') continue;
+      if (diag.code === 'unused-suppression') {
+        actions.push({
+          title: 'Remove the unused suppression comment', kind: CodeActionKind.QuickFix, diagnostics: [diag],
+          edit: { documentChanges: [{ textDocument: { uri: d.uri, version: d.version }, edits: [{ range: diag.range, newText: '' }] }] },
+        });
+        continue;
+      }
+      const finding = this.findingFor(key, diag);
+      if (!finding) continue;
+      const fix = irqsaveFix(finding, facts, text);
+      if (fix.ok) {
+        actions.push(quickFix(fix.title, d.uri, d.version, toLspEdits(text, fix.edits), diag, true));
+      } else {
+        actions.push({ title: `Take ${finding.lockExpr} with irqsave`, kind: CodeActionKind.QuickFix, diagnostics: [diag], disabled: { reason: fix.reason } });
+      }
+      actions.push({
+        title: `Simulate this race (${finding.handler})`, kind: CodeActionKind.QuickFix, diagnostics: [diag],
+        command: { title: 'Simulate race', command: Commands.simulate, arguments: [{ uri: d.uri, line: finding.span.line } satisfies SimulateArgs] },
+      });
+      actions.push({
+        title: 'Create kernel patch for this file', kind: CodeActionKind.QuickFix, diagnostics: [diag],
+        command: { title: 'Create kernel patch', command: Commands.createPatch, arguments: [{ uri: d.uri }] },
+      });
+      const fn = facts.functions.find(x => x.name === finding.lockFunction && x.span.start <= finding.span.start && finding.span.end <= x.span.end);
+      if (fn) {
+        const idx = new LineIndex(text);
+        const line = fn.span.line;
+        const indent = /^[ \t]*/.exec(text.slice(idx.lineStart(line)))![0];
+        actions.push({
+          title: `Suppress VRL001 for ${fn.name}()`, kind: CodeActionKind.QuickFix, diagnostics: [diag],
+          edit: { documentChanges: [{ textDocument: { uri: d.uri, version: d.version }, edits: [{
+            range: { start: { line, character: 0 }, end: { line, character: 0 } },
+            newText: `${indent}/* virtio-race-lint: ignore VRL001 -- reviewed: <reason> */\n`,
+          }] }] },
+        });
+      }
+    }
+    return actions;
+  }
+
+  // --- commands -------------------------------------------------------------------------------
+
+  private async executeCommand(p: ExecuteCommandParams): Promise<unknown> {
+    try {
+      const arg = (p.arguments?.[0] ?? {}) as SimulateArgs;
+      switch (p.command) {
+        case Commands.listFindings:
+          return this.analysis.findings.map(f => ({
+            uri: keyToUri(f.file, this.uris), line: f.span.line, character: f.span.column,
+            handler: f.handler, callback: f.callback, lock: f.lock, message: f.message,
+          } satisfies FindingSummary));
+        case Commands.fixAll: {
+          const key = uriToKey(arg.uri);
+          const { text, facts, version } = this.current(key);
+          if (!facts) return { applied: false, message: 'nothing to fix' };
+          const res = fixAll(this.analysis.findings.filter(f => f.file === key), facts, text);
+          if (res.edits.length === 0) {
+            return { applied: false, message: res.refused.length ? res.refused.map(r => r.reason).join('; ') : 'nothing to fix' };
+          }
+          const applied = await this.connection.workspace.applyEdit({
+            label: 'virtio-race-lint: fix all',
+            edit: { documentChanges: [{ textDocument: { uri: arg.uri, version }, edits: toLspEdits(text, res.edits) }] },
+          });
+          return { applied: applied.applied, fixed: res.fixed.length, refused: res.refused.map(r => r.reason) };
+        }
+        case Commands.createPatch: {
+          const key = uriToKey(arg.uri);
+          const { text, facts } = this.current(key);
+          const findings = this.analysis.findings.filter(f => f.file === key);
+          if (!facts || findings.length === 0) return { error: 'no VRL001 finding in this file' };
+          if (!this.opts.createPatch) return { error: 'patch generation is not available in this server' };
+          return await this.opts.createPatch(key, text, findings, facts, this.settings);
+        }
+        case Commands.simulate: {
+          const key = uriToKey(arg.uri);
+          const { text, facts } = this.current(key);
+          const inFile = this.analysis.findings.filter(f => f.file === key);
+          const finding = arg.line === undefined ? inFile[0]
+            : inFile.find(f => f.span.line === arg.line) ?? inFile.find(f => {
+              const fn = facts?.functions.find(x => x.name === f.lockFunction);
+              return fn && fn.span.line <= arg.line! && arg.line! <= fn.span.endLine;
+            });
+          if (!finding || !facts) return { error: 'no VRL001 finding at this position' };
+          if (!this.opts.simulate) return { error: 'the simulator is not available in this server' };
+          return await this.withProgress(`Simulating ${finding.handler}()`, token =>
+            this.opts.simulate!({ finding, facts, text, settings: this.settings, options: arg.options }, token));
+        }
+        default:
+          return { error: `unknown command ${p.command}` };
+      }
+    } catch (e) {
+      this.log(`${p.command} failed: ${(e as Error).stack ?? e}`);
+      return { error: (e as Error).message };
+    }
+  }
+
+  private current(key: string): { text: string; facts?: FileFacts; version: number | null } {
+    const d = this.docs.get(key);
+    if (d) {
+      if (d.stale) this.refreshFacts(d);
+      return { text: d.doc.text, facts: this.project.index.get(key), version: d.version };
+    }
+    let text = '';
+    try { text = fs.readFileSync(key, 'utf8'); } catch { /* not on disk */ }
+    return { text, facts: this.project.index.get(key) ?? (text ? factsFromText(key, text) : undefined), version: null };
+  }
+
+  private async withProgress<T>(title: string, run: (token: { isCancellationRequested: boolean }) => Promise<T>): Promise<T> {
+    const token = { isCancellationRequested: false };
+    const progress = this.canProgress ? await this.connection.window.createWorkDoneProgress().catch(() => undefined) : undefined;
+    progress?.begin(title, undefined, undefined, true);
+    progress?.token.onCancellationRequested(() => { token.isCancellationRequested = true; });
+    try {
+      return await run(token);
+    } finally {
+      progress?.done();
+    }
+  }
+
+  // --- plumbing -------------------------------------------------------------------------------
+
+  private log(message: string): void {
+    this.connection.console.log(message);
+  }
+
+  private guard(what: string, f: () => void): void {
+    try {
+      f();
+    } catch (e) {
+      this.log(`${what} failed: ${(e as Error).stack ?? e}`);
+    }
+  }
+
+  private guardValue<T>(what: string, f: () => T, fallback: T): T {
+    try {
+      return f();
+    } catch (e) {
+      this.log(`${what} failed: ${(e as Error).stack ?? e}`);
+      return fallback;
+    }
+  }
+
+  /** Test and benchmark access to the current findings. */
+  get findings(): Finding[] { return this.analysis.findings; }
+}
+
+/** An LSP position as an offset; a character past the end of its line means the line's end. */
+function offsetAt(idx: LineIndex, text: string, pos: { line: number; character: number }): number {
+  if (pos.line >= idx.lineCount) return text.length;
+  const start = idx.lineStart(pos.line);
+  const end = pos.line + 1 < idx.lineCount ? idx.lineStart(pos.line + 1) - 1 : text.length;
+  return Math.min(start + pos.character, end);
+}
+
+function mergeSettings(s: Partial<Settings>): Settings {
+  return {
+    enable: s.enable ?? DEFAULT_SETTINGS.enable,
+    run: s.run === 'onSave' ? 'onSave' : 'onType',
+    simulator: { ...DEFAULT_SETTINGS.simulator, ...(s.simulator ?? {}) },
+    patch: { ...DEFAULT_SETTINGS.patch, ...(s.patch ?? {}) },
+  };
+}

@@ -1,0 +1,51 @@
+// Names shared by the language server and the VS Code client: commands, custom notifications,
+// settings. Declared once, as vscode-eslint's $shared does.
+
+export const SOURCE = 'virtio-race-lint';
+
+export const Commands = {
+  simulate: 'virtioRaceLint.simulate',
+  createPatch: 'virtioRaceLint.createPatch',
+  fixAll: 'virtioRaceLint.fixAll',
+  listFindings: 'virtioRaceLint.listFindings',
+  showOutput: 'virtioRaceLint.showOutput',
+  restart: 'virtioRaceLint.restart',
+} as const;
+
+/** Server -> client: the number of findings and whether the workspace index is being built. */
+export const StatusNotification = 'virtioRaceLint/status';
+export interface StatusParams { findings: number; files: number; indexing: boolean; message?: string }
+
+export const FIX_ALL_KIND = 'source.fixAll.virtio-race-lint';
+
+export interface Settings {
+  enable: boolean;
+  run: 'onType' | 'onSave';
+  simulator: { buffers: number; maxStates: number; timeoutMs: number };
+  patch: { signoff: string };
+}
+
+export const DEFAULT_SETTINGS: Settings = {
+  enable: true,
+  run: 'onType',
+  simulator: { buffers: 3, maxStates: 2_000_000, timeoutMs: 30_000 },
+  patch: { signoff: '' },
+};
+
+/** Arguments of the simulate command: a document and a line (0-based), or a finding's position. */
+export interface SimulateArgs {
+  uri: string;
+  line?: number;
+  options?: Record<string, unknown>;
+}
+
+/** One finding, as the client lists them in a quick pick. */
+export interface FindingSummary {
+  uri: string;
+  line: number;
+  character: number;
+  handler: string;
+  callback: string;
+  lock: string;
+  message: string;
+}

@@ -1,0 +1,62 @@
+// An in-process language server on in-memory streams (the ast-grep crates/lsp/tests/basic.rs
+// pattern): no VS Code, real JSON-RPC framing both ways.
+import { PassThrough } from 'node:stream';
+import { createMessageConnection, StreamMessageReader, StreamMessageWriter, type MessageConnection } from 'vscode-jsonrpc/node';
+import { createConnection } from 'vscode-languageserver/node';
+import type { Diagnostic, PublishDiagnosticsParams } from 'vscode-languageserver-protocol';
+import { VirtioRaceServer, type ServerOptions } from '../../src/server/server';
+
+export interface TestClient {
+  client: MessageConnection;
+  server: VirtioRaceServer;
+  diagnostics: Map<string, Diagnostic[]>;
+  /** Resolves when `pred` holds for the diagnostics published so far (or rejects after a timeout). */
+  waitFor(pred: (d: Map<string, Diagnostic[]>) => boolean, ms?: number): Promise<void>;
+  notifications: { method: string; params: unknown }[];
+  applyEdits: unknown[];
+  logs: string[];
+  close(): void;
+}
+
+export async function startServer(rootPath: string | undefined, opts: ServerOptions = {}, settings?: Record<string, unknown>): Promise<TestClient> {
+  const up = new PassThrough();
+  const down = new PassThrough();
+  const serverConn = createConnection(new StreamMessageReader(up), new StreamMessageWriter(down));
+  const server = new VirtioRaceServer(serverConn, { workers: 0, ...opts });
+  serverConn.listen();
+  const client = createMessageConnection(new StreamMessageReader(down), new StreamMessageWriter(up));
+  const diagnostics = new Map<string, Diagnostic[]>();
+  const notifications: { method: string; params: unknown }[] = [];
+  const applyEdits: unknown[] = [];
+  const logs: string[] = [];
+  const waiters: (() => void)[] = [];
+  client.onNotification('textDocument/publishDiagnostics', (p: PublishDiagnosticsParams) => {
+    diagnostics.set(p.uri, p.diagnostics);
+    for (const w of [...waiters]) w();
+  });
+  client.onNotification('window/logMessage', (p: { message: string }) => { logs.push(p.message); });
+  client.onNotification((method: string, params: unknown) => { notifications.push({ method, params }); });
+  client.onRequest('workspace/configuration', (p: { items: { section?: string }[] }) =>
+    p.items.map(i => i.section === 'virtioRaceLint' ? settings ?? null : i.section === 'files' ? { exclude: { '**/excluded': true } } : null));
+  client.onRequest('window/workDoneProgress/create', () => null);
+  client.onRequest('workspace/applyEdit', (p: unknown) => { applyEdits.push(p); return { applied: true }; });
+  client.listen();
+  const rootUri = rootPath ? `file://${rootPath}` : null;
+  await client.sendRequest('initialize', {
+    processId: null, rootUri,
+    workspaceFolders: rootUri ? [{ uri: rootUri, name: 'ws' }] : null,
+    capabilities: { workspace: { configuration: true, workspaceEdit: { documentChanges: true } }, window: { workDoneProgress: true } },
+  });
+  await client.sendNotification('initialized', {});
+  await server.indexed;
+  const waitFor = (pred: (d: Map<string, Diagnostic[]>) => boolean, ms = 5000) => new Promise<void>((resolve, reject) => {
+    if (pred(diagnostics)) { resolve(); return; }
+    const timer = setTimeout(() => { waiters.splice(waiters.indexOf(check), 1); reject(new Error(`timed out waiting for diagnostics: ${JSON.stringify([...diagnostics.entries()].map(([u, d]) => [u, d.map(x => x.message.slice(0, 40))]))}`)); }, ms);
+    const check = () => { if (pred(diagnostics)) { clearTimeout(timer); waiters.splice(waiters.indexOf(check), 1); resolve(); } };
+    waiters.push(check);
+  });
+  return {
+    client, server, diagnostics, waitFor, notifications, applyEdits, logs,
+    close: () => { client.dispose(); up.end(); down.end(); },
+  };
+}

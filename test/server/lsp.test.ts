@@ -1,0 +1,145 @@
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { CodeAction, Diagnostic } from 'vscode-languageserver-protocol';
+import { FIXTURES } from '../helpers/fixtures';
+import { copyDir, tempDir } from '../helpers/cli';
+import { startServer, type TestClient } from '../helpers/lsp';
+
+const GPU = path.join(FIXTURES, 'vrl001', 'gpu-helper-binding');
+
+function workspace(): string {
+  const dir = tempDir('vrl-lsp-');
+  copyDir(GPU, dir);
+  return dir;
+}
+
+const uriOf = (dir: string, name: string) => `file://${path.join(dir, name)}`;
+const vrl = (d: Diagnostic[] | undefined) => (d ?? []).filter(x => x.code === 'VRL001');
+
+describe('language server over in-memory streams', function () {
+  this.timeout(20000);
+  let c: TestClient | undefined;
+  afterEach(() => { c?.close(); c = undefined; });
+
+  it('indexes the workspace and publishes VRL001 with code, docs link, source and related information', async () => {
+    const dir = workspace();
+    c = await startServer(dir);
+    const vq = uriOf(dir, 'demo_vq.c');
+    await c.waitFor(d => vrl(d.get(vq)).length === 2);
+    const d = vrl(c.diagnostics.get(vq))[0];
+    assert.equal(d.code, 'VRL001');
+    assert.equal(d.source, 'virtio-race-lint');
+    assert.match(d.codeDescription!.href, /README\.md#vrl001-irq-unsafe-vq-drain$/);
+    assert.equal(d.range.start.line, 35);
+    assert.equal(d.severity, 2);
+    const rel = d.relatedInformation!;
+    assert.deepEqual(rel.map(r => path.basename(r.location.uri)), ['demo_vq.c', 'demo_kms.c', 'demo_vq.c', 'demo_kms.c', 'demo_kms.c', 'demo_vq.c']);
+    assert.match(rel[0].message, /vring callback demo_ctrl_ack\(\)/);
+    const lastStatus = () => c!.notifications.filter(n => n.method === 'virtioRaceLint/status').pop()?.params;
+    for (let i = 0; i < 50 && (lastStatus() as { indexing?: boolean } | undefined)?.indexing !== false; i++) await new Promise(r => setTimeout(r, 20));
+    assert.deepEqual(lastStatus(), { findings: 2, files: 1, indexing: false });
+  });
+
+  it('re-parses an open buffer incrementally; the buffer wins over the disk', async () => {
+    const dir = workspace();
+    c = await startServer(dir);
+    const vq = uriOf(dir, 'demo_vq.c');
+    await c.waitFor(d => vrl(d.get(vq)).length === 2);
+    const text = fs.readFileSync(path.join(dir, 'demo_vq.c'), 'utf8');
+    await c.client.sendNotification('textDocument/didOpen', { textDocument: { uri: vq, languageId: 'c', version: 1, text } });
+    // Line 36 (0-based 35): `\tspin_lock(&dev->ctrlq.qlock);` -> spin_lock_irq, typed as one edit.
+    await c.client.sendNotification('textDocument/didChange', {
+      textDocument: { uri: vq, version: 2 },
+      contentChanges: [{ range: { start: { line: 35, character: 10 }, end: { line: 35, character: 10 } }, text: '_irq' }],
+    });
+    await c.waitFor(d => vrl(d.get(vq)).length === 1);
+    assert.equal(vrl(c.diagnostics.get(vq))[0].range.start.line, 54);
+    assert.equal(fs.readFileSync(path.join(dir, 'demo_vq.c'), 'utf8'), text, 'the disk is untouched');
+    // Closing the buffer without saving brings the disk version back.
+    await c.client.sendNotification('textDocument/didClose', { textDocument: { uri: vq } });
+    await c.waitFor(d => vrl(d.get(vq)).length === 2);
+  });
+
+  it('offers the preferred irqsave quick fix, simulate, patch and suppress actions', async () => {
+    const dir = workspace();
+    c = await startServer(dir);
+    const vq = uriOf(dir, 'demo_vq.c');
+    const text = fs.readFileSync(path.join(dir, 'demo_vq.c'), 'utf8');
+    await c.client.sendNotification('textDocument/didOpen', { textDocument: { uri: vq, languageId: 'c', version: 7, text } });
+    await c.waitFor(d => vrl(d.get(vq)).length === 2);
+    const diag = vrl(c.diagnostics.get(vq))[1];
+    const actions = await c.client.sendRequest('textDocument/codeAction', {
+      textDocument: { uri: vq }, range: diag.range, context: { diagnostics: [diag] },
+    }) as CodeAction[];
+    assert.deepEqual(actions.map(a => a.title), [
+      'Take dev->cursorq.qlock with spin_lock_irqsave() in demo_dequeue_cursor_func()',
+      'Simulate this race (demo_dequeue_cursor_func)',
+      'Create kernel patch for this file',
+      'Suppress VRL001 for demo_dequeue_cursor_func()',
+    ]);
+    const fix = actions[0];
+    assert.equal(fix.isPreferred, true);
+    assert.equal(fix.kind, 'quickfix');
+    const change = (fix.edit!.documentChanges![0] as { textDocument: { version: number }; edits: { newText: string }[] });
+    assert.equal(change.textDocument.version, 7);
+    assert.deepEqual(change.edits.map(e => e.newText), ['\tunsigned long flags;\n', 'spin_lock_irqsave', ', flags', 'spin_unlock_irqrestore', ', flags']);
+    assert.equal(actions[1].command?.command, 'virtioRaceLint.simulate');
+    assert.deepEqual(actions[1].command?.arguments, [{ uri: vq, line: 54 }]);
+  });
+
+  it('applies fix-all only when asked for source.fixAll, and through the fixAll command', async () => {
+    const dir = workspace();
+    c = await startServer(dir);
+    const vq = uriOf(dir, 'demo_vq.c');
+    const text = fs.readFileSync(path.join(dir, 'demo_vq.c'), 'utf8');
+    await c.client.sendNotification('textDocument/didOpen', { textDocument: { uri: vq, languageId: 'c', version: 1, text } });
+    await c.waitFor(d => vrl(d.get(vq)).length === 2);
+    const none = await c.client.sendRequest('textDocument/codeAction', { textDocument: { uri: vq }, range: { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } }, context: { diagnostics: [] } }) as CodeAction[];
+    assert.deepEqual(none, []);
+    const all = await c.client.sendRequest('textDocument/codeAction', {
+      textDocument: { uri: vq }, range: { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } }, context: { diagnostics: [], only: ['source.fixAll'] },
+    }) as CodeAction[];
+    assert.equal(all.length, 1);
+    assert.equal(all[0].kind, 'source.fixAll.virtio-race-lint');
+    const edits = (all[0].edit!.documentChanges![0] as { edits: { newText: string }[] }).edits;
+    assert.equal(edits.filter(e => e.newText === 'spin_lock_irqsave').length, 2);
+    const res = await c.client.sendRequest('workspace/executeCommand', { command: 'virtioRaceLint.fixAll', arguments: [{ uri: vq }] }) as { applied: boolean; fixed: number };
+    assert.deepEqual(res, { applied: true, fixed: 2, refused: [] });
+    assert.equal(c.applyEdits.length, 1);
+  });
+
+  it('honours suppression comments and flags the ones that match nothing', async () => {
+    const dir = workspace();
+    c = await startServer(dir);
+    const vq = uriOf(dir, 'demo_vq.c');
+    let text = fs.readFileSync(path.join(dir, 'demo_vq.c'), 'utf8');
+    text = text.replace('void demo_dequeue_ctrl_func(', '/* virtio-race-lint: ignore VRL001 -- reviewed */\nvoid demo_dequeue_ctrl_func(')
+      .replace('static void reclaim_bufs(', '/* virtio-race-lint: ignore VRL001 */\nstatic void reclaim_bufs(');
+    await c.client.sendNotification('textDocument/didOpen', { textDocument: { uri: vq, languageId: 'c', version: 1, text } });
+    await c.waitFor(d => vrl(d.get(vq)).length === 1 && (d.get(vq) ?? []).some(x => x.code === 'unused-suppression'));
+    const unused = c.diagnostics.get(vq)!.filter(x => x.code === 'unused-suppression');
+    assert.equal(unused.length, 1);
+    assert.match(unused[0].message, /matches no finding in reclaim_bufs\(\)/);
+    assert.deepEqual(unused[0].tags, [1]);
+  });
+
+  it('keeps serving when analysing one file crashes: the file is skipped and logged', async () => {
+    const dir = workspace();
+    fs.writeFileSync(path.join(dir, 'other.c'), 'int other(void) { return 0; }\n');
+    c = await startServer(dir, { beforeExtract: key => { if (key.endsWith('other.c')) throw new Error('injected failure'); } });
+    const vq = uriOf(dir, 'demo_vq.c');
+    await c.waitFor(d => vrl(d.get(vq)).length === 2);
+    await c.client.sendNotification('textDocument/didOpen', { textDocument: { uri: uriOf(dir, 'other.c'), languageId: 'c', version: 1, text: 'int other(void) { return 1; }\n' } });
+    const list = await c.client.sendRequest('workspace/executeCommand', { command: 'virtioRaceLint.listFindings', arguments: [] }) as unknown[];
+    assert.equal(list.length, 2);
+    assert.ok(c.logs.some(l => /other\.c: analysis failed, file skipped: Error: injected failure/.test(l)), c.logs.join('\n'));
+  });
+
+  it('respects files.exclude when indexing', async () => {
+    const dir = tempDir('vrl-lsp-');
+    copyDir(GPU, path.join(dir, 'excluded'));
+    c = await startServer(dir);
+    assert.equal(c.server.findings.length, 0);
+  });
+});
