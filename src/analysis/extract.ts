@@ -184,28 +184,38 @@ function shiftSpan(s: Span, dOff: number, dLine: number): Span {
   return { ...s, start: s.start + dOff, end: s.end + dOff, line: s.line + dLine, endLine: s.endLine + dLine };
 }
 
+/**
+ * The same facts moved by an edit above them. Objects holding a Span are copied; everything else
+ * (types, expressions, lock states) is shared, since facts are never mutated once made.
+ */
 function shiftItem(f: ItemFacts, dOff: number, dLine: number): ItemFacts {
   if (dOff === 0 && dLine === 0) return f;
-  // Every Span in the facts is an object with start/end/line/endLine: shift them generically.
-  const walk = (v: unknown): unknown => {
-    if (Array.isArray(v)) return v.map(walk);
-    if (v && typeof v === 'object') {
-      const o = v as Record<string, unknown>;
-      if (typeof o.start === 'number' && typeof o.line === 'number' && typeof o.endLine === 'number') {
-        return shiftSpan(o as unknown as Span, dOff, dLine);
-      }
-      const r: Record<string, unknown> = {};
-      for (const k of Object.keys(o)) r[k] = walk(o[k]);
-      // FunctionFacts.declsEnd is the one position that is not a Span.
-      if (typeof o.offset === 'number' && typeof o.indent === 'string') {
-        r.offset = (o.offset as number) + dOff;
-        r.line = (o.line as number) + dLine;
-      }
-      return r;
-    }
-    return v;
+  const sp = (s: Span) => shiftSpan(s, dOff, dLine);
+  const withSpan = <T extends { span: Span }>(x: T): T => ({ ...x, span: sp(x.span) });
+  return {
+    ...f,
+    functions: f.functions.map(fn => ({
+      ...fn,
+      nameSpan: sp(fn.nameSpan),
+      span: sp(fn.span),
+      bodySpan: sp(fn.bodySpan),
+      lockOps: fn.lockOps.map(o => ({
+        ...o, span: sp(o.span), nameSpan: sp(o.nameSpan), argsSpan: sp(o.argsSpan), ...(o.classSpan ? { classSpan: sp(o.classSpan) } : {}),
+      })),
+      calls: fn.calls.map(c => ({ ...c, span: sp(c.span), nameSpan: sp(c.nameSpan) })),
+      drains: fn.drains.map(withSpan),
+      schedules: fn.schedules.map(withSpan),
+      bindings: fn.bindings.map(withSpan),
+      callbackRegs: fn.callbackRegs.map(withSpan),
+      containerOfs: fn.containerOfs.map(withSpan),
+      suppressions: fn.suppressions.map(withSpan),
+      ...(fn.declsEnd ? { declsEnd: { ...fn.declsEnd, offset: fn.declsEnd.offset + dOff, line: fn.declsEnd.line + dLine } } : {}),
+    })),
+    structs: f.structs.map(withSpan),
+    globals: f.globals.map(withSpan),
+    bindings: f.bindings.map(withSpan),
+    callbackRegs: f.callbackRegs.map(withSpan),
   };
-  return walk(f) as ItemFacts;
 }
 
 // ---------------------------------------------------------------------------------------------

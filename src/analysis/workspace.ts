@@ -59,18 +59,26 @@ const KERNEL_API = new RegExp('^(?:[A-Z_0-9]+|' + [
 
 export class WorkspaceIndex {
   private files = new Map<string, FileFacts>();
+  private symbols = new Symbols();
   private version = 0;
   private builtVersion = -1;
   private tables?: Tables;
 
-  /** Adds or replaces one file's facts. */
+  /** Adds or replaces one file's facts; the symbol tables change by that file only. */
   update(facts: FileFacts): void {
+    const old = this.files.get(facts.file);
+    if (old) this.symbols.remove(old);
     this.files.set(facts.file, facts);
+    this.symbols.add(facts);
     this.version++;
   }
 
   remove(file: string): void {
-    if (this.files.delete(file)) this.version++;
+    const old = this.files.get(file);
+    if (!old) return;
+    this.symbols.remove(old);
+    this.files.delete(file);
+    this.version++;
   }
 
   has(file: string): boolean { return this.files.has(file); }
@@ -81,7 +89,7 @@ export class WorkspaceIndex {
   /** Derived tables, rebuilt when facts changed since the last query. */
   link(): Tables {
     if (!this.tables || this.builtVersion !== this.version) {
-      this.tables = new Tables(this.files);
+      this.tables = new Tables(this.files, this.symbols);
       this.builtVersion = this.version;
     }
     return this.tables;
@@ -105,40 +113,83 @@ export function keyString(k: WorkKey): string {
   return k.global ? `global:${k.global}` : `${k.root ?? '?'}:${k.path.join('.')}`;
 }
 
-/** Linked view of the index. Built in one pass; queries are memoised. */
-export class Tables {
+/** Name tables over all files, kept up to date one file at a time (no full rebuild per edit). */
+class Symbols {
   readonly byName = new Map<string, FnRef[]>();
+  /** callee -> file -> calls of it from that file. */
+  readonly callersByFile = new Map<string, Map<string, { caller: FnRef; call: CallFact }[]>>();
   readonly structs = new Map<string, { file: string; s: StructFacts }[]>();
-  readonly prototypes = new Map<string, TypeRef>();
+  readonly prototypes = new Map<string, { file: string; type: TypeRef }[]>();
   readonly globals = new Map<string, { file: string; type: TypeRef; isStatic: boolean }[]>();
-  readonly callers = new Map<string, { caller: FnRef; call: CallFact }[]>();
+  /** Names of functions with the vq_callback_t signature. */
+  readonly vqSignature = new Set<string>();
+  /** Function names used as values -> files that use them so. */
+  readonly refs = new Map<string, Set<string>>();
+
+  add(f: FileFacts): void {
+    const push = <T>(m: Map<string, T[]>, k: string, v: T) => { const l = m.get(k); if (l) l.push(v); else m.set(k, [v]); };
+    for (const fn of f.functions) {
+      const ref = { file: f.file, fn };
+      push(this.byName, fn.name, ref);
+      if (isVqCallbackSignature(fn)) this.vqSignature.add(fn.name);
+      for (const c of fn.calls) {
+        if (!c.direct) continue;
+        let byFile = this.callersByFile.get(c.callee);
+        if (!byFile) this.callersByFile.set(c.callee, byFile = new Map());
+        const l = byFile.get(f.file);
+        if (l) l.push({ caller: ref, call: c }); else byFile.set(f.file, [{ caller: ref, call: c }]);
+      }
+      for (const r of fn.fnRefs) this.addRef(r, f.file);
+    }
+    for (const r of f.fnRefs) this.addRef(r, f.file);
+    for (const st of f.structs) push(this.structs, st.name, { file: f.file, s: st });
+    for (const [name, type] of Object.entries(f.prototypes)) push(this.prototypes, name, { file: f.file, type });
+    for (const g of f.globals) push(this.globals, g.name, { file: f.file, type: g.type, isStatic: g.isStatic });
+  }
+
+  remove(f: FileFacts): void {
+    const drop = <T extends { file: string }>(m: Map<string, T[]>, k: string) => {
+      const l = m.get(k);
+      if (!l) return;
+      const kept = l.filter(x => x.file !== f.file);
+      if (kept.length) m.set(k, kept); else m.delete(k);
+    };
+    for (const fn of f.functions) {
+      drop(this.byName, fn.name);
+      if (!this.byName.get(fn.name)?.some(r => isVqCallbackSignature(r.fn))) this.vqSignature.delete(fn.name);
+      for (const c of fn.calls) this.callersByFile.get(c.callee)?.delete(f.file);
+      for (const r of fn.fnRefs) this.refs.get(r)?.delete(f.file);
+    }
+    for (const r of f.fnRefs) this.refs.get(r)?.delete(f.file);
+    for (const st of f.structs) drop(this.structs, st.name);
+    for (const name of Object.keys(f.prototypes)) drop(this.prototypes, name);
+    for (const g of f.globals) drop(this.globals, g.name);
+  }
+
+  private addRef(name: string, file: string): void {
+    const set = this.refs.get(name);
+    if (set) set.add(file); else this.refs.set(name, new Set([file]));
+  }
+}
+
+/** Linked view of the index at one version; queries are memoised until the next change. */
+export class Tables {
   private callbacksMemo?: CallbackInfo[];
   private bindingsMemo?: ResolvedBinding[];
+  private bindingsByForm?: Map<string, ResolvedBinding[]>;
+  private callersMemo = new Map<string, { caller: FnRef; call: CallFact }[]>();
 
-  constructor(readonly files: Map<string, FileFacts>) {
-    for (const f of files.values()) {
-      for (const fn of f.functions) {
-        const list = this.byName.get(fn.name);
-        const ref = { file: f.file, fn };
-        if (list) list.push(ref); else this.byName.set(fn.name, [ref]);
-        for (const c of fn.calls) {
-          if (!c.direct) continue;
-          const cl = this.callers.get(c.callee);
-          const entry = { caller: ref, call: c };
-          if (cl) cl.push(entry); else this.callers.set(c.callee, [entry]);
-        }
-      }
-      for (const s of f.structs) {
-        const list = this.structs.get(s.name);
-        if (list) list.push({ file: f.file, s }); else this.structs.set(s.name, [{ file: f.file, s }]);
-      }
-      for (const [name, t] of Object.entries(f.prototypes)) if (!this.prototypes.has(name)) this.prototypes.set(name, t);
-      for (const g of f.globals) {
-        const list = this.globals.get(g.name);
-        const e = { file: f.file, type: g.type, isStatic: g.isStatic };
-        if (list) list.push(e); else this.globals.set(g.name, [e]);
-      }
+  constructor(readonly files: Map<string, FileFacts>, private symbols: Symbols) {}
+
+  get byName(): Map<string, FnRef[]> { return this.symbols.byName; }
+
+  callersOf(name: string): { caller: FnRef; call: CallFact }[] {
+    let l = this.callersMemo.get(name);
+    if (!l) {
+      l = [...(this.symbols.callersByFile.get(name)?.values() ?? [])].flat();
+      this.callersMemo.set(name, l);
     }
+    return l;
   }
 
   // --- symbol resolution ----------------------------------------------------------------------
@@ -159,18 +210,19 @@ export class Tables {
 
   struct(name: string | undefined, fromFile: string): StructFacts | undefined {
     if (!name) return undefined;
-    const cands = this.structs.get(name);
+    const cands = this.symbols.structs.get(name);
     if (!cands) return undefined;
     const dir = dirOf(fromFile);
     return (cands.find(c => c.file === fromFile) ?? cands.find(c => dirOf(c.file) === dir) ?? cands[0]).s;
   }
 
   returnType(name: string, fromFile: string): TypeRef | undefined {
-    return this.resolveFunction(name, fromFile)?.fn.returnType ?? this.prototypes.get(name);
+    const protos = this.symbols.prototypes.get(name);
+    return this.resolveFunction(name, fromFile)?.fn.returnType ?? (protos?.find(p => p.file === fromFile) ?? protos?.[0])?.type;
   }
 
   globalType(name: string, fromFile: string): TypeRef | undefined {
-    const cands = this.globals.get(name);
+    const cands = this.symbols.globals.get(name);
     if (!cands) return undefined;
     return (cands.find(c => c.file === fromFile) ?? cands.find(c => !c.isStatic))?.type;
   }
@@ -211,7 +263,7 @@ export class Tables {
           if ('fn' in b.handler) { want(f.file, b.handler.fn); continue; }
           // A binding helper: the handlers are whatever its callers pass.
           const p = b.handler.param;
-          for (const { caller, call } of this.callers.get(fn.name) ?? []) {
+          for (const { caller, call } of this.callersOf(fn.name) ?? []) {
             const ident = call.args[p]?.ident;
             if (ident) want(caller.file, ident);
           }
@@ -295,7 +347,7 @@ export class Tables {
       if (chain.length === 0) {
         // A bare name: a global work item (`&my_work`), or a pointer to one (a parameter `w`).
         if (e.addressOf || (t && t.pointer === 0)) {
-          const isStatic = this.globals.get(e.base.name)?.find(g => g.file === ctx.file)?.isStatic;
+          const isStatic = this.symbols.globals.get(e.base.name)?.find(g => g.file === ctx.file)?.isStatic;
           return { global: isStatic ? `${ctx.file}#${e.base.name}` : e.base.name, path: [] };
         }
         return undefined;
@@ -348,10 +400,9 @@ export class Tables {
     }
     // Any other function of type vq_callback_t whose address is taken is registered somewhere
     // (through a helper or a table this index cannot see).
-    for (const f of this.files.values()) {
-      const refs = new Set([...f.fnRefs, ...f.functions.flatMap(fn => fn.fnRefs)]);
-      for (const name of refs) {
-        const fn = this.resolveFunction(name, f.file);
+    for (const name of this.symbols.vqSignature) {
+      for (const file of this.symbols.refs.get(name) ?? []) {
+        const fn = this.resolveFunction(name, file);
         if (!fn || seen.has(fn.fn) || !isVqCallbackSignature(fn.fn)) continue;
         seen.set(fn.fn, { fn, reg: { file: fn.file, span: fn.fn.nameSpan, how: 'address taken as a vq_callback_t' } });
       }
@@ -386,7 +437,7 @@ export class Tables {
     if (direct) return [direct];
     if (s.work.base.kind === 'var' && s.work.base.param !== undefined && s.work.chain.length === 0) {
       const keys: WorkKey[] = [];
-      for (const { caller, call } of this.callers.get(f.fn.name) ?? []) {
+      for (const { caller, call } of this.callersOf(f.fn.name) ?? []) {
         const arg = call.args[s.work.base.param];
         const e = arg?.expr ?? (arg ? parseExprRef(arg.text) : undefined);
         const k = e ? this.workKey(e, caller) : undefined;
@@ -407,7 +458,7 @@ export class Tables {
       for (const b of f.bindings) {
         if (!('fn' in b.handler)) continue;
         const handler = this.resolveFunction(b.handler.fn, f.file);
-        const isStatic = b.work.base.kind === 'var' && this.globals.get(b.work.base.name)?.find(g => g.file === f.file)?.isStatic;
+        const isStatic = b.work.base.kind === 'var' && this.symbols.globals.get(b.work.base.name)?.find(g => g.file === f.file)?.isStatic;
         if (handler && b.work.base.kind === 'var') {
           out.push({ key: { global: isStatic ? `${f.file}#${b.work.base.name}` : b.work.base.name, path: [] }, handler, site: { file: f.file, span: b.span, api: b.api } });
         }
@@ -435,7 +486,7 @@ export class Tables {
     const handlerParam = 'param' in b.handler ? b.handler.param : undefined;
     const workParam = b.work.base.kind === 'var' ? b.work.base.param : undefined;
     if (handlerParam === undefined && workParam === undefined) return out;
-    for (const { caller, call } of this.callers.get(f.fn.name) ?? []) {
+    for (const { caller, call } of this.callersOf(f.fn.name) ?? []) {
       let handler: FnRef | undefined;
       if (handlerParam !== undefined) {
         const a = call.args[handlerParam];
@@ -481,20 +532,28 @@ export class Tables {
    * `virtio_gpu_device:cursorq.dequeue_work`, although both reduce to the same inner form.
    */
   handlersFor(key: WorkKey, fromFile: string): ResolvedBinding[] {
-    const forms = new Set(this.keyForms(key, fromFile));
-    const own = new Set(primaryForms(key));
-    const out: ResolvedBinding[] = [];
-    const unknownRoot = !key.global && key.root === undefined;
-    for (const b of this.bindings()) {
-      if (primaryForms(b.key).some(x => forms.has(x)) || this.keyForms(b.key, b.site.file).some(x => own.has(x))) {
-        out.push(b);
-        continue;
+    if (!this.bindingsByForm) {
+      // Each binding under every form of its key, and under its primary forms marked '=' so a
+      // less specific key can find the more specific bindings that reduce to it.
+      this.bindingsByForm = new Map();
+      const put = (k: string, b: ResolvedBinding) => { const l = this.bindingsByForm!.get(k); if (l) { if (!l.includes(b)) l.push(b); } else this.bindingsByForm!.set(k, [b]); };
+      for (const b of this.bindings()) {
+        for (const f of primaryForms(b.key)) put(`=${f}`, b);
+        for (const f of this.keyForms(b.key, b.site.file)) put(f, b);
+        if (!b.key.global) put(`path:${b.key.path.join('.')}`, b);
       }
-      // An unresolved container type matches on the member path alone, within the same driver.
-      if (unknownRoot && !b.key.global && dirOf(b.site.file) === dirOf(fromFile)
-        && b.key.path.join('.') === key.path.join('.')) out.push(b);
     }
-    return out;
+    const out = new Set<ResolvedBinding>();
+    // A binding written as one of this key's forms, or this key written as one of a binding's.
+    for (const f of this.keyForms(key, fromFile)) for (const b of this.bindingsByForm.get(`=${f}`) ?? []) out.add(b);
+    for (const f of primaryForms(key)) for (const b of this.bindingsByForm.get(f) ?? []) out.add(b);
+    // An unresolved container type matches on the member path alone, within the same driver.
+    if (!key.global && key.root === undefined) {
+      for (const b of this.bindingsByForm.get(`path:${key.path.join('.')}`) ?? []) {
+        if (!b.key.global && dirOf(b.site.file) === dirOf(fromFile)) out.add(b);
+      }
+    }
+    return [...out];
   }
 }
 

@@ -20,6 +20,10 @@ export async function checkCommand(args: string[], io: Io): Promise<number> {
   }
   for (const w of result.warnings) io.err(`virtio-race-lint: warning: ${w.startsWith(io.cwd + '/') ? w.slice(io.cwd.length + 1) : w}\n`);
   const { findings } = result;
+  if (process.env.VRL_STATS) {
+    // For bench/: one JSON line on stderr with what this run read and parsed and its peak RSS.
+    io.err(`VRL_STATS ${JSON.stringify({ ...result.stats, findings: findings.length, maxRssBytes: process.resourceUsage().maxRSS * 1024 })}\n`);
+  }
   switch (format) {
     case 'text':
       io.out(formatText(findings, io.cwd, a.flags.has('related')));

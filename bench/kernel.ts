@@ -1,0 +1,111 @@
+// Whole-tree benchmark: `npm run bench [-- TREE] [--runs N]`.
+//
+// Side by side in one run, page cache warm: `rg -l virtqueue TREE` (the I/O floor: it reads
+// every file too) and `virtio-race-lint check TREE` as a child process each, alternating, N
+// times; then the re-analysis of drivers/net/virtio_net.c after a one-line edit (incremental
+// re-parse + facts + re-link of the whole tree's index), in-process. Prints medians and ratios.
+import { execFileSync, spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { checkPaths } from '../src/analysis/checkPaths';
+import { extractFacts, ItemCache } from '../src/analysis/extract';
+import { IncrementalDocument, initParser } from '../src/analysis/parser';
+
+const root = path.resolve(__dirname, '../..');
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+}
+
+function pct(xs: number[], p: number): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor(p * s.length))];
+}
+
+function defaultTree(): string {
+  if (process.env.KERNEL_TREE) return process.env.KERNEL_TREE;
+  const out = execFileSync(path.join(root, 'scripts/kernel-trees.sh'), ['6.12'], { encoding: 'utf8' }).trim().split('\n');
+  return out[out.length - 1];
+}
+
+function timeCommand(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env): { ms: number; stderr: string; status: number | null } {
+  const t0 = process.hrtime.bigint();
+  const r = spawnSync(cmd, args, { encoding: 'utf8', env, maxBuffer: 256 * 1024 * 1024 });
+  const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+  if (r.error) throw r.error;
+  return { ms, stderr: r.stderr, status: r.status };
+}
+
+async function incremental(tree: string, runs: number): Promise<{ median: number; p90: number; parse: number }> {
+  const file = path.join(tree, 'drivers/net/virtio_net.c');
+  const { project } = await checkPaths([tree]);
+  await initParser();
+  let text = fs.readFileSync(file, 'utf8');
+  const doc = new IncrementalDocument(text);
+  const cache = new ItemCache();
+  project.setFacts(extractFacts(file, doc.syntaxTree, doc.text, { cache }));
+  project.findings();
+  // A one-line edit inside a function in the middle of the file, then its undo, alternately.
+  const anchor = text.indexOf('\n', text.indexOf('{', text.indexOf('static int virtnet_poll(')));
+  const line = '\n\tint vrl_bench = 0;';
+  const times: number[] = [];
+  const parseTimes: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const t0 = performance.now();
+    if (i % 2 === 0) doc.applyEdit(anchor, anchor, line); else doc.applyEdit(anchor, anchor + line.length, '');
+    const t1 = performance.now();
+    project.setFacts(extractFacts(file, doc.syntaxTree, doc.text, { cache }));
+    project.findings();
+    times.push(performance.now() - t0);
+    parseTimes.push(t1 - t0);
+    text = doc.text;
+  }
+  doc.dispose();
+  // The first few runs warm the JIT; an editor session is warm.
+  const warm = times.slice(5);
+  return { median: median(warm), p90: pct(warm, 0.9), parse: median(parseTimes.slice(5)) };
+}
+
+async function main(): Promise<void> {
+  const args = process.argv.slice(2);
+  const runsAt = args.indexOf('--runs');
+  const runs = runsAt >= 0 ? Number(args[runsAt + 1]) : 5;
+  const tree = args.find((a, i) => !a.startsWith('--') && args[i - 1] !== '--runs') ?? defaultTree();
+  const cli = path.join(root, 'dist/cli.js');
+  if (!fs.existsSync(cli)) throw new Error('dist/cli.js is missing: run npm run build first');
+  console.log(`tree: ${tree}`);
+  console.log(`runs: ${runs} (alternating rg and virtio-race-lint; page cache warmed by one untimed run of each)`);
+  const rgAvailable = spawnSync('rg', ['--version']).status === 0;
+  if (rgAvailable) timeCommand('rg', ['-l', 'virtqueue', tree]);
+  timeCommand(process.execPath, [cli, 'check', '--format', 'json', tree]);
+  const rgTimes: number[] = [];
+  const ourTimes: number[] = [];
+  let stats: Record<string, number> = {};
+  for (let i = 0; i < runs; i++) {
+    if (rgAvailable) rgTimes.push(timeCommand('rg', ['-l', 'virtqueue', tree]).ms);
+    const r = timeCommand(process.execPath, [cli, 'check', '--format', 'json', tree], { ...process.env, VRL_STATS: '1' });
+    if (r.status !== 0 && r.status !== 1) throw new Error(`check failed (${r.status}): ${r.stderr}`);
+    ourTimes.push(r.ms);
+    const line = r.stderr.split('\n').find(l => l.startsWith('VRL_STATS '));
+    if (line) stats = JSON.parse(line.slice('VRL_STATS '.length));
+  }
+  const inc = await incremental(tree, 60);
+  const ours = median(ourTimes);
+  const floor = rgAvailable ? median(rgTimes) : NaN;
+  const rows: [string, string][] = [
+    ['files read', String(stats.filesRead)],
+    ['bytes read', `${stats.bytes} (${(stats.bytes / 1e6).toFixed(0)} MB)`],
+    ['files parsed', String(stats.filesParsed)],
+    ['findings', String(stats.findings)],
+    ['wall time, virtio-race-lint check (median)', `${ours.toFixed(0)} ms  [${ourTimes.map(t => t.toFixed(0)).join(', ')}]`],
+    ['wall time, rg -l virtqueue (median, I/O floor)', rgAvailable ? `${floor.toFixed(0)} ms  [${rgTimes.map(t => t.toFixed(0)).join(', ')}]` : 'rg not installed'],
+    ['ratio to the rg floor (target <= 2x)', rgAvailable ? `${(ours / floor).toFixed(2)}x` : 'n/a'],
+    ['peak RSS (target < 400 MB)', `${(stats.maxRssBytes / 1048576).toFixed(0)} MB`],
+    ['virtio_net.c one-line edit: re-parse + facts + re-link (median; target < 15 ms)', `${inc.median.toFixed(2)} ms (p90 ${inc.p90.toFixed(2)} ms; incremental parse alone ${inc.parse.toFixed(2)} ms)`],
+  ];
+  const w = Math.max(...rows.map(r => r[0].length));
+  for (const [k, v] of rows) console.log(`${k.padEnd(w)}  ${v}`);
+}
+
+main().catch(e => { console.error(e); process.exitCode = 1; });
