@@ -1,0 +1,17 @@
+// Before/after: the configuration as the code is written, and the same configuration with the
+// RFC's fix (the work function takes fsvq->lock with spin_lock_irqsave).
+
+import { ExploreOptions, ExploreResult, explore } from './explore';
+import { SimConfig, resolveConfig, withIrqsaveFix } from './model';
+
+export interface Comparison {
+  /** The code as written (`config.lock`). */
+  before: ExploreResult;
+  /** Same environment with lock = 'spin_lock_irqsave'. */
+  after: ExploreResult;
+}
+
+export function compareBeforeAfter(config: Partial<SimConfig> = {}, opts: ExploreOptions = {}): Comparison {
+  const cfg = resolveConfig(config);
+  return { before: explore(cfg, opts), after: explore(withIrqsaveFix(cfg), opts) };
+}

@@ -1,0 +1,23 @@
+// Public API of the race simulator (SIM-MODEL.md). Pure TypeScript: no vscode, no LSP.
+
+export {
+  DEFAULT_CONFIG, MAX_N, PROPERTY_IDS, PROPERTY_TITLES, cpuCount, describeConfig, masksHardIrqs, resolveConfig, withIrqsaveFix,
+} from './model';
+export type { LockKind, PropertyId, SimConfig, Stale, Target } from './model';
+export { explore } from './explore';
+export type { ExploreOptions, ExploreResult, PropertyResult } from './explore';
+export type { Actor, TraceStep } from './trace';
+export type { CommandId } from './transitions';
+export type { StateView } from './state';
+export { compareBeforeAfter } from './compare';
+export type { Comparison } from './compare';
+export { DEFAULT_TIMED, resolveTimed, runTimed, simulateTimed } from './timed';
+export type { Arrival, NobodyCaredEvent, TimedComparison, TimedParams, TimedRun, TimedSeriesPoint } from './timed';
+export { NOTE_THRESHOLD, NOTE_WINDOW, NoteInterrupt, nobodyCaredMessage } from './noteInterrupt';
+export type { IrqReturn, NobodyCared } from './noteInterrupt';
+export { Mulberry32 } from './prng';
+export {
+  comparisonToJson, formatLoc, renderScenario, renderScenarios, renderSummary, renderTimed, renderTimedSummary,
+  renderVerdictTable, resultToJson, stepLoc, timedToJson,
+} from './report';
+export type { JsonStep, Loc, SourceMap } from './report';

@@ -1,0 +1,130 @@
+// Configuration of the race model (SIM-MODEL.md §2-§4). Every knob of the specification is a
+// field here; `resolveConfig` fills defaults and rejects values the state encoding cannot hold.
+
+/** How the work function takes `fsvq->lock` (§2.5, include/linux/spinlock_api_smp.h). */
+export type LockKind = 'spin_lock' | 'spin_lock_bh' | 'spin_lock_irqsave' | 'spin_lock_irq' | 'mutex';
+
+/** Where the device sends the virtqueue's MSI (§2.2): the work's CPU, the other CPU, or either. */
+export type Target = 'same' | 'other' | 'any';
+
+/** STALE (§2.1): 0 prompt (reads the live value), 1 cached (private copy), 2 lax (may notify anyway). */
+export type Stale = 'prompt' | 'cached' | 'lax';
+
+export type PropertyId = 'A' | 'B' | 'B2' | 'C' | 'CX' | 'D' | 'E';
+export const PROPERTY_IDS: readonly PropertyId[] = ['A', 'B', 'B2', 'C', 'CX', 'D', 'E'];
+
+export const PROPERTY_TITLES: Readonly<Record<PropertyId, string>> = {
+  A: 'IRQ_NONE reachable',
+  B: "IRQ_NONE on the work's CPU while the drain holds the lock",
+  B2: 'IRQ_NONE on any CPU while the drain holds the lock',
+  C: 'unhandled fraction above 2/3 after an IRQ_NONE (necessary condition for note_interrupt)',
+  CX: 'extreme ratio: 1 IRQ_HANDLED and at least N-1 IRQ_NONE',
+  D: 'deadlock: the callback spins on the lock held by the task it interrupted (AA)',
+  E: 'lost completion: used buffers nobody will ever consume',
+};
+
+export interface SimConfig {
+  /** LOCK: how `virtio_fs_requests_done_work` takes `fsvq->lock`. */
+  lock: LockKind;
+  /** TARGET: the MSI's CPU. 'same' is CPU 0 (where the work runs with wqLocal=false). */
+  target: Target;
+  /** STALE: how the device reads the driver's suppression state. */
+  stale: Stale;
+  /** LAT: an emitted MSI is in flight for an arbitrary time before it latches. */
+  lat: boolean;
+  /** EVIDX: VIRTIO_RING_F_EVENT_IDX (used_event) instead of VRING_AVAIL_F_NO_INTERRUPT. */
+  eventIdx: boolean;
+  /** WQLOCAL: schedule_work queues on the caller's CPU (and non-reentrancy); else pinned to CPU 0. */
+  wqLocal: boolean;
+  /** CBLOCK: the vring callback takes the same lock as the work before schedule_work. */
+  cbLock: boolean;
+  /** N: buffers the device completes (requests outstanding at the start). 1..14. */
+  n: number;
+  /** Hard cap on stored states; exploration stops with `capped: true` when it is exceeded. */
+  maxStates: number;
+  /**
+   * true: the work is `do { disable_cb; while (get_buf) ...; } while (!enable_cb)` (W2..W5).
+   * false: a plain `while (get_buf)` drain under the lock: W1 goes to W3, the NULL get_buf goes
+   * to W6; disable_cb/enable_cb never run, so callbacks stay enabled and, with EVENT_IDX, each
+   * get_buf publishes used_event itself (virtqueue_get_buf_ctx_split, shadow flag clear).
+   */
+  recheckLoop: boolean;
+  /** Properties to check. C and CX need the nones/handled observers; leaving both out skips them. */
+  properties?: readonly PropertyId[];
+}
+
+export const MAX_N = 14;
+
+export const DEFAULT_CONFIG: Readonly<SimConfig> = Object.freeze({
+  lock: 'spin_lock',
+  target: 'same',
+  stale: 'prompt',
+  lat: false,
+  eventIdx: false,
+  wqLocal: false,
+  cbLock: false,
+  n: 3,
+  maxStates: 2_000_000,
+  recheckLoop: true,
+});
+
+const LOCKS: readonly LockKind[] = ['spin_lock', 'spin_lock_bh', 'spin_lock_irqsave', 'spin_lock_irq', 'mutex'];
+const TARGETS: readonly Target[] = ['same', 'other', 'any'];
+const STALES: readonly Stale[] = ['prompt', 'cached', 'lax'];
+
+/** Defaults for missing fields; throws RangeError on values the model cannot represent. */
+export function resolveConfig(partial: Partial<SimConfig> = {}): SimConfig {
+  const c: SimConfig = { ...DEFAULT_CONFIG, ...stripUndefined(partial) };
+  if (!LOCKS.includes(c.lock)) throw new RangeError(`unknown lock kind '${String(c.lock)}'`);
+  if (!TARGETS.includes(c.target)) throw new RangeError(`unknown target '${String(c.target)}'`);
+  if (!STALES.includes(c.stale)) throw new RangeError(`unknown device variant '${String(c.stale)}'`);
+  if (!Number.isInteger(c.n) || c.n < 1 || c.n > MAX_N) throw new RangeError(`n must be an integer in 1..${MAX_N}, got ${c.n}`);
+  if (!Number.isInteger(c.maxStates) || c.maxStates < 1) throw new RangeError(`maxStates must be a positive integer, got ${c.maxStates}`);
+  if (c.properties) {
+    for (const p of c.properties) if (!PROPERTY_IDS.includes(p)) throw new RangeError(`unknown property '${String(p)}'`);
+  }
+  return c;
+}
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  const out: Partial<T> = {};
+  for (const k of Object.keys(o) as (keyof T)[]) if (o[k] !== undefined) out[k] = o[k];
+  return out;
+}
+
+/**
+ * Does holding the lock mask hard IRQs on the holder's CPU? spin_lock_irqsave does
+ * local_irq_save (__raw_spin_lock_irqsave), spin_lock_irq does local_irq_disable
+ * (__raw_spin_lock_irq). spin_lock, spin_lock_bh (softirqs only) and mutex_lock leave them on.
+ */
+export function masksHardIrqs(lock: LockKind): boolean {
+  return lock === 'spin_lock_irqsave' || lock === 'spin_lock_irq';
+}
+
+/** The same configuration with the RFC's fix applied to the work function. */
+export function withIrqsaveFix(c: SimConfig): SimConfig {
+  return { ...c, lock: 'spin_lock_irqsave' };
+}
+
+/** CPUs that exist (§4): CPU 0 always, CPU 1 if TARGET != same or WQLOCAL. */
+export function cpuCount(c: SimConfig): number {
+  return c.target !== 'same' || c.wqLocal ? 2 : 1;
+}
+
+/** True when C or CX is requested, which needs the nones/handled observers. */
+export function needsObservers(c: SimConfig): boolean {
+  const ps = c.properties ?? PROPERTY_IDS;
+  return ps.includes('C') || ps.includes('CX');
+}
+
+/** Short one-line description, e.g. "spin_lock, IRQ on same CPU, prompt device, N=4". */
+export function describeConfig(c: SimConfig): string {
+  const parts = [c.lock, `IRQ on ${c.target === 'any' ? 'any' : c.target} CPU`, `${c.stale} device`];
+  if (c.cbLock) parts.push('callback takes the lock');
+  if (c.lat) parts.push('MSIs in flight (LAT=1)');
+  if (c.eventIdx) parts.push('EVENT_IDX');
+  if (c.wqLocal) parts.push('work queued on the calling CPU (WQLOCAL=1)');
+  if (!c.recheckLoop) parts.push('plain get_buf drain (no disable/enable_cb loop)');
+  parts.push(`N=${c.n}`);
+  return parts.join(', ');
+}

@@ -1,0 +1,299 @@
+// Renderers for exploration and timed results: a before/after verdict table, lockdep-style
+// counterexample scenarios, JSON, and a summary whose every sentence is derived from results.
+// Wording follows SIM-MODEL.md §10 and claims no more than it.
+
+import { Comparison } from './compare';
+import { ExploreResult, PropertyResult } from './explore';
+import { PROPERTY_IDS, PROPERTY_TITLES, PropertyId, SimConfig, describeConfig, masksHardIrqs } from './model';
+import { TimedComparison, TimedRun } from './timed';
+import { TraceStep } from './trace';
+
+export interface Loc { file: string; line: number }
+
+/** Where the modelled code lives in the driver (1-based lines). */
+export interface SourceMap {
+  callback?: Loc;
+  schedule?: Loc;
+  lock?: Loc;
+  drain?: Loc;
+  unlock?: Loc;
+  enableCb?: Loc;
+  disableCb?: Loc;
+  handler?: Loc;
+}
+
+/** The source location a step stands for, if the map has one. */
+export function stepLoc(step: TraceStep, map: SourceMap | undefined): Loc | undefined {
+  if (!map) return undefined;
+  switch (step.cmd) {
+    case 'I1': case 'I2a': return map.callback;
+    case 'I2': case 'I2b': return map.schedule ?? map.callback;
+    case 'W0': return map.handler;
+    case 'W1': return map.lock;
+    case 'W2': return map.disableCb;
+    case 'W3': return map.drain;
+    case 'W4': case 'W5': return map.enableCb;
+    case 'W6': return map.unlock;
+    default: return undefined;
+  }
+}
+
+export const formatLoc = (l: Loc): string => `${l.file}:${l.line}`;
+
+// ---------------------------------------------------------------- (a) verdict table
+
+function cell(p: PropertyResult): string {
+  if (!p.checked) return 'not checked';
+  if (p.violated) return `V (${p.trace!.length} steps)`;
+  return p.conclusive ? '-' : '? (capped)';
+}
+
+function pad(s: string, w: number): string {
+  return s.length >= w ? s : s + ' '.repeat(w - s.length);
+}
+
+function table(rows: string[][]): string {
+  const widths = rows[0].map((_, i) => Math.max(...rows.map(r => r[i].length)));
+  const line = (r: string[]) => r.map((c, i) => pad(c, widths[i])).join('  ').trimEnd();
+  const sep = widths.map(w => '-'.repeat(w)).join('  ');
+  return [line(rows[0]), sep, ...rows.slice(1).map(line)].join('\n');
+}
+
+/** Plain-text table: one row per property, the code as written vs the irqsave fix. */
+export function renderVerdictTable(cmp: Comparison): string {
+  const { before, after } = cmp;
+  const rows: string[][] = [['property', 'question', `as written (${before.config.lock})`, `with ${after.config.lock}`]];
+  for (const id of PROPERTY_IDS) rows.push([id, PROPERTY_TITLES[id], cell(before.properties[id]), cell(after.properties[id])]);
+  rows.push(['', 'states / transitions', `${before.states} / ${before.transitions}`, `${after.states} / ${after.transitions}`]);
+  const head = `Environment: ${describeConfig(before.config).replace(`${before.config.lock}, `, '')}`;
+  const notes: string[] = ['V = violation reachable (shortest counterexample length), - = holds in the explored model.'];
+  for (const r of [before, after]) {
+    if (r.capped) notes.push(`${r.config.lock}: ${r.message}`);
+    if (r.illegal) notes.push(`${r.config.lock}: illegal: ${r.illegal}.`);
+  }
+  return `${head}\n\n${table(rows)}\n\n${notes.join('\n')}\n`;
+}
+
+// ---------------------------------------------------------------- (b) lockdep-style scenario
+
+const MAX_COL = 64;
+
+/**
+ * A counterexample in the layout lockdep uses for "possible unsafe locking scenario": one
+ * column per CPU plus one for the device, steps numbered in order.
+ */
+export function renderScenario(result: ExploreResult, id: PropertyId, map?: SourceMap): string {
+  const p = result.properties[id];
+  const title = `${id}: ${PROPERTY_TITLES[id]}`;
+  if (!p.trace) {
+    const why = !p.checked ? 'not checked' : p.conclusive ? 'holds in the explored model' : 'no violation found before the state cap';
+    return `${title}: ${why} (${describeConfig(result.config)}).\n`;
+  }
+  const cells: [string, string, string][] = p.trace.map(s => {
+    const loc = stepLoc(s, map);
+    let text = (s.actor === 'irq' ? '<IRQ> ' : '') + s.description + (loc ? `  [${formatLoc(loc)}]` : '');
+    if (s.actor === 'fabric') text = `MSI latches on CPU ${s.cpu}`;
+    const col: [string, string, string] = ['', '', ''];
+    if (s.actor === 'device' || s.actor === 'fabric') col[2] = text;
+    else col[s.cpu ?? 0] = text;
+    return col;
+  });
+  const w0 = Math.min(MAX_COL, Math.max(4, ...cells.map(c => c[0].length)));
+  const w1 = Math.min(MAX_COL, Math.max(4, ...cells.map(c => c[1].length)));
+  const num = String(cells.length).length + 1;
+  const row = (a: string, b: string, c: string, n = '') =>
+    `${pad(n, num + 1)} ${pad(a, w0)}   ${pad(b, w1)}   ${c}`.trimEnd();
+  const out = [
+    `${title}`,
+    `Configuration: ${describeConfig(result.config)}`,
+    `Shortest counterexample (breadth-first): ${p.trace.length} steps`,
+    '',
+    row('CPU0', 'CPU1', 'device'),
+    row('----', '----', '------'),
+    ...cells.map((c, i) => row(c[0], c[1], c[2], `${i + 1}.`)),
+    '',
+    `*** step ${p.trace.length} ${violationText(id)} ***`,
+  ];
+  return out.join('\n') + '\n';
+}
+
+function violationText(id: PropertyId): string {
+  switch (id) {
+    case 'A': return 'returns IRQ_NONE';
+    case 'B': return "returns IRQ_NONE on the work's CPU while the work holds the lock";
+    case 'B2': return 'returns IRQ_NONE while the work holds the lock';
+    case 'C': return 'returns IRQ_NONE: now more than 2/3 of the handler returns were IRQ_NONE';
+    case 'CX': return 'returns IRQ_NONE: 1 IRQ_HANDLED against N-1 or more IRQ_NONE';
+    case 'D': return 'leaves the callback spinning on a lock its own CPU holds: deadlock';
+    case 'E': return 'ends the run with used buffers that nothing will consume';
+  }
+}
+
+/** Every counterexample of a result, one scenario after another. */
+export function renderScenarios(result: ExploreResult, map?: SourceMap): string {
+  return PROPERTY_IDS.filter(id => result.properties[id].trace)
+    .map(id => renderScenario(result, id, map)).join('\n');
+}
+
+// ---------------------------------------------------------------- (c) JSON
+
+export interface JsonStep extends TraceStep { loc?: Loc }
+
+export function resultToJson(r: ExploreResult, map?: SourceMap): object {
+  const properties: Record<string, object> = {};
+  for (const id of PROPERTY_IDS) {
+    const p = r.properties[id];
+    properties[id] = {
+      title: p.title, checked: p.checked, violated: p.violated, conclusive: p.conclusive,
+      trace: p.trace ? p.trace.map((s): JsonStep => { const loc = stepLoc(s, map); return loc ? { ...s, loc } : s; }) : null,
+    };
+  }
+  return {
+    config: r.config, states: r.states, transitions: r.transitions, storedStates: r.storedStates,
+    terminalStates: r.terminalStates, depth: r.depth, capped: r.capped,
+    ...(r.message ? { message: r.message } : {}), ...(r.illegal ? { illegal: r.illegal } : {}),
+    properties,
+  };
+}
+
+export function comparisonToJson(cmp: Comparison, map?: SourceMap): object {
+  return { before: resultToJson(cmp.before, map), after: resultToJson(cmp.after, map), summary: renderSummary(cmp) };
+}
+
+export function timedToJson(t: TimedComparison): object {
+  return { params: t.params, asIs: t.asIs, irqsave: t.irqsave, summary: renderTimedSummary(t) };
+}
+
+// ---------------------------------------------------------------- (d) summary
+
+const SHORT: Readonly<Record<PropertyId, string>> = {
+  A: 'IRQ_NONE',
+  B: "IRQ_NONE on the work's CPU during the drain",
+  B2: 'IRQ_NONE on any CPU during the drain',
+  C: 'unhandled fraction above 2/3',
+  CX: '1 handled against N-1 unhandled',
+  D: 'AA deadlock with the callback',
+  E: 'lost completion',
+};
+
+function list(ids: PropertyId[]): string {
+  return ids.map(id => `${id} (${SHORT[id]})`).join(', ');
+}
+
+function violated(r: ExploreResult): PropertyId[] {
+  return PROPERTY_IDS.filter(id => r.properties[id].checked && r.properties[id].violated);
+}
+
+function holds(r: ExploreResult, id: PropertyId): boolean {
+  const p = r.properties[id];
+  return p.checked && !p.violated && p.conclusive;
+}
+
+/** Why the unhandled ratio can be unbounded under irqsave, from the configuration. */
+function irqsaveGaps(c: SimConfig): string[] {
+  const why: string[] = [];
+  if (c.target === 'other') why.push('the interrupt goes to another CPU, and irqsave masks only the local one');
+  if (c.target === 'any') why.push('the interrupt can move to another CPU while the work runs on the old one');
+  if (c.lat) why.push('MSIs in flight at the unlock land separately on an empty ring');
+  return why;
+}
+
+/** A paragraph generated from the two results; it claims no more than they show. */
+export function renderSummary(cmp: Comparison): string {
+  const { before, after } = cmp;
+  const c = before.config;
+  const s: string[] = [];
+  const env = describeConfig(c).replace(`${c.lock}, `, '');
+  s.push(`Exhaustive exploration (${env}): ${before.states} states / ${before.transitions} transitions with ${c.lock}, ` +
+    `${after.states} / ${after.transitions} with ${after.config.lock}.`);
+  if (before.capped || after.capped) s.push('The exploration hit its state cap, so properties reported as holding are unproven.');
+
+  const vb = violated(before), va = violated(after);
+  s.push(vb.length ? `As written (${c.lock}) these are reachable: ${list(vb)}.` : `As written (${c.lock}) none of the checked properties is violated.`);
+  if (before.illegal) s.push('As written the callback takes a mutex in hard-IRQ context, which is illegal (might_sleep() in kernel/locking/mutex.c).');
+
+  if (masksHardIrqs(c.lock)) {
+    s.push('The code already masks local IRQs while it holds the lock, so the fix changes nothing here.');
+  } else {
+    const a = after.properties.A;
+    if (a.violated) {
+      // Where the IRQ_NONE lands under irqsave follows from B2: if it holds, never during the drain.
+      s.push(holds(after, 'B2')
+        ? `With spin_lock_irqsave IRQ_NONE stays reachable (A, ${a.trace!.length} steps): the interrupt is only deferred to the unlock, and the ring is empty by then.`
+        : `With spin_lock_irqsave IRQ_NONE stays reachable (A, ${a.trace!.length} steps), even while the work holds the lock (B2).`);
+    } else if (holds(after, 'A')) {
+      s.push('With spin_lock_irqsave IRQ_NONE is not reachable in this configuration.');
+    }
+    const closed = vb.filter(id => holds(after, id));
+    const kept = vb.filter(id => id !== 'A' && after.properties[id].violated);
+    const added = va.filter(id => !before.properties[id].violated);
+    if (closed.length) s.push(`Under the explored environment the fix closes ${list(closed)}.`);
+    if (kept.length) s.push(`It does not close ${list(kept)}.`);
+    if (added.length) s.push(`It makes reachable what was not before: ${list(added)}.`);
+  }
+
+  if (after.properties.C.checked) {
+    if (holds(after, 'C') && holds(before, 'C')) {
+      s.push(`C holds with both locks at N=${c.n}, so this N is too small to tell them apart on the unhandled ratio.`);
+    } else if (holds(after, 'C')) {
+      s.push(`With irqsave no run here exceeds 2/3 unhandled returns (C holds with N=${c.n}), ` +
+        "so the untimed necessary condition for note_interrupt()'s \"nobody cared\" is not met in this environment.");
+    } else if (after.properties.C.violated) {
+      const why = irqsaveGaps(c);
+      s.push(`With irqsave the unhandled ratio still exceeds 2/3 (C)${why.length ? `, because ${why.join(' and ')}` : ''}; ` +
+        'so "nobody cared" is not excluded, and whether it fires depends on timing (timed mode).');
+    }
+  }
+  if (after.properties.CX.violated && holds(after, 'C')) {
+    s.push(`CX is still reachable with irqsave at N=${c.n} (1 IRQ_HANDLED against ${c.n - 1} IRQ_NONE), within the 2/3 bound that C checks.`);
+  }
+  if (before.properties.E.violated || after.properties.E.violated) {
+    s.push(`Lost completions (E) are reachable ${before.properties.E.violated && after.properties.E.violated ? 'with both locks' : 'in one variant'}` +
+      (c.stale === 'cached' ? ': they need a device that caches the suppression state, which violates the VIRTIO spec; the lock kind has no effect on them.' : '.'));
+  }
+  if (!masksHardIrqs(c.lock) && c.recheckLoop) {
+    s.push('Caveat of the fix: the do { ... } while (!virtqueue_enable_cb()) loop has no budget, so with irqsave local IRQs stay off ' +
+      'for as long as completions keep arriving faster than one loop iteration.');
+  }
+  s.push('These verdicts hold for the model of SIM-MODEL.md (sequential consistency, split ring, no PREEMPT_RT, where spin_lock_irqsave does not disable IRQs).');
+  return s.join(' ');
+}
+
+// ---------------------------------------------------------------- timed mode
+
+function runLine(name: string, r: TimedRun): string[] {
+  return [name, String(r.completions), String(r.interrupts), String(r.handled), String(r.unhandled),
+    (100 * r.unhandledFraction).toFixed(2) + '%', String(r.maxUnhandledAtCheck), r.longestLockHoldUs.toFixed(1),
+    r.nobodyCared ? `yes: t=${(r.nobodyCared.timeUs / 1e6).toFixed(6)} s, jiffies=${r.nobodyCared.jiffies}, interrupt #${r.nobodyCared.interruptIndex}` : 'no'];
+}
+
+export function renderTimed(t: TimedComparison): string {
+  const p = t.params;
+  const a = p.arrival;
+  const arrival = a.kind === 'poisson' ? `Poisson, mean gap ${a.meanGapUs} us`
+    : a.kind === 'periodic' ? `periodic, gap ${a.gapUs} us`
+    : `bursts of ${a.burstSize} every ${a.intraGapUs} us, ${a.interGapUs} us between bursts`;
+  const rows = [
+    ['lock', 'completions', 'interrupts', 'handled', 'unhandled', 'fraction', 'max at check', 'longest hold us', 'nobody cared'],
+    runLine(t.asIs.lock, t.asIs), runLine(t.irqsave.lock, t.irqsave),
+  ];
+  return `Timed mode: seed ${p.seed}, ${p.completions} completions, ${arrival}, HZ=${p.hz}, IRQ on ${p.target} CPU, ` +
+    `MSI latency ${p.msiLatencyUs} us, handler ${p.handlerUs} us\n\n${table(rows)}\n\n${renderTimedSummary(t)}\n`;
+}
+
+export function renderTimedSummary(t: TimedComparison): string {
+  const s: string[] = [];
+  for (const r of [t.asIs, t.irqsave]) {
+    s.push(r.nobodyCared
+      ? `With ${r.lock} note_interrupt() would print "${r.nobodyCared.message}" at ${(r.nobodyCared.timeUs / 1e6).toFixed(6)} s (handler return #${r.nobodyCared.interruptIndex}) and disable the line.`
+      : `With ${r.lock} "nobody cared" is not reached: ${(100 * r.unhandledFraction).toFixed(2)}% of ${r.interrupts} handler returns were IRQ_NONE (the rule needs more than 99.9% of a 100,000 window).`);
+  }
+  const d = t.irqsave.unhandledFraction - t.asIs.unhandledFraction;
+  if (t.asIs.lock !== t.irqsave.lock && t.asIs.interrupts > 0 && t.irqsave.interrupts > 0) {
+    const why = t.params.target === 'same'
+      ? ' (interrupts that would have found buffers during the drain are held back and coalesce into one deferred IRQ_NONE)' : '';
+    s.push(d > 0 ? `In this run irqsave raises the unhandled fraction${why}.`
+      : d < 0 ? 'In this run irqsave lowers the unhandled fraction.' : 'In this run irqsave does not change the unhandled fraction.');
+  }
+  return s.join(' ');
+}
