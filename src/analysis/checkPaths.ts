@@ -49,7 +49,12 @@ export async function checkPaths(paths: string[], opts: CheckOptions = {}): Prom
   try {
     const project = new Project();
     // Named files are parsed whatever they contain; directories only where the prefilter says.
-    const [walked, named] = [await pool.scan(dirs, []), await pool.scan([], explicit, { all: true })];
+    // A named file's neighbours are context (a callback registered in virtgpu_kms.c for a
+    // handler in virtgpu_vq.c): read with the prefilter, used for linking, not reported.
+    const explicitSet = new Set(explicit);
+    const context = [...new Set(explicit.map(f => path.dirname(f)))].flatMap(listCFiles)
+      .filter(f => !explicitSet.has(f) && !dirs.some(d => isUnder(f, d)));
+    const [walked, named] = [await pool.scan(dirs, context), await pool.scan([], explicit, { all: true })];
     timing('scan');
     // A file both walked and named: the named parse (of the whole file) replaces the walked one.
     for (const f of [...walked.facts, ...named.facts]) project.setFacts(f);
@@ -67,7 +72,8 @@ export async function checkPaths(paths: string[], opts: CheckOptions = {}): Prom
       parseMatching: async candidates => pool.parseMatching(candidates),
     }));
     timing('expand');
-    const findings = project.findings();
+    const inScope = (f: string) => explicitSet.has(f) || dirs.some(d => isUnder(f, d));
+    const findings = project.findings().filter(f => inScope(f.file));
     timing('findings');
     const stats: ScanStats = {
       filesRead: walked.stats.filesRead + named.stats.filesRead,
@@ -78,6 +84,10 @@ export async function checkPaths(paths: string[], opts: CheckOptions = {}): Prom
   } finally {
     await pool.close();
   }
+}
+
+function isUnder(file: string, dir: string): boolean {
+  return file.startsWith(dir.endsWith('/') ? dir : dir + '/');
 }
 
 function listCFiles(dir: string): string[] {

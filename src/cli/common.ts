@@ -40,6 +40,11 @@ export function parseArgs(args: string[], spec: OptionSpec): ParsedArgs {
     let a = args[i];
     if (a === '--') { out.positional.push(...args.slice(i + 1)); break; }
     if (spec.aliases?.[a]) a = spec.aliases[a];
+    else if (/^-[a-zA-Z]./.test(a) && spec.aliases?.[a.slice(0, 2)]) {
+      // -oFILE: a short option with its value attached.
+      args.splice(i + 1, 0, a.slice(2));
+      a = spec.aliases[a.slice(0, 2)];
+    }
     if (!a.startsWith('--') || a === '--') {
       if (a.startsWith('-') && a !== '-') throw new CliError(`unknown option '${a}'`);
       out.positional.push(a);

@@ -6,8 +6,14 @@ import { HELP, VERSION } from './help';
 
 type Command = (args: string[], io: Io) => Promise<number>;
 
+// Commands other than check load their modules on first use (the language server, the simulator).
+/* eslint-disable @typescript-eslint/no-require-imports */
 const commands: Record<string, () => Promise<Command>> = {
   check: async () => checkCommand,
+  fix: async () => (require('./fix') as typeof import('./fix')).fixCommand,
+  patch: async () => (require('./fix') as typeof import('./fix')).patchCommand,
+  lsp: async () => (require('./lsp') as typeof import('./lsp')).lspCommand,
+  simulate: async () => (require('./simulate') as typeof import('./simulate')).simulateCommand,
 };
 
 export async function main(argv: string[], io: Io): Promise<number> {
