@@ -1,0 +1,88 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { checkPaths, PathError } from '../analysis/checkPaths';
+import { type CodeSimulation, modelFromFinding, modelFromFunction, renderSimulationText, simulateCode, simulationJson, type CodeModel, type SimulateOptions } from '../sim/fromCode';
+import type { LockKind, Stale, Target } from '../sim/model';
+import { relativePath } from '../report/formats';
+import { CliError, EXIT_OK, oneOf, parseArgs, type Io } from './common';
+
+const LOCKS = ['spin_lock', 'spin_lock_bh', 'spin_lock_irqsave', 'spin_lock_irq', 'mutex'] as const;
+
+/**
+ * `simulate FILE[:LINE]`: the finding at LINE (or the function around it), or every finding in
+ * FILE; the model's lock, loop shape and callback locking come from the code, flags override.
+ */
+export async function simulateCommand(args: string[], io: Io): Promise<number> {
+  const a = parseArgs(args, {
+    values: ['lock', 'irq', 'device', 'buffers', 'max-states', 'completions'],
+    flags: ['event-idx', 'latency', 'callback-locks', 'timed', 'json'],
+  });
+  if (a.positional.length !== 1) throw new CliError('simulate: give one FILE or FILE:LINE (try: virtio-race-lint simulate fs/fuse/virtio_fs.c:816)');
+  const m = /^(.*?)(?::(\d+))?$/.exec(a.positional[0])!;
+  const file = path.resolve(io.cwd, m[1]);
+  const line = m[2] !== undefined ? Number(m[2]) : undefined;
+  const opts: SimulateOptions = {
+    lock: a.options.has('lock') ? oneOf('lock', a.options.get('lock'), LOCKS, 'spin_lock') as LockKind : undefined,
+    irq: a.options.has('irq') ? oneOf('irq', a.options.get('irq'), ['same', 'other', 'any'] as const, 'same') as Target : undefined,
+    device: a.options.has('device') ? oneOf('device', a.options.get('device'), ['prompt', 'lax', 'cached'] as const, 'prompt') as Stale : undefined,
+    eventIdx: a.flags.has('event-idx') || undefined,
+    latency: a.flags.has('latency') || undefined,
+    callbackLocks: a.flags.has('callback-locks') || undefined,
+    buffers: intOption(a.options.get('buffers'), 'buffers', 1, 14),
+    maxStates: intOption(a.options.get('max-states'), 'max-states', 1000, 100_000_000),
+    completions: intOption(a.options.get('completions'), 'completions', 1, 100_000_000),
+    timed: a.flags.has('timed'),
+  };
+  if (!fs.existsSync(file) || !fs.statSync(file).isFile()) throw new CliError(`${m[1]}: No such file`);
+  let result;
+  try {
+    result = await checkPaths([file], { workers: 0 });
+  } catch (e) {
+    if (e instanceof PathError) throw new CliError(`${m[1]}: ${e.reason}`);
+    throw e;
+  }
+  const { project, findings } = result;
+  const inFile = findings.filter(f => f.file === file);
+  const models: CodeModel[] = [];
+  if (line === undefined) {
+    for (const f of inFile) { const mm = modelFromFinding(f, project.index); if (mm) models.push(mm); }
+    if (models.length === 0) throw new CliError(`${m[1]}: no VRL001 finding to simulate (give FILE:LINE to simulate a particular function)`);
+  } else {
+    const facts = project.index.get(file);
+    const fn = facts?.functions.find(f => f.span.line + 1 <= line && line <= f.span.endLine + 1);
+    const finding = inFile.find(f => f.span.line + 1 === line) ?? inFile.find(f => fn && f.lockFunction === fn.name);
+    const mm = finding ? modelFromFinding(finding, project.index) : fn ? modelFromFunction(fn, file) : undefined;
+    if (!mm) throw new CliError(`${m[1]}:${line}: no lock held around a virtqueue drain in a function at this line`);
+    models.push(mm);
+  }
+  let sims: CodeSimulation[];
+  try {
+    sims = models.map(mm => simulateCode(mm, opts));
+  } catch (e) {
+    if (e instanceof RangeError) throw new CliError(e.message);
+    throw e;
+  }
+  const rel = (f: string) => relativePath(f, io.cwd);
+  if (a.flags.has('json')) {
+    io.out(JSON.stringify(sims.map(s => simulationJson(s, rel)), null, 2) + '\n');
+  } else {
+    io.out(sims.map(s => renderSimulationText({ ...s, model: relativeModel(s.model, rel) })).join('\n'));
+  }
+  for (const s of sims) {
+    for (const r of [s.comparison.before, s.comparison.after]) if (r.capped) io.err(`virtio-race-lint: warning: ${r.message}\n`);
+  }
+  return EXIT_OK;
+}
+
+function intOption(v: string | undefined, name: string, min: number, max: number): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min || n > max) throw new CliError(`--${name} takes a whole number from ${min} to ${max}`);
+  return n;
+}
+
+function relativeModel(m: CodeModel, rel: (f: string) => string): CodeModel {
+  const map = { ...m.sourceMap };
+  for (const k of Object.keys(map) as (keyof typeof map)[]) { const v = map[k]; if (v) map[k] = { file: rel(v.file), line: v.line }; }
+  return { ...m, file: rel(m.file), sourceMap: map };
+}

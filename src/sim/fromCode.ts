@@ -1,0 +1,330 @@
+// From analysed code to a simulation: the model's code-derived settings (lock kind, whether the
+// drain uses the disable_cb / get_buf / enable_cb re-check loop, whether the callback takes the
+// same lock), the source locations each model step stands for, and the result in the shapes the
+// CLI (--json), the language server and the simulation view use.
+import type { DrainFact, FunctionFacts, LockOp } from '../analysis/facts';
+import type { Finding } from '../analysis/rules/rule';
+import type { WorkspaceIndex } from '../analysis/workspace';
+import type { ExploreResult as ViewExplore, SimulationResult, TimedResult as ViewTimed, TraceStep as ViewStep } from '../shared/simulation';
+import { compareBeforeAfter, type Comparison } from './compare';
+import type { ExploreResult } from './explore';
+import { describeConfig, PROPERTY_IDS, PROPERTY_TITLES, resolveConfig, type LockKind, type PropertyId, type SimConfig, type Stale, type Target } from './model';
+import { renderScenario, renderSummary, renderTimed, renderVerdictTable, resultToJson, stepLoc, type SourceMap } from './report';
+import { simulateTimed, type TimedComparison, type TimedRun } from './timed';
+import type { TraceStep } from './trace';
+
+/** What the code says, before any user override. */
+export interface CodeModel {
+  handler: string;
+  file: string;
+  /** 1-based line of the lock call. */
+  line: number;
+  lock: LockKind;
+  /** The lock call as written, e.g. `spin_lock(&fsvq->lock)`. */
+  lockText: string;
+  lockExpr: string;
+  recheckLoop: boolean;
+  callbackLocks: boolean;
+  callback?: string;
+  sourceMap: SourceMap;
+  /** Notes on how the code was mapped onto the model (e.g. raw_spin_lock modelled as spin_lock). */
+  notes: string[];
+}
+
+/** The user's overrides (CLI flags, view settings); anything unset comes from the code. */
+export interface SimulateOptions {
+  lock?: LockKind;
+  irq?: Target;
+  device?: Stale;
+  eventIdx?: boolean;
+  latency?: boolean;
+  callbackLocks?: boolean;
+  buffers?: number;
+  maxStates?: number;
+  timed?: boolean;
+  /** Completions for the timed mode (default 100,000). */
+  completions?: number;
+}
+
+export function lockKindOf(op: LockOp): { kind: LockKind; note?: string } {
+  if (op.family === 'mutex') return { kind: 'mutex' };
+  const v = op.variant;
+  const kind: LockKind = v === '_bh' ? 'spin_lock_bh' : v === '_irqsave' ? 'spin_lock_irqsave' : v === '_irq' ? 'spin_lock_irq' : 'spin_lock';
+  if (op.family === 'raw_spinlock' || op.family === 'rwlock' || op.form !== 'call' || v === '_nested') {
+    return { kind, note: `${op.text} is modelled as ${kind}: only whether hard IRQs are masked matters to the model` };
+  }
+  return { kind };
+}
+
+/** The model for a VRL001 finding. */
+export function modelFromFinding(finding: Finding, index: WorkspaceIndex): CodeModel | undefined {
+  const facts = index.get(finding.file);
+  const fn = facts?.functions.find(f => f.name === finding.lockFunction && f.lockOps.some(o => o.span.start === finding.span.start));
+  if (!fn) return undefined;
+  const opIndex = fn.lockOps.findIndex(o => o.span.start === finding.span.start);
+  const drainFn = index.get(finding.drain.file)?.functions.find(f => f.name === finding.drain.function);
+  const drain = drainFn?.drains.find(d => d.span.start === finding.drain.span.start);
+  const callback = finding.related.find(r => r.role === 'callback');
+  const schedule = finding.related.find(r => r.role === 'schedule');
+  const handlerFacts = index.get(finding.handlerFile)?.functions.find(f => f.name === finding.handler);
+  const model = baseModel(fn, opIndex, finding.file, drain, finding.drain.file);
+  model.handler = finding.handler;
+  model.callback = finding.callback;
+  model.callbackLocks = callbackTakesLock(index, finding, fn.lockOps[opIndex]);
+  if (callback) model.sourceMap.callback = { file: callback.file, line: callback.span.line + 1 };
+  if (schedule) model.sourceMap.schedule = { file: schedule.file, line: schedule.span.line + 1 };
+  if (handlerFacts) model.sourceMap.handler = { file: finding.handlerFile, line: handlerFacts.nameSpan.line + 1 };
+  return model;
+}
+
+/**
+ * The model for any function the user points at: the drain in it (or below it, in the file) and
+ * the lock held there, whatever its kind; used for handlers VRL001 does not report (already
+ * irqsave, or a mutex) so the user can see what their code guarantees.
+ */
+export function modelFromFunction(fn: FunctionFacts, file: string): CodeModel | undefined {
+  const drain = fn.drains.find(d => !d.poll && d.state.held.length) ?? fn.drains.find(d => !d.poll);
+  const held = drain?.state.held ?? [];
+  const opIndex = held.find(i => fn.lockOps[i]?.action === 'lock') ?? fn.lockOps.findIndex(o => o.action === 'lock');
+  if (opIndex < 0 || opIndex === undefined) return undefined;
+  const model = baseModel(fn, opIndex, file, drain, file);
+  model.sourceMap.handler = { file, line: fn.nameSpan.line + 1 };
+  return model;
+}
+
+function baseModel(fn: FunctionFacts, opIndex: number, file: string, drain: DrainFact | undefined, drainFile: string): CodeModel {
+  const op = fn.lockOps[opIndex];
+  const { kind, note } = lockKindOf(op);
+  const unlock = fn.lockOps.find(u => u.action === 'unlock' && (u.releases ?? []).includes(opIndex));
+  const call = (name: string) => fn.calls.find(c => c.callee === name && c.span.start > op.span.start);
+  const loc = (line: number) => ({ file, line: line + 1 });
+  const disable = call('virtqueue_disable_cb');
+  const enable = call('virtqueue_enable_cb') ?? call('virtqueue_enable_cb_prepare');
+  const recheck = drain ? drain.recheckLoop || !!(disable && enable) : false;
+  const notes: string[] = [];
+  if (note) notes.push(note);
+  if (!drain) notes.push('no virtqueue_get_buf() drain found under the lock; the model assumes one');
+  if (drain && !drain.recheckLoop && recheck) notes.push('the disable_cb / enable_cb re-check loop is in the function, around the helper that drains');
+  return {
+    handler: fn.name,
+    file,
+    line: op.span.line + 1,
+    lock: kind,
+    lockText: op.text,
+    lockExpr: op.lock,
+    recheckLoop: recheck,
+    callbackLocks: false,
+    sourceMap: {
+      lock: loc(op.span.line),
+      ...(unlock ? { unlock: loc(unlock.span.line) } : {}),
+      ...(drain ? { drain: { file: drainFile, line: drain.span.line + 1 } } : {}),
+      ...(disable ? { disableCb: loc(disable.span.line) } : {}),
+      ...(enable ? { enableCb: loc(enable.span.line) } : {}),
+    },
+    notes,
+  };
+}
+
+/**
+ * Whether the vring callback (or a function it calls) takes the lock the work holds: the lock
+ * expressions are compared by the struct type and member path they resolve to.
+ */
+function callbackTakesLock(index: WorkspaceIndex, finding: Finding, op: LockOp): boolean {
+  const t = index.link();
+  const cb = t.callbacks().find(c => c.fn.fn.name === finding.callback);
+  const ownerFacts = index.get(finding.file)?.functions.find(f => f.name === finding.lockFunction);
+  if (!cb || !ownerFacts || !op.lockExpr) return false;
+  const key = t.workKey(op.lockExpr, { file: finding.file, fn: ownerFacts });
+  if (!key) return false;
+  const want = new Set(t.keyForms(key, finding.file));
+  const seen = new Set<FunctionFacts>();
+  const visit = (f: { file: string; fn: FunctionFacts }, depth: number): boolean => {
+    if (seen.has(f.fn) || depth > 3) return false;
+    seen.add(f.fn);
+    for (const o of f.fn.lockOps) {
+      if (o.action !== 'lock' || !o.lockExpr || o.family !== op.family) continue;
+      const k = t.workKey(o.lockExpr, f);
+      if (k && t.keyForms(k, f.file).some(x => want.has(x))) return true;
+    }
+    return f.fn.calls.some(c => {
+      const g = c.direct ? t.resolveFunction(c.callee, f.file) : undefined;
+      return g ? visit(g, depth + 1) : false;
+    });
+  };
+  return visit(cb.fn, 0);
+}
+
+/** The model's configuration: the code's settings, then the user's overrides. */
+export function configFor(model: CodeModel, o: SimulateOptions = {}): SimConfig {
+  return resolveConfig({
+    lock: o.lock ?? model.lock,
+    target: o.irq ?? 'same',
+    stale: o.device ?? 'prompt',
+    eventIdx: o.eventIdx ?? false,
+    lat: o.latency ?? false,
+    cbLock: o.callbackLocks ?? model.callbackLocks,
+    n: o.buffers ?? 3,
+    maxStates: o.maxStates ?? 2_000_000,
+    recheckLoop: model.recheckLoop,
+  });
+}
+
+export interface CodeSimulation {
+  model: CodeModel;
+  config: SimConfig;
+  comparison: Comparison;
+  timed?: TimedComparison;
+}
+
+export function simulateCode(model: CodeModel, o: SimulateOptions = {}): CodeSimulation {
+  const config = configFor(model, o);
+  const comparison = compareBeforeAfter(config);
+  const timed = o.timed ? simulateTimed({
+    lock: config.lock,
+    target: config.target === 'other' ? 'other' : 'same',
+    eventIdx: config.eventIdx,
+    recheckLoop: config.recheckLoop,
+    ...(o.completions ? { completions: o.completions } : {}),
+  }) : undefined;
+  return { model, config, comparison, timed };
+}
+
+// --- the names in the model's step descriptions ----------------------------------------------
+
+/** The simulator describes virtio-fs; say the driver's own names instead. */
+function rename(text: string, m: CodeModel): string {
+  return text
+    .replace(/&fsvq->lock/g, `&${m.lockExpr}`)
+    .replace(/fsvq->lock/g, m.lockExpr)
+    .replace(/virtio_fs_requests_done_work/g, m.handler)
+    .replace(/&fsvq->done_work/g, 'the work item')
+    .replace(/virtio_fs_vq_done/g, m.callback ?? 'the vring callback');
+}
+
+function renamedResult(r: ExploreResult, m: CodeModel): ExploreResult {
+  const properties = { ...r.properties };
+  for (const id of PROPERTY_IDS) {
+    const p = r.properties[id];
+    properties[id] = { ...p, trace: p.trace ? p.trace.map(s => ({ ...s, description: rename(s.description, m) })) : p.trace };
+  }
+  return { ...r, properties };
+}
+
+// --- output shapes ------------------------------------------------------------------------------
+
+/** The lockdep-style report: verdicts, counterexamples with file:line, what the fix does here. */
+export function renderSimulationText(sim: CodeSimulation): string {
+  const m = sim.model;
+  const before = renamedResult(sim.comparison.before, m);
+  const after = renamedResult(sim.comparison.after, m);
+  const cmp = { before, after };
+  const lines = [
+    `Simulation of ${m.handler}() at ${m.file}:${m.line}: ${m.lockText}`,
+    `Model: ${describeConfig(sim.config)}${m.callback ? `; callback ${m.callback}()` : ''}`,
+    ...m.notes.map(n => `Note: ${n}`),
+    '',
+    'Verdicts',
+    renderVerdictTable(cmp),
+    '',
+    'What the fix does and does not do here',
+    renderSummary(cmp),
+    '',
+    `Possible scenarios as written (${sim.config.lock})`,
+    scenarios(before, m.sourceMap),
+  ];
+  if (PROPERTY_IDS.some(id => after.properties[id].trace)) {
+    lines.push('', 'Possible scenarios with spin_lock_irqsave', scenarios(after, m.sourceMap));
+  }
+  if (sim.timed) lines.push('', 'Timed mode', renderTimed(sim.timed));
+  return lines.join('\n') + '\n';
+}
+
+/** Every counterexample, once: a property whose shortest trace is another's is said so in one line. */
+function scenarios(r: ExploreResult, map: SourceMap): string {
+  const shown = new Map<string, PropertyId>();
+  const out: string[] = [];
+  for (const id of PROPERTY_IDS) {
+    const t = r.properties[id].trace;
+    if (!t) continue;
+    const key = t.map(s => `${s.cmd}/${s.cpu ?? ''}/${s.description}`).join('|');
+    const same = shown.get(key);
+    if (same) {
+      out.push(`${id}: ${PROPERTY_TITLES[id]}: the counterexample of ${same} shows this too (step ${t.length}).\n`);
+      continue;
+    }
+    shown.set(key, id);
+    out.push(renderScenario(r, id, map));
+  }
+  return out.join('\n');
+}
+
+/** One element of `simulate --json`: handler, file, line, model, before, after. */
+export function simulationJson(sim: CodeSimulation, relFile: (f: string) => string): object {
+  const m = sim.model;
+  const map = relativeMap(m.sourceMap, relFile);
+  return {
+    handler: m.handler,
+    file: relFile(m.file),
+    line: m.line,
+    model: { ...sim.config, lockCall: m.lockText, callback: m.callback ?? null, notes: m.notes },
+    before: resultToJson(renamedResult(sim.comparison.before, m), map),
+    after: resultToJson(renamedResult(sim.comparison.after, m), map),
+    ...(sim.timed ? { timed: { asIs: timedJson(sim.timed.asIs), irqsave: timedJson(sim.timed.irqsave) } } : {}),
+  };
+}
+
+function relativeMap(map: SourceMap, rel: (f: string) => string): SourceMap {
+  const out: SourceMap = {};
+  for (const [k, v] of Object.entries(map)) if (v) (out as Record<string, unknown>)[k] = { file: rel(v.file), line: v.line };
+  return out;
+}
+
+function timedJson(r: TimedRun): object {
+  const { series, ...rest } = r;
+  return { ...rest, seriesPoints: series.length };
+}
+
+/** The view's shape (src/shared/simulation.ts). */
+export function simulationView(sim: CodeSimulation): SimulationResult {
+  const m = sim.model;
+  const view = (r: ExploreResult): ViewExplore => {
+    const rr = renamedResult(r, m);
+    const properties = {} as ViewExplore['properties'];
+    for (const id of PROPERTY_IDS) {
+      const p = rr.properties[id];
+      properties[id] = { violated: p.checked && p.violated, trace: (p.trace ?? []).map(s => viewStep(s, m.sourceMap)) };
+    }
+    return { states: r.states, transitions: r.transitions, capped: r.capped, ...(r.message ? { message: r.message } : {}), properties };
+  };
+  const cmp = { before: renamedResult(sim.comparison.before, m), after: renamedResult(sim.comparison.after, m) };
+  return {
+    handler: m.handler,
+    file: m.file,
+    line: m.line,
+    model: { lock: sim.config.lock, irq: sim.config.target, device: sim.config.stale, eventIdx: sim.config.eventIdx, latency: sim.config.lat,
+      callbackLocks: sim.config.cbLock, buffers: sim.config.n, recheckLoop: sim.config.recheckLoop },
+    before: view(sim.comparison.before),
+    after: view(sim.comparison.after),
+    ...(sim.timed ? { timed: { before: viewTimed(sim.timed.asIs), after: viewTimed(sim.timed.irqsave) } } : {}),
+    text: renderSimulationText(sim),
+    summary: renderSummary(cmp).split('\n').map(s => s.trim()).filter(Boolean),
+  };
+}
+
+function viewStep(s: TraceStep, map: SourceMap): ViewStep {
+  const lane = s.actor === 'device' || s.actor === 'fabric' ? 'device' : `CPU${s.cpu ?? 0}`;
+  const loc = stepLoc(s, map);
+  return { n: s.step, lane, command: s.cmd, text: s.actor === 'fabric' ? `MSI latches on CPU ${s.cpu}` : s.description, ...(loc ? { loc } : {}) };
+}
+
+function viewTimed(r: TimedRun): ViewTimed {
+  return {
+    completions: r.completions,
+    handled: r.handled,
+    unhandled: r.unhandled,
+    fraction: r.unhandledFraction,
+    nobodyCared: !!r.nobodyCared,
+    ...(r.nobodyCared ? { firedAt: { interrupt: r.nobodyCared.interruptIndex, seconds: r.nobodyCared.timeUs / 1e6 } } : {}),
+    series: r.series,
+  };
+}

@@ -1,0 +1,113 @@
+import * as assert from 'node:assert/strict';
+import * as path from 'node:path';
+import { checkPaths } from '../../src/analysis/checkPaths';
+import { configFor, modelFromFinding, modelFromFunction, simulateCode, simulationView } from '../../src/sim/fromCode';
+import { runCli } from '../helpers/cli';
+import { FIXTURES } from '../helpers/fixtures';
+
+const GPU = path.join(FIXTURES, 'vrl001', 'gpu-helper-binding');
+const CB_LOCK = path.join(FIXTURES, 'sim', 'cb_lock.c');
+
+describe('simulation from analysed code', function () {
+  this.timeout(30000);
+
+  it('reads the lock kind, the re-check loop and the locations from a finding', async () => {
+    const { findings, project } = await checkPaths([GPU], { workers: 0 });
+    const f = findings.find(x => x.handler === 'demo_dequeue_ctrl_func')!;
+    const m = modelFromFinding(f, project.index)!;
+    assert.equal(m.lock, 'spin_lock');
+    assert.equal(m.recheckLoop, true);
+    assert.equal(m.callbackLocks, false);
+    assert.equal(m.callback, 'demo_ctrl_ack');
+    assert.deepEqual(m.sourceMap.lock, { file: path.join(GPU, 'demo_vq.c'), line: 36 });
+    assert.deepEqual(m.sourceMap.drain, { file: path.join(GPU, 'demo_vq.c'), line: 23 });
+    assert.deepEqual(m.sourceMap.schedule, { file: path.join(GPU, 'demo_vq.c'), line: 8 });
+    assert.equal(m.sourceMap.unlock?.line, 41);
+    assert.ok(m.notes.some(n => /re-check loop is in the function/.test(n)));
+  });
+
+  it('sees a callback that takes the same lock, and the deadlock irqsave removes', async () => {
+    const { findings, project } = await checkPaths([CB_LOCK], { workers: 0 });
+    assert.equal(findings.length, 1);
+    const m = modelFromFinding(findings[0], project.index)!;
+    assert.equal(m.callbackLocks, true);
+    const sim = simulateCode(m, { buffers: 3 });
+    assert.equal(sim.comparison.before.properties.D.violated, true);
+    assert.equal(sim.comparison.after.properties.D.violated, false);
+    assert.equal(sim.comparison.after.properties.A.violated, true, 'IRQ_NONE stays reachable with irqsave');
+  });
+
+  it('models a handler VRL001 does not report, as written', async () => {
+    const { project } = await checkPaths([CB_LOCK], { workers: 0 });
+    const fn = project.index.get(CB_LOCK)!.functions.find(f => f.name === 'demo_irqsave_work')!;
+    const m = modelFromFunction(fn, CB_LOCK)!;
+    assert.equal(m.lock, 'spin_lock_irqsave');
+    assert.equal(m.recheckLoop, false);
+    assert.equal(configFor(m, { irq: 'other' }).target, 'other');
+  });
+
+  it('gives the view every property, steps in lanes with source lines, and a summary from the results', async () => {
+    const { findings, project } = await checkPaths([GPU], { workers: 0 });
+    const m = modelFromFinding(findings[0], project.index)!;
+    const v = simulationView(simulateCode(m, { buffers: 3, timed: true, completions: 2000 }));
+    assert.deepEqual(Object.keys(v.before.properties), ['A', 'B', 'B2', 'C', 'CX', 'D', 'E']);
+    assert.equal(v.before.properties.B.violated, true);
+    assert.equal(v.after.properties.B.violated, false);
+    const steps = v.before.properties.A.trace;
+    assert.ok(steps.some(s => s.lane === 'device') && steps.some(s => s.lane === 'CPU0'));
+    const lock = steps.find(s => s.command === 'W1')!;
+    assert.deepEqual(lock.loc, { file: path.join(GPU, 'demo_vq.c'), line: 36 });
+    assert.match(lock.text, /spin_lock\(&dev->ctrlq\.qlock\)/, 'the driver\'s own lock name, not the model\'s');
+    assert.ok(v.summary.some(s => /IRQ_NONE stays reachable/.test(s)));
+    assert.ok(v.timed && v.timed.before.completions === 2000 && v.timed.before.series.length > 0);
+    assert.match(v.text, /^Simulation of demo_dequeue_ctrl_func\(\)/);
+  });
+});
+
+describe('virtio-race-lint simulate', function () {
+  this.timeout(30000);
+
+  it('prints verdicts and lockdep-style scenarios with file:line for the finding at a line', async () => {
+    const r = await runCli(['simulate', 'demo_vq.c:36', '--buffers', '4'], GPU);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^Simulation of demo_dequeue_ctrl_func\(\) at demo_vq\.c:36: spin_lock\(&dev->ctrlq\.qlock\)$/m);
+    assert.match(r.stdout, /^C\s+unhandled fraction above 2\/3.*V \(\d+ steps\)\s+-$/m);
+    assert.match(r.stdout, /CPU0\s+CPU1\s+device/);
+    assert.match(r.stdout, /\[demo_vq\.c:36\]/);
+    assert.match(r.stdout, /\[demo_vq\.c:23\]/);
+    assert.match(r.stdout, /With spin_lock_irqsave IRQ_NONE stays reachable/);
+  });
+
+  it('prints one JSON object per finding with the model used and before/after results', async () => {
+    const r = await runCli(['simulate', 'demo_vq.c', '--json', '--irq', 'other', '--device', 'cached'], GPU);
+    assert.equal(r.code, 0, r.stderr);
+    const out = JSON.parse(r.stdout);
+    assert.equal(out.length, 2);
+    const [a] = out;
+    assert.deepEqual(Object.keys(a).slice(0, 6), ['handler', 'file', 'line', 'model', 'before', 'after']);
+    assert.equal(a.file, 'demo_vq.c');
+    assert.equal(a.model.target, 'other');
+    assert.equal(a.model.stale, 'cached');
+    for (const side of [a.before, a.after]) {
+      assert.equal(typeof side.states, 'number');
+      assert.equal(typeof side.transitions, 'number');
+      for (const id of ['A', 'B', 'B2', 'C', 'CX', 'D', 'E']) assert.equal(typeof side.properties[id].violated, 'boolean');
+    }
+    // With the interrupt on the other CPU, irqsave does not close B2 (SIM-MODEL.md §9).
+    assert.equal(a.after.properties.B2.violated, true);
+    assert.equal(a.before.properties.E.violated, true, 'a caching device loses completions');
+    assert.equal(a.before.properties.A.trace[0].step, 1);
+  });
+
+  it('lets --lock override the code, and refuses nonsense with exit 2', async () => {
+    const r = await runCli(['simulate', 'demo_vq.c:36', '--json', '--lock', 'spin_lock_irqsave'], GPU);
+    const [a] = JSON.parse(r.stdout);
+    assert.equal(a.model.lock, 'spin_lock_irqsave');
+    assert.deepEqual(a.before.states, a.after.states);
+    assert.equal((await runCli(['simulate', 'demo_vq.c:36', '--lock', 'rcu'], GPU)).code, 2);
+    assert.equal((await runCli(['simulate', 'demo_vq.c:36', '--buffers', '99'], GPU)).code, 2);
+    const none = await runCli(['simulate', 'demo_drv.h'], GPU);
+    assert.equal(none.code, 2);
+    assert.match(none.stderr, /no VRL001 finding to simulate/);
+  });
+});
