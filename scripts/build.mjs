@@ -28,7 +28,8 @@ const wasm = [
 
 const entries = [
   ['src/cli/main.ts', 'dist/cli.js', { banner: { js: '#!/usr/bin/env node' } }],
-  ['src/server/main.ts', 'dist/server.js', {}],
+  ['src/server/stdio.ts', 'dist/server.js', {}],
+  ['src/analysis/scanWorker.ts', 'dist/scanWorker.js', {}],
   ['src/server/simWorker.ts', 'dist/simWorker.js', {}],
   ['src/client/extension.ts', 'dist/extension.js', { external: ['vscode'] }],
 ];

@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Project } from './project';
 import type { Finding } from './rules/rule';
-import { defaultWorkers, errnoText, isCSource, ScanPool, type ScanStats } from './scan';
+import { defaultWorkers, errnoText, isCSource, ripgrep, ScanPool, type ScanStats } from './scan';
 
 export class PathError extends Error {
   constructor(readonly path: string, readonly reason: string) {
@@ -23,6 +23,8 @@ export interface CheckResult {
 export interface CheckOptions {
   /** Worker threads; 0 runs in-process. Default: in-process for single files, a pool for trees. */
   workers?: number;
+  /** How directories are searched for candidate files (see ScanOptions.prefilter). */
+  prefilter?: 'auto' | 'ripgrep' | 'builtin';
 }
 
 /**
@@ -45,7 +47,10 @@ export async function checkPaths(paths: string[], opts: CheckOptions = {}): Prom
     }
     (st.isDirectory() ? dirs : explicit).push(path.resolve(p));
   }
-  const pool = new ScanPool(opts.workers ?? (dirs.length ? defaultWorkers() : 0), 'caller');
+  // With ripgrep listing the candidates there is little to read: parse in this thread, where the
+  // code is compiled once, while rg uses the cores. Without it, workers walk and read.
+  const useRg = dirs.length > 0 && opts.prefilter !== 'builtin' && !!ripgrep(opts.prefilter === 'ripgrep');
+  const pool = new ScanPool(opts.workers ?? (dirs.length && !useRg ? defaultWorkers() : 0), 'caller');
   try {
     const project = new Project();
     // Named files are parsed whatever they contain; directories only where the prefilter says.
@@ -54,7 +59,7 @@ export async function checkPaths(paths: string[], opts: CheckOptions = {}): Prom
     const explicitSet = new Set(explicit);
     const context = [...new Set(explicit.map(f => path.dirname(f)))].flatMap(listCFiles)
       .filter(f => !explicitSet.has(f) && !dirs.some(d => isUnder(f, d)));
-    const [walked, named] = [await pool.scan(dirs, context), await pool.scan([], explicit, { all: true })];
+    const [walked, named] = [await pool.scan(dirs, context, { prefilter: opts.prefilter }), await pool.scan([], explicit, { all: true })];
     timing('scan');
     // A file both walked and named: the named parse (of the whole file) replaces the walked one.
     for (const f of [...walked.facts, ...named.facts]) project.setFacts(f);
@@ -67,8 +72,9 @@ export async function checkPaths(paths: string[], opts: CheckOptions = {}): Prom
     }
     const warnings = [...named.warnings, ...walked.warnings];
     warnings.push(...await project.expand({
-      // Beyond the files walked, a named file's own directory is in scope for resolving names.
-      listDir: dir => byDir.get(dir) ?? listCFiles(dir),
+      // Beyond the files walked, a named file's own directory is in scope for resolving names;
+      // with the ripgrep prefilter only candidates were listed, so directories are read here.
+      listDir: dir => (walked.prefilter === 'ripgrep' ? undefined : byDir.get(dir)) ?? listCFiles(dir),
       parseMatching: async candidates => pool.parseMatching(candidates),
     }));
     timing('expand');
@@ -79,6 +85,7 @@ export async function checkPaths(paths: string[], opts: CheckOptions = {}): Prom
       filesRead: walked.stats.filesRead + named.stats.filesRead,
       bytes: walked.stats.bytes + named.stats.bytes,
       filesParsed: project.index.fileCount,
+      prefilter: walked.prefilter ?? 'builtin',
     };
     return { project, findings, warnings: [...new Set(warnings)].sort(), stats, files };
   } finally {

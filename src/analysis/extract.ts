@@ -16,10 +16,15 @@ import {
 } from './text';
 
 /** A body that may take or drop a lock, or mask interrupts, needs the full dataflow. */
-export const LOCKISH = /\b(?:raw_spin|spin|read|write|mutex)_(?:un)?lock|\b(?:scoped_)?guard\s*\(|\blocal_irq_/;
+const LOCKISH = /\b(?:raw_spin_|spin_|read_|write_|mutex_)(?:un)?lock(?:_bh|_irq|_irqsave|_irqrestore|_nested|_interruptible)?\s*\(|\b(?:scoped_)?guard\s*\(|\blocal_irq_(?:save|restore|disable|enable)\s*\(/;
 
-/** A lock-free body that still needs its syntax tree: local types for work items, tables, drains. */
-export const NEEDS_TREE = /work|container_of|callback|virtqueue_info|INIT_|DECLARE_|virtqueue_get_buf/;
+/**
+ * A lock-free body that still needs its syntax tree: local types for the work items it schedules
+ * or binds and for container_of, callback tables, and the loop context of a drain.
+ */
+const NEEDS_TREE = /\b(?:INIT|DECLARE)_\w*WORK\b|\b(?:schedule|queue|mod)_\w*work\w*\s*\(|container_of|\bcallbacks?\b|virtqueue_info|vq_callback_t|virtqueue_get_buf/;
+
+const NOTHING_HELD: LockState = Object.freeze({ held: Object.freeze([]) as unknown as number[], irqsOff: false });
 
 /** Names of macro loops: `list_for_each_entry(pos, head, member) { ... }` and friends. */
 const MACRO_LOOP = /(^|_)for_each(_|$)|^for_each|_foreach$/;
@@ -317,6 +322,8 @@ class FileCtx {
   }
 
   structsIn(node: Node): void {
+    // Most items define no struct: skip the tree search unless the text could.
+    if (!/\b(?:struct|union)\b[^;{}()]*\{/.test(this.text.slice(node.startIndex, node.endIndex))) return;
     for (const s of [node, ...node.descendantsOfType(['struct_specifier', 'union_specifier'])]) {
       if (!s || (s.type !== 'struct_specifier' && s.type !== 'union_specifier')) continue;
       const body = s.childForFieldName('body');
@@ -938,7 +945,7 @@ class FunctionWalker {
     const argSpan = (a: ArgText) => lines.span(site.argsStart + a.start, site.argsStart + a.end);
     const first = !this.seen.has(site.key);
     this.seen.add(site.key);
-    const state = this.snapshot(s ?? FunctionWalker.EMPTY);
+    const state = s && s.may.size ? this.snapshot(s) : NOTHING_HELD;
     const span = lines.span(site.start, site.end);
     const nameSpan = lines.span(site.nameStart, site.nameEnd);
     const argsSpan = () => lines.span(site.argsStart, site.argsEnd);
@@ -949,11 +956,8 @@ class FunctionWalker {
       const param = ident !== undefined ? this.paramIndex.get(ident) : undefined;
       return { text: a.text, ident, param };
     });
-    // Access paths matter only where a helper may bind a work item: a call that passes a function
-    // (or a function parameter) by name. Parsing every argument of every call is wasted work.
-    if (args.some(a => a.ident !== undefined && (a.param !== undefined || !(a.ident in this.fn.locals)))) {
-      for (const a of args) if (/[-.&>]/.test(a.text) || a.ident) a.expr = parseExprRef(a.text);
-    }
+    // Argument access paths are parsed by the index when it needs them (a helper that binds a
+    // work item), not here for every argument of every call.
     if (first) {
       for (const a of args) if (a.ident && a.param === undefined) this.fn.fnRefs.push(a.ident);
     }

@@ -3,7 +3,6 @@
 import type { FileFacts } from './facts';
 import { extractFacts } from './extract';
 import { parseC } from './parser';
-import { blankLightBodies } from './sparse';
 import { decodeSource, MAX_PARSE_BYTES } from './source';
 
 /**
@@ -40,16 +39,12 @@ export function factsFromBytes(file: string, bytes: Buffer): FactsResult {
   }
   const decoded = decodeSource(bytes);
   if (!decoded.ok) return { warning: `${file}: skipped: ${decoded.reason}` };
-  const facts = factsFromText(file, decoded.text, true);
+  const facts = factsFromText(file, decoded.text);
   return { facts, warning: decoded.note ? `${file}: ${decoded.note}` : undefined };
 }
 
-/**
- * Facts of a whole file. `sparse` (for batch scans) parses only the function bodies that need a
- * tree (see sparse.ts); the facts are the same, only ERROR counts may differ.
- */
-export function factsFromText(file: string, text: string, sparse = false): FileFacts {
-  const tree = parseC(sparse ? blankLightBodies(text) ?? text : text);
+export function factsFromText(file: string, text: string): FileFacts {
+  const tree = parseC(text);
   try {
     return extractFacts(file, tree, text);
   } finally {
@@ -58,19 +53,26 @@ export function factsFromText(file: string, text: string, sparse = false): FileF
 }
 
 const VIRTIO = Buffer.from('virtio');
+/** What a callee's file must contain to extend a callback -> work -> drain chain. */
+const CHAIN_TOKENS = ['schedule_work', 'queue_work', 'queue_delayed_work', 'schedule_delayed_work', 'mod_delayed_work',
+  'virtqueue_get_buf'].map(t => Buffer.from(t));
 
 /**
- * Whether a file defines function `name`, or may bind the work member `member:name`. A callee
- * (`near:name`) counts only in a file of the driver itself, one that mentions virtio: a driver's
- * neighbours in a subsystem directory (drivers/scsi, drivers/net) are not its helpers.
+ * Whether a file defines function `name`, or may bind the work member `member:name`. Only files
+ * of the driver itself count, ones that mention virtio: a driver's neighbours in a subsystem
+ * directory (drivers/scsi, drivers/net) are not its helpers. A callee (`near:name`) counts only
+ * if its file schedules work or drains a queue, the two things a callee can add to a chain.
  */
 export function mentions(bytes: Buffer, name: string): boolean {
-  if (name.startsWith('near:')) {
-    if (bytes.indexOf(VIRTIO) < 0 && !containsVirtqueue(bytes)) return false;
-    name = name.slice(5);
-  } else if (name.startsWith('member:')) {
+  if (name.startsWith('member:')) {
     const m = name.slice(7);
     return bytes.indexOf(m) >= 0 && (bytes.indexOf('INIT_') >= 0 || bytes.indexOf('DECLARE_') >= 0);
+  }
+  // A vring callback takes a struct virtqueue *, and a driver's files name virtio somewhere.
+  if (bytes.indexOf(VIRTIO) < 0 && !containsVirtqueue(bytes)) return false;
+  if (name.startsWith('near:')) {
+    if (!CHAIN_TOKENS.some(t => bytes.indexOf(t) >= 0)) return false;
+    name = name.slice(5);
   }
   for (let i = bytes.indexOf(name); i >= 0; i = bytes.indexOf(name, i + 1)) {
     const before = i > 0 ? bytes[i - 1] : 32;

@@ -6,19 +6,30 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { spawn, spawnSync } from 'node:child_process';
 import { Worker } from 'node:worker_threads';
 import type { FileFacts } from './facts';
 import { factsFromBytes, isSeed, mentions } from './fileFacts';
 import { initParser } from './parser';
 
-export interface ScanStats { filesRead: number; bytes: number; filesParsed: number }
+export interface ScanStats { filesRead: number; bytes: number; filesParsed: number; prefilter?: 'ripgrep' | 'builtin' }
 
 export interface ScanResult {
   facts: FileFacts[];
   warnings: string[];
-  /** Every C file seen (parsed or not). */
+  /** Every C file seen (parsed or not); with the ripgrep prefilter, only its candidates. */
   files: string[];
   stats: ScanStats;
+  /** 'ripgrep' when rg listed the candidate files. */
+  prefilter?: 'ripgrep';
+}
+
+/** Where work comes from: `'wait'` means more will come (subscribe's callback says when). */
+interface WorkSource {
+  next(id: number): WorkRequest | 'wait' | undefined;
+  onReply?(r: WorkReply): void;
+  subscribe?(kick: () => void): void;
+  rgUsed?: boolean;
 }
 
 interface RequestBase {
@@ -184,6 +195,51 @@ export interface ScanOptions {
   onProgress?: (filesRead: number) => void;
   /** Checked between units; a cancelled scan returns what it has. */
   isCancelled?: () => boolean;
+  /**
+   * How directories are searched for files worth parsing: 'ripgrep' (rg must be installed),
+   * 'builtin' (our own walk and byte search), or 'auto' (rg when found; the default).
+   */
+  prefilter?: 'auto' | 'ripgrep' | 'builtin';
+}
+
+/**
+ * The tokens that make a file worth parsing (fileFacts.ts SEED_TOKENS), as one rg pattern. A
+ * candidate rg lists is read and checked again by isSeed(), so the two cannot disagree.
+ */
+const RG_PATTERN = 'virtqueue_get_buf|find_vqs|find_single_vq|vring_create_virtqueue|vring_new_virtqueue|virtqueue_info|vq_callback_t';
+
+let rgPath: string | null | undefined;
+
+/** The rg binary: $VRL_RG, else `rg` on PATH; undefined if absent (or required and missing: throws). */
+export function ripgrep(required = false): string | undefined {
+  if (rgPath === undefined) {
+    const cand = process.env.VRL_RG || 'rg';
+    const r = spawnSync(cand, ['--version'], { encoding: 'utf8' });
+    rgPath = r.status === 0 ? cand : null;
+  }
+  if (!rgPath && required) throw new Error('ripgrep (rg) is not installed; use the built-in prefilter');
+  return rgPath ?? undefined;
+}
+
+/** Streams the candidate .c/.h files rg finds under `dirs` (no ignore files, no symlinks followed). */
+function listCandidates(rg: string, dirs: string[], onFile: (f: string) => void): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(rg, ['--files-with-matches', '--no-ignore', '--hidden', '--no-messages', '--no-config',
+      '-g', '*.[ch]', '-g', '!.git', '-e', RG_PATTERN, '--', ...dirs], { stdio: ['ignore', 'pipe', 'ignore'] });
+    let rest = '';
+    child.stdout.setEncoding('utf8');
+    child.stdout.on('data', (chunk: string) => {
+      const lines = (rest + chunk).split('\n');
+      rest = lines.pop()!;
+      for (const l of lines) if (l) onFile(l);
+    });
+    child.on('error', reject);
+    // rg exits 1 when nothing matched: not an error.
+    child.on('close', code => {
+      if (rest) onFile(rest);
+      if (code === 0 || code === 1) resolve(); else reject(new Error(`rg exited with ${code}`));
+    });
+  });
 }
 
 /**
@@ -214,7 +270,11 @@ export class ScanPool {
 
   constructor(count: number, private parseSite: ParseSite = 'workers') {
     const script = count > 0 ? workerScript() : undefined;
-    if (script) this.workers = Array.from({ length: count }, () => new Worker(script));
+    if (script) {
+      this.workers = Array.from({ length: count }, () => new Worker(script));
+      // An idle pool must not keep a process alive; a scan in progress has its own promise.
+      for (const w of this.workers) w.unref();
+    }
   }
 
   get size(): number { return this.workers.length; }
@@ -225,36 +285,66 @@ export class ScanPool {
     const exclude = opts.exclude ?? [];
     const dirQueue = [...dirs];
     const fileQueue = [...files];
-    return this.run(id => {
-      if (opts.isCancelled?.()) return undefined;
-      const returnBytes = this.returnBytes;
-      if (fileQueue.length) return { id, kind: 'files', paths: fileQueue.splice(0, 64), all, exclude, returnBytes };
-      // Few directories per unit while the queue is short, so that the walk fans out quickly.
-      if (dirQueue.length) return { id, kind: 'dirs', paths: dirQueue.splice(0, Math.max(1, Math.min(32, dirQueue.length >> 3))), all, exclude, returnBytes };
-      return undefined;
-    }, r => dirQueue.push(...r.subdirs), opts);
+    // With ripgrep, it lists the candidate files of the directories (it reads every byte faster
+    // than any JavaScript can), and the workers read and parse only those.
+    const rg = !all && dirs.length && opts.prefilter !== 'builtin' ? ripgrep(opts.prefilter === 'ripgrep') : undefined;
+    let rgDone = true;
+    let kick = () => {};
+    if (rg) {
+      rgDone = false;
+      dirQueue.length = 0;
+      const excluded = exclude.map(e => new RegExp(e));
+      listCandidates(rg, dirs, f => {
+        if (excluded.some(r => r.test(f))) return;
+        fileQueue.push(f);
+        kick();
+      }).then(() => { rgDone = true; kick(); }, () => {
+        // rg failed: walk the directories ourselves.
+        dirQueue.push(...dirs);
+        rgDone = true;
+        kick();
+      });
+    }
+    return this.run({
+      next: id => {
+        if (opts.isCancelled?.()) return undefined;
+        // With rg the workers have little to read, so they parse too (in parallel).
+        const returnBytes = rg ? false : this.returnBytes;
+        // Candidates from rg come a few at a time, to spread the parsing over the workers.
+        if (fileQueue.length) return { id, kind: 'files', paths: fileQueue.splice(0, rg ? 2 : 64), all, exclude, returnBytes };
+        // Few directories per unit while the queue is short, so that the walk fans out quickly.
+        if (dirQueue.length) return { id, kind: 'dirs', paths: dirQueue.splice(0, Math.max(1, Math.min(32, dirQueue.length >> 3))), all, exclude, returnBytes };
+        return rgDone ? undefined : 'wait';
+      },
+      onReply: r => dirQueue.push(...r.subdirs),
+      subscribe: k => { kick = k; },
+      rgUsed: !!rg,
+    }, opts);
   }
 
   /** Parses each candidate that defines one of its names. */
   async parseMatching(candidates: { file: string; names: string[] }[]): Promise<ScanResult> {
     const queue = [...candidates];
-    return this.run(id => {
-      if (!queue.length) return undefined;
-      const part = queue.splice(0, 8);
-      return { id, kind: 'match', paths: part.map(c => c.file), names: part.map(c => c.names), all: false, exclude: [], returnBytes: this.returnBytes };
-    }, () => {}, {});
+    return this.run({
+      next: id => {
+        if (!queue.length) return undefined;
+        const part = queue.splice(0, 2);
+        // After the scan the workers are idle: they parse the few files the expansion asks for.
+        return { id, kind: 'match', paths: part.map(c => c.file), names: part.map(c => c.names), all: false, exclude: [], returnBytes: false };
+      },
+    }, {});
   }
 
   private get returnBytes(): boolean {
     return this.workers.length > 0 && this.parseSite === 'caller';
   }
 
-  private async run(take: (id: number) => WorkRequest | undefined, onReply: (r: WorkReply) => void, opts: ScanOptions): Promise<ScanResult> {
+  private async run(src: WorkSource, opts: ScanOptions): Promise<ScanResult> {
     const result: ScanResult = { facts: [], warnings: [], files: [], stats: { filesRead: 0, bytes: 0, filesParsed: 0 } };
-    const next = () => take(this.nextId++);
+    const next = () => src.next(this.nextId++);
     const pending: { file: string; bytes: Uint8Array }[] = [];
     const absorb = (r: WorkReply) => {
-      onReply(r);
+      src.onReply?.(r);
       pending.push(...r.toParse);
       for (const f of r.files) result.files.push(f);
       for (const f of r.facts) result.facts.push(f);
@@ -264,7 +354,7 @@ export class ScanPool {
       result.stats.filesParsed += r.parsed;
       opts.onProgress?.(result.stats.filesRead);
     };
-    if (this.returnBytes) await initParser();
+    if (this.returnBytes) void initParser();
     /** Parses what workers sent back, in between their replies. */
     const drain = () => {
       for (let p = pending.shift(); p; p = pending.shift()) {
@@ -276,20 +366,33 @@ export class ScanPool {
     if (this.workers.length === 0) {
       await initParser();
       this.inProcess ??= new UnitProcessor();
-      for (let req = next(); req; req = next()) absorb(this.inProcess.process(req));
+      for (;;) {
+        const req = next();
+        if (req === undefined) break;
+        if (req === 'wait') {
+          await new Promise<void>(r => src.subscribe?.(r));
+          continue;
+        }
+        absorb(this.inProcess.process(req));
+      }
     } else {
       let busy = 0;
       await new Promise<void>((resolve, reject) => {
         const idle: Worker[] = [];
+        let finished = false;
         const dispatch = () => {
+          if (finished) return;
+          let waiting = false;
           while (idle.length) {
             const req = next();
-            if (!req) break;
+            if (req === 'wait') { waiting = true; break; }
+            if (req === undefined) break;
             busy++;
             idle.pop()!.postMessage(req);
           }
-          if (busy === 0) resolve();
+          if (busy === 0 && !waiting) { finished = true; resolve(); }
         };
+        src.subscribe?.(dispatch);
         for (const w of this.workers) {
           w.removeAllListeners('message');
           w.removeAllListeners('error');
@@ -308,6 +411,7 @@ export class ScanPool {
       });
       drain();
     }
+    if (src.rgUsed) result.prefilter = 'ripgrep';
     // Workers finish in any order; keep the output deterministic.
     result.facts.sort((a, b) => cmp(a.file, b.file));
     result.files.sort(cmp);

@@ -56,26 +56,33 @@ export function stripComments(text: string): string {
  */
 export function maskNonCode(text: string): string {
   if (!/["'/]/.test(text)) return text;
-  const out = text.split('');
-  const blank = (a: number, b: number) => { for (let k = a; k < b; k++) if (out[k] !== '\n') out[k] = ' '; };
-  for (let i = 0; i < text.length; i++) {
+  const out: string[] = [];
+  let copied = 0;
+  const blank = (a: number, b: number) => {
+    out.push(text.slice(copied, a), text.slice(a, b).replace(/[^\n]/g, ' '));
+    copied = b;
+  };
+  const re = /["'/]/g;
+  for (let m; (m = re.exec(text));) {
+    const i = m.index;
     const c = text[i];
     if (c === '"' || c === '\'') {
       const j = skipQuoted(text, i);
-      blank(i + 1, j - 1);
-      i = j - 1;
-    } else if (c === '/' && text[i + 1] === '*') {
+      blank(i + 1, Math.max(i + 1, j - 1));
+      re.lastIndex = j;
+    } else if (text[i + 1] === '*') {
       const j = text.indexOf('*/', i + 2);
       const e = j === -1 ? text.length : j + 2;
       blank(i, e);
-      i = e - 1;
-    } else if (c === '/' && text[i + 1] === '/') {
+      re.lastIndex = e;
+    } else if (text[i + 1] === '/') {
       const j = text.indexOf('\n', i);
       const e = j === -1 ? text.length : j;
       blank(i, e);
-      i = e - 1;
+      re.lastIndex = e;
     }
   }
+  out.push(text.slice(copied));
   return out.join('');
 }
 

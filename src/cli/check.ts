@@ -5,15 +5,16 @@ import { CliError, EXIT_FINDINGS, EXIT_OK, oneOf, parseArgs, type Io } from './c
 import { VERSION } from './help';
 
 export async function checkCommand(args: string[], io: Io): Promise<number> {
-  const a = parseArgs(args, { values: ['format', 'workers'], flags: ['related'] });
+  const a = parseArgs(args, { values: ['format', 'workers', 'prefilter'], flags: ['related'] });
   const format = oneOf('format', a.options.get('format'), ['text', 'json', 'sarif'] as const, 'text');
+  const prefilter = oneOf('prefilter', a.options.get('prefilter'), ['auto', 'ripgrep', 'builtin'] as const, 'auto');
   if (a.positional.length === 0) throw new CliError('check: no PATH given (try: virtio-race-lint check drivers/)');
   const workers = a.options.has('workers') ? Number(a.options.get('workers')) : undefined;
   if (workers !== undefined && !(Number.isInteger(workers) && workers >= 0 && workers <= 64)) throw new CliError('--workers takes a whole number from 0 to 64');
   let result;
   const abs = a.positional.map(p => resolveFrom(io.cwd, p));
   try {
-    result = await checkPaths(abs, { workers });
+    result = await checkPaths(abs, { workers, prefilter });
   } catch (e) {
     if (e instanceof PathError) throw new CliError(`${a.positional[abs.indexOf(e.path)] ?? e.path}: ${e.reason}`);
     throw e;

@@ -6,9 +6,10 @@ export const HELP = `virtio-race-lint ${VERSION}: find, fix and simulate the vri
 drain IRQ race in Linux virtio drivers.
 
 Usage:
-  virtio-race-lint check [--format text|json|sarif] [--related] PATH...
-      Report VRL001 findings. Directories are walked for .c and .h files.
-      Exit 0: no findings; 1: findings; 2: usage or I/O error.
+  virtio-race-lint check [--format text|json|sarif] [--related] [--prefilter auto|ripgrep|builtin] PATH...
+      Report VRL001 findings. Directories are searched for .c and .h files (with ripgrep
+      when it is installed, else by a built-in scan). Exit 0: no findings; 1: findings;
+      2: usage or I/O error.
   virtio-race-lint fix [--dry-run] PATH...
       Apply the spin_lock_irqsave() fix in place (--dry-run prints the unified diff).
   virtio-race-lint patch [-o FILE] [--signoff "Name <mail>"] PATH...

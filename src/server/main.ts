@@ -1,5 +1,5 @@
-// Language server entry: `node dist/server.js --stdio` (the extension), or
-// `virtio-race-lint lsp --stdio` (other editors).
+// Starting the language server on stdio: from dist/server.js (stdio.ts, what the extension runs)
+// or from `virtio-race-lint lsp --stdio` (other editors).
 import { createConnection, ProposedFeatures } from 'vscode-languageserver/node';
 import { VirtioRaceServer } from './server';
 import { defaultServerOptions } from './services';
@@ -9,5 +9,3 @@ export function startServer(): void {
   new VirtioRaceServer(connection, defaultServerOptions());
   connection.listen();
 }
-
-if (require.main === module) startServer();

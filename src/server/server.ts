@@ -18,6 +18,7 @@ import { ScanPool, defaultWorkers, isCSource } from '../analysis/scan';
 import { MAX_PARSE_BYTES } from '../analysis/source';
 import { LineIndex } from '../analysis/text';
 import { fixAll, irqsaveFix } from '../fix/irqsave';
+import { modelFromFinding, modelFromFunction, type CodeModel, type SimulateOptions } from '../sim/fromCode';
 import {
   Commands, DEFAULT_SETTINGS, FIX_ALL_KIND, StatusNotification, type FindingSummary, type Settings, type SimulateArgs,
   type StatusParams,
@@ -29,8 +30,8 @@ import { isFileKey, keyToUri, uriToKey } from './paths';
 export interface ServerOptions {
   /** Scan workers for the workspace index (0: in-process, as tests do). */
   workers?: number;
-  /** Runs a simulation; the default uses a worker thread (see simWorker.ts). */
-  simulate?: (args: SimulateRequest, token: { isCancellationRequested: boolean }) => Promise<unknown>;
+  /** Runs a simulation; the default uses a worker thread (see services.ts). */
+  simulate?: (req: SimulateRequest, token: { isCancellationRequested: boolean }) => Promise<unknown>;
   /** Builds a patch mail for a file; injected so the server stays thin. */
   createPatch?: (file: string, text: string, findings: Finding[], facts: FileFacts, settings: Settings) => Promise<{ fileName: string; text: string } | { error: string }>;
   /** For tests of crash isolation: called before a file's facts are extracted. */
@@ -38,11 +39,9 @@ export interface ServerOptions {
 }
 
 export interface SimulateRequest {
-  finding: Finding;
-  facts: FileFacts;
-  text: string;
-  settings: Settings;
-  options?: Record<string, unknown>;
+  model: CodeModel;
+  options: SimulateOptions;
+  timeoutMs: number;
 }
 
 interface OpenDoc {
@@ -465,10 +464,17 @@ export class VirtioRaceServer {
               const fn = facts?.functions.find(x => x.name === f.lockFunction);
               return fn && fn.span.line <= arg.line! && arg.line! <= fn.span.endLine;
             });
-          if (!finding || !facts) return { error: 'no VRL001 finding at this position' };
+          const fnAt = arg.line === undefined ? undefined : facts?.functions.find(x => x.span.line <= arg.line! && arg.line! <= x.span.endLine);
+          const model = finding ? modelFromFinding(finding, this.project.index) : fnAt ? modelFromFunction(fnAt, key) : undefined;
+          if (!model) return { error: 'no VRL001 finding, or lock held around a virtqueue drain, at this position' };
           if (!this.opts.simulate) return { error: 'the simulator is not available in this server' };
-          return await this.withProgress(`Simulating ${finding.handler}()`, token =>
-            this.opts.simulate!({ finding, facts, text, settings: this.settings, options: arg.options }, token));
+          void text;
+          const options: SimulateOptions = {
+            buffers: this.settings.simulator.buffers, maxStates: this.settings.simulator.maxStates, timed: true,
+            ...(arg.options as SimulateOptions | undefined),
+          };
+          return await this.withProgress(`Simulating ${model.handler}()`, token =>
+            this.opts.simulate!({ model, options, timeoutMs: this.settings.simulator.timeoutMs }, token));
         }
         default:
           return { error: `unknown command ${p.command}` };

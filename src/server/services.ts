@@ -1,6 +1,76 @@
-// The server's heavier services, kept out of server.ts so tests can inject their own.
+// The server's heavier services, kept out of server.ts so tests can inject their own: the
+// simulator in a worker thread (cancellable, with a time limit) and the patch writer.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { Worker } from 'node:worker_threads';
+import { repoInfo, parseIdent } from '../fix/gitInfo';
+import { patchMails, preparePatch } from '../fix/patch';
+import { simulateCode, simulationView, type CodeModel, type SimulateOptions } from '../sim/fromCode';
+import type { SimulationResult } from '../shared/simulation';
 import type { ServerOptions } from './server';
+import type { SimReply, SimRequest } from './simWorker';
+
+/** Runs simulations in one worker thread; a cancelled or overlong run terminates it. */
+export class SimRunner {
+  private worker?: Worker;
+  private nextId = 0;
+
+  constructor(private script = path.join(__dirname, 'simWorker.js')) {}
+
+  async run(model: CodeModel, options: SimulateOptions, timeoutMs: number, token: { isCancellationRequested: boolean }): Promise<SimulationResult | { error: string }> {
+    if (!fs.existsSync(this.script)) {
+      // Unbundled (tests): run in-process.
+      return simulationView(simulateCode(model, options));
+    }
+    if (!this.worker) {
+      this.worker = new Worker(this.script);
+      // Idle, it must not keep the process alive (the connection does that for the server).
+      this.worker.unref();
+    }
+    const w = this.worker;
+    const id = this.nextId++;
+    return new Promise(resolve => {
+      const started = Date.now();
+      const poll = setInterval(() => {
+        const timedOut = Date.now() - started > timeoutMs;
+        if (!token.isCancellationRequested && !timedOut) return;
+        finish({ error: timedOut ? `simulation stopped after ${timeoutMs} ms (virtioRaceLint.simulator.timeoutMs); try fewer buffers` : 'simulation cancelled' });
+        void w.terminate();
+        if (this.worker === w) this.worker = undefined;
+      }, 50);
+      const onMessage = (r: SimReply) => { if (r.id === id) finish('result' in r ? r.result : { error: r.error }); };
+      const onError = (e: Error) => { finish({ error: `simulator failed: ${e.message}` }); this.worker = undefined; };
+      const finish = (v: SimulationResult | { error: string }) => {
+        clearInterval(poll);
+        w.off('message', onMessage);
+        w.off('error', onError);
+        resolve(v);
+      };
+      w.on('message', onMessage);
+      w.on('error', onError);
+      w.postMessage({ id, model, options } satisfies SimRequest);
+    });
+  }
+
+  async close(): Promise<void> {
+    await this.worker?.terminate();
+    this.worker = undefined;
+  }
+}
 
 export function defaultServerOptions(): ServerOptions {
-  return {};
+  const runner = new SimRunner();
+  return {
+    simulate: (req, token) => runner.run(req.model, req.options, req.timeoutMs, token),
+    createPatch: async (file, text, findings, facts, settings) => {
+      const repo = repoInfo(file, path.dirname(file));
+      const p = preparePatch({ file, text, findings, facts, repo });
+      if (!p.ok) return { error: p.reason };
+      const from = (settings.patch.signoff ? parseIdent(settings.patch.signoff) : undefined) ?? repo.ident;
+      if (!from) return { error: 'no author for the patch: set virtioRaceLint.patch.signoff to "Name <mail>" or git config user.name and user.email' };
+      const date = new Date();
+      const [mail] = patchMails([p], { from, date, tzOffsetMinutes: -date.getTimezoneOffset() });
+      return { fileName: mail.fileName, text: mail.text };
+    },
+  };
 }

@@ -4,8 +4,7 @@ import * as path from 'node:path';
 import { factsFromText, mentions } from '../../src/analysis/fileFacts';
 import { initParser } from '../../src/analysis/parser';
 import { Project } from '../../src/analysis/project';
-import { blankLightBodies } from '../../src/analysis/sparse';
-import { FIXTURES, fixtureDirs } from '../helpers/fixtures';
+import { FIXTURES } from '../helpers/fixtures';
 
 const GPU = path.join(FIXTURES, 'vrl001', 'gpu-helper-binding');
 
@@ -60,20 +59,5 @@ describe('workspace index', () => {
     });
     assert.deepEqual(parsed, ['demo_vq.c']);
     assert.equal(p.findings().length, 2);
-  });
-
-  it('gives the same facts from a sparse parse as from a full one', () => {
-    for (const dir of fixtureDirs('vrl001')) {
-      for (const name of fs.readdirSync(dir)) {
-        const file = path.join(dir, name);
-        const text = fs.readFileSync(file, 'utf8');
-        const full = factsFromText(file, text);
-        const sparse = factsFromText(file, text, true);
-        assert.deepEqual({ ...sparse, errors: 0 }, { ...full, errors: 0 }, name);
-      }
-    }
-    const body = 'static int f(int a)\n{\n\treturn g(a) + h(a);\n}\n';
-    assert.equal(blankLightBodies(body), 'static int f(int a)\n{\n' + ' '.repeat('\treturn g(a) + h(a);'.length) + '\n}\n');
-    assert.equal(blankLightBodies('#if A\nvoid f(void) {\n#else\nvoid f(int x) {\n#endif\n}\n'), undefined);
   });
 });

@@ -5,6 +5,8 @@ import type { CodeAction, Diagnostic } from 'vscode-languageserver-protocol';
 import { FIXTURES } from '../helpers/fixtures';
 import { copyDir, tempDir } from '../helpers/cli';
 import { startServer, type TestClient } from '../helpers/lsp';
+import { defaultServerOptions } from '../../src/server/services';
+import type { SimulationResult } from '../../src/shared/simulation';
 
 const GPU = path.join(FIXTURES, 'vrl001', 'gpu-helper-binding');
 
@@ -134,6 +136,27 @@ describe('language server over in-memory streams', function () {
     const list = await c.client.sendRequest('workspace/executeCommand', { command: 'virtioRaceLint.listFindings', arguments: [] }) as unknown[];
     assert.equal(list.length, 2);
     assert.ok(c.logs.some(l => /other\.c: analysis failed, file skipped: Error: injected failure/.test(l)), c.logs.join('\n'));
+  });
+
+  it('runs the simulator for the finding at a line, off the main thread, and writes a kernel patch', async () => {
+    const dir = workspace();
+    c = await startServer(dir, { ...defaultServerOptions() }, { patch: { signoff: 'Ada Hacker <ada@example.org>' }, simulator: { buffers: 3, maxStates: 100000, timeoutMs: 20000 } });
+    const vq = uriOf(dir, 'demo_vq.c');
+    await c.waitFor(d => vrl(d.get(vq)).length === 2);
+    const sim = await c.client.sendRequest('workspace/executeCommand', { command: 'virtioRaceLint.simulate', arguments: [{ uri: vq, line: 35 }] }) as SimulationResult;
+    assert.equal(sim.handler, 'demo_dequeue_ctrl_func');
+    assert.equal(sim.model.buffers, 3);
+    assert.equal(sim.before.properties.B.violated, true);
+    assert.equal(sim.after.properties.B.violated, false);
+    assert.equal(sim.after.properties.A.violated, true);
+    assert.ok(sim.timed, 'the timed mode runs too');
+    assert.match(sim.text, /CPU0\s+CPU1\s+device/);
+    const patch = await c.client.sendRequest('workspace/executeCommand', { command: 'virtioRaceLint.createPatch', arguments: [{ uri: vq }] }) as { fileName: string; text: string };
+    assert.match(patch.fileName, /^0001-.*\.patch$/);
+    assert.match(patch.text, /^From: Ada Hacker <ada@example.org>$/m);
+    assert.match(patch.text, /^-\tspin_lock\(&dev->ctrlq\.qlock\);$/m);
+    const none = await c.client.sendRequest('workspace/executeCommand', { command: 'virtioRaceLint.simulate', arguments: [{ uri: uriOf(dir, 'demo_kms.c'), line: 3 }] }) as { error: string };
+    assert.match(none.error, /no VRL001 finding/);
   });
 
   it('respects files.exclude when indexing', async () => {
