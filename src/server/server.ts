@@ -20,7 +20,7 @@ import { LineIndex } from '../analysis/text';
 import { fixAll, irqsaveFix } from '../fix/irqsave';
 import { modelFromFinding, modelFromFunction, type CodeModel, type SimulateOptions } from '../sim/fromCode';
 import {
-  Commands, DEFAULT_SETTINGS, FIX_ALL_KIND, StatusNotification, type FindingSummary, type Settings, type SimulateArgs,
+  Commands, DEFAULT_SETTINGS, FIX_ALL_KIND, ServerCommands, StatusNotification, type FindingSummary, type Settings, type SimulateArgs,
   type StatusParams,
 } from '../shared/protocol';
 import { findingToDiagnostic, quickFix, toLspEdits, unusedSuppressionDiagnostic, type DiagnosticData } from './convert';
@@ -69,6 +69,8 @@ export class VirtioRaceServer {
   private indexGeneration = 0;
   private analysis: Analysis = { findings: [], suppressed: [], unusedSuppressions: [] };
   private pending?: NodeJS.Immediate;
+  private parserReady = initParser();
+  private docQueue: Promise<void> = this.parserReady.then(() => undefined, () => undefined);
   private pool?: ScanPool;
   /** Resolves when the initial workspace index is built (tests and the benchmark wait on it). */
   indexed: Promise<void>;
@@ -78,13 +80,15 @@ export class VirtioRaceServer {
     this.indexed = new Promise(r => { this.resolveIndexed = r; });
     connection.onInitialize(p => this.initialize(p));
     connection.onInitialized(() => { void this.initialized(); });
-    connection.onDidOpenTextDocument(p => this.guard('didOpen', () => this.didOpen(p)));
-    connection.onDidChangeTextDocument(p => this.guard('didChange', () => this.didChange(p)));
-    connection.onDidCloseTextDocument(p => this.guard('didClose', () => this.didClose(p)));
-    connection.onDidSaveTextDocument(p => this.guard('didSave', () => this.didSave(p.textDocument.uri)));
-    connection.onDidChangeWatchedFiles(p => this.guard('watchedFiles', () => this.watchedFiles(p)));
+    // Document events are handled in order, after the parser has loaded (a client may open a
+    // document before `initialized`).
+    connection.onDidOpenTextDocument(p => this.inOrder('didOpen', () => this.didOpen(p)));
+    connection.onDidChangeTextDocument(p => this.inOrder('didChange', () => this.didChange(p)));
+    connection.onDidCloseTextDocument(p => this.inOrder('didClose', () => this.didClose(p)));
+    connection.onDidSaveTextDocument(p => this.inOrder('didSave', () => this.didSave(p.textDocument.uri)));
+    connection.onDidChangeWatchedFiles(p => this.inOrder('watchedFiles', () => this.watchedFiles(p)));
     connection.onDidChangeConfiguration(() => { void this.loadSettings().then(() => this.schedule()); });
-    connection.onCodeAction(p => this.guardValue('codeAction', () => this.codeActions(p), []));
+    connection.onCodeAction(async p => { await this.docQueue; return this.guardValue('codeAction', () => this.codeActions(p), []); });
     connection.onExecuteCommand(p => this.executeCommand(p));
     connection.onShutdown(async () => { await this.pool?.close(); });
   }
@@ -102,7 +106,7 @@ export class VirtioRaceServer {
       capabilities: {
         textDocumentSync: { openClose: true, change: TextDocumentSyncKind.Incremental, save: { includeText: false } },
         codeActionProvider: { codeActionKinds: [CodeActionKind.QuickFix, FIX_ALL_KIND] },
-        executeCommandProvider: { commands: [Commands.simulate, Commands.createPatch, Commands.fixAll, Commands.listFindings] },
+        executeCommandProvider: { commands: Object.values(ServerCommands) },
         workspace: { workspaceFolders: { supported: true } },
       },
       serverInfo: { name: 'virtio-race-lint' },
@@ -110,7 +114,7 @@ export class VirtioRaceServer {
   }
 
   private async initialized(): Promise<void> {
-    await initParser();
+    await this.parserReady;
     await this.loadSettings();
     await this.indexWorkspace();
   }
@@ -425,15 +429,18 @@ export class VirtioRaceServer {
   // --- commands -------------------------------------------------------------------------------
 
   private async executeCommand(p: ExecuteCommandParams): Promise<unknown> {
+    await this.docQueue;
     try {
       const arg = (p.arguments?.[0] ?? {}) as SimulateArgs;
-      switch (p.command) {
-        case Commands.listFindings:
+      // Editor command names are accepted too (see ServerCommands).
+      const command = p.command.replace(/^virtioRaceLint\.(?!server\.)/, 'virtioRaceLint.server.');
+      switch (command) {
+        case ServerCommands.listFindings:
           return this.analysis.findings.map(f => ({
             uri: keyToUri(f.file, this.uris), line: f.span.line, character: f.span.column,
             handler: f.handler, callback: f.callback, lock: f.lock, message: f.message,
           } satisfies FindingSummary));
-        case Commands.fixAll: {
+        case ServerCommands.fixAll: {
           const key = uriToKey(arg.uri);
           const { text, facts, version } = this.current(key);
           if (!facts) return { applied: false, message: 'nothing to fix' };
@@ -447,7 +454,7 @@ export class VirtioRaceServer {
           });
           return { applied: applied.applied, fixed: res.fixed.length, refused: res.refused.map(r => r.reason) };
         }
-        case Commands.createPatch: {
+        case ServerCommands.createPatch: {
           const key = uriToKey(arg.uri);
           const { text, facts } = this.current(key);
           const findings = this.analysis.findings.filter(f => f.file === key);
@@ -455,7 +462,7 @@ export class VirtioRaceServer {
           if (!this.opts.createPatch) return { error: 'patch generation is not available in this server' };
           return await this.opts.createPatch(key, text, findings, facts, this.settings);
         }
-        case Commands.simulate: {
+        case ServerCommands.simulate: {
           const key = uriToKey(arg.uri);
           const { text, facts } = this.current(key);
           const inFile = this.analysis.findings.filter(f => f.file === key);
@@ -512,6 +519,11 @@ export class VirtioRaceServer {
 
   private log(message: string): void {
     this.connection.console.log(message);
+  }
+
+  /** Runs a document event after those before it (and after the parser is ready). */
+  private inOrder(what: string, f: () => void): void {
+    this.docQueue = this.docQueue.then(() => this.guard(what, f));
   }
 
   private guard(what: string, f: () => void): void {

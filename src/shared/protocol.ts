@@ -3,13 +3,26 @@
 
 export const SOURCE = 'virtio-race-lint';
 
+/** Editor commands (what code actions and the command palette run). */
 export const Commands = {
   simulate: 'virtioRaceLint.simulate',
   createPatch: 'virtioRaceLint.createPatch',
   fixAll: 'virtioRaceLint.fixAll',
-  listFindings: 'virtioRaceLint.listFindings',
   showOutput: 'virtioRaceLint.showOutput',
   restart: 'virtioRaceLint.restart',
+} as const;
+
+/**
+ * The server's workspace/executeCommand commands. They have their own names because
+ * vscode-languageclient registers every command the server advertises as a VS Code command,
+ * which would clash with the editor commands above; the server also answers to those names, so
+ * a client that sends a code action's command to the server (Neovim) gets the same result.
+ */
+export const ServerCommands = {
+  simulate: 'virtioRaceLint.server.simulate',
+  createPatch: 'virtioRaceLint.server.createPatch',
+  fixAll: 'virtioRaceLint.server.fixAll',
+  listFindings: 'virtioRaceLint.server.listFindings',
 } as const;
 
 /** Server -> client: the number of findings and whether the workspace index is being built. */
@@ -28,7 +41,7 @@ export interface Settings {
 export const DEFAULT_SETTINGS: Settings = {
   enable: true,
   run: 'onType',
-  simulator: { buffers: 3, maxStates: 2_000_000, timeoutMs: 30_000 },
+  simulator: { buffers: 4, maxStates: 2_000_000, timeoutMs: 30_000 },
   patch: { signoff: '' },
 };
 

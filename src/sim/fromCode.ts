@@ -163,7 +163,8 @@ export function configFor(model: CodeModel, o: SimulateOptions = {}): SimConfig 
     eventIdx: o.eventIdx ?? false,
     lat: o.latency ?? false,
     cbLock: o.callbackLocks ?? model.callbackLocks,
-    n: o.buffers ?? 3,
+    // C and CX need N >= 4 to tell the lock kinds apart (SIM-MODEL.md §6).
+    n: o.buffers ?? 4,
     maxStates: o.maxStates ?? 2_000_000,
     recheckLoop: model.recheckLoop,
   });

@@ -18,7 +18,8 @@ export interface TestClient {
   close(): void;
 }
 
-export async function startServer(rootPath: string | undefined, opts: ServerOptions = {}, settings?: Record<string, unknown>): Promise<TestClient> {
+export async function startServer(rootPath: string | undefined, opts: ServerOptions = {}, settings?: Record<string, unknown>,
+  beforeInitialized?: (client: MessageConnection) => Promise<void>): Promise<TestClient> {
   const up = new PassThrough();
   const down = new PassThrough();
   const serverConn = createConnection(new StreamMessageReader(up), new StreamMessageWriter(down));
@@ -47,6 +48,7 @@ export async function startServer(rootPath: string | undefined, opts: ServerOpti
     workspaceFolders: rootUri ? [{ uri: rootUri, name: 'ws' }] : null,
     capabilities: { workspace: { configuration: true, workspaceEdit: { documentChanges: true } }, window: { workDoneProgress: true } },
   });
+  await beforeInitialized?.(client);
   await client.sendNotification('initialized', {});
   await server.indexed;
   const waitFor = (pred: (d: Map<string, Diagnostic[]>) => boolean, ms = 5000) => new Promise<void>((resolve, reject) => {

@@ -43,6 +43,20 @@ describe('language server over in-memory streams', function () {
     assert.deepEqual(lastStatus(), { findings: 2, files: 1, indexing: false });
   });
 
+  it('handles a document opened before the initialized notification (the parser loads first)', async () => {
+    const dir = workspace();
+    const vq = uriOf(dir, 'demo_vq.c');
+    const text = fs.readFileSync(path.join(dir, 'demo_vq.c'), 'utf8');
+    c = await startServer(dir, {}, undefined, async client => {
+      await client.sendNotification('textDocument/didOpen', { textDocument: { uri: vq, languageId: 'c', version: 1, text } });
+    });
+    await c.waitFor(d => vrl(d.get(vq)).length === 2);
+    const diag = vrl(c.diagnostics.get(vq))[0];
+    const actions = await c.client.sendRequest('textDocument/codeAction', { textDocument: { uri: vq }, range: diag.range, context: { diagnostics: [diag] } }) as CodeAction[];
+    assert.equal(actions[0].isPreferred, true);
+    assert.ok(!c.logs.some(l => /failed/.test(l)), c.logs.join('\n'));
+  });
+
   it('re-parses an open buffer incrementally; the buffer wins over the disk', async () => {
     const dir = workspace();
     c = await startServer(dir);
@@ -133,7 +147,7 @@ describe('language server over in-memory streams', function () {
     const vq = uriOf(dir, 'demo_vq.c');
     await c.waitFor(d => vrl(d.get(vq)).length === 2);
     await c.client.sendNotification('textDocument/didOpen', { textDocument: { uri: uriOf(dir, 'other.c'), languageId: 'c', version: 1, text: 'int other(void) { return 1; }\n' } });
-    const list = await c.client.sendRequest('workspace/executeCommand', { command: 'virtioRaceLint.listFindings', arguments: [] }) as unknown[];
+    const list = await c.client.sendRequest('workspace/executeCommand', { command: 'virtioRaceLint.server.listFindings', arguments: [] }) as unknown[];
     assert.equal(list.length, 2);
     assert.ok(c.logs.some(l => /other\.c: analysis failed, file skipped: Error: injected failure/.test(l)), c.logs.join('\n'));
   });
@@ -151,7 +165,7 @@ describe('language server over in-memory streams', function () {
     assert.equal(sim.after.properties.A.violated, true);
     assert.ok(sim.timed, 'the timed mode runs too');
     assert.match(sim.text, /CPU0\s+CPU1\s+device/);
-    const patch = await c.client.sendRequest('workspace/executeCommand', { command: 'virtioRaceLint.createPatch', arguments: [{ uri: vq }] }) as { fileName: string; text: string };
+    const patch = await c.client.sendRequest('workspace/executeCommand', { command: 'virtioRaceLint.server.createPatch', arguments: [{ uri: vq }] }) as { fileName: string; text: string };
     assert.match(patch.fileName, /^0001-.*\.patch$/);
     assert.match(patch.text, /^From: Ada Hacker <ada@example.org>$/m);
     assert.match(patch.text, /^-\tspin_lock\(&dev->ctrlq\.qlock\);$/m);

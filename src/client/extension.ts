@@ -1,0 +1,151 @@
+// The VS Code extension: starts the language server and adds what only an editor can do
+// (commands, the simulation view, the trace output channel, the status bar item). Everything
+// else is the server's.
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import { LanguageClient, State, TransportKind, type LanguageClientOptions, type ServerOptions } from 'vscode-languageclient/node';
+import { Commands, ServerCommands, StatusNotification, type FindingSummary, type SimulateArgs, type StatusParams } from '../shared/protocol';
+import { SimulationPanel, type SimulationResult } from './simulationView';
+
+let client: LanguageClient | undefined;
+let output: vscode.OutputChannel;
+let traceChannel: vscode.OutputChannel;
+let status: vscode.StatusBarItem;
+
+export async function activate(context: vscode.ExtensionContext): Promise<void> {
+  output = vscode.window.createOutputChannel('Virtio Race Lint');
+  traceChannel = vscode.window.createOutputChannel('Virtio Race Trace', 'virtio-race-trace');
+  status = vscode.window.createStatusBarItem('virtioRaceLint.status', vscode.StatusBarAlignment.Left, 0);
+  status.name = 'Virtio Race Lint';
+  status.command = Commands.simulate;
+  context.subscriptions.push(output, traceChannel, status);
+
+  context.subscriptions.push(
+    vscode.commands.registerCommand(Commands.simulate, (arg?: SimulateArgs) => simulate(context, arg)),
+    vscode.commands.registerCommand(Commands.createPatch, (arg?: { uri?: string }) => createPatch(arg)),
+    vscode.commands.registerCommand(Commands.fixAll, () => fixAllInFile()),
+    vscode.commands.registerCommand(Commands.showOutput, () => output.show(true)),
+    vscode.commands.registerCommand(Commands.restart, async () => {
+      await client?.stop();
+      await startClient(context);
+    }),
+  );
+  if (process.env.VIRTIO_RACE_LINT_E2E) {
+    // Test-only: lets the end-to-end suite read state without scraping the DOM.
+    context.subscriptions.push(vscode.commands.registerCommand('virtioRaceLint.e2e.diagnostics', () =>
+      vscode.languages.getDiagnostics().map(([uri, diags]) => ({ uri: uri.toString(), diagnostics: diags.map(d => ({ line: d.range.start.line, code: String(typeof d.code === 'object' ? d.code.value : d.code), message: d.message })) }))));
+  }
+  await startClient(context);
+}
+
+export async function deactivate(): Promise<void> {
+  await client?.stop();
+}
+
+async function startClient(context: vscode.ExtensionContext): Promise<void> {
+  const module = context.asAbsolutePath(path.join('dist', 'server.js'));
+  const serverOptions: ServerOptions = {
+    run: { module, transport: TransportKind.stdio },
+    debug: { module, transport: TransportKind.stdio, options: { execArgv: ['--nolazy', '--inspect=6010'] } },
+  };
+  const clientOptions: LanguageClientOptions = {
+    documentSelector: [{ scheme: 'file', language: 'c' }, { scheme: 'file', language: 'cpp', pattern: '**/*.h' }, { scheme: 'untitled', language: 'c' }],
+    synchronize: {
+      configurationSection: ['virtioRaceLint', 'files'],
+      fileEvents: vscode.workspace.createFileSystemWatcher('**/*.{c,h}'),
+    },
+    initializationOptions: { settings: vscode.workspace.getConfiguration('virtioRaceLint') },
+    outputChannel: output,
+    diagnosticCollectionName: 'virtio-race-lint',
+  };
+  client = new LanguageClient('virtioRaceLint', 'Virtio Race Lint', serverOptions, clientOptions);
+  client.onDidChangeState(e => {
+    if (e.newState === State.Stopped) setStatus({ findings: 0, files: 0, indexing: false, message: 'server stopped' });
+  });
+  await client.start();
+  client.onNotification(StatusNotification, (p: StatusParams) => setStatus(p));
+}
+
+function setStatus(p: StatusParams): void {
+  if (p.message) {
+    status.text = `$(warning) virtio: ${p.message}`;
+  } else if (p.indexing) {
+    status.text = '$(sync~spin) virtio: indexing';
+  } else {
+    status.text = p.findings ? `$(bug) VRL001: ${p.findings}` : '$(check) VRL001: 0';
+  }
+  status.tooltip = p.findings
+    ? `${p.findings} work function(s) drain a virtqueue under an IRQ-unsafe lock, in ${p.files} file(s). Click to simulate.`
+    : 'No VRL001 findings';
+  status.show();
+}
+
+async function findingsList(): Promise<FindingSummary[]> {
+  if (!client) return [];
+  return (await client.sendRequest('workspace/executeCommand', { command: ServerCommands.listFindings, arguments: [] })) as FindingSummary[];
+}
+
+/** The finding at the cursor, else a quick pick of every finding in the workspace. */
+async function pickFinding(arg?: SimulateArgs): Promise<SimulateArgs | undefined> {
+  if (arg?.uri) return arg;
+  const all = await findingsList();
+  const editor = vscode.window.activeTextEditor;
+  if (editor) {
+    const uri = editor.document.uri.toString();
+    const line = editor.selection.active.line;
+    const here = all.find(f => f.uri === uri && f.line === line)
+      ?? (vscode.languages.getDiagnostics(editor.document.uri).some(d => d.source === 'virtio-race-lint' && d.range.contains(editor.selection.active))
+        ? all.find(f => f.uri === uri) : undefined);
+    if (here) return { uri: here.uri, line: here.line };
+  }
+  if (all.length === 0) {
+    void vscode.window.showInformationMessage('Virtio Race: no VRL001 finding in the workspace to simulate.');
+    return undefined;
+  }
+  const choice = await vscode.window.showQuickPick(all.map(f => ({
+    label: `${f.handler}()`,
+    description: `${vscode.workspace.asRelativePath(vscode.Uri.parse(f.uri))}:${f.line + 1}`,
+    detail: `${f.lock}, scheduled from ${f.callback}()`,
+    finding: f,
+  })), { placeHolder: 'Simulate which race?', matchOnDescription: true });
+  return choice ? { uri: choice.finding.uri, line: choice.finding.line } : undefined;
+}
+
+async function simulate(context: vscode.ExtensionContext, arg?: SimulateArgs): Promise<void> {
+  const target = await pickFinding(arg);
+  if (!target || !client) return;
+  const result = (await client.sendRequest('workspace/executeCommand', { command: ServerCommands.simulate, arguments: [target] })) as SimulationResult | { error: string };
+  if ('error' in result) {
+    void vscode.window.showErrorMessage(`Virtio Race: ${result.error}`);
+    return;
+  }
+  traceChannel.clear();
+  traceChannel.append(result.text);
+  SimulationPanel.show(context, result);
+}
+
+async function createPatch(arg?: { uri?: string }): Promise<void> {
+  const uri = arg?.uri ?? vscode.window.activeTextEditor?.document.uri.toString();
+  if (!uri || !client) return;
+  const res = (await client.sendRequest('workspace/executeCommand', { command: ServerCommands.createPatch, arguments: [{ uri }] })) as { fileName: string; text: string } | { error: string };
+  if ('error' in res) {
+    void vscode.window.showErrorMessage(`Virtio Race: ${res.error}`);
+    return;
+  }
+  const doc = await vscode.workspace.openTextDocument({ language: 'diff', content: res.text });
+  await vscode.window.showTextDocument(doc, { preview: false });
+  const save = await vscode.window.showInformationMessage(`Kernel patch ready (${res.fileName}).`, 'Save…');
+  if (save) {
+    const folder = vscode.workspace.getWorkspaceFolder(vscode.Uri.parse(uri))?.uri ?? vscode.Uri.file(path.dirname(vscode.Uri.parse(uri).fsPath));
+    const target = await vscode.window.showSaveDialog({ defaultUri: vscode.Uri.joinPath(folder, res.fileName), filters: { Patch: ['patch'] } });
+    if (target) await vscode.workspace.fs.writeFile(target, Buffer.from(res.text, 'utf8'));
+  }
+}
+
+async function fixAllInFile(): Promise<void> {
+  const editor = vscode.window.activeTextEditor;
+  if (!editor || !client) return;
+  const res = (await client.sendRequest('workspace/executeCommand', { command: ServerCommands.fixAll, arguments: [{ uri: editor.document.uri.toString() }] })) as { applied?: boolean; message?: string; refused?: string[] };
+  if (!res.applied) void vscode.window.showInformationMessage(`Virtio Race: ${res.message ?? 'nothing fixed'}`);
+  else if (res.refused?.length) void vscode.window.showWarningMessage(`Virtio Race: some locks were left alone: ${res.refused.join('; ')}`);
+}

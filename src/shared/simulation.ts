@@ -1,0 +1,71 @@
+// The result of the simulate command, as the server sends it and the views show it. Plain JSON.
+
+export type PropertyId = 'A' | 'B' | 'B2' | 'C' | 'CX' | 'D' | 'E';
+
+export const PROPERTY_IDS: readonly PropertyId[] = ['A', 'B', 'B2', 'C', 'CX', 'D', 'E'];
+
+/** What each property asks (SIM-MODEL.md §6); "violated" means the bad thing is reachable. */
+export const PROPERTY_QUESTIONS: Record<PropertyId, string> = {
+  A: 'IRQ_NONE reachable',
+  B: "IRQ_NONE on the work's CPU while the drain holds the lock",
+  B2: 'IRQ_NONE on any CPU while the drain holds the lock',
+  C: 'unhandled fraction above 2/3 (a necessary condition for "nobody cared")',
+  CX: 'N-1 IRQ_NONE for a single IRQ_HANDLED (the ratio grows with N)',
+  D: 'deadlock: the callback spins on the lock the interrupted work holds',
+  E: 'lost completion: a used buffer nobody will ever process',
+};
+
+export interface TraceStep {
+  /** 1-based step number. */
+  n: number;
+  /** The column it belongs in: 'device', 'CPU0', 'CPU1' (or 'fabric' for in-flight MSIs). */
+  lane: string;
+  /** The model command, e.g. D1, I1, W3. */
+  command: string;
+  text: string;
+  /** The source line this step stands for, when it stands for one. */
+  loc?: { file: string; line: number };
+}
+
+export interface PropertyResult { violated: boolean; trace: TraceStep[] }
+
+export interface ExploreResult {
+  states: number;
+  transitions: number;
+  capped: boolean;
+  message?: string;
+  properties: Record<PropertyId, PropertyResult>;
+}
+
+export interface TimedSeriesPoint {
+  /** Interrupts handled so far (x axis). */
+  interrupts: number;
+  /** Unhandled fraction of the current note_interrupt() window. */
+  fraction: number;
+}
+
+export interface TimedResult {
+  completions: number;
+  handled: number;
+  unhandled: number;
+  fraction: number;
+  nobodyCared: boolean;
+  /** When "irq N: nobody cared" would be printed, if it would. */
+  firedAt?: { interrupt: number; seconds: number };
+  series: TimedSeriesPoint[];
+}
+
+export interface SimulationResult {
+  handler: string;
+  file: string;
+  line: number;
+  /** The settings used (read from the code, then overridden by options). */
+  model: Record<string, unknown>;
+  before: ExploreResult;
+  after: ExploreResult;
+  timed?: { before: TimedResult; after: TimedResult };
+  /** The lockdep-style report, for the trace output channel. */
+  text: string;
+  /** Plain statements of what the fix does and does not close here. */
+  summary: string[];
+}
