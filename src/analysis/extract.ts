@@ -207,7 +207,7 @@ function shiftItem(f: ItemFacts, dOff: number, dLine: number): ItemFacts {
       lockOps: fn.lockOps.map(o => ({
         ...o, span: sp(o.span), nameSpan: sp(o.nameSpan), argsSpan: sp(o.argsSpan), ...(o.classSpan ? { classSpan: sp(o.classSpan) } : {}),
       })),
-      calls: fn.calls.map(c => ({ ...c, span: sp(c.span), nameSpan: sp(c.nameSpan) })),
+      calls: fn.calls.map(c => ({ ...c, span: sp(c.span) })),
       drains: fn.drains.map(withSpan),
       schedules: fn.schedules.map(withSpan),
       bindings: fn.bindings.map(withSpan),
@@ -947,7 +947,7 @@ class FunctionWalker {
     this.seen.add(site.key);
     const state = s && s.may.size ? this.snapshot(s) : NOTHING_HELD;
     const span = lines.span(site.start, site.end);
-    const nameSpan = lines.span(site.nameStart, site.nameEnd);
+    const nameSpan = () => lines.span(site.nameStart, site.nameEnd);
     const argsSpan = () => lines.span(site.argsStart, site.argsEnd);
 
     // Generic call record (for the call graph and helper drains / schedules).
@@ -962,7 +962,7 @@ class FunctionWalker {
       for (const a of args) if (a.ident && a.param === undefined) this.fn.fnRefs.push(a.ident);
     }
     this.record(this.callByNode, site.key, this.fn.calls, () => ({
-      callee: name, direct: site.direct, span, nameSpan, args, state,
+      callee: name, direct: site.direct, span, args, state,
       inLoop: this.loopDepth > 0, inLoopCondition: this.conditionDepth > 0 && this.loopDepth > 0,
     }), state);
 
@@ -975,7 +975,7 @@ class FunctionWalker {
       const opIndex = this.record(this.lockOpByNode, site.key, this.fn.lockOps, () => ({
         api: name, action: lockApi.action, family: lockApi.family, irq: lockApi.irq, variant: lockApi.variant,
         form: 'call' as const, text: foldSpace(this.fc.text.slice(site.start, site.end)), lock, lockExpr: lockArg ? parseExprRef(lockArg.text) : undefined,
-        span, nameSpan, argsSpan: argsSpan(),
+        span, nameSpan: nameSpan(), argsSpan: argsSpan(),
         flags: lockApi.flagsArg !== undefined ? rawArgs[lockApi.flagsArg]?.text : undefined,
         inLoop: this.loopDepth > 0,
       }));

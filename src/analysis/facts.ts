@@ -87,7 +87,6 @@ export interface CallFact {
   /** The callee is a plain identifier (a direct call), not `ops->fn(...)`. */
   direct: boolean;
   span: Span;
-  nameSpan: Span;
   args: ArgFact[];
   state: LockState;
   inLoop: boolean;

@@ -3,7 +3,7 @@
 // resolved from node_modules. No native module is involved.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Language, Parser, type Edit, type Tree } from 'web-tree-sitter';
+import { Language, Parser, type Edit, type Point, type Tree } from 'web-tree-sitter';
 
 export type { Tree, Node, Edit, Point } from 'web-tree-sitter';
 
@@ -70,16 +70,18 @@ export class IncrementalDocument {
    * Replaces [start, end) (UTF-16 offsets into the current text) with `insert` and re-parses
    * reusing the old tree.
    */
-  applyEdit(start: number, end: number, insert: string): void {
+  applyEdit(start: number, end: number, insert: string, points?: { start: Point; end: Point }): void {
     const old = this.textValue;
     const next = old.slice(0, start) + insert + old.slice(end);
+    // The language server knows the edit's positions already; computing them scans the text.
+    const startPosition = points?.start ?? pointAt(old, start);
     const edit: Edit = {
       startIndex: start,
       oldEndIndex: end,
       newEndIndex: start + insert.length,
-      startPosition: pointAt(old, start),
-      oldEndPosition: pointAt(old, end),
-      newEndPosition: pointAt(next, start + insert.length),
+      startPosition,
+      oldEndPosition: points?.end ?? pointAt(old, end),
+      newEndPosition: endOfInsert(startPosition, insert),
     };
     this.tree.edit(edit);
     const fresh = this.parser.parse(next, this.tree);
@@ -101,6 +103,15 @@ export class IncrementalDocument {
     this.tree.delete();
     this.parser.delete();
   }
+}
+
+/** Where `insert` ends when placed at `at`. */
+function endOfInsert(at: Point, insert: string): Point {
+  const nl = insert.lastIndexOf('\n');
+  if (nl < 0) return { row: at.row, column: at.column + insert.length };
+  let rows = 0;
+  for (let i = insert.indexOf('\n'); i !== -1; i = insert.indexOf('\n', i + 1)) rows++;
+  return { row: at.row + rows, column: insert.length - nl - 1 };
 }
 
 /** Row and UTF-16 column of an offset, as tree-sitter counts them for a JS string. */

@@ -1,6 +1,7 @@
 // The VS Code extension: starts the language server and adds what only an editor can do
 // (commands, the simulation view, the trace output channel, the status bar item). Everything
 // else is the server's.
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { LanguageClient, State, TransportKind, type LanguageClientOptions, type ServerOptions } from 'vscode-languageclient/node';
@@ -54,7 +55,7 @@ async function startClient(context: vscode.ExtensionContext): Promise<void> {
       configurationSection: ['virtioRaceLint', 'files'],
       fileEvents: vscode.workspace.createFileSystemWatcher('**/*.{c,h}'),
     },
-    initializationOptions: { settings: vscode.workspace.getConfiguration('virtioRaceLint') },
+    initializationOptions: { settings: vscode.workspace.getConfiguration('virtioRaceLint'), ripgrep: bundledRipgrep() },
     outputChannel: output,
     diagnosticCollectionName: 'virtio-race-lint',
   };
@@ -64,6 +65,16 @@ async function startClient(context: vscode.ExtensionContext): Promise<void> {
   });
   await client.start();
   client.onNotification(StatusNotification, (p: StatusParams) => setStatus(p));
+}
+
+/** The ripgrep VS Code ships (its search uses it), for the server's whole-workspace scan. */
+function bundledRipgrep(): string | undefined {
+  const bin = process.platform === 'win32' ? 'rg.exe' : 'rg';
+  for (const mod of ['node_modules', 'node_modules.asar.unpacked']) {
+    const p = path.join(vscode.env.appRoot, mod, '@vscode', 'ripgrep', 'bin', bin);
+    if (fs.existsSync(p)) return p;
+  }
+  return undefined;
 }
 
 function setStatus(p: StatusParams): void {

@@ -59,6 +59,7 @@ export class VirtioRaceServer {
   private docs = new Map<string, OpenDoc>();
   private uris = new Map<string, string>();
   private published = new Map<string, string>();
+  private publishedVersion = new Map<string, number>();
   private settings: Settings = DEFAULT_SETTINGS;
   private folders: string[] = [];
   private filesByDir = new Map<string, Set<string>>();
@@ -100,8 +101,10 @@ export class VirtioRaceServer {
     this.folders = folders.map(f => uriToKey(f.uri)).filter(isFileKey);
     this.canConfigure = !!p.capabilities.workspace?.configuration;
     this.canProgress = !!p.capabilities.window?.workDoneProgress;
-    const init = p.initializationOptions as { settings?: Partial<Settings> } | undefined;
+    const init = p.initializationOptions as { settings?: Partial<Settings>; ripgrep?: string } | undefined;
     if (init?.settings) this.settings = mergeSettings(init.settings);
+    // VS Code ships ripgrep; the client says where, for the scan's prefilter (scan.ts).
+    if (init?.ripgrep && !process.env.VRL_RG && fs.existsSync(init.ripgrep)) process.env.VRL_RG = init.ripgrep;
     return {
       capabilities: {
         textDocumentSync: { openClose: true, change: TextDocumentSyncKind.Incremental, save: { includeText: false } },
@@ -163,6 +166,7 @@ export class VirtioRaceServer {
         for (const w of res.warnings) this.log(w);
       }
       progress?.report('resolving names across files');
+      this.log(`scanned in ${Date.now() - started} ms`);
       for (const w of await this.project.expand(this.expansionHost())) this.log(w);
       this.log(`indexed ${this.folders.join(', ')} in ${Date.now() - started} ms${cancelled ? ' (cancelled)' : ''}: ${this.project.index.fileCount} files parsed`);
     } catch (e) {
@@ -225,7 +229,10 @@ export class VirtioRaceServer {
         const idx = new LineIndex(d.doc.text);
         const start = offsetAt(idx, d.doc.text, c.range.start);
         const end = offsetAt(idx, d.doc.text, c.range.end);
-        d.doc.applyEdit(start, end, c.text);
+        d.doc.applyEdit(start, end, c.text, {
+          start: { row: c.range.start.line, column: start - idx.lineStart(c.range.start.line) },
+          end: { row: c.range.end.line, column: end - idx.lineStart(Math.min(c.range.end.line, idx.lineCount - 1)) },
+        });
       } else {
         d.doc.setText(c.text);
       }
@@ -332,16 +339,23 @@ export class VirtioRaceServer {
     for (const f of this.analysis.findings) add(keyToUri(f.file, this.uris), findingToDiagnostic(f, this.uris));
     for (const u of this.analysis.unusedSuppressions) add(keyToUri(u.file, this.uris), unusedSuppressionDiagnostic(u));
     // Open documents always get a publication, so a fixed file is cleared.
+    const openByUri = new Map([...this.docs.values()].map(d => [d.uri, d]));
     for (const d of this.docs.values()) if (!byUri.has(d.uri)) byUri.set(d.uri, []);
     for (const [uri, diags] of byUri) {
       const json = JSON.stringify(diags);
-      if (this.published.get(uri) === json) continue;
+      const open = openByUri.get(uri);
+      // An edited buffer is answered for its new version even when nothing changed, so a client
+      // knows the diagnostics it shows are current; other files only when they changed.
+      const edited = open !== undefined && this.publishedVersion.get(uri) !== open.version;
+      if (this.published.get(uri) === json && !edited) continue;
       this.published.set(uri, json);
-      void this.connection.sendDiagnostics({ uri, diagnostics: diags });
+      if (open) this.publishedVersion.set(uri, open.version);
+      void this.connection.sendDiagnostics({ uri, diagnostics: diags, ...(open ? { version: open.version } : {}) });
     }
     for (const uri of [...this.published.keys()]) {
       if (byUri.has(uri)) continue;
       this.published.delete(uri);
+      this.publishedVersion.delete(uri);
       void this.connection.sendDiagnostics({ uri, diagnostics: [] });
     }
     this.sendStatus();
