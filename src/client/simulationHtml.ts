@@ -14,7 +14,7 @@ export function renderSimulationHtml(r: SimulationResult, o: HtmlOptions): strin
 <html lang="en">
 <head>
 <meta charset="UTF-8">
-<meta http-equiv="Content-Security-Policy" content="${escapeHtml(csp)}">
+<meta http-equiv="Content-Security-Policy" content="${csp.replace(/["&<>]/g, '')}">
 <meta name="viewport" content="width=device-width, initial-scale=1.0">
 <title>Simulation: ${escapeHtml(r.handler)}</title>
 <style nonce="${o.nonce}">

@@ -15,6 +15,8 @@ export interface TestClient {
   notifications: { method: string; params: unknown }[];
   applyEdits: unknown[];
   logs: string[];
+  /** Work-done progress tokens the server created, in order. */
+  progressTokens: (string | number)[];
   close(): void;
 }
 
@@ -30,6 +32,7 @@ export async function startServer(rootPath: string | undefined, opts: ServerOpti
   const notifications: { method: string; params: unknown }[] = [];
   const applyEdits: unknown[] = [];
   const logs: string[] = [];
+  const progressTokens: (string | number)[] = [];
   const waiters: (() => void)[] = [];
   client.onNotification('textDocument/publishDiagnostics', (p: PublishDiagnosticsParams) => {
     diagnostics.set(p.uri, p.diagnostics);
@@ -39,7 +42,7 @@ export async function startServer(rootPath: string | undefined, opts: ServerOpti
   client.onNotification((method: string, params: unknown) => { notifications.push({ method, params }); });
   client.onRequest('workspace/configuration', (p: { items: { section?: string }[] }) =>
     p.items.map(i => i.section === 'virtioRaceLint' ? settings ?? null : i.section === 'files' ? { exclude: { '**/excluded': true } } : null));
-  client.onRequest('window/workDoneProgress/create', () => null);
+  client.onRequest('window/workDoneProgress/create', (p: { token: string | number }) => { progressTokens.push(p.token); return null; });
   client.onRequest('workspace/applyEdit', (p: unknown) => { applyEdits.push(p); return { applied: true }; });
   client.listen();
   const rootUri = rootPath ? `file://${rootPath}` : null;
@@ -58,7 +61,7 @@ export async function startServer(rootPath: string | undefined, opts: ServerOpti
     waiters.push(check);
   });
   return {
-    client, server, diagnostics, waitFor, notifications, applyEdits, logs,
+    client, server, diagnostics, waitFor, notifications, applyEdits, logs, progressTokens,
     close: () => { client.dispose(); up.end(); down.end(); },
   };
 }

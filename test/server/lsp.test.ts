@@ -173,6 +173,32 @@ describe('language server over in-memory streams', function () {
     assert.match(none.error, /no VRL001 finding/);
   });
 
+  it('keeps publishing diagnostics while a simulation explores in its worker, and cancels it', async () => {
+    const dir = workspace();
+    c = await startServer(dir, { ...defaultServerOptions() }, { simulator: { buffers: 12, maxStates: 50_000_000, timeoutMs: 120_000 } });
+    const vq = uriOf(dir, 'demo_vq.c');
+    const text = fs.readFileSync(path.join(dir, 'demo_vq.c'), 'utf8');
+    await c.client.sendNotification('textDocument/didOpen', { textDocument: { uri: vq, languageId: 'c', version: 1, text } });
+    await c.waitFor(d => vrl(d.get(vq)).length === 2);
+    const tokensBefore = c.progressTokens.length;
+    let answered = false;
+    // A model too large to finish soon: any CPU, a caching device, MSIs in flight, 12 buffers.
+    const sim = c.client.sendRequest('workspace/executeCommand', {
+      command: 'virtioRaceLint.simulate', arguments: [{ uri: vq, line: 35, options: { irq: 'any', device: 'cached', latency: true } }],
+    }).then(r => { answered = true; return r as { error?: string }; });
+    for (let i = 0; i < 100 && c.progressTokens.length === tokensBefore; i++) await new Promise(r => setTimeout(r, 20));
+    assert.equal(c.progressTokens.length, tokensBefore + 1, 'the simulation reports progress');
+    await c.client.sendNotification('textDocument/didChange', {
+      textDocument: { uri: vq, version: 2 },
+      contentChanges: [{ range: { start: { line: 35, character: 10 }, end: { line: 35, character: 10 } }, text: '_irq' }],
+    });
+    await c.waitFor(d => vrl(d.get(vq)).length === 1, 5000);
+    assert.equal(answered, false, 'diagnostics arrived while the simulation was still running');
+    await c.client.sendNotification('window/workDoneProgress/cancel', { token: c.progressTokens[tokensBefore] });
+    const res = await sim;
+    assert.equal(res.error, 'simulation cancelled');
+  });
+
   it('respects files.exclude when indexing', async () => {
     const dir = tempDir('vrl-lsp-');
     copyDir(GPU, path.join(dir, 'excluded'));
