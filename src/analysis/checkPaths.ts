@@ -45,6 +45,8 @@ export async function checkPaths(paths: string[], opts: CheckOptions = {}): Prom
     } catch (e) {
       throw new PathError(p, errnoText(e));
     }
+    // A FIFO or a device would block the read, or never end.
+    if (!st.isDirectory() && !st.isFile()) throw new PathError(p, 'Not a regular file');
     (st.isDirectory() ? dirs : explicit).push(path.resolve(p));
   }
   // With ripgrep listing the candidates there is little to read: parse in this thread, where the

@@ -1,4 +1,5 @@
 import * as assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { runCli, tempDir, copyDir } from '../helpers/cli';
@@ -83,6 +84,16 @@ describe('virtio-race-lint check', () => {
     const r = await runCli(['check', 'x.c'], dir);
     assert.equal(r.code, 2);
     assert.match(r.stderr, /x\.c: Permission denied/);
+  });
+
+  it('exits 2 for a path that is not a regular file (a FIFO would block the read)', async () => {
+    const dir = tempDir();
+    execFileSync('mkfifo', [path.join(dir, 'pipe.c')]);
+    const r = await runCli(['check', 'pipe.c'], dir);
+    assert.equal(r.code, 2);
+    assert.equal(r.stderr, 'virtio-race-lint: pipe.c: Not a regular file\n');
+    // Inside a walked directory it is simply not a C source file.
+    assert.equal((await runCli(['check', '.'], dir)).code, 0);
   });
 
   it('skips binary and huge files with a warning, and reads Latin-1 with a note, never crashing', async () => {
