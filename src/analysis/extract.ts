@@ -68,18 +68,11 @@ export class ItemCache {
 
 export function extractFacts(file: string, tree: Tree, text: string, options: ExtractOptions = {}): FileFacts {
   const lines = new LineIndex(text);
-  const facts: FileFacts = {
-    file, functions: [], prototypes: {}, structs: [], globals: [], bindings: [], callbackRegs: [], fnRefs: [],
-    errors: 0, problems: [],
-  };
   const items: Node[] = [];
   collectItems(tree.rootNode, items);
-  let prevEnd = 0;
-  for (const item of items) {
-    const gapStart = prevEnd;
-    prevEnd = item.endIndex;
+  const cache = options.cache;
+  const parts = items.map(item => {
     let itemFacts: ItemFacts;
-    const cache = options.cache;
     if (cache) {
       const itemText = text.slice(item.startIndex, item.endIndex);
       const hit = cache.get(itemText);
@@ -93,23 +86,42 @@ export function extractFacts(file: string, tree: Tree, text: string, options: Ex
     } else {
       itemFacts = extractItem(item, text, lines);
     }
-    // A suppression comment just before a function applies to it; it is outside the item's text,
-    // so it is read here rather than cached with the item.
-    if (item.type === 'function_definition' && itemFacts.functions.length === 1) {
-      const before = suppressionsIn(text, gapStart, item.startIndex, lines);
+    return { start: item.startIndex, end: item.endIndex, isFunction: item.type === 'function_definition', facts: itemFacts };
+  });
+  cache?.sweep();
+  return assembleFacts(file, text, parts, () => lines);
+}
+
+/** One top-level item's place in the text and its facts. */
+export interface ItemPart { start: number; end: number; isFunction: boolean; facts: ItemFacts }
+
+/**
+ * A file's facts from its items' facts, in order. A suppression comment just before a function
+ * applies to it; it lies outside the item's text, so it is read here rather than cached with the item.
+ */
+export function assembleFacts(file: string, text: string, parts: ItemPart[], lines: () => LineIndex): FileFacts {
+  const facts: FileFacts = {
+    file, functions: [], prototypes: {}, structs: [], globals: [], bindings: [], callbackRegs: [], fnRefs: [],
+    errors: 0, problems: [],
+  };
+  let prevEnd = 0;
+  for (const part of parts) {
+    let itemFacts = part.facts;
+    if (part.isFunction && itemFacts.functions.length === 1 && text.slice(prevEnd, part.start).includes('virtio-race-lint')) {
+      const before = suppressionsIn(text, prevEnd, part.start, lines());
       if (before.length) {
         const fn = itemFacts.functions[0];
         itemFacts = { ...itemFacts, functions: [{ ...fn, suppressions: [...before, ...fn.suppressions] }] };
       }
     }
+    prevEnd = part.end;
     mergeItem(facts, itemFacts);
   }
-  options.cache?.sweep();
   return facts;
 }
 
 /** Top-level items: children of the translation unit, looking inside #if blocks and ERROR nodes. */
-function collectItems(node: Node, out: Node[]): void {
+export function collectItems(node: Node, out: Node[]): void {
   for (const child of node.namedChildren) {
     if (!child) continue;
     switch (child.type) {
@@ -168,7 +180,7 @@ function mergeItem(into: FileFacts, item: ItemFacts): void {
   into.problems.push(...item.problems);
 }
 
-function extractItem(item: Node, text: string, lines: LineIndex): ItemFacts {
+export function extractItem(item: Node, text: string, lines: LineIndex): ItemFacts {
   const out: ItemFacts = {
     functions: [], prototypes: {}, structs: [], globals: [], bindings: [], callbackRegs: [], fnRefs: [], errors: 0, problems: [],
   };
@@ -193,7 +205,7 @@ function shiftSpan(s: Span, dOff: number, dLine: number): Span {
  * The same facts moved by an edit above them. Objects holding a Span are copied; everything else
  * (types, expressions, lock states) is shared, since facts are never mutated once made.
  */
-function shiftItem(f: ItemFacts, dOff: number, dLine: number): ItemFacts {
+export function shiftItem(f: ItemFacts, dOff: number, dLine: number): ItemFacts {
   if (dOff === 0 && dLine === 0) return f;
   const sp = (s: Span) => shiftSpan(s, dOff, dLine);
   const withSpan = <T extends { span: Span }>(x: T): T => ({ ...x, span: sp(x.span) });

@@ -91,6 +91,32 @@ export class IncrementalDocument {
     this.textValue = next;
   }
 
+  /**
+   * Applies an edit to the text and to the tree's coordinates without re-parsing; the next
+   * applyEdit() or reparse() parses all pending edits at once.
+   */
+  editOnly(start: number, end: number, insert: string, points?: { start: Point; end: Point }): void {
+    const old = this.textValue;
+    const startPosition = points?.start ?? pointAt(old, start);
+    this.tree.edit({
+      startIndex: start,
+      oldEndIndex: end,
+      newEndIndex: start + insert.length,
+      startPosition,
+      oldEndPosition: points?.end ?? pointAt(old, end),
+      newEndPosition: endOfInsert(startPosition, insert),
+    });
+    this.textValue = old.slice(0, start) + insert + old.slice(end);
+  }
+
+  /** Re-parses after editOnly() calls, reusing the edited tree. */
+  reparse(): void {
+    const fresh = this.parser.parse(this.textValue, this.tree);
+    if (!fresh) throw new Error('tree-sitter returned no tree');
+    this.tree.delete();
+    this.tree = fresh;
+  }
+
   /** Replaces the whole text (a full re-parse). */
   setText(text: string): void {
     const fresh = parseC(text, this.parser);

@@ -8,10 +8,10 @@ import {
   type DidChangeWatchedFilesParams, type DidCloseTextDocumentParams, type DidOpenTextDocumentParams, type ExecuteCommandParams,
   FileChangeType, type InitializeParams, type InitializeResult, TextDocumentSyncKind, type WorkspaceFolder,
 } from 'vscode-languageserver/node';
-import { extractFacts, ItemCache } from '../analysis/extract';
+import { AnalysedDocument } from '../analysis/document';
 import type { FileFacts } from '../analysis/facts';
 import { factsFromBytes, factsFromText, mentions } from '../analysis/fileFacts';
-import { IncrementalDocument, initParser } from '../analysis/parser';
+import { initParser } from '../analysis/parser';
 import { Project, type Analysis } from '../analysis/project';
 import type { Finding } from '../analysis/rules/rule';
 import { ScanPool, defaultWorkers, isCSource } from '../analysis/scan';
@@ -48,8 +48,7 @@ interface OpenDoc {
   key: string;
   uri: string;
   version: number;
-  doc: IncrementalDocument;
-  cache: ItemCache;
+  doc: AnalysedDocument;
   /** Facts lag the text (run: onSave, before the save). */
   stale: boolean;
 }
@@ -214,7 +213,7 @@ export class VirtioRaceServer {
       return;
     }
     this.uris.set(key, uri);
-    const doc: OpenDoc = { key, uri, version, doc: new IncrementalDocument(text), cache: new ItemCache(), stale: false };
+    const doc: OpenDoc = { key, uri, version, doc: new AnalysedDocument(key, text), stale: false };
     this.docs.set(key, doc);
     if (isFileKey(key)) this.addKnownFile(key);
     this.refreshFacts(doc);
@@ -229,7 +228,7 @@ export class VirtioRaceServer {
         const idx = new LineIndex(d.doc.text);
         const start = offsetAt(idx, d.doc.text, c.range.start);
         const end = offsetAt(idx, d.doc.text, c.range.end);
-        d.doc.applyEdit(start, end, c.text, {
+        d.doc.edit(start, end, c.text, {
           start: { row: c.range.start.line, column: start - idx.lineStart(c.range.start.line) },
           end: { row: c.range.end.line, column: end - idx.lineStart(Math.min(c.range.end.line, idx.lineCount - 1)) },
         });
@@ -298,7 +297,7 @@ export class VirtioRaceServer {
 
   private extractOpen(d: OpenDoc): FileFacts {
     this.opts.beforeExtract?.(d.key);
-    return extractFacts(d.key, d.doc.syntaxTree, d.doc.text, { cache: d.cache });
+    return d.doc.facts();
   }
 
   /** Re-extracts an open document's facts; a failure skips the file, it never stops the server. */

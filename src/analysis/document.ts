@@ -1,0 +1,182 @@
+// An open document whose facts follow its edits cheaply (the language server keeps one per buffer).
+//
+// Most edits are typing inside one function body. Facts are extracted per top-level item, and a
+// function body is parsed the same way alone as inside its file, so for such an edit only that
+// function is parsed again, on its own text; the other items keep their facts, moved if needed.
+// The whole-file tree is told about the edit (tree.edit) but re-parsed only when an edit could
+// change the file's item structure (a brace, a comment or string delimiter, a preprocessor line),
+// or when a body parses differently alone. Tests check that the facts always equal those of a
+// fresh parse.
+import { assembleFacts, collectItems, extractItem, ItemCache, shiftItem, type ItemFacts, type ItemPart } from './extract';
+import type { FileFacts } from './facts';
+import { IncrementalDocument, parseC, type Point } from './parser';
+import { LineIndex } from './text';
+
+interface Item extends ItemPart {
+  /** Row and column of `start`. */
+  row: number;
+  column: number;
+  /** Offsets of the body's `{` and `}` for a function definition. */
+  bodyOpen: number;
+  bodyClose: number;
+  /** The facts must be extracted again (the body changed). */
+  stale: boolean;
+}
+
+/** Characters whose insertion or removal can change the items around them. */
+const STRUCTURAL = /[{}"'/#\\]/;
+
+/** Parentheses and brackets balance in `t` (an unclosed `(` changes how the rest of the body parses). */
+function balanced(t: string): boolean {
+  let paren = 0;
+  let bracket = 0;
+  for (let i = 0; i < t.length; i++) {
+    const c = t[i];
+    if (c === '(') paren++;
+    else if (c === ')' && --paren < 0) return false;
+    else if (c === '[') bracket++;
+    else if (c === ']' && --bracket < 0) return false;
+  }
+  return paren === 0 && bracket === 0;
+}
+
+export class AnalysedDocument {
+  private doc: IncrementalDocument;
+  private cache = new ItemCache();
+  private items: Item[] = [];
+  /** The tree has edits it has not re-parsed. */
+  private treeStale = false;
+  private factsMemo?: FileFacts;
+  /** How the last edit was handled, for tests and the benchmark. */
+  lastEdit: 'body' | 'reparse' | 'none' = 'none';
+
+  constructor(readonly file: string, text: string) {
+    this.doc = new IncrementalDocument(text);
+    this.rebuild();
+  }
+
+  get text(): string { return this.doc.text; }
+
+  /** Replaces [start, end) with `insert`; `points` are the positions of start and end if known. */
+  edit(start: number, end: number, insert: string, points?: { start: Point; end: Point }): void {
+    this.factsMemo = undefined;
+    const removed = this.doc.text.slice(start, end);
+    const i = this.items.findIndex(it => it.bodyOpen >= 0 && it.bodyOpen < start && end <= it.bodyClose);
+    const item = this.items[i];
+    const safe = item !== undefined && item.column === 0 && !STRUCTURAL.test(insert) && !STRUCTURAL.test(removed)
+      && balanced(insert) && balanced(removed)
+      // `*` next to an existing `/` would open or close a comment.
+      && !(/\*/.test(insert) && (this.doc.text[start - 1] === '/' || this.doc.text[end] === '/'));
+    if (!safe) {
+      this.doc.applyEdit(start, end, insert, points);
+      this.treeStale = false;
+      this.lastEdit = 'reparse';
+      this.rebuild();
+      return;
+    }
+    const rows = (t: string) => { let n = 0; for (let k = t.indexOf('\n'); k !== -1; k = t.indexOf('\n', k + 1)) n++; return n; };
+    const delta = insert.length - removed.length;
+    const dRows = rows(insert) - rows(removed);
+    this.doc.editOnly(start, end, insert, points);
+    this.treeStale = true;
+    this.lastEdit = 'body';
+    item.end += delta;
+    item.bodyClose += delta;
+    item.stale = true;
+    for (let j = i + 1; j < this.items.length; j++) {
+      const it = this.items[j];
+      it.start += delta; it.end += delta; it.bodyOpen += delta; it.bodyClose += delta; it.row += dRows;
+      it.facts = shiftItem(it.facts, delta, dRows);
+    }
+  }
+
+  /** Replaces the whole text. */
+  setText(text: string): void {
+    this.factsMemo = undefined;
+    this.doc.setText(text);
+    this.treeStale = false;
+    this.lastEdit = 'reparse';
+    this.rebuild();
+  }
+
+  facts(): FileFacts {
+    if (this.factsMemo) return this.factsMemo;
+    const text = this.doc.text;
+    for (const it of this.items) {
+      if (!it.stale) continue;
+      const alone = this.extractAlone(it);
+      if (!alone) {
+        // The body does not parse the same way alone: re-parse the file.
+        this.doc.reparse();
+        this.treeStale = false;
+        this.lastEdit = 'reparse';
+        this.rebuild();
+        break;
+      }
+      it.facts = alone;
+      it.stale = false;
+    }
+    let lines: LineIndex | undefined;
+    this.factsMemo = assembleFacts(this.file, text, this.items, () => (lines ??= new LineIndex(text)));
+    return this.factsMemo;
+  }
+
+  dispose(): void {
+    this.doc.dispose();
+  }
+
+  /** Facts of one function parsed on its own, placed at its position; undefined if it is not one item alone. */
+  private extractAlone(it: Item): ItemFacts | undefined {
+    const itemText = this.doc.text.slice(it.start, it.end);
+    const tree = parseC(itemText);
+    try {
+      const found: import('./parser').Node[] = [];
+      collectItems(tree.rootNode, found);
+      if (found.length !== 1 || found[0].type !== 'function_definition' || found[0].startIndex !== 0 || found[0].endIndex !== itemText.length) return undefined;
+      const body = found[0].childForFieldName('body');
+      if (!body) return undefined;
+      return shiftItem(extractItem(found[0], itemText, new LineIndex(itemText)), it.start, it.row);
+    } finally {
+      tree.delete();
+    }
+  }
+
+  /** Items and facts from the (re-parsed) tree. */
+  private rebuild(): void {
+    if (this.treeStale) {
+      this.doc.reparse();
+      this.treeStale = false;
+    }
+    const text = this.doc.text;
+    const nodes: import('./parser').Node[] = [];
+    collectItems(this.doc.syntaxTree.rootNode, nodes);
+    const lines = new LineIndex(text);
+    this.items = nodes.map(n => {
+      const itemText = text.slice(n.startIndex, n.endIndex);
+      const hit = this.cache.get(itemText);
+      let facts: ItemFacts;
+      if (hit && hit.column === n.startPosition.column) {
+        facts = shiftItem(hit.facts, n.startIndex - hit.start, n.startPosition.row - hit.line);
+        if (facts !== hit.facts) this.cache.set(itemText, facts, n.startIndex, n.startPosition.row, n.startPosition.column);
+      } else {
+        facts = extractItem(n, text, lines);
+        this.cache.set(itemText, facts, n.startIndex, n.startPosition.row, n.startPosition.column);
+      }
+      const isFunction = n.type === 'function_definition';
+      const body = isFunction ? n.childForFieldName('body') : null;
+      // The fast path needs a body closed by a real `}` (not one the parser made up), in a
+      // function the parser did not reach through error recovery.
+      let inError = false;
+      for (let p = n.parent; p; p = p.parent) if (p.type === 'ERROR') { inError = true; break; }
+      const closed = !inError && !!body && text[body.startIndex] === '{' && text[body.endIndex - 1] === '}' && !body.lastChild?.isMissing;
+      return {
+        start: n.startIndex, end: n.endIndex, row: n.startPosition.row, column: n.startPosition.column,
+        isFunction, bodyOpen: closed ? body!.startIndex : -1, bodyClose: closed ? body!.endIndex - 1 : -1,
+        facts, stale: false,
+      };
+    });
+    this.cache.sweep();
+    let memoLines: LineIndex | undefined = lines;
+    this.factsMemo = assembleFacts(this.file, text, this.items, () => (memoLines ??= new LineIndex(text)));
+  }
+}

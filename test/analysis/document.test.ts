@@ -1,0 +1,63 @@
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { AnalysedDocument } from '../../src/analysis/document';
+import type { FileFacts } from '../../src/analysis/facts';
+import { factsFromText } from '../../src/analysis/fileFacts';
+import { initParser } from '../../src/analysis/parser';
+import { FIXTURES, fixtureDirs } from '../helpers/fixtures';
+
+/** Facts compared as a fresh parse gives them; ERROR counts may differ by how much was re-parsed. */
+function comparable(f: FileFacts): FileFacts {
+  return { ...f, errors: 0, functions: f.functions.map(fn => ({ ...fn, errors: 0 })) };
+}
+
+function rng(seed: number): () => number {
+  return () => { seed = (seed * 1103515245 + 12345) & 0x7fffffff; return seed / 0x7fffffff; };
+}
+
+const SNIPPETS = ['x', ' ', ';', '\n\t', 'spin_lock(&q->lock);\n\t', 'spin_unlock(&q->lock);', 'virtqueue_get_buf(vq, &len)',
+  'schedule_work(&d->w);', '(', ')', '*', 'goto out;', 'out:\n', '{', '}', '"', '/* c */', '#if 0\n', '\\'];
+
+describe('AnalysedDocument', () => {
+  before(() => initParser());
+
+  it('keeps facts equal to a fresh parse through random edits (fast path and re-parses)', () => {
+    const files = fixtureDirs('vrl001').flatMap(d => fs.readdirSync(d).map(f => path.join(d, f))).filter(f => f.endsWith('.c'));
+    let body = 0;
+    let reparse = 0;
+    for (const [k, file] of files.entries()) {
+      const next = rng(k + 1);
+      const doc = new AnalysedDocument(file, fs.readFileSync(file, 'utf8'));
+      for (let step = 0; step < 60; step++) {
+        const text = doc.text;
+        const at = Math.floor(next() * text.length);
+        if (next() < 0.3) {
+          doc.edit(at, Math.min(text.length, at + 1 + Math.floor(next() * 6)), '');
+        } else {
+          doc.edit(at, at, SNIPPETS[Math.floor(next() * SNIPPETS.length)]);
+        }
+        if (doc.lastEdit === 'body') body++; else reparse++;
+        assert.deepEqual(comparable(doc.facts()), comparable(factsFromText(file, doc.text)), `${path.basename(file)} after edit ${step}`);
+      }
+      doc.dispose();
+    }
+    assert.ok(body > 100 && reparse > 50, `both paths exercised (${body} body edits, ${reparse} re-parses)`);
+  });
+
+  it('handles a one-line edit inside a function without re-parsing the file', () => {
+    const file = path.join(FIXTURES, 'vrl001', 'relock-in-loop', 'demo_console.c');
+    const text = fs.readFileSync(file, 'utf8');
+    const doc = new AnalysedDocument(file, text);
+    const at = text.indexOf('\tvq = portdev->c_ivq;');
+    doc.edit(at, at, '\tint extra = 0;\n');
+    assert.equal(doc.lastEdit, 'body');
+    const facts = doc.facts();
+    const fn = facts.functions.find(f => f.name === 'control_work_handler')!;
+    assert.equal(fn.lockOps[0].span.line, 26, 'the lock moved down a line');
+    assert.deepEqual(comparable(facts), comparable(factsFromText(file, doc.text)));
+    doc.edit(at, at, '{');
+    assert.equal(doc.lastEdit, 'reparse');
+    doc.dispose();
+  });
+});
