@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Project } from './project';
 import type { Finding } from './rules/rule';
-import { defaultWorkers, errnoText, isCSource, ripgrep, ScanPool, type ScanStats } from './scan';
+import { defaultWorkers, driverFilesWithRipgrep, errnoText, isCSource, ripgrep, ScanPool, type ScanStats } from './scan';
 
 export class PathError extends Error {
   constructor(readonly path: string, readonly reason: string) {
@@ -76,7 +76,10 @@ export async function checkPaths(paths: string[], opts: CheckOptions = {}): Prom
     warnings.push(...await project.expand({
       // Beyond the files walked, a named file's own directory is in scope for resolving names;
       // with the ripgrep prefilter only candidates were listed, so directories are read here.
-      listDir: dir => (walked.prefilter === 'ripgrep' ? undefined : byDir.get(dir)) ?? listCFiles(dir),
+      listDirs: async dirsWanted => {
+        const fromRg = walked.prefilter === 'ripgrep' ? await driverFilesWithRipgrep(dirsWanted) : undefined;
+        return new Map(dirsWanted.map(d => [d, fromRg?.get(d) ?? byDir.get(d) ?? listCFiles(d)]));
+      },
       parseMatching: async candidates => pool.parseMatching(candidates),
     }));
     timing('expand');

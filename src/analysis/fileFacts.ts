@@ -64,12 +64,12 @@ const CHAIN_TOKENS = ['schedule_work', 'queue_work', 'queue_delayed_work', 'sche
  * if its file schedules work or drains a queue, the two things a callee can add to a chain.
  */
 export function mentions(bytes: Buffer, name: string): boolean {
+  // A vring callback takes a struct virtqueue *, and a driver's files name virtio somewhere.
+  if (bytes.indexOf(VIRTIO) < 0 && !containsVirtqueue(bytes)) return false;
   if (name.startsWith('member:')) {
     const m = name.slice(7);
     return bytes.indexOf(m) >= 0 && (bytes.indexOf('INIT_') >= 0 || bytes.indexOf('DECLARE_') >= 0);
   }
-  // A vring callback takes a struct virtqueue *, and a driver's files name virtio somewhere.
-  if (bytes.indexOf(VIRTIO) < 0 && !containsVirtqueue(bytes)) return false;
   if (name.startsWith('near:')) {
     if (!CHAIN_TOKENS.some(t => bytes.indexOf(t) >= 0)) return false;
     name = name.slice(5);

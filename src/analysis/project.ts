@@ -9,8 +9,11 @@ import { WorkspaceIndex } from './workspace';
 
 /** How the expansion step reaches files: listing a directory, and parsing files that define a name. */
 export interface ExpansionHost {
-  /** The C files of a directory that are in scope. */
-  listDir(dir: string): string[];
+  /**
+   * The C files of each directory that may belong to a driver (mentions() only counts files
+   * that mention virtio, so a host may list just those).
+   */
+  listDirs(dirs: string[]): Promise<Map<string, string[]>>;
   /**
    * For each candidate, parse the file if it defines one of the names (see mentions()), and
    * return the facts of those parsed.
@@ -66,8 +69,9 @@ export class Project {
         byDir.set(dir, set);
       }
       const candidates: { file: string; names: string[] }[] = [];
+      const listed = await host.listDirs([...byDir.keys()]);
       for (const [dir, names] of byDir) {
-        for (const file of host.listDir(dir)) {
+        for (const file of listed.get(dir) ?? []) {
           if (this.index.has(file)) continue;
           const tried = this.tried.get(file) ?? new Set<string>();
           const fresh = [...names].filter(n => !tried.has(n));

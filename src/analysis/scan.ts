@@ -243,6 +243,32 @@ function listCandidates(rg: string, dirs: string[], onFile: (f: string) => void)
 }
 
 /**
+ * The .c/.h files directly in each directory that mention virtio (the files a driver's helpers
+ * can be in, see mentions()), found by ripgrep; undefined without it.
+ */
+export function driverFilesWithRipgrep(dirs: string[]): Promise<Map<string, string[]>> | undefined {
+  const rg = ripgrep();
+  if (!rg || dirs.length === 0) return undefined;
+  return new Promise(resolve => {
+    const out = new Map<string, string[]>(dirs.map(d => [d, []]));
+    const child = spawn(rg, ['--files-with-matches', '--no-ignore', '--hidden', '--no-messages', '--no-config', '--max-depth', '1',
+      '-g', '*.[ch]', '-e', 'virtio|virtqueue', '--', ...dirs], { stdio: ['ignore', 'pipe', 'ignore'] });
+    let all = '';
+    child.stdout.setEncoding('utf8');
+    child.stdout.on('data', (c: string) => { all += c; });
+    child.on('error', () => resolve(out));
+    child.on('close', () => {
+      for (const f of all.split('\n')) {
+        if (!f) continue;
+        const list = out.get(path.dirname(f));
+        if (list) list.push(f);
+      }
+      resolve(out);
+    });
+  });
+}
+
+/**
  * Where parsing happens with a worker pool. 'workers' keeps the calling thread free (the
  * language server); 'caller' has the workers only walk, read and filter, and parses on the
  * calling thread, where the extraction code is already warm: for a one-shot scan of a tree this

@@ -14,7 +14,7 @@ import { factsFromBytes, factsFromText, mentions } from '../analysis/fileFacts';
 import { initParser } from '../analysis/parser';
 import { Project, type Analysis } from '../analysis/project';
 import type { Finding } from '../analysis/rules/rule';
-import { ScanPool, defaultWorkers, isCSource } from '../analysis/scan';
+import { ScanPool, defaultWorkers, driverFilesWithRipgrep, isCSource } from '../analysis/scan';
 import { MAX_PARSE_BYTES } from '../analysis/source';
 import { LineIndex } from '../analysis/text';
 import { fixAll, irqsaveFix } from '../fix/irqsave';
@@ -62,6 +62,8 @@ export class VirtioRaceServer {
   private settings: Settings = DEFAULT_SETTINGS;
   private folders: string[] = [];
   private filesByDir = new Map<string, Set<string>>();
+  /** The index came from ripgrep's candidates: directories are not fully listed in filesByDir. */
+  private usedRipgrep = false;
   private filesExclude: Record<string, unknown> = {};
   private canConfigure = false;
   private canProgress = false;
@@ -161,6 +163,7 @@ export class VirtioRaceServer {
           },
         });
         for (const f of res.files) this.addKnownFile(f);
+        if (res.prefilter === 'ripgrep') this.usedRipgrep = true;
         for (const f of res.facts) if (!this.docs.has(f.file)) this.project.setFacts(f);
         for (const w of res.warnings) this.log(w);
       }
@@ -186,7 +189,10 @@ export class VirtioRaceServer {
 
   private expansionHost() {
     return {
-      listDir: (dir: string) => [...(this.filesByDir.get(dir) ?? [])],
+      listDirs: async (dirs: string[]) => {
+        const fromRg = this.usedRipgrep ? await driverFilesWithRipgrep(dirs) : undefined;
+        return new Map(dirs.map(d => [d, fromRg?.get(d) ?? [...(this.filesByDir.get(d) ?? [])]]));
+      },
       parseMatching: async (cands: { file: string; names: string[] }[]) => {
         // Open buffers answer for themselves; the rest is read from disk by the workers.
         const open = cands.filter(c => this.docs.has(c.file));

@@ -50,7 +50,7 @@ describe('workspace index', () => {
     load(p, path.join(GPU, 'demo_kms.c'));
     const parsed: string[] = [];
     await p.expand({
-      listDir: dir => fs.readdirSync(dir).map(n => path.join(dir, n)),
+      listDirs: async dirs => new Map(dirs.map(dir => [dir, fs.readdirSync(dir).map(n => path.join(dir, n))])),
       parseMatching: async cands => {
         const facts = cands.filter(c => c.names.some(n => mentions(fs.readFileSync(c.file), n)))
           .map(c => { parsed.push(path.basename(c.file)); return factsFromText(c.file, fs.readFileSync(c.file, 'utf8')); });
