@@ -16,13 +16,13 @@ import {
 } from './text';
 
 /** A body that may take or drop a lock, or mask interrupts, needs the full dataflow. */
-const LOCKISH = /\b(?:raw_spin_|spin_|read_|write_|mutex_)(?:un)?lock(?:_bh|_irq|_irqsave|_irqrestore|_nested|_interruptible)?\s*\(|\b(?:scoped_)?guard\s*\(|\blocal_irq_(?:save|restore|disable|enable)\s*\(/;
+export const LOCKISH = /\b(?:raw_spin_|spin_|read_|write_|mutex_)(?:un)?lock(?:_bh|_irq|_irqsave|_irqrestore|_nested|_interruptible)?\s*\(|\b(?:scoped_)?guard\s*\(|\blocal_irq_(?:save|restore|disable|enable)\s*\(/;
 
 /**
  * A lock-free body that still needs its syntax tree: local types for the work items it schedules
  * or binds and for container_of, callback tables, and the loop context of a drain.
  */
-const NEEDS_TREE = /\b(?:INIT|DECLARE)_\w*WORK\b|\b(?:schedule|queue|mod)_\w*work\w*\s*\(|container_of|\bcallbacks?\b|virtqueue_info|vq_callback_t|virtqueue_get_buf/;
+export const NEEDS_TREE = /\b(?:INIT|DECLARE)_\w*WORK\b|\b(?:schedule|queue|mod)_\w*work\w*\s*\(|container_of|\bcallbacks?\b|virtqueue_info|vq_callback_t|virtqueue_get_buf/;
 
 const NOTHING_HELD: LockState = Object.freeze({ held: Object.freeze([]) as unknown as number[], irqsOff: false });
 

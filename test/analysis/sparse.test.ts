@@ -1,0 +1,39 @@
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { factsFromText } from '../../src/analysis/fileFacts';
+import { initParser } from '../../src/analysis/parser';
+import { blankLightBodies } from '../../src/analysis/sparse';
+import { FIXTURES, fixtureDirs } from '../helpers/fixtures';
+
+describe('sparse parsing', () => {
+  before(() => initParser());
+
+  it('gives the same facts as a full parse', () => {
+    const dirs = [...fixtureDirs('vrl001'), ...fixtureDirs('fix'), path.resolve(FIXTURES, '../../examples/virtio_sensor')];
+    let files = 0;
+    for (const dir of dirs) {
+      for (const name of fs.readdirSync(dir).filter(n => /\.[ch]$/.test(n))) {
+        const file = path.join(dir, name);
+        const text = fs.readFileSync(file, 'utf8');
+        const full = factsFromText(file, text);
+        const sparse = factsFromText(file, text, true);
+        const strip = (f: typeof full) => ({ ...f, errors: 0, functions: f.functions.map(fn => ({ ...fn, errors: 0 })) });
+        assert.deepEqual(strip(sparse), strip(full), name);
+        files++;
+      }
+    }
+    assert.ok(files > 15);
+  });
+
+  it('blanks only the bodies that need no tree, keeping every offset', () => {
+    const text = 'static int f(int a)\n{\n\treturn g(a) + h(a);\n}\n\nstatic void w(struct q *q)\n{\n\tspin_lock(&q->l);\n}\n';
+    const out = blankLightBodies(text)!;
+    assert.equal(out.length, text.length);
+    assert.equal(out, text.replace('\treturn g(a) + h(a);', ' '.repeat('\treturn g(a) + h(a);'.length)));
+  });
+
+  it('gives up on braces that do not balance at top level (preprocessor tricks)', () => {
+    assert.equal(blankLightBodies('#if A\nvoid f(void) {\n#else\nvoid f(int x) {\n#endif\n}\n'), undefined);
+  });
+});
