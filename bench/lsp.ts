@@ -22,7 +22,7 @@ async function main(): Promise<void> {
   const tree = process.argv[2] ?? process.env.KERNEL_TREE
     ?? execFileSync(path.join(root, 'scripts/kernel-trees.sh'), ['6.12'], { encoding: 'utf8' }).trim().split('\n').pop()!;
   // Warm the page cache as an editor session would find it (and as bench/kernel.ts does).
-  spawnSync('rg', ['-l', 'virtqueue', tree], { stdio: 'ignore' });
+  spawnSync('rg', ['-l', '--no-ignore', 'virtqueue', tree], { stdio: 'ignore' });
   const server = spawn(process.execPath, [path.join(root, 'dist/server.js'), '--stdio'], { stdio: ['pipe', 'pipe', 'inherit'] });
   const conn = createMessageConnection(new StreamMessageReader(server.stdout), new StreamMessageWriter(server.stdin));
   let indexed: () => void = () => {};
