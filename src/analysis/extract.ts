@@ -8,7 +8,7 @@ import {
 } from './apis';
 import type {
   ArgFact, BindingFact, CallbackRegFact, ContainerOfFact, ExprRef, FileFacts,
-  FunctionFacts, GlobalVarFacts, LockState, SuppressionFact, ParamFact, ScheduleFact, Span, StructFacts, TypeRef,
+  FunctionFacts, LockState, SuppressionFact, ParamFact, ScheduleFact, Span, TypeRef,
 } from './facts';
 import {
   identArg, LineIndex, maskNonCode, normaliseLockExpr, parseExprRef, parseMemberPath, parseTypeText, splitArgs,
@@ -30,17 +30,7 @@ const NOTHING_HELD: LockState = Object.freeze({ held: Object.freeze([]) as unkno
 const MACRO_LOOP = /(^|_)for_each(_|$)|^for_each|_foreach$/;
 
 /** A top-level item's facts, positioned relative to the item so they can be reused after edits elsewhere. */
-export interface ItemFacts {
-  functions: FunctionFacts[];
-  prototypes: Record<string, TypeRef>;
-  structs: StructFacts[];
-  globals: GlobalVarFacts[];
-  bindings: BindingFact[];
-  callbackRegs: CallbackRegFact[];
-  fnRefs: string[];
-  errors: number;
-  problems: string[];
-}
+export type ItemFacts = Omit<FileFacts, 'file'>;
 
 export interface ExtractOptions {
   /**

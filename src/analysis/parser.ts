@@ -3,7 +3,7 @@
 // resolved from node_modules. No native module is involved.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Language, Parser, type Edit, type Point, type Tree } from 'web-tree-sitter';
+import { Language, Parser, type Point, type Tree } from 'web-tree-sitter';
 
 export type { Tree, Node, Edit, Point } from 'web-tree-sitter';
 
@@ -71,24 +71,8 @@ export class IncrementalDocument {
    * reusing the old tree.
    */
   applyEdit(start: number, end: number, insert: string, points?: { start: Point; end: Point }): void {
-    const old = this.textValue;
-    const next = old.slice(0, start) + insert + old.slice(end);
-    // The language server knows the edit's positions already; computing them scans the text.
-    const startPosition = points?.start ?? pointAt(old, start);
-    const edit: Edit = {
-      startIndex: start,
-      oldEndIndex: end,
-      newEndIndex: start + insert.length,
-      startPosition,
-      oldEndPosition: points?.end ?? pointAt(old, end),
-      newEndPosition: endOfInsert(startPosition, insert),
-    };
-    this.tree.edit(edit);
-    const fresh = this.parser.parse(next, this.tree);
-    if (!fresh) throw new Error('tree-sitter returned no tree');
-    this.tree.delete();
-    this.tree = fresh;
-    this.textValue = next;
+    this.editOnly(start, end, insert, points);
+    this.reparse();
   }
 
   /**

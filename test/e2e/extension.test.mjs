@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { startSession } from './harness.mjs';
+import { defineSteps, startSession } from './harness.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '../..');
@@ -25,21 +25,8 @@ function fixtureFiles() {
 describe('virtio-race-lint extension in VS Code', { timeout: 240_000 }, () => {
   let session;
   let wb;
-  let failed = false;
-
-  function step(n, title, slug, fn, timeout = 90_000) {
-    it(title, { timeout }, async () => {
-      assert.ok(wb, 'the session did not start (see the before hook error)');
-      try {
-        await fn();
-        await wb.screenshot(`${NAME}-${n}-${slug}`);
-      } catch (e) {
-        failed = true;
-        await wb.screenshot(`${NAME}-FAIL-${n}-${slug}`).catch(() => {});
-        throw e;
-      }
-    });
-  }
+  const steps = defineSteps(NAME, it, () => wb, 90_000);
+  const step = steps.step;
 
   before(async () => {
     assert.ok(fs.existsSync(VSIX), `${VSIX} is missing: run npm run package first`);
@@ -53,7 +40,7 @@ describe('virtio-race-lint extension in VS Code', { timeout: 240_000 }, () => {
   }, { timeout: 150_000 });
 
   after(async () => {
-    if (session) await session.close({ failed });
+    if (session) await session.close({ failed: steps.failed });
   }, { timeout: 30_000 });
 
   step('02', 'installs the packaged extension', 'installed', async () => {

@@ -809,6 +809,31 @@ export class Workbench {
 // ---- (f) one call for all of it, and a clean shutdown -----------------------------------------------
 
 /**
+ * Steps of a node:test suite that share one session: `steps.step(n, title, slug, fn)` defines a
+ * test that runs `fn` and screenshots its end state as <name>-<n>-<slug>.png, or on failure
+ * <name>-FAIL-<n>-<slug>.png and sets `steps.failed` (pass it to session.close to keep the logs).
+ * `workbench()` returns the session's Workbench once the before hook has made it.
+ */
+export function defineSteps(name, it, workbench, defaultTimeout = 60_000) {
+  const steps = { failed: false };
+  steps.step = (n, title, slug, fn, timeout = defaultTimeout) => {
+    it(title, { timeout }, async () => {
+      const wb = workbench();
+      if (!wb) throw new Error('the session did not start (see the before hook error)');
+      try {
+        await fn();
+        await wb.screenshot(`${name}-${n}-${slug}`);
+      } catch (e) {
+        steps.failed = true;
+        await wb.screenshot(`${name}-FAIL-${n}-${slug}`).catch(() => {});
+        throw e;
+      }
+    });
+  };
+  return steps;
+}
+
+/**
  * Starts a whole session: temp workspace (`files`, or an existing `folder`), user data dir with
  * DEFAULT_SETTINGS + `settings`, `extensions` installed (.vsix paths or folders), code-server,
  * chromium, the workbench. Always pair with `await session.close()` (use try/finally or after()).

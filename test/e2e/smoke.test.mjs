@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { startSession, waitForFile } from './harness.mjs';
+import { defineSteps, startSession, waitForFile } from './harness.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const NAME = 'smoke';
@@ -27,22 +27,8 @@ static void demo_drain(spinlock_t *lock)
 describe('e2e harness smoke (code-server + chromium + fixture extension)', { timeout: 180_000 }, () => {
   let session;
   let wb;
-  let failed = false;
-
-  // Each step screenshots its end state, and on failure saves <NAME>-FAIL-<step>.png.
-  function step(n, title, slug, fn, timeout = 60_000) {
-    it(title, { timeout }, async () => {
-      assert.ok(wb, 'the session did not start (see the before hook error)');
-      try {
-        await fn();
-        await wb.screenshot(`${NAME}-${n}-${slug}`);
-      } catch (e) {
-        failed = true;
-        await wb.screenshot(`${NAME}-FAIL-${n}-${slug}`).catch(() => {});
-        throw e;
-      }
-    });
-  }
+  const steps = defineSteps(NAME, it, () => wb, 60_000);
+  const step = steps.step;
 
   before(async () => {
     session = await startSession({
@@ -57,7 +43,7 @@ describe('e2e harness smoke (code-server + chromium + fixture extension)', { tim
   }, { timeout: 120_000 });
 
   after(async () => {
-    if (session) await session.close({ failed });
+    if (session) await session.close({ failed: steps.failed });
   }, { timeout: 30_000 });
 
   step('02', 'the fixture extension is installed in the extensions dir', 'installed', async () => {
