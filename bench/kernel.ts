@@ -2,33 +2,16 @@
 //
 // Side by side in one run, page cache warm: `rg -l --no-ignore virtqueue TREE` (the I/O floor:
 // it reads every file too; `--no-ignore` because the default tree is unpacked under this
-// checkout's ignored .cache/, where plain `rg` would skip everything and list nothing) and `virtio-race-lint check TREE` as a child process each, alternating, N
-// times; then the re-analysis of drivers/net/virtio_net.c after a one-line edit (incremental
+// checkout's ignored .cache/, where plain `rg` would skip everything and list nothing) and
+// `virtio-race-lint check TREE` as a child process each, alternating, N times; then the re-analysis of drivers/net/virtio_net.c after a one-line edit (incremental
 // re-parse + facts + re-link of the whole tree's index), in-process. Prints medians and ratios.
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { checkPaths } from '../src/analysis/checkPaths';
 import { AnalysedDocument } from '../src/analysis/document';
 import { initParser } from '../src/analysis/parser';
-
-const root = path.resolve(__dirname, '../..');
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-}
-
-function pct(xs: number[], p: number): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor(p * s.length))];
-}
-
-function defaultTree(): string {
-  if (process.env.KERNEL_TREE) return process.env.KERNEL_TREE;
-  const out = execFileSync(path.join(root, 'scripts/kernel-trees.sh'), ['6.12'], { encoding: 'utf8' }).trim().split('\n');
-  return out[out.length - 1];
-}
+import { defaultTree, median, pct, root } from './common';
 
 function timeCommand(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env): { ms: number; stderr: string; status: number | null } {
   const t0 = process.hrtime.bigint();

@@ -4,23 +4,15 @@
 // initial index (and, meanwhile, how long the server takes to answer a request every 100 ms:
 // the editor stays responsive if that stays small), then the time from a one-line edit in
 // drivers/net/virtio_net.c to the diagnostics published for the edited version.
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { createMessageConnection, StreamMessageReader, StreamMessageWriter } from 'vscode-jsonrpc/node';
-
-const root = path.resolve(__dirname, '../..');
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-}
-const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(p * xs.length))];
+import { defaultTree, median, pct, root } from './common';
 
 async function main(): Promise<void> {
-  const tree = process.argv[2] ?? process.env.KERNEL_TREE
-    ?? execFileSync(path.join(root, 'scripts/kernel-trees.sh'), ['6.12'], { encoding: 'utf8' }).trim().split('\n').pop()!;
+  const tree = process.argv[2] ?? defaultTree();
   // Warm the page cache as an editor session would find it (and as bench/kernel.ts does).
   spawnSync('rg', ['-l', '--no-ignore', 'virtqueue', tree], { stdio: 'ignore' });
   const server = spawn(process.execPath, [path.join(root, 'dist/server.js'), '--stdio'], { stdio: ['pipe', 'pipe', 'inherit'] });

@@ -77,7 +77,7 @@ export async function checkPaths(paths: string[], opts: CheckOptions = {}): Prom
       // Beyond the files walked, a named file's own directory is in scope for resolving names;
       // with the ripgrep prefilter only candidates were listed, so directories are read here.
       listDirs: async dirsWanted => {
-        const fromRg = walked.prefilter === 'ripgrep' ? await driverFilesWithRipgrep(dirsWanted) : undefined;
+        const fromRg = walked.stats.prefilter === 'ripgrep' ? await driverFilesWithRipgrep(dirsWanted) : undefined;
         return new Map(dirsWanted.map(d => [d, fromRg?.get(d) ?? byDir.get(d) ?? listCFiles(d)]));
       },
       parseMatching: async candidates => pool.parseMatching(candidates),
@@ -90,7 +90,7 @@ export async function checkPaths(paths: string[], opts: CheckOptions = {}): Prom
       filesRead: walked.stats.filesRead + named.stats.filesRead,
       bytes: walked.stats.bytes + named.stats.bytes,
       filesParsed: project.index.fileCount,
-      prefilter: walked.prefilter ?? 'builtin',
+      prefilter: walked.stats.prefilter,
     };
     return { project, findings, warnings: [...new Set(warnings)].sort(), stats, files };
   } finally {

@@ -9,7 +9,7 @@
 // fresh parse.
 import { assembleFacts, collectItems, extractItem, ItemCache, shiftItem, type ItemFacts, type ItemPart } from './extract';
 import type { FileFacts } from './facts';
-import { IncrementalDocument, parseC, type Point } from './parser';
+import { IncrementalDocument, parseC, type Node, type Point } from './parser';
 import { LineIndex } from './text';
 
 interface Item extends ItemPart {
@@ -130,7 +130,7 @@ export class AnalysedDocument {
     const itemText = this.doc.text.slice(it.start, it.end);
     const tree = parseC(itemText);
     try {
-      const found: import('./parser').Node[] = [];
+      const found: Node[] = [];
       collectItems(tree.rootNode, found);
       if (found.length !== 1 || found[0].type !== 'function_definition' || found[0].startIndex !== 0 || found[0].endIndex !== itemText.length) return undefined;
       const body = found[0].childForFieldName('body');
@@ -148,7 +148,7 @@ export class AnalysedDocument {
       this.treeStale = false;
     }
     const text = this.doc.text;
-    const nodes: import('./parser').Node[] = [];
+    const nodes: Node[] = [];
     collectItems(this.doc.syntaxTree.rootNode, nodes);
     const lines = new LineIndex(text);
     this.items = nodes.map(n => {
@@ -176,7 +176,6 @@ export class AnalysedDocument {
       };
     });
     this.cache.sweep();
-    let memoLines: LineIndex | undefined = lines;
-    this.factsMemo = assembleFacts(this.file, text, this.items, () => (memoLines ??= new LineIndex(text)));
+    this.factsMemo = assembleFacts(this.file, text, this.items, () => lines);
   }
 }

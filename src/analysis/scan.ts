@@ -20,8 +20,6 @@ export interface ScanResult {
   /** Every C file seen (parsed or not); with the ripgrep prefilter, only its candidates. */
   files: string[];
   stats: ScanStats;
-  /** 'ripgrep' when rg listed the candidate files. */
-  prefilter?: 'ripgrep';
 }
 
 /** Where work comes from: `'wait'` means more will come (subscribe's callback says when). */
@@ -221,11 +219,11 @@ export function ripgrep(required = false): string | undefined {
   return rgPath ?? undefined;
 }
 
-/** Streams the candidate .c/.h files rg finds under `dirs` (no ignore files, no symlinks followed). */
-function listCandidates(rg: string, dirs: string[], onFile: (f: string) => void): Promise<void> {
+/** Runs rg listing files (no ignore files, no symlinks followed, only .c/.h) and streams each path. */
+function rgFiles(rg: string, args: string[], onFile: (f: string) => void): Promise<void> {
   return new Promise((resolve, reject) => {
     const child = spawn(rg, ['--files-with-matches', '--no-ignore', '--hidden', '--no-messages', '--no-config',
-      '-g', '*.[ch]', '-g', '!.git', '-e', RG_PATTERN, '--', ...dirs], { stdio: ['ignore', 'pipe', 'ignore'] });
+      '-g', '*.[ch]', ...args], { stdio: ['ignore', 'pipe', 'ignore'] });
     let rest = '';
     child.stdout.setEncoding('utf8');
     child.stdout.on('data', (chunk: string) => {
@@ -242,6 +240,11 @@ function listCandidates(rg: string, dirs: string[], onFile: (f: string) => void)
   });
 }
 
+/** Streams the candidate files rg finds under `dirs`. */
+function listCandidates(rg: string, dirs: string[], onFile: (f: string) => void): Promise<void> {
+  return rgFiles(rg, ['-g', '!.git', '-e', RG_PATTERN, '--', ...dirs], onFile);
+}
+
 /**
  * The .c/.h files directly in each directory that mention virtio (the files a driver's helpers
  * can be in, see mentions()), found by ripgrep; undefined without it.
@@ -249,23 +252,9 @@ function listCandidates(rg: string, dirs: string[], onFile: (f: string) => void)
 export function driverFilesWithRipgrep(dirs: string[]): Promise<Map<string, string[]>> | undefined {
   const rg = ripgrep();
   if (!rg || dirs.length === 0) return undefined;
-  return new Promise(resolve => {
-    const out = new Map<string, string[]>(dirs.map(d => [d, []]));
-    const child = spawn(rg, ['--files-with-matches', '--no-ignore', '--hidden', '--no-messages', '--no-config', '--max-depth', '1',
-      '-g', '*.[ch]', '-e', 'virtio|virtqueue', '--', ...dirs], { stdio: ['ignore', 'pipe', 'ignore'] });
-    let all = '';
-    child.stdout.setEncoding('utf8');
-    child.stdout.on('data', (c: string) => { all += c; });
-    child.on('error', () => resolve(out));
-    child.on('close', () => {
-      for (const f of all.split('\n')) {
-        if (!f) continue;
-        const list = out.get(path.dirname(f));
-        if (list) list.push(f);
-      }
-      resolve(out);
-    });
-  });
+  const out = new Map<string, string[]>(dirs.map(d => [d, []]));
+  return rgFiles(rg, ['--max-depth', '1', '-e', 'virtio|virtqueue', '--', ...dirs], f => out.get(path.dirname(f))?.push(f))
+    .then(() => out, () => out);
 }
 
 /**
@@ -437,7 +426,7 @@ export class ScanPool {
       });
       drain();
     }
-    if (src.rgUsed) result.prefilter = 'ripgrep';
+    result.stats.prefilter = src.rgUsed ? 'ripgrep' : 'builtin';
     // Workers finish in any order; keep the output deterministic.
     result.facts.sort((a, b) => cmp(a.file, b.file));
     result.files.sort(cmp);

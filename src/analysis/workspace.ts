@@ -263,7 +263,7 @@ export class Tables {
           if ('fn' in b.handler) { want(f.file, b.handler.fn); continue; }
           // A binding helper: the handlers are whatever its callers pass.
           const p = b.handler.param;
-          for (const { caller, call } of this.callersOf(fn.name) ?? []) {
+          for (const { caller, call } of this.callersOf(fn.name)) {
             const ident = call.args[p]?.ident;
             if (ident) want(caller.file, ident);
           }
@@ -437,7 +437,7 @@ export class Tables {
     if (direct) return [direct];
     if (s.work.base.kind === 'var' && s.work.base.param !== undefined && s.work.chain.length === 0) {
       const keys: WorkKey[] = [];
-      for (const { caller, call } of this.callersOf(f.fn.name) ?? []) {
+      for (const { caller, call } of this.callersOf(f.fn.name)) {
         const arg = call.args[s.work.base.param];
         const e = arg?.expr ?? (arg ? parseExprRef(arg.text) : undefined);
         const k = e ? this.workKey(e, caller) : undefined;
@@ -486,7 +486,7 @@ export class Tables {
     const handlerParam = 'param' in b.handler ? b.handler.param : undefined;
     const workParam = b.work.base.kind === 'var' ? b.work.base.param : undefined;
     if (handlerParam === undefined && workParam === undefined) return out;
-    for (const { caller, call } of this.callersOf(f.fn.name) ?? []) {
+    for (const { caller, call } of this.callersOf(f.fn.name)) {
       let handler: FnRef | undefined;
       if (handlerParam !== undefined) {
         const a = call.args[handlerParam];

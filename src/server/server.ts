@@ -163,7 +163,7 @@ export class VirtioRaceServer {
           },
         });
         for (const f of res.files) this.addKnownFile(f);
-        if (res.prefilter === 'ripgrep') this.usedRipgrep = true;
+        if (res.stats.prefilter === 'ripgrep') this.usedRipgrep = true;
         for (const f of res.facts) if (!this.docs.has(f.file)) this.project.setFacts(f);
         for (const w of res.warnings) this.log(w);
       }

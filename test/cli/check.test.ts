@@ -1,9 +1,10 @@
 import * as assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { ripgrep } from '../../src/analysis/scan';
 import { runCli, tempDir, copyDir } from '../helpers/cli';
-import { FIXTURES } from '../helpers/fixtures';
+import { expectationsIn, FIXTURES, fixtureDirs } from '../helpers/fixtures';
 
 const GPU = path.join(FIXTURES, 'vrl001', 'gpu-helper-binding');
 
@@ -111,6 +112,32 @@ describe('virtio-race-lint check', () => {
     assert.match(r.stderr, /warning: demo_vq\.c: not valid UTF-8; read as Latin-1/);
     assert.equal(r.stdout.trimEnd().split('\n').length, 2);
     assert.match(r.stdout, /^demo_vq\.c:37:2: warning:/m);
+  });
+
+  it('finds the same with the ripgrep prefilter as with the built-in one', async function () {
+    if (!ripgrep()) this.skip(); // rg is not installed here
+    const dir = path.join(FIXTURES, 'vrl001');
+    const [rg, builtin] = await Promise.all(['ripgrep', 'builtin'].map(p => runCli(['check', '--format', 'json', '--prefilter', p, '.'], dir)));
+    assert.equal(rg.code, 1);
+    const findings = JSON.parse(rg.stdout).findings;
+    // Every `// ruleid: VRL001` annotation of the fixtures, and nothing else.
+    const wanted = fixtureDirs('vrl001').flatMap(d => expectationsIn(d)).filter(e => e.kind === 'ruleid')
+      .map(e => `${path.relative(dir, e.file)}:${e.line + 1}`).sort();
+    assert.deepEqual(findings.map((f: { file: string; line: number }) => `${f.file}:${f.line}`).sort(), wanted);
+    assert.deepEqual(findings, JSON.parse(builtin.stdout).findings);
+    assert.equal(rg.stderr, builtin.stderr);
+  });
+
+  it('without ripgrep: --prefilter ripgrep exits 2 with one line, and the default falls back to the built-in scan', () => {
+    const cli = path.join(__dirname, '../../../dist/cli.js');
+    const env = { ...process.env, VRL_RG: path.join(tempDir(), 'no-rg') };
+    const run = (args: string[]) => spawnSync(process.execPath, [cli, 'check', ...args, '.'], { cwd: GPU, env, encoding: 'utf8' });
+    const required = run(['--prefilter', 'ripgrep']);
+    assert.equal(required.status, 2);
+    assert.equal(required.stderr, 'virtio-race-lint: --prefilter ripgrep: ripgrep (rg) is not installed (install it, or use --prefilter builtin)\n');
+    const auto = run([]);
+    assert.equal(auto.status, 1);
+    assert.equal(auto.stdout.trimEnd().split('\n').length, 2);
   });
 
   it('handles an empty directory and an empty file', async () => {
