@@ -24,8 +24,6 @@ export interface FilePatchInput {
   findings: Finding[];
   facts: FileFacts;
   repo: RepoInfo;
-  /** The callback of a finding takes the same lock (from the simulator's model), per handler. */
-  callbackTakesLock?: (f: Finding) => boolean;
 }
 
 export type PatchResult =
@@ -48,7 +46,7 @@ export function preparePatch(input: FilePatchInput): PatchResult {
     newText: applyEdits(text, res.edits),
     prefix,
     summary: 'disable local irqs while draining the virtqueue',
-    body: commitMessage(res.fixed, input.callbackTakesLock, res.fixed.some(f => disablesCallbacks(f, facts))),
+    body: commitMessage(res.fixed, res.fixed.some(f => disablesCallbacks(f, facts))),
     refused: res.refused.map(r => `${r.finding.handler}(): ${r.reason}`),
   };
 }
@@ -57,7 +55,7 @@ export function preparePatch(input: FilePatchInput): PatchResult {
  * The commit message: the race as numbered steps for this driver's callback, work item, handler
  * and drain; then what taking the lock with irqsave does and does not change.
  */
-export function commitMessage(fixed: Finding[], callbackTakesLock?: (f: Finding) => boolean, disablesCb = true): string {
+export function commitMessage(fixed: Finding[], disablesCb = true): string {
   const f = fixed[0];
   const handlers = unique(fixed.map(x => `${x.handler}()`));
   const callbacks = unique(fixed.map(x => `${x.callback}()`));
@@ -84,8 +82,9 @@ export function commitMessage(fixed: Finding[], callbackTakesLock?: (f: Finding)
   paras.push(
     'Each such interrupt counts as unhandled in note_interrupt(); if nearly all interrupts of a ' +
     '100,000-interrupt window are unhandled, the kernel prints "irq N: nobody cared" and disables the line.');
-  const deadlock = callbackTakesLock && fixed.some(callbackTakesLock)
-    ? ` It also prevents the deadlock of ${list(callbacks)}, which takes the same lock in hard irq context, against the work on the same CPU.`
+  const lockers = unique(fixed.filter(x => x.callbackTakesLock).map(x => `${x.callback}()`));
+  const deadlock = lockers.length
+    ? ` It also prevents the deadlock of ${list(lockers)}, which ${lockers.length > 1 ? 'take' : 'takes'} the same lock in hard irq context, against the work on the same CPU.`
     : '';
   paras.push(
     `Take the lock with spin_lock_irqsave() in ${list(handlers)}, so that no interrupt is taken on this CPU ` +

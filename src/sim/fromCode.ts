@@ -70,7 +70,7 @@ export function modelFromFinding(finding: Finding, index: WorkspaceIndex): CodeM
   const model = baseModel(fn, opIndex, finding.file, drain, finding.drain.file);
   model.handler = finding.handler;
   model.callback = finding.callback;
-  model.callbackLocks = callbackTakesLock(index, finding, fn.lockOps[opIndex]);
+  model.callbackLocks = finding.callbackTakesLock;
   if (callback) model.sourceMap.callback = { file: callback.file, line: callback.span.line + 1 };
   if (schedule) model.sourceMap.schedule = { file: schedule.file, line: schedule.span.line + 1 };
   if (handlerFacts) model.sourceMap.handler = { file: finding.handlerFile, line: handlerFacts.nameSpan.line + 1 };
@@ -123,35 +123,6 @@ function baseModel(fn: FunctionFacts, opIndex: number, file: string, drain: Drai
     },
     notes,
   };
-}
-
-/**
- * Whether the vring callback (or a function it calls) takes the lock the work holds: the lock
- * expressions are compared by the struct type and member path they resolve to.
- */
-function callbackTakesLock(index: WorkspaceIndex, finding: Finding, op: LockOp): boolean {
-  const t = index.link();
-  const cb = t.callbacks().find(c => c.fn.fn.name === finding.callback);
-  const ownerFacts = index.get(finding.file)?.functions.find(f => f.name === finding.lockFunction);
-  if (!cb || !ownerFacts || !op.lockExpr) return false;
-  const key = t.workKey(op.lockExpr, { file: finding.file, fn: ownerFacts });
-  if (!key) return false;
-  const want = new Set(t.keyForms(key, finding.file));
-  const seen = new Set<FunctionFacts>();
-  const visit = (f: { file: string; fn: FunctionFacts }, depth: number): boolean => {
-    if (seen.has(f.fn) || depth > 3) return false;
-    seen.add(f.fn);
-    for (const o of f.fn.lockOps) {
-      if (o.action !== 'lock' || !o.lockExpr || o.family !== op.family) continue;
-      const k = t.workKey(o.lockExpr, f);
-      if (k && t.keyForms(k, f.file).some(x => want.has(x))) return true;
-    }
-    return f.fn.calls.some(c => {
-      const g = c.direct ? t.resolveFunction(c.callee, f.file) : undefined;
-      return g ? visit(g, depth + 1) : false;
-    });
-  };
-  return visit(cb.fn, 0);
 }
 
 /** The model's configuration: the code's settings, then the user's overrides. */

@@ -61,6 +61,8 @@ describe('virtio-race-lint patch and fix', function () {
     assert.match(body, /^4\. vring_interrupt\(\) finds no used buffer and returns IRQ_NONE\.$/m);
     assert.match(body, /Callbacks stay enabled during the drain/);
     assert.match(body, /This does not\s+make IRQ_NONE\s+impossible/);
+    // control_intr() does not take the lock: no deadlock to speak of.
+    assert.doesNotMatch(body, /deadlock/);
     assert.match(body, /Signed-off-by: Ada Hacker <ada@example.org>$/);
     assert.match(mail, /\n---\n drivers\/demo\/demo_drv\.c \| 9 \+\+\+\+\+----\n 1 file changed, 5 insertions\(\+\), 4 deletions\(-\)\n\ndiff --git a\/drivers\/demo\/demo_drv\.c b\/drivers\/demo\/demo_drv\.c\nindex [0-9a-f]{12}\.\.[0-9a-f]{12} 100644\n/);
     const blob = git(dir, 'rev-parse', 'HEAD:drivers/demo/demo_drv.c').trim();
@@ -92,6 +94,15 @@ describe('virtio-race-lint patch and fix', function () {
     const bad = await runCli(['patch', '--signoff', 'nobody', 'drivers/demo'], dir);
     assert.equal(bad.code, 2);
     assert.deepEqual(parseIdent('A B <a@b.c>'), { name: 'A B', email: 'a@b.c' });
+  });
+
+  it('says the fix also closes the deadlock when the vring callback takes the same lock', async () => {
+    const dir = tempDir('vrl-patch-');
+    fs.copyFileSync(path.join(FIXTURES, 'sim/cb_lock.c'), path.join(dir, 'drv.c'));
+    const r = await runCli(['patch', '--signoff', 'A <a@example.org>', 'drv.c'], dir);
+    assert.equal(r.code, 0, r.stderr);
+    const body = r.stdout.slice(r.stdout.indexOf('\n\n') + 2, r.stdout.indexOf('\n---\n')).replace(/\n/g, ' ');
+    assert.match(body, /It also prevents the deadlock of demo_done\(\), which takes the same lock in hard irq context, against the work on the same CPU\./);
   });
 
   it('uses the built-in table for a kernel tree without git history', async () => {

@@ -41,6 +41,11 @@ export interface Finding {
   lockFunction: string;
   /** Index of the lock operation in that function's facts (for the fixer). */
   lockOp: number;
+  /**
+   * The vring callback (or a function it calls) takes the same lock: with IRQs on in the work,
+   * the callback can interrupt it on its CPU and spin on the lock the work holds (deadlock).
+   */
+  callbackTakesLock: boolean;
   drain: { file: string; span: Span; api: string; function: string };
   related: RelatedLocation[];
 }

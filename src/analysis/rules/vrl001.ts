@@ -11,7 +11,7 @@
 // the same lock can no longer deadlock against it. IRQ_NONE stays possible (the deferred
 // interrupt still finds the ring empty), and an interrupt routed to another CPU is not masked.
 import { DRAIN_APIS, isIrqUnsafeSpin } from '../apis';
-import type { DrainFact, FunctionFacts } from '../facts';
+import type { DrainFact, FunctionFacts, LockOp } from '../facts';
 import type { FnRef, ResolvedBinding, ScheduleReach, Tables, WorkspaceIndex } from '../workspace';
 import { createRule, type Finding, type RelatedLocation } from './rule';
 
@@ -55,7 +55,7 @@ function check(index: WorkspaceIndex): Finding[] {
       }
     }
   }
-  const findings = [...groups.values()].map(g => makeFinding(g.reach, g.binding, g.rd, [...g.ops].sort((a, b) => a - b)));
+  const findings = [...groups.values()].map(g => makeFinding(t, g.reach, g.binding, g.rd, [...g.ops].sort((a, b) => a - b)));
   return findings.sort((a, b) => a.file.localeCompare(b.file) || a.span.start - b.span.start);
 }
 
@@ -112,7 +112,33 @@ function drainsBelow(t: Tables, f: FnRef, stack: Set<FunctionFacts>, depth: numb
   return out;
 }
 
-function makeFinding(reach: ScheduleReach, binding: ResolvedBinding, rd: RacyDrain, ops: number[]): Finding {
+/**
+ * Whether `from` (the vring callback) or a function it calls takes the lock of `op`, held by
+ * `owner`: the lock expressions are compared by the struct type and member path they resolve to.
+ */
+function takesSameLock(t: Tables, from: FnRef, owner: FnRef, op: LockOp): boolean {
+  if (!op.lockExpr) return false;
+  const key = t.workKey(op.lockExpr, owner);
+  if (!key) return false;
+  const want = new Set(t.keyForms(key, owner.file));
+  const seen = new Set<FunctionFacts>();
+  const visit = (f: FnRef, depth: number): boolean => {
+    if (seen.has(f.fn) || depth > MAX_DEPTH) return false;
+    seen.add(f.fn);
+    for (const o of f.fn.lockOps) {
+      if (o.action !== 'lock' || !o.lockExpr || o.family !== op.family) continue;
+      const k = t.workKey(o.lockExpr, f);
+      if (k && t.keyForms(k, f.file).some(x => want.has(x))) return true;
+    }
+    return f.fn.calls.some(c => {
+      const g = c.direct ? t.resolveFunction(c.callee, f.file) : undefined;
+      return g ? visit(g, depth + 1) : false;
+    });
+  };
+  return visit(from, 0);
+}
+
+function makeFinding(t: Tables, reach: ScheduleReach, binding: ResolvedBinding, rd: RacyDrain, ops: number[]): Finding {
   const op = rd.owner.fn.lockOps[rd.op];
   const handler = binding.handler;
   const cb = reach.callback;
@@ -155,6 +181,7 @@ function makeFinding(reach: ScheduleReach, binding: ResolvedBinding, rd: RacyDra
     lockExpr: op.lock,
     lockFunction: rd.owner.fn.name,
     lockOp: rd.op,
+    callbackTakesLock: takesSameLock(t, cb.fn, rd.owner, op),
     drain: { file: rd.drainFn.file, span: rd.drain.span, api: rd.drain.api, function: rd.drainFn.fn.name },
     related,
   };
