@@ -282,6 +282,8 @@ export class ScanPool {
   private workers: Worker[] = [];
   private inProcess?: UnitProcessor;
   private nextId = 0;
+  /** The run in progress: the workers answer one run at a time, so runs queue here. */
+  private busy: Promise<unknown> = Promise.resolve();
 
   constructor(count: number, private parseSite: ParseSite = 'workers') {
     const script = count > 0 ? workerScript() : undefined;
@@ -354,7 +356,14 @@ export class ScanPool {
     return this.workers.length > 0 && this.parseSite === 'caller';
   }
 
-  private async run(src: WorkSource, opts: ScanOptions): Promise<ScanResult> {
+  /** Runs after the runs already queued (a scan and an expansion may be asked for at once). */
+  private run(src: WorkSource, opts: ScanOptions): Promise<ScanResult> {
+    const mine = this.busy.then(() => this.runNow(src, opts));
+    this.busy = mine.catch(() => undefined);
+    return mine;
+  }
+
+  private async runNow(src: WorkSource, opts: ScanOptions): Promise<ScanResult> {
     const result: ScanResult = { facts: [], warnings: [], files: [], stats: { filesRead: 0, bytes: 0, filesParsed: 0 } };
     const next = () => src.next(this.nextId++);
     const pending: { file: string; bytes: Uint8Array }[] = [];
