@@ -46,6 +46,8 @@ export class AnalysedDocument {
   private items: Item[] = [];
   /** The tree has edits it has not re-parsed. */
   private treeStale = false;
+  /** `items` predate an edit that may have changed them: facts() re-parses and rebuilds first. */
+  private itemsStale = false;
   private factsMemo?: FileFacts;
   /** How the last edit was handled, for tests and the benchmark. */
   lastEdit: 'body' | 'reparse' | 'none' = 'none';
@@ -61,17 +63,18 @@ export class AnalysedDocument {
   edit(start: number, end: number, insert: string, points?: { start: Point; end: Point }): void {
     this.factsMemo = undefined;
     const removed = this.doc.text.slice(start, end);
-    const i = this.items.findIndex(it => it.bodyOpen >= 0 && it.bodyOpen < start && end <= it.bodyClose);
+    const i = this.itemsStale ? -1 : this.items.findIndex(it => it.bodyOpen >= 0 && it.bodyOpen < start && end <= it.bodyClose);
     const item = this.items[i];
     const safe = item !== undefined && item.column === 0 && !STRUCTURAL.test(insert) && !STRUCTURAL.test(removed)
       && balanced(insert) && balanced(removed)
       // `*` next to an existing `/` would open or close a comment.
       && !(/\*/.test(insert) && (this.doc.text[start - 1] === '/' || this.doc.text[end] === '/'));
     if (!safe) {
-      this.doc.applyEdit(start, end, insert, points);
-      this.treeStale = false;
+      // Parsed when the facts are asked for, so a burst of edits costs one re-parse.
+      this.doc.editOnly(start, end, insert, points);
+      this.treeStale = true;
+      this.itemsStale = true;
       this.lastEdit = 'reparse';
-      this.rebuild();
       return;
     }
     const rows = (t: string) => { let n = 0; for (let k = t.indexOf('\n'); k !== -1; k = t.indexOf('\n', k + 1)) n++; return n; };
@@ -95,12 +98,13 @@ export class AnalysedDocument {
     this.factsMemo = undefined;
     this.doc.setText(text);
     this.treeStale = false;
+    this.itemsStale = true;
     this.lastEdit = 'reparse';
-    this.rebuild();
   }
 
   facts(): FileFacts {
     if (this.factsMemo) return this.factsMemo;
+    if (this.itemsStale) return (this.rebuild(), this.factsMemo!);
     const text = this.doc.text;
     for (const it of this.items) {
       if (!it.stale) continue;
@@ -147,6 +151,7 @@ export class AnalysedDocument {
       this.doc.reparse();
       this.treeStale = false;
     }
+    this.itemsStale = false;
     const text = this.doc.text;
     const nodes: Node[] = [];
     collectItems(this.doc.syntaxTree.rootNode, nodes);
