@@ -12,6 +12,8 @@ let client: LanguageClient | undefined;
 let output: vscode.OutputChannel;
 let traceChannel: vscode.OutputChannel;
 let status: vscode.StatusBarItem;
+/** One watcher for the extension's life: a restarted client reuses it. */
+let watcher: vscode.FileSystemWatcher;
 
 export async function activate(context: vscode.ExtensionContext): Promise<void> {
   output = vscode.window.createOutputChannel('Virtio Race Lint');
@@ -19,7 +21,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   status = vscode.window.createStatusBarItem('virtioRaceLint.status', vscode.StatusBarAlignment.Left, 0);
   status.name = 'Virtio Race Lint';
   status.command = Commands.simulate;
-  context.subscriptions.push(output, traceChannel, status);
+  watcher = vscode.workspace.createFileSystemWatcher('**/*.{c,h}');
+  context.subscriptions.push(output, traceChannel, status, watcher);
 
   context.subscriptions.push(
     vscode.commands.registerCommand(Commands.simulate, (arg?: SimulateArgs) => simulate(context, arg)),
@@ -53,7 +56,7 @@ async function startClient(context: vscode.ExtensionContext): Promise<void> {
     documentSelector: [{ scheme: 'file', language: 'c' }, { scheme: 'file', language: 'cpp', pattern: '**/*.h' }, { scheme: 'untitled', language: 'c' }],
     synchronize: {
       configurationSection: ['virtioRaceLint', 'files'],
-      fileEvents: vscode.workspace.createFileSystemWatcher('**/*.{c,h}'),
+      fileEvents: watcher,
     },
     initializationOptions: { settings: vscode.workspace.getConfiguration('virtioRaceLint'), ripgrep: bundledRipgrep() },
     outputChannel: output,

@@ -38,8 +38,7 @@ export function excludePatterns(root: string, exclude: Record<string, unknown> |
   for (const [glob, on] of Object.entries(exclude ?? {})) {
     if (on !== true) continue;
     const g = glob.replace(/^\.\//, '').replace(/\/+$/, '');
-    const body = g.startsWith('**/') || g.startsWith('/') ? globToRegExpSource(g.replace(/^\//, '')) : globToRegExpSource(g);
-    out.push(`^${base}/${body}(?:/.*)?$`);
+    out.push(`^${base}/${globToRegExpSource(g.replace(/^\//, ''))}(?:/.*)?$`);
   }
   return out;
 }
