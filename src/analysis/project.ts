@@ -48,9 +48,9 @@ export class Project {
     this.expanded.delete(file);
   }
 
-  /** Forgets which names were looked for, e.g. after files changed on disk. */
-  resetExpansion(): void {
-    this.tried.clear();
+  /** Forgets which names were looked for in these files (they changed on disk). */
+  forgetTried(files: string[]): void {
+    for (const f of files) this.tried.delete(f);
   }
 
   /**

@@ -10,14 +10,14 @@ import {
 } from 'vscode-languageserver/node';
 import { AnalysedDocument } from '../analysis/document';
 import type { FileFacts } from '../analysis/facts';
-import { factsFromBytes, factsFromText, mentions } from '../analysis/fileFacts';
+import { factsFromBytes, isSeed } from '../analysis/fileFacts';
 import { initParser } from '../analysis/parser';
 import { Project, type Analysis } from '../analysis/project';
 import type { Finding } from '../analysis/rules/rule';
 import { ScanPool, defaultWorkers, driverFilesWithRipgrep, isCSource } from '../analysis/scan';
-import { MAX_PARSE_BYTES } from '../analysis/source';
+import { decodeSource, MAX_PARSE_BYTES } from '../analysis/source';
 import { LineIndex } from '../analysis/text';
-import { fixAll, irqsaveFix } from '../fix/irqsave';
+import { fixAll, irqsaveFix, lockFunctionOf } from '../fix/irqsave';
 import { modelFromFinding, modelFromFunction, type CodeModel, type SimulateOptions } from '../sim/fromCode';
 import {
   Commands, DEFAULT_SETTINGS, FIX_ALL_KIND, ServerCommands, StatusNotification, type FindingSummary, type Settings, type SimulateArgs,
@@ -54,6 +54,7 @@ interface OpenDoc {
 }
 
 export class VirtioRaceServer {
+  /** Replaced as a whole when the workspace is indexed again (settings changed). */
   private project = new Project();
   private docs = new Map<string, OpenDoc>();
   private uris = new Map<string, string>();
@@ -65,11 +66,15 @@ export class VirtioRaceServer {
   /** The index came from ripgrep's candidates: directories are not fully listed in filesByDir. */
   private usedRipgrep = false;
   private filesExclude: Record<string, unknown> = {};
+  /** files.exclude of every folder, as regular expressions over absolute paths. */
+  private excluded: RegExp[] = [];
   private canConfigure = false;
   private canProgress = false;
   private indexing = false;
   private indexGeneration = 0;
   private analysis: Analysis = { findings: [], suppressed: [], unusedSuppressions: [] };
+  /** Facts changed since `analysis` was computed. */
+  private analysisStale = true;
   private pending?: NodeJS.Immediate;
   private parserReady = initParser();
   private docQueue: Promise<void> = this.parserReady.then(() => undefined, () => undefined);
@@ -89,7 +94,7 @@ export class VirtioRaceServer {
     connection.onDidCloseTextDocument(p => this.inOrder('didClose', () => this.didClose(p)));
     connection.onDidSaveTextDocument(p => this.inOrder('didSave', () => this.didSave(p.textDocument.uri)));
     connection.onDidChangeWatchedFiles(p => this.inOrder('watchedFiles', () => this.watchedFiles(p)));
-    connection.onDidChangeConfiguration(() => { void this.loadSettings().then(() => this.schedule()); });
+    connection.onDidChangeConfiguration(() => { void this.settingsChanged(); });
     connection.onCodeAction(async p => { await this.docQueue; return this.guardValue('codeAction', () => this.codeActions(p), []); });
     connection.onExecuteCommand(p => this.executeCommand(p));
     connection.onShutdown(async () => { await this.pool?.close(); });
@@ -132,6 +137,22 @@ export class VirtioRaceServer {
     } catch (e) {
       this.log(`could not read settings: ${(e as Error).message}`);
     }
+    this.excluded = this.folders.flatMap(f => excludePatterns(f, this.filesExclude)).map(s => new RegExp(s));
+  }
+
+  /** New settings: turning the linter on or changing files.exclude indexes the workspace again. */
+  private async settingsChanged(): Promise<void> {
+    const before = { enable: this.settings.enable, exclude: JSON.stringify(this.filesExclude) };
+    await this.loadSettings();
+    const reindex = this.settings.enable && (!before.enable || before.exclude !== JSON.stringify(this.filesExclude));
+    this.analysisStale = true;
+    if (!reindex) { this.schedule(); return; }
+    await this.docQueue;
+    this.project = new Project();
+    this.filesByDir.clear();
+    this.usedRipgrep = false;
+    for (const d of this.docs.values()) this.refreshFacts(d);
+    await this.indexWorkspace();
   }
 
   /** Indexes the workspace folders in the background, with cancellable progress. */
@@ -149,6 +170,7 @@ export class VirtioRaceServer {
     progress?.begin('virtio-race-lint: indexing', undefined, 'reading C files', true);
     progress?.token.onCancellationRequested(() => { cancelled = true; });
     const started = Date.now();
+    const project = this.project;
     try {
       this.pool ??= new ScanPool(this.opts.workers ?? defaultWorkers(), 'workers');
       let lastReport = 0;
@@ -162,15 +184,18 @@ export class VirtioRaceServer {
             if (now - lastReport > 200) { lastReport = now; progress?.report(`${n} files read`); }
           },
         });
+        // Indexing started again (settings changed): this run's results belong to an old project.
+        if (project !== this.project) return;
         for (const f of res.files) this.addKnownFile(f);
         if (res.stats.prefilter === 'ripgrep') this.usedRipgrep = true;
-        for (const f of res.facts) if (!this.docs.has(f.file)) this.project.setFacts(f);
+        for (const f of res.facts) if (!this.docs.has(f.file)) project.setFacts(f);
         for (const w of res.warnings) this.log(w);
       }
       progress?.report('resolving names across files');
       this.log(`scanned in ${Date.now() - started} ms`);
-      for (const w of await this.project.expand(this.expansionHost())) this.log(w);
-      this.log(`indexed ${this.folders.join(', ')} in ${Date.now() - started} ms${cancelled ? ' (cancelled)' : ''}: ${this.project.index.fileCount} files parsed`);
+      for (const w of await project.expand(this.expansionHost())) this.log(w);
+      this.analysisStale = true;
+      this.log(`indexed ${this.folders.join(', ')} in ${Date.now() - started} ms${cancelled ? ' (cancelled)' : ''}: ${project.index.fileCount} files parsed`);
     } catch (e) {
       this.log(`indexing failed: ${(e as Error).stack ?? e}`);
     } finally {
@@ -193,18 +218,9 @@ export class VirtioRaceServer {
         const fromRg = this.usedRipgrep ? await driverFilesWithRipgrep(dirs) : undefined;
         return new Map(dirs.map(d => [d, fromRg?.get(d) ?? [...(this.filesByDir.get(d) ?? [])]]));
       },
-      parseMatching: async (cands: { file: string; names: string[] }[]) => {
-        // Open buffers answer for themselves; the rest is read from disk by the workers.
-        const open = cands.filter(c => this.docs.has(c.file));
-        const rest = cands.filter(c => !this.docs.has(c.file));
-        const facts: FileFacts[] = [];
-        for (const c of open) {
-          const d = this.docs.get(c.file)!;
-          if (c.names.some(n => mentions(Buffer.from(d.doc.text), n))) facts.push(this.extractOpen(d));
-        }
-        const res = this.pool ? await this.pool.parseMatching(rest) : { facts: [], warnings: [] };
-        return { facts: [...facts, ...res.facts], warnings: res.warnings };
-      },
+      // Open buffers are in the index already, so candidates are files on disk.
+      parseMatching: async (cands: { file: string; names: string[] }[]) =>
+        this.pool ? this.pool.parseMatching(cands) : { facts: [], warnings: [] },
     };
   }
 
@@ -243,12 +259,9 @@ export class VirtioRaceServer {
       }
     }
     d.version = p.textDocument.version;
-    if (this.settings.run === 'onSave') {
-      d.stale = true;
-      return;
-    }
-    this.refreshFacts(d);
-    this.schedule();
+    // The facts follow when the analysis runs: typing faster than it coalesces.
+    d.stale = true;
+    if (this.settings.run === 'onType') this.schedule();
   }
 
   private didSave(uri: string): void {
@@ -270,22 +283,33 @@ export class VirtioRaceServer {
   }
 
   private watchedFiles(p: DidChangeWatchedFilesParams): void {
+    const changed: string[] = [];
     for (const ch of p.changes) {
       const key = uriToKey(ch.uri);
-      if (!isFileKey(key) || !isCSource(key) || this.docs.has(key)) continue;
+      // Open buffers win over the disk; excluded files are not the workspace's.
+      if (!isFileKey(key) || !isCSource(key) || this.docs.has(key) || this.excluded.some(r => r.test(key))) continue;
+      changed.push(key);
       if (ch.type === FileChangeType.Deleted) {
         this.project.removeFile(key);
         this.filesByDir.get(path.dirname(key))?.delete(key);
       } else {
         this.addKnownFile(key);
-        this.reloadFromDisk(key);
+        // A file the index holds is read again; a new one only if the scan would have parsed
+        // it (a branch switch touches thousands of files that do not matter).
+        this.reloadFromDisk(key, !this.project.index.has(key));
       }
     }
-    this.project.resetExpansion();
-    void this.project.expand(this.expansionHost()).then(() => this.schedule());
+    if (changed.length === 0) return;
+    this.project.forgetTried(changed);
+    this.analysisStale = true;
+    this.project.expand(this.expansionHost()).then(ws => {
+      for (const w of ws) this.log(w);
+      this.schedule();
+    }, e => this.log(`expanding the index failed: ${(e as Error).stack ?? e}`));
   }
 
-  private reloadFromDisk(key: string): void {
+  /** Reads a file from disk into the index (`onlyIfSeed`: only if it mentions the virtqueue APIs). */
+  private reloadFromDisk(key: string, onlyIfSeed = false): void {
     if (!isFileKey(key)) { this.project.removeFile(key); return; }
     let bytes: Buffer;
     try {
@@ -294,6 +318,7 @@ export class VirtioRaceServer {
       this.project.removeFile(key);
       return;
     }
+    if (onlyIfSeed && !isSeed(bytes)) return;
     this.safely(key, () => {
       const res = factsFromBytes(key, bytes);
       if (res.warning) this.log(res.warning);
@@ -309,7 +334,19 @@ export class VirtioRaceServer {
   /** Re-extracts an open document's facts; a failure skips the file, it never stops the server. */
   private refreshFacts(d: OpenDoc): void {
     d.stale = false;
+    this.analysisStale = true;
     this.safely(d.key, () => this.project.setFacts(this.extractOpen(d)));
+  }
+
+  /**
+   * Brings the facts of edited buffers and the analysis up to date, for a command or a code
+   * action (which must edit the text as it is now, whatever `run` says about diagnostics).
+   */
+  private freshen(withEdits = true): void {
+    if (withEdits) for (const d of this.docs.values()) if (d.stale) this.refreshFacts(d);
+    if (!this.analysisStale) return;
+    this.analysisStale = false;
+    this.analysis = this.settings.enable ? this.project.analyse() : { findings: [], suppressed: [], unusedSuppressions: [] };
   }
 
   private safely(key: string, f: () => void): void {
@@ -325,6 +362,7 @@ export class VirtioRaceServer {
 
   /** Re-analyses on the next turn of the event loop; changes arriving meanwhile coalesce. */
   private schedule(): void {
+    this.analysisStale = true;
     if (this.pending) return;
     this.pending = setImmediate(() => {
       this.pending = undefined;
@@ -334,11 +372,9 @@ export class VirtioRaceServer {
 
   /** Runs the analysis now and publishes (the benchmark and tests call it directly). */
   analyseAndPublish(): void {
-    if (!this.settings.enable) {
-      this.analysis = { findings: [], suppressed: [], unusedSuppressions: [] };
-    } else {
-      this.analysis = this.project.analyse();
-    }
+    // With run: onSave, edited buffers wait for didSave (or a command) to be analysed.
+    this.analysisStale = true;
+    this.freshen(this.settings.run === 'onType');
     const byUri = new Map<string, Diagnostic[]>();
     const add = (uri: string, d: Diagnostic) => { const l = byUri.get(uri); if (l) l.push(d); else byUri.set(uri, [d]); };
     for (const f of this.analysis.findings) add(keyToUri(f.file, this.uris), findingToDiagnostic(f, this.uris));
@@ -387,7 +423,7 @@ export class VirtioRaceServer {
     const key = uriToKey(p.textDocument.uri);
     const d = this.docs.get(key);
     if (!d) return [];
-    if (d.stale) { this.refreshFacts(d); this.analysis = this.project.analyse(); }
+    this.freshen();
     const facts = this.project.index.get(key);
     if (!facts) return [];
     const text = d.doc.text;
@@ -428,7 +464,7 @@ export class VirtioRaceServer {
         title: 'Create kernel patch for this file', kind: CodeActionKind.QuickFix, diagnostics: [diag],
         command: { title: 'Create kernel patch', command: Commands.createPatch, arguments: [{ uri: d.uri }] },
       });
-      const fn = facts.functions.find(x => x.name === finding.lockFunction && x.span.start <= finding.span.start && finding.span.end <= x.span.end);
+      const fn = lockFunctionOf(finding, facts);
       if (fn) {
         const idx = new LineIndex(text);
         const line = fn.span.line;
@@ -479,11 +515,16 @@ export class VirtioRaceServer {
           const findings = this.analysis.findings.filter(f => f.file === key);
           if (!facts || findings.length === 0) return { error: 'no VRL001 finding in this file' };
           if (!this.opts.createPatch) return { error: 'patch generation is not available in this server' };
+          // A patch is UTF-8 text against the bytes on disk: other encodings would not apply.
+          const onDisk = isFileKey(key) && fs.existsSync(key) ? decodeSource(fs.readFileSync(key)) : undefined;
+          if (onDisk?.ok && onDisk.encoding !== 'utf8') {
+            return { error: `the file is not plain UTF-8 (${onDisk.encoding}), so a patch would not apply; use the quick fix instead` };
+          }
           return await this.opts.createPatch(key, text, findings, facts, this.settings);
         }
         case ServerCommands.simulate: {
           const key = uriToKey(arg.uri);
-          const { text, facts } = this.current(key);
+          const { facts } = this.current(key);
           const inFile = this.analysis.findings.filter(f => f.file === key);
           const finding = arg.line === undefined ? inFile[0]
             : inFile.find(f => f.span.line === arg.line) ?? inFile.find(f => {
@@ -494,7 +535,6 @@ export class VirtioRaceServer {
           const model = finding ? modelFromFinding(finding, this.project.index) : fnAt ? modelFromFunction(fnAt, key) : undefined;
           if (!model) return { error: 'no VRL001 finding, or lock held around a virtqueue drain, at this position' };
           if (!this.opts.simulate) return { error: 'the simulator is not available in this server' };
-          void text;
           const options: SimulateOptions = {
             buffers: this.settings.simulator.buffers, maxStates: this.settings.simulator.maxStates, timed: true,
             ...(arg.options as SimulateOptions | undefined),
@@ -511,15 +551,17 @@ export class VirtioRaceServer {
     }
   }
 
+  /** A file's text and facts as they are now: the buffer if open, else the disk. */
   private current(key: string): { text: string; facts?: FileFacts; version: number | null } {
+    this.freshen();
     const d = this.docs.get(key);
-    if (d) {
-      if (d.stale) this.refreshFacts(d);
-      return { text: d.doc.text, facts: this.project.index.get(key), version: d.version };
-    }
-    let text = '';
-    try { text = fs.readFileSync(key, 'utf8'); } catch { /* not on disk */ }
-    return { text, facts: this.project.index.get(key) ?? (text ? factsFromText(key, text) : undefined), version: null };
+    if (d) return { text: d.doc.text, facts: this.project.index.get(key), version: d.version };
+    // Decoded as the index read it (a BOM or Latin-1 would shift or garble the offsets otherwise).
+    let bytes: Buffer | undefined;
+    try { bytes = fs.readFileSync(key); } catch { /* not on disk */ }
+    const decoded = bytes ? decodeSource(bytes) : undefined;
+    if (!bytes || !decoded?.ok) return { text: '', facts: undefined, version: null };
+    return { text: decoded.text, facts: this.project.index.get(key) ?? factsFromBytes(key, bytes).facts, version: null };
   }
 
   private async withProgress<T>(title: string, run: (token: { isCancellationRequested: boolean }) => Promise<T>): Promise<T> {

@@ -199,6 +199,70 @@ describe('language server over in-memory streams', function () {
     assert.equal(res.error, 'simulation cancelled');
   });
 
+  it('with run: onSave, commands still work on the unsaved buffer as it is now', async () => {
+    const dir = workspace();
+    c = await startServer(dir, {}, { run: 'onSave' });
+    const vq = uriOf(dir, 'demo_vq.c');
+    const text = fs.readFileSync(path.join(dir, 'demo_vq.c'), 'utf8');
+    await c.client.sendNotification('textDocument/didOpen', { textDocument: { uri: vq, languageId: 'c', version: 1, text } });
+    await c.waitFor(d => vrl(d.get(vq)).length === 2);
+    await c.client.sendNotification('textDocument/didChange', {
+      textDocument: { uri: vq, version: 2 },
+      contentChanges: [{ range: { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } }, text: '/* one */\n/* two */\n' }],
+    });
+    const res = await c.client.sendRequest('workspace/executeCommand', { command: 'virtioRaceLint.fixAll', arguments: [{ uri: vq }] }) as { applied: boolean; fixed: number };
+    assert.deepEqual(res, { applied: true, fixed: 2, refused: [] });
+    const edit = c.applyEdits[0] as { edit: { documentChanges: { textDocument: { version: number }; edits: { range: { start: { line: number } }; newText: string }[] }[] } };
+    const change = edit.edit.documentChanges[0];
+    assert.equal(change.textDocument.version, 2);
+    assert.equal(change.edits.find(e => e.newText === 'spin_lock_irqsave')!.range.start.line, 37, 'the lock as it is in the edited buffer');
+  });
+
+  it('analyses a burst of edits together rather than once per edit', async () => {
+    const dir = workspace();
+    let extractions = 0;
+    c = await startServer(dir, { beforeExtract: key => { if (key.endsWith('demo_vq.c')) extractions++; } });
+    const vq = uriOf(dir, 'demo_vq.c');
+    const text = fs.readFileSync(path.join(dir, 'demo_vq.c'), 'utf8');
+    await c.client.sendNotification('textDocument/didOpen', { textDocument: { uri: vq, languageId: 'c', version: 1, text } });
+    await c.waitFor(d => vrl(d.get(vq)).length === 2);
+    extractions = 0;
+    await Promise.all(Array.from({ length: 20 }, (_, i) => c!.client.sendNotification('textDocument/didChange', {
+      textDocument: { uri: vq, version: i + 2 },
+      contentChanges: [{ range: { start: { line: 36, character: 0 }, end: { line: 36, character: 0 } }, text: ' ' }],
+    })));
+    const list = await c.client.sendRequest('workspace/executeCommand', { command: 'virtioRaceLint.server.listFindings', arguments: [] }) as unknown[];
+    assert.equal(list.length, 2);
+    assert.ok(extractions >= 1 && extractions <= 12, `${extractions} extractions for 20 edits`);
+  });
+
+  it('indexes the workspace when the linter is turned on again', async () => {
+    const dir = workspace();
+    const settings: Record<string, unknown> = { enable: false };
+    c = await startServer(dir, {}, settings);
+    assert.equal(c.server.findings.length, 0);
+    settings.enable = true;
+    await c.client.sendNotification('workspace/didChangeConfiguration', { settings: null });
+    await c.waitFor(d => vrl(d.get(uriOf(dir, 'demo_vq.c'))).length === 2);
+  });
+
+  it('reads a closed file as the index did (a UTF-8 BOM does not shift the fix)', async () => {
+    const dir = workspace();
+    const file = path.join(dir, 'demo_vq.c');
+    fs.writeFileSync(file, '\ufeff' + fs.readFileSync(file, 'utf8'));
+    c = await startServer(dir, { ...defaultServerOptions() }, { patch: { signoff: 'A <a@example.org>' } });
+    const vq = uriOf(dir, 'demo_vq.c');
+    await c.waitFor(d => vrl(d.get(vq)).length === 2);
+    const res = await c.client.sendRequest('workspace/executeCommand', { command: 'virtioRaceLint.fixAll', arguments: [{ uri: vq }] }) as { applied: boolean; fixed: number };
+    assert.deepEqual(res, { applied: true, fixed: 2, refused: [] });
+    const edit = c.applyEdits[0] as { edit: { documentChanges: { edits: { range: { start: { line: number; character: number } }; newText: string }[] }[] } };
+    const lock = edit.edit.documentChanges[0].edits.find(e => e.newText === 'spin_lock_irqsave')!;
+    assert.deepEqual(lock.range.start, { line: 35, character: 1 }, 'spin_lock after the tab, as the editor shows the file');
+    // A patch against bytes that are not plain UTF-8 would not apply: refused with a reason.
+    const patch = await c.client.sendRequest('workspace/executeCommand', { command: 'virtioRaceLint.server.createPatch', arguments: [{ uri: vq }] }) as { error?: string };
+    assert.match(patch.error ?? '', /not plain UTF-8 \(utf8-bom\)/);
+  });
+
   it('respects files.exclude when indexing', async () => {
     const dir = tempDir('vrl-lsp-');
     copyDir(GPU, path.join(dir, 'excluded'));
