@@ -1,6 +1,7 @@
-// What the patch writer asks of the environment: the repository root, the file's subject lines
-// and the git identity. The only module of src/fix that runs a process (git), kept apart so the
-// rest stays pure; without git (or outside a repository) it falls back to the kernel tree root.
+// What the patch writer asks of the environment: the repository root, the file's path in it, the
+// file's subject lines and the git identity. The only module of src/fix that runs a process
+// (git), kept apart so the rest stays pure; without git (or outside a repository) it falls back
+// to the kernel tree root.
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -23,19 +24,42 @@ export function kernelRoot(file: string): string | undefined {
   }
 }
 
+/** `p` with symbolic links resolved, as git reports its top level; `p` itself if it does not exist. */
+function realPath(p: string): string {
+  try {
+    return fs.realpathSync(p);
+  } catch {
+    return p;
+  }
+}
+
+/**
+ * The repository (or kernel tree) `file` is in, and its path there. Both come from the
+ * symlink-resolved file: git's top level is resolved, so a file reached through a symbolic link
+ * would otherwise not be found under it.
+ */
 export function repoInfo(file: string, fallbackRoot: string): RepoInfo {
-  const dir = path.dirname(file);
+  const real = realPath(file);
+  const dir = path.dirname(real);
   const top = git(dir, ['rev-parse', '--show-toplevel']);
   if (top) {
-    const rel = path.relative(top, file);
+    const rel = relativeTo(top, real);
     const log = git(top, ['log', '--no-merges', '--format=%s', '-n', '300', '--', rel]);
     const name = git(top, ['config', 'user.name']);
     const email = git(top, ['config', 'user.email']);
-    return { root: top, isGit: true, subjects: log ? log.split('\n').filter(Boolean) : [], ident: name && email ? { name, email } : undefined };
+    return { root: top, path: rel, isGit: true, subjects: log ? log.split('\n').filter(Boolean) : [], ident: name && email ? { name, email } : undefined };
   }
   const name = git(dir, ['config', 'user.name']);
   const email = git(dir, ['config', 'user.email']);
-  return { root: kernelRoot(file) ?? fallbackRoot, isGit: false, ident: name && email ? { name, email } : undefined };
+  const root = realPath(kernelRoot(real) ?? fallbackRoot);
+  return { root, path: relativeTo(root, real), isGit: false, ident: name && email ? { name, email } : undefined };
+}
+
+/** `file` relative to `root` with `/` separators; a file outside `root` keeps its full path, without the leading `/`. */
+function relativeTo(root: string, file: string): string {
+  const r = root.endsWith(path.sep) ? root : root + path.sep;
+  const rel = file.startsWith(r) ? file.slice(r.length) : file.replace(/^[\\/]+/, '');
+  return rel.split(path.sep).join('/');
 }
 
 /** `Name <mail>` as given to --signoff or the setting. */

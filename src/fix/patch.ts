@@ -11,6 +11,8 @@ import { formatPatchMail, subjectPrefixForPath, subjectPrefixFromLog, type Ident
 export interface RepoInfo {
   /** Directory the patch paths are relative to (`-p1`): the git top level or the kernel tree root. */
   root: string;
+  /** The file's path relative to `root`, with `/` separators: what the patch's `a/` and `b/` paths name. */
+  path: string;
   isGit: boolean;
   /** `git log --format=%s -- <path>` of the file, newest first, when in a git repository. */
   subjects?: string[];
@@ -19,6 +21,7 @@ export interface RepoInfo {
 }
 
 export interface FilePatchInput {
+  /** The analysed file; the patch names it by `repo.path`. */
   file: string;
   text: string;
   findings: Finding[];
@@ -32,12 +35,12 @@ export type PatchResult =
 
 /** The fixed text and the message for one file. */
 export function preparePatch(input: FilePatchInput): PatchResult {
-  const { file, text, findings, facts, repo } = input;
+  const { text, findings, facts, repo } = input;
   const res = fixAll(findings, facts, text);
   if (res.edits.length === 0) {
     return { ok: false, reason: res.refused.length ? res.refused.map(r => `${r.finding.handler}(): ${r.reason}`).join('; ') : 'nothing to fix' };
   }
-  const path = relativeTo(repo.root, file);
+  const path = repo.path;
   const prefix = (repo.subjects && subjectPrefixFromLog(repo.subjects)) || subjectPrefixForPath(path);
   return {
     ok: true,
@@ -126,11 +129,6 @@ export function patchMails(prepared: (PatchResult & { ok: true })[], o: MailOpti
       body: p.body,
     })),
   });
-}
-
-export function relativeTo(root: string, file: string): string {
-  const r = root.endsWith('/') ? root : root + '/';
-  return file.startsWith(r) ? file.slice(r.length) : file.replace(/^\//, '');
 }
 
 function unique(xs: string[]): string[] {

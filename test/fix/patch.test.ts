@@ -84,6 +84,20 @@ describe('virtio-race-lint patch and fix', function () {
     }
   });
 
+  it('names the file by its path in the repository when it is reached through a symbolic link', async () => {
+    const { dir } = demoRepo();
+    const link = path.join(tempDir('vrl-link-'), 'linux');
+    fs.symlinkSync(dir, link);
+    // Relative to a working directory that is the link, and absolute through the link.
+    for (const [args, cwd] of [[['drivers/demo/demo_drv.c'], link], [[path.join(link, 'drivers/demo/demo_drv.c')], '/']] as const) {
+      const r = await runCli(['patch', '--date', '2026-01-02T03:04:05Z', ...args], cwd);
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stdout, /^diff --git a\/drivers\/demo\/demo_drv\.c b\/drivers\/demo\/demo_drv\.c$/m);
+      // The prefix from the file's git log (`demo:`), not the one made from its name (`demo_drv:`).
+      assert.match(r.stdout, /^Subject: \[PATCH\] demo: disable local irqs/m);
+    }
+  });
+
   it('takes the author from --signoff and refuses a malformed one', async () => {
     const { dir } = demoRepo();
     const r = await runCli(['patch', '--signoff', 'Grace Hopper <grace@example.org>', '-o', 'out.mbox', 'drivers/demo'], dir);
