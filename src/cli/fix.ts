@@ -4,7 +4,7 @@ import { checkPaths, PathError, type CheckResult } from '../analysis/checkPaths'
 import type { Finding } from '../analysis/rules/rule';
 import { decodeSource, encodeSource } from '../analysis/source';
 import { unifiedDiff } from '../fix/diff';
-import { parseIdent, repoInfo } from '../fix/gitInfo';
+import { parseIdent, RepoCache, repoInfo } from '../fix/gitInfo';
 import { applyEdits, fixAll } from '../fix/irqsave';
 import { toMbox } from '../fix/mail';
 import { patchMails, preparePatch, type PatchResult } from '../fix/patch';
@@ -71,6 +71,7 @@ export async function patchCommand(args: string[], io: Io): Promise<number> {
   for (const w of result.warnings) io.err(`virtio-race-lint: warning: ${w}\n`);
   const prepared: (PatchResult & { ok: true })[] = [];
   let ident = given;
+  const repos = new RepoCache();
   for (const [file, findings] of byFile(result.findings)) {
     const rel = relativePath(file, io.cwd);
     const decoded = decodeSource(fs.readFileSync(file));
@@ -80,7 +81,7 @@ export async function patchCommand(args: string[], io: Io): Promise<number> {
       io.err(`virtio-race-lint: ${rel}: not patched: the file is not plain UTF-8 (${decoded.encoding}); use fix instead\n`);
       continue;
     }
-    const repo = repoInfo(file, io.cwd);
+    const repo = repoInfo(file, io.cwd, repos);
     ident ??= repo.ident;
     const p = preparePatch({ file, text: decoded.text, findings, facts, repo });
     if (!p.ok) { io.err(`virtio-race-lint: ${rel}: not patched: ${p.reason}\n`); continue; }

@@ -34,25 +34,54 @@ function realPath(p: string): string {
 }
 
 /**
+ * What does not change between the files of one run, so that it is asked of git once: the top
+ * level of each directory and the identity of each repository. A long-running caller (the
+ * language server) makes a new one per request, so a changed git config is seen.
+ */
+export class RepoCache {
+  private readonly tops = new Map<string, string | undefined>();
+  private readonly idents = new Map<string, Ident | undefined>();
+
+  /** `git rev-parse --show-toplevel` run in `dir`. */
+  top(dir: string): string | undefined {
+    if (!this.tops.has(dir)) this.tops.set(dir, git(dir, ['rev-parse', '--show-toplevel']));
+    return this.tops.get(dir);
+  }
+
+  /** user.name and user.email as git sees them in `cwd` (one process); `key` names the repository, '' outside one. */
+  ident(cwd: string, key: string): Ident | undefined {
+    if (!this.idents.has(key)) this.idents.set(key, readIdent(cwd));
+    return this.idents.get(key);
+  }
+}
+
+/** What `git config user.name` and `git config user.email` print: the last value of each wins. */
+function readIdent(cwd: string): Ident | undefined {
+  const out = git(cwd, ['config', '--get-regexp', '^user\\.(name|email)$']);
+  const v: Record<string, string> = {};
+  for (const line of out?.split('\n') ?? []) {
+    const m = /^user\.(name|email)(?: (.*))?$/.exec(line);
+    if (m) v[m[1]] = m[2] ?? '';
+  }
+  return v.name && v.email ? { name: v.name, email: v.email } : undefined;
+}
+
+/**
  * The repository (or kernel tree) `file` is in, and its path there. Both come from the
  * symlink-resolved file: git's top level is resolved, so a file reached through a symbolic link
- * would otherwise not be found under it.
+ * would otherwise not be found under it. Pass one `cache` for all the files of a run.
  */
-export function repoInfo(file: string, fallbackRoot: string): RepoInfo {
+export function repoInfo(file: string, fallbackRoot: string, cache = new RepoCache()): RepoInfo {
   const real = realPath(file);
   const dir = path.dirname(real);
-  const top = git(dir, ['rev-parse', '--show-toplevel']);
+  const top = cache.top(dir);
   if (top) {
     const rel = relativeTo(top, real);
     const log = git(top, ['log', '--no-merges', '--format=%s', '-n', '300', '--', rel]);
-    const name = git(top, ['config', 'user.name']);
-    const email = git(top, ['config', 'user.email']);
-    return { root: top, path: rel, isGit: true, subjects: log ? log.split('\n').filter(Boolean) : [], ident: name && email ? { name, email } : undefined };
+    return { root: top, path: rel, isGit: true, subjects: log ? log.split('\n').filter(Boolean) : [], ident: cache.ident(top, top) };
   }
-  const name = git(dir, ['config', 'user.name']);
-  const email = git(dir, ['config', 'user.email']);
   const root = realPath(kernelRoot(real) ?? fallbackRoot);
-  return { root, path: relativeTo(root, real), isGit: false, ident: name && email ? { name, email } : undefined };
+  return { root, path: relativeTo(root, real), isGit: false, ident: cache.ident(dir, '') };
 }
 
 /** `file` relative to `root` with `/` separators; a file outside `root` keeps its full path, without the leading `/`. */
