@@ -99,7 +99,13 @@ export function irqsaveFix(finding: Finding, facts: FileFacts, text: string): Fi
   return checkParses(text, result);
 }
 
-interface Plan { ok: true; needsFlags: boolean; edits(flags: string): TextEdit[] }
+interface Plan {
+  ok: true;
+  needsFlags: boolean;
+  /** The acquisitions that change (lockComponent()). */
+  locks: number[];
+  edits(flags: string): TextEdit[];
+}
 
 function planFix(fn: FunctionFacts, opIndex: number, text: string): Plan | { ok: false; reason: string } {
   const op = fn.lockOps[opIndex];
@@ -140,6 +146,7 @@ function planFix(fn: FunctionFacts, opIndex: number, text: string): Plan | { ok:
   return {
     ok: true,
     needsFlags,
+    locks,
     edits: (flags: string) => {
       const edits: TextEdit[] = [];
       for (const i of [...locks, ...unlocks]) edits.push(...opEdits(fn.lockOps[i], text, flags));
@@ -220,10 +227,13 @@ export function applyEdits(text: string, edits: TextEdit[]): string {
   return out + text.slice(at);
 }
 
-/** ESLint's invariant for autofixes: the fixed text must not parse worse than the original. */
-function checkParses(text: string, result: FixResult): FixResult {
+/**
+ * ESLint's invariant for autofixes: the fixed text must not parse worse than the original.
+ * `before` is errorCount(text), when the caller has it already.
+ */
+function checkParses(text: string, result: FixResult, before?: number): FixResult {
   if (!result.ok) return result;
-  const before = errorCount(text);
+  before ??= errorCount(text);
   const after = errorCount(applyEdits(text, result.edits));
   if (after > before) return { ok: false, reason: 'the edited function would not parse cleanly; not applying', function: result.function };
   return result;
@@ -266,20 +276,20 @@ export function fixAll(findings: Finding[], facts: FileFacts, text: string): { e
     if (!fn) { refused.push({ finding: f, reason: `cannot find ${f.lockFunction}()` }); continue; }
     byFn.set(fn, [...(byFn.get(fn) ?? []), f]);
   }
+  let before: number | undefined;
   for (const [fn, list] of byFn) {
     const taken = new Set<number>();
-    const plans: { finding: Finding; plan: Plan; locks: number[] }[] = [];
+    const plans: { finding: Finding; plan: Plan }[] = [];
     for (const f of list) {
       const opIndex = fn.lockOps.findIndex(o => o.span.start === f.span.start);
       if (taken.has(opIndex)) { fixed.push(f); continue; }
       const plan = planFix(fn, opIndex, text);
       if (!plan.ok) { refused.push({ finding: f, reason: plan.reason }); continue; }
-      const comp = lockComponent(fn, opIndex);
-      for (const i of comp.locks) taken.add(i);
-      plans.push({ finding: f, plan, locks: comp.locks });
+      for (const i of plan.locks) taken.add(i);
+      plans.push({ finding: f, plan });
     }
     const withFlags = plans.filter(p => p.plan.needsFlags);
-    const overlap = withFlags.some((a, i) => withFlags.some((b, j) => j > i && sectionsOverlap(fn, a.locks, b.locks)));
+    const overlap = withFlags.some((a, i) => withFlags.some((b, j) => j > i && sectionsOverlap(fn, a.plan.locks, b.plan.locks)));
     const names: string[] = [];
     const pickName = () => {
       const n = chooseFlagsName(fn, text, names);
@@ -296,7 +306,8 @@ export function fixAll(findings: Finding[], facts: FileFacts, text: string): { e
     }
     if (names.length) fnEdits.push(declarationEdit(fn, text, names));
     const candidate: FixResult = { ok: true, edits: sortEdits(fnEdits), title: '', function: fn.name };
-    const checked = checkParses(text, candidate);
+    before ??= errorCount(text);
+    const checked = checkParses(text, candidate, before);
     if (checked.ok) edits.push(...checked.edits);
     else for (const f of list) refused.push({ finding: f, reason: checked.reason });
   }
