@@ -9,7 +9,7 @@ import type { ExploreResult as ViewExplore, SimulationResult, TimedResult as Vie
 import { compareBeforeAfter, type Comparison } from './compare';
 import type { ExploreResult } from './explore';
 import { describeConfig, PROPERTY_IDS, PROPERTY_TITLES, resolveConfig, type LockKind, type PropertyId, type SimConfig, type Stale, type Target } from './model';
-import { renderScenario, renderSummary, renderTimed, renderVerdictTable, resultToJson, stepLoc, type SourceMap } from './report';
+import { renderScenario, renderSummary, renderTimed, summarySentences, renderVerdictTable, resultToJson, stepLoc, type SourceMap } from './report';
 import { simulateTimed, type TimedComparison, type TimedRun } from './timed';
 import type { TraceStep } from './trace';
 
@@ -279,7 +279,7 @@ export function simulationView(sim: CodeSimulation): SimulationResult {
     after: view(sim.comparison.after),
     ...(sim.timed ? { timed: { before: viewTimed(sim.timed.asIs), after: viewTimed(sim.timed.irqsave) } } : {}),
     text: renderSimulationText(sim),
-    summary: renderSummary(cmp).split('\n').map(s => s.trim()).filter(Boolean),
+    summary: summarySentences(cmp),
   };
 }
 

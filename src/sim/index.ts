@@ -17,7 +17,7 @@ export { NOTE_THRESHOLD, NOTE_WINDOW, NoteInterrupt, nobodyCaredMessage } from '
 export type { IrqReturn, NobodyCared } from './noteInterrupt';
 export { Mulberry32 } from './prng';
 export {
-  comparisonToJson, formatLoc, renderScenario, renderScenarios, renderSummary, renderTimed, renderTimedSummary,
+  comparisonToJson, formatLoc, renderScenario, renderScenarios, renderSummary, renderTimed, summarySentences, renderTimedSummary,
   renderVerdictTable, resultToJson, stepLoc, timedToJson,
 } from './report';
 export type { JsonStep, Loc, SourceMap } from './report';

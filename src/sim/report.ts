@@ -198,8 +198,8 @@ function irqsaveGaps(c: SimConfig): string[] {
   return why;
 }
 
-/** A paragraph generated from the two results; it claims no more than they show. */
-export function renderSummary(cmp: Comparison): string {
+/** The summary's sentences, each generated from the two results; they claim no more than they show. */
+export function summarySentences(cmp: Comparison): string[] {
   const { before, after } = cmp;
   const c = before.config;
   const s: string[] = [];
@@ -256,7 +256,12 @@ export function renderSummary(cmp: Comparison): string {
       'for as long as completions keep arriving faster than one loop iteration.');
   }
   s.push('These verdicts hold for the model of SIM-MODEL.md (sequential consistency, split ring, no PREEMPT_RT, where spin_lock_irqsave does not disable IRQs).');
-  return s.join(' ');
+  return s;
+}
+
+/** The summary as one paragraph. */
+export function renderSummary(cmp: Comparison): string {
+  return summarySentences(cmp).join(' ');
 }
 
 // ---------------------------------------------------------------- timed mode

@@ -59,6 +59,10 @@ describe('simulation from analysed code', function () {
     assert.deepEqual(lock.loc, { file: path.join(GPU, 'demo_vq.c'), line: 36 });
     assert.match(lock.text, /spin_lock\(&dev->ctrlq\.qlock\)/, 'the driver\'s own lock name, not the model\'s');
     assert.ok(v.summary.some(s => /IRQ_NONE stays reachable/.test(s)));
+    // One bullet per sentence, not the whole paragraph in one.
+    assert.ok(v.summary.length >= 4, `${v.summary.length} summary bullets`);
+    assert.match(v.summary.find(s => /IRQ_NONE stays reachable/.test(s))!, /^With spin_lock_irqsave IRQ_NONE stays reachable [^]*\.$/);
+    assert.ok(v.summary.every(s => /^[A-Z][^]*[.]$/.test(s) && !/\. (As written|With|Under|It|The|These|Exhaustive|Caveat) /.test(s)), v.summary.join('\n'));
     assert.ok(v.timed && v.timed.before.completions === 2000 && v.timed.before.series.length > 0);
     assert.match(v.text, /^Simulation of demo_dequeue_ctrl_func\(\)/);
   });
