@@ -8,7 +8,7 @@ import type { WorkspaceIndex } from '../analysis/workspace';
 import type { ExploreResult as ViewExplore, SimulationResult, TimedResult as ViewTimed, TraceStep as ViewStep } from '../shared/simulation';
 import { compareBeforeAfter, type Comparison } from './compare';
 import type { ExploreResult } from './explore';
-import { describeConfig, PROPERTY_IDS, PROPERTY_TITLES, resolveConfig, type LockKind, type PropertyId, type SimConfig, type Stale, type Target } from './model';
+import { describeConfig, masksHardIrqs, PROPERTY_IDS, PROPERTY_TITLES, resolveConfig, type LockKind, type PropertyId, type SimConfig, type Stale, type Target } from './model';
 import { renderScenario, renderSummary, renderTimed, summarySentences, renderVerdictTable, resultToJson, stepLoc, type SourceMap } from './report';
 import { simulateTimed, type TimedComparison, type TimedRun } from './timed';
 import type { TraceStep } from './trace';
@@ -84,9 +84,11 @@ export function modelFromFinding(finding: Finding, index: WorkspaceIndex): CodeM
  */
 export function modelFromFunction(fn: FunctionFacts, file: string): CodeModel | undefined {
   const drain = fn.drains.find(d => !d.poll && d.state.held.length) ?? fn.drains.find(d => !d.poll);
-  const held = drain?.state.held ?? [];
-  const opIndex = held.find(i => fn.lockOps[i]?.action === 'lock') ?? fn.lockOps.findIndex(o => o.action === 'lock');
-  if (opIndex < 0 || opIndex === undefined) return undefined;
+  // A lock, not local_irq_save()/local_irq_disable() (family 'irq'): those take no lock, and
+  // their effect on the drain is read from drain.state.irqsOff in baseModel.
+  const isLock = (o: LockOp | undefined) => o?.action === 'lock' && o.family !== 'irq';
+  const opIndex = drain?.state.held.find(i => isLock(fn.lockOps[i])) ?? fn.lockOps.findIndex(isLock);
+  if (opIndex < 0) return undefined;
   const model = baseModel(fn, opIndex, file, drain, file);
   model.sourceMap.handler = { file, line: fn.nameSpan.line + 1 };
   return model;
@@ -94,7 +96,21 @@ export function modelFromFunction(fn: FunctionFacts, file: string): CodeModel | 
 
 function baseModel(fn: FunctionFacts, opIndex: number, file: string, drain: DrainFact | undefined, drainFile: string): CodeModel {
   const op = fn.lockOps[opIndex];
-  const { kind, note } = lockKindOf(op);
+  const lockKind = lockKindOf(op);
+  let { kind } = lockKind;
+  const { note } = lockKind;
+  // Hard IRQs off at the drain on every path (local_irq_save() before a plain spin_lock, say):
+  // what the model's lock kind stands for is whether the work can be interrupted while it holds
+  // the lock, so the lock is modelled as one that masks them.
+  let irqsOffNote: string | undefined;
+  if (drain?.state.irqsOff && !masksHardIrqs(kind)) {
+    const local = fn.drains.includes(drain)
+      ? drain.state.held.map(i => fn.lockOps[i]).find(o => o?.family === 'irq' || (o && o !== op && o.irq === 'irqs-off'))
+      : undefined;
+    irqsOffNote = `${op.text} is modelled as spin_lock_irqsave: hard IRQs are already off at the drain` +
+      `${local ? ` (${local.text})` : ''}, so the work cannot be interrupted on its CPU while it holds the lock`;
+    kind = 'spin_lock_irqsave';
+  }
   const unlock = fn.lockOps.find(u => u.action === 'unlock' && (u.releases ?? []).includes(opIndex));
   const call = (name: string) => fn.calls.find(c => c.callee === name && c.span.start > op.span.start);
   const loc = (line: number) => ({ file, line: line + 1 });
@@ -102,7 +118,8 @@ function baseModel(fn: FunctionFacts, opIndex: number, file: string, drain: Drai
   const enable = call('virtqueue_enable_cb') ?? call('virtqueue_enable_cb_prepare');
   const recheck = drain ? drain.recheckLoop || !!(disable && enable) : false;
   const notes: string[] = [];
-  if (note) notes.push(note);
+  if (note && !irqsOffNote) notes.push(note);
+  if (irqsOffNote) notes.push(irqsOffNote);
   if (!drain) notes.push('no virtqueue_get_buf() drain found under the lock; the model assumes one');
   if (drain && !drain.recheckLoop && recheck) notes.push('the disable_cb / enable_cb re-check loop is in the function, around the helper that drains');
   return {

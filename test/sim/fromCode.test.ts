@@ -1,12 +1,13 @@
 import * as assert from 'node:assert/strict';
 import * as path from 'node:path';
 import { checkPaths } from '../../src/analysis/checkPaths';
-import { configFor, modelFromFinding, modelFromFunction, simulateCode, simulationView } from '../../src/sim/fromCode';
+import { configFor, modelFromFinding, modelFromFunction, renderSimulationText, simulateCode, simulationView } from '../../src/sim/fromCode';
 import { runCli } from '../helpers/cli';
 import { FIXTURES } from '../helpers/fixtures';
 
 const GPU = path.join(FIXTURES, 'vrl001', 'gpu-helper-binding');
 const CB_LOCK = path.join(FIXTURES, 'sim', 'cb_lock.c');
+const IRQ_OFF = path.join(FIXTURES, 'sim', 'irq_off.c');
 
 describe('simulation from analysed code', function () {
   this.timeout(30000);
@@ -44,6 +45,25 @@ describe('simulation from analysed code', function () {
     assert.equal(m.lock, 'spin_lock_irqsave');
     assert.equal(m.recheckLoop, false);
     assert.equal(configFor(m, { irq: 'other' }).target, 'other');
+  });
+
+  it('models the lock, not local_irq_save(), and a plain spin_lock with IRQs already off as masking them', async () => {
+    const { project } = await checkPaths([IRQ_OFF], { workers: 0 });
+    const fns = project.index.get(IRQ_OFF)!.functions;
+    const m = modelFromFunction(fns.find(f => f.name === 'demo_irqoff_work')!, IRQ_OFF)!;
+    assert.equal(m.lockText, 'spin_lock(&d->lock)');
+    assert.equal(m.lockExpr, 'd->lock');
+    assert.equal(m.line, 15);
+    assert.deepEqual(m.sourceMap.unlock, { file: IRQ_OFF, line: 18 });
+    assert.equal(m.lock, 'spin_lock_irqsave', 'IRQs are off at the drain');
+    assert.ok(m.notes.some(n => /spin_lock\(&d->lock\) is modelled as spin_lock_irqsave: hard IRQs are already off at the drain \(local_irq_save\(flags\)\)/.test(n)), m.notes.join('\n'));
+    const sim = simulateCode(m, { buffers: 3 });
+    assert.equal(sim.comparison.before.properties.B.violated, false, 'no IRQ_NONE on the work\'s CPU during the drain');
+    assert.doesNotMatch(renderSimulationText(sim), /\(&\)/);
+    // The same drain without local_irq_save() stays a spin_lock, with no such note.
+    const plain = modelFromFunction(fns.find(f => f.name === 'demo_plain_work')!, IRQ_OFF)!;
+    assert.equal(plain.lock, 'spin_lock');
+    assert.deepEqual(plain.notes, []);
   });
 
   it('gives the view every property, steps in lanes with source lines, and a summary from the results', async () => {
