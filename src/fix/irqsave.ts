@@ -278,15 +278,18 @@ export function fixAll(findings: Finding[], facts: FileFacts, text: string): { e
   }
   let before: number | undefined;
   for (const [fn, list] of byFn) {
-    const taken = new Set<number>();
-    const plans: { finding: Finding; plan: Plan }[] = [];
+    // One plan per lock component, with every finding whose lock call it changes.
+    const plans: { findings: Finding[]; plan: Plan }[] = [];
+    const planAt = new Map<number, { findings: Finding[]; plan: Plan }>();
     for (const f of list) {
       const opIndex = fn.lockOps.findIndex(o => o.span.start === f.span.start);
-      if (taken.has(opIndex)) { fixed.push(f); continue; }
+      const covering = planAt.get(opIndex);
+      if (covering) { covering.findings.push(f); continue; }
       const plan = planFix(fn, opIndex, text);
       if (!plan.ok) { refused.push({ finding: f, reason: plan.reason }); continue; }
-      for (const i of plan.locks) taken.add(i);
-      plans.push({ finding: f, plan });
+      const entry = { findings: [f], plan };
+      for (const i of plan.locks) planAt.set(i, entry);
+      plans.push(entry);
     }
     const withFlags = plans.filter(p => p.plan.needsFlags);
     const overlap = withFlags.some((a, i) => withFlags.some((b, j) => j > i && sectionsOverlap(fn, a.plan.locks, b.plan.locks)));
@@ -298,18 +301,26 @@ export function fixAll(findings: Finding[], facts: FileFacts, text: string): { e
     };
     const shared = withFlags.length && !overlap ? pickName() : undefined;
     const fnEdits: TextEdit[] = [];
+    const planned: Finding[] = [];
     for (const p of plans) {
       const name = p.plan.needsFlags ? (shared ?? pickName()) : '';
-      if (p.plan.needsFlags && !name) { refused.push({ finding: p.finding, reason: 'no free name for the flags variable' }); continue; }
+      if (p.plan.needsFlags && !name) {
+        for (const f of p.findings) refused.push({ finding: f, reason: 'no free name for the flags variable' });
+        continue;
+      }
       fnEdits.push(...p.plan.edits(name ?? ''));
-      fixed.push(p.finding);
+      planned.push(...p.findings);
     }
+    if (planned.length === 0) continue;
     if (names.length) fnEdits.push(declarationEdit(fn, text, names));
-    const candidate: FixResult = { ok: true, edits: sortEdits(fnEdits), title: '', function: fn.name };
     before ??= errorCount(text);
-    const checked = checkParses(text, candidate, before);
-    if (checked.ok) edits.push(...checked.edits);
-    else for (const f of list) refused.push({ finding: f, reason: checked.reason });
+    const checked = checkParses(text, { ok: true, edits: sortEdits(fnEdits), title: '', function: fn.name }, before);
+    if (checked.ok) {
+      edits.push(...checked.edits);
+      fixed.push(...planned);
+    } else {
+      for (const f of planned) refused.push({ finding: f, reason: checked.reason });
+    }
   }
   return { edits: sortEdits(edits), fixed, refused };
 }

@@ -66,6 +66,35 @@ describe('irqsave fix on before/after fixtures', () => {
     assert.equal(r.ok && r.title, 'Take fsvq->lock with spin_lock_irqsave() in demo_done_work()');
   });
 
+  it('fix-all counts each finding once, as fixed or as refused', () => {
+    const file = path.join(FIXTURES, 'fix', 'basic', 'before.c');
+    const text = fs.readFileSync(file, 'utf8');
+    const { facts, findings } = analyse(file, text);
+    const [f] = findings;
+    // A second finding at the same lock call rides on the first one's edits.
+    const twin = { ...f, handler: 'other_handler' };
+    const good = fixAll([f, twin], facts, text);
+    assert.deepEqual(good.fixed.map(x => x.handler).sort(), ['demo_done_work', 'other_handler']);
+    assert.deepEqual(good.refused, []);
+    assert.deepEqual(good.edits, fixAll([f], facts, text).edits);
+
+    // Facts whose declarations end inside the lock call's parentheses: the edited function
+    // would not parse, so nothing of it is fixed. A finding at an unlock is refused by the plan.
+    const broken = structuredClone(facts);
+    const fn = broken.functions.find(x => x.name === f.lockFunction)!;
+    fn.declsEnd = { ...fn.declsEnd!, offset: fn.lockOps[f.lockOp].argsSpan.start + 1 };
+    const unlock = fn.lockOps.findIndex(o => o.action === 'unlock');
+    const atUnlock = { ...f, lockOp: unlock, span: fn.lockOps[unlock].span };
+    const bad = fixAll([f, twin, atUnlock], broken, text);
+    assert.deepEqual(bad.edits, []);
+    assert.deepEqual(bad.fixed, []);
+    assert.deepEqual(bad.refused.map(r => [r.finding, r.reason]), [
+      [atUnlock, 'the finding does not point at a lock call'],
+      [f, 'the edited function would not parse cleanly; not applying'],
+      [twin, 'the edited function would not parse cleanly; not applying'],
+    ]);
+  });
+
   it('refuses, with a reason, when the text changed under the finding', () => {
     const file = path.join(FIXTURES, 'fix', 'basic', 'before.c');
     const text = fs.readFileSync(file, 'utf8');
