@@ -11,7 +11,10 @@ export interface Comparison {
   after: ExploreResult;
 }
 
+/** When the code already uses spin_lock_irqsave, `after` is `before` (explored once). */
 export function compareBeforeAfter(config: Partial<SimConfig> = {}, opts: ExploreOptions = {}): Comparison {
   const cfg = resolveConfig(config);
-  return { before: explore(cfg, opts), after: explore(withIrqsaveFix(cfg), opts) };
+  const fixed = withIrqsaveFix(cfg);
+  const before = explore(cfg, opts);
+  return { before, after: fixed.lock === cfg.lock ? before : explore(fixed, opts) };
 }

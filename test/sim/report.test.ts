@@ -26,6 +26,15 @@ describe('sim: reports', () => {
     assert.match(capped, /state cap reached/);
   });
 
+  it('explores an already-irqsave configuration once, and says the fix changes nothing', () => {
+    const same = compareBeforeAfter({ n: 3, lock: 'spin_lock_irqsave' });
+    assert.equal(same.after, same.before);
+    assert.match(renderSummary(same), /already masks local IRQs/);
+    const irq = compareBeforeAfter({ n: 3, lock: 'spin_lock_irq' });
+    assert.notEqual(irq.after, irq.before);
+    assert.equal(irq.after.config.lock, 'spin_lock_irqsave');
+  });
+
   it('renders a counterexample lockdep-style, with steps in their columns and source locations', () => {
     const text = renderScenario(cmp.after, 'A', MAP);
     const lines = text.split('\n');

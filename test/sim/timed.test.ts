@@ -108,6 +108,14 @@ describe('sim: timed mode', () => {
     assert.ok(ms < 3000, `${ms.toFixed(0)} ms`);
   });
 
+  it('runs once when the code already uses spin_lock_irqsave', () => {
+    const t = simulateTimed({ completions: 2000, lock: 'spin_lock_irqsave' });
+    assert.equal(t.irqsave, t.asIs);
+    const irq = simulateTimed({ completions: 2000, lock: 'spin_lock_irq' });
+    assert.notEqual(irq.irqsave, irq.asIs);
+    assert.equal(irq.irqsave.lock, 'spin_lock_irqsave');
+  });
+
   it('rejects bad parameters', () => {
     assert.throws(() => runTimed({ handlerUs: -1 }), RangeError);
     assert.throws(() => runTimed({ completions: 1.5 }), RangeError);
