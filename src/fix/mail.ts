@@ -7,7 +7,7 @@
 // default). These mails are not made by git, so the default names this tool instead; pass
 // `signature: '2.39.5'` for output identical to git's, or `signature: false` for none
 // (`--no-signature`). `git am` drops everything after `-- ` either way.
-import { countChangedLines, diffstat, FuncnameRule, quotePath, unifiedDiff } from './diff';
+import { countDiffLines, diffstat, FuncnameRule, quotePath, unifiedDiff } from './diff';
 import { VERSION } from '../version';
 
 export { gitBlobSha1 } from './diff';
@@ -151,7 +151,8 @@ export function formatPatch(opts: PatchOptions): string {
     });
     if (!d) continue;
     diffs.push(d);
-    stats.push({ path: f.path, ...countChangedLines(f.oldText, f.newText) });
+    // Counted from the diff's hunks rather than by diffing the texts again.
+    stats.push({ path: f.path, ...countDiffLines(d) });
   }
   out += '---\n';
   if (stats.length) out += diffstat(stats) + '\n' + diffs.join('');
