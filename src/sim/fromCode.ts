@@ -8,8 +8,8 @@ import type { WorkspaceIndex } from '../analysis/workspace';
 import type { ExploreResult as ViewExplore, SimulationResult, TimedResult as ViewTimed, TraceStep as ViewStep } from '../shared/simulation';
 import { compareBeforeAfter, type Comparison } from './compare';
 import type { ExploreResult } from './explore';
-import { describeConfig, masksHardIrqs, PROPERTY_IDS, PROPERTY_TITLES, resolveConfig, type LockKind, type PropertyId, type SimConfig, type Stale, type Target } from './model';
-import { renderScenario, renderSummary, renderTimed, summarySentences, renderVerdictTable, resultToJson, stepLoc, type SourceMap } from './report';
+import { describeConfig, masksHardIrqs, PROPERTY_IDS, resolveConfig, type LockKind, type SimConfig, type Stale, type Target } from './model';
+import { renderScenarios, renderSummary, renderTimed, summarySentences, renderVerdictTable, resultToJson, stepLoc, type SourceMap } from './report';
 import { simulateTimed, type TimedComparison, type TimedRun } from './timed';
 import type { TraceStep } from './trace';
 
@@ -219,32 +219,13 @@ export function renderSimulationText(sim: CodeSimulation): string {
     renderSummary(cmp),
     '',
     `Possible scenarios as written (${sim.config.lock})`,
-    scenarios(before, m.sourceMap),
+    renderScenarios(before, m.sourceMap),
   ];
   if (PROPERTY_IDS.some(id => after.properties[id].trace)) {
-    lines.push('', 'Possible scenarios with spin_lock_irqsave', scenarios(after, m.sourceMap));
+    lines.push('', 'Possible scenarios with spin_lock_irqsave', renderScenarios(after, m.sourceMap));
   }
   if (sim.timed) lines.push('', 'Timed mode', renderTimed(sim.timed));
   return lines.join('\n') + '\n';
-}
-
-/** Every counterexample, once: a property whose shortest trace is another's is said so in one line. */
-function scenarios(r: ExploreResult, map: SourceMap): string {
-  const shown = new Map<string, PropertyId>();
-  const out: string[] = [];
-  for (const id of PROPERTY_IDS) {
-    const t = r.properties[id].trace;
-    if (!t) continue;
-    const key = t.map(s => `${s.cmd}/${s.cpu ?? ''}/${s.description}`).join('|');
-    const same = shown.get(key);
-    if (same) {
-      out.push(`${id}: ${PROPERTY_TITLES[id]}: the counterexample of ${same} shows this too (step ${t.length}).\n`);
-      continue;
-    }
-    shown.set(key, id);
-    out.push(renderScenario(r, id, map));
-  }
-  return out.join('\n');
 }
 
 /** One element of `simulate --json`: handler, file, line, model, before, after. */

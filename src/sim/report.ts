@@ -129,10 +129,26 @@ function violationText(id: PropertyId): string {
   }
 }
 
-/** Every counterexample of a result, one scenario after another. */
+/**
+ * Every counterexample of a result, one scenario after another, each once: a property whose
+ * shortest trace is another's is said so in one line.
+ */
 export function renderScenarios(result: ExploreResult, map?: SourceMap): string {
-  return PROPERTY_IDS.filter(id => result.properties[id].trace)
-    .map(id => renderScenario(result, id, map)).join('\n');
+  const shown = new Map<string, PropertyId>();
+  const out: string[] = [];
+  for (const id of PROPERTY_IDS) {
+    const t = result.properties[id].trace;
+    if (!t) continue;
+    const key = t.map(s => `${s.cmd}/${s.cpu ?? ''}/${s.description}`).join('|');
+    const same = shown.get(key);
+    if (same) {
+      out.push(`${id}: ${PROPERTY_TITLES[id]}: the counterexample of ${same} shows this too (step ${t.length}).\n`);
+      continue;
+    }
+    shown.set(key, id);
+    out.push(renderScenario(result, id, map));
+  }
+  return out.join('\n');
 }
 
 // ---------------------------------------------------------------- (c) JSON

@@ -70,6 +70,13 @@ describe('sim: reports', () => {
     assert.ok(renderScenarios(r, MAP).includes('B2: IRQ_NONE on any CPU'));
   });
 
+  it('renders each distinct counterexample once, and names the property that shows a shared one', () => {
+    const text = renderScenarios(cmp.before, MAP);
+    assert.equal(text.match(/Shortest counterexample/g)!.length, 2, 'A and C; B, B2 and CX share theirs');
+    assert.match(text, /^B: IRQ_NONE on the work's CPU while the drain holds the lock: the counterexample of A shows this too \(step 16\)\.$/m);
+    assert.match(text, /^CX: .*: the counterexample of C shows this too \(step \d+\)\.$/m);
+  });
+
   it('has a JSON form that round-trips and carries locations', () => {
     const j = JSON.parse(JSON.stringify(comparisonToJson(cmp, MAP)));
     assert.equal(j.before.states, cmp.before.states);
