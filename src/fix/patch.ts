@@ -5,7 +5,7 @@
 // itself: a GitInfo is passed in (see gitInfo.ts), which keeps this module pure.
 import type { FileFacts } from '../analysis/facts';
 import type { Finding } from '../analysis/rules/rule';
-import { applyEdits, fixAll } from './irqsave';
+import { applyEdits, fixAll, lockFunctionOf } from './irqsave';
 import { formatPatchMail, subjectPrefixForPath, subjectPrefixFromLog, type Ident, type PatchMail } from './mail';
 
 export interface RepoInfo {
@@ -100,8 +100,7 @@ export function commitMessage(fixed: Finding[], disablesCb = true): string {
 
 /** The function taking the lock calls virtqueue_disable_cb() after it (the re-check loop). */
 function disablesCallbacks(f: Finding, facts: FileFacts): boolean {
-  const fn = facts.functions.find(x => x.name === f.lockFunction && x.lockOps.some(o => o.span.start === f.span.start));
-  return !!fn?.calls.some(c => c.callee === 'virtqueue_disable_cb' && c.span.start > f.span.start);
+  return !!lockFunctionOf(f, facts)?.calls.some(c => c.callee === 'virtqueue_disable_cb' && c.span.start > f.span.start);
 }
 
 export interface MailOptions {
