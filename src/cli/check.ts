@@ -1,8 +1,6 @@
-import * as path from 'node:path';
-import { checkPaths, PathError } from '../analysis/checkPaths';
 import { ripgrep } from '../analysis/scan';
 import { formatText, toJson, toSarif } from '../report/formats';
-import { CliError, EXIT_FINDINGS, EXIT_OK, oneOf, parseArgs, type Io } from './common';
+import { analyse, CliError, EXIT_FINDINGS, EXIT_OK, oneOf, parseArgs, type Io } from './common';
 import { VERSION } from './help';
 
 export async function checkCommand(args: string[], io: Io): Promise<number> {
@@ -13,14 +11,7 @@ export async function checkCommand(args: string[], io: Io): Promise<number> {
   if (prefilter === 'ripgrep' && !ripgrep()) throw new CliError('--prefilter ripgrep: ripgrep (rg) is not installed (install it, or use --prefilter builtin)');
   const workers = a.options.has('workers') ? Number(a.options.get('workers')) : undefined;
   if (workers !== undefined && !(Number.isInteger(workers) && workers >= 0 && workers <= 64)) throw new CliError('--workers takes a whole number from 0 to 64');
-  let result;
-  const abs = a.positional.map(p => resolveFrom(io.cwd, p));
-  try {
-    result = await checkPaths(abs, { workers, prefilter });
-  } catch (e) {
-    if (e instanceof PathError) throw new CliError(`${a.positional[abs.indexOf(e.path)] ?? e.path}: ${e.reason}`);
-    throw e;
-  }
+  const result = await analyse(a.positional, io, { workers, prefilter });
   for (const w of result.warnings) io.err(`virtio-race-lint: warning: ${w.startsWith(io.cwd + '/') ? w.slice(io.cwd.length + 1) : w}\n`);
   const { findings } = result;
   if (process.env.VRL_STATS) {
@@ -39,8 +30,4 @@ export async function checkCommand(args: string[], io: Io): Promise<number> {
       break;
   }
   return findings.length ? EXIT_FINDINGS : EXIT_OK;
-}
-
-function resolveFrom(cwd: string, p: string): string {
-  return path.resolve(cwd, p);
 }

@@ -1,5 +1,7 @@
 // Shared pieces of the CLI commands: I/O seams (so tests run commands in-process), errors with
-// exit codes, and a small option parser.
+// exit codes, a small option parser, and analyse(): the paths of a command line checked.
+import * as path from 'node:path';
+import { checkPaths, PathError, type CheckOptions, type CheckResult } from '../analysis/checkPaths';
 
 export const EXIT_OK = 0;
 export const EXIT_FINDINGS = 1;
@@ -70,4 +72,20 @@ export function oneOf<T extends string>(name: string, value: string | undefined,
   if (value === undefined) return def;
   if ((allowed as readonly string[]).includes(value)) return value as T;
   throw new CliError(`invalid value '${value}' for --${name} (expected ${allowed.join(', ')})`);
+}
+
+/**
+ * The analysis every command that takes paths runs (check, fix, patch; simulate can too): `paths`
+ * as given on the command line, resolved against `io.cwd`, through checkPaths(). A path that
+ * cannot be read becomes a CliError that names it as the user wrote it.
+ */
+export async function analyse(paths: string[], io: Io, opts: CheckOptions = {}): Promise<CheckResult> {
+  if (paths.length === 0) throw new CliError('no PATH given');
+  const abs = paths.map(p => path.resolve(io.cwd, p));
+  try {
+    return await checkPaths(abs, opts);
+  } catch (e) {
+    if (e instanceof PathError) throw new CliError(`${paths[abs.indexOf(e.path)] ?? e.path}: ${e.reason}`);
+    throw e;
+  }
 }

@@ -1,6 +1,5 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { checkPaths, PathError, type CheckResult } from '../analysis/checkPaths';
 import type { Finding } from '../analysis/rules/rule';
 import { decodeSource, encodeSource } from '../analysis/source';
 import { unifiedDiff } from '../fix/diff';
@@ -9,18 +8,7 @@ import { applyEdits, fixAll } from '../fix/irqsave';
 import { toMbox } from '../fix/mail';
 import { patchMails, preparePatch, type PatchResult } from '../fix/patch';
 import { relativePath } from '../report/formats';
-import { CliError, EXIT_FINDINGS, EXIT_OK, parseArgs, type Io } from './common';
-
-async function analyse(paths: string[], io: Io): Promise<CheckResult> {
-  if (paths.length === 0) throw new CliError('no PATH given');
-  const abs = paths.map(p => path.resolve(io.cwd, p));
-  try {
-    return await checkPaths(abs);
-  } catch (e) {
-    if (e instanceof PathError) throw new CliError(`${paths[abs.indexOf(e.path)] ?? e.path}: ${e.reason}`);
-    throw e;
-  }
-}
+import { analyse, CliError, EXIT_FINDINGS, EXIT_OK, parseArgs, type Io } from './common';
 
 function byFile(findings: Finding[]): Map<string, Finding[]> {
   const m = new Map<string, Finding[]>();

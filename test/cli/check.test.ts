@@ -76,6 +76,14 @@ describe('virtio-race-lint check', () => {
     assert.equal((await runCli(['frobnicate'], GPU)).code, 2);
   });
 
+  it('fix and patch name a missing path as given, as check does', async () => {
+    for (const cmd of ['check', 'fix', 'patch']) {
+      const r = await runCli([cmd, '.', 'no/such/file.c'], GPU);
+      assert.deepEqual([r.code, r.stdout, r.stderr], [2, '', 'virtio-race-lint: no/such/file.c: No such file or directory\n'], cmd);
+    }
+    for (const cmd of ['fix', 'patch']) assert.deepEqual(await runCli([cmd], GPU), { code: 2, stdout: '', stderr: 'virtio-race-lint: no PATH given\n' });
+  });
+
   it('exits 2 for an unreadable file', async function () {
     if (process.getuid?.() === 0) this.skip(); // root reads anything
     const dir = tempDir();
