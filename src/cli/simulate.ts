@@ -66,7 +66,7 @@ export async function simulateCommand(args: string[], io: Io): Promise<number> {
   if (a.flags.has('json')) {
     io.out(JSON.stringify(sims.map(s => simulationJson(s, rel)), null, 2) + '\n');
   } else {
-    io.out(sims.map(s => renderSimulationText({ ...s, model: relativeModel(s.model, rel) })).join('\n'));
+    io.out(sims.map(s => renderSimulationText(s, rel)).join('\n'));
   }
   for (const s of sims) {
     for (const r of [s.comparison.before, s.comparison.after]) if (r.capped) io.err(`virtio-race-lint: warning: ${r.message}\n`);
@@ -79,10 +79,4 @@ function intOption(v: string | undefined, name: string, min: number, max: number
   const n = Number(v);
   if (!Number.isInteger(n) || n < min || n > max) throw new CliError(`--${name} takes a whole number from ${min} to ${max}`);
   return n;
-}
-
-function relativeModel(m: CodeModel, rel: (f: string) => string): CodeModel {
-  const map = { ...m.sourceMap };
-  for (const k of Object.keys(map) as (keyof typeof map)[]) { const v = map[k]; if (v) map[k] = { file: rel(v.file), line: v.line }; }
-  return { ...m, file: rel(m.file), sourceMap: map };
 }

@@ -201,14 +201,18 @@ function renamedResult(r: ExploreResult, m: CodeModel): ExploreResult {
 
 // --- output shapes ------------------------------------------------------------------------------
 
-/** The lockdep-style report: verdicts, counterexamples with file:line, what the fix does here. */
-export function renderSimulationText(sim: CodeSimulation): string {
+/**
+ * The lockdep-style report: verdicts, counterexamples with file:line, what the fix does here.
+ * `relFile` says how to write a file name (the CLI: relative to the working directory).
+ */
+export function renderSimulationText(sim: CodeSimulation, relFile: (f: string) => string = f => f): string {
   const m = sim.model;
+  const map = relativeMap(m.sourceMap, relFile);
   const before = renamedResult(sim.comparison.before, m);
   const after = renamedResult(sim.comparison.after, m);
   const cmp = { before, after };
   const lines = [
-    `Simulation of ${m.handler}() at ${m.file}:${m.line}: ${m.lockText}`,
+    `Simulation of ${m.handler}() at ${relFile(m.file)}:${m.line}: ${m.lockText}`,
     `Model: ${describeConfig(sim.config)}${m.callback ? `; callback ${m.callback}()` : ''}`,
     ...m.notes.map(n => `Note: ${n}`),
     '',
@@ -219,10 +223,10 @@ export function renderSimulationText(sim: CodeSimulation): string {
     renderSummary(cmp),
     '',
     `Possible scenarios as written (${sim.config.lock})`,
-    renderScenarios(before, m.sourceMap),
+    renderScenarios(before, map),
   ];
   if (PROPERTY_IDS.some(id => after.properties[id].trace)) {
-    lines.push('', 'Possible scenarios with spin_lock_irqsave', renderScenarios(after, m.sourceMap));
+    lines.push('', 'Possible scenarios with spin_lock_irqsave', renderScenarios(after, map));
   }
   if (sim.timed) lines.push('', 'Timed mode', renderTimed(sim.timed));
   return lines.join('\n') + '\n';

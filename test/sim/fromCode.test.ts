@@ -85,6 +85,10 @@ describe('simulation from analysed code', function () {
     assert.ok(v.summary.every(s => /^[A-Z][^]*[.]$/.test(s) && !/\. (As written|With|Under|It|The|These|Exhaustive|Caveat) /.test(s)), v.summary.join('\n'));
     assert.ok(v.timed && v.timed.before.completions === 2000 && v.timed.before.series.length > 0);
     assert.match(v.text, /^Simulation of demo_dequeue_ctrl_func\(\)/);
+    const rel = renderSimulationText(simulateCode(m, { buffers: 3 }), f => path.relative(GPU, f));
+    assert.match(rel, /^Simulation of demo_dequeue_ctrl_func\(\) at demo_vq\.c:36: /);
+    assert.match(rel, /\[demo_vq\.c:36\]/);
+    assert.doesNotMatch(rel, new RegExp(GPU.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')));
   });
 });
 
