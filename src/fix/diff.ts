@@ -138,14 +138,15 @@ function myers(a: string[], b: string[]): string[] {
   let v = new Int32Array(2 * max + 3);
   const trace: Int32Array[] = [];
   for (let d = 0; d <= max; d++) {
-    trace.push(v.slice());
+    // Each round writes only `next`, so `v` can be kept as it is.
+    trace.push(v);
     const next = v.slice();
     for (let k = -d; k <= d; k += 2) {
       let x = k === -d || (k !== d && v[off + k - 1] < v[off + k + 1]) ? v[off + k + 1] : v[off + k - 1] + 1;
       let y = x - k;
       while (x < n && y < m && a[x] === b[y]) { x++; y++; }
       next[off + k] = x;
-      if (x >= n && y >= m) return walkBack(trace, next, d, k, off, a, b);
+      if (x >= n && y >= m) return walkBack(trace, d, k, off, a, b);
     }
     v = next;
   }
@@ -154,7 +155,7 @@ function myers(a: string[], b: string[]): string[] {
 }
 
 /** Rebuilds the operations from the saved rounds, from the end back to the start. */
-function walkBack(trace: Int32Array[], last: Int32Array, dEnd: number, kEnd: number, off: number, a: string[], b: string[]): string[] {
+function walkBack(trace: Int32Array[], dEnd: number, kEnd: number, off: number, a: string[], b: string[]): string[] {
   const ops: string[] = [];
   let x = a.length;
   let y = b.length;
@@ -170,7 +171,6 @@ function walkBack(trace: Int32Array[], last: Int32Array, dEnd: number, kEnd: num
     k = prevK;
   }
   while (x > 0 && y > 0) { ops.push('='); x--; y--; }
-  void last;
   return ops.reverse();
 }
 

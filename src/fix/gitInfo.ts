@@ -78,10 +78,10 @@ export function repoInfo(file: string, fallbackRoot: string, cache = new RepoCac
   if (top) {
     const rel = relativeTo(top, real);
     const log = git(top, ['log', '--no-merges', '--format=%s', '-n', '300', '--', rel]);
-    return { root: top, path: rel, isGit: true, subjects: log ? log.split('\n').filter(Boolean) : [], ident: cache.ident(top, top) };
+    return { root: top, path: rel, subjects: log ? log.split('\n').filter(Boolean) : [], ident: cache.ident(top, top) };
   }
   const root = realPath(kernelRoot(real) ?? fallbackRoot);
-  return { root, path: relativeTo(root, real), isGit: false, ident: cache.ident(dir, '') };
+  return { root, path: relativeTo(root, real), ident: cache.ident(dir, '') };
 }
 
 /** `file` relative to `root` with `/` separators; a file outside `root` keeps its full path, without the leading `/`. */

@@ -7,10 +7,8 @@
 // default). These mails are not made by git, so the default names this tool instead; pass
 // `signature: '2.39.5'` for output identical to git's, or `signature: false` for none
 // (`--no-signature`). `git am` drops everything after `-- ` either way.
-import { countDiffLines, diffstat, FuncnameRule, quotePath, unifiedDiff } from './diff';
+import { countDiffLines, diffstat, FuncnameRule, unifiedDiff } from './diff';
 import { VERSION } from '../version';
-
-export { gitBlobSha1 } from './diff';
 
 export interface Ident {
   name: string;
@@ -589,6 +587,3 @@ export function subjectPrefixForPath(path: string): string {
   const base = p.slice(p.lastIndexOf('/') + 1).replace(/\.[^.]*$/, '');
   return base || p;
 }
-
-// Re-exported for callers that build their own mails.
-export { quotePath };

@@ -13,7 +13,6 @@ export interface RepoInfo {
   root: string;
   /** The file's path relative to `root`, with `/` separators: what the patch's `a/` and `b/` paths name. */
   path: string;
-  isGit: boolean;
   /** `git log --format=%s -- <path>` of the file, newest first, when in a git repository. */
   subjects?: string[];
   /** git config user.name / user.email of the repository. */
