@@ -2,11 +2,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { checkPaths, PathError } from '../analysis/checkPaths';
 import { type CodeSimulation, modelFromFinding, modelFromFunction, renderSimulationText, simulateCode, simulationJson, type CodeModel, type SimulateOptions } from '../sim/fromCode';
-import type { LockKind, Stale, Target } from '../sim/model';
+import { LOCKS, MAX_N, STALES, TARGETS } from '../sim/model';
 import { relativePath } from '../report/formats';
 import { CliError, EXIT_OK, oneOf, parseArgs, type Io } from './common';
-
-const LOCKS = ['spin_lock', 'spin_lock_bh', 'spin_lock_irqsave', 'spin_lock_irq', 'mutex'] as const;
 
 /**
  * `simulate FILE[:LINE]`: the finding at LINE (or the function around it), or every finding in
@@ -22,13 +20,13 @@ export async function simulateCommand(args: string[], io: Io): Promise<number> {
   const file = path.resolve(io.cwd, m[1]);
   const line = m[2] !== undefined ? Number(m[2]) : undefined;
   const opts: SimulateOptions = {
-    lock: a.options.has('lock') ? oneOf('lock', a.options.get('lock'), LOCKS, 'spin_lock') as LockKind : undefined,
-    irq: a.options.has('irq') ? oneOf('irq', a.options.get('irq'), ['same', 'other', 'any'] as const, 'same') as Target : undefined,
-    device: a.options.has('device') ? oneOf('device', a.options.get('device'), ['prompt', 'lax', 'cached'] as const, 'prompt') as Stale : undefined,
+    lock: a.options.has('lock') ? oneOf('lock', a.options.get('lock'), LOCKS, 'spin_lock') : undefined,
+    irq: a.options.has('irq') ? oneOf('irq', a.options.get('irq'), TARGETS, 'same') : undefined,
+    device: a.options.has('device') ? oneOf('device', a.options.get('device'), STALES, 'prompt') : undefined,
     eventIdx: a.flags.has('event-idx') || undefined,
     latency: a.flags.has('latency') || undefined,
     callbackLocks: a.flags.has('callback-locks') || undefined,
-    buffers: intOption(a.options.get('buffers'), 'buffers', 1, 14),
+    buffers: intOption(a.options.get('buffers'), 'buffers', 1, MAX_N),
     maxStates: intOption(a.options.get('max-states'), 'max-states', 1000, 100_000_000),
     completions: intOption(a.options.get('completions'), 'completions', 1, 100_000_000),
     timed: a.flags.has('timed'),

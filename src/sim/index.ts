@@ -1,7 +1,8 @@
 // Public API of the race simulator (SIM-MODEL.md). Pure TypeScript: no vscode, no LSP.
 
 export {
-  DEFAULT_CONFIG, MAX_N, PROPERTY_IDS, PROPERTY_TITLES, cpuCount, describeConfig, masksHardIrqs, resolveConfig, withIrqsaveFix,
+  DEFAULT_CONFIG, LOCKS, MAX_N, PROPERTY_IDS, PROPERTY_TITLES, STALES, TARGETS, cpuCount, describeConfig, masksHardIrqs, resolveConfig,
+  withIrqsaveFix,
 } from './model';
 export type { LockKind, PropertyId, SimConfig, Stale, Target } from './model';
 export { explore } from './explore';

@@ -68,9 +68,10 @@ export const DEFAULT_CONFIG: Readonly<SimConfig> = Object.freeze({
   recheckLoop: true,
 });
 
-const LOCKS: readonly LockKind[] = ['spin_lock', 'spin_lock_bh', 'spin_lock_irqsave', 'spin_lock_irq', 'mutex'];
-const TARGETS: readonly Target[] = ['same', 'other', 'any'];
-const STALES: readonly Stale[] = ['prompt', 'cached', 'lax'];
+/** The values each knob can take (for validation, and for the CLI's options). */
+export const LOCKS: readonly LockKind[] = ['spin_lock', 'spin_lock_bh', 'spin_lock_irqsave', 'spin_lock_irq', 'mutex'];
+export const TARGETS: readonly Target[] = ['same', 'other', 'any'];
+export const STALES: readonly Stale[] = ['prompt', 'cached', 'lax'];
 
 /** Defaults for missing fields; throws RangeError on values the model cannot represent. */
 export function resolveConfig(partial: Partial<SimConfig> = {}): SimConfig {
