@@ -71,7 +71,7 @@ export async function patchCommand(args: string[], io: Io): Promise<number> {
     }
     const repo = repoInfo(file, io.cwd, repos);
     ident ??= repo.ident;
-    const p = preparePatch({ file, text: decoded.text, findings, facts, repo });
+    const p = preparePatch({ text: decoded.text, findings, facts, repo });
     if (!p.ok) { io.err(`virtio-race-lint: ${rel}: not patched: ${p.reason}\n`); continue; }
     for (const r of p.refused) io.err(`virtio-race-lint: ${rel}: left as it is: ${r}\n`);
     prepared.push(p);

@@ -19,9 +19,8 @@ export interface RepoInfo {
   ident?: Ident;
 }
 
+/** One analysed file; the patch names it by `repo.path`. */
 export interface FilePatchInput {
-  /** The analysed file; the patch names it by `repo.path`. */
-  file: string;
   text: string;
   findings: Finding[];
   facts: FileFacts;

@@ -64,7 +64,7 @@ export function defaultServerOptions(): ServerOptions {
     simulate: (req, token) => runner.run(req.model, req.options, req.timeoutMs, token),
     createPatch: async (file, text, findings, facts, settings) => {
       const repo = repoInfo(file, path.dirname(file));
-      const p = preparePatch({ file, text, findings, facts, repo });
+      const p = preparePatch({ text, findings, facts, repo });
       if (!p.ok) return { error: p.reason };
       const from = (settings.patch.signoff ? parseIdent(settings.patch.signoff) : undefined) ?? repo.ident;
       if (!from) return { error: 'no author for the patch: set virtioRaceLint.patch.signoff to "Name <mail>" or git config user.name and user.email' };
