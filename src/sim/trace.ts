@@ -1,7 +1,7 @@
 // Counterexample steps: which actor ran which command, on which CPU, and what it did in
 // kernel terms. Descriptions are derived from the states before and after the step.
 
-import { LockKind, SimConfig } from './model';
+import { LockKind, SimConfig, masksHardIrqs } from './model';
 import { AFLAG, DCACHE, DPEND, EVTRIG, INF0, IPC0, LAST, Layout, LOCK, L_WORK, MASKED, SHADOW, StateView, UEVENT, USED, WQP, WPC, viewState } from './state';
 import {
   CommandId, K_D1, K_D2N, K_D2S, K_D2X, K_D3, K_D4, K_F, K_I0, K_I1, K_I2, K_I2A, K_I2B, K_W0, KIND_IDS,
@@ -105,7 +105,7 @@ export function makeStep(layout: Layout, index: number, code: number, pre: Int32
 function workText(cfg: SimConfig, w: number, pre: Int32Array, post: Int32Array, noev: number): string {
   switch (w) {
     case 0: return 'worker runs virtio_fs_requests_done_work() (WORK_STRUCT_PENDING cleared first)';
-    case 1: return `${lockCall(cfg.lock)}${cfg.lock === 'spin_lock_irqsave' || cfg.lock === 'spin_lock_irq' ? ': local IRQs off' : ''}`;
+    case 1: return `${lockCall(cfg.lock)}${masksHardIrqs(cfg.lock) ? ': local IRQs off' : ''}`;
     case 2: {
       if (pre[SHADOW] === 1) return 'virtqueue_disable_cb(): already disabled (shadow flag set)';
       if (pre[EVTRIG] === 1) return 'virtqueue_disable_cb(): shadow flag set; event_triggered, so used_event is left alone';
@@ -123,7 +123,7 @@ function workText(cfg: SimConfig, w: number, pre: Int32Array, post: Int32Array, 
       return post[WPC] === 2
         ? `virtqueue_poll(): used->idx=${pre[USED]} != ${pre[LAST]}: loop again`
         : `virtqueue_poll(): ring empty (used->idx=${pre[USED]}): leave the loop`;
-    case 6: return `${unlockName(cfg.lock)}(&fsvq->lock)${cfg.lock === 'spin_lock_irqsave' || cfg.lock === 'spin_lock_irq' ? ': local IRQs back on' : ''}`;
+    case 6: return `${unlockName(cfg.lock)}(&fsvq->lock)${masksHardIrqs(cfg.lock) ? ': local IRQs back on' : ''}`;
     default: return 'complete requests outside the lock; the work function returns';
   }
 }
