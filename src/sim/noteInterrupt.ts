@@ -37,9 +37,9 @@ export class NoteInterrupt {
     this.gapJiffies = Math.floor(hz / 10);
   }
 
-  /** jiffies at simulated time t (seconds): floor(t * HZ). */
-  jiffiesAt(seconds: number): number {
-    return Math.floor(seconds * this.hz);
+  /** jiffies at simulated time `us` (microseconds, the timed mode's unit): floor(t * HZ), t in seconds. */
+  jiffiesAt(us: number): number {
+    return Math.floor(us * this.hz / 1e6);
   }
 
   /**

@@ -344,7 +344,7 @@ class TimedSim {
     r.interrupts++;
     if (ret === 'handled') r.handled++; else r.unhandled++;
     const checks = this.note.checks;
-    const jiffies = Math.floor(this.t * this.p.hz / 1e6);
+    const jiffies = this.note.jiffiesAt(this.t);
     const fired = this.note.note(ret, jiffies);
     if (this.note.checks !== checks && this.note.lastCheckUnhandled > r.maxUnhandledAtCheck) {
       r.maxUnhandledAtCheck = this.note.lastCheckUnhandled;

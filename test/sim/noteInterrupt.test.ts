@@ -51,16 +51,16 @@ describe('sim: note_interrupt() (kernel/irq/spurious.c)', () => {
 
   it('with HZ=250 a 101 ms gap sometimes does not reset (discrete jiffies)', () => {
     const hz = 250;
-    const reset = (t0: number) => {
+    const reset = (t0Us: number) => {
       const n = new NoteInterrupt(hz);
-      n.note('none', n.jiffiesAt(t0));
-      n.note('none', n.jiffiesAt(t0));
-      n.note('none', n.jiffiesAt(t0 + 0.101));  // 101 ms after the previous IRQ_NONE
+      n.note('none', n.jiffiesAt(t0Us));
+      n.note('none', n.jiffiesAt(t0Us));
+      n.note('none', n.jiffiesAt(t0Us + 101_000));  // 101 ms after the previous IRQ_NONE
       return n.irqsUnhandled === 1;
     };
-    assert.equal(reset(0.0), false);    // jiffies 0 then 25: 25 is not after 0 + 25
-    assert.equal(reset(0.0039), true);  // jiffies 0 then 26: 26 is after 0 + 25
-    assert.equal(reset(1.0), false);    // jiffies 250 then 275
+    assert.equal(reset(0), false);          // jiffies 0 then 25: 25 is not after 0 + 25
+    assert.equal(reset(3900), true);        // jiffies 0 then 26: 26 is after 0 + 25
+    assert.equal(reset(1_000_000), false);  // jiffies 250 then 275
   });
 
   it('never fires when bursts of IRQ_NONE are separated by gaps over HZ/10', () => {
@@ -86,7 +86,7 @@ describe('sim: note_interrupt() (kernel/irq/spurious.c)', () => {
     assert.equal(new NoteInterrupt(100).gapJiffies, 10);
     assert.equal(new NoteInterrupt(300).gapJiffies, 30);
     assert.equal(new NoteInterrupt(1000).gapJiffies, 100);
-    assert.equal(new NoteInterrupt(250).jiffiesAt(1.5), 375);
+    assert.equal(new NoteInterrupt(250).jiffiesAt(1_500_000), 375);
     assert.throws(() => new NoteInterrupt(0), RangeError);
     assert.equal(nobodyCaredMessage(24), 'irq 24: nobody cared (try booting with the "irqpoll" option)');
   });
