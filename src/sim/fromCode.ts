@@ -142,18 +142,21 @@ function baseModel(fn: FunctionFacts, opIndex: number, file: string, drain: Drai
   };
 }
 
-/** The model's configuration: the code's settings, then the user's overrides. */
+/**
+ * The model's configuration: the code's settings, then the user's overrides; what neither sets
+ * is resolveConfig's default (DEFAULT_CONFIG), except N.
+ */
 export function configFor(model: CodeModel, o: SimulateOptions = {}): SimConfig {
   return resolveConfig({
     lock: o.lock ?? model.lock,
-    target: o.irq ?? 'same',
-    stale: o.device ?? 'prompt',
-    eventIdx: o.eventIdx ?? false,
-    lat: o.latency ?? false,
+    target: o.irq,
+    stale: o.device,
+    eventIdx: o.eventIdx,
+    lat: o.latency,
     cbLock: o.callbackLocks ?? model.callbackLocks,
-    // C and CX need N >= 4 to tell the lock kinds apart (SIM-MODEL.md §6).
+    // C and CX need N >= 4 to tell the lock kinds apart (SIM-MODEL.md §6); DEFAULT_CONFIG has 3.
     n: o.buffers ?? 4,
-    maxStates: o.maxStates ?? 2_000_000,
+    maxStates: o.maxStates,
     recheckLoop: model.recheckLoop,
   });
 }

@@ -45,6 +45,10 @@ describe('simulation from analysed code', function () {
     assert.equal(m.lock, 'spin_lock_irqsave');
     assert.equal(m.recheckLoop, false);
     assert.equal(configFor(m, { irq: 'other' }).target, 'other');
+    assert.deepEqual(configFor(m), {
+      lock: 'spin_lock_irqsave', target: 'same', stale: 'prompt', lat: false, eventIdx: false, wqLocal: false, cbLock: false,
+      n: 4, maxStates: 2_000_000, recheckLoop: false,
+    });
   });
 
   it('models the lock, not local_irq_save(), and a plain spin_lock with IRQs already off as masking them', async () => {
