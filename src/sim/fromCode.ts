@@ -202,6 +202,13 @@ function renamedResult(r: ExploreResult, m: CodeModel): ExploreResult {
   return { ...r, properties };
 }
 
+/** Both results in the driver's names, each renamed once. */
+function renamed(sim: CodeSimulation): Comparison {
+  const { before, after } = sim.comparison;
+  const b = renamedResult(before, sim.model);
+  return { before: b, after: after === before ? b : renamedResult(after, sim.model) };
+}
+
 // --- output shapes ------------------------------------------------------------------------------
 
 /**
@@ -209,11 +216,13 @@ function renamedResult(r: ExploreResult, m: CodeModel): ExploreResult {
  * `relFile` says how to write a file name (the CLI: relative to the working directory).
  */
 export function renderSimulationText(sim: CodeSimulation, relFile: (f: string) => string = f => f): string {
+  return renderText(sim, renamed(sim), relFile);
+}
+
+function renderText(sim: CodeSimulation, cmp: Comparison, relFile: (f: string) => string): string {
   const m = sim.model;
   const map = relativeMap(m.sourceMap, relFile);
-  const before = renamedResult(sim.comparison.before, m);
-  const after = renamedResult(sim.comparison.after, m);
-  const cmp = { before, after };
+  const { before, after } = cmp;
   const lines = [
     `Simulation of ${m.handler}() at ${relFile(m.file)}:${m.line}: ${m.lockText}`,
     `Model: ${describeConfig(sim.config)}${m.callback ? `; callback ${m.callback}()` : ''}`,
@@ -239,13 +248,14 @@ export function renderSimulationText(sim: CodeSimulation, relFile: (f: string) =
 export function simulationJson(sim: CodeSimulation, relFile: (f: string) => string): object {
   const m = sim.model;
   const map = relativeMap(m.sourceMap, relFile);
+  const cmp = renamed(sim);
   return {
     handler: m.handler,
     file: relFile(m.file),
     line: m.line,
     model: { ...sim.config, lockCall: m.lockText, callback: m.callback ?? null, notes: m.notes },
-    before: resultToJson(renamedResult(sim.comparison.before, m), map),
-    after: resultToJson(renamedResult(sim.comparison.after, m), map),
+    before: resultToJson(cmp.before, map),
+    after: resultToJson(cmp.after, map),
     ...(sim.timed ? { timed: { asIs: timedJson(sim.timed.asIs), irqsave: timedJson(sim.timed.irqsave) } } : {}),
   };
 }
@@ -264,26 +274,25 @@ function timedJson(r: TimedRun): object {
 /** The view's shape (src/shared/simulation.ts). */
 export function simulationView(sim: CodeSimulation): SimulationResult {
   const m = sim.model;
+  const cmp = renamed(sim);
   const view = (r: ExploreResult): ViewExplore => {
-    const rr = renamedResult(r, m);
     const properties = {} as ViewExplore['properties'];
     for (const id of PROPERTY_IDS) {
-      const p = rr.properties[id];
+      const p = r.properties[id];
       properties[id] = { violated: p.checked && p.violated, trace: (p.trace ?? []).map(s => viewStep(s, m.sourceMap)) };
     }
     return { states: r.states, transitions: r.transitions, capped: r.capped, ...(r.message ? { message: r.message } : {}), properties };
   };
-  const cmp = { before: renamedResult(sim.comparison.before, m), after: renamedResult(sim.comparison.after, m) };
   return {
     handler: m.handler,
     file: m.file,
     line: m.line,
     model: { lock: sim.config.lock, irq: sim.config.target, device: sim.config.stale, eventIdx: sim.config.eventIdx, latency: sim.config.lat,
       callbackLocks: sim.config.cbLock, buffers: sim.config.n, recheckLoop: sim.config.recheckLoop },
-    before: view(sim.comparison.before),
-    after: view(sim.comparison.after),
+    before: view(cmp.before),
+    after: view(cmp.after),
     ...(sim.timed ? { timed: { before: viewTimed(sim.timed.asIs), after: viewTimed(sim.timed.irqsave) } } : {}),
-    text: renderSimulationText(sim),
+    text: renderText(sim, cmp, f => f),
     summary: summarySentences(cmp),
   };
 }
