@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { checkPaths, PathError } from '../analysis/checkPaths';
-import { type CodeSimulation, modelFromFinding, modelFromFunction, renderSimulationText, simulateCode, simulationJson, type CodeModel, type SimulateOptions } from '../sim/fromCode';
+import { type CodeSimulation, modelAt, modelFromFinding, renderSimulationText, simulateCode, simulationJson, type CodeModel, type SimulateOptions } from '../sim/fromCode';
 import { LOCKS, MAX_N, STALES, TARGETS } from '../sim/model';
 import { relativePath } from '../report/formats';
 import { CliError, EXIT_OK, oneOf, parseArgs, type Io } from './common';
@@ -40,16 +40,12 @@ export async function simulateCommand(args: string[], io: Io): Promise<number> {
     throw e;
   }
   const { project, findings } = result;
-  const inFile = findings.filter(f => f.file === file);
   const models: CodeModel[] = [];
   if (line === undefined) {
-    for (const f of inFile) { const mm = modelFromFinding(f, project.index); if (mm) models.push(mm); }
+    for (const f of findings.filter(x => x.file === file)) { const mm = modelFromFinding(f, project.index); if (mm) models.push(mm); }
     if (models.length === 0) throw new CliError(`${m[1]}: no VRL001 finding to simulate (give FILE:LINE to simulate a particular function)`);
   } else {
-    const facts = project.index.get(file);
-    const fn = facts?.functions.find(f => f.span.line + 1 <= line && line <= f.span.endLine + 1);
-    const finding = inFile.find(f => f.span.line + 1 === line) ?? inFile.find(f => fn && f.lockFunction === fn.name);
-    const mm = finding ? modelFromFinding(finding, project.index) : fn ? modelFromFunction(fn, file) : undefined;
+    const mm = modelAt(findings, project.index, file, line - 1);
     if (!mm) throw new CliError(`${m[1]}:${line}: no lock held around a virtqueue drain in a function at this line`);
     models.push(mm);
   }

@@ -2,7 +2,7 @@
 // drain uses the disable_cb / get_buf / enable_cb re-check loop, whether the callback takes the
 // same lock), the source locations each model step stands for, and the result in the shapes the
 // CLI (--json), the language server and the simulation view use.
-import type { DrainFact, FunctionFacts, LockOp } from '../analysis/facts';
+import type { DrainFact, FunctionFacts, LockOp, Span } from '../analysis/facts';
 import type { Finding } from '../analysis/rules/rule';
 import type { WorkspaceIndex } from '../analysis/workspace';
 import type { ExploreResult as ViewExplore, SimulationResult, TimedResult as ViewTimed, TraceStep as ViewStep } from '../shared/simulation';
@@ -92,6 +92,31 @@ export function modelFromFunction(fn: FunctionFacts, file: string): CodeModel | 
   const model = baseModel(fn, opIndex, file, drain, file);
   model.sourceMap.handler = { file, line: fn.nameSpan.line + 1 };
   return model;
+}
+
+/**
+ * The model for a position in `file` (0-based `line`, as in Span and LSP positions), from the
+ * findings of that analysis and its index. In order: the finding whose lock call is on the line;
+ * the finding whose lock is taken in the function containing the line; the finding whose handler
+ * (the work function, when it takes the lock in a helper) contains the line; otherwise the
+ * function containing the line, modelled as written (modelFromFunction). Undefined when there is
+ * no lock held around a virtqueue drain there.
+ */
+export function modelAt(findings: readonly Finding[], index: WorkspaceIndex, file: string, line: number): CodeModel | undefined {
+  const fns = index.get(file)?.functions ?? [];
+  const within = (s: Span) => s.line <= line && line <= s.endLine;
+  const fnAt = fns.find(f => within(f.span));
+  const lockFn = (f: Finding) => fns.find(x => x.name === f.lockFunction && x.span.start <= f.span.start && f.span.end <= x.span.end);
+  const candidates = [
+    findings.find(f => f.file === file && within(f.span)),
+    fnAt && findings.find(f => f.file === file && lockFn(f) === fnAt),
+    fnAt && findings.find(f => f.handlerFile === file && f.handler === fnAt.name),
+  ];
+  for (const f of candidates) {
+    const model = f && modelFromFinding(f, index);
+    if (model) return model;
+  }
+  return fnAt ? modelFromFunction(fnAt, file) : undefined;
 }
 
 function baseModel(fn: FunctionFacts, opIndex: number, file: string, drain: DrainFact | undefined, drainFile: string): CodeModel {

@@ -1,13 +1,14 @@
 import * as assert from 'node:assert/strict';
 import * as path from 'node:path';
 import { checkPaths } from '../../src/analysis/checkPaths';
-import { configFor, modelFromFinding, modelFromFunction, renderSimulationText, simulateCode, simulationView } from '../../src/sim/fromCode';
+import { configFor, modelAt, modelFromFinding, modelFromFunction, renderSimulationText, simulateCode, simulationView } from '../../src/sim/fromCode';
 import { runCli } from '../helpers/cli';
 import { FIXTURES } from '../helpers/fixtures';
 
 const GPU = path.join(FIXTURES, 'vrl001', 'gpu-helper-binding');
 const CB_LOCK = path.join(FIXTURES, 'sim', 'cb_lock.c');
 const IRQ_OFF = path.join(FIXTURES, 'sim', 'irq_off.c');
+const HELPER = path.join(FIXTURES, 'sim', 'lock_in_helper.c');
 
 describe('simulation from analysed code', function () {
   this.timeout(30000);
@@ -70,6 +71,31 @@ describe('simulation from analysed code', function () {
     assert.deepEqual(plain.notes, []);
   });
 
+  it('finds the model at a line: the lock, the function taking it, the handler calling it, or the function as written', async () => {
+    const gpu = await checkPaths([GPU], { workers: 0 });
+    const vq = path.join(GPU, 'demo_vq.c');
+    const at = (line1: number) => modelAt(gpu.findings, gpu.project.index, vq, line1 - 1);
+    assert.equal(at(36)?.handler, 'demo_dequeue_ctrl_func');
+    assert.equal(at(39)?.handler, 'demo_dequeue_ctrl_func', 'a line in the function that takes the lock');
+    assert.equal(at(28)?.callback, 'demo_ctrl_ack', 'the finding, not the function as written');
+    assert.equal(at(55)?.handler, 'demo_dequeue_cursor_func');
+    assert.equal(at(7), undefined, 'the callback holds no lock');
+    assert.equal(at(3), undefined, 'no function there');
+
+    const { findings, project } = await checkPaths([HELPER], { workers: 0 });
+    const h = (line1: number) => modelAt(findings, project.index, HELPER, line1 - 1);
+    for (const line of [12, 14, 22]) {
+      const m = h(line)!;
+      assert.equal(m.handler, 'helper_work', `line ${line}`);
+      assert.equal(m.callback, 'helper_done');
+      assert.equal(m.line, 12);
+    }
+    const quiet = h(37)!;
+    assert.equal(quiet.handler, 'helper_quiet_work');
+    assert.equal(quiet.lock, 'spin_lock_irqsave');
+    assert.equal(quiet.callback, undefined);
+  });
+
   it('gives the view every property, steps in lanes with source lines, and a summary from the results', async () => {
     const { findings, project } = await checkPaths([GPU], { workers: 0 });
     const m = modelFromFinding(findings[0], project.index)!;
@@ -129,6 +155,13 @@ describe('virtio-race-lint simulate', function () {
     assert.equal(a.after.properties.B2.violated, true);
     assert.equal(a.before.properties.E.violated, true, 'a caching device loses completions');
     assert.equal(a.before.properties.A.trace[0].step, 1);
+  });
+
+  it('simulates the finding of a work function that takes the lock in a helper, from a line in the work function', async () => {
+    const r = await runCli(['simulate', 'lock_in_helper.c:22'], path.dirname(HELPER));
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^Simulation of helper_work\(\) at lock_in_helper\.c:12: spin_lock\(&d->lock\)$/m);
+    assert.match(r.stdout, /; callback helper_done\(\)$/m);
   });
 
   it('lets --lock override the code, and refuses nonsense with exit 2', async () => {
