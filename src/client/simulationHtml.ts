@@ -1,5 +1,5 @@
 // HTML for the simulation view, built from the result alone (pure, testable without VS Code).
-import { PROPERTY_IDS, PROPERTY_QUESTIONS, type ExploreResult, type SimulationResult, type TimedResult, type TraceStep } from '../shared/simulation';
+import { PROPERTY_IDS, PROPERTY_TITLES, type ExploreResult, type SimulationResult, type TimedResult, type TraceStep } from '../shared/simulation';
 
 export function escapeHtml(s: string): string {
   return s.replace(/[&<>"']/g, c => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', '\'': '&#39;' }[c]!));
@@ -56,7 +56,7 @@ document.addEventListener('click', e => {
       const p = er.properties[id];
       if (!p.violated) continue;
       parts.push(`<h2>${escapeHtml(id)} (${escapeHtml(label)}): shortest counterexample, ${p.trace.length} steps</h2>
-<p class="muted">${escapeHtml(PROPERTY_QUESTIONS[id])}</p>
+<p class="muted">${escapeHtml(PROPERTY_TITLES[id])}</p>
 <table class="lanes" data-property="${escapeHtml(id)}"><tr><th>#</th>${lanes.map(l => `<th>${escapeHtml(l)}</th>`).join('')}</tr>
 ${p.trace.map(s => `<tr><td class="n">${s.n}</td>${lanes.map(l => `<td>${laneOf(s) === l ? step(s) : ''}</td>`).join('')}</tr>`).join('\n')}
 </table>`);
@@ -77,7 +77,7 @@ function step(s: TraceStep): string {
 
 function verdictTable(before: ExploreResult, after: ExploreResult): string {
   const cell = (v: boolean) => v ? '<td class="v">violated</td>' : '<td class="ok">holds</td>';
-  const rows = PROPERTY_IDS.map(id => `<tr><td>${id}</td><td>${escapeHtml(PROPERTY_QUESTIONS[id])}</td>${cell(before.properties[id].violated)}${cell(after.properties[id].violated)}</tr>`);
+  const rows = PROPERTY_IDS.map(id => `<tr><td>${id}</td><td>${escapeHtml(PROPERTY_TITLES[id])}</td>${cell(before.properties[id].violated)}${cell(after.properties[id].violated)}</tr>`);
   const counts = (e: ExploreResult) => `${e.states.toLocaleString('en-US')} states, ${e.transitions.toLocaleString('en-US')} transitions${e.capped ? ` (capped: ${escapeHtml(e.message ?? '')})` : ''}`;
   return `<table class="verdicts"><tr><th>property</th><th>question</th><th>as written</th><th>with irqsave</th></tr>
 ${rows.join('\n')}

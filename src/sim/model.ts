@@ -1,6 +1,13 @@
 // Configuration of the race model (SIM-MODEL.md §2-§4). Every knob of the specification is a
 // field here; `resolveConfig` fills defaults and rejects values the state encoding cannot hold.
 
+import { PROPERTY_IDS, PROPERTY_TITLES, type PropertyId } from '../shared/simulation';
+
+// The property ids and their titles live with the result shape the editor's view imports
+// (src/shared/ is all the extension bundle takes); the simulator re-exports them.
+export { PROPERTY_IDS, PROPERTY_TITLES };
+export type { PropertyId };
+
 /** How the work function takes `fsvq->lock` (§2.5, include/linux/spinlock_api_smp.h). */
 export type LockKind = 'spin_lock' | 'spin_lock_bh' | 'spin_lock_irqsave' | 'spin_lock_irq' | 'mutex';
 
@@ -9,19 +16,6 @@ export type Target = 'same' | 'other' | 'any';
 
 /** STALE (§2.1): 0 prompt (reads the live value), 1 cached (private copy), 2 lax (may notify anyway). */
 export type Stale = 'prompt' | 'cached' | 'lax';
-
-export type PropertyId = 'A' | 'B' | 'B2' | 'C' | 'CX' | 'D' | 'E';
-export const PROPERTY_IDS: readonly PropertyId[] = ['A', 'B', 'B2', 'C', 'CX', 'D', 'E'];
-
-export const PROPERTY_TITLES: Readonly<Record<PropertyId, string>> = {
-  A: 'IRQ_NONE reachable',
-  B: "IRQ_NONE on the work's CPU while the drain holds the lock",
-  B2: 'IRQ_NONE on any CPU while the drain holds the lock',
-  C: 'unhandled fraction above 2/3 after an IRQ_NONE (necessary condition for note_interrupt)',
-  CX: 'extreme ratio: 1 IRQ_HANDLED and at least N-1 IRQ_NONE',
-  D: 'deadlock: the callback spins on the lock held by the task it interrupted (AA)',
-  E: 'lost completion: used buffers nobody will ever consume',
-};
 
 export interface SimConfig {
   /** LOCK: how `virtio_fs_requests_done_work` takes `fsvq->lock`. */
