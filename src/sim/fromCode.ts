@@ -46,7 +46,7 @@ export interface SimulateOptions {
   completions?: number;
 }
 
-export function lockKindOf(op: LockOp): { kind: LockKind; note?: string } {
+function lockKindOf(op: LockOp): { kind: LockKind; note?: string } {
   if (op.family === 'mutex') return { kind: 'mutex' };
   const v = op.variant;
   const kind: LockKind = v === '_bh' ? 'spin_lock_bh' : v === '_irqsave' ? 'spin_lock_irqsave' : v === '_irq' ? 'spin_lock_irq' : 'spin_lock';

@@ -12,13 +12,13 @@ export type { CommandId } from './transitions';
 export type { StateView } from './state';
 export { compareBeforeAfter } from './compare';
 export type { Comparison } from './compare';
-export { DEFAULT_TIMED, resolveTimed, runTimed, simulateTimed } from './timed';
+export { runTimed, simulateTimed } from './timed';
 export type { Arrival, NobodyCaredEvent, TimedComparison, TimedParams, TimedRun, TimedSeriesPoint } from './timed';
-export { NOTE_THRESHOLD, NOTE_WINDOW, NoteInterrupt, nobodyCaredMessage } from './noteInterrupt';
+export { NOTE_WINDOW, NoteInterrupt, nobodyCaredMessage } from './noteInterrupt';
 export type { IrqReturn, NobodyCared } from './noteInterrupt';
 export { Mulberry32 } from './prng';
 export {
-  comparisonToJson, formatLoc, renderScenario, renderScenarios, renderSummary, renderTimed, summarySentences, renderTimedSummary,
-  renderVerdictTable, resultToJson, stepLoc, timedToJson,
+  comparisonToJson, renderScenario, renderScenarios, renderSummary, renderTimed, renderVerdictTable, resultToJson, stepLoc,
+  summarySentences, timedToJson,
 } from './report';
-export type { JsonStep, Loc, SourceMap } from './report';
+export type { Loc, SourceMap } from './report';

@@ -8,7 +8,7 @@ export type IrqReturn = 'none' | 'handled';
 /** Number of counted interrupts per check (`desc->irq_count < 100000`). */
 export const NOTE_WINDOW = 100_000;
 /** The line is disabled when more than this many of a window were unhandled. */
-export const NOTE_THRESHOLD = 99_900;
+const NOTE_THRESHOLD = 99_900;
 
 export interface NobodyCared {
   /** 1-based index of the handler return that triggered the report. */

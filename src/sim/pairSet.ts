@@ -40,17 +40,6 @@ export class PairSet {
     return idx;
   }
 
-  has(hi: number, lo: number): boolean {
-    const t = this.table, m = this.tmask;
-    let h = hash(hi, lo) & m;
-    for (;;) {
-      const e = t[h];
-      if (e < 0) return false;
-      if (this.lo[e] === lo && this.hi[e] === hi) return true;
-      h = (h + 1) & m;
-    }
-  }
-
   private grow(): void {
     const cap = this.hi.length * 2;
     const hi = new Int32Array(cap), lo = new Int32Array(cap);

@@ -38,7 +38,7 @@ export function stepLoc(step: TraceStep, map: SourceMap | undefined): Loc | unde
   }
 }
 
-export const formatLoc = (l: Loc): string => `${l.file}:${l.line}`;
+const formatLoc = (l: Loc): string => `${l.file}:${l.line}`;
 
 // ---------------------------------------------------------------- (a) verdict table
 
@@ -153,7 +153,7 @@ export function renderScenarios(result: ExploreResult, map?: SourceMap): string 
 
 // ---------------------------------------------------------------- (c) JSON
 
-export interface JsonStep extends TraceStep { loc?: Loc }
+interface JsonStep extends TraceStep { loc?: Loc }
 
 export function resultToJson(r: ExploreResult, map?: SourceMap): object {
   const properties: Record<string, object> = {};
@@ -302,7 +302,7 @@ export function renderTimed(t: TimedComparison): string {
     `MSI latency ${p.msiLatencyUs} us, handler ${p.handlerUs} us\n\n${table(rows)}\n\n${renderTimedSummary(t)}\n`;
 }
 
-export function renderTimedSummary(t: TimedComparison): string {
+function renderTimedSummary(t: TimedComparison): string {
   const s: string[] = [];
   for (const r of [t.asIs, t.irqsave]) {
     s.push(r.nobodyCared

@@ -35,7 +35,7 @@ export const L_WORK = 1;
 export const L_HIRQ0 = 2;     // HIRQ1 = 3
 
 /** Fields that are observers, not part of the canonical state (§3). */
-export const OBSERVER_FIELDS: readonly number[] = [NONES, HANDLED];
+const OBSERVER_FIELDS: readonly number[] = [NONES, HANDLED];
 
 interface FieldDef { name: string; index: number; width: number }
 

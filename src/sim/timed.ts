@@ -63,7 +63,7 @@ export interface TimedParams {
   seriesEvery: number;
 }
 
-export const DEFAULT_TIMED: Readonly<TimedParams> = Object.freeze({
+const DEFAULT_TIMED: Readonly<TimedParams> = Object.freeze({
   seed: 1,
   completions: 100_000,
   hz: 250,
@@ -137,7 +137,7 @@ export interface TimedComparison {
   irqsave: TimedRun;
 }
 
-export function resolveTimed(p: Partial<TimedParams> = {}): TimedParams {
+function resolveTimed(p: Partial<TimedParams> = {}): TimedParams {
   const r: TimedParams = { ...DEFAULT_TIMED, ...p } as TimedParams;
   if (!Number.isInteger(r.completions) || r.completions < 0) throw new RangeError('completions must be a non-negative integer');
   for (const k of ['decisionDelayUs', 'msiLatencyUs', 'msiJitterUs', 'handlerUs', 'wakeUs', 'rerunUs', 'disableCbUs',

@@ -22,7 +22,7 @@ export interface TraceStep {
   stateAfter?: StateView;
 }
 
-export function unlockName(lock: LockKind): string {
+function unlockName(lock: LockKind): string {
   switch (lock) {
     case 'spin_lock': return 'spin_unlock';
     case 'spin_lock_bh': return 'spin_unlock_bh';
@@ -32,7 +32,7 @@ export function unlockName(lock: LockKind): string {
   }
 }
 
-export function lockCall(lock: LockKind): string {
+function lockCall(lock: LockKind): string {
   return lock === 'mutex' ? 'mutex_lock(&fsvq->lock)' : `${lock}(&fsvq->lock)`;
 }
 
