@@ -18,7 +18,7 @@ import { ScanPool, defaultWorkers, driverFilesWithRipgrep, isCSource } from '../
 import { decodeSource, MAX_PARSE_BYTES } from '../analysis/source';
 import { LineIndex } from '../analysis/text';
 import { fixAll, irqsaveFix, lockFunctionOf } from '../fix/irqsave';
-import { modelFromFinding, modelFromFunction, type CodeModel, type SimulateOptions } from '../sim/fromCode';
+import { modelAt, modelFromFinding, type CodeModel, type SimulateOptions } from '../sim/fromCode';
 import {
   Commands, DEFAULT_SETTINGS, FIX_ALL_KIND, ServerCommands, StatusNotification, type FindingSummary, type Settings, type SimulateArgs,
   type StatusParams,
@@ -524,15 +524,10 @@ export class VirtioRaceServer {
         }
         case ServerCommands.simulate: {
           const key = uriToKey(arg.uri);
-          const { facts } = this.current(key);
-          const inFile = this.analysis.findings.filter(f => f.file === key);
-          const finding = arg.line === undefined ? inFile[0]
-            : inFile.find(f => f.span.line === arg.line) ?? inFile.find(f => {
-              const fn = facts?.functions.find(x => x.name === f.lockFunction);
-              return fn && fn.span.line <= arg.line! && arg.line! <= fn.span.endLine;
-            });
-          const fnAt = arg.line === undefined ? undefined : facts?.functions.find(x => x.span.line <= arg.line! && arg.line! <= x.span.endLine);
-          const model = finding ? modelFromFinding(finding, this.project.index) : fnAt ? modelFromFunction(fnAt, key) : undefined;
+          this.freshen();
+          const first = this.analysis.findings.find(f => f.file === key);
+          const model = arg.line !== undefined ? modelAt(this.analysis.findings, this.project.index, key, arg.line)
+            : first ? modelFromFinding(first, this.project.index) : undefined;
           if (!model) return { error: 'no VRL001 finding, or lock held around a virtqueue drain, at this position' };
           if (!this.opts.simulate) return { error: 'the simulator is not available in this server' };
           const options: SimulateOptions = {

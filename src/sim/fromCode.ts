@@ -262,7 +262,8 @@ function renderText(sim: CodeSimulation, cmp: Comparison, relFile: (f: string) =
     `Possible scenarios as written (${sim.config.lock})`,
     renderScenarios(before, map),
   ];
-  if (PROPERTY_IDS.some(id => after.properties[id].trace)) {
+  // Code that already takes the lock with irqsave: the fix is the code, its scenarios are above.
+  if (sim.comparison.after !== sim.comparison.before && PROPERTY_IDS.some(id => after.properties[id].trace)) {
     lines.push('', 'Possible scenarios with spin_lock_irqsave', renderScenarios(after, map));
   }
   if (sim.timed) lines.push('', 'Timed mode', renderTimed(sim.timed));

@@ -50,6 +50,10 @@ describe('simulation from analysed code', function () {
       lock: 'spin_lock_irqsave', target: 'same', stale: 'prompt', lat: false, eventIdx: false, wqLocal: false, cbLock: false,
       n: 4, maxStates: 2_000_000, recheckLoop: false,
     });
+    // The fix changes nothing here: the scenarios are printed once, as written.
+    const text = renderSimulationText(simulateCode(m, { buffers: 3 }));
+    assert.match(text, /Possible scenarios as written \(spin_lock_irqsave\)/);
+    assert.doesNotMatch(text, /Possible scenarios with spin_lock_irqsave/);
   });
 
   it('models the lock, not local_irq_save(), and a plain spin_lock with IRQs already off as masking them', async () => {
