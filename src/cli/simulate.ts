@@ -1,10 +1,9 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { checkPaths, PathError } from '../analysis/checkPaths';
 import { type CodeSimulation, modelAt, modelFromFinding, renderSimulationText, simulateCode, simulationJson, type CodeModel, type SimulateOptions } from '../sim/fromCode';
 import { LOCKS, MAX_N, STALES, TARGETS } from '../sim/model';
 import { relativePath } from '../report/formats';
-import { CliError, EXIT_OK, oneOf, parseArgs, type Io } from './common';
+import { analyse, CliError, EXIT_OK, oneOf, parseArgs, type Io } from './common';
 
 /**
  * `simulate FILE[:LINE]`: the finding at LINE (or the function around it), or every finding in
@@ -32,14 +31,7 @@ export async function simulateCommand(args: string[], io: Io): Promise<number> {
     timed: a.flags.has('timed'),
   };
   if (!fs.existsSync(file) || !fs.statSync(file).isFile()) throw new CliError(`${m[1]}: No such file`);
-  let result;
-  try {
-    result = await checkPaths([file], { workers: 0 });
-  } catch (e) {
-    if (e instanceof PathError) throw new CliError(`${m[1]}: ${e.reason}`);
-    throw e;
-  }
-  const { project, findings } = result;
+  const { project, findings } = await analyse([m[1]], io, { workers: 0 });
   const models: CodeModel[] = [];
   if (line === undefined) {
     for (const f of findings.filter(x => x.file === file)) { const mm = modelFromFinding(f, project.index); if (mm) models.push(mm); }
