@@ -17,6 +17,26 @@ export type Target = 'same' | 'other' | 'any';
 /** STALE (§2.1): 0 prompt (reads the live value), 1 cached (private copy), 2 lax (may notify anyway). */
 export type Stale = 'prompt' | 'cached' | 'lax';
 
+/**
+ * DRAIN (§2.5): 'recheck' (0) `lock; do { disable_cb; while (get_buf) ...; } while (!enable_cb); unlock`;
+ * 'plain' (1) `lock; while (get_buf) ...; unlock` (also a single get_buf, over-approximated);
+ * 'relock' (2) the lock is dropped after each buffer and re-taken before the next get_buf.
+ */
+export type DrainShape = 'recheck' | 'plain' | 'relock';
+export const DRAIN_SHAPES: readonly DrainShape[] = ['recheck', 'plain', 'relock'];
+
+/**
+ * WQLOCAL (§2.4): 'local' (1) schedule_work()/queue_work() on a per-CPU workqueue queue the item on
+ * the CPU that took the interrupt; 'pinned' (0) the item runs on CPU 0 whatever CPU the IRQ hit
+ * (an unbound workqueue, or queue_work_on() another CPU).
+ */
+export type WqLocality = 'local' | 'pinned';
+export const WQ_LOCALITIES: readonly WqLocality[] = ['local', 'pinned'];
+
+/** EVIDX (§2.1): how the driver suppresses used-buffer notifications. */
+export type Notify = 'event-idx' | 'flags';
+export const NOTIFY_MODES: readonly Notify[] = ['event-idx', 'flags'];
+
 export interface SimConfig {
   /** LOCK: how `virtio_fs_requests_done_work` takes `fsvq->lock`. */
   lock: LockKind;
