@@ -8,7 +8,7 @@ import type { WorkspaceIndex } from '../analysis/workspace';
 import type { ExploreResult as ViewExplore, SimulationResult, TimedResult as ViewTimed, TraceStep as ViewStep } from '../shared/simulation';
 import { compareBeforeAfter, type Comparison } from './compare';
 import type { ExploreResult } from './explore';
-import { describeConfig, masksHardIrqs, PROPERTY_IDS, resolveConfig, type LockKind, type SimConfig, type Stale, type Target } from './model';
+import { describeConfig, masksHardIrqs, PROPERTY_IDS, resolveConfig, type DrainShape, type LockKind, type SimConfig, type Stale, type Target } from './model';
 import { renderScenarios, renderSummary, renderTimed, summarySentences, renderVerdictTable, resultToJson, stepLoc, type SourceMap } from './report';
 import { simulateTimed, type TimedComparison, type TimedRun } from './timed';
 import type { TraceStep } from './trace';
@@ -23,7 +23,8 @@ export interface CodeModel {
   /** The lock call as written, e.g. `spin_lock(&fsvq->lock)`. */
   lockText: string;
   lockExpr: string;
-  recheckLoop: boolean;
+  /** DRAIN (§2.5), read from the code. */
+  drain: DrainShape;
   callbackLocks: boolean;
   callback?: string;
   sourceMap: SourceMap;
@@ -154,7 +155,7 @@ function baseModel(fn: FunctionFacts, opIndex: number, file: string, drain: Drai
     lock: kind,
     lockText: op.text,
     lockExpr: op.lock,
-    recheckLoop: recheck,
+    drain: recheck ? 'recheck' : 'plain',
     callbackLocks: false,
     sourceMap: {
       lock: loc(op.span.line),
@@ -182,7 +183,7 @@ export function configFor(model: CodeModel, o: SimulateOptions = {}): SimConfig 
     // C and CX need N >= 4 to tell the lock kinds apart (SIM-MODEL.md §6); DEFAULT_CONFIG has 3.
     n: o.buffers ?? 4,
     maxStates: o.maxStates,
-    recheckLoop: model.recheckLoop,
+    drain: model.drain,
   });
 }
 
@@ -200,7 +201,7 @@ export function simulateCode(model: CodeModel, o: SimulateOptions = {}): CodeSim
     lock: config.lock,
     target: config.target === 'other' ? 'other' : 'same',
     eventIdx: config.eventIdx,
-    recheckLoop: config.recheckLoop,
+    recheckLoop: config.drain === 'recheck',
     ...(o.completions ? { completions: o.completions } : {}),
   }) : undefined;
   return { model, config, comparison, timed };
@@ -227,11 +228,12 @@ function renamedResult(r: ExploreResult, m: CodeModel): ExploreResult {
   return { ...r, properties };
 }
 
+
 /** Both results in the driver's names, each renamed once. */
 function renamed(sim: CodeSimulation): Comparison {
   const { before, after } = sim.comparison;
   const b = renamedResult(before, sim.model);
-  return { before: b, after: after === before ? b : renamedResult(after, sim.model) };
+  return { before: b, after: after === before ? b : renamedResult(after, sim.model), fixApplies: sim.comparison.fixApplies };
 }
 
 // --- output shapes ------------------------------------------------------------------------------
@@ -314,7 +316,7 @@ export function simulationView(sim: CodeSimulation): SimulationResult {
     file: m.file,
     line: m.line,
     model: { lock: sim.config.lock, irq: sim.config.target, device: sim.config.stale, eventIdx: sim.config.eventIdx, latency: sim.config.lat,
-      callbackLocks: sim.config.cbLock, buffers: sim.config.n, recheckLoop: sim.config.recheckLoop },
+      callbackLocks: sim.config.cbLock, buffers: sim.config.n, recheckLoop: sim.config.drain === 'recheck' },
     before: view(cmp.before),
     after: view(cmp.after),
     ...(sim.timed ? { timed: { before: viewTimed(sim.timed.asIs), after: viewTimed(sim.timed.irqsave) } } : {}),

@@ -1,10 +1,10 @@
 // Public API of the race simulator (SIM-MODEL.md). Pure TypeScript: no vscode, no LSP.
 
 export {
-  DEFAULT_CONFIG, LOCKS, MAX_N, PROPERTY_IDS, PROPERTY_TITLES, STALES, TARGETS, cpuCount, describeConfig, masksHardIrqs, resolveConfig,
-  withIrqsaveFix,
+  DEFAULT_CONFIG, DRAIN_SHAPES, LOCKS, MAX_N, NOTIFY_MODES, PROPERTY_IDS, PROPERTY_TITLES, STALES, TARGETS, cpuCount, describeConfig, masksHardIrqs, resolveConfig,
+  WQ_LOCALITIES, withIrqsaveFix,
 } from './model';
-export type { LockKind, PropertyId, SimConfig, Stale, Target } from './model';
+export type { DrainShape, LockKind, Notify, PropertyId, SimConfig, Stale, Target, WqLocality } from './model';
 export { explore } from './explore';
 export type { ExploreOptions, ExploreResult, PropertyResult } from './explore';
 export type { Actor, TraceStep } from './trace';

@@ -8,8 +8,12 @@ import { PROPERTY_IDS, PROPERTY_TITLES, type PropertyId } from '../shared/simula
 export { PROPERTY_IDS, PROPERTY_TITLES };
 export type { PropertyId };
 
-/** How the work function takes `fsvq->lock` (§2.5, include/linux/spinlock_api_smp.h). */
-export type LockKind = 'spin_lock' | 'spin_lock_bh' | 'spin_lock_irqsave' | 'spin_lock_irq' | 'mutex';
+/**
+ * How the work function takes `fsvq->lock` (§2.5, include/linux/spinlock_api_smp.h). 'none' is a
+ * drain under no lock (§12): for hard IRQs it is LOCK 0, like spin_lock and mutex, and "holds the
+ * lock" in B and B2 reads "is inside the drain (W1..W6)".
+ */
+export type LockKind = 'spin_lock' | 'spin_lock_bh' | 'spin_lock_irqsave' | 'spin_lock_irq' | 'mutex' | 'none';
 
 /** Where the device sends the virtqueue's MSI (§2.2): the work's CPU, the other CPU, or either. */
 export type Target = 'same' | 'other' | 'any';
@@ -48,7 +52,10 @@ export interface SimConfig {
   lat: boolean;
   /** EVIDX: VIRTIO_RING_F_EVENT_IDX (used_event) instead of VRING_AVAIL_F_NO_INTERRUPT. */
   eventIdx: boolean;
-  /** WQLOCAL: schedule_work queues on the caller's CPU (and non-reentrancy); else pinned to CPU 0. */
+  /**
+   * WQLOCAL (§2.4): schedule_work queues on the caller's CPU (and non-reentrancy); else pinned to
+   * CPU 0. The v2 default is true: schedule_work() and queue_work() on a per-CPU workqueue do this.
+   */
   wqLocal: boolean;
   /** CBLOCK: the vring callback takes the same lock as the work before schedule_work. */
   cbLock: boolean;
@@ -57,12 +64,19 @@ export interface SimConfig {
   /** Hard cap on stored states; exploration stops with `capped: true` when it is exceeded. */
   maxStates: number;
   /**
-   * true: the work is `do { disable_cb; while (get_buf) ...; } while (!enable_cb)` (W2..W5).
-   * false: a plain `while (get_buf)` drain under the lock: W1 goes to W3, the NULL get_buf goes
-   * to W6; disable_cb/enable_cb never run, so callbacks stay enabled and, with EVENT_IDX, each
-   * get_buf publishes used_event itself (virtqueue_get_buf_ctx_split, shadow flag clear).
+   * DRAIN (§2.5). 'recheck': `do { disable_cb; while (get_buf) ...; } while (!enable_cb)` (W2..W5).
+   * 'plain': a `while (get_buf)` drain under one hold: W1 goes to W3, the NULL get_buf goes to W6;
+   * disable_cb/enable_cb never run, so callbacks stay enabled and, with EVENT_IDX, each get_buf
+   * publishes used_event itself (virtqueue_get_buf_ctx_split, shadow flag clear). 'relock': as
+   * 'plain', but after each buffer the lock is dropped (W8) and re-taken (W9).
    */
-  recheckLoop: boolean;
+  drain: DrainShape;
+  /**
+   * NAPI (§12): the callback schedules a NAPI poll (virtqueue_napi_schedule) instead of a work
+   * item; the poll runs in softirq on the CPU that scheduled it, takes no lock (I2n, P0..P4).
+   * Needs wqLocal; `lock`, `drain` and `cbLock` do not apply.
+   */
+  napi: boolean;
   /** Properties to check. C and CX need the nones/handled observers; leaving both out skips them. */
   properties?: readonly PropertyId[];
 }
@@ -75,15 +89,16 @@ export const DEFAULT_CONFIG: Readonly<SimConfig> = Object.freeze({
   stale: 'prompt',
   lat: false,
   eventIdx: false,
-  wqLocal: false,
+  wqLocal: true,
   cbLock: false,
   n: 3,
   maxStates: 2_000_000,
-  recheckLoop: true,
+  drain: 'recheck',
+  napi: false,
 });
 
 /** The values each knob can take (for validation, and for the CLI's options). */
-export const LOCKS: readonly LockKind[] = ['spin_lock', 'spin_lock_bh', 'spin_lock_irqsave', 'spin_lock_irq', 'mutex'];
+export const LOCKS: readonly LockKind[] = ['spin_lock', 'spin_lock_bh', 'spin_lock_irqsave', 'spin_lock_irq', 'mutex', 'none'];
 export const TARGETS: readonly Target[] = ['same', 'other', 'any'];
 export const STALES: readonly Stale[] = ['prompt', 'cached', 'lax'];
 
@@ -95,6 +110,12 @@ export function resolveConfig(partial: Partial<SimConfig> = {}): SimConfig {
   if (!STALES.includes(c.stale)) throw new RangeError(`unknown device variant '${String(c.stale)}'`);
   if (!Number.isInteger(c.n) || c.n < 1 || c.n > MAX_N) throw new RangeError(`n must be an integer in 1..${MAX_N}, got ${c.n}`);
   if (!Number.isInteger(c.maxStates) || c.maxStates < 1) throw new RangeError(`maxStates must be a positive integer, got ${c.maxStates}`);
+  if (!DRAIN_SHAPES.includes(c.drain)) throw new RangeError(`unknown drain shape '${String(c.drain)}'`);
+  if (c.napi) {
+    if (!c.wqLocal) throw new RangeError('a NAPI poll runs on the CPU that scheduled it: NAPI needs the local work placement');
+    if (c.cbLock) throw new RangeError('the NAPI shape has no lock for the callback to take');
+  }
+  if (c.lock === 'none' && c.cbLock) throw new RangeError('with no lock in the work there is no lock for the callback to take');
   if (c.properties) {
     for (const p of c.properties) if (!PROPERTY_IDS.includes(p)) throw new RangeError(`unknown property '${String(p)}'`);
   }
@@ -116,8 +137,12 @@ export function masksHardIrqs(lock: LockKind): boolean {
   return lock === 'spin_lock_irqsave' || lock === 'spin_lock_irq';
 }
 
-/** The same configuration with the RFC's fix applied to the work function. */
-export function withIrqsaveFix(c: SimConfig): SimConfig {
+/**
+ * The same configuration with the RFC's fix applied to the work function, or undefined where it
+ * does not apply (§12: a NAPI poll or a drain under no lock has no spin_lock to change).
+ */
+export function withIrqsaveFix(c: SimConfig): SimConfig | undefined {
+  if (c.napi || c.lock === 'none') return undefined;
   return { ...c, lock: 'spin_lock_irqsave' };
 }
 
@@ -134,12 +159,14 @@ export function needsObservers(c: SimConfig): boolean {
 
 /** Short one-line description, e.g. "spin_lock, IRQ on same CPU, prompt device, N=4". */
 export function describeConfig(c: SimConfig): string {
-  const parts = [c.lock, `IRQ on ${c.target === 'any' ? 'any' : c.target} CPU`, `${c.stale} device`];
+  const parts = [c.napi ? 'NAPI poll (no lock)' : c.lock === 'none' ? 'no lock' : c.lock,
+    `IRQ on ${c.target === 'any' ? 'any' : c.target} CPU`, `${c.stale} device`];
   if (c.cbLock) parts.push('callback takes the lock');
   if (c.lat) parts.push('MSIs in flight (LAT=1)');
-  if (c.eventIdx) parts.push('EVENT_IDX');
-  if (c.wqLocal) parts.push('work queued on the calling CPU (WQLOCAL=1)');
-  if (!c.recheckLoop) parts.push('plain get_buf drain (no disable/enable_cb loop)');
+  parts.push(c.eventIdx ? 'EVENT_IDX' : 'flags mode');
+  if (!c.napi) parts.push(c.wqLocal ? 'work queued on the interrupted CPU' : 'work pinned to CPU 0');
+  if (!c.napi && c.drain === 'plain') parts.push('plain get_buf drain (no disable/enable_cb loop)');
+  if (!c.napi && c.drain === 'relock') parts.push('lock dropped and re-taken per buffer');
   parts.push(`N=${c.n}`);
   return parts.join(', ');
 }

@@ -267,7 +267,7 @@ export function summarySentences(cmp: Comparison): string[] {
     s.push(`Lost completions (E) are reachable ${before.properties.E.violated && after.properties.E.violated ? 'with both locks' : 'in one variant'}` +
       (c.stale === 'cached' ? ': they need a device that caches the suppression state, which violates the VIRTIO spec; the lock kind has no effect on them.' : '.'));
   }
-  if (!masksHardIrqs(c.lock) && c.recheckLoop) {
+  if (!masksHardIrqs(c.lock) && c.drain === 'recheck') {
     s.push('Caveat of the fix: the do { ... } while (!virtqueue_enable_cb()) loop has no budget, so with irqsave local IRQs stay off ' +
       'for as long as completions keep arriving faster than one loop iteration.');
   }

@@ -16,7 +16,7 @@ export const DEVPC = 7;      // 0 next publish, 1 published, 2 decided to notify
 export const INF0 = 8;       // inflight[c] (LAT=1): INF0 + c
 export const PEND0 = 10;     // pending[c]
 export const INIRQ0 = 12;    // in_irq[c]
-export const IPC0 = 14;      // ipc[c]: 1 entered, 2 more_used true, 3 callback holds lock
+export const IPC0 = 14;      // ipc[c]: 1 entered, 4 more_used true (EVENT_IDX: event_triggered next), 2 callback next, 3 callback holds lock
 export const DINPROG = 16;   // IRQD_IRQ_INPROGRESS (TARGET=any)
 export const DPEND = 17;     // IRQS_PENDING (TARGET=any)
 export const MASKED = 18;    // vector masked (TARGET=any)
@@ -25,10 +25,12 @@ export const LOCK = 20;      // FREE, WORK, HIRQ0, HIRQ1
 export const WQP = 21;       // WORK_STRUCT_PENDING
 export const RUN = 22;       // work function executing
 export const WCPU = 23;      // pool CPU of the work item
-export const WPC = 24;       // next work step W0..W7 (0 = idle)
-export const NONES = 25;     // observer: IRQ_NONE returns
-export const HANDLED = 26;   // observer: IRQ_HANDLED returns
-export const FIELD_COUNT = 27;
+export const WPC = 24;       // next work step W0..W9 (0 = idle); NAPI: P1..P4 as 3..6
+export const SCHED = 25;     // NAPI_STATE_SCHED (NAPI only)
+export const QUEUED = 26;    // NAPI on the poll list, softirq raised (NAPI only)
+export const NONES = 27;     // observer: IRQ_NONE returns
+export const HANDLED = 28;   // observer: IRQ_HANDLED returns
+export const FIELD_COUNT = 29;
 
 export const L_FREE = 0;
 export const L_WORK = 1;
@@ -83,17 +85,19 @@ export class Layout {
       { name: 'pending[1]', index: PEND0 + 1, width: two ? 1 : 0 },
       { name: 'in_irq[0]', index: INIRQ0, width: 1 },
       { name: 'in_irq[1]', index: INIRQ0 + 1, width: two ? 1 : 0 },
-      { name: 'ipc[0]', index: IPC0, width: 2 },
-      { name: 'ipc[1]', index: IPC0 + 1, width: two ? 2 : 0 },
+      { name: 'ipc[0]', index: IPC0, width: 3 },
+      { name: 'ipc[1]', index: IPC0 + 1, width: two ? 3 : 0 },
       { name: 'desc_inprog', index: DINPROG, width: any ? 1 : 0 },
       { name: 'desc_pend', index: DPEND, width: any ? 1 : 0 },
       { name: 'masked', index: MASKED, width: any ? 1 : 0 },
       { name: 'pba', index: PBA, width: any ? 1 : 0 },
-      { name: 'lock', index: LOCK, width: 2 },
-      { name: 'wq_pending', index: WQP, width: 1 },
+      { name: 'lock', index: LOCK, width: cfg.napi ? 0 : 2 },
+      { name: 'wq_pending', index: WQP, width: cfg.napi ? 0 : 1 },
       { name: 'running', index: RUN, width: 1 },
       { name: 'wcpu', index: WCPU, width: cfg.wqLocal ? 1 : 0 },
-      { name: 'wpc', index: WPC, width: 3 },
+      { name: 'wpc', index: WPC, width: 4 },
+      { name: 'sched', index: SCHED, width: cfg.napi ? 1 : 0 },
+      { name: 'queued', index: QUEUED, width: cfg.napi ? 1 : 0 },
       { name: 'nones', index: NONES, width: obs ? cnt : 0 },
       { name: 'handled', index: HANDLED, width: obs ? cnt : 0 },
     ];

@@ -2,19 +2,19 @@
 // kernel terms. Descriptions are derived from the states before and after the step.
 
 import { LockKind, SimConfig, masksHardIrqs } from './model';
-import { AFLAG, DCACHE, DPEND, EVTRIG, INF0, IPC0, LAST, Layout, LOCK, L_WORK, MASKED, SHADOW, StateView, UEVENT, USED, WQP, WPC, viewState } from './state';
+import { AFLAG, DCACHE, DPEND, EVTRIG, INF0, IPC0, LAST, Layout, LOCK, L_WORK, MASKED, RUN, SCHED, SHADOW, StateView, UEVENT, USED, WQP, WPC, viewState } from './state';
 import {
-  CommandId, K_D1, K_D2N, K_D2S, K_D2X, K_D3, K_D4, K_F, K_I0, K_I1, K_I2, K_I2A, K_I2B, K_W0, KIND_IDS,
+  CommandId, K_D1, K_D2N, K_D2S, K_D2X, K_D3, K_D4, K_F, K_I0, K_I1, K_I1E, K_I2, K_I2A, K_I2B, K_I2N, K_P0, K_W0, KIND_IDS,
   codeCpu, codeKind, codeVariant,
 } from './transitions';
 
-export type Actor = 'device' | 'fabric' | 'irq' | 'work';
+export type Actor = 'device' | 'fabric' | 'irq' | 'work' | 'napi';
 
 export interface TraceStep {
   /** 1-based position in the trace. */
   step: number;
   actor: Actor;
-  /** Command id of §4 (D1, D2n, D2s, D2x, D3, D4, F, I0, I1, I2, I2a, I2b, W0..W7). */
+  /** Command id of §4 and §12 (D1, D2n, D2s, D2x, D3, D4, F, I0, I1, I1e, I2, I2a, I2b, I2n, W0..W9, P0..P4). */
   cmd: CommandId;
   /** CPU the step runs on (irq, work), or the MSI's destination (D3, F, replay); absent otherwise. */
   cpu?: number;
@@ -29,11 +29,23 @@ function unlockName(lock: LockKind): string {
     case 'spin_lock_irqsave': return 'spin_unlock_irqrestore';
     case 'spin_lock_irq': return 'spin_unlock_irq';
     case 'mutex': return 'mutex_unlock';
+    case 'none': return '';
   }
 }
 
 function lockCall(lock: LockKind): string {
   return lock === 'mutex' ? 'mutex_lock(&fsvq->lock)' : `${lock}(&fsvq->lock)`;
+}
+
+/** The lock step's text, or what stands for it when the work takes no lock. */
+function lockText(cfg: SimConfig): string {
+  if (cfg.lock === 'none') return 'enter the drain (no lock)';
+  return `${lockCall(cfg.lock)}${masksHardIrqs(cfg.lock) ? ': local IRQs off' : ''}`;
+}
+
+function unlockText(cfg: SimConfig, what: string): string {
+  if (cfg.lock === 'none') return `leave the drain${what}`;
+  return `${unlockName(cfg.lock)}(&fsvq->lock)${what}${masksHardIrqs(cfg.lock) ? ': local IRQs back on' : ''}`;
 }
 
 function suppressionText(cfg: SimConfig, s: Int32Array, noev: number): string {
@@ -80,9 +92,16 @@ export function makeStep(layout: Layout, index: number, code: number, pre: Int32
       break;
     case K_I1:
       actor = 'irq';
-      desc = post[IPC0 + cpu] === 2
-        ? `vring_interrupt(): more_used() (last_used=${pre[LAST]} != used->idx=${pre[USED]})${cfg.eventIdx ? ', event_triggered=true' : ''}`
-        : `vring_interrupt(): ring empty (last_used == used->idx == ${pre[USED]}) -> IRQ_NONE${pre[LOCK] === L_WORK ? ' while the work holds the lock' : ''}${replay}${rerun}`;
+      desc = post[IPC0 + cpu] !== 0 && post[IPC0 + cpu] !== 1
+        ? `vring_interrupt(): more_used() (last_used=${pre[LAST]} != used->idx=${pre[USED]})`
+        : `vring_interrupt(): ring empty (last_used == used->idx == ${pre[USED]}) -> IRQ_NONE${inDrain(cfg, pre)}${replay}${rerun}`;
+      break;
+    case K_I1E: actor = 'irq'; desc = 'vring_interrupt(): event_triggered = true'; break;
+    case K_I2N:
+      actor = 'irq';
+      desc = pre[SCHED] === 1
+        ? `callback: virtqueue_napi_schedule(): NAPI already scheduled (no-op) -> IRQ_HANDLED${replay}${rerun}`
+        : `callback: virtqueue_napi_schedule(): virtqueue_disable_cb(), napi scheduled on CPU ${pre[RUN] === 1 ? 'of the running poll' : cpu} -> IRQ_HANDLED${replay}${rerun}`;
       break;
     case K_I2:
       actor = 'irq';
@@ -91,9 +110,13 @@ export function makeStep(layout: Layout, index: number, code: number, pre: Int32
     case K_I2A: actor = 'irq'; desc = `callback: spin_lock(&fsvq->lock)${cfg.lock === 'mutex' ? ' (a mutex: illegal in hard IRQ)' : ''}`; break;
     case K_I2B: actor = 'irq'; desc = `callback: schedule_work(&fsvq->done_work), spin_unlock(&fsvq->lock) -> IRQ_HANDLED${replay}${rerun}`; break;
     default: {
-      actor = 'work';
-      const w = kind - K_W0;
-      desc = workText(cfg, w, pre, post, layout.noev);
+      if (kind >= K_P0) {
+        actor = 'napi';
+        desc = pollText(kind - K_P0, pre, post);
+      } else {
+        actor = 'work';
+        desc = workText(cfg, kind - K_W0, pre, post, layout.noev);
+      }
     }
   }
   const step: TraceStep = { step: index, actor, cmd, description: desc };
@@ -102,10 +125,31 @@ export function makeStep(layout: Layout, index: number, code: number, pre: Int32
   return step;
 }
 
+/** " while the work holds the lock" / " while the poll runs", where the I1 step's B2 applies. */
+function inDrain(cfg: SimConfig, pre: Int32Array): string {
+  if (cfg.napi) return pre[RUN] === 1 ? ' while the NAPI poll runs' : '';
+  if (pre[LOCK] !== L_WORK) return '';
+  return cfg.lock === 'none' ? ' while the work drains' : ' while the work holds the lock';
+}
+
+function pollText(p: number, pre: Int32Array, post: Int32Array): string {
+  switch (p) {
+    case 0: return 'softirq: net_rx_action() runs the NAPI poll';
+    case 1:
+      return post[LAST] !== pre[LAST] ? `virtqueue_get_buf() -> buffer ${post[LAST]}` : 'virtqueue_get_buf() -> NULL';
+    case 2: return 'virtqueue_napi_complete(): virtqueue_enable_cb_prepare(): callbacks re-enabled';
+    case 3: return 'napi_complete_done(): NAPI_STATE_SCHED cleared';
+    default:
+      return post[SCHED] === 1 && pre[SCHED] === 0
+        ? `virtqueue_poll(): used->idx=${pre[USED]} != ${pre[LAST]}: virtqueue_disable_cb(), NAPI scheduled again`
+        : `virtqueue_poll(): ${pre[USED] === pre[LAST] ? 'ring empty' : 'NAPI already scheduled'}; the poll returns`;
+  }
+}
+
 function workText(cfg: SimConfig, w: number, pre: Int32Array, post: Int32Array, noev: number): string {
   switch (w) {
     case 0: return 'worker runs virtio_fs_requests_done_work() (WORK_STRUCT_PENDING cleared first)';
-    case 1: return `${lockCall(cfg.lock)}${masksHardIrqs(cfg.lock) ? ': local IRQs off' : ''}`;
+    case 1: return lockText(cfg);
     case 2: {
       if (pre[SHADOW] === 1) return 'virtqueue_disable_cb(): already disabled (shadow flag set)';
       if (pre[EVTRIG] === 1) return 'virtqueue_disable_cb(): shadow flag set; event_triggered, so used_event is left alone';
@@ -123,7 +167,9 @@ function workText(cfg: SimConfig, w: number, pre: Int32Array, post: Int32Array, 
       return post[WPC] === 2
         ? `virtqueue_poll(): used->idx=${pre[USED]} != ${pre[LAST]}: loop again`
         : `virtqueue_poll(): ring empty (used->idx=${pre[USED]}): leave the loop`;
-    case 6: return `${unlockName(cfg.lock)}(&fsvq->lock)${masksHardIrqs(cfg.lock) ? ': local IRQs back on' : ''}`;
+    case 6: return unlockText(cfg, '');
+    case 8: return unlockText(cfg, ' after the buffer');
+    case 9: return cfg.lock === 'none' ? 're-enter the drain' : `${lockCall(cfg.lock)} again before the next get_buf${masksHardIrqs(cfg.lock) ? ': local IRQs off' : ''}`;
     default: return 'complete requests outside the lock; the work function returns';
   }
 }

@@ -7,15 +7,16 @@
 import { SimConfig, cpuCount, masksHardIrqs, needsObservers } from './model';
 import {
   AFLAG, DCACHE, DEVPC, DINPROG, DPEND, EVTRIG, FIELD_COUNT, HANDLED, INF0, INIRQ0, IPC0, LAST, LOCK,
-  L_FREE, L_HIRQ0, L_WORK, MASKED, NONES, PBA, PEND0, RUN, SHADOW, UEVENT, USED, WCPU, WPC, WQP,
+  L_FREE, L_HIRQ0, L_WORK, MASKED, NONES, PBA, PEND0, QUEUED, RUN, SCHED, SHADOW, UEVENT, USED, WCPU, WPC, WQP,
 } from './state';
 
 // Command kinds. A command code is kind | cpu << 5 | variant << 6, where variant 1 / 2 means
-// "the PBA replay at EXIT went to CPU 0 / CPU 1" (TARGET=any only).
+// "the PBA replay at EXIT went to CPU 0 / CPU 1" (TARGET=any only). Wk is K_W0 + k (W0..W9).
 export const K_D1 = 0, K_D2N = 1, K_D2S = 2, K_D2X = 3, K_D3 = 4, K_D4 = 5, K_F = 6;
 export const K_I0 = 7, K_I1 = 8, K_I2 = 9, K_I2A = 10, K_I2B = 11, K_W0 = 12;
+export const K_I1E = 22, K_I2N = 23, K_P0 = 24;
 export const KIND_IDS = ['D1', 'D2n', 'D2s', 'D2x', 'D3', 'D4', 'F', 'I0', 'I1', 'I2', 'I2a', 'I2b',
-  'W0', 'W1', 'W2', 'W3', 'W4', 'W5', 'W6', 'W7'] as const;
+  'W0', 'W1', 'W2', 'W3', 'W4', 'W5', 'W6', 'W7', 'W8', 'W9', 'I1e', 'I2n', 'P0', 'P1', 'P2', 'P3', 'P4'] as const;
 export type CommandId = typeof KIND_IDS[number];
 
 export const codeKind = (code: number): number => code & 31;
@@ -45,6 +46,8 @@ export class Transitions {
   private readonly cbLock: boolean;
   private readonly mutex: boolean;
   private readonly recheck: boolean;
+  private readonly relock: boolean;
+  private readonly napi: boolean;
   private readonly observers: boolean;
   private readonly noev: number;
   private readonly targets: readonly number[];
@@ -62,7 +65,9 @@ export class Transitions {
     this.wqLocal = cfg.wqLocal;
     this.cbLock = cfg.cbLock;
     this.mutex = cfg.lock === 'mutex';
-    this.recheck = cfg.recheckLoop;
+    this.recheck = cfg.drain === 'recheck';
+    this.relock = cfg.drain === 'relock';
+    this.napi = cfg.napi;
     this.observers = needsObservers(cfg);
     this.noev = cfg.n + 1;
     this.targets = cfg.target === 'same' ? [0] : cfg.target === 'other' ? [1] : [0, 1];
@@ -105,6 +110,8 @@ export class Transitions {
 
   /** E (§6), evaluated on terminal states. */
   isLostCompletion(s: Int32Array): boolean {
+    // NAPI (§12): `sched==0 && !queued` in place of `!wq_pending`.
+    if (this.napi && (s[SCHED] !== 0 || s[QUEUED] !== 0)) return false;
     return s[LAST] !== s[USED] && s[SHADOW] === 0 && s[WQP] === 0 && s[RUN] === 0 &&
       s[PEND0] === 0 && s[PEND0 + 1] === 0 && s[INF0] === 0 && s[INF0 + 1] === 0 && s[DEVPC] === 0;
   }
@@ -161,13 +168,15 @@ export class Transitions {
       if (ipc === 1) {
         t.set(s);
         if (s[LAST] !== s[USED]) {
-          // vring_interrupt: more_used(); `if (vq->event) event_triggered = true`.
-          if (this.evidx) t[EVTRIG] = 1;
-          t[IPC0 + c] = 2;
+          // vring_interrupt: more_used(); with EVENT_IDX the `event_triggered = true` store is
+          // its own step (I1e), after this read.
+          t[IPC0 + c] = this.evidx ? 4 : 2;
           emit(K_I1 | cb, t, 0); count++;
         } else {
           let ev = EV_NONE;
-          if (s[LOCK] === L_WORK) { ev |= EV_B2; if (s[WCPU] === c) ev |= EV_B; }
+          // "While the drain is in progress": the work holds the lock (W1..W6, and W3 with
+          // DRAIN 2), or for NAPI the poll runs (P0..P4).
+          if (this.napi ? s[RUN] === 1 : s[LOCK] === L_WORK) { ev |= EV_B2; if (s[WCPU] === c) ev |= EV_B; }
           if (this.observers) {
             const nones = ++t[NONES], handled = t[HANDLED];
             if (nones + handled > this.n) throw new Error('observer overflow: more handler returns than MSIs');
@@ -176,8 +185,23 @@ export class Transitions {
           }
           count += this.exit(t, c, K_I1 | cb, ev, emit);
         }
+      } else if (ipc === 4) {
+        // I1e: `if (vq->event) data_race(vq->event_triggered = true)`.
+        t.set(s); t[EVTRIG] = 1; t[IPC0 + c] = 2;
+        emit(K_I1E | cb, t, 0); count++;
       } else if (ipc === 2) {
-        if (!this.cbLock) {
+        if (this.napi) {
+          // I2n: virtqueue_napi_schedule(): napi_schedule_prep() fails while NAPI_STATE_SCHED is
+          // set; otherwise virtqueue_disable_cb() and __napi_schedule() on this CPU.
+          t.set(s);
+          if (s[SCHED] === 0) {
+            this.disableCb(t);
+            t[SCHED] = 1; t[QUEUED] = 1;
+            if (s[RUN] === 0) t[WCPU] = c;
+          }
+          this.countHandled(t);
+          count += this.exit(t, c, K_I2N | cb, 0, emit);
+        } else if (!this.cbLock) {
           t.set(s); this.scheduleWork(t, c); this.countHandled(t);
           count += this.exit(t, c, K_I2 | cb, 0, emit);
         } else if (s[LOCK] === L_FREE) {
@@ -189,6 +213,12 @@ export class Transitions {
         t.set(s); this.scheduleWork(t, c); t[LOCK] = L_FREE; this.countHandled(t);
         count += this.exit(t, c, K_I2B | cb, 0, emit);
       }
+    }
+
+    // ---- the NAPI poll (§12), in softirq on CPU wcpu, only when WSTEP holds
+    if (this.napi) {
+      if (this.wstep(s)) count += this.poll(s, emit);
+      return count;
     }
 
     // ---- the work function (§2.5), on CPU wcpu, only when WSTEP holds (§2.6)
@@ -208,28 +238,17 @@ export class Transitions {
           emit(K_W0 + 1 | w, t, 0); count++;
           break;
         case 2: // virtqueue_disable_cb_split
-          if (t[SHADOW] === 0) {
-            t[SHADOW] = 1;
-            if (t[EVTRIG] === 0) { if (this.evidx) t[UEVENT] = this.noev; else t[AFLAG] = 1; }
-          }
+          this.disableCb(t);
           t[WPC] = 3;
           emit(K_W0 + 2 | w, t, 0); count++;
           break;
-        case 3: // virtqueue_get_buf_ctx_split
-          if (t[LAST] !== t[USED]) {
-            t[LAST]++;
-            // "If we expect an interrupt for the next entry, tell host": only with the shadow
-            // flag clear, i.e. never inside the recheck loop.
-            if (this.evidx && t[SHADOW] === 0) t[UEVENT] = t[LAST];
-          } else {
-            t[WPC] = this.recheck ? 4 : 6;
-          }
+        case 3: // virtqueue_get_buf_ctx_split; DRAIN 2 drops the lock after each buffer (W8)
+          if (this.getBuf(t)) { if (this.relock) t[WPC] = 8; }
+          else t[WPC] = this.recheck ? 4 : 6;
           emit(K_W0 + 3 | w, t, 0); count++;
           break;
         case 4: // virtqueue_enable_cb_prepare(_split)
-          t[EVTRIG] = 0;
-          if (t[SHADOW] === 1) { t[SHADOW] = 0; if (!this.evidx) t[AFLAG] = 0; }
-          if (this.evidx) t[UEVENT] = t[LAST];
+          this.enableCbPrepare(t);
           t[WPC] = 5;
           emit(K_W0 + 4 | w, t, 0); count++;
           break;
@@ -245,9 +264,82 @@ export class Transitions {
           t[RUN] = 0; t[WPC] = 0;
           emit(K_W0 + 7 | w, t, 0); count++;
           break;
+        case 8: // DRAIN 2: unlock after a buffer (irqrestore unmasks)
+          t[LOCK] = L_FREE; t[WPC] = 9;
+          emit(K_W0 + 8 | w, t, 0); count++;
+          break;
+        case 9: // DRAIN 2: re-lock before the next get_buf
+          if (s[LOCK] !== L_FREE) break;
+          t[LOCK] = L_WORK; t[WPC] = 3;
+          emit(K_W0 + 9 | w, t, 0); count++;
+          break;
       }
     }
     return count;
+  }
+
+  /** The NAPI poll's steps P0..P4 (§12); wpc 3..6 stand for P1..P4. */
+  private poll(s: Int32Array, emit: Emit): number {
+    const t = this.t;
+    const w = s[WCPU] << 5;
+    t.set(s);
+    switch (s[WPC]) {
+      case 0: // net_rx_action picks the NAPI instance off the poll list
+        if (s[QUEUED] === 0 || s[RUN] === 1) return 0;
+        t[QUEUED] = 0; t[RUN] = 1; t[WPC] = 3;
+        emit(K_P0 | w, t, 0);
+        return 1;
+      case 3: // the virtqueue_get_buf() loop (no budget)
+        if (!this.getBuf(t)) t[WPC] = 4;
+        emit(K_P0 + 1 | w, t, 0);
+        return 1;
+      case 4: // virtqueue_napi_complete(): virtqueue_enable_cb_prepare()
+        this.enableCbPrepare(t);
+        t[WPC] = 5;
+        emit(K_P0 + 2 | w, t, 0);
+        return 1;
+      case 5: // napi_complete_done(): NAPI_STATE_SCHED cleared
+        t[SCHED] = 0; t[WPC] = 6;
+        emit(K_P0 + 3 | w, t, 0);
+        return 1;
+      case 6: // virtqueue_poll(); if more and napi_schedule_prep(): disable_cb, __napi_schedule
+        if (s[USED] !== s[LAST] && s[SCHED] === 0) {
+          this.disableCb(t);
+          t[SCHED] = 1; t[QUEUED] = 1;
+        }
+        t[RUN] = 0; t[WPC] = 0;
+        emit(K_P0 + 4 | w, t, 0);
+        return 1;
+      default:
+        return 0;
+    }
+  }
+
+  /** virtqueue_disable_cb_split: the W2 effect (also the callback's disable_cb under NAPI). */
+  private disableCb(t: Int32Array): void {
+    if (t[SHADOW] === 0) {
+      t[SHADOW] = 1;
+      if (t[EVTRIG] === 0) { if (this.evidx) t[UEVENT] = this.noev; else t[AFLAG] = 1; }
+    }
+  }
+
+  /**
+   * virtqueue_get_buf_ctx_split, the W3 effect: takes a buffer if there is one (true). "If we
+   * expect an interrupt for the next entry, tell host": used_event is written only with the
+   * shadow flag clear, i.e. never inside the re-check loop.
+   */
+  private getBuf(t: Int32Array): boolean {
+    if (t[LAST] === t[USED]) return false;
+    t[LAST]++;
+    if (this.evidx && t[SHADOW] === 0) t[UEVENT] = t[LAST];
+    return true;
+  }
+
+  /** virtqueue_enable_cb_prepare(_split), the W4 effect. */
+  private enableCbPrepare(t: Int32Array): void {
+    t[EVTRIG] = 0;
+    if (t[SHADOW] === 1) { t[SHADOW] = 0; if (!this.evidx) t[AFLAG] = 0; }
+    if (this.evidx) t[UEVENT] = t[LAST];
   }
 
   /** emit of §4: in flight with LAT=1, else latched at once. */

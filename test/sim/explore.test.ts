@@ -60,7 +60,7 @@ describe('sim: explorer', () => {
     { n: 3, target: 'other', stale: 'cached', cbLock: true },
     { n: 3, target: 'any', wqLocal: true, lat: true, cbLock: true },
     { n: 3, eventIdx: true, stale: 'cached' },
-    { n: 3, stale: 'lax', recheckLoop: false, eventIdx: true },
+    { n: 3, stale: 'lax', drain: 'plain', eventIdx: true },
   ];
   for (const c of configs) {
     it(`agrees with a naive reference explorer: ${JSON.stringify(c)}`, () => {
@@ -131,15 +131,15 @@ describe('sim: explorer', () => {
     assert.throws(() => explore({ maxStates: 0 }), RangeError);
   });
 
-  it('models a plain get_buf drain without disable/enable_cb (recheckLoop=false)', () => {
-    const r = explore({ n: 3, recheckLoop: false });
+  it('models a plain get_buf drain without disable/enable_cb (DRAIN 1)', () => {
+    const r = explore({ n: 3, drain: 'plain' });
     const cmds = new Set(Object.values(r.properties).flatMap(p => p.trace ?? []).map(s => s.cmd));
     for (const w of ['W2', 'W4', 'W5']) assert.equal(cmds.has(w as never), false, w);
     // Callbacks stay enabled, so nothing is lost with a prompt device; IRQ_NONE stays reachable.
     assert.equal(r.properties.E.violated, false);
     assert.equal(r.properties.A.violated, true);
     // With EVENT_IDX each get_buf publishes used_event itself (shadow flag clear).
-    const ev = explore({ n: 2, recheckLoop: false, eventIdx: true });
+    const ev = explore({ n: 2, drain: 'plain', eventIdx: true });
     const g = ev.properties.A.trace!.find(s => s.cmd === 'W3' && /buffer/.test(s.description))!;
     assert.equal(g.stateAfter!.used_event, g.stateAfter!.last_used);
   });

@@ -18,7 +18,7 @@ describe('simulation from analysed code', function () {
     const f = findings.find(x => x.handler === 'demo_dequeue_ctrl_func')!;
     const m = modelFromFinding(f, project.index)!;
     assert.equal(m.lock, 'spin_lock');
-    assert.equal(m.recheckLoop, true);
+    assert.equal(m.drain, 'recheck');
     assert.equal(m.callbackLocks, false);
     assert.equal(m.callback, 'demo_ctrl_ack');
     assert.deepEqual(m.sourceMap.lock, { file: path.join(GPU, 'demo_vq.c'), line: 36 });
@@ -44,11 +44,11 @@ describe('simulation from analysed code', function () {
     const fn = project.index.get(CB_LOCK)!.functions.find(f => f.name === 'demo_irqsave_work')!;
     const m = modelFromFunction(fn, CB_LOCK)!;
     assert.equal(m.lock, 'spin_lock_irqsave');
-    assert.equal(m.recheckLoop, false);
+    assert.equal(m.drain, 'plain');
     assert.equal(configFor(m, { irq: 'other' }).target, 'other');
     assert.deepEqual(configFor(m), {
       lock: 'spin_lock_irqsave', target: 'same', stale: 'prompt', lat: false, eventIdx: false, wqLocal: false, cbLock: false,
-      n: 4, maxStates: 2_000_000, recheckLoop: false,
+      n: 4, maxStates: 2_000_000, drain: 'plain', napi: false,
     });
     // The fix changes nothing here: the scenarios are printed once, as written.
     const text = renderSimulationText(simulateCode(m, { buffers: 3 }));

@@ -1,5 +1,5 @@
 import * as assert from 'node:assert/strict';
-import { ExploreResult, LockKind, PropertyId, SimConfig, Stale, Target, explore } from '../../src/sim';
+import { DrainShape, ExploreResult, LockKind, PropertyId, SimConfig, Stale, Target, explore, resolveConfig, withIrqsaveFix } from '../../src/sim';
 
 // SIM-MODEL.md §9, main table: LAT=0, flags mode, WQLOCAL=0. Verdict strings list A B B2 C CX D E.
 type Row = [locks: LockKind[], target: Target, stale: Stale, cbLock: boolean, verdicts: string];
@@ -29,8 +29,9 @@ function verdicts(r: ExploreResult): string {
   return IDS.map(id => (r.properties[id].violated ? 'V' : '-')).join(' ');
 }
 
+/** The §9 tables are version 1's environment: WQLOCAL=0 unless a row says otherwise. */
 function run(c: Partial<SimConfig>): ExploreResult {
-  const r = explore(c, { traceStates: false });
+  const r = explore({ wqLocal: false, ...c }, { traceStates: false });
   assert.equal(r.capped, false, 'exploration must not hit the cap');
   return r;
 }
@@ -161,9 +162,91 @@ describe('sim: the bound behind "C holds" for irqsave on the same CPU', () => {
   }
 
   it('CX at N=3 under irqsave is exactly 2 IRQ_NONE for 1 IRQ_HANDLED', () => {
-    const r = explore({ lock: 'spin_lock_irqsave', n: 3 });
+    const r = explore({ lock: 'spin_lock_irqsave', n: 3, wqLocal: false });
     const t = r.properties.CX.trace!;
     const last = t[t.length - 1].stateAfter!;
     assert.deepEqual([last.nones, last.handled], [2, 1]);
+  });
+});
+
+// SIM-MODEL.md §9.1 (version 2): CBLOCK 0, EVSPLIT. Verdict strings list A B B2 C CX E. Prompt
+// and lax devices, flags and EVENT_IDX give the same verdicts unless a row says otherwise.
+describe('sim: §9.1 version-2 verdicts (drain shapes, work locality, NAPI) at N=4', () => {
+  const V2: readonly string[] = ['A', 'B', 'B2', 'C', 'CX', 'E'];
+  const v2 = (r: ExploreResult) => V2.map(id => (r.properties[id as PropertyId].violated ? 'V' : '-')).join(' ');
+  const ENVS: Record<string, Partial<SimConfig>> = {
+    'same local': { target: 'same', wqLocal: true },
+    'any local': { target: 'any', wqLocal: true },
+    'other pinned': { target: 'other', wqLocal: false },
+  };
+  const DEVICES: Partial<SimConfig>[] = [
+    { stale: 'prompt', eventIdx: false }, { stale: 'prompt', eventIdx: true },
+    { stale: 'lax', eventIdx: false }, { stale: 'lax', eventIdx: true },
+  ];
+  const TABLE: [drains: DrainShape[], lock: LockKind, envs: string[], verdicts: string][] = [
+    [['recheck', 'plain', 'relock'], 'spin_lock', ['same local', 'any local'], 'V V V V V -'],
+    [['recheck', 'plain', 'relock'], 'spin_lock', ['other pinned'], 'V - V V V -'],
+    [['recheck', 'plain'], 'spin_lock_irqsave', ['same local'], 'V - - - - -'],
+    [['relock'], 'spin_lock_irqsave', ['same local'], 'V - - V V -'],
+    [['recheck', 'plain', 'relock'], 'spin_lock_irqsave', ['any local', 'other pinned'], 'V - V V V -'],
+  ];
+  for (const [drains, lock, envs, expected] of TABLE) {
+    for (const drain of drains) {
+      for (const env of envs) {
+        it(`DRAIN ${drain}, ${lock}, ${env}: ${expected}`, () => {
+          for (const d of DEVICES) {
+            const c = { ...ENVS[env], ...d, drain, lock, n: 4 };
+            assert.equal(v2(run(c)), expected, JSON.stringify(c));
+          }
+        });
+      }
+    }
+  }
+
+  it('DRAIN recheck and plain under irqsave, same local: CX is reachable at N=3 (two IRQ_NONE per hold)', () => {
+    for (const drain of ['recheck', 'plain'] as DrainShape[]) {
+      assert.equal(v2(run({ drain, lock: 'spin_lock_irqsave', target: 'same', wqLocal: true, n: 3 })), 'V - - - V -', drain);
+    }
+  });
+
+  it('DRAIN recheck and relock with MSI latency under irqsave, same local: C and CX come back', () => {
+    for (const drain of ['recheck', 'relock'] as DrainShape[]) {
+      assert.equal(v2(run({ drain, lock: 'spin_lock_irqsave', target: 'same', wqLocal: true, lat: true, n: 4 })), 'V - - V V -', drain);
+    }
+  });
+
+  it('the virtio_console shape (relock) under irqsave reaches 3 IRQ_NONE for one IRQ_HANDLED', () => {
+    const r = explore({ drain: 'relock', lock: 'spin_lock_irqsave', target: 'same', wqLocal: true, n: 4 });
+    const t = r.properties.CX.trace!;
+    const last = t[t.length - 1].stateAfter!;
+    assert.deepEqual([last.nones, last.handled], [3, 1]);
+    // The IRQ_NONE of that trace are taken while the lock is dropped between buffers (W8..W9).
+    assert.ok(t.some(s => s.cmd === 'W8') && t.some(s => s.cmd === 'W9'));
+  });
+
+  for (const env of ['same local', 'any local']) {
+    it(`NAPI, ${env}: exposed with a compliant device; E needs a device that caches the suppression state`, () => {
+      for (const stale of ['prompt', 'lax', 'cached'] as Stale[]) {
+        for (const eventIdx of [false, true]) {
+          const c = { ...ENVS[env], napi: true, lock: 'none' as LockKind, stale, eventIdx, n: 4 };
+          assert.equal(v2(run(c)), stale === 'cached' ? 'V V V V V V' : 'V V V V V -', JSON.stringify(c));
+        }
+      }
+    });
+  }
+
+  it('NAPI has no lock for the fix to change, and no pinned placement', () => {
+    assert.throws(() => explore({ napi: true, wqLocal: false }), /NAPI needs the local work placement/);
+    assert.equal(withIrqsaveFix(resolveConfig({ napi: true })), undefined);
+  });
+
+  it('mutex and no lock have exactly the state space of spin_lock (LOCK 0) in every drain shape', () => {
+    for (const drain of ['recheck', 'plain', 'relock'] as DrainShape[]) {
+      const base = run({ drain, lock: 'spin_lock', n: 4 });
+      for (const lock of ['mutex', 'none', 'spin_lock_bh'] as LockKind[]) {
+        const r = run({ drain, lock, n: 4 });
+        assert.deepEqual([r.states, r.transitions, v2(r)], [base.states, base.transitions, v2(base)], `${drain} ${lock}`);
+      }
+    }
   });
 });
