@@ -1,12 +1,13 @@
 // Simulator benchmark: reachable states / transitions (SIM-MODEL.md §4 counting) for N=2..5
-// over the §9 main table and its extra variants, then timings of the default model (N=3),
+// over the §9 main table and its extra variants, the §9.1 version-2 configurations (drain shape
+// x lock x environment x notification x device, N=3 and 4, and NAPI), then timings of the default model (N=3),
 // N=5 and the timed mode at 1,000,000 completions.
 //
 //   node scripts/build.mjs && node out/bench/sim.js [--quick]
 //
 // Counts are deterministic; timings are medians of a few runs on this machine.
 
-import { LockKind, SimConfig, Stale, Target, explore, runTimed, simulateTimed } from '../src/sim';
+import { DRAIN_SHAPES, LockKind, SimConfig, Stale, Target, explore, runTimed, simulateTimed } from '../src/sim';
 
 interface Row { lock: LockKind; target: Target; stale: Stale; cbLock: boolean }
 
@@ -56,7 +57,8 @@ function time(f: () => void, runs: number): string {
 
 function counts(): void {
   console.log('Reachable states / transitions (SIM-MODEL.md §4 counting). spin_lock rows stand for spin_lock,');
-  console.log('spin_lock_bh and mutex, whose state spaces are identical (test/sim/verdicts.test.ts checks it).\n');
+  console.log('spin_lock_bh, mutex and no lock, whose state spaces are identical (test/sim/verdicts.test.ts checks it).\n');
+  console.log('Version 1 table (§9): WQLOCAL=0, flags mode unless the variant says otherwise.');
   const head = ['variant', 'lock', 'irq', 'device', 'cb', ...NS.map(n => `N=${n} states/transitions`)];
   const widths = [14, 18, 6, 7, 4, ...NS.map(() => 24)];
   console.log(head.map((h, i) => pad(h, widths[i], i >= 5)).join(' '));
@@ -64,12 +66,52 @@ function counts(): void {
     for (const r of ROWS) {
       const c = v.apply(r);
       if (!c) continue;
-      const cells = NS.map(n => {
-        const res = explore({ ...c, n }, { traceStates: false });
-        return res.capped ? 'capped' : `${res.states}/${res.transitions}`;
-      });
+      const cells = NS.map(n => cellFor({ wqLocal: false, ...c, n }));
       const row = [v.name, r.lock, c.target ?? r.target, c.stale ?? r.stale, r.cbLock ? 'yes' : 'no', ...cells];
       console.log(row.map((x, i) => pad(x, widths[i], i >= 5)).join(' '));
+    }
+  }
+  countsV2();
+}
+
+function cellFor(c: Partial<SimConfig>): string {
+  const res = explore(c, { traceStates: false });
+  return res.capped ? 'capped' : `${res.states}/${res.transitions}`;
+}
+
+// §9.1 (version 2): CBLOCK 0, LAT 0. "same local" = TARGET same, WQLOCAL=1; "any local" = TARGET
+// any, WQLOCAL=1; "other pinned" = TARGET other, WQLOCAL=0.
+const ENVS: [string, Partial<SimConfig>][] = [
+  ['same local', { target: 'same', wqLocal: true }],
+  ['any local', { target: 'any', wqLocal: true }],
+  ['other pinned', { target: 'other', wqLocal: false }],
+];
+const NS_V2 = [3, 4];
+
+function countsV2(): void {
+  console.log('\nVersion 2 (§9.1): CBLOCK=0, LAT=0; simulate flag names.');
+  const head = ['drain', 'lock', 'environment', 'notify', 'device', ...NS_V2.map(n => `N=${n} states/transitions`)];
+  const widths = [8, 18, 13, 10, 7, ...NS_V2.map(() => 24)];
+  const line = (r: string[]) => console.log(r.map((x, i) => pad(x, widths[i], i >= 5)).join(' '));
+  line(head);
+  for (const drain of DRAIN_SHAPES) {
+    for (const lock of ['spin_lock', 'spin_lock_irqsave'] as LockKind[]) {
+      for (const [env, e] of ENVS) {
+        for (const eventIdx of [false, true]) {
+          for (const stale of ['prompt', 'lax'] as Stale[]) {
+            line([drain, lock, env, eventIdx ? 'event-idx' : 'flags', stale,
+              ...NS_V2.map(n => cellFor({ ...e, drain, lock, eventIdx, stale, n }))]);
+          }
+        }
+      }
+    }
+  }
+  for (const [env, e] of ENVS.slice(0, 2)) {
+    for (const eventIdx of [false, true]) {
+      for (const stale of ['prompt', 'cached', 'lax'] as Stale[]) {
+        line(['napi', 'none', env, eventIdx ? 'event-idx' : 'flags', stale,
+          ...NS_V2.map(n => cellFor({ ...e, napi: true, lock: 'none', eventIdx, stale, n }))]);
+      }
     }
   }
 }
@@ -77,7 +119,7 @@ function counts(): void {
 function timings(quick: boolean): void {
   const runs = quick ? 1 : 5;
   console.log('');
-  console.log(`default model (spin_lock, same, prompt), N=3, all properties: ${time(() => explore({ n: 3 }), runs)}`);
+  console.log(`default model (spin_lock, same CPU, work local, prompt, flags), N=3, all properties: ${time(() => explore({ n: 3 }), runs)}`);
   console.log(`default model, N=5, all properties: ${time(() => explore({ n: 5 }), runs)}`);
   const big: Partial<SimConfig> = { n: 5, target: 'any', wqLocal: true, lat: true, stale: 'cached', cbLock: true, eventIdx: true };
   const r = explore(big, { traceStates: false });
