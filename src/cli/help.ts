@@ -15,9 +15,12 @@ Usage:
   virtio-race-lint patch [-o FILE] [--signoff "Name <mail>"] PATH...
       Write one git format-patch mail per changed file (to stdout or FILE).
   virtio-race-lint simulate FILE[:LINE] [--lock KIND] [--irq same|other|any]
-      [--device prompt|lax|cached] [--event-idx] [--latency] [--callback-locks]
-      [--buffers N] [--timed] [--json]
+      [--wq local|pinned] [--drain recheck|plain|relock] [--notify event-idx|flags]
+      [--device prompt|lax|cached] [--latency] [--callback-locks] [--napi]
+      [--buffers N] [--ring R] [--timed [--completions N]] [--json]
       Explore the race for the finding(s) in FILE with the bundled model checker.
+      The lock, drain shape, work placement and callback locking come from the code;
+      the flags override them. --event-idx is --notify event-idx (the default).
   virtio-race-lint lsp --stdio
       Run the language server on stdin/stdout.
 

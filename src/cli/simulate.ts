@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { type CodeSimulation, modelAt, modelFromFinding, renderSimulationText, simulateCode, simulationJson, type CodeModel, type SimulateOptions } from '../sim/fromCode';
-import { LOCKS, MAX_N, STALES, TARGETS } from '../sim/model';
+import { DRAIN_SHAPES, LOCKS, MAX_N, NOTIFY_MODES, STALES, TARGETS, WQ_LOCALITIES } from '../sim/model';
 import { relativePath } from '../report/formats';
 import { analyse, CliError, EXIT_OK, oneOf, parseArgs, type Io } from './common';
 
@@ -11,21 +11,30 @@ import { analyse, CliError, EXIT_OK, oneOf, parseArgs, type Io } from './common'
  */
 export async function simulateCommand(args: string[], io: Io): Promise<number> {
   const a = parseArgs(args, {
-    values: ['lock', 'irq', 'device', 'buffers', 'max-states', 'completions'],
-    flags: ['event-idx', 'latency', 'callback-locks', 'timed', 'json'],
+    values: ['lock', 'irq', 'wq', 'drain', 'notify', 'device', 'buffers', 'ring', 'max-states', 'completions'],
+    flags: ['event-idx', 'latency', 'callback-locks', 'napi', 'timed', 'json'],
   });
+  if (a.flags.has('event-idx') && a.options.has('notify') && a.options.get('notify') !== 'event-idx') {
+    throw new CliError('--event-idx is --notify event-idx: it contradicts --notify ' + a.options.get('notify'));
+  }
+  const opt = <T extends string>(name: string, allowed: readonly T[]): T | undefined =>
+    a.options.has(name) ? oneOf(name, a.options.get(name), allowed, allowed[0]) : undefined;
   if (a.positional.length !== 1) throw new CliError('simulate: give one FILE or FILE:LINE (try: virtio-race-lint simulate fs/fuse/virtio_fs.c:816)');
   const m = /^(.*?)(?::(\d+))?$/.exec(a.positional[0])!;
   const file = path.resolve(io.cwd, m[1]);
   const line = m[2] !== undefined ? Number(m[2]) : undefined;
   const opts: SimulateOptions = {
-    lock: a.options.has('lock') ? oneOf('lock', a.options.get('lock'), LOCKS, 'spin_lock') : undefined,
-    irq: a.options.has('irq') ? oneOf('irq', a.options.get('irq'), TARGETS, 'same') : undefined,
-    device: a.options.has('device') ? oneOf('device', a.options.get('device'), STALES, 'prompt') : undefined,
-    eventIdx: a.flags.has('event-idx') || undefined,
+    lock: opt('lock', LOCKS),
+    irq: opt('irq', TARGETS),
+    wq: opt('wq', WQ_LOCALITIES),
+    drain: opt('drain', DRAIN_SHAPES),
+    notify: opt('notify', NOTIFY_MODES) ?? (a.flags.has('event-idx') ? 'event-idx' : undefined),
+    device: opt('device', STALES),
     latency: a.flags.has('latency') || undefined,
     callbackLocks: a.flags.has('callback-locks') || undefined,
+    napi: a.flags.has('napi') || undefined,
     buffers: intOption(a.options.get('buffers'), 'buffers', 1, MAX_N),
+    ring: intOption(a.options.get('ring'), 'ring', 1, 32768),
     maxStates: intOption(a.options.get('max-states'), 'max-states', 1000, 100_000_000),
     completions: intOption(a.options.get('completions'), 'completions', 1, 100_000_000),
     timed: a.flags.has('timed'),
@@ -38,14 +47,14 @@ export async function simulateCommand(args: string[], io: Io): Promise<number> {
     if (models.length === 0) throw new CliError(`${m[1]}: no VRL001 finding to simulate (give FILE:LINE to simulate a particular function)`);
   } else {
     const mm = modelAt(findings, project.index, file, line - 1);
-    if (!mm) throw new CliError(`${m[1]}:${line}: no lock held around a virtqueue drain in a function at this line`);
+    if (!mm) throw new CliError(`${m[1]}:${line}: no virtqueue drain in a function at this line`);
     models.push(mm);
   }
   let sims: CodeSimulation[];
   try {
     sims = models.map(mm => simulateCode(mm, opts));
   } catch (e) {
-    if (e instanceof RangeError) throw new CliError(e.message);
+    if (e instanceof RangeError) throw new CliError(`simulate: ${e.message}`);
     throw e;
   }
   const rel = (f: string) => relativePath(f, io.cwd);
@@ -62,7 +71,8 @@ export async function simulateCommand(args: string[], io: Io): Promise<number> {
 
 function intOption(v: string | undefined, name: string, min: number, max: number): number | undefined {
   if (v === undefined) return undefined;
-  const n = Number(v);
+  // Decimal digits only: Number() would also take '0x3', '1e3' and ' 4 '.
+  const n = /^[0-9]+$/.test(v) ? Number(v) : NaN;
   if (!Number.isInteger(n) || n < min || n > max) throw new CliError(`--${name} takes a whole number from ${min} to ${max}`);
   return n;
 }

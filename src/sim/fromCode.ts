@@ -8,8 +8,8 @@ import type { WorkspaceIndex } from '../analysis/workspace';
 import type { ExploreResult as ViewExplore, SimulationResult, TimedResult as ViewTimed, TraceStep as ViewStep } from '../shared/simulation';
 import { compareBeforeAfter, type Comparison } from './compare';
 import type { ExploreResult } from './explore';
-import { describeConfig, masksHardIrqs, PROPERTY_IDS, resolveConfig, type DrainShape, type LockKind, type SimConfig, type Stale, type Target } from './model';
-import { renderScenarios, renderSummary, renderTimed, summarySentences, renderVerdictTable, resultToJson, stepLoc, type SourceMap } from './report';
+import { describeConfig, masksHardIrqs, PROPERTY_IDS, resolveConfig, type DrainShape, type LockKind, type Notify, type SimConfig, type Stale, type Target, type WqLocality } from './model';
+import { renderScenarios, renderSummary, renderTimed, summarySentences, renderVerdictTable, resultToJson, stepLoc, type SourceMap, type SummaryContext } from './report';
 import { simulateTimed, type TimedComparison, type TimedRun } from './timed';
 import type { TraceStep } from './trace';
 
@@ -25,6 +25,15 @@ export interface CodeModel {
   lockExpr: string;
   /** DRAIN (§2.5), read from the code. */
   drain: DrainShape;
+  /** A single virtqueue_get_buf(), modelled as DRAIN 1 (an over-approximation). */
+  drainSingle: boolean;
+  /** What decided the drain shape. */
+  drainWhy?: string;
+  /** WQLOCAL (§2.4), read from the schedule site. */
+  wq: WqLocality;
+  wqWhy: string;
+  /** §6.1 conditions 1 and 2, read from the code; undefined when nothing was read. */
+  ring?: RingConditions;
   callbackLocks: boolean;
   callback?: string;
   sourceMap: SourceMap;
@@ -32,20 +41,45 @@ export interface CodeModel {
   notes: string[];
 }
 
+/** §6.1's conditions 1 and 2 as read from the code (condition 3 is the device's). */
+export interface RingConditions {
+  /** Every virtqueue_add_* on the drained queue runs with the drain's lock held. */
+  cond1: boolean;
+  /** The drain does not resubmit while it holds the lock. */
+  cond2: boolean;
+  /** One sentence: why the bound applies, or which condition fails and where. */
+  why: string;
+}
+
 /** The user's overrides (CLI flags, view settings); anything unset comes from the code. */
 export interface SimulateOptions {
   lock?: LockKind;
   irq?: Target;
+  /** Work placement; default from the schedule site. */
+  wq?: WqLocality;
+  /** Drain shape; default from the code. */
+  drain?: DrainShape;
+  /** Notification mode; default event-idx (what QEMU and virtiofsd negotiate). */
+  notify?: Notify;
   device?: Stale;
-  eventIdx?: boolean;
   latency?: boolean;
   callbackLocks?: boolean;
+  /** Model the deferral as a NAPI poll (§12) instead of a work item. */
+  napi?: boolean;
   buffers?: number;
+  /** R: ring entries (the §6.1 bound and the timed mode); default 128. */
+  ring?: number;
   maxStates?: number;
   timed?: boolean;
   /** Completions for the timed mode (default 100,000). */
   completions?: number;
 }
+
+/** R when neither the user nor the code says: QEMU's common queue size (SIM-MODEL §7). */
+export const DEFAULT_RING = 128;
+
+/** An option combination the model refuses, with one line that says why. */
+export class SimOptionError extends RangeError {}
 
 function lockKindOf(op: LockOp): { kind: LockKind; note?: string } {
   if (op.family === 'mutex') return { kind: 'mutex' };
@@ -89,10 +123,32 @@ export function modelFromFunction(fn: FunctionFacts, file: string): CodeModel | 
   // their effect on the drain is read from drain.state.irqsOff in baseModel.
   const isLock = (o: LockOp | undefined) => o?.action === 'lock' && o.family !== 'irq';
   const opIndex = drain?.state.held.find(i => isLock(fn.lockOps[i])) ?? fn.lockOps.findIndex(isLock);
-  if (opIndex < 0) return undefined;
+  if (opIndex < 0) return drain ? noLockModel(fn, file, drain) : undefined;
   const model = baseModel(fn, opIndex, file, drain, file);
   model.sourceMap.handler = { file, line: fn.nameSpan.line + 1 };
   return model;
+}
+
+/** No work item is linked to a function the user points at: the placement is an assumption. */
+const ASSUMED_WQ = 'no schedule site links this function to a callback; assumed queued with schedule_work()';
+
+/** A drain under no lock (§12: LOCK 0; the irqsave fix does not apply). */
+function noLockModel(fn: FunctionFacts, file: string, drain: DrainFact): CodeModel {
+  return {
+    handler: fn.name,
+    file,
+    line: drain.span.line + 1,
+    lock: 'none',
+    lockText: 'no lock',
+    lockExpr: 'the drain',
+    drain: drain.recheckLoop ? 'recheck' : 'plain',
+    drainSingle: !drain.inLoop,
+    wq: 'local',
+    wqWhy: ASSUMED_WQ,
+    callbackLocks: false,
+    sourceMap: { drain: { file, line: drain.span.line + 1 }, handler: { file, line: fn.nameSpan.line + 1 } },
+    notes: ['no lock is held around the drain: for hard IRQs this is the same as spin_lock, and there is no lock for the irqsave fix to change'],
+  };
 }
 
 /**
@@ -156,6 +212,9 @@ function baseModel(fn: FunctionFacts, opIndex: number, file: string, drain: Drai
     lockText: op.text,
     lockExpr: op.lock,
     drain: recheck ? 'recheck' : 'plain',
+    drainSingle: !!drain && !drain.inLoop && !recheck,
+    wq: 'local',
+    wqWhy: ASSUMED_WQ,
     callbackLocks: false,
     sourceMap: {
       lock: loc(op.span.line),
@@ -170,32 +229,95 @@ function baseModel(fn: FunctionFacts, opIndex: number, file: string, drain: Drai
 
 /**
  * The model's configuration: the code's settings, then the user's overrides; what neither sets
- * is resolveConfig's default (DEFAULT_CONFIG), except N.
+ * is resolveConfig's default (DEFAULT_CONFIG), except N and the notification mode. Throws
+ * SimOptionError for a combination the model refuses.
  */
 export function configFor(model: CodeModel, o: SimulateOptions = {}): SimConfig {
+  const wq = o.wq ?? model.wq;
+  const target = o.irq ?? 'same';
+  if (target === 'other' && wq === 'local') {
+    const from = o.wq ? '' : ` (read from the code: ${model.wqWhy})`;
+    throw new SimOptionError(`--irq other needs --wq pinned: with the work queued on the CPU that took the interrupt${from}, ` +
+      'the work follows the IRQ and "other" is the same as "same"');
+  }
+  const napi = o.napi ?? false;
+  if (napi) {
+    if (o.lock || o.drain || o.callbackLocks) throw new SimOptionError('--napi models a NAPI poll, which takes no lock and has one drain shape: drop --lock, --drain and --callback-locks');
+    if (wq === 'pinned') throw new SimOptionError('--napi: a NAPI poll runs on the CPU that scheduled it, so --wq pinned does not apply');
+  }
   return resolveConfig({
-    lock: o.lock ?? model.lock,
-    target: o.irq,
+    lock: napi ? 'none' : o.lock ?? model.lock,
+    target,
+    wqLocal: napi || wq === 'local',
     stale: o.device,
-    eventIdx: o.eventIdx,
+    eventIdx: (o.notify ?? 'event-idx') === 'event-idx',
     lat: o.latency,
-    cbLock: o.callbackLocks ?? model.callbackLocks,
+    cbLock: napi ? false : o.callbackLocks ?? model.callbackLocks,
     // C and CX need N >= 4 to tell the lock kinds apart (SIM-MODEL.md §6); DEFAULT_CONFIG has 3.
     n: o.buffers ?? 4,
     maxStates: o.maxStates,
-    drain: model.drain,
+    drain: napi ? 'plain' : o.drain ?? model.drain,
+    napi,
   });
+}
+
+/** The §6.1 bound for a simulation: whether it applies, with which R, and why. */
+export interface RingBound {
+  applies: boolean;
+  ring: number;
+  why: string;
+}
+
+export function ringBoundFor(model: CodeModel, o: SimulateOptions, config: SimConfig): RingBound {
+  const ring = o.ring ?? DEFAULT_RING;
+  if (config.napi) return { applies: false, ring, why: 'a NAPI poll is not serialised with submissions by a lock' };
+  if (o.drain && o.drain !== model.drain) {
+    return { applies: false, ring, why: `the conditions were read for the code's drain shape, not for --drain ${o.drain}` };
+  }
+  const r = model.ring;
+  if (!r) return { applies: false, ring, why: 'the submissions to the drained queue were not read from the code' };
+  return { applies: r.cond1 && r.cond2, ring, why: r.why };
 }
 
 export interface CodeSimulation {
   model: CodeModel;
   config: SimConfig;
+  /** Every setting used, under the CLI's flag names. */
+  settings: SimulationSettings;
+  ringBound: RingBound;
   comparison: Comparison;
   timed?: TimedComparison;
 }
 
+/** The settings of a simulation under the `simulate` flag names (for --json and the view). */
+export interface SimulationSettings {
+  lock: LockKind;
+  irq: Target;
+  wq: WqLocality;
+  drain: DrainShape;
+  notify: Notify;
+  device: Stale;
+  latency: boolean;
+  callbackLocks: boolean;
+  napi: boolean;
+  buffers: number;
+  ring: number;
+  timed: boolean;
+  completions?: number;
+}
+
+function settingsOf(c: SimConfig, ring: number, o: SimulateOptions): SimulationSettings {
+  return {
+    lock: c.lock, irq: c.target, wq: c.wqLocal ? 'local' : 'pinned', drain: c.drain, notify: c.eventIdx ? 'event-idx' : 'flags',
+    device: c.stale, latency: c.lat, callbackLocks: c.cbLock, napi: c.napi, buffers: c.n, ring, timed: !!o.timed,
+    ...(o.timed ? { completions: o.completions ?? 100_000 } : {}),
+  };
+}
+
 export function simulateCode(model: CodeModel, o: SimulateOptions = {}): CodeSimulation {
   const config = configFor(model, o);
+  const ringBound = ringBoundFor(model, o, config);
+  const settings = settingsOf(config, ringBound.ring, o);
   const comparison = compareBeforeAfter(config);
   const timed = o.timed ? simulateTimed({
     lock: config.lock,
@@ -204,7 +326,7 @@ export function simulateCode(model: CodeModel, o: SimulateOptions = {}): CodeSim
     recheckLoop: config.drain === 'recheck',
     ...(o.completions ? { completions: o.completions } : {}),
   }) : undefined;
-  return { model, config, comparison, timed };
+  return { model, config, settings, ringBound, comparison, timed };
 }
 
 // --- the names in the model's step descriptions ----------------------------------------------
@@ -253,13 +375,14 @@ function renderText(sim: CodeSimulation, cmp: Comparison, relFile: (f: string) =
   const lines = [
     `Simulation of ${m.handler}() at ${relFile(m.file)}:${m.line}: ${m.lockText}`,
     `Model: ${describeConfig(sim.config)}${m.callback ? `; callback ${m.callback}()` : ''}`,
-    ...m.notes.map(n => `Note: ${n}`),
+    `Settings: ${settingsLine(sim)}`,
+    ...modelNotes(sim).map(n => `Note: ${n}`),
     '',
     'Verdicts',
     renderVerdictTable(cmp),
     '',
     'What the fix does and does not do here',
-    renderSummary(cmp),
+    renderSummary(cmp, summaryContext(sim)),
     '',
     `Possible scenarios as written (${sim.config.lock})`,
     renderScenarios(before, map),
@@ -272,6 +395,42 @@ function renderText(sim: CodeSimulation, cmp: Comparison, relFile: (f: string) =
   return lines.join('\n') + '\n';
 }
 
+/** Every setting used, as `simulate` flags, each with where it came from when the code decided it. */
+function settingsLine(sim: CodeSimulation): string {
+  const st = sim.settings;
+  const fromCode = (v: string, code: string) => (v === code ? ' (from the code)' : '');
+  const parts = [
+    `--lock ${st.lock}${fromCode(st.lock, sim.model.lock)}`,
+    `--irq ${st.irq}`,
+    `--wq ${st.wq}${fromCode(st.wq, sim.model.wq)}`,
+    `--drain ${st.drain}${fromCode(st.drain, sim.model.drain)}`,
+    `--notify ${st.notify}`,
+    `--device ${st.device}`,
+    `--buffers ${st.buffers}`,
+    `--ring ${st.ring}`,
+  ];
+  if (st.latency) parts.push('--latency');
+  if (st.callbackLocks) parts.push(`--callback-locks${sim.model.callbackLocks ? ' (from the code)' : ''}`);
+  if (st.napi) parts.push('--napi');
+  return parts.join(' ');
+}
+
+/** The code model's notes, plus what the settings chosen imply (over-approximations, placement). */
+function modelNotes(sim: CodeSimulation): string[] {
+  const m = sim.model;
+  const notes = [...m.notes];
+  if (m.drainWhy && sim.config.drain === m.drain && !sim.config.napi) notes.push(`drain shape ${m.drain}: ${m.drainWhy}`);
+  if (m.drainSingle && sim.config.drain === 'plain' && !sim.config.napi) {
+    notes.push('the code takes a single buffer; the model lets the work take buffers in a loop (DRAIN 1), an over-approximation');
+  }
+  if (sim.config.wqLocal === (m.wq === 'local') && !sim.config.napi) notes.push(`work placement ${m.wq}: ${m.wqWhy}`);
+  return notes;
+}
+
+function summaryContext(sim: CodeSimulation): SummaryContext {
+  return { ringBound: sim.ringBound, ringFromUser: sim.settings.ring !== DEFAULT_RING };
+}
+
 /** One element of `simulate --json`: handler, file, line, model, before, after. */
 export function simulationJson(sim: CodeSimulation, relFile: (f: string) => string): object {
   const m = sim.model;
@@ -281,10 +440,11 @@ export function simulationJson(sim: CodeSimulation, relFile: (f: string) => stri
     handler: m.handler,
     file: relFile(m.file),
     line: m.line,
-    model: { ...sim.config, lockCall: m.lockText, callback: m.callback ?? null, notes: m.notes },
+    model: { ...sim.config, ...sim.settings, lockCall: m.lockText, callback: m.callback ?? null, notes: modelNotes(sim), ringBound: sim.ringBound },
     before: resultToJson(cmp.before, map),
     after: resultToJson(cmp.after, map),
     ...(sim.timed ? { timed: { asIs: timedJson(sim.timed.asIs), irqsave: timedJson(sim.timed.irqsave) } } : {}),
+    summary: summarySentences(cmp, summaryContext(sim)),
   };
 }
 
@@ -315,13 +475,12 @@ export function simulationView(sim: CodeSimulation): SimulationResult {
     handler: m.handler,
     file: m.file,
     line: m.line,
-    model: { lock: sim.config.lock, irq: sim.config.target, device: sim.config.stale, eventIdx: sim.config.eventIdx, latency: sim.config.lat,
-      callbackLocks: sim.config.cbLock, buffers: sim.config.n, recheckLoop: sim.config.drain === 'recheck' },
+    model: { ...sim.settings, eventIdx: sim.config.eventIdx, ringBound: sim.ringBound },
     before: view(cmp.before),
     after: view(cmp.after),
     ...(sim.timed ? { timed: { before: viewTimed(sim.timed.asIs), after: viewTimed(sim.timed.irqsave) } } : {}),
     text: renderText(sim, cmp, f => f),
-    summary: summarySentences(cmp),
+    summary: summarySentences(cmp, summaryContext(sim)),
   };
 }
 

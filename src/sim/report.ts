@@ -17,6 +17,9 @@ export interface SourceMap {
   lock?: Loc;
   drain?: Loc;
   unlock?: Loc;
+  /** DRAIN 2: the unlock inside the drain loop (W8) and the re-lock (W9). */
+  dropUnlock?: Loc;
+  relock?: Loc;
   enableCb?: Loc;
   disableCb?: Loc;
   handler?: Loc;
@@ -26,14 +29,18 @@ export interface SourceMap {
 export function stepLoc(step: TraceStep, map: SourceMap | undefined): Loc | undefined {
   if (!map) return undefined;
   switch (step.cmd) {
-    case 'I1': case 'I2a': return map.callback;
-    case 'I2': case 'I2b': return map.schedule ?? map.callback;
-    case 'W0': return map.handler;
+    // I1 and I1e are vring_interrupt() (drivers/virtio/virtio_ring.c), which the text names: not
+    // in the driver, so no line of the driver stands for them.
+    case 'I2a': return map.callback;
+    case 'I2': case 'I2b': case 'I2n': return map.schedule ?? map.callback;
+    case 'W0': case 'P0': return map.handler;
     case 'W1': return map.lock;
     case 'W2': return map.disableCb;
-    case 'W3': return map.drain;
-    case 'W4': case 'W5': return map.enableCb;
+    case 'W3': case 'P1': return map.drain;
+    case 'W4': case 'W5': case 'P2': case 'P4': return map.enableCb;
     case 'W6': return map.unlock;
+    case 'W8': return map.dropUnlock;
+    case 'W9': return map.relock;
     default: return undefined;
   }
 }
@@ -211,24 +218,74 @@ function irqsaveGaps(c: SimConfig): string[] {
   if (c.target === 'other') why.push('the interrupt goes to another CPU, and irqsave masks only the local one');
   if (c.target === 'any') why.push('the interrupt can move to another CPU while the work runs on the old one');
   if (c.lat) why.push('MSIs in flight at the unlock land separately on an empty ring');
+  if (c.drain === 'relock') why.push('the lock is dropped after each buffer, so local IRQs come back on between buffers');
   return why;
 }
 
+/** What the summary needs beyond the two results: the §6.1 bound as read from the code. */
+export interface SummaryContext {
+  ringBound?: { applies: boolean; ring: number; why: string };
+  /** The ring size came from the user (--ring), not the default. */
+  ringFromUser?: boolean;
+}
+
+/** The model document shipped with the extension; reports cite it. */
+export const MODEL_DOC = 'docs/model.md';
+
+function fractionText(r: number): string {
+  return `${r}/${r + 1} = ${(100 * r / (r + 1)).toFixed(r >= 1000 ? 3 : 2)}%`;
+}
+
+/** The §6.1 sentence: the bound with R, or why it does not apply. */
+export function ringBoundSentence(b: NonNullable<SummaryContext['ringBound']>, fromUser = false): string {
+  if (!b.applies) {
+    return `The ring bound (${MODEL_DOC}, "The ring bound") does not apply here: ${b.why}; ` +
+      'beyond the explored ratios, whether "nobody cared" can fire depends on timing (simulate --timed).';
+  }
+  const rText = fromUser ? `R = ${b.ring} (--ring)` : `R = ${b.ring} assumed (QEMU's common queue size; --ring sets it)`;
+  return `Ring bound (${MODEL_DOC}, "The ring bound"): ${b.why}, so one hold consumes at most R buffers and, with either lock, ` +
+    `the unhandled fraction is at most R/(R+1) (${fractionText(b.ring)} with ${rText}); "nobody cared" needs R >= 1000, ` +
+    'assuming the device sends at most one MSI per used buffer' +
+    (b.ring < 1000 ? `, so at R = ${b.ring} this race alone cannot make note_interrupt() disable the line.` : '.');
+}
+
 /** The summary's sentences, each generated from the two results; they claim no more than they show. */
-export function summarySentences(cmp: Comparison): string[] {
+export function summarySentences(cmp: Comparison, ctx: SummaryContext = {}): string[] {
   const { before, after } = cmp;
   const c = before.config;
   const s: string[] = [];
+  const lockName = c.napi ? 'the NAPI poll' : c.lock === 'none' ? 'no lock' : c.lock;
   const env = describeConfig(c).replace(`${c.lock}, `, '');
-  s.push(`Exhaustive exploration (${env}): ${before.states} states / ${before.transitions} transitions with ${c.lock}, ` +
-    `${after.states} / ${after.transitions} with ${after.config.lock}.`);
-  if (before.capped || after.capped) s.push('The exploration hit its state cap, so properties reported as holding are unproven.');
+  const b = before.properties.B;
+  const whose = c.napi ? "the poll's CPU" : "the work's CPU";
+
+  // The bottom line first.
+  if (b.violated) {
+    s.push(`Confirmed as written (${lockName}): an interrupt can land on ${whose} mid-drain and return IRQ_NONE (B, ${b.trace!.length} steps).`);
+  } else if (before.properties.A.violated) {
+    s.push(`As written (${lockName}) IRQ_NONE is reachable (A, ${before.properties.A.trace!.length} steps)` +
+      (holds(before, 'B') ? `, but never on ${whose} mid-drain (B holds) in this environment.` : '.'));
+  }
+  const capped = before.capped || after.capped;
+  s.push(`${capped ? 'Partial exploration, stopped at the state cap' : 'Exhaustive exploration'} (${env}): ` +
+    (after === before ? `${before.states} states / ${before.transitions} transitions.`
+      : `${before.states} states / ${before.transitions} transitions with ${c.lock}, ${after.states} / ${after.transitions} with ${after.config.lock}.`));
+  if (capped) s.push('The exploration hit its state cap, so properties reported as holding are unproven.');
 
   const vb = violated(before), va = violated(after);
-  s.push(vb.length ? `As written (${c.lock}) these are reachable: ${list(vb)}.` : `As written (${c.lock}) none of the checked properties is violated.`);
+  s.push(vb.length ? `As written (${lockName}) these are reachable: ${list(vb)}.` : `As written (${lockName}) none of the checked properties is violated.`);
   if (before.illegal) s.push('As written the callback takes a mutex in hard-IRQ context, which is illegal (might_sleep() in kernel/locking/mutex.c).');
 
-  if (masksHardIrqs(c.lock)) {
+  if (!cmp.fixApplies) {
+    s.push(c.napi
+      ? 'The irqsave fix does not apply: a NAPI poll runs in softirq and takes no lock to change.'
+      : 'The irqsave fix does not apply: the drain holds no lock to change.');
+    if (c.napi) {
+      s.push(c.stale === 'cached'
+        ? 'Lost completions (E) here need a device that caches the suppression state, which the VIRTIO spec does not allow; the other verdicts hold with a compliant device too.'
+        : 'These verdicts need no misbehaving device: a compliant device can send an MSI it decided on before the callback\'s virtqueue_disable_cb(), or in the window between virtqueue_enable_cb_prepare() and virtqueue_poll().');
+    }
+  } else if (masksHardIrqs(c.lock)) {
     s.push('The code already masks local IRQs while it holds the lock, so the fix changes nothing here.');
   } else {
     const a = after.properties.A;
@@ -236,7 +293,7 @@ export function summarySentences(cmp: Comparison): string[] {
       // Where the IRQ_NONE lands under irqsave follows from B2: if it holds, never during the drain.
       s.push(holds(after, 'B2')
         ? `With spin_lock_irqsave IRQ_NONE stays reachable (A, ${a.trace!.length} steps): the interrupt is only deferred to the unlock, and the ring is empty by then.`
-        : `With spin_lock_irqsave IRQ_NONE stays reachable (A, ${a.trace!.length} steps), even while the work holds the lock (B2).`);
+        : `With spin_lock_irqsave IRQ_NONE stays reachable (A, ${a.trace!.length} steps), even during the drain (B2).`);
     } else if (holds(after, 'A')) {
       s.push('With spin_lock_irqsave IRQ_NONE is not reachable in this configuration.');
     }
@@ -246,38 +303,51 @@ export function summarySentences(cmp: Comparison): string[] {
     if (closed.length) s.push(`Under the explored environment the fix closes ${list(closed)}.`);
     if (kept.length) s.push(`It does not close ${list(kept)}.`);
     if (added.length) s.push(`It makes reachable what was not before: ${list(added)}.`);
+    if (c.drain === 'relock') {
+      s.push('Here the lock is dropped after each buffer and re-taken before the next, so irqsave masks local IRQs only within each hold; between buffers interrupts land on the work\'s CPU as before.');
+    }
   }
 
-  if (after.properties.C.checked) {
+  if (cmp.fixApplies && !masksHardIrqs(c.lock) && after.properties.C.checked) {
     if (holds(after, 'C') && holds(before, 'C')) {
       s.push(`C holds with both locks at N=${c.n}, so this N is too small to tell them apart on the unhandled ratio.`);
     } else if (holds(after, 'C')) {
-      s.push(`With irqsave no run here exceeds 2/3 unhandled returns (C holds with N=${c.n}), ` +
-        "so the untimed necessary condition for note_interrupt()'s \"nobody cared\" is not met in this environment.");
+      s.push(`With irqsave no run here has more than 2 IRQ_NONE per IRQ_HANDLED (C holds at N=${c.n}): in this environment the unhandled fraction stays at most 2/3.`);
     } else if (after.properties.C.violated) {
       const why = irqsaveGaps(c);
-      s.push(`With irqsave the unhandled ratio still exceeds 2/3 (C)${why.length ? `, because ${why.join(' and ')}` : ''}; ` +
-        'so "nobody cared" is not excluded, and whether it fires depends on timing (timed mode).');
+      s.push(`With irqsave more than 2 IRQ_NONE per IRQ_HANDLED are still reachable (C)${why.length ? `, because ${why.join(' and ')}` : ''}.`);
+    }
+    if (after.properties.CX.violated && holds(after, 'C')) {
+      s.push(`CX is still reachable with irqsave at N=${c.n} (1 IRQ_HANDLED against ${c.n - 1} IRQ_NONE), within the 2/3 bound that C checks.`);
     }
   }
-  if (after.properties.CX.violated && holds(after, 'C')) {
-    s.push(`CX is still reachable with irqsave at N=${c.n} (1 IRQ_HANDLED against ${c.n - 1} IRQ_NONE), within the 2/3 bound that C checks.`);
-  }
+  if (ctx.ringBound) s.push(ringBoundSentence(ctx.ringBound, ctx.ringFromUser));
   if (before.properties.E.violated || after.properties.E.violated) {
-    s.push(`Lost completions (E) are reachable ${before.properties.E.violated && after.properties.E.violated ? 'with both locks' : 'in one variant'}` +
-      (c.stale === 'cached' ? ': they need a device that caches the suppression state, which violates the VIRTIO spec; the lock kind has no effect on them.' : '.'));
+    if (!c.napi) {
+      s.push(`Lost completions (E) are reachable ${before.properties.E.violated && after.properties.E.violated ? 'with both locks' : 'in one variant'}` +
+        (c.stale === 'cached' ? ': they need a device that caches the suppression state, which violates the VIRTIO spec; the lock kind has no effect on them.' : '.'));
+    }
   }
-  if (!masksHardIrqs(c.lock) && c.drain === 'recheck') {
-    s.push('Caveat of the fix: the do { ... } while (!virtqueue_enable_cb()) loop has no budget, so with irqsave local IRQs stay off ' +
-      'for as long as completions keep arriving faster than one loop iteration.');
+  if (cmp.fixApplies && !masksHardIrqs(c.lock)) {
+    s.push(ctx.ringBound?.applies
+      ? `What the fix costs: with irqsave local IRQs are off on the work's CPU for up to R = ${ctx.ringBound.ring} get_buf iterations per hold.`
+      : "What the fix costs: the drain loop has no budget, so with irqsave local IRQs stay off on the work's CPU for as long as it keeps finding buffers.");
   }
-  s.push('These verdicts hold for the model of SIM-MODEL.md (sequential consistency, split ring, no PREEMPT_RT, where spin_lock_irqsave does not disable IRQs).');
+  // The caveats of the model (docs/model.md, "What the model leaves out").
+  if (c.cbLock && !masksHardIrqs(c.lock) && holds(before, 'D')) {
+    s.push('Deadlock (D) is not reachable in this environment, but lockdep still reports the lock as taken in hard IRQ by the callback and with IRQs on by the work.');
+  }
+  if (b.violated && (c.lock === 'spin_lock' || c.lock === 'spin_lock_bh')) {
+    s.push('Under threadirqs (and on PREEMPT_RT) vring_interrupt() runs in a thread that cannot preempt the spin_lock() holder, so B is not reachable there even as written; on PREEMPT_RT spin_lock_irqsave() does not disable IRQs, so the fix changes nothing there.');
+  }
+  s.push("The race needs vring_interrupt() to be the queue's own MSI-X vector handler: where vp_find_vqs() falls back to shared vectors (vp_vring_interrupt()), an interrupt returns IRQ_NONE only if every queue on its vector is empty.");
+  s.push(`These verdicts hold for the model in ${MODEL_DOC} (sequential consistency, split ring, no PREEMPT_RT).`);
   return s;
 }
 
 /** The summary as one paragraph. */
-export function renderSummary(cmp: Comparison): string {
-  return summarySentences(cmp).join(' ');
+export function renderSummary(cmp: Comparison, ctx: SummaryContext = {}): string {
+  return summarySentences(cmp, ctx).join(' ');
 }
 
 // ---------------------------------------------------------------- timed mode

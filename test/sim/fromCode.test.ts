@@ -45,9 +45,10 @@ describe('simulation from analysed code', function () {
     const m = modelFromFunction(fn, CB_LOCK)!;
     assert.equal(m.lock, 'spin_lock_irqsave');
     assert.equal(m.drain, 'plain');
-    assert.equal(configFor(m, { irq: 'other' }).target, 'other');
+    assert.equal(configFor(m, { irq: 'other', wq: 'pinned' }).target, 'other');
+    assert.throws(() => configFor(m, { irq: 'other' }), /--irq other needs --wq pinned/);
     assert.deepEqual(configFor(m), {
-      lock: 'spin_lock_irqsave', target: 'same', stale: 'prompt', lat: false, eventIdx: false, wqLocal: false, cbLock: false,
+      lock: 'spin_lock_irqsave', target: 'same', stale: 'prompt', lat: false, eventIdx: true, wqLocal: true, cbLock: false,
       n: 4, maxStates: 2_000_000, drain: 'plain', napi: false,
     });
     // The fix changes nothing here: the scenarios are printed once, as written.
@@ -141,12 +142,17 @@ describe('virtio-race-lint simulate', function () {
   });
 
   it('prints one JSON object per finding with the model used and before/after results', async () => {
-    const r = await runCli(['simulate', 'demo_vq.c', '--json', '--irq', 'other', '--device', 'cached'], GPU);
+    const r = await runCli(['simulate', 'demo_vq.c', '--json', '--irq', 'other', '--wq', 'pinned', '--device', 'cached'], GPU);
     assert.equal(r.code, 0, r.stderr);
     const out = JSON.parse(r.stdout);
     assert.equal(out.length, 2);
     const [a] = out;
     assert.deepEqual(Object.keys(a).slice(0, 6), ['handler', 'file', 'line', 'model', 'before', 'after']);
+    // Every setting used, under the flag names.
+    for (const k of ['lock', 'irq', 'wq', 'drain', 'notify', 'device', 'latency', 'callbackLocks', 'napi', 'buffers', 'ring']) assert.ok(k in a.model, k);
+    assert.deepEqual([a.model.irq, a.model.wq, a.model.notify, a.model.ring], ['other', 'pinned', 'event-idx', 128]);
+    assert.equal(typeof a.model.ringBound.applies, 'boolean');
+    assert.ok(Array.isArray(a.summary));
     assert.equal(a.file, 'demo_vq.c');
     assert.equal(a.model.target, 'other');
     assert.equal(a.model.stale, 'cached');
