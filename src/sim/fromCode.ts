@@ -475,7 +475,7 @@ export function simulationView(sim: CodeSimulation): SimulationResult {
     handler: m.handler,
     file: m.file,
     line: m.line,
-    model: { ...sim.settings, eventIdx: sim.config.eventIdx, ringBound: sim.ringBound },
+    model: { ...sim.settings, ringBound: sim.ringBound.applies ? 'applies' : 'does not apply' },
     before: view(cmp.before),
     after: view(cmp.after),
     ...(sim.timed ? { timed: { before: viewTimed(sim.timed.asIs), after: viewTimed(sim.timed.irqsave) } } : {}),
