@@ -1,0 +1,61 @@
+// The layering of ARCHITECTURE.md as a test: the core (analysis, fix, sim) imports neither
+// vscode nor an LSP package, nor the front ends; only the client imports vscode; the CLI does not
+// import the server or the client.
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
+const SRC = path.resolve(__dirname, '../../src');
+
+function sources(dir: string): string[] {
+  const out: string[] = [];
+  for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+    const p = path.join(dir, e.name);
+    if (e.isDirectory()) out.push(...sources(p));
+    else if (p.endsWith('.ts')) out.push(p);
+  }
+  return out;
+}
+
+/** Module specifiers of static imports, re-exports, dynamic imports and require() calls. */
+export function importsOf(text: string): string[] {
+  const out: string[] = [];
+  const re = /(?:\bfrom\s*|\bimport\s*\(\s*|\brequire\s*\(\s*|^\s*import\s+)['"]([^'"]+)['"]/gm;
+  for (const m of text.matchAll(re)) out.push(m[1]);
+  return out;
+}
+
+function offenders(layer: string, banned: (spec: string, file: string) => boolean): string[] {
+  const bad: string[] = [];
+  for (const f of sources(path.join(SRC, layer))) {
+    for (const spec of importsOf(fs.readFileSync(f, 'utf8'))) {
+      if (banned(spec, f)) bad.push(`${path.relative(SRC, f)} imports ${spec}`);
+    }
+  }
+  return bad;
+}
+
+const isEditorOrLsp = (spec: string) => spec === 'vscode' || spec.startsWith('vscode-languageserver') || spec.startsWith('vscode-languageclient') || spec.startsWith('vscode-jsonrpc');
+const reaches = (from: string, spec: string, layer: string) =>
+  spec.startsWith('.') && path.resolve(path.dirname(from), spec).startsWith(path.join(SRC, layer) + path.sep);
+
+describe('architecture', () => {
+  it('finds imports in every form it checks (the checker itself)', () => {
+    assert.deepEqual(importsOf("import * as v from 'vscode';\nexport { x } from \"../server/a\";\nconst m = require('vscode-languageserver/node');\nimport 'side';\nawait import('./dyn');"),
+      ['vscode', '../server/a', 'vscode-languageserver/node', 'side', './dyn']);
+  });
+
+  for (const layer of ['analysis', 'fix', 'sim']) {
+    it(`src/${layer} imports neither vscode, an LSP package, nor a front end`, () => {
+      assert.deepEqual(offenders(layer, (spec, f) => isEditorOrLsp(spec) ||
+        ['server', 'client', 'cli'].some(l => reaches(f, spec, l))), []);
+    });
+  }
+
+  it('only src/client imports vscode; the CLI imports neither the server nor the client', () => {
+    for (const layer of ['analysis', 'fix', 'sim', 'server', 'cli', 'shared', 'report']) {
+      assert.deepEqual(offenders(layer, spec => spec === 'vscode'), [], layer);
+    }
+    assert.deepEqual(offenders('cli', (spec, f) => reaches(f, spec, 'server') && !/\/lsp\.ts$/.test(f) || reaches(f, spec, 'client')), []);
+  });
+});
