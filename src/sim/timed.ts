@@ -211,6 +211,8 @@ export interface TimedRun {
   longestLockHoldUs: number;
   /** Largest irqs_unhandled seen at a 100,000-interrupt check. */
   maxUnhandledAtCheck: number;
+  /** note_interrupt() checks done (windows of 100,000 counted returns that completed). */
+  windowChecks: number;
   simulatedUs: number;
   /** irqs_unhandled / irq_count of the current note_interrupt() window, sampled. */
   series: TimedSeriesPoint[];
@@ -406,7 +408,7 @@ class TimedSim {
     this.res = {
       lock: p.lock, completions: 0, consumed: 0, interrupts: 0, handled: 0, unhandled: 0, unhandledFraction: 0,
       nobodyCared: null, stoppedEarly: false, workRuns: 0, lockHolds: 0, maxConsumedPerHold: 0, maxConsumedPerRun: 0,
-      maxNoneStreak: 0, lostCompletions: 0, longestLockHoldUs: 0, maxUnhandledAtCheck: 0, simulatedUs: 0, series: [],
+      maxNoneStreak: 0, lostCompletions: 0, longestLockHoldUs: 0, maxUnhandledAtCheck: 0, windowChecks: 0, simulatedUs: 0, series: [],
     };
     this.seriesEvery = p.seriesEvery > 0 ? p.seriesEvery : Math.max(1, Math.ceil(p.completions / 200));
     if (this.any) this.nextMove = this.rng.exponential(p.affinityMeanUs);
@@ -467,6 +469,7 @@ class TimedSim {
     r.simulatedUs = this.t;
     r.unhandledFraction = r.interrupts > 0 ? r.unhandled / r.interrupts : 0;
     r.lostCompletions = stopped ? 0 : this.used - this.last;
+    r.windowChecks = this.note.checks;
     return r;
   }
 
