@@ -190,6 +190,10 @@ export interface TimedRun {
   /** The run stopped at the line disable (the device's MSIs are no longer handled). */
   stoppedEarly: boolean;
   workRuns: number;
+  /** Handler runs per CPU (IRQ_HANDLED + IRQ_NONE), [CPU 0, CPU 1]. */
+  irqsPerCpu: [number, number];
+  /** Work runs per CPU, [CPU 0, CPU 1]. */
+  workRunsPerCpu: [number, number];
   /** Lock holds of the drain (one per run, or one per buffer with the 'relock' drain). */
   lockHolds: number;
   /** §6.1: most buffers consumed in one lock hold (at most R when condition 1 holds). */
@@ -407,7 +411,7 @@ class TimedSim {
     this.submitted = Math.min(p.ring, p.completions);
     this.res = {
       lock: p.lock, completions: 0, consumed: 0, interrupts: 0, handled: 0, unhandled: 0, unhandledFraction: 0,
-      nobodyCared: null, stoppedEarly: false, workRuns: 0, lockHolds: 0, maxConsumedPerHold: 0, maxConsumedPerRun: 0,
+      nobodyCared: null, stoppedEarly: false, workRuns: 0, irqsPerCpu: [0, 0], workRunsPerCpu: [0, 0], lockHolds: 0, maxConsumedPerHold: 0, maxConsumedPerRun: 0,
       maxNoneStreak: 0, lostCompletions: 0, longestLockHoldUs: 0, maxUnhandledAtCheck: 0, windowChecks: 0, simulatedUs: 0, series: [],
     };
     this.seriesEvery = p.seriesEvery > 0 ? p.seriesEvery : Math.max(1, Math.ceil(p.completions / 200));
@@ -611,6 +615,7 @@ class TimedSim {
     const ret: IrqReturn = this.hRet[c] === 1 ? 'handled' : 'none';
     this.hEnd[c] = INF;
     r.interrupts++;
+    r.irqsPerCpu[c]++;
     if (ret === 'handled') { r.handled++; this.noneStreak = 0; } else {
       r.unhandled++;
       if (++this.noneStreak > r.maxNoneStreak) r.maxNoneStreak = this.noneStreak;
@@ -675,6 +680,7 @@ class TimedSim {
       // W0: process_one_work clears PENDING before calling the function.
       this.wakeAt = INF; this.wqp = 0; this.running = true; this.drainedRun = 0; this.toComplete = 0;
       this.res.workRuns++;
+      this.res.workRunsPerCpu[this.wcpu]++;
       this.wpc = 1; this.busyUntil = t;
       return true;
     }
