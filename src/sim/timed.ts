@@ -22,7 +22,10 @@
 //   get_buf). The device completes only submitted requests. A buffer taken by get_buf is replaced
 //   by a new request at once, or, with `ringCond1` (every submission takes the drain's lock), at
 //   the next unlock of the drain's lock.
-// - Refused (TimedOptionError): the callback taking the lock (`cbLock`).
+// - The callback taking the lock (`cbLock`, CBLOCK=1): spin_lock in hard-IRQ context, held for no
+//   time around schedule_work(). If the work holds the lock on another CPU the handler spins until
+//   the unlock; if it holds it on the handler's own CPU (which it interrupted), that is the AA
+//   deadlock of property D: the run stops there (`deadlock`). Refused with a mutex (might_sleep()).
 
 import { LockKind, masksHardIrqs } from './model';
 import { Mulberry32 } from './prng';
@@ -82,7 +85,7 @@ export interface TimedParams {
   recheckLoop: boolean;
   /** LAT=1: each MSI is in flight for an extra exponential time and the device does not wait for it. */
   latency: boolean;
-  /** The vring callback takes the drain's lock (CBLOCK=1). Refused in timed mode. */
+  /** The vring callback takes the drain's lock (CBLOCK=1); refused with a mutex. */
   cbLock: boolean;
   /** R: requests outstanding at most (§6.1). 1..32768. */
   ring: number;
@@ -187,8 +190,15 @@ export interface TimedRun {
   unhandled: number;
   unhandledFraction: number;
   nobodyCared: NobodyCaredEvent | null;
-  /** The run stopped at the line disable (the device's MSIs are no longer handled). */
+  /** The run stopped: at the line disable, or at a deadlock. */
   stoppedEarly: boolean;
+  /**
+   * cbLock: the callback spun on the lock held by the work it interrupted on its own CPU (AA
+   * deadlock, property D). Nothing can release the lock; the run stops at that instant.
+   */
+  deadlock: { timeUs: number; cpu: number } | null;
+  /** cbLock: longest time a callback spun on the lock held by the work on the other CPU. */
+  longestCallbackSpinUs: number;
   workRuns: number;
   /** Handler runs per CPU (IRQ_HANDLED + IRQ_NONE), [CPU 0, CPU 1]. */
   irqsPerCpu: [number, number];
@@ -273,9 +283,8 @@ export function resolveTimed(p: Partial<TimedParams> = {}): TimedParams {
   r.eventIdx = r.notify === 'event-idx';
   r.recheckLoop = r.drain === 'recheck';
   if (!LOCK_KINDS.includes(r.lock)) throw new TimedOptionError(`timed mode: unknown lock kind '${String(r.lock)}'`);
-  if (r.cbLock) {
-    throw new TimedOptionError('timed mode: a callback that takes the drain\'s lock (cbLock) is not simulated; ' +
-      'the untimed model decides its AA deadlock (property D)');
+  if (r.cbLock && r.lock === 'mutex') {
+    throw new TimedOptionError('timed mode: a callback cannot take a mutex in hard-IRQ context (might_sleep() in kernel/locking/mutex.c)');
   }
   for (const k of ['latency', 'ringCond1'] as const) {
     if (typeof r[k] !== 'boolean') throw new TimedOptionError(`timed mode: ${k} must be true or false`);
@@ -319,6 +328,8 @@ export function runTimed(params: Partial<TimedParams> = {}): TimedRun {
 }
 
 const INF = Number.POSITIVE_INFINITY;
+/** hEnd of a handler that spins on the lock: in a handler, with no return time yet. */
+const SPIN = Number.MAX_VALUE;
 
 /** Min-heap of MSI arrival times (one per CPU). */
 class TimeHeap {
@@ -385,6 +396,10 @@ class TimedSim {
   private busyUntil = INF; private preempted = false; private remaining = 0;
   private wakeAt = INF; private drainedRun = 0; private drainedHold = 0; private toComplete = 0;
   private irqsOff = false;
+  /** The work holds the drain's lock. */
+  private locked = false;
+  /** cbLock: handler c spins on the lock since spinSince[c] (hEnd[c] is SPIN meanwhile). */
+  private readonly spinSince = Float64Array.of(INF, INF);
   private lockStart = 0;
   // Accounting.
   private noneStreak = 0;
@@ -411,7 +426,7 @@ class TimedSim {
     this.submitted = Math.min(p.ring, p.completions);
     this.res = {
       lock: p.lock, completions: 0, consumed: 0, interrupts: 0, handled: 0, unhandled: 0, unhandledFraction: 0,
-      nobodyCared: null, stoppedEarly: false, workRuns: 0, irqsPerCpu: [0, 0], workRunsPerCpu: [0, 0], lockHolds: 0, maxConsumedPerHold: 0, maxConsumedPerRun: 0,
+      nobodyCared: null, stoppedEarly: false, deadlock: null, longestCallbackSpinUs: 0, workRuns: 0, irqsPerCpu: [0, 0], workRunsPerCpu: [0, 0], lockHolds: 0, maxConsumedPerHold: 0, maxConsumedPerRun: 0,
       maxNoneStreak: 0, lostCompletions: 0, longestLockHoldUs: 0, maxUnhandledAtCheck: 0, windowChecks: 0, simulatedUs: 0, series: [],
     };
     this.seriesEvery = p.seriesEvery > 0 ? p.seriesEvery : Math.max(1, Math.ceil(p.completions / 200));
@@ -451,10 +466,10 @@ class TimedSim {
       if (w < tn) tn = w;
       // The cached device's refreshes matter only while something else can still happen.
       if (this.nextRefresh < tn && this.devPhase !== D_DONE && (tn !== INF || this.devPhase !== D_STARVED)) tn = this.nextRefresh;
-      if (tn === INF) break;
+      if (tn >= SPIN) break;   // INF, or only a spinning handler left (cannot happen: the holder runs)
       this.t = tn;
       if (this.nextRefresh <= tn) this.refresh();
-      for (let c = 0; c < 2; c++) if (hMid[c] <= tn) this.callback(c);
+      for (let c = 0; c < 2; c++) if (hMid[c] <= tn && this.callback(c)) return this.finish(true);
       // Handler returns: note_interrupt() sees the return at this instant.
       for (let c = 0; c < 2; c++) {
         if (hEnd[c] <= tn && this.endHandler(c)) return this.finish(true);
@@ -588,17 +603,38 @@ class TimedSim {
     if (this.last !== this.used) {
       this.hRet[c] = 1;
       this.hMid[c] = this.t + p.callbackAtUs;
-      if (p.callbackAtUs === 0) this.callback(c);
+      this.hEnd[c] = this.t + p.handlerUs;
+      if (p.callbackAtUs === 0) this.hMid[c] = this.t;   // the loop runs the callback at this instant
     } else {
       this.hRet[c] = 0;
+      this.hEnd[c] = this.t + p.handlerUs;
     }
-    this.hEnd[c] = this.t + p.handlerUs;
   }
 
-  /** I1e and the callback: event_triggered := 1 (EVENT_IDX), schedule_work(). */
-  private callback(c: number): void {
+  /**
+   * I1e and the callback: event_triggered := 1 (EVENT_IDX), then (cbLock) spin_lock, then
+   * schedule_work(). True when the callback deadlocks on its own CPU.
+   */
+  private callback(c: number): boolean {
     this.hMid[c] = INF;
     if (this.evIdx) this.evtrig = 1;
+    if (this.p.cbLock && this.locked) {
+      if (this.wcpu === c) {
+        // The work holds the lock on this CPU and this handler interrupted it: AA deadlock (D).
+        this.res.deadlock = { timeUs: this.t, cpu: c };
+        return true;
+      }
+      // The work holds it on the other CPU: spin until its unlock.
+      this.spinSince[c] = this.t;
+      this.hEnd[c] = SPIN;
+      return false;
+    }
+    this.scheduleWork(c);
+    return false;
+  }
+
+  /** schedule_work() from CPU c (kernel/workqueue.c). */
+  private scheduleWork(c: number): void {
     // queue_work_on: nothing when PENDING is already set.
     if (this.wqp === 1) return;
     this.wqp = 1;
@@ -656,7 +692,20 @@ class TimedSim {
   }
 
   // ---- the lock
+  /** The work's unlock: a callback spinning on the other CPU takes the lock, queues the work, releases it. */
+  private releaseSpinners(): void {
+    for (let c = 0; c < 2; c++) {
+      if (this.hEnd[c] !== SPIN) continue;
+      const spun = this.t - this.spinSince[c];
+      if (spun > this.res.longestCallbackSpinUs) this.res.longestCallbackSpinUs = spun;
+      this.spinSince[c] = INF;
+      this.scheduleWork(c);
+      this.hEnd[c] = this.t + (this.p.handlerUs - this.p.callbackAtUs);
+    }
+  }
+
   private lock(): void {
+    this.locked = true;
     this.lockStart = this.t;
     this.irqsOff = this.masks;
     this.drainedHold = 0;
@@ -664,6 +713,8 @@ class TimedSim {
   }
 
   private unlock(): void {
+    this.locked = false;
+    if (this.p.cbLock) this.releaseSpinners();
     const hold = this.t - this.lockStart, r = this.res;
     if (hold > r.longestLockHoldUs) r.longestLockHoldUs = hold;
     if (this.drainedHold > r.maxConsumedPerHold) r.maxConsumedPerHold = this.drainedHold;

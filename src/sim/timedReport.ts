@@ -61,7 +61,7 @@ export function timedSettings(p: TimedParams): [string, string][] {
     ['notification', notify],
     ['MSI latency', latency],
     ['drain shape', drain],
-    ['callback', p.cbLock ? 'takes the lock' : 'does not take the lock (schedule_work only)'],
+    ['callback', p.cbLock ? "takes the drain's lock around schedule_work (spin_lock in hard-IRQ context)" : "does not take the drain's lock (schedule_work only)"],
     ['ring R', ring],
     ['completions', String(p.completions)],
     ['seed', String(p.seed)],
@@ -87,7 +87,8 @@ function table(rows: string[][]): string {
 function runLine(r: TimedRun): string[] {
   return [r.lock, String(r.completions), String(r.interrupts), String(r.handled), String(r.unhandled), pct(r.unhandledFraction),
     String(r.maxUnhandledAtCheck), String(r.maxConsumedPerHold), String(r.maxConsumedPerRun), r.longestLockHoldUs.toFixed(1),
-    r.nobodyCared ? `yes: t=${(r.nobodyCared.timeUs / 1e6).toFixed(6)} s, jiffies=${r.nobodyCared.jiffies}, return #${r.nobodyCared.interruptIndex}` : 'no'];
+    r.nobodyCared ? `yes: t=${(r.nobodyCared.timeUs / 1e6).toFixed(6)} s, jiffies=${r.nobodyCared.jiffies}, return #${r.nobodyCared.interruptIndex}`
+      : r.deadlock ? `no (AA deadlock at t=${(r.deadlock.timeUs / 1e6).toFixed(6)} s)` : 'no'];
 }
 
 /** The §6.1 line printed next to the measured fractions. */
@@ -103,7 +104,11 @@ export function timedSentences(t: TimedComparison, bound?: RingBound): string[] 
   const p = t.params, s: string[] = [];
   const runs = t.asIs === t.irqsave ? [t.asIs] : [t.asIs, t.irqsave];
   for (const r of runs) {
-    if (r.nobodyCared) {
+    if (r.deadlock) {
+      s.push(`With ${r.lock}, at t=${(r.deadlock.timeUs / 1e6).toFixed(6)} s the callback on CPU ${r.deadlock.cpu} spun on the lock held by the work ` +
+        `it had interrupted on the same CPU: an AA deadlock (property D). Nothing can release the lock, so this run stops there, ` +
+        `after ${r.interrupts} handler returns.`);
+    } else if (r.nobodyCared) {
       const nc = r.nobodyCared;
       s.push(`With ${r.lock}, note_interrupt() printed "${nc.message}" in this run at t=${(nc.timeUs / 1e6).toFixed(6)} s ` +
         `(handler return #${nc.interruptIndex}, ${nc.unhandledInWindow} of the 100,000 returns of that window unhandled) and disabled the line.`);
@@ -150,6 +155,11 @@ export function timedSentences(t: TimedComparison, bound?: RingBound): string[] 
       // Cannot happen when the premises hold; say so rather than hide it.
       s.push(`This run fired although §6.1 excludes it for R < ${BOUND_MIN_RING}: the simulated settings do not meet one of its premises ` +
         '(for example MSIs that stay in flight and latch separately instead of coalescing).');
+    }
+  }
+  for (const r of runs) {
+    if (r.longestCallbackSpinUs > 0) {
+      s.push(`With ${r.lock}, a callback spun up to ${r.longestCallbackSpinUs.toFixed(2)} us on the lock while the work held it on the other CPU.`);
     }
   }
   const lost = runs.filter(r => r.lostCompletions > 0);
