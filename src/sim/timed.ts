@@ -18,6 +18,11 @@
 //   MSI latches `msiLatencyUs` (+ uniform jitter) after the decision and the device publishes
 //   nothing before it has latched. With `latency` (LAT=1) each MSI is in flight for that time plus
 //   an exponential part of mean `msiLateMeanUs`, and the device goes on publishing meanwhile.
+// - Devices: 'prompt' reads the live state; 'lax' notifies for every used buffer, suppressed or
+//   not; 'cached' reads a private copy refreshed from the live state at Poisson instants (mean
+//   `cacheRefreshUs`). TARGET any follows handle_edge_irq: an interrupt taken while the other CPU
+//   runs the handler sets IRQS_PENDING and masks the vector (MSIs then set the PBA); the running
+//   CPU unmasks (the PBA is replayed) and runs the handler again.
 // - The ring (§6.1): at most `ring` requests outstanding (submitted and not yet taken back by
 //   get_buf). The device completes only submitted requests. A buffer taken by get_buf is replaced
 //   by a new request at once, or, with `ringCond1` (every submission takes the drain's lock), at
@@ -258,7 +263,7 @@ const ENUMS = {
 const KNOWN = new Set<string>(Object.keys(DEFAULT_TIMED));
 
 /** Defaults for missing fields; throws TimedOptionError for anything the timed mode cannot honour. */
-export function resolveTimed(p: Partial<TimedParams> = {}): TimedParams {
+function resolveTimed(p: Partial<TimedParams> = {}): TimedParams {
   const given: Partial<TimedParams> = {};
   for (const [k, v] of Object.entries(p)) {
     if (v === undefined) continue;

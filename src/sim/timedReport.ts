@@ -92,7 +92,7 @@ function runLine(r: TimedRun): string[] {
 }
 
 /** The §6.1 line printed next to the measured fractions. */
-export function boundLine(bound: RingBound): string {
+function boundLine(bound: RingBound): string {
   if (!bound.applies) return `The ring bound (SIM-MODEL §6.1) does not apply: ${bound.why}`;
   const r = bound.ring;
   return `Ring bound (SIM-MODEL §6.1): unhandled fraction ≤ R/(R+1) = ${r}/${r + 1} = ${pct(r / (r + 1))}; ` +
