@@ -321,7 +321,12 @@ export function simulateCode(model: CodeModel, o: SimulateOptions = {}): CodeSim
   const comparison = compareBeforeAfter(config);
   const timed = o.timed ? simulateTimed({
     lock: config.lock,
-    target: config.target === 'other' ? 'other' : 'same',
+    // Every environment setting goes through; the timed mode refuses what it cannot honour.
+    target: config.target,
+    wq: config.wqLocal ? 'local' : 'pinned',
+    device: config.stale,
+    latency: config.lat,
+    cbLock: config.cbLock,
     eventIdx: config.eventIdx,
     recheckLoop: config.drain === 'recheck',
     ...(o.completions ? { completions: o.completions } : {}),
