@@ -9,7 +9,8 @@ import type { ExploreResult as ViewExplore, SimulationResult, TimedResult as Vie
 import { compareBeforeAfter, type Comparison } from './compare';
 import type { ExploreResult } from './explore';
 import { describeConfig, masksHardIrqs, PROPERTY_IDS, resolveConfig, type DrainShape, type LockKind, type Notify, type SimConfig, type Stale, type Target, type WqLocality } from './model';
-import { renderScenarios, renderSummary, renderTimed, summarySentences, renderVerdictTable, resultToJson, stepLoc, type SourceMap, type SummaryContext } from './report';
+import { renderTimed, timedSentences } from './timedReport';
+import { renderScenarios, renderSummary, summarySentences, renderVerdictTable, resultToJson, stepLoc, type SourceMap, type SummaryContext } from './report';
 import { simulateTimed, type TimedComparison, type TimedRun } from './timed';
 import type { TraceStep } from './trace';
 
@@ -327,8 +328,11 @@ export function simulateCode(model: CodeModel, o: SimulateOptions = {}): CodeSim
     device: config.stale,
     latency: config.lat,
     cbLock: config.cbLock,
-    eventIdx: config.eventIdx,
-    recheckLoop: config.drain === 'recheck',
+    notify: config.eventIdx ? 'event-idx' : 'flags',
+    drain: config.drain,
+    ring: ringBound.ring,
+    // §6.1 condition 1 from the code: a consumed buffer is replaced only when the lock is free.
+    ringCond1: !!model.ring?.cond1 && !config.napi,
     ...(o.completions ? { completions: o.completions } : {}),
   }) : undefined;
   return { model, config, settings, ringBound, comparison, timed };
@@ -396,7 +400,7 @@ function renderText(sim: CodeSimulation, cmp: Comparison, relFile: (f: string) =
   if (sim.comparison.after !== sim.comparison.before && PROPERTY_IDS.some(id => after.properties[id].trace)) {
     lines.push('', 'Possible scenarios with spin_lock_irqsave', renderScenarios(after, map));
   }
-  if (sim.timed) lines.push('', 'Timed mode', renderTimed(sim.timed));
+  if (sim.timed) lines.push('', 'Timed mode', renderTimed(sim.timed, sim.ringBound));
   return lines.join('\n') + '\n';
 }
 
@@ -448,7 +452,8 @@ export function simulationJson(sim: CodeSimulation, relFile: (f: string) => stri
     model: { ...sim.config, ...sim.settings, lockCall: m.lockText, callback: m.callback ?? null, notes: modelNotes(sim), ringBound: sim.ringBound },
     before: resultToJson(cmp.before, map),
     after: resultToJson(cmp.after, map),
-    ...(sim.timed ? { timed: { asIs: timedJson(sim.timed.asIs), irqsave: timedJson(sim.timed.irqsave) } } : {}),
+    ...(sim.timed ? { timed: { params: sim.timed.params, asIs: timedRunJson(sim.timed.asIs), irqsave: timedRunJson(sim.timed.irqsave),
+      summary: timedSentences(sim.timed, sim.ringBound) } } : {}),
     summary: summarySentences(cmp, summaryContext(sim)),
   };
 }
@@ -459,7 +464,7 @@ function relativeMap(map: SourceMap, rel: (f: string) => string): SourceMap {
   return out;
 }
 
-function timedJson(r: TimedRun): object {
+function timedRunJson(r: TimedRun): object {
   const { series, ...rest } = r;
   return { ...rest, seriesPoints: series.length };
 }

@@ -12,13 +12,14 @@ export type { CommandId } from './transitions';
 export type { StateView } from './state';
 export { compareBeforeAfter } from './compare';
 export type { Comparison } from './compare';
-export { runTimed, simulateTimed } from './timed';
+export { TimedOptionError, defaultTimedParams, runTimed, simulateTimed } from './timed';
+export { renderTimed, timedJson, timedSentences, timedSettings } from './timedReport';
 export type { Arrival, NobodyCaredEvent, TimedComparison, TimedParams, TimedRun, TimedSeriesPoint } from './timed';
 export { NOTE_WINDOW, NoteInterrupt, nobodyCaredMessage } from './noteInterrupt';
 export type { IrqReturn, NobodyCared } from './noteInterrupt';
 export { Mulberry32 } from './prng';
 export {
-  comparisonToJson, renderScenario, renderScenarios, renderSummary, renderTimed, renderVerdictTable, resultToJson, stepLoc,
-  summarySentences, timedToJson,
+  comparisonToJson, renderScenario, renderScenarios, renderSummary, renderVerdictTable, resultToJson, ringBoundSentence, stepLoc,
+  summarySentences,
 } from './report';
 export type { Loc, SourceMap } from './report';

@@ -5,7 +5,6 @@
 import { Comparison } from './compare';
 import { ExploreResult, PropertyResult } from './explore';
 import { PROPERTY_IDS, PROPERTY_TITLES, PropertyId, SimConfig, describeConfig, masksHardIrqs } from './model';
-import { TimedComparison, TimedRun } from './timed';
 import { TraceStep } from './trace';
 
 export interface Loc { file: string; line: number }
@@ -183,10 +182,6 @@ export function comparisonToJson(cmp: Comparison, map?: SourceMap): object {
   return { before: resultToJson(cmp.before, map), after: resultToJson(cmp.after, map), summary: renderSummary(cmp) };
 }
 
-export function timedToJson(t: TimedComparison): object {
-  return { params: t.params, asIs: t.asIs, irqsave: t.irqsave, summary: renderTimedSummary(t) };
-}
-
 // ---------------------------------------------------------------- (d) summary
 
 const SHORT: Readonly<Record<PropertyId, string>> = {
@@ -348,43 +343,4 @@ export function summarySentences(cmp: Comparison, ctx: SummaryContext = {}): str
 /** The summary as one paragraph. */
 export function renderSummary(cmp: Comparison, ctx: SummaryContext = {}): string {
   return summarySentences(cmp, ctx).join(' ');
-}
-
-// ---------------------------------------------------------------- timed mode
-
-function runLine(name: string, r: TimedRun): string[] {
-  return [name, String(r.completions), String(r.interrupts), String(r.handled), String(r.unhandled),
-    (100 * r.unhandledFraction).toFixed(2) + '%', String(r.maxUnhandledAtCheck), r.longestLockHoldUs.toFixed(1),
-    r.nobodyCared ? `yes: t=${(r.nobodyCared.timeUs / 1e6).toFixed(6)} s, jiffies=${r.nobodyCared.jiffies}, interrupt #${r.nobodyCared.interruptIndex}` : 'no'];
-}
-
-export function renderTimed(t: TimedComparison): string {
-  const p = t.params;
-  const a = p.arrival;
-  const arrival = a.kind === 'poisson' ? `Poisson, mean gap ${a.meanGapUs} us`
-    : a.kind === 'periodic' ? `periodic, gap ${a.gapUs} us`
-    : `bursts of ${a.burstSize} every ${a.intraGapUs} us, ${a.interGapUs} us between bursts`;
-  const rows = [
-    ['lock', 'completions', 'interrupts', 'handled', 'unhandled', 'fraction', 'max at check', 'longest hold us', 'nobody cared'],
-    runLine(t.asIs.lock, t.asIs), runLine(t.irqsave.lock, t.irqsave),
-  ];
-  return `Timed mode: seed ${p.seed}, ${p.completions} completions, ${arrival}, HZ=${p.hz}, IRQ on ${p.target} CPU, ` +
-    `MSI latency ${p.msiLatencyUs} us, handler ${p.handlerUs} us\n\n${table(rows)}\n\n${renderTimedSummary(t)}\n`;
-}
-
-function renderTimedSummary(t: TimedComparison): string {
-  const s: string[] = [];
-  for (const r of [t.asIs, t.irqsave]) {
-    s.push(r.nobodyCared
-      ? `With ${r.lock} note_interrupt() would print "${r.nobodyCared.message}" at ${(r.nobodyCared.timeUs / 1e6).toFixed(6)} s (handler return #${r.nobodyCared.interruptIndex}) and disable the line.`
-      : `With ${r.lock} "nobody cared" is not reached: ${(100 * r.unhandledFraction).toFixed(2)}% of ${r.interrupts} handler returns were IRQ_NONE (the rule needs more than 99.9% of a 100,000 window).`);
-  }
-  const d = t.irqsave.unhandledFraction - t.asIs.unhandledFraction;
-  if (t.asIs.lock !== t.irqsave.lock && t.asIs.interrupts > 0 && t.irqsave.interrupts > 0) {
-    const why = t.params.target === 'same'
-      ? ' (interrupts that would have found buffers during the drain are held back and coalesce into one deferred IRQ_NONE)' : '';
-    s.push(d > 0 ? `In this run irqsave raises the unhandled fraction${why}.`
-      : d < 0 ? 'In this run irqsave lowers the unhandled fraction.' : 'In this run irqsave does not change the unhandled fraction.');
-  }
-  return s.join(' ');
 }

@@ -19,7 +19,9 @@ function rng(seed: number): () => number {
 const SNIPPETS = ['x', ' ', ';', '\n\t', 'spin_lock(&q->lock);\n\t', 'spin_unlock(&q->lock);', 'virtqueue_get_buf(vq, &len)',
   'schedule_work(&d->w);', '(', ')', '*', 'goto out;', 'out:\n', '{', '}', '"', '/* c */', '#if 0\n', '\\'];
 
-describe('AnalysedDocument', () => {
+describe('AnalysedDocument', function () {
+  // The randomized edit sequences take ~13 s alone; on a loaded machine (CI, parallel builds) more.
+  this.timeout(120000);
   before(() => initParser());
 
   for (const [name, askEvery] of [['after every edit', 1], ['asked for after bursts of edits', 4]] as const) {

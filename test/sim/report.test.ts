@@ -1,7 +1,7 @@
 import * as assert from 'node:assert/strict';
 import {
-  SourceMap, compareBeforeAfter, comparisonToJson, explore, renderScenario, renderScenarios, renderSummary, renderTimed,
-  renderVerdictTable, resultToJson, simulateTimed, timedToJson,
+  SourceMap, compareBeforeAfter, comparisonToJson, explore, renderScenario, renderScenarios, renderSummary,
+  renderVerdictTable, resultToJson,
 } from '../../src/sim';
 
 const F = 'fs/fuse/virtio_fs.c';
@@ -89,8 +89,6 @@ describe('sim: reports', () => {
     assert.equal(typeof j.summary, 'string');
     const single = resultToJson(explore({ n: 3, lock: 'mutex', cbLock: true })) as { illegal: string };
     assert.equal(single.illegal, 'mutex taken in hard-IRQ context');
-    const timed = JSON.parse(JSON.stringify(timedToJson(simulateTimed({ completions: 2000 }))));
-    assert.equal(timed.asIs.completions, 2000);
   });
 
   it('writes a summary derived from the results, claiming no more than §10', () => {
@@ -120,14 +118,5 @@ describe('sim: reports', () => {
     assert.match(renderSummary(compareBeforeAfter({ n: 3 })), /C holds with both locks at N=3/);
     // Nothing to fix when the code already uses irqsave.
     assert.match(renderSummary(compareBeforeAfter({ n: 3, lock: 'spin_lock_irq' })), /already masks local IRQs/);
-  });
-
-  it('renders the timed comparison', () => {
-    const t = simulateTimed({ completions: 5000, seed: 4 });
-    const text = renderTimed(t);
-    assert.match(text, /Timed mode: seed 4, 5000 completions, Poisson, mean gap 50 us, HZ=250/);
-    assert.match(text, /\nspin_lock\s+5000\s+\d+/);
-    assert.match(text, /\nspin_lock_irqsave\s+5000\s+\d+/);
-    assert.match(text, /"nobody cared" is not reached/);
   });
 });
