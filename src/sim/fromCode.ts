@@ -400,7 +400,7 @@ function renderText(sim: CodeSimulation, cmp: Comparison, relFile: (f: string) =
   if (sim.comparison.after !== sim.comparison.before && PROPERTY_IDS.some(id => after.properties[id].trace)) {
     lines.push('', 'Possible scenarios with spin_lock_irqsave', renderScenarios(after, map));
   }
-  if (sim.timed) lines.push('', 'Timed mode', renderTimed(sim.timed, sim.ringBound));
+  if (sim.timed) lines.push('', renderTimed(sim.timed, sim.ringBound));
   return lines.join('\n') + '\n';
 }
 
