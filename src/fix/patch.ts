@@ -68,14 +68,18 @@ export function commitMessage(fixed: Finding[], shape: { disablesCb?: boolean; d
   const callbacks = unique(fixed.map(x => `${x.callback}()`));
   const locks = unique(fixed.map(x => x.lock));
   const viaHelper = f.drain.function !== f.lockFunction ? ` in ${f.drain.function}()` : '';
-  const schedule = f.related.find(r => r.role === 'schedule')?.message.replace(/ from the callback$| in .*$/, '');
+  const schedules = unique(fixed.flatMap(x => {
+    const m = x.related.find(r => r.role === 'schedule')?.message.replace(/ from the callback$| in .*$/, '');
+    return m ? [m] : [];
+  }));
   const plural = (n: number, one: string, many: string) => (n > 1 ? many : one);
   const paras: string[] = [];
   paras.push(
     `${list(callbacks)} ${plural(callbacks.length, 'runs', 'run')} from vring_interrupt() in hard irq context and ` +
-    `${plural(callbacks.length, 'defers', 'defer')} the completions to a work item${schedule ? ` with ${schedule}` : ''}. ` +
-    `${list(handlers)} then ${plural(handlers.length, 'drains', 'drain')} the virtqueue with ${f.drain.api}()${viaHelper} ` +
-    `under ${list(locks)}, which leaves hard irqs enabled on the CPU running the work.`);
+    `${plural(callbacks.length, 'defers', 'defer')} the completions to ${plural(schedules.length, 'a work item', 'work items')}` +
+    `${schedules.length ? ` with ${list(schedules)}` : ''}. ` +
+    `${list(handlers)} then ${plural(handlers.length, 'drains the virtqueue', 'drain their virtqueues')} with ${f.drain.api}()${viaHelper} ` +
+    `under ${list(locks)}, which ${plural(locks.length, 'leaves', 'leave')} hard irqs enabled on the CPU running the work.`);
   paras.push('The device can mark further buffers used while the drain runs, and ' +
     (disablesCb
       ? 'disabling callbacks with virtqueue_disable_cb() is only a hint to it, so it can still send their interrupts. '

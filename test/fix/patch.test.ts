@@ -128,6 +128,16 @@ describe('virtio-race-lint patch and fix', function () {
     assert.doesNotMatch(body, /drops the lock/);
   });
 
+  it('names each work item and lock when one mail fixes two work functions', async () => {
+    const dir = tempDir('vrl-patch-');
+    for (const f of ['demo_vq.c', 'demo_kms.c', 'demo_drv.h']) fs.copyFileSync(path.join(FIXTURES, 'vrl001/gpu-helper-binding', f), path.join(dir, f));
+    const r = await runCli(['patch', '--signoff', 'A <a@example.org>', 'demo_vq.c'], dir);
+    assert.equal(r.code, 0, r.stderr);
+    const body = r.stdout.slice(r.stdout.indexOf('\n\n') + 2, r.stdout.indexOf('\n---\n')).replace(/\n/g, ' ');
+    assert.match(body, /^demo_ctrl_ack\(\) and demo_cursor_ack\(\) run from vring_interrupt\(\) in hard irq context and defer the completions to work items with schedule_work\(&dev->ctrlq\.dequeue_work\) and schedule_work\(&dev->cursorq\.dequeue_work\)\. /);
+    assert.match(body, /demo_dequeue_ctrl_func\(\) and demo_dequeue_cursor_func\(\) then drain their virtqueues with virtqueue_get_buf\(\) in reclaim_bufs\(\) under spin_lock\(&dev->ctrlq\.qlock\) and spin_lock\(&dev->cursorq\.qlock\), which leave hard irqs enabled/);
+  });
+
   it('uses the built-in table for a kernel tree without git history', async () => {
     const dir = tempDir('vrl-kernel-');
     for (const f of ['MAINTAINERS', 'Kbuild']) fs.writeFileSync(path.join(dir, f), '');
