@@ -2,8 +2,8 @@ import { VERSION } from '../version';
 
 export { VERSION };
 
-export const HELP = `virtio-race-lint ${VERSION}: find, fix and simulate the vring-callback / work / spin_lock
-drain IRQ race in Linux virtio drivers.
+export const HELP = `virtio-race-lint ${VERSION}: find the vring-callback / work / spin_lock drain IRQ race
+in Linux virtio drivers, apply the spin_lock_irqsave() fix, and simulate what it changes.
 
 Usage:
   virtio-race-lint check [--format text|json|sarif] [--related] [--prefilter auto|ripgrep|builtin] PATH...

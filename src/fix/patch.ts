@@ -1,8 +1,9 @@
 // A kernel patch for the VRL001 findings of a file: the fix applied, a commit message that
 // explains the race for this driver (as the 2021 RFC's cover letter did) and claims no more
-// than SIM-MODEL.md §10, in `git format-patch` form. Git, when present, supplies the subject
-// prefix (the file's own history), the identity and the repository root; nothing here runs git
-// itself: a GitInfo is passed in (see gitInfo.ts), which keeps this module pure.
+// than docs/model.md#what-irqsave-guarantees, in `git format-patch` form. Git, when present,
+// supplies the subject prefix (the file's own history), the identity and the repository root;
+// nothing here runs git itself: a GitInfo is passed in (see gitInfo.ts), which keeps this
+// module pure.
 import type { FileFacts } from '../analysis/facts';
 import type { Finding } from '../analysis/rules/rule';
 import { applyEdits, fixAll, lockFunctionOf } from './irqsave';
@@ -47,53 +48,84 @@ export function preparePatch(input: FilePatchInput): PatchResult {
     newText: applyEdits(text, res.edits),
     prefix,
     summary: 'disable local irqs while draining the virtqueue',
-    body: commitMessage(res.fixed, res.fixed.some(f => disablesCallbacks(f, facts))),
+    body: commitMessage(res.fixed, {
+      disablesCb: res.fixed.some(f => disablesCallbacks(f, facts)),
+      dropsLock: res.fixed.filter(f => dropsLockInLoop(f, facts)).map(f => f.handler),
+    }),
     refused: res.refused.map(r => `${r.finding.handler}(): ${r.reason}`),
   };
 }
 
 /**
  * The commit message: the race as numbered steps for this driver's callback, work item, handler
- * and drain; then what taking the lock with irqsave does and does not change.
+ * and drain; then what taking the lock with irqsave does and does not change. Each sentence
+ * claims no more than docs/model.md#what-irqsave-guarantees supports.
  */
-export function commitMessage(fixed: Finding[], disablesCb = true): string {
+export function commitMessage(fixed: Finding[], shape: { disablesCb?: boolean; dropsLock?: string[] } = {}): string {
+  const { disablesCb = true, dropsLock = [] } = shape;
   const f = fixed[0];
   const handlers = unique(fixed.map(x => `${x.handler}()`));
   const callbacks = unique(fixed.map(x => `${x.callback}()`));
   const locks = unique(fixed.map(x => x.lock));
   const viaHelper = f.drain.function !== f.lockFunction ? ` in ${f.drain.function}()` : '';
-  const schedule = f.related.find(r => r.role === 'schedule')?.message.replace(/ from the callback$| in .*$/, '');
+  const schedules = unique(fixed.flatMap(x => {
+    const m = x.related.find(r => r.role === 'schedule')?.message.replace(/ from the callback$| in .*$/, '');
+    return m ? [m] : [];
+  }));
+  const plural = (n: number, one: string, many: string) => (n > 1 ? many : one);
   const paras: string[] = [];
   paras.push(
-    `${list(callbacks)} ${callbacks.length > 1 ? 'run' : 'runs'} from vring_interrupt() in hard irq context and ` +
-    `${callbacks.length > 1 ? 'defer' : 'defers'} the completions to a work item${schedule ? ` with ${schedule}` : ''}. ` +
-    `${list(handlers)} then ${handlers.length > 1 ? 'drain' : 'drains'} the virtqueue with ${f.drain.api}()${viaHelper} ` +
-    `under ${list(locks)}, which leaves hard irqs enabled on the CPU running the work.`);
-  paras.push(disablesCb
-    ? 'Disabling callbacks with virtqueue_disable_cb() is only a hint to the device, so it can mark ' +
-      'further buffers used and send the interrupt while the drain runs:'
-    : 'Callbacks stay enabled during the drain, so the device can mark further buffers used and ' +
-      'send the interrupt while the drain runs:');
+    `${list(callbacks)} ${plural(callbacks.length, 'runs', 'run')} from vring_interrupt() in hard irq context and ` +
+    `${plural(callbacks.length, 'defers', 'defer')} the completions to ${plural(schedules.length, 'a work item', 'work items')}` +
+    `${schedules.length ? ` with ${list(schedules)}` : ''}. ` +
+    `${list(handlers)} then ${plural(handlers.length, 'drains the virtqueue', 'drain their virtqueues')} with ${f.drain.api}()${viaHelper} ` +
+    `under ${list(locks)}, which ${plural(locks.length, 'leaves', 'leave')} hard irqs enabled on the CPU running the work.`);
+  paras.push('The device can mark further buffers used while the drain runs, and ' +
+    (disablesCb
+      ? 'disabling callbacks with virtqueue_disable_cb() is only a hint to it, so it can still send their interrupts. '
+      : 'callbacks stay enabled during the drain, so it can send their interrupts. ') +
+    'When such an interrupt is taken on the CPU running the work:');
   paras.push([
     `1. ${f.handler}() holds the lock and drains the virtqueue.`,
-    '2. The device marks another buffer used and raises the virtqueue interrupt.',
-    `3. The drain takes that buffer with ${f.drain.api}() before the interrupt is handled.`,
-    '4. vring_interrupt() finds no used buffer and returns IRQ_NONE.',
+    '2. The device marks another buffer used.',
+    `3. The drain takes that buffer with ${f.drain.api}().`,
+    '4. The interrupt for that buffer arrives and preempts the drain;',
+    '   vring_interrupt() finds no used buffer and returns IRQ_NONE.',
   ].join('\n'));
-  paras.push(
-    'Each such interrupt counts as unhandled in note_interrupt(); if nearly all interrupts of a ' +
-    '100,000-interrupt window are unhandled, the kernel prints "irq N: nobody cared" and disables the line.');
   const lockers = unique(fixed.filter(x => x.callbackTakesLock).map(x => `${x.callback}()`));
-  const deadlock = lockers.length
-    ? ` It also prevents the deadlock of ${list(lockers)}, which ${lockers.length > 1 ? 'take' : 'takes'} the same lock in hard irq context, against the work on the same CPU.`
-    : '';
+  if (lockers.length) {
+    paras.push(
+      `If the interrupt finds a used buffer instead, ${list(lockers)} ${plural(lockers.length, 'takes', 'take')} the same ` +
+      'lock in hard irq context while the work it interrupted holds it on the same CPU: an AA deadlock.');
+  }
   paras.push(
-    `Take the lock with spin_lock_irqsave() in ${list(handlers)}, so that no interrupt is taken on this CPU ` +
-    `while the queue is drained.${deadlock} This does not make IRQ_NONE impossible: an interrupt raised ` +
-    'during the drain is taken after the unlock and can still find the ring empty, and an interrupt ' +
-    'routed to another CPU is not masked.');
+    `Take the lock with spin_lock_irqsave() in ${list(handlers)}. Hard irqs then stay disabled on the CPU ` +
+    'running the work while it holds the lock. The vring interrupt can no longer run there during that ' +
+    'time and find the ring already drained' +
+    (lockers.length ? `, and ${list(lockers)} can no longer deadlock against the work.` : '.') +
+    (dropsLock.length
+      ? ` ${list(unique(dropsLock).map(h => `${h}()`))} ${plural(unique(dropsLock).length, 'drops', 'drop')} the lock ` +
+        'for each buffer, and irqs are enabled again until it is re-taken, so there the interrupt can still ' +
+        'run between two buffers.'
+      : ''));
+  paras.push(
+    'This does not make IRQ_NONE impossible: an interrupt that arrives while the lock is held is deferred to ' +
+    'the unlock, and the ring can be empty by then. An interrupt routed to another CPU is not masked. ' +
+    'With threadirqs or PREEMPT_RT, vring_interrupt() runs in a thread, and the change makes no ' +
+    'difference to this race. The cost: local irqs are disabled for as long as the lock is held.');
   paras.push('Found with virtio-race-lint (VRL001).');
   return paras.join('\n\n');
+}
+
+/**
+ * The lock is taken before the drain loop and released inside a loop (the shape of
+ * virtio_console's control_work_handler()): irqs are on again between two buffers.
+ */
+function dropsLockInLoop(f: Finding, facts: FileFacts): boolean {
+  const fn = lockFunctionOf(f, facts);
+  const op = fn?.lockOps[f.lockOp];
+  if (!fn || !op || op.inLoop) return false;
+  return fn.lockOps.some(o => o.action === 'unlock' && o.inLoop && o.lock === op.lock);
 }
 
 /** The function taking the lock calls virtqueue_disable_cb() after it (the re-check loop). */

@@ -13,12 +13,18 @@ export function relativePath(file: string, base: string): string {
   return (rel === '' ? path.basename(file) : rel).split(path.sep).join('/');
 }
 
-/** `file:line:column: warning: message [VRL001]`, one line per finding; with `related`, gcc-style notes. */
+/**
+ * `file:line:column: warning: message [VRL001]`, one line per finding: the message's first line.
+ * With `related`, gcc-style notes: the rest of the message at the finding, then the related locations.
+ */
 export function formatText(findings: Finding[], base: string, related = false): string {
   const lines: string[] = [];
   for (const f of findings) {
-    lines.push(`${relativePath(f.file, base)}:${f.span.line + 1}:${f.span.column + 1}: ${f.severity}: ${f.message} [${f.rule}]`);
+    const [first, ...rest] = f.message.split('\n');
+    const at = `${relativePath(f.file, base)}:${f.span.line + 1}:${f.span.column + 1}`;
+    lines.push(`${at}: ${f.severity}: ${first} [${f.rule}]`);
     if (related) {
+      for (const r of rest) lines.push(`${at}: note: ${r}`);
       for (const r of f.related) lines.push(`${relativePath(r.file, base)}:${r.span.line + 1}:${r.span.column + 1}: note: ${r.message}`);
     }
   }

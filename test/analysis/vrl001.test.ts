@@ -2,7 +2,7 @@ import * as assert from 'node:assert/strict';
 import * as path from 'node:path';
 import { checkPaths } from '../../src/analysis/checkPaths';
 import { vrl001 } from '../../src/analysis/rules/vrl001';
-import { expectationsIn, fixtureDirs } from '../helpers/fixtures';
+import { expectationsIn, FIXTURES, fixtureDirs } from '../helpers/fixtures';
 
 describe('VRL001 irq-unsafe-vq-drain on annotated fixtures', () => {
   for (const dir of fixtureDirs('vrl001')) {
@@ -42,6 +42,29 @@ describe('VRL001 irq-unsafe-vq-drain on annotated fixtures', () => {
     assert.match(byRole['helper-call'].message, /demo_init_vq\(\) called with demo_dequeue_ctrl_func/);
     assert.match(byRole.drain.message, /demo_dequeue_ctrl_func -> reclaim_bufs/);
     assert.equal(f.drain.function, 'reclaim_bufs');
+  });
+
+  it('says in a short first line what the code shows, then only what docs/model.md supports', async () => {
+    const sim = path.join(FIXTURES, 'sim');
+    const { findings } = await checkPaths([path.join(sim, 'cb_lock.c'), path.join(sim, 'lock_in_helper.c'), ...fixtureDirs('vrl001')], { workers: 0 });
+    const by = (handler: string) => findings.find(f => f.handler === handler)!;
+    for (const f of findings) {
+      const [first, second, ...more] = f.message.split('\n');
+      assert.deepEqual(more, [], f.message);
+      // The first line names the lock's function, the lock and the callback, and fits a Problems row.
+      assert.ok(first.startsWith(`${f.lockFunction}() drains under ${f.lock}, IRQs on; `), first);
+      assert.ok(first.includes(`${f.callback}()`), first);
+      const names = f.lockFunction.length + f.lock.length + f.callback.length + (f.handler === f.lockFunction ? 0 : f.handler.length + 2);
+      assert.ok(first.length - names <= 40, `${first.length}: ${first}`);
+      // What can happen on the work's CPU, and that irqsave defers the interrupt rather than removing IRQ_NONE.
+      assert.match(second, /^Unless IRQs are force-threaded \(threadirqs, PREEMPT_RT\), the queue's interrupt can run on the work's CPU mid-drain and find the ring already drained, so vring_interrupt\(\) returns IRQ_NONE\./);
+      assert.match(second, /Taking the lock with irqsave defers such interrupts to the unlock\b.*; IRQ_NONE stays possible, as the ring can be empty by then\.$/);
+      assert.doesNotMatch(f.message, /nobody cared|disables? the line/);
+      assert.equal(/deadlock/.test(second), f.callbackTakesLock, second);
+    }
+    assert.match(by('demo_work').message, /demo_done\(\) takes the same lock, so such an interrupt can also deadlock against the work \(AA\)\. Taking the lock with irqsave defers such interrupts to the unlock, which removes that deadlock;/);
+    // A lock taken in a helper: the first line names the helper and the work function it serves.
+    assert.match(by('helper_work').message, /^helper_reclaim\(\) drains under spin_lock\(&d->lock\), IRQs on; helper_done\(\) queues helper_work\(\)\n/);
   });
 
   it('has metadata with a docs link into the README', () => {

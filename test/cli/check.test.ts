@@ -22,6 +22,8 @@ describe('virtio-race-lint check', () => {
   it('prints gcc-style notes for the related locations with --related', async () => {
     const r = await runCli(['check', '--related', 'demo_vq.c', 'demo_kms.c', 'demo_drv.h'], GPU);
     assert.equal(r.code, 1);
+    // The message's explanation follows the warning as a note at the same place.
+    assert.match(r.stdout, /^demo_vq\.c:36:2: warning: demo_dequeue_ctrl_func\(\) drains under .* \[VRL001\]\ndemo_vq\.c:36:2: note: Unless IRQs are force-threaded .*IRQ_NONE stays possible, as the ring can be empty by then\.\n/);
     assert.match(r.stdout, /^demo_kms\.c:\d+:\d+: note: registered as a virtqueue callback/m);
     assert.match(r.stdout, /^demo_vq\.c:\d+:\d+: note: reclaim_bufs|^demo_vq\.c:\d+:\d+: note: virtqueue_get_buf\(\) drains/m);
   });

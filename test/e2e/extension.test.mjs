@@ -50,9 +50,9 @@ describe('virtio-race-lint extension in VS Code', { timeout: 240_000 }, () => {
 
   step('03', 'shows VRL001 in the Problems panel for the work function that drains under spin_lock', 'problems', async () => {
     await wb.openFile('drivers/gpu/demo/demo_vq.c');
-    const text = await wb.waitForProblem(/demo_dequeue_ctrl_func\(\) drains the virtqueue/, 90_000);
+    const text = await wb.waitForProblem(/demo_dequeue_ctrl_func\(\) drains under spin_lock\(&dev->ctrlq\.qlock\), IRQs on; queued by demo_ctrl_ack\(\)/, 90_000);
     assert.match(text, /VRL001/);
-    assert.match(text, /demo_dequeue_cursor_func\(\) drains the virtqueue/);
+    assert.match(text, /demo_dequeue_cursor_func\(\) drains under spin_lock\(&dev->cursorq\.qlock\)/);
     assert.match(text, /\[Ln 36, Col 2\]/);
   }, 120_000);
 

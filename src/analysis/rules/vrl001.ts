@@ -143,12 +143,17 @@ function makeFinding(t: Tables, reach: ScheduleReach, binding: ResolvedBinding, 
   const handler = binding.handler;
   const cb = reach.callback;
   const lock = op.text;
-  const viaHelper = rd.owner.fn !== handler.fn ? ` (in ${rd.owner.fn.name}(), called from ${handler.fn.name}())` : '';
-  const drainVia = rd.drainFn.fn !== rd.owner.fn ? ` in ${rd.drainFn.fn.name}()` : '';
+  const cbTakesLock = takesSameLock(t, cb.fn, rd.owner, op);
+  // The first line names the function, the lock and the callback; the second says what can
+  // happen on the work's CPU and what irqsave changes, no more (docs/model.md#what-irqsave-guarantees).
+  const queued = rd.owner.fn !== handler.fn ? `${cb.fn.fn.name}() queues ${handler.fn.name}()` : `queued by ${cb.fn.fn.name}()`;
   const message =
-    `${handler.fn.name}() drains the virtqueue with ${rd.drain.api}()${drainVia} under ${lock}${viaHelper}, which leaves hard IRQs on; ` +
-    `it runs as work scheduled from vring callback ${cb.fn.fn.name}(), so an interrupt for a buffer this drain has already taken ` +
-    `finds the ring empty and vring_interrupt() returns IRQ_NONE.`;
+    `${rd.owner.fn.name}() drains under ${lock}, IRQs on; ${queued}\n` +
+    "Unless IRQs are force-threaded (threadirqs, PREEMPT_RT), the queue's interrupt can run on the work's CPU " +
+    'mid-drain and find the ring already drained, so vring_interrupt() returns IRQ_NONE.' +
+    (cbTakesLock ? ` ${cb.fn.fn.name}() takes the same lock, so such an interrupt can also deadlock against the work (AA).` : '') +
+    ` Taking the lock with irqsave defers such interrupts to the unlock${cbTakesLock ? ', which removes that deadlock' : ''}; ` +
+    'IRQ_NONE stays possible, as the ring can be empty by then.';
   const related: RelatedLocation[] = [
     { role: 'callback', file: cb.fn.file, span: cb.fn.fn.nameSpan, message: `vring callback ${cb.fn.fn.name}() (hard IRQ)` },
     { role: 'registration', file: cb.reg.file, span: cb.reg.span, message: `registered as a virtqueue callback (${cb.reg.how})` },
@@ -181,7 +186,7 @@ function makeFinding(t: Tables, reach: ScheduleReach, binding: ResolvedBinding, 
     lockExpr: op.lock,
     lockFunction: rd.owner.fn.name,
     lockOp: rd.op,
-    callbackTakesLock: takesSameLock(t, cb.fn, rd.owner, op),
+    callbackTakesLock: cbTakesLock,
     drain: { file: rd.drainFn.file, span: rd.drain.span, api: rd.drain.api, function: rd.drainFn.fn.name },
     related,
   };
