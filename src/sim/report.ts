@@ -234,11 +234,11 @@ function fractionText(r: number): string {
 /** The §6.1 sentence: the bound with R, or why it does not apply. */
 export function ringBoundSentence(b: NonNullable<SummaryContext['ringBound']>, fromUser = false): string {
   if (!b.applies) {
-    return `The ring bound (${MODEL_DOC}, "The ring bound") does not apply here: ${b.why}; ` +
+    return `The ring bound (${MODEL_DOC}#the-ring-bound) does not apply here: ${b.why}; ` +
       'beyond the explored ratios, whether "nobody cared" can fire depends on timing (simulate --timed).';
   }
   const rText = fromUser ? `R = ${b.ring} (--ring)` : `R = ${b.ring} assumed (QEMU's common queue size; --ring sets it)`;
-  return `Ring bound (${MODEL_DOC}, "The ring bound"): ${b.why}, so one hold consumes at most R buffers and, with either lock, ` +
+  return `Ring bound (${MODEL_DOC}#the-ring-bound): ${b.why}, so one hold consumes at most R buffers and, with either lock, ` +
     `the unhandled fraction is at most R/(R+1) (${fractionText(b.ring)} with ${rText}); "nobody cared" needs R >= 1000, ` +
     'assuming the device sends at most one MSI per used buffer' +
     (b.ring < 1000 ? `, so at R = ${b.ring} this race alone cannot make note_interrupt() disable the line.` : '.');
@@ -330,12 +330,14 @@ export function summarySentences(cmp: Comparison, ctx: SummaryContext = {}): str
   }
   // The caveats of the model (docs/model.md, "What the model leaves out").
   if (c.cbLock && !masksHardIrqs(c.lock) && holds(before, 'D')) {
-    s.push('Deadlock (D) is not reachable in this environment, but lockdep still reports the lock as taken in hard IRQ by the callback and with IRQs on by the work.');
+    s.push(`Deadlock (D) is not reachable in this environment, but lockdep still reports the lock as taken in hard IRQ by the callback and with IRQs on by the work (${MODEL_DOC}#lockdep).`);
   }
   if (b.violated && (c.lock === 'spin_lock' || c.lock === 'spin_lock_bh')) {
-    s.push('Under threadirqs (and on PREEMPT_RT) vring_interrupt() runs in a thread that cannot preempt the spin_lock() holder, so B is not reachable there even as written; on PREEMPT_RT spin_lock_irqsave() does not disable IRQs, so the fix changes nothing there.');
+    s.push('With threadirqs on a kernel without PREEMPT_RT, vring_interrupt() runs in a thread that cannot preempt the spin_lock() holder, so B is not reachable there even as written; ' +
+      `on PREEMPT_RT spin_lock_irqsave() does not disable IRQs, so the fix changes nothing there (${MODEL_DOC}#threaded-interrupts).`);
   }
-  s.push("The race needs vring_interrupt() to be the queue's own MSI-X vector handler: where vp_find_vqs() falls back to shared vectors (vp_vring_interrupt()), an interrupt returns IRQ_NONE only if every queue on its vector is empty.");
+  s.push("The race needs vring_interrupt() to be the queue's own MSI-X vector handler: where vp_find_vqs() falls back to shared vectors (vp_vring_interrupt()), " +
+    `an interrupt returns IRQ_NONE only if every queue on its vector is empty (${MODEL_DOC}#shared-vectors).`);
   s.push(`These verdicts hold for the model in ${MODEL_DOC} (sequential consistency, split ring, no PREEMPT_RT).`);
   return s;
 }

@@ -93,9 +93,9 @@ function runLine(r: TimedRun): string[] {
 
 /** The §6.1 line printed next to the measured fractions. */
 function boundLine(bound: RingBound): string {
-  if (!bound.applies) return `The ring bound (SIM-MODEL §6.1) does not apply: ${bound.why}`;
+  if (!bound.applies) return `The ring bound (docs/model.md#the-ring-bound) does not apply: ${bound.why}`;
   const r = bound.ring;
-  return `Ring bound (SIM-MODEL §6.1): unhandled fraction ≤ R/(R+1) = ${r}/${r + 1} = ${pct(r / (r + 1))}; ` +
+  return `Ring bound (docs/model.md#the-ring-bound): unhandled fraction ≤ R/(R+1) = ${r}/${r + 1} = ${pct(r / (r + 1))}; ` +
     `'nobody cared' needs R ≥ ${BOUND_MIN_RING} (ring R = ${r} here).`;
 }
 
@@ -166,7 +166,7 @@ export function timedSentences(t: TimedComparison, bound?: RingBound): string[] 
   for (const r of lost) {
     s.push(`With ${r.lock}, ${r.lostCompletions} published ${r.lostCompletions === 1 ? 'buffer was' : 'buffers were'} never consumed and nothing more could happen: ` +
       (p.device === 'cached'
-        ? 'the cached device withheld a notification the driver had asked for, so the queue stopped (a lost completion, E; SIM-MODEL §10 (e): the lock kind has no effect on it).'
+        ? 'the cached device withheld a notification the driver had asked for, so the queue stopped (a lost completion, E; docs/model.md#what-irqsave-guarantees: the lock kind has no effect on it).'
         : 'the queue stopped (a lost completion, E).'));
   }
   if (runs.some(r => r.nobodyCared)) {
@@ -185,7 +185,7 @@ export function timedSentences(t: TimedComparison, bound?: RingBound): string[] 
 export function renderTimed(t: TimedComparison, bound?: RingBound): string {
   const settings = timedSettings(t.params);
   const w = Math.max(...settings.map(([k]) => k.length));
-  const header = ['Timed mode (SIM-MODEL §7)', ...settings.map(([k, v]) => `  ${pad(k, w)}  ${v}`)].join('\n');
+  const header = ['Timed mode (docs/model.md#timed-mode)', ...settings.map(([k, v]) => `  ${pad(k, w)}  ${v}`)].join('\n');
   const rows = [
     ['lock', 'completions', 'interrupts', 'HANDLED', 'NONE', 'fraction', 'max at check', 'max per hold', 'max per run', 'longest hold us', 'nobody cared'],
     ...(t.asIs === t.irqsave ? [runLine(t.asIs)] : [runLine(t.asIs), runLine(t.irqsave)]),

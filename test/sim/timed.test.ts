@@ -316,12 +316,12 @@ describe('sim: timed report', () => {
       assert.ok(text.includes(v), v);
     }
     assert.equal(timedSettings(t.params).length, 14);
-    assert.ok(text.includes("Ring bound (SIM-MODEL §6.1): unhandled fraction ≤ R/(R+1) = 128/129 = 99.22%; 'nobody cared' needs R ≥ 1000 (ring R = 128 here)."));
+    assert.ok(text.includes("Ring bound (docs/model.md#the-ring-bound): unhandled fraction ≤ R/(R+1) = 128/129 = 99.22%; 'nobody cared' needs R ≥ 1000 (ring R = 128 here)."));
     const table = text.indexOf('fraction'), boundAt = text.indexOf('Ring bound');
     assert.ok(table > 0 && boundAt > table, 'the bound follows the table');
     assert.ok(!text.includes('After "nobody cared"'), 'no consequence sentence when nothing fired');
     const no = renderTimed(t, { applies: false, ring: 128, why: 'the drain resubmits under its lock (condition 2).' });
-    assert.ok(no.includes('The ring bound (SIM-MODEL §6.1) does not apply: the drain resubmits under its lock (condition 2).'));
+    assert.ok(no.includes('The ring bound (docs/model.md#the-ring-bound) does not apply: the drain resubmits under its lock (condition 2).'));
   });
 
   it('says what happens after "nobody cared", only when it fired, and only about this run', () => {
