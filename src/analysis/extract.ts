@@ -643,7 +643,9 @@ class FunctionWalker {
       for (let m; (m = re.exec(masked));) {
         const [rs, re2] = m.indices![2];
         const rhs = foldSpace(bodyText.slice(rs, re2));
-        if (!/->|\.|\(/.test(rhs) || !parseExprRef(rhs)) continue;
+        // An access path or an alias (`fsvq->vq`, `vqs[2]`, `other`), not a call's result.
+        const e = parseExprRef(rhs);
+        if (!e || (e.chain.length === 0 && e.base.kind !== 'var') || /^\d/.test(rhs)) continue;
         const l = values[m[1]] ??= [];
         if (!l.includes(rhs) && l.length < 4) l.push(rhs);
       }
@@ -1201,8 +1203,12 @@ class FunctionWalker {
       if (state && f.state) {
         const a = f.state;
         const held = [...new Set([...a.held, ...state.held])].sort((x, y) => x - y);
-        // Held on every path only if held on every path at each visit.
-        const maybe = held.filter(h => !a.held.includes(h) || !state.held.includes(h) || a.maybe?.includes(h) || state.maybe?.includes(h));
+        // A lock is held on every path only if it is (by any of its acquisitions) at each visit.
+        const key = (i: number) => { const o = this.fn.lockOps[i]; return o ? `${o.family}:${o.lock}` : `#${i}`; };
+        const surely = (st: LockState) => new Set(st.held.filter(i => !st.maybe?.includes(i)).map(key));
+        const sa = surely(a);
+        const sb = surely(state);
+        const maybe = held.filter(h => !sa.has(key(h)) || !sb.has(key(h)));
         f.state = { held, irqsOff: a.irqsOff && state.irqsOff, ...(maybe.length ? { maybe } : {}) };
       }
       return existing;

@@ -218,7 +218,7 @@ const PERCPU_SYSTEM_WQ = new Set(['system_wq', 'system_percpu_wq', 'system_highp
 const UNBOUND_SYSTEM_WQ = new Set(['system_unbound_wq', 'system_dfl_wq']);
 const POWER_EFFICIENT_WQ = new Set(['system_power_efficient_wq', 'system_freezable_power_efficient_wq']);
 
-const POWER_NOTE = 'per-CPU unless the kernel runs with workqueue.power_efficient=1, CONFIG_WQ_POWER_EFFICIENT_DEFAULT=y or nohz_full= (then unbound; Debian amd64 leaves the option off)';
+const POWER_NOTE = 'per-CPU unless the kernel runs with workqueue.power_efficient=1 or CONFIG_WQ_POWER_EFFICIENT_DEFAULT=y, or (6.12) with nohz_full=, which make it unbound (Debian amd64 leaves the option off)';
 
 export function workLocalityOf(finding: Finding, index: WorkspaceIndex): WqInfo {
   const rel = finding.related.find(r => r.role === 'schedule');

@@ -206,6 +206,14 @@ describe('shape: the ring bound (SIM-MODEL §6.1)', () => {
     assert.match(b.why, /demo_ctl_add\(\) in demo_ctl_work\(\) resubmits to c->c_ivq under c->c_lock/);
   });
 
+  it('condition 1 fails for an add under the lock on some paths only', async () => {
+    const { index, find } = await analyse('locality');
+    const b = ringBoundOf(find('demo_slow_fn'), index);
+    assert.deepEqual([b.cond1, b.cond2, b.applies], [false, true, false]);
+    assert.deepEqual(b.submits.map(s => [s.fn, s.locked]), [['demo_loc_refill', false]]);
+    assert.match(b.why, /virtqueue_add_inbuf\(\) in demo_loc_refill\(\) adds to d->vqs\[0\] without d->lock held on every path/);
+  });
+
   it('condition 1 cannot be read when nothing in the driver submits to the queue', async () => {
     const { index, find } = await analyse('single');
     const b = ringBoundOf(find('demo_one_ev_work'), index);
