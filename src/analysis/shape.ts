@@ -352,9 +352,7 @@ function resolveKeys(t: Tables, text: string, f: FnRef, depth: number, ctx?: { c
       });
     }
   }
-  if (e.base.kind === 'var' && e.chain.length > 0) {
-    // `fsvq->vq` with fsvq a local assigned from elsewhere keeps its declared type: enough.
-  }
+  // `fsvq->vq` with fsvq a local: its declared type names the queue's container.
   const k = exprKey(t, e, f);
   return k ? [{ key: k, file: f.file, via: [], text: e.text.replace(/^&\s*/, '') }] : [];
 }
