@@ -281,6 +281,8 @@ function findWqAlloc(t: Tables, f: FnRef, s: ScheduleFact) {
   if (!e) return undefined;
   const want = exprKey(t, e, f);
   const bare = e.base.kind === 'var' && e.chain.length === 0 ? e.base.name : undefined;
+  // A workqueue passed in or held in a local is not followed (its callers or assignments decide).
+  if (bare !== undefined && (f.fn.params.some(p => p.name === bare) || bare in f.fn.locals)) return undefined;
   const dir = dirOf(f.file);
   for (const file of t.files.values()) {
     if (dirOf(file.file) !== dir) continue;
