@@ -20,8 +20,8 @@ import { LineIndex } from '../analysis/text';
 import { fixAll, irqsaveFix, lockFunctionOf } from '../fix/irqsave';
 import { modelAt, modelFromFinding, type CodeModel, type SimulateOptions } from '../sim/fromCode';
 import {
-  Commands, DEFAULT_SETTINGS, FIX_ALL_KIND, ServerCommands, StatusNotification, type FindingSummary, type Settings, type SimulateArgs,
-  type StatusParams,
+  Commands, DEFAULT_SETTINGS, FIX_ALL_KIND, ServerCommands, StatusNotification, TrustNotification, type FindingSummary, type Settings,
+  type SimulateArgs, type StatusParams, type TrustParams,
 } from '../shared/protocol';
 import { findingToDiagnostic, quickFix, toLspEdits, unusedSuppressionDiagnostic, type DiagnosticData } from './convert';
 import { excludePatterns } from './glob';
@@ -32,8 +32,12 @@ export interface ServerOptions {
   workers?: number;
   /** Runs a simulation; the default uses a worker thread (see services.ts). */
   simulate?: (req: SimulateRequest, token: { isCancellationRequested: boolean }) => Promise<unknown>;
-  /** Builds a patch mail for a file; injected so the server stays thin. */
-  createPatch?: (file: string, text: string, findings: Finding[], facts: FileFacts, settings: Settings) => Promise<{ fileName: string; text: string } | { error: string }>;
+  /**
+   * Builds a patch mail for a file; injected so the server stays thin. `trusted` false (an
+   * untrusted workspace): start no process (no git).
+   */
+  createPatch?: (file: string, text: string, findings: Finding[], facts: FileFacts, settings: Settings, env: { trusted: boolean }) =>
+    Promise<{ fileName: string; text: string; note?: string } | { error: string }>;
   /** For tests of crash isolation: called before a file's facts are extracted. */
   beforeExtract?: (key: string) => void;
 }
@@ -69,6 +73,8 @@ export class VirtioRaceServer {
   /** files.exclude of every folder, as regular expressions over absolute paths. */
   private excluded: RegExp[] = [];
   private canConfigure = false;
+  /** Workspace trust, as the client says (initializationOptions.trusted, TrustNotification). */
+  private trusted = true;
   private canProgress = false;
   private indexing = false;
   private indexGeneration = 0;
@@ -95,6 +101,7 @@ export class VirtioRaceServer {
     connection.onDidSaveTextDocument(p => this.inOrder('didSave', () => this.didSave(p.textDocument.uri)));
     connection.onDidChangeWatchedFiles(p => this.inOrder('watchedFiles', () => this.watchedFiles(p)));
     connection.onDidChangeConfiguration(() => { void this.settingsChanged(); });
+    connection.onNotification(TrustNotification, (p: TrustParams) => { this.trusted = p?.trusted !== false; });
     connection.onCodeAction(async p => { await this.docQueue; return this.guardValue('codeAction', () => this.codeActions(p), []); });
     connection.onExecuteCommand(p => this.executeCommand(p));
     connection.onShutdown(async () => { await this.pool?.close(); });
@@ -107,7 +114,8 @@ export class VirtioRaceServer {
     this.folders = folders.map(f => uriToKey(f.uri)).filter(isFileKey);
     this.canConfigure = !!p.capabilities.workspace?.configuration;
     this.canProgress = !!p.capabilities.window?.workDoneProgress;
-    const init = p.initializationOptions as { settings?: Partial<Settings>; ripgrep?: string } | undefined;
+    const init = p.initializationOptions as { settings?: Partial<Settings>; ripgrep?: string; trusted?: boolean } | undefined;
+    this.trusted = init?.trusted !== false;
     if (init?.settings) this.settings = mergeSettings(init.settings);
     // VS Code ships ripgrep; the client says where, for the scan's prefilter (scan.ts).
     if (init?.ripgrep && !process.env.VRL_RG && fs.existsSync(init.ripgrep)) process.env.VRL_RG = init.ripgrep;
@@ -520,7 +528,7 @@ export class VirtioRaceServer {
           if (onDisk?.ok && onDisk.encoding !== 'utf8') {
             return { error: `the file is not plain UTF-8 (${onDisk.encoding}), so a patch would not apply; use the quick fix instead` };
           }
-          return await this.opts.createPatch(key, text, findings, facts, this.settings);
+          return await this.opts.createPatch(key, text, findings, facts, this.settings, { trusted: this.trusted });
         }
         case ServerCommands.simulate: {
           const key = uriToKey(arg.uri);

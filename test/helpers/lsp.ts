@@ -21,7 +21,7 @@ export interface TestClient {
 }
 
 export async function startServer(rootPath: string | undefined, opts: ServerOptions = {}, settings?: Record<string, unknown>,
-  beforeInitialized?: (client: MessageConnection) => Promise<void>): Promise<TestClient> {
+  beforeInitialized?: (client: MessageConnection) => Promise<void>, initializationOptions?: Record<string, unknown>): Promise<TestClient> {
   const up = new PassThrough();
   const down = new PassThrough();
   const serverConn = createConnection(new StreamMessageReader(up), new StreamMessageWriter(down));
@@ -50,6 +50,7 @@ export async function startServer(rootPath: string | undefined, opts: ServerOpti
     processId: null, rootUri,
     workspaceFolders: rootUri ? [{ uri: rootUri, name: 'ws' }] : null,
     capabilities: { workspace: { configuration: true, workspaceEdit: { documentChanges: true } }, window: { workDoneProgress: true } },
+    ...(initializationOptions ? { initializationOptions } : {}),
   });
   await beforeInitialized?.(client);
   await client.sendNotification('initialized', {});
