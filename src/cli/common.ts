@@ -11,6 +11,8 @@ export interface Io {
   out(s: string): void;
   err(s: string): void;
   cwd: string;
+  /** Test seams: called after the analysis has read the files, and before a fixed file replaces the original. */
+  hooks?: { afterAnalyse?(): void; beforeRename?(file: string): void };
 }
 
 export class CliError extends Error {
