@@ -11,6 +11,7 @@ import { Worker } from 'node:worker_threads';
 import type { FileFacts } from './facts';
 import { factsFromBytes, isSeed, mentions } from './fileFacts';
 import { initParser } from './parser';
+import { MAX_PARSE_BYTES } from './source';
 
 export interface ScanStats { filesRead: number; bytes: number; filesParsed: number; prefilter?: 'ripgrep' | 'builtin' }
 
@@ -66,13 +67,19 @@ export function isCSource(name: string): boolean {
  * Reads a whole file into `buf`, growing it if needed; returns a view of the bytes read. A read
  * that returns less than it asked for is taken as the end of a regular file (Linux reads regular
  * files in full short of EOF), which saves the second read() on every one of 60,000 files.
+ * Only regular files are read (opened non-blocking, checked with fstat: a FIFO or a device named
+ * *.c would block or never end), and a file over MAX_PARSE_BYTES is refused before any read.
  */
 export function readFileInto(file: string, buf: Buffer): { buffer: Buffer; bytes: Buffer } {
-  const fd = fs.openSync(file, 'r');
+  const fd = fs.openSync(file, fs.constants.O_RDONLY | (fs.constants.O_NONBLOCK ?? 0) | (fs.constants.O_NOCTTY ?? 0));
   try {
+    const st = fs.fstatSync(fd);
+    if (!st.isFile()) throw Object.assign(new Error('not a regular file'), { code: 'ENOTREG' });
+    if (st.size > MAX_PARSE_BYTES) throw Object.assign(new Error(`too large to analyse (${st.size} bytes, limit ${MAX_PARSE_BYTES})`), { code: 'ETOOLARGE' });
     let len = 0;
     for (;;) {
       if (len === buf.length) {
+        if (len > MAX_PARSE_BYTES) throw Object.assign(new Error(`too large to analyse (over ${MAX_PARSE_BYTES} bytes)`), { code: 'ETOOLARGE' });
         const bigger = Buffer.allocUnsafe(buf.length * 2);
         buf.copy(bigger, 0, 0, len);
         buf = bigger;
@@ -179,6 +186,7 @@ export function errnoText(e: unknown): string {
     case 'ENOTDIR': return 'Not a directory';
     case 'EISDIR': return 'Is a directory';
     case 'ELOOP': return 'Too many levels of symbolic links';
+    case 'ENOTREG': return 'not a regular file';
     default: return (e as Error).message;
   }
 }

@@ -10,7 +10,8 @@ import {
 } from 'vscode-languageserver/node';
 import { AnalysedDocument } from '../analysis/document';
 import type { FileFacts } from '../analysis/facts';
-import { factsFromBytes, isSeed } from '../analysis/fileFacts';
+import { factsFromBytes, factsFromText, isSeed } from '../analysis/fileFacts';
+import { readRegularFile } from '../analysis/fileRead';
 import { initParser } from '../analysis/parser';
 import { Project, type Analysis } from '../analysis/project';
 import type { Finding } from '../analysis/rules/rule';
@@ -238,8 +239,15 @@ export class VirtioRaceServer {
     const { uri, version, text, languageId } = p.textDocument;
     if (languageId !== 'c' && languageId !== 'cpp' && !/\.[ch]$/.test(uri)) return;
     const key = uriToKey(uri);
+    // Opened again without a close: the old buffer's tree is freed.
+    this.dropDoc(key);
     if (text.length > MAX_PARSE_BYTES) {
       this.log(`${key}: not analysed: too large (${text.length} characters)`);
+      return;
+    }
+    // As the CLI does (decodeSource): a NUL in the first 8 KiB marks a binary file.
+    if (text.slice(0, 8192).includes('\0')) {
+      this.log(`${key}: not analysed: binary file (contains NUL characters)`);
       return;
     }
     this.uris.set(key, uri);
@@ -258,6 +266,14 @@ export class VirtioRaceServer {
         const idx = new LineIndex(d.doc.text);
         const start = offsetAt(idx, d.doc.text, c.range.start);
         const end = offsetAt(idx, d.doc.text, c.range.end);
+        if (start === undefined || end === undefined || end < start) {
+          // The client's text and ours no longer agree: analysing on would report and fix
+          // the wrong places. The buffer is dropped until it is opened again.
+          this.log(`${d.key}: invalid edit range ${JSON.stringify(c.range)} for version ${p.textDocument.version}; the document is out of sync and no longer analysed (re-open it)`);
+          this.dropDoc(d.key);
+          this.schedule();
+          return;
+        }
         d.doc.edit(start, end, c.text, {
           start: { row: c.range.start.line, column: start - idx.lineStart(c.range.start.line) },
           end: { row: c.range.end.line, column: end - idx.lineStart(Math.min(c.range.end.line, idx.lineCount - 1)) },
@@ -267,6 +283,12 @@ export class VirtioRaceServer {
       }
     }
     d.version = p.textDocument.version;
+    if (d.doc.text.length > MAX_PARSE_BYTES) {
+      this.log(`${d.key}: no longer analysed: too large (${d.doc.text.length} characters, limit ${MAX_PARSE_BYTES})`);
+      this.dropDoc(d.key);
+      this.schedule();
+      return;
+    }
     // The facts follow when the analysis runs: typing faster than it coalesces.
     d.stale = true;
     if (this.settings.run === 'onType') this.schedule();
@@ -277,6 +299,16 @@ export class VirtioRaceServer {
     if (!d) return;
     if (d.stale) this.refreshFacts(d);
     this.schedule();
+  }
+
+  /** Forgets an open buffer (its tree freed, its facts out of the index). */
+  private dropDoc(key: string): void {
+    const d = this.docs.get(key);
+    if (!d) return;
+    this.docs.delete(key);
+    d.doc.dispose();
+    this.project.removeFile(key);
+    this.analysisStale = true;
   }
 
   private didClose(p: DidCloseTextDocumentParams): void {
@@ -319,13 +351,15 @@ export class VirtioRaceServer {
   /** Reads a file from disk into the index (`onlyIfSeed`: only if it mentions the virtqueue APIs). */
   private reloadFromDisk(key: string, onlyIfSeed = false): void {
     if (!isFileKey(key)) { this.project.removeFile(key); return; }
-    let bytes: Buffer;
-    try {
-      bytes = fs.readFileSync(key);
-    } catch {
+    // Regular files only, size checked before reading: a FIFO named *.c would block this
+    // thread for good, /dev/zero would never end.
+    const read = readRegularFile(key);
+    if (!read.ok) {
+      if (read.code !== 'io') this.log(`${key}: skipped: ${read.reason}`);
       this.project.removeFile(key);
       return;
     }
+    const bytes = read.snapshot.bytes;
     if (onlyIfSeed && !isSeed(bytes)) return;
     this.safely(key, () => {
       const res = factsFromBytes(key, bytes);
@@ -505,6 +539,11 @@ export class VirtioRaceServer {
           } satisfies FindingSummary));
         case ServerCommands.fixAll: {
           const key = uriToKey(arg.uri);
+          // Edits go only to an open document, against its version: for a file on disk the
+          // client would apply them to whatever the disk holds by then.
+          if (!this.docs.has(key)) {
+            return { applied: false, message: `${path.basename(key)} is not open: open it to fix it (edits are sent only for open documents, with their version)` };
+          }
           const { text, facts, version } = this.current(key);
           if (!facts) return { applied: false, message: 'nothing to fix' };
           const res = fixAll(this.analysis.findings.filter(f => f.file === key), facts, text);
@@ -524,7 +563,8 @@ export class VirtioRaceServer {
           if (!facts || findings.length === 0) return { error: 'no VRL001 finding in this file' };
           if (!this.opts.createPatch) return { error: 'patch generation is not available in this server' };
           // A patch is UTF-8 text against the bytes on disk: other encodings would not apply.
-          const onDisk = isFileKey(key) && fs.existsSync(key) ? decodeSource(fs.readFileSync(key)) : undefined;
+          const read = isFileKey(key) ? readRegularFile(key) : undefined;
+          const onDisk = read?.ok ? decodeSource(read.snapshot.bytes) : undefined;
           if (onDisk?.ok && onDisk.encoding !== 'utf8') {
             return { error: `the file is not plain UTF-8 (${onDisk.encoding}), so a patch would not apply; use the quick fix instead` };
           }
@@ -554,17 +594,29 @@ export class VirtioRaceServer {
     }
   }
 
-  /** A file's text and facts as they are now: the buffer if open, else the disk. */
+  /**
+   * A file's text and facts as they are now: the buffer if open, else the disk, read now and
+   * analysed afresh (the index may hold an older version: offsets from it would not fit).
+   */
   private current(key: string): { text: string; facts?: FileFacts; version: number | null } {
-    this.freshen();
     const d = this.docs.get(key);
-    if (d) return { text: d.doc.text, facts: this.project.index.get(key), version: d.version };
-    // Decoded as the index read it (a BOM or Latin-1 would shift or garble the offsets otherwise).
-    let bytes: Buffer | undefined;
-    try { bytes = fs.readFileSync(key); } catch { /* not on disk */ }
-    const decoded = bytes ? decodeSource(bytes) : undefined;
-    if (!bytes || !decoded?.ok) return { text: '', facts: undefined, version: null };
-    return { text: decoded.text, facts: this.project.index.get(key) ?? factsFromBytes(key, bytes).facts, version: null };
+    if (d) {
+      this.freshen();
+      return { text: d.doc.text, facts: this.project.index.get(key), version: d.version };
+    }
+    const read = isFileKey(key) ? readRegularFile(key) : undefined;
+    const decoded = read?.ok ? decodeSource(read.snapshot.bytes) : undefined;
+    if (!read?.ok || !decoded?.ok) {
+      if (read && !read.ok && read.code !== 'io') this.log(`${key}: not analysed: ${read.reason}`);
+      this.freshen();
+      return { text: '', facts: undefined, version: null };
+    }
+    // The disk is the truth for a closed file: the index takes these facts, and the findings
+    // are linked again, so both match `text`.
+    this.safely(key, () => this.project.setFacts(factsFromText(key, decoded.text)));
+    this.analysisStale = true;
+    this.freshen();
+    return { text: decoded.text, facts: this.project.index.get(key), version: null };
   }
 
   private async withProgress<T>(title: string, run: (token: { isCancellationRequested: boolean }) => Promise<T>): Promise<T> {
@@ -611,9 +663,14 @@ export class VirtioRaceServer {
   get findings(): Finding[] { return this.analysis.findings; }
 }
 
-/** An LSP position as an offset; a character past the end of its line means the line's end. */
-function offsetAt(idx: LineIndex, text: string, pos: { line: number; character: number }): number {
-  if (pos.line >= idx.lineCount) return text.length;
+/**
+ * An LSP position as an offset; a character past the end of its line means the line's end (as
+ * the protocol says). Undefined when the position is not one: negative or fractional numbers,
+ * or a line past the end of the text (the line just after it, character 0, is the end).
+ */
+function offsetAt(idx: LineIndex, text: string, pos: { line: number; character: number }): number | undefined {
+  if (!pos || !Number.isSafeInteger(pos.line) || !Number.isSafeInteger(pos.character) || pos.line < 0 || pos.character < 0) return undefined;
+  if (pos.line >= idx.lineCount) return pos.line === idx.lineCount && pos.character === 0 ? text.length : undefined;
   const start = idx.lineStart(pos.line);
   const end = pos.line + 1 < idx.lineCount ? idx.lineStart(pos.line + 1) - 1 : text.length;
   return Math.min(start + pos.character, end);

@@ -1,7 +1,7 @@
 // The language server runs nothing from an untrusted workspace, edits only text it computed the
 // edits for, and cannot be wedged by what it reads (issue 9).
 import * as assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Diagnostic } from 'vscode-languageserver-protocol';
@@ -91,6 +91,139 @@ describe('language server safety', function () {
       assert.equal(u.supported, 'limited');
       assert.deepEqual(u.restrictedConfigurations, ['virtioRaceLint.patch.signoff']);
       assert.doesNotMatch(u.description, /executes nothing/);
+    });
+  });
+
+  describe('edits and reads', () => {
+    /** Answers within `ms`, or rejects: a server whose thread is blocked never answers. */
+    const answers = <T>(p: Promise<T>, ms = 5000) => Promise.race([p, new Promise<never>((_, rej) => setTimeout(() => rej(new Error('the server did not answer')), ms))]);
+
+    it('fix-all on a closed file sends no edit; a patch for it is made from the disk as it is now', async () => {
+      const dir = workspace();
+      c = await startServer(dir, { ...defaultServerOptions() }, { patch: { signoff: 'Ada Hacker <ada@example.org>' } });
+      const vq = uriOf(dir, 'demo_vq.c');
+      await c.waitFor(d => vrl(d.get(vq)).length === 2);
+      // Saved by another program after indexing; no watched-files event yet.
+      const file = path.join(dir, 'demo_vq.c');
+      const header = '/* three lines\n * added on disk\n */\n';
+      fs.writeFileSync(file, header + fs.readFileSync(file, 'utf8'));
+      const res = await c.client.sendRequest('workspace/executeCommand', { command: 'virtioRaceLint.server.fixAll', arguments: [{ uri: vq }] }) as { applied: boolean; message: string };
+      assert.equal(res.applied, false);
+      assert.match(res.message, /is not open/);
+      assert.equal(c.applyEdits.length, 0);
+      const patch = await c.client.sendRequest('workspace/executeCommand', { command: 'virtioRaceLint.server.createPatch', arguments: [{ uri: vq }] }) as { text: string };
+      const diff = patch.text.slice(patch.text.indexOf('\ndiff --git'), patch.text.lastIndexOf('\n-- \n'));
+      const lines = diff.split('\n');
+      assert.deepEqual(lines.filter(l => /^-(?!--)/.test(l)), [
+        '-\tspin_lock(&dev->ctrlq.qlock);', '-\tspin_unlock(&dev->ctrlq.qlock);', '-\tspin_lock(&dev->cursorq.qlock);', '-\tspin_unlock(&dev->cursorq.qlock);',
+      ]);
+      for (const l of lines.filter(x => /^\+(?!\+\+)/.test(x))) {
+        assert.match(l, /^\+(\tunsigned long flags;|\tspin_lock_irqsave\(&dev->(ctrl|cursor)q\.qlock, flags\);|\tspin_unlock_irqrestore\(&dev->(ctrl|cursor)q\.qlock, flags\);|)$/);
+      }
+      // The lock is on line 36 of the fixture; the three lines added on disk put it on 39.
+      assert.match(diff, /^@@ -3\d,\d+ \+3\d,\d+ @@ void demo_dequeue_ctrl_func\(struct work_struct \*work\)\n(?:[ +-].*\n)*?-\tspin_lock\(&dev->ctrlq\.qlock\);/m);
+      const hunkStart = Number(/^@@ -(\d+),/m.exec(diff)![1]);
+      const firstRemoved = lines.slice(lines.findIndex(l => l.startsWith('@@')) + 1).filter(l => !l.startsWith('+')).findIndex(l => l.startsWith('-'));
+      assert.equal(hunkStart + firstRemoved, 39);
+    });
+
+    it('does not read a FIFO named *.c reported by the file watcher, and says why it skipped it', async function () {
+      if (process.platform === 'win32') this.skip();
+      const dir = workspace();
+      c = await startServer(dir);
+      const vq = uriOf(dir, 'demo_vq.c');
+      await c.waitFor(d => vrl(d.get(vq)).length === 2);
+      const fifo = path.join(dir, 'pipe_virtqueue.c');
+      execFileSync('mkfifo', [fifo]);
+      // A writer, so that a server that does read the FIFO gets an end of file rather than
+      // blocking (which would hang this test instead of failing it).
+      const writer = spawn('sh', ['-c', `printf 'void f(void) { virtqueue_get_buf(0, 0); }\\n' > '${fifo}'`], { stdio: 'ignore' });
+      try {
+        await c.client.sendNotification('workspace/didChangeWatchedFiles', { changes: [{ uri: `file://${fifo}`, type: 1 }] });
+        const list = await answers(c.client.sendRequest('workspace/executeCommand', { command: 'virtioRaceLint.server.listFindings', arguments: [] }) as Promise<unknown[]>);
+        assert.equal(list.length, 2);
+        assert.ok(c.logs.some(l => l.includes('pipe_virtqueue.c: skipped: not a regular file')), c.logs.join('\n'));
+      } finally {
+        writer.kill('SIGKILL');
+      }
+    });
+
+    // Without the fix this one reads /dev/zero until the process runs out of memory.
+    it('does not read a device named *.c reported by the file watcher', async function () {
+      if (process.platform === 'win32') this.skip();
+      const dir = workspace();
+      c = await startServer(dir);
+      await c.waitFor(d => vrl(d.get(uriOf(dir, 'demo_vq.c'))).length === 2);
+      fs.symlinkSync('/dev/zero', path.join(dir, 'zero.c'));
+      await c.client.sendNotification('workspace/didChangeWatchedFiles', { changes: [{ uri: uriOf(dir, 'zero.c'), type: 1 }] });
+      await answers(c.client.sendRequest('workspace/executeCommand', { command: 'virtioRaceLint.server.listFindings', arguments: [] }));
+      assert.ok(c.logs.some(l => l.includes('zero.c: skipped: not a regular file')), c.logs.join('\n'));
+    });
+
+    it('does not read a file over 4 MiB reported by the file watcher', async () => {
+      const dir = workspace();
+      c = await startServer(dir);
+      await c.waitFor(d => vrl(d.get(uriOf(dir, 'demo_vq.c'))).length === 2);
+      const big = path.join(dir, 'big.c');
+      fs.writeFileSync(big, Buffer.alloc(5 * 1024 * 1024, 0x20));
+      await c.client.sendNotification('workspace/didChangeWatchedFiles', { changes: [{ uri: `file://${big}`, type: 1 }] });
+      await answers(c.client.sendRequest('workspace/executeCommand', { command: 'virtioRaceLint.server.listFindings', arguments: [] }));
+      assert.ok(c.logs.some(l => /big\.c: skipped: too large to analyse \(5242880 bytes, limit 4194304\)/.test(l)), c.logs.join('\n'));
+    });
+
+    it('does not analyse a binary document, and drops a document edited past 4 MiB', async () => {
+      const dir = workspace();
+      c = await startServer(dir);
+      const vq = uriOf(dir, 'demo_vq.c');
+      await c.waitFor(d => vrl(d.get(vq)).length === 2);
+      const bin = uriOf(dir, 'blob.c');
+      await c.client.sendNotification('textDocument/didOpen', { textDocument: { uri: bin, languageId: 'c', version: 1, text: 'int x;\0\0\0' } });
+      const text = fs.readFileSync(path.join(dir, 'demo_vq.c'), 'utf8');
+      await c.client.sendNotification('textDocument/didOpen', { textDocument: { uri: vq, languageId: 'c', version: 1, text } });
+      await c.client.sendNotification('textDocument/didChange', {
+        textDocument: { uri: vq, version: 2 },
+        contentChanges: [{ range: { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } }, text: `/*${' '.repeat(4 * 1024 * 1024)}*/\n` }],
+      });
+      await c.waitFor(d => vrl(d.get(vq)).length === 0);
+      assert.ok(c.logs.some(l => l.includes('blob.c: not analysed: binary file')), c.logs.join('\n'));
+      assert.ok(c.logs.some(l => /demo_vq\.c: no longer analysed: too large/.test(l)), c.logs.join('\n'));
+    });
+
+    it('rejects an edit range outside the document instead of applying it somewhere', async () => {
+      const dir = workspace();
+      c = await startServer(dir);
+      const vq = uriOf(dir, 'demo_vq.c');
+      const text = fs.readFileSync(path.join(dir, 'demo_vq.c'), 'utf8');
+      await c.client.sendNotification('textDocument/didOpen', { textDocument: { uri: vq, languageId: 'c', version: 1, text } });
+      await c.waitFor(d => vrl(d.get(vq)).length === 2);
+      await c.client.sendNotification('textDocument/didChange', {
+        textDocument: { uri: vq, version: 2 },
+        contentChanges: [{ range: { start: { line: 5000, character: 0 }, end: { line: 5000, character: 3 } }, text: 'spin_lock(&x);' }],
+      });
+      await c.waitFor(d => vrl(d.get(vq)).length === 0);
+      assert.ok(c.logs.some(l => /demo_vq\.c: invalid edit range .* out of sync/.test(l)), c.logs.join('\n'));
+      // Fix-all no longer edits it: it is not an open document the server can vouch for.
+      const res = await c.client.sendRequest('workspace/executeCommand', { command: 'virtioRaceLint.server.fixAll', arguments: [{ uri: vq }] }) as { applied: boolean };
+      assert.equal(res.applied, false);
+      assert.equal(c.applyEdits.length, 0);
+    });
+
+    it('frees the tree of a document opened again without a close', async () => {
+      const dir = workspace();
+      c = await startServer(dir);
+      const vq = uriOf(dir, 'demo_vq.c');
+      const text = fs.readFileSync(path.join(dir, 'demo_vq.c'), 'utf8');
+      await c.client.sendNotification('textDocument/didOpen', { textDocument: { uri: vq, languageId: 'c', version: 1, text } });
+      await c.waitFor(d => vrl(d.get(vq)).length === 2);
+      const docs = (c.server as unknown as { docs: Map<string, { doc: { dispose(): void } }> }).docs;
+      const first = docs.get(path.join(dir, 'demo_vq.c'))!.doc;
+      let disposed = 0;
+      const orig = first.dispose.bind(first);
+      first.dispose = () => { disposed++; orig(); };
+      await c.client.sendNotification('textDocument/didOpen', { textDocument: { uri: vq, languageId: 'c', version: 1, text } });
+      await answers(c.client.sendRequest('workspace/executeCommand', { command: 'virtioRaceLint.server.listFindings', arguments: [] }));
+      assert.equal(disposed, 1);
+      assert.notEqual(docs.get(path.join(dir, 'demo_vq.c'))!.doc, first);
     });
   });
 });
