@@ -12,7 +12,7 @@ import { applyEdits, fixAll } from '../fix/irqsave';
 import { toMbox } from '../fix/mail';
 import { patchMails, preparePatch, type PatchResult } from '../fix/patch';
 import { relativePath } from '../report/formats';
-import { analyse, CliError, EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, parseArgs, type Io } from './common';
+import { analyse, CliError, EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, parseArgs, parseDate, type Io } from './common';
 import { FileChangedError, writeFileAtomic } from './fileWrite';
 
 function byFile(findings: Finding[]): Map<string, Finding[]> {
@@ -97,10 +97,22 @@ export async function patchCommand(args: string[], io: Io): Promise<number> {
   const signoff = a.options.get('signoff');
   const given = signoff !== undefined ? parseIdent(signoff) : undefined;
   if (signoff !== undefined && !given) throw new CliError(`--signoff takes "Name <mail@example.org>", not '${signoff}'`);
-  const dateText = a.options.get('date') ?? process.env.SOURCE_DATE_EPOCH;
-  const date = dateText === undefined ? new Date() : /^\d+$/.test(dateText) ? new Date(Number(dateText) * 1000) : new Date(dateText);
-  if (Number.isNaN(date.getTime())) throw new CliError(`--date: cannot read '${dateText}' as a date`);
+  const dateOpt = a.options.get('date');
+  const dateText = dateOpt ?? process.env.SOURCE_DATE_EPOCH;
+  const date = dateText === undefined ? new Date() : parseDate(dateOpt !== undefined ? '--date' : 'SOURCE_DATE_EPOCH', dateText);
+  const out = a.options.get('output');
+  const outPath = out !== undefined ? path.resolve(io.cwd, out) : undefined;
+  if (out === '') throw new CliError('--output needs a file name');
   const result = await analyse(a.positional, io);
+  // The mail must not replace a source file (`patch -o race.c race.c`): not one the analysis
+  // read, nor one named on the command line.
+  if (outPath) {
+    const real = (p: string) => { try { return fs.realpathSync(p); } catch { return path.resolve(p); } };
+    const target = real(outPath);
+    const sources = new Set([...result.files, ...[...result.project.index.allFiles()].map(f => f.file), ...a.positional.map(p => path.resolve(io.cwd, p))].map(real));
+    if (sources.has(target)) throw new CliError(`--output ${out}: is a source file being patched; refusing to overwrite it`);
+    if (fs.existsSync(outPath) && fs.statSync(outPath).isDirectory()) throw new CliError(`--output ${out}: Is a directory`);
+  }
   for (const w of result.warnings) io.err(`virtio-race-lint: warning: ${w}\n`);
   const prepared: (PatchResult & { ok: true })[] = [];
   let ident = given;
@@ -128,9 +140,12 @@ export async function patchCommand(args: string[], io: Io): Promise<number> {
   if (!ident) throw new CliError('no author for the patch: pass --signoff "Name <mail>" or set git config user.name and user.email');
   const mails = patchMails(prepared, { from: ident, date, tzOffsetMinutes: -date.getTimezoneOffset() });
   const mbox = toMbox(mails);
-  const out = a.options.get('output');
-  if (out) {
-    fs.writeFileSync(path.resolve(io.cwd, out), mbox);
+  if (outPath) {
+    try {
+      fs.writeFileSync(outPath, mbox);
+    } catch (e) {
+      throw new CliError(`--output ${out}: ${errnoText(e)}`);
+    }
     io.err(`virtio-race-lint: wrote ${mails.length} patch${mails.length === 1 ? '' : 'es'} to ${out}\n`);
   } else {
     io.out(mbox);
