@@ -26,6 +26,7 @@ import {
 } from '../shared/protocol';
 import { findingToDiagnostic, quickFix, toLspEdits, unusedSuppressionDiagnostic, type DiagnosticData } from './convert';
 import { excludePatterns } from './glob';
+import { validateSettings } from './settings';
 import { isFileKey, keyToUri, uriToKey } from './paths';
 
 export interface ServerOptions {
@@ -74,6 +75,7 @@ export class VirtioRaceServer {
   /** files.exclude of every folder, as regular expressions over absolute paths. */
   private excluded: RegExp[] = [];
   private canConfigure = false;
+  private settingsProblems = '';
   /** Workspace trust, as the client says (initializationOptions.trusted, TrustNotification). */
   private trusted = true;
   private canProgress = false;
@@ -117,7 +119,7 @@ export class VirtioRaceServer {
     this.canProgress = !!p.capabilities.window?.workDoneProgress;
     const init = p.initializationOptions as { settings?: Partial<Settings>; ripgrep?: string; trusted?: boolean } | undefined;
     this.trusted = init?.trusted !== false;
-    if (init?.settings) this.settings = mergeSettings(init.settings);
+    if (init?.settings) this.settings = this.checkedSettings(init.settings);
     // VS Code ships ripgrep; the client says where, for the scan's prefilter (scan.ts).
     if (init?.ripgrep && !process.env.VRL_RG && fs.existsSync(init.ripgrep)) process.env.VRL_RG = init.ripgrep;
     return {
@@ -141,12 +143,24 @@ export class VirtioRaceServer {
     if (!this.canConfigure) return;
     try {
       const [mine, files] = await this.connection.workspace.getConfiguration([{ section: 'virtioRaceLint' }, { section: 'files' }]);
-      if (mine) this.settings = mergeSettings(mine as Partial<Settings>);
+      if (mine) this.settings = this.checkedSettings(mine);
       this.filesExclude = (files as { exclude?: Record<string, unknown> } | null)?.exclude ?? {};
     } catch (e) {
       this.log(`could not read settings: ${(e as Error).message}`);
     }
     this.excluded = this.folders.flatMap(f => excludePatterns(f, this.filesExclude)).map(s => new RegExp(s));
+  }
+
+  /** Settings with wrong types or values out of range replaced by defaults, each problem said once. */
+  private checkedSettings(raw: unknown): Settings {
+    const { settings, problems } = validateSettings(raw);
+    const said = problems.join('\n');
+    if (said && said !== this.settingsProblems) {
+      for (const p of problems) this.connection.console.warn(p);
+      this.connection.window.showWarningMessage(`virtio-race-lint: invalid settings: ${problems.join('; ')}`);
+    }
+    this.settingsProblems = said;
+    return settings;
   }
 
   /** New settings: turning the linter on or changing files.exclude indexes the workspace again. */
@@ -674,13 +688,4 @@ function offsetAt(idx: LineIndex, text: string, pos: { line: number; character: 
   const start = idx.lineStart(pos.line);
   const end = pos.line + 1 < idx.lineCount ? idx.lineStart(pos.line + 1) - 1 : text.length;
   return Math.min(start + pos.character, end);
-}
-
-function mergeSettings(s: Partial<Settings>): Settings {
-  return {
-    enable: s.enable ?? DEFAULT_SETTINGS.enable,
-    run: s.run === 'onSave' ? 'onSave' : 'onType',
-    simulator: { ...DEFAULT_SETTINGS.simulator, ...(s.simulator ?? {}) },
-    patch: { ...DEFAULT_SETTINGS.patch, ...(s.patch ?? {}) },
-  };
 }
