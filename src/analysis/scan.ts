@@ -227,15 +227,18 @@ export function ripgrep(required = false): string | undefined {
   return rgPath ?? undefined;
 }
 
-/** Runs rg listing files (no ignore files, no symlinks followed, only .c/.h) and streams each path. */
+/**
+ * Runs rg listing files (no ignore files, no symlinks followed, only .c/.h) and streams each
+ * path. Paths end with NUL (--null), so a name holding a newline is one path, not two.
+ */
 function rgFiles(rg: string, args: string[], onFile: (f: string) => void): Promise<void> {
   return new Promise((resolve, reject) => {
-    const child = spawn(rg, ['--files-with-matches', '--no-ignore', '--hidden', '--no-messages', '--no-config',
+    const child = spawn(rg, ['--files-with-matches', '--null', '--no-ignore', '--hidden', '--no-messages', '--no-config',
       '-g', '*.[ch]', ...args], { stdio: ['ignore', 'pipe', 'ignore'] });
     let rest = '';
     child.stdout.setEncoding('utf8');
     child.stdout.on('data', (chunk: string) => {
-      const lines = (rest + chunk).split('\n');
+      const lines = (rest + chunk).split('\0');
       rest = lines.pop()!;
       for (const l of lines) if (l) onFile(l);
     });
