@@ -10,6 +10,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { Worker } from 'node:worker_threads';
 import type { FileFacts } from './facts';
 import { factsFromBytes, isSeed, mentions } from './fileFacts';
+import { excludeMatcher, type ExcludeRule } from './glob';
 import { initParser } from './parser';
 import { MAX_PARSE_BYTES } from './source';
 
@@ -34,7 +35,7 @@ interface WorkSource {
 interface RequestBase {
   id: number;
   all: boolean;
-  exclude: string[];
+  exclude: ExcludeRule[];
   /** Send back the bytes of files worth parsing instead of parsing them (the caller parses). */
   returnBytes: boolean;
 }
@@ -101,15 +102,15 @@ export function readFileInto(file: string, buf: Buffer): { buffer: Buffer; bytes
  */
 export class UnitProcessor {
   private buf: Buffer = Buffer.allocUnsafe(1 << 22);
-  private exclude: RegExp[] = [];
+  private exclude: (p: string) => boolean = () => false;
   private excludeKey = '';
   private returnBytes = false;
 
   process(req: WorkRequest): WorkReply {
-    const key = req.exclude.join('\n');
+    const key = JSON.stringify(req.exclude);
     if (key !== this.excludeKey) {
       this.excludeKey = key;
-      this.exclude = req.exclude.map(s => new RegExp(s));
+      this.exclude = excludeMatcher(req.exclude);
     }
     const reply: WorkReply = { id: req.id, subdirs: [], files: [], facts: [], toParse: [], warnings: [], bytes: 0, read: 0, parsed: 0 };
     this.returnBytes = req.returnBytes;
@@ -142,7 +143,7 @@ export class UnitProcessor {
   }
 
   private excluded(p: string): boolean {
-    return this.exclude.length > 0 && this.exclude.some(r => r.test(p));
+    return this.exclude(p);
   }
 
   private file(file: string, all: boolean, reply: WorkReply, names?: string[]): void {
@@ -196,8 +197,8 @@ export interface ScanOptions {
   all?: boolean;
   /** Worker threads; 0 scans in-process. Default: one per CPU (at most 4). */
   workers?: number;
-  /** Regular expressions (as source text) matched against paths to skip; directories end in '/'. */
-  exclude?: string[];
+  /** files.exclude globs of the folders scanned (see glob.ts); directories are tested with a trailing '/'. */
+  exclude?: ExcludeRule[];
   onProgress?: (filesRead: number) => void;
   /** Checked between units; a cancelled scan returns what it has. */
   isCancelled?: () => boolean;
@@ -321,9 +322,9 @@ export class ScanPool {
     if (rg) {
       rgDone = false;
       dirQueue.length = 0;
-      const excluded = exclude.map(e => new RegExp(e));
+      const excluded = excludeMatcher(exclude);
       listCandidates(rg, dirs, f => {
-        if (excluded.some(r => r.test(f))) return;
+        if (excluded(f)) return;
         fileQueue.push(f);
         kick();
       }).then(() => { rgDone = true; kick(); }, () => {

@@ -25,7 +25,7 @@ import {
   type SimulateArgs, type StatusParams, type TrustParams,
 } from '../shared/protocol';
 import { findingToDiagnostic, quickFix, toLspEdits, unusedSuppressionDiagnostic, type DiagnosticData } from './convert';
-import { excludePatterns } from './glob';
+import { excludeMatcher, excludeRules } from './glob';
 import { validateSettings } from './settings';
 import { isFileKey, keyToUri, uriToKey } from './paths';
 
@@ -72,8 +72,8 @@ export class VirtioRaceServer {
   /** The index came from ripgrep's candidates: directories are not fully listed in filesByDir. */
   private usedRipgrep = false;
   private filesExclude: Record<string, unknown> = {};
-  /** files.exclude of every folder, as regular expressions over absolute paths. */
-  private excluded: RegExp[] = [];
+  /** files.exclude of every folder, over absolute paths. */
+  private excluded: (p: string) => boolean = () => false;
   private canConfigure = false;
   private settingsProblems = '';
   /** Workspace trust, as the client says (initializationOptions.trusted, TrustNotification). */
@@ -148,7 +148,13 @@ export class VirtioRaceServer {
     } catch (e) {
       this.log(`could not read settings: ${(e as Error).message}`);
     }
-    this.excluded = this.folders.flatMap(f => excludePatterns(f, this.filesExclude)).map(s => new RegExp(s));
+    if (typeof this.filesExclude !== 'object' || this.filesExclude === null || Array.isArray(this.filesExclude)) {
+      this.log(`files.exclude: expected an object of globs, not ${JSON.stringify(this.filesExclude)}; ignored`);
+      this.filesExclude = {};
+    }
+    const { invalid } = excludeRules('/', this.filesExclude);
+    for (const g of invalid) this.log(`files.exclude: ${JSON.stringify(g)} expands to too many alternatives; ignored`);
+    this.excluded = excludeMatcher(this.folders.flatMap(f => excludeRules(f, this.filesExclude).rules));
   }
 
   /** Settings with wrong types or values out of range replaced by defaults, each problem said once. */
@@ -198,7 +204,7 @@ export class VirtioRaceServer {
       this.pool ??= new ScanPool(this.opts.workers ?? defaultWorkers(), 'workers');
       let lastReport = 0;
       for (const folder of this.folders) {
-        const exclude = excludePatterns(folder, this.filesExclude);
+        const exclude = excludeRules(folder, this.filesExclude).rules;
         const res = await this.pool.scan([folder], [], {
           exclude,
           isCancelled: () => cancelled || generation !== this.indexGeneration,
@@ -341,7 +347,7 @@ export class VirtioRaceServer {
     for (const ch of p.changes) {
       const key = uriToKey(ch.uri);
       // Open buffers win over the disk; excluded files are not the workspace's.
-      if (!isFileKey(key) || !isCSource(key) || this.docs.has(key) || this.excluded.some(r => r.test(key))) continue;
+      if (!isFileKey(key) || !isCSource(key) || this.docs.has(key) || this.excluded(key)) continue;
       changed.push(key);
       if (ch.type === FileChangeType.Deleted) {
         this.project.removeFile(key);

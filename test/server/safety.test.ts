@@ -241,4 +241,15 @@ describe('language server safety', function () {
       assert.match(warned, /virtioRaceLint\.patch\.signoff: expected "Name <mail@example\.org>", not "not an identity"; ignored/);
     });
   });
+
+  describe('files.exclude', () => {
+    it('starts and indexes with globs a regular expression could not take, and honours the valid ones', async () => {
+      const dir = workspace();
+      copyDir(GPU, path.join(dir, 'build'));
+      c = await startServer(dir, {}, undefined, undefined, undefined, { exclude: { '{a,b': true, '[z-a]': true, '{build,out}': true, [`${'{a,b}'.repeat(20)}`]: true } });
+      await c.waitFor(d => vrl(d.get(uriOf(dir, 'demo_vq.c'))).length === 2);
+      assert.equal(c.server.findings.length, 2, 'build/ is excluded');
+      assert.ok(c.logs.some(l => /files\.exclude: ".*" expands to too many alternatives; ignored/.test(l)), c.logs.join('\n'));
+    });
+  });
 });
