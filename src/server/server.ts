@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import {
   CodeActionKind, type CodeAction, type CodeActionParams, type Connection, type Diagnostic, type DidChangeTextDocumentParams,
   type DidChangeWatchedFilesParams, type DidCloseTextDocumentParams, type DidOpenTextDocumentParams, type ExecuteCommandParams,
-  FileChangeType, type InitializeParams, type InitializeResult, TextDocumentSyncKind, type WorkspaceFolder,
+  FileChangeType, type InitializeParams, type InitializeResult, TextDocumentSyncKind, type WorkspaceFolder, type WorkspaceFoldersChangeEvent,
 } from 'vscode-languageserver/node';
 import { AnalysedDocument } from '../analysis/document';
 import type { FileFacts } from '../analysis/facts';
@@ -75,6 +75,7 @@ export class VirtioRaceServer {
   /** files.exclude of every folder, over absolute paths. */
   private excluded: (p: string) => boolean = () => false;
   private canConfigure = false;
+  private canFolders = false;
   private settingsProblems = '';
   /** Workspace trust, as the client says (initializationOptions.trusted, TrustNotification). */
   private trusted = true;
@@ -116,6 +117,7 @@ export class VirtioRaceServer {
     const folders: WorkspaceFolder[] = p.workspaceFolders ?? (p.rootUri ? [{ uri: p.rootUri, name: 'root' }] : []);
     this.folders = folders.map(f => uriToKey(f.uri)).filter(isFileKey);
     this.canConfigure = !!p.capabilities.workspace?.configuration;
+    this.canFolders = !!p.capabilities.workspace?.workspaceFolders;
     this.canProgress = !!p.capabilities.window?.workDoneProgress;
     const init = p.initializationOptions as { settings?: Partial<Settings>; ripgrep?: string; trusted?: boolean } | undefined;
     this.trusted = init?.trusted !== false;
@@ -127,13 +129,14 @@ export class VirtioRaceServer {
         textDocumentSync: { openClose: true, change: TextDocumentSyncKind.Incremental, save: { includeText: false } },
         codeActionProvider: { codeActionKinds: [CodeActionKind.QuickFix, FIX_ALL_KIND] },
         executeCommandProvider: { commands: Object.values(ServerCommands) },
-        workspace: { workspaceFolders: { supported: true } },
+        workspace: { workspaceFolders: { supported: true, changeNotifications: true } },
       },
       serverInfo: { name: 'virtio-race-lint' },
     };
   }
 
   private async initialized(): Promise<void> {
+    if (this.canFolders) this.connection.workspace.onDidChangeWorkspaceFolders(e => { void this.foldersChanged(e); });
     await this.parserReady;
     await this.loadSettings();
     await this.indexWorkspace();
@@ -167,6 +170,21 @@ export class VirtioRaceServer {
     }
     this.settingsProblems = said;
     return settings;
+  }
+
+  /** Folders added or removed at run time: the workspace is indexed again with the new set. */
+  private async foldersChanged(e: WorkspaceFoldersChangeEvent): Promise<void> {
+    const removed = new Set(e.removed.map(f => uriToKey(f.uri)));
+    const added = e.added.map(f => uriToKey(f.uri)).filter(isFileKey);
+    this.folders = [...new Set([...this.folders.filter(f => !removed.has(f)), ...added])];
+    this.log(`workspace folders: ${this.folders.join(', ') || '(none)'}`);
+    await this.docQueue;
+    await this.loadSettings();
+    this.project = new Project();
+    this.filesByDir.clear();
+    this.usedRipgrep = false;
+    for (const d of this.docs.values()) this.refreshFacts(d);
+    await this.indexWorkspace();
   }
 
   /** New settings: turning the linter on or changing files.exclude indexes the workspace again. */

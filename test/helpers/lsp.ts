@@ -50,7 +50,7 @@ export async function startServer(rootPath: string | undefined, opts: ServerOpti
   await client.sendRequest('initialize', {
     processId: null, rootUri,
     workspaceFolders: rootUri ? [{ uri: rootUri, name: 'ws' }] : null,
-    capabilities: { workspace: { configuration: true, workspaceEdit: { documentChanges: true } }, window: { workDoneProgress: true } },
+    capabilities: { workspace: { configuration: true, workspaceFolders: true, workspaceEdit: { documentChanges: true } }, window: { workDoneProgress: true } },
     ...(initializationOptions ? { initializationOptions } : {}),
   });
   await beforeInitialized?.(client);

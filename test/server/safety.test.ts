@@ -252,4 +252,19 @@ describe('language server safety', function () {
       assert.ok(c.logs.some(l => /files\.exclude: ".*" expands to too many alternatives; ignored/.test(l)), c.logs.join('\n'));
     });
   });
+
+  describe('workspace folders', () => {
+    it('indexes a folder added at run time, and forgets one removed', async () => {
+      const first = workspace();
+      const second = workspace();
+      c = await startServer(first);
+      await c.waitFor(d => vrl(d.get(uriOf(first, 'demo_vq.c'))).length === 2);
+      await c.client.sendNotification('workspace/didChangeWorkspaceFolders', { event: { added: [{ uri: `file://${second}`, name: 'second' }], removed: [] } });
+      await c.waitFor(d => vrl(d.get(uriOf(second, 'demo_vq.c'))).length === 2);
+      assert.equal(c.server.findings.length, 4);
+      await c.client.sendNotification('workspace/didChangeWorkspaceFolders', { event: { added: [], removed: [{ uri: `file://${first}`, name: 'ws' }] } });
+      await c.waitFor(d => vrl(d.get(uriOf(first, 'demo_vq.c'))).length === 0);
+      assert.equal(c.server.findings.length, 2);
+    });
+  });
 });
