@@ -405,7 +405,7 @@ table { border-collapse: collapse; width: 100%; }
 th, td { border: 1px solid var(--vscode-editorWidget-border, var(--vscode-contrastBorder, transparent)); padding: 4px 8px; text-align: left; vertical-align: top; }
 thead th { background: var(--vscode-editorWidget-background); font-weight: 600; }
 .verdicts tbody th { font-weight: normal; }
-.verdicts td { white-space: nowrap; width: 11em; }
+.verdicts td { white-space: nowrap; width: 1%; }
 td.bad, td.bad a { color: var(--vrl-bad); font-weight: 600; }
 td.good { color: var(--vscode-editor-foreground); }
 td.bad .steps, td.good .steps { font-weight: normal; color: var(--vscode-descriptionForeground); }
@@ -456,13 +456,16 @@ const vscode = acquireVsCodeApi();
 const form = document.getElementById('env');
 const statusEl = document.getElementById('status');
 const errorEl = document.getElementById('error');
+let isBusy = false;
 function busy(on, text) {
+  statusEl.textContent = text || '';
+  if (on === isBusy) return;
+  isBusy = on;
   for (const el of form.querySelectorAll('select, input, button')) {
     if (on) { el.dataset.wasDisabled = el.disabled ? '1' : ''; el.disabled = true; }
     else { el.disabled = el.dataset.wasDisabled === '1'; }
   }
   form.setAttribute('aria-busy', on ? 'true' : 'false');
-  statusEl.textContent = text || '';
 }
 function constrain() {
   // --irq other needs --wq pinned: local work follows the interrupt (docs/model.md#work-locality).

@@ -45,9 +45,7 @@ export class SimulationPanel {
     SimulationPanel.current.update(result);
     // Beside a single editor group the view would get half the width: give it 60%, which keeps
     // the swimlanes and the table readable at a 1400-pixel window with the side bar open.
-    if (single && vscode.window.tabGroups.all.length === 2) {
-      void vscode.commands.executeCommand('vscode.setEditorLayout', { orientation: 0, groups: [{ size: 0.4 }, { size: 0.6 }] }).then(undefined, () => undefined);
-    }
+    if (single) widenBeside(panel);
   }
 
   private constructor(private panel: vscode.WebviewPanel, private context: vscode.ExtensionContext, args: SimulateArgs, private run: SimulationRunner) {
@@ -96,6 +94,25 @@ export class SimulationPanel {
     const nonce = randomBytes(16).toString('base64');
     this.panel.webview.html = renderSimulationHtml(result, { nonce, cspSource: this.panel.webview.cspSource });
   }
+}
+
+/**
+ * When the view opened as the second of two editor groups, gives it 60% of the width (the layout
+ * arrives in the extension host a moment after the panel is created).
+ */
+function widenBeside(panel: vscode.WebviewPanel): void {
+  const groups = vscode.window.tabGroups;
+  let done = false;
+  const fit = () => {
+    if (done || groups.all.length !== 2 || panel.viewColumn !== vscode.ViewColumn.Two) return;
+    done = true;
+    void vscode.commands.executeCommand('vscode.setEditorLayout', { orientation: 0, groups: [{ size: 0.4 }, { size: 0.6 }] }).then(undefined, () => undefined);
+  };
+  fit();
+  if (done) return;
+  const sub = groups.onDidChangeTabGroups(() => { fit(); if (done) sub.dispose(); });
+  const sub2 = panel.onDidChangeViewState(() => { fit(); if (done) sub2.dispose(); });
+  setTimeout(() => { fit(); sub.dispose(); sub2.dispose(); }, 2000);
 }
 
 /** Opens the bundled docs/model.md in the markdown preview, at a heading when one is given. */
