@@ -348,7 +348,7 @@ function timedSection(t: { before: TimedResult; after: TimedResult }, r: Simulat
     ? `<polyline class="series ${cls}" points="${pts(res.series)}"><title>${escapeHtml(label)}</title></polyline>`
     : '';
   const ticks: [number, string][] = [[0, '0'], [0.001, '0.1%'], [0.01, '1%'], [0.1, '10%'], [0.5, '50%'], [0.9, '90%']];
-  const xTicks = [0, 0.25, 0.5, 0.75, 1].map(f => Math.round(f * maxX));
+  const xTicks = [...new Set([0, 0.25, 0.5, 0.75, 1].map(f => Math.round(f * maxX)))];
   const thresholdY = y(THRESHOLD);
   const boundY = y(bound);
   const labelGap = Math.abs(thresholdY - boundY) < 14;
@@ -368,9 +368,18 @@ ${series(t.before, 'before', `as written (${lock})`)}
 ${same ? '' : series(t.after, 'after', 'with spin_lock_irqsave')}
 </svg>`;
   const legend = `<p class="legend"><span class="key before"></span> as written (${escapeHtml(lock)})${same ? '' : ' <span class="key after"></span> with spin_lock_irqsave'} <span class="key threshold"></span> threshold${boundApplies ? ' <span class="key bound"></span> ring bound' : ''}</p>`;
+  const requested = num(m.completions, 0);
+  const explored = (res: TimedResult) => (res === t.before ? r.before : r.after);
+  const stopped = (res: TimedResult) => {
+    if (res.nobodyCared || !(requested > 0 && res.completions < requested)) return '';
+    const e = explored(res).properties;
+    const why = e.E.violated ? 'published buffers were never consumed and nothing more could happen (a lost completion, as in the table)'
+      : e.D.violated ? 'the callback deadlocked against the work (D)' : 'nothing more could happen';
+    return ` The run stopped after ${res.completions.toLocaleString('en-US')} of ${requested.toLocaleString('en-US')} completions: ${why}.`;
+  };
   const describe = (label: string, res: TimedResult) =>
     `<li>${escapeHtml(label)}: ${res.unhandled.toLocaleString('en-US')} of ${(res.handled + res.unhandled).toLocaleString('en-US')} handler returns were IRQ_NONE (${pct(res.fraction)}); `
-    + (res.nobodyCared && res.firedAt ? `<strong>"nobody cared" at return ${res.firedAt.interrupt.toLocaleString('en-US')} (${res.firedAt.seconds.toFixed(3)} s)</strong>` : 'the line stays enabled') + '.</li>';
+    + (res.nobodyCared && res.firedAt ? `<strong>"nobody cared" at return ${res.firedAt.interrupt.toLocaleString('en-US')} (${res.firedAt.seconds.toFixed(3)} s)</strong>` : 'the line stays enabled') + `.${escapeHtml(stopped(res))}</li>`;
   const boundSentence = r.summary.find(s => /ring bound/i.test(s) && s.startsWith('The ring bound'));
   return `<section aria-labelledby="h-timed">
 <h2 id="h-timed">Timed run: note_interrupt() (${docLink('timed-mode', 'timed mode')})</h2>
@@ -504,7 +513,8 @@ window.addEventListener('message', e => {
   if (!m || typeof m !== 'object') return;
   if (m.type === 'error') {
     busy(false, '');
-    errorEl.textContent = 'Not simulated: ' + String(m.message) + ' The results below are for the previous settings.';
+    const msg = String(m.message).trim();
+    errorEl.textContent = 'Not simulated: ' + msg + (/[.!?]$/.test(msg) ? '' : '.') + ' The results below are for the previous settings.';
     errorEl.hidden = false;
   } else if (m.type === 'running') {
     busy(true, 'Simulating…');

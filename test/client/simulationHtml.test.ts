@@ -179,6 +179,17 @@ describe('simulation view HTML', () => {
     assert.match(visibleText(html), /No ring bound line: The ring bound \(docs\/model\.md#the-ring-bound\) does not apply here/);
   });
 
+  it('says why a timed run stopped early, and labels a short run\'s axis once per value', async () => {
+    const r = await result({ device: 'cached' });
+    assert.ok(r.timed!.before.completions < 3000, 'the caching device stops the queue');
+    const html = render(r);
+    assert.match(visibleText(html), /The run stopped after [\d,]+ of 3,000 completions: published buffers were never consumed and nothing more could happen \(a lost completion, as in the table\)\./);
+    const svg = /<svg id="timed-chart"[\s\S]*?<\/svg>/.exec(html)![0];
+    const xLabels = [...svg.matchAll(/<text class="tick" x="[\d.]+" y="276" text-anchor="\w+">([^<]*)<\/text>/g)].map(m => m[1]);
+    assert.ok(xLabels.length >= 2, JSON.stringify(xLabels));
+    assert.deepEqual(xLabels, [...new Set(xLabels)]);
+  });
+
   it('draws the ring bound R/(R+1) between the data and the threshold when it applies', async () => {
     const r = await result({ ring: 256 });
     const html = render({ ...r, model: { ...r.model, ringBound: 'applies' } });

@@ -123,6 +123,7 @@ describe('virtio-race-lint extension in VS Code', { timeout: 420_000 }, () => {
   step('06', 'a step of a swimlane opens its source line', 'simulation-step-link', async () => {
     const frame = await waitForWebview(wb.page, /Simulation of demo_dequeue_cursor_func\(\)/, 10_000);
     await frame.locator('details.scenario[open] table.lanes').first().scrollIntoViewIfNeeded();
+    await wb.screenshot('extension-06a-simulation-lanes');
     const link = frame.locator('a.step[data-line]').filter({ hasText: /^demo_vq\.c:\d+$/ }).nth(2);
     const line = Number(await link.getAttribute('data-line'));
     await link.click();
@@ -162,7 +163,7 @@ describe('virtio-race-lint extension in VS Code', { timeout: 420_000 }, () => {
       wq.dispatchEvent(new Event('change', { bubbles: true }));
     });
     await frame.locator('#error').waitFor({ state: 'visible', timeout: 30_000 });
-    assert.match(await frame.locator('#error').innerText(), /^Not simulated: --irq other needs --wq pinned: .*The results below are for the previous settings\.$/);
+    assert.match(await frame.locator('#error').innerText(), /^Not simulated: --irq other needs --wq pinned: .*"other" is the same as "same"\. The results below are for the previous settings\.$/);
     assert.match(await frame.locator('#verdict').innerText(), /but never on the work's CPU mid-drain/);
     assert.equal(await frame.locator('#reset').isEnabled(), true, 'the controls work again after a refusal');
     await frame.locator('#error').scrollIntoViewIfNeeded();
@@ -181,6 +182,8 @@ describe('virtio-race-lint extension in VS Code', { timeout: 420_000 }, () => {
     frame = await waitForRerun(wb.page, frame);
     assert.equal(await frame.locator('#opt-device').inputValue(), 'cached');
     assert.match(await frame.locator('tr[data-property="E"]').innerText(), /Can a completion be lost.*\?\s+reachable \(\d+ steps\)\s+reachable \(\d+ steps\)/);
+    // The timed run says why it stopped.
+    assert.match(await frame.locator('#timed-summary').innerText(), /The run stopped after [\d,]+ of 100,000 completions: published buffers were never consumed/);
     await frame.locator('#timed-chart').scrollIntoViewIfNeeded();
   }, 120_000);
 
@@ -216,6 +219,8 @@ describe('virtio-race-lint extension in VS Code', { timeout: 420_000 }, () => {
     const frame = await waitForWebview(wb.page, /Simulation of/, 10_000);
     await frame.locator('#no-bound a.doc, #fix-summary a.doc').first().click();
     await wb.waitForText('.tabs-container .tab', /Preview model\.md/, 20_000);
+    // The preview shows the bundled document (offline: it is a file of the extension).
+    await waitForWebview(wb.page, /The untimed model completes N buffers in all/, 30_000);
   });
 });
 
