@@ -264,7 +264,7 @@ function stepLink(loc: { file: string; line: number }, inner: string): string {
 }
 
 function stepCell(s: TraceStep, last: boolean): string {
-  const irq = /^<IRQ>\s*/.test(s.text);
+  const irq = s.irq ?? /^(<IRQ>|hard IRQ:|vring_interrupt\(\)|callback:)/.test(s.text);
   const text = s.text.replace(/^<IRQ>\s*/, '');
   const tag = irq ? '<span class="tag" title="hard-IRQ context">IRQ</span> ' : '';
   const body = `${tag}${escapeHtml(text)}`;

@@ -28,6 +28,11 @@ export interface TraceStep {
   text: string;
   /** The source line this step stands for, when it stands for one. */
   loc?: { file: string; line: number };
+  /**
+   * Optional: the step runs in hard-IRQ context (the trace's actor is 'irq'). Without it the view
+   * recognises the handler's steps by their text.
+   */
+  irq?: boolean;
 }
 
 export interface PropertyResult { violated: boolean; trace: TraceStep[] }

@@ -120,6 +120,10 @@ describe('simulation view HTML', () => {
     assert.ok(withLoc.length > 3);
     const links = [...html.matchAll(/<a class="step" href="#" data-file="([^"]*)" data-line="(\d+)"/g)];
     for (const s of withLoc) assert.ok(links.some(l => l[1] === escapeHtml(s.loc!.file) && Number(l[2]) === s.loc!.line), `${s.loc!.file}:${s.loc!.line}`);
+    // The handler's steps are marked as hard-IRQ context.
+    const irqCells = [...html.matchAll(/<td class="irq[^"]*" title="[^"]*"><span class="tag" title="hard-IRQ context">IRQ<\/span> ([^<]*)/g)].map(m => m[1]);
+    assert.ok(irqCells.some(t => t.startsWith('hard IRQ: handle_edge_irq()')) && irqCells.some(t => t.startsWith('vring_interrupt(): ring empty')), JSON.stringify(irqCells.slice(0, 4)));
+    assert.ok(!irqCells.some(t => t.startsWith('spin_lock')));
     // Identical traces are shown once (B's trace is A's here), the first one open.
     assert.match(html, /<details class="scenario" open data-side="before" data-properties="A B B2">/);
   });
