@@ -200,10 +200,23 @@ describe('virtio-race-lint extension in VS Code', { timeout: 420_000 }, () => {
     await frame.locator('#verdict').scrollIntoViewIfNeeded();
   });
 
-  step('10b', 'the view in the light theme at 1400x900: the timed chart', 'simulation-light-chart', async () => {
-    const frame = await waitForWebview(wb.page, /Simulation of/, 10_000);
+  step('10b', 'the view in the light theme at 1400x900: flags-mode notification, the timed chart shows ~2% unhandled far below the threshold', 'simulation-light-chart', async () => {
+    let frame = await waitForWebview(wb.page, /Simulation of/, 10_000);
+    await markStale(frame);
+    await frame.locator('#opt-device').selectOption('prompt');
+    frame = await waitForRerun(wb.page, frame);
+    await markStale(frame);
+    await frame.locator('#opt-notify').selectOption('flags');
+    frame = await waitForRerun(wb.page, frame);
+    assert.equal(await frame.locator('#opt-notify').inputValue(), 'flags');
+    assert.match(await frame.locator('#timed-summary').innerText(), /As written \(spin_lock\): [\d,]+ of [\d,]+ handler returns were IRQ_NONE \([1-9][\d.]*%\); the line stays enabled/);
+    // The data sits between 0 and the threshold, apart from both.
+    const ys = await frame.evaluate(() => {
+      const pts = document.querySelector('#timed-chart polyline.series.before').getAttribute('points').split(' ').map(p => Number(p.split(',')[1]));
+      return { top: Math.min(...pts.slice(pts.length / 2)), threshold: Number(document.querySelector('#threshold').getAttribute('y1')), floor: Number(document.querySelectorAll('#timed-chart line.axis')[1].getAttribute('y1')) };
+    });
+    assert.ok(ys.top > ys.threshold + 60 && ys.top < ys.floor - 30, JSON.stringify(ys));
     await frame.locator('#timed-chart').scrollIntoViewIfNeeded();
-    assert.ok(await frame.locator('#timed-chart').isVisible());
   });
 
   step('10c', 'the view in the dark high-contrast theme', 'simulation-high-contrast', async () => {
