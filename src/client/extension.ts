@@ -134,14 +134,24 @@ async function pickFinding(arg?: SimulateArgs): Promise<SimulateArgs | undefined
 async function simulate(context: vscode.ExtensionContext, arg?: SimulateArgs): Promise<void> {
   const target = await pickFinding(arg);
   if (!target || !client) return;
-  const result = (await client.sendRequest('workspace/executeCommand', { command: ServerCommands.simulate, arguments: [target] })) as SimulationResult | { error: string };
+  const result = await runSimulation(target);
   if ('error' in result) {
     void vscode.window.showErrorMessage(`Virtio Race: ${result.error}`);
     return;
   }
-  traceChannel.clear();
-  traceChannel.append(result.text);
-  SimulationPanel.show(context, result);
+  SimulationPanel.show(context, result, target, runSimulation);
+}
+
+/** The server's simulate command for a position and options; the trace channel gets the report. */
+async function runSimulation(args: SimulateArgs): Promise<SimulationResult | { error: string }> {
+  if (!client) return { error: 'the language server is not running' };
+  const result = (await client.sendRequest('workspace/executeCommand', { command: ServerCommands.simulate, arguments: [args] })) as SimulationResult | { error: string } | null;
+  if (!result) return { error: 'the simulation was cancelled' };
+  if (!('error' in result)) {
+    traceChannel.clear();
+    traceChannel.append(result.text);
+  }
+  return result;
 }
 
 async function createPatch(arg?: { uri?: string }): Promise<void> {

@@ -28,6 +28,11 @@ export interface TraceStep {
   text: string;
   /** The source line this step stands for, when it stands for one. */
   loc?: { file: string; line: number };
+  /**
+   * Optional: the step runs in hard-IRQ context (the trace's actor is 'irq'). Without it the view
+   * recognises the handler's steps by their text.
+   */
+  irq?: boolean;
 }
 
 export interface PropertyResult { violated: boolean; trace: TraceStep[] }
@@ -62,13 +67,23 @@ export interface SimulationResult {
   handler: string;
   file: string;
   line: number;
-  /** The settings used (read from the code, then overridden by options). */
+  /**
+   * Every setting used (read from the code, then overridden by options), under the CLI's flag
+   * names: lock, irq, wq, drain, notify, device, latency, callbackLocks, napi, buffers, ring,
+   * timed, completions, and ringBound ('applies' | 'does not apply').
+   */
   model: Record<string, unknown>;
   before: ExploreResult;
   after: ExploreResult;
   timed?: { before: TimedResult; after: TimedResult };
   /** The lockdep-style report, for the trace output channel. */
   text: string;
-  /** Plain statements of what the fix does and does not close here. */
+  /** Plain statements of what the fix does and does not close here; the first is the bottom line. */
   summary: string[];
+  /**
+   * Optional: the timed mode's conclusions (src/sim/timedReport.ts timedSentences(), as in
+   * `simulate --timed --json`'s timed.summary), when the timed mode ran. The view shows them under
+   * the chart; without them it describes the counts itself.
+   */
+  timedSummary?: string[];
 }
