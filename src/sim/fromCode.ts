@@ -518,13 +518,17 @@ export function simulationView(sim: CodeSimulation): SimulationResult {
     ...(sim.timed ? { timed: { before: viewTimed(sim.timed.asIs), after: viewTimed(sim.timed.irqsave) } } : {}),
     text: renderText(sim, cmp, f => f),
     summary: summarySentences(cmp, summaryContext(sim)),
+    ...(sim.timed ? { timedSummary: timedSentences(sim.timed, sim.ringBound) } : {}),
   };
 }
 
 function viewStep(s: TraceStep, map: SourceMap): ViewStep {
   const lane = s.actor === 'device' || s.actor === 'fabric' ? 'device' : `CPU${s.cpu ?? 0}`;
   const loc = stepLoc(s, map);
-  return { n: s.step, lane, command: s.cmd, text: s.actor === 'fabric' ? `MSI latches on CPU ${s.cpu}` : s.description, ...(loc ? { loc } : {}) };
+  return {
+    n: s.step, lane, command: s.cmd, text: s.actor === 'fabric' ? `MSI latches on CPU ${s.cpu}` : s.description,
+    ...(s.actor === 'irq' ? { irq: true } : {}), ...(loc ? { loc } : {}),
+  };
 }
 
 function viewTimed(r: TimedRun): ViewTimed {
