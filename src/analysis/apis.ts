@@ -88,20 +88,38 @@ export function isIrqUnsafeSpin(family: LockFamily, irq: IrqEffect): boolean {
   return irq === 'irqs-on' && (family === 'spinlock' || family === 'raw_spinlock' || family === 'rwlock');
 }
 
-/** Work queueing APIs and the argument index of the work item (include/linux/workqueue.h). */
-export const SCHEDULE_APIS: ReadonlyMap<string, { workArg: number; delayed: boolean }> = new Map([
+/**
+ * Work queueing APIs (include/linux/workqueue.h): the argument index of the work item, and of
+ * the workqueue, the CPU (NUMA node for queue_work_node) and the delay where the API takes one.
+ */
+export interface ScheduleApi { workArg: number; delayed: boolean; wqArg?: number; cpuArg?: number; delayArg?: number }
+export const SCHEDULE_APIS: ReadonlyMap<string, ScheduleApi> = new Map<string, ScheduleApi>([
   ['schedule_work', { workArg: 0, delayed: false }],
-  ['schedule_work_on', { workArg: 1, delayed: false }],
-  ['queue_work', { workArg: 1, delayed: false }],
-  ['queue_work_on', { workArg: 2, delayed: false }],
-  ['queue_work_node', { workArg: 2, delayed: false }],
-  ['schedule_delayed_work', { workArg: 0, delayed: true }],
-  ['schedule_delayed_work_on', { workArg: 1, delayed: true }],
-  ['queue_delayed_work', { workArg: 1, delayed: true }],
-  ['queue_delayed_work_on', { workArg: 2, delayed: true }],
-  ['mod_delayed_work', { workArg: 1, delayed: true }],
-  ['mod_delayed_work_on', { workArg: 2, delayed: true }],
+  ['schedule_work_on', { workArg: 1, delayed: false, cpuArg: 0 }],
+  ['queue_work', { workArg: 1, delayed: false, wqArg: 0 }],
+  ['queue_work_on', { workArg: 2, delayed: false, cpuArg: 0, wqArg: 1 }],
+  ['queue_work_node', { workArg: 2, delayed: false, cpuArg: 0, wqArg: 1 }],
+  ['schedule_delayed_work', { workArg: 0, delayed: true, delayArg: 1 }],
+  ['schedule_delayed_work_on', { workArg: 1, delayed: true, cpuArg: 0, delayArg: 2 }],
+  ['queue_delayed_work', { workArg: 1, delayed: true, wqArg: 0, delayArg: 2 }],
+  ['queue_delayed_work_on', { workArg: 2, delayed: true, cpuArg: 0, wqArg: 1, delayArg: 3 }],
+  ['mod_delayed_work', { workArg: 1, delayed: true, wqArg: 0, delayArg: 2 }],
+  ['mod_delayed_work_on', { workArg: 2, delayed: true, cpuArg: 0, wqArg: 1, delayArg: 3 }],
 ]);
+
+/** Workqueue allocators (include/linux/workqueue.h) and the index of their flags argument. */
+export const WQ_ALLOC_APIS: ReadonlyMap<string, { flagsArg?: number }> = new Map([
+  ['alloc_workqueue', { flagsArg: 1 }],
+  ['alloc_ordered_workqueue', { flagsArg: 1 }],
+  ['alloc_workqueue_lockdep_map', { flagsArg: 1 }],
+  ['alloc_ordered_workqueue_lockdep_map', { flagsArg: 1 }],
+  ['create_workqueue', {}],
+  ['create_freezable_workqueue', {}],
+  ['create_singlethread_workqueue', {}],
+]);
+
+/** virtqueue_add_sgs(), virtqueue_add_inbuf(), virtqueue_add_outbuf(), their _ctx / _premapped forms. */
+export const SUBMIT_API = /^virtqueue_add(?:_\w+)?$/;
 
 /** Work binding APIs: argument of the work item and of the handler. */
 export const BINDING_APIS: ReadonlyMap<string, { workArg: number; fnArg: number; delayed: boolean; declares: boolean }> = new Map([

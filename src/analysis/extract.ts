@@ -4,11 +4,11 @@
 // unreliable the facts come from the item's text (call arguments, access paths).
 import type { Node, Tree } from './parser';
 import {
-  BINDING_APIS, DRAIN_APIS, GUARD_CLASSES, LOCK_APIS, SCHEDULE_APIS, VQ_SETUP_APIS,
+  BINDING_APIS, DRAIN_APIS, GUARD_CLASSES, LOCK_APIS, SCHEDULE_APIS, VQ_SETUP_APIS, WQ_ALLOC_APIS,
 } from './apis';
 import type {
   ArgFact, BindingFact, CallbackRegFact, ContainerOfFact, ExprRef, FileFacts,
-  FunctionFacts, LockState, SuppressionFact, ParamFact, ScheduleFact, Span, TypeRef,
+  FunctionFacts, LockState, LoopFact, SuppressionFact, ParamFact, ScheduleFact, Span, TypeRef, WqAllocFact,
 } from './facts';
 import {
   identArg, LineIndex, maskNonCode, normaliseLockExpr, parseExprRef, parseMemberPath, parseTypeText, splitArgs,
@@ -22,7 +22,10 @@ export const LOCKISH = /\b(?:raw_spin_|spin_|read_|write_|mutex_)(?:un)?lock(?:_
  * A lock-free body that still needs its syntax tree: local types for the work items it schedules
  * or binds and for container_of, callback tables, and the loop context of a drain.
  */
-export const NEEDS_TREE = /\b(?:INIT|DECLARE)_\w*WORK\b|\b(?:schedule|queue|mod)_\w*work\w*\s*\(|container_of|\bcallbacks?\b|virtqueue_info|vq_callback_t|virtqueue_get_buf/;
+export const NEEDS_TREE = /\b(?:INIT|DECLARE)_\w*WORK\b|\b(?:schedule|queue|mod)_\w*work\w*\s*\(|container_of|\bcallbacks?\b|virtqueue_info|vq_callback_t|virtqueue_get_buf|\b(?:alloc|create)_\w*workqueue\w*\s*\(/;
+
+/** A workqueue allocation: the target's type is read from the tree (NEEDS_TREE). */
+const WQ_ALLOC = /\b(?:alloc_(?:ordered_)?workqueue(?:_lockdep_map)?|create_(?:singlethread_|freezable_)?workqueue)\s*\(/;
 
 const NOTHING_HELD: LockState = Object.freeze({ held: Object.freeze([]) as unknown as number[], irqsOff: false });
 
@@ -216,6 +219,8 @@ export function shiftItem(f: ItemFacts, dOff: number, dLine: number): ItemFacts 
       callbackRegs: fn.callbackRegs.map(withSpan),
       containerOfs: fn.containerOfs.map(withSpan),
       suppressions: fn.suppressions.map(withSpan),
+      ...(fn.loops ? { loops: fn.loops.map(withSpan) } : {}),
+      ...(fn.wqAllocs ? { wqAllocs: fn.wqAllocs.map(withSpan) } : {}),
       ...(fn.declsEnd ? { declsEnd: { ...fn.declsEnd, offset: fn.declsEnd.offset + dOff, line: fn.declsEnd.line + dLine } } : {}),
     })),
     structs: f.structs.map(withSpan),
@@ -534,6 +539,9 @@ class FunctionWalker {
   private loops: LoopCtx[] = [];
   private labels = new Map<string, State | null>();
   private loopDepth = 0;
+  /** Indices into fn.loops of the loops enclosing the current point, innermost last. */
+  private loopStack: number[] = [];
+  private loopByKey = new Map<number, number>();
   private recheckDepth = 0;
   private conditionDepth = 0;
   /** Statements already consumed as the body of a preceding scoped_guard or macro loop. */
@@ -555,6 +563,7 @@ class FunctionWalker {
     } else {
       this.light(body);
     }
+    this.valuesAndAllocs(body, bodyText);
     this.resolveExprTypes();
     this.fn.errors = body.hasError ? countErrors(body) : 0;
     this.fn.fnRefs = [...new Set(this.fn.fnRefs)].filter(n => !this.paramIndex.has(n) && !(n in this.fn.locals));
@@ -577,6 +586,7 @@ class FunctionWalker {
       if (DRAIN_APIS.has(site.name)) this.loopContextAt(body, site.start);
       this.callSite(site, FunctionWalker.EMPTY);
       this.loopDepth = this.recheckDepth = this.conditionDepth = 0;
+      this.loopStack = [];
     }
     this.fn.exitStates.push({ held: [], irqsOff: false });
   }
@@ -585,12 +595,78 @@ class FunctionWalker {
   private loopContextAt(body: Node, offset: number): void {
     const c = body.descendantForIndex(offset);
     if (!c) return;
+    const enclosing: { n: Node; recheck: boolean }[] = [];
     for (let p = c.parent, child: Node = c; p && p.id !== body.id; child = p, p = p.parent) {
       if (!isLoopLike(p)) continue;
       this.loopDepth++;
       const cond = p.childForFieldName('condition');
-      if (cond && /\bvirtqueue_enable_cb\w*\s*\(/.test(cond.text)) this.recheckDepth = 1;
+      const recheck = !!cond && /\bvirtqueue_enable_cb\w*\s*\(/.test(cond.text);
+      if (recheck) this.recheckDepth = 1;
       if (cond && cond.id === child.id) this.conditionDepth = 1;
+      enclosing.push({ n: p, recheck });
+    }
+    // Outermost first, so each loop's parent is registered before it.
+    for (const { n, recheck } of enclosing.reverse()) this.enterLoop(n.id, n.startIndex, n.endIndex, recheck);
+  }
+
+  /** Registers a loop (once, however often the dataflow revisits it) and makes it the innermost. */
+  private enterLoop(key: number, start: number, end: number, recheck: boolean): void {
+    let i = this.loopByKey.get(key);
+    if (i === undefined) {
+      const loops = this.fn.loops ??= [];
+      const parent = this.loopStack[this.loopStack.length - 1];
+      loops.push({ span: this.fc.lines.span(start, end), recheck, ...(parent !== undefined ? { parent } : {}) } satisfies LoopFact);
+      i = loops.length - 1;
+      this.loopByKey.set(key, i);
+    }
+    this.loopStack.push(i);
+  }
+
+  private innermostLoop(): { loop?: number } {
+    const l = this.loopStack[this.loopStack.length - 1];
+    return l !== undefined ? { loop: l } : {};
+  }
+
+  /**
+   * Values assigned to plain identifiers, in functions that name a virtqueue API (which queue a
+   * call names), and workqueue allocations. Read from the masked text: cheap, and the same in
+   * the light and the full walk.
+   */
+  private valuesAndAllocs(body: Node, bodyText: string): void {
+    const hasVq = bodyText.includes('virtqueue_');
+    const hasAlloc = WQ_ALLOC.test(bodyText);
+    if (!hasVq && !hasAlloc) return;
+    const masked = maskNonCode(bodyText);
+    if (hasVq) {
+      const values: Record<string, string[]> = {};
+      const re = /(?<![\w.>])([A-Za-z_]\w*)\s*=(?!=)\s*([^;{}]+?)\s*;/dg;
+      for (let m; (m = re.exec(masked));) {
+        const [rs, re2] = m.indices![2];
+        const rhs = foldSpace(bodyText.slice(rs, re2));
+        // An access path or an alias (`fsvq->vq`, `vqs[2]`, `other`), not a call's result.
+        const e = parseExprRef(rhs);
+        if (!e || (e.chain.length === 0 && e.base.kind !== 'var') || /^\d/.test(rhs)) continue;
+        const l = values[m[1]] ??= [];
+        if (!l.includes(rhs) && l.length < 4) l.push(rhs);
+      }
+      if (Object.keys(values).length) this.fn.values = values;
+    }
+    if (hasAlloc) {
+      const re = /([A-Za-z_][\w\s.>\[\]-]*?)\s*=\s*(alloc_(?:ordered_)?workqueue(?:_lockdep_map)?|create_(?:singlethread_|freezable_)?workqueue)\s*\(/g;
+      for (let m; (m = re.exec(masked));) {
+        const open = m.index + m[0].length - 1;
+        const close = matchParen(masked, open);
+        if (close < 0) continue;
+        const api = WQ_ALLOC_APIS.get(m[2])!;
+        const args = splitArgs(bodyText.slice(open, close + 1));
+        const target = foldSpace(m[1]).replace(/^.*[\s*(]/, '');
+        const start = body.startIndex + m.index + m[0].indexOf(target);
+        (this.fn.wqAllocs ??= []).push({
+          api: m[2], target, targetExpr: parseExprRef(target),
+          flags: api.flagsArg !== undefined ? foldSpace(args[api.flagsArg]?.text ?? '') : '',
+          span: this.fc.lines.span(start, body.startIndex + close + 1),
+        } satisfies WqAllocFact);
+      }
     }
   }
 
@@ -718,7 +794,9 @@ class FunctionWalker {
         // list_for_each_entry(...) <statement>: a loop the grammar cannot see.
         st = this.expr(c, st);
         this.consumed.add(next.id);
+        this.enterLoop(c.id, c.startIndex, next.endIndex, false);
         st = this.loopBody(next, st, null, null);
+        this.loopStack.pop();
         continue;
       }
       if (call && call.childForFieldName('function')?.type === 'call_expression' && calleeName(call.childForFieldName('function')!) === 'guard') {
@@ -760,7 +838,9 @@ class FunctionWalker {
     const body = n.childForFieldName('body');
     const update = n.childForFieldName('update');
     if (recheck) this.recheckDepth++;
+    this.enterLoop(n.id, n.startIndex, n.endIndex, recheck);
     const out = this.loopBody(body, s, condNode, update, kind === 'do');
+    this.loopStack.pop();
     if (recheck) this.recheckDepth--;
     return out;
   }
@@ -965,7 +1045,7 @@ class FunctionWalker {
     }
     this.record(this.callByNode, site.key, this.fn.calls, () => ({
       callee: name, direct: site.direct, span, args, state,
-      inLoop: this.loopDepth > 0, inLoopCondition: this.conditionDepth > 0 && this.loopDepth > 0,
+      inLoop: this.loopDepth > 0, inLoopCondition: this.conditionDepth > 0 && this.loopDepth > 0, ...this.innermostLoop(),
     }), state);
 
     // Locks.
@@ -979,7 +1059,7 @@ class FunctionWalker {
         form: 'call' as const, text: foldSpace(this.fc.text.slice(site.start, site.end)), lock, lockExpr: lockArg ? parseExprRef(lockArg.text) : undefined,
         span, nameSpan: nameSpan(), argsSpan: argsSpan(),
         flags: lockApi.flagsArg !== undefined ? rawArgs[lockApi.flagsArg]?.text : undefined,
-        inLoop: this.loopDepth > 0,
+        inLoop: this.loopDepth > 0, ...this.innermostLoop(),
       }));
       return this.applyLock(s, key, opIndex, lockApi.action);
     }
@@ -990,6 +1070,7 @@ class FunctionWalker {
         api: name, span, vq: rawArgs[0]?.text ?? '', state,
         inLoop: this.loopDepth > 0, recheckLoop: this.recheckDepth > 0,
         poll: this.conditionDepth > 0 && this.loopDepth > 0 && /!\s*\(?\s*$/.test(this.fc.text.slice(Math.max(0, site.start - 8), site.start)),
+        ...this.innermostLoop(),
       }), state);
     }
 
@@ -999,7 +1080,17 @@ class FunctionWalker {
     if (sched) {
       const w = rawArgs[sched.workArg];
       const work = w ? parseExprRef(w.text) : undefined;
-      if (work) this.fn.schedules.push({ api: name, span, work, delayed: sched.delayed } satisfies ScheduleFact);
+      const arg = (i: number | undefined) => i !== undefined && rawArgs[i] ? foldSpace(rawArgs[i].text) : undefined;
+      const wq = arg(sched.wqArg);
+      const wqExpr = wq ? parseExprRef(wq) : undefined;
+      const cpu = arg(sched.cpuArg);
+      const delay = arg(sched.delayArg);
+      if (work) {
+        this.fn.schedules.push({
+          api: name, span, work, delayed: sched.delayed,
+          ...(wq ? { wq } : {}), ...(wqExpr ? { wqExpr } : {}), ...(cpu ? { cpu } : {}), ...(delay ? { delay } : {}),
+        } satisfies ScheduleFact);
+      }
     }
     const bind = BINDING_APIS.get(name);
     if (bind) {
@@ -1078,7 +1169,7 @@ class FunctionWalker {
       form, text: foldSpace(this.fc.text.slice(call.startIndex, call.endIndex)), lock, lockExpr: lockArg ? parseExprRef(lockArg.text) : undefined,
       span, nameSpan: nameNode ? this.fc.span(nameNode) : span, argsSpan: this.fc.span(argsNode),
       classSpan: this.fc.lines.span(classBase + classArg!.start, classBase + classArg!.end),
-      inLoop: this.loopDepth > 0,
+      inLoop: this.loopDepth > 0, ...this.innermostLoop(),
     }));
     st = this.applyLock(st, key, opIndex, 'lock');
     return { state: st, key };
@@ -1110,10 +1201,15 @@ class FunctionWalker {
     if (existing !== undefined) {
       const f = list[existing] as { state?: LockState };
       if (state && f.state) {
-        f.state = {
-          held: [...new Set([...f.state.held, ...state.held])].sort((a, b) => a - b),
-          irqsOff: f.state.irqsOff && state.irqsOff,
-        };
+        const a = f.state;
+        const held = [...new Set([...a.held, ...state.held])].sort((x, y) => x - y);
+        // A lock is held on every path only if it is (by any of its acquisitions) at each visit.
+        const key = (i: number) => { const o = this.fn.lockOps[i]; return o ? `${o.family}:${o.lock}` : `#${i}`; };
+        const surely = (st: LockState) => new Set(st.held.filter(i => !st.maybe?.includes(i)).map(key));
+        const sa = surely(a);
+        const sb = surely(state);
+        const maybe = held.filter(h => !sa.has(key(h)) || !sb.has(key(h)));
+        f.state = { held, irqsOff: a.irqsOff && state.irqsOff, ...(maybe.length ? { maybe } : {}) };
       }
       return existing;
     }
@@ -1129,7 +1225,9 @@ class FunctionWalker {
       const ops = s.may.get(key) ?? [];
       if (ops.length && ops.every(o => this.fn.lockOps[o]?.irq === 'irqs-off')) irqsOff = true;
     }
-    return { held, irqsOff };
+    let maybe: number[] | undefined;
+    for (const [key, ops] of s.may) if (!s.must.has(key)) (maybe ??= []).push(...ops);
+    return maybe ? { held, irqsOff, maybe: [...new Set(maybe)].sort((a, b) => a - b) } : { held, irqsOff };
   }
 
   /** Fills in base types of recorded expressions from parameters and locals. */
@@ -1145,7 +1243,8 @@ class FunctionWalker {
         resolve(e.base.argBase);
       }
     };
-    for (const s of this.fn.schedules) resolve(s.work);
+    for (const s of this.fn.schedules) { resolve(s.work); resolve(s.wqExpr); }
+    for (const a of this.fn.wqAllocs ?? []) resolve(a.targetExpr);
     for (const b of this.fn.bindings) resolve(b.work);
     for (const c of this.fn.calls) for (const a of c.args) resolve(a.expr);
     for (const l of this.fn.lockOps) resolve(l.lockExpr);

@@ -72,6 +72,8 @@ export interface LockOp {
   releases?: number[];
   /** Unlock only: this unlock matched no lock taken earlier in this function. */
   unpaired?: boolean;
+  /** Innermost enclosing loop (index into FunctionFacts.loops). */
+  loop?: number;
 }
 
 /** Lock state at a program point, from the intraprocedural dataflow. */
@@ -80,6 +82,20 @@ export interface LockState {
   held: number[];
   /** Hard IRQs are disabled here on every path (an irqs-off lock or local_irq_save is held). */
   irqsOff: boolean;
+  /**
+   * The subset of `held` whose lock is held on some path only (not on every path); absent when
+   * every lock in `held` is held on every path.
+   */
+  maybe?: number[];
+}
+
+/** A loop statement (or macro loop) of a function that takes a lock or drains. */
+export interface LoopFact {
+  span: Span;
+  /** The loop's condition calls virtqueue_enable_cb*(): the disable_cb / enable_cb re-check loop. */
+  recheck: boolean;
+  /** Index into FunctionFacts.loops of the enclosing loop. */
+  parent?: number;
 }
 
 export interface CallFact {
@@ -92,6 +108,8 @@ export interface CallFact {
   inLoop: boolean;
   /** The call is the condition of a loop or inside it. */
   inLoopCondition: boolean;
+  /** Innermost enclosing loop (index into FunctionFacts.loops); recorded where lock state is tracked. */
+  loop?: number;
 }
 
 export interface ArgFact {
@@ -118,6 +136,8 @@ export interface DrainFact {
    * (a control queue without a callback), not draining completions an interrupt announced.
    */
   poll: boolean;
+  /** Innermost enclosing loop (index into FunctionFacts.loops). */
+  loop?: number;
 }
 
 export interface ScheduleFact {
@@ -125,6 +145,24 @@ export interface ScheduleFact {
   span: Span;
   work: ExprRef;
   delayed: boolean;
+  /** The workqueue argument of queue_work*() / queue_delayed_work*() / mod_delayed_work*(), as written. */
+  wq?: string;
+  wqExpr?: ExprRef;
+  /** The CPU argument of the *_on() forms (node argument of queue_work_node()). */
+  cpu?: string;
+  /** The delay argument of the delayed forms. */
+  delay?: string;
+}
+
+/** `x->wq = alloc_workqueue("n", WQ_UNBOUND | ..., 0)` and the create_*workqueue() forms. */
+export interface WqAllocFact {
+  api: string;
+  /** The assigned expression as written (`vgdev->wq`, `my_wq`). */
+  target: string;
+  targetExpr?: ExprRef;
+  /** The flags argument as written ('' for create_*workqueue(), whose flags are implied). */
+  flags: string;
+  span: Span;
 }
 
 export interface BindingFact {
@@ -175,6 +213,15 @@ export interface FunctionFacts {
   containerOfs: ContainerOfFact[];
   /** Functions named as values (not called): candidates for callbacks and handlers. */
   fnRefs: string[];
+  /** Loops, where lock state is tracked or a drain sits in one (see LoopFact). */
+  loops?: LoopFact[];
+  /**
+   * In functions that name a virtqueue API: values assigned to plain identifiers (`vq = fsvq->vq`,
+   * the declaration's initialiser included), as written, for reading which queue a call names.
+   */
+  values?: Record<string, string[]>;
+  /** Workqueues allocated in this function. */
+  wqAllocs?: WqAllocFact[];
   /** Lock states at each `return` (and the end of the body): a lock still held leaks to the caller. */
   exitStates: LockState[];
   /** Where the leading declarations of the body end (offset just after the last one). */

@@ -21,12 +21,15 @@ export interface ResolvedBinding {
   handler: FnRef;
   /** The INIT_WORK/DECLARE_WORK site, and for helper bindings the call site that supplied the handler. */
   site: { file: string; span: Span; api: string };
-  via?: { file: string; span: Span; helper: string };
+  /** `text`: the helper call's arguments as written. */
+  via?: { file: string; span: Span; helper: string; text?: string };
 }
 
 export interface CallbackInfo {
   fn: FnRef;
   reg: { file: string; span: Span; how: string };
+  /** Every registration of the function (one callback may serve several queues); `reg` is the first. */
+  regs: { file: string; span: Span; how: string }[];
 }
 
 export interface ScheduleReach {
@@ -388,11 +391,14 @@ export class Tables {
     const seen = new Map<FunctionFacts, CallbackInfo>();
     const add = (name: string, file: string, reg: CallbackRegFact | { span: Span; how: string }, strict: boolean) => {
       const fn = this.resolveFunction(name, file);
-      if (!fn || seen.has(fn.fn)) return;
+      if (!fn) return;
       if (strict && !isVqCallbackSignature(fn.fn)) return;
       // A callback never has a non-virtqueue first parameter.
       if (fn.fn.params.length > 0 && fn.fn.params[0].type?.name && fn.fn.params[0].type.name !== 'virtqueue') return;
-      seen.set(fn.fn, { fn, reg: { file, span: reg.span, how: reg.how } });
+      const r = { file, span: reg.span, how: reg.how };
+      const known = seen.get(fn.fn);
+      if (known) known.regs.push(r);
+      else seen.set(fn.fn, { fn, reg: r, regs: [r] });
     };
     for (const f of this.files.values()) {
       for (const r of f.callbackRegs) add(r.fn, f.file, r, /=$/.test(r.how));
@@ -404,7 +410,8 @@ export class Tables {
       for (const file of this.symbols.refs.get(name) ?? []) {
         const fn = this.resolveFunction(name, file);
         if (!fn || seen.has(fn.fn) || !isVqCallbackSignature(fn.fn)) continue;
-        seen.set(fn.fn, { fn, reg: { file: fn.file, span: fn.fn.nameSpan, how: 'address taken as a vq_callback_t' } });
+        const r = { file: fn.file, span: fn.fn.nameSpan, how: 'address taken as a vq_callback_t' };
+        seen.set(fn.fn, { fn, reg: r, regs: [r] });
       }
     }
     this.callbacksMemo = [...seen.values()];
@@ -495,7 +502,7 @@ export class Tables {
         handler = this.resolveFunction(b.handler.fn, f.file);
       }
       if (!handler) continue;
-      const via = { file: caller.file, span: call.span, helper: f.fn.name };
+      const via = { file: caller.file, span: call.span, helper: f.fn.name, text: call.args.map(a => a.text).join(', ') };
       const key = workParam !== undefined ? this.substitute(b.work, call, workParam, caller) : direct;
       if (key) out.push({ key, handler, site, via });
       else if (direct) out.push({ key: direct, handler, site, via });

@@ -1,7 +1,7 @@
 import * as path from 'node:path';
 import { ripgrep } from '../analysis/scan';
 import { formatText, toJson, toSarif } from '../report/formats';
-import { analyse, CliError, EXIT_FINDINGS, EXIT_OK, oneOf, parseArgs, type Io } from './common';
+import { analyse, CliError, EXIT_FINDINGS, EXIT_OK, intOption, oneOf, parseArgs, type Io } from './common';
 import { VERSION } from './help';
 
 export async function checkCommand(args: string[], io: Io): Promise<number> {
@@ -10,8 +10,7 @@ export async function checkCommand(args: string[], io: Io): Promise<number> {
   const prefilter = oneOf('prefilter', a.options.get('prefilter'), ['auto', 'ripgrep', 'builtin'] as const, 'auto');
   if (a.positional.length === 0) throw new CliError('check: no PATH given (try: virtio-race-lint check drivers/)');
   if (prefilter === 'ripgrep' && !ripgrep()) throw new CliError('--prefilter ripgrep: ripgrep (rg) is not installed (install it, or use --prefilter builtin)');
-  const workers = a.options.has('workers') ? Number(a.options.get('workers')) : undefined;
-  if (workers !== undefined && !(Number.isInteger(workers) && workers >= 0 && workers <= 64)) throw new CliError('--workers takes a whole number from 0 to 64');
+  const workers = intOption('workers', a.options.get('workers'), 0, 64);
   const cacheDir = a.options.get('cache-location');
   const cache = cacheDir !== undefined ? path.resolve(io.cwd, cacheDir) : a.flags.has('cache');
   const result = await analyse(a.positional, io, { workers, prefilter, cache });

@@ -11,6 +11,8 @@ export interface Io {
   out(s: string): void;
   err(s: string): void;
   cwd: string;
+  /** Test seams: called after the analysis has read the files, and before a fixed file replaces the original. */
+  hooks?: { afterAnalyse?(): void; beforeRename?(file: string): void };
 }
 
 export class CliError extends Error {
@@ -72,6 +74,43 @@ export function oneOf<T extends string>(name: string, value: string | undefined,
   if (value === undefined) return def;
   if ((allowed as readonly string[]).includes(value)) return value as T;
   throw new CliError(`invalid value '${value}' for --${name} (expected ${allowed.join(', ')})`);
+}
+
+/**
+ * A whole number in decimal, no sign, no spaces, no `0x`, no exponent, from `min` to `max`;
+ * undefined when the option is absent.
+ */
+export function intOption(name: string, value: string | undefined, min: number, max: number): number | undefined {
+  if (value === undefined) return undefined;
+  const n = /^(?:0|[1-9][0-9]{0,15})$/.test(value) ? Number(value) : NaN;
+  if (!Number.isSafeInteger(n) || n < min || n > max) throw new CliError(`--${name} takes a whole number from ${min} to ${max}, not '${value}'`);
+  return n;
+}
+
+const ISO_DATE = /^[0-9]{4}-[0-9]{2}-[0-9]{2}(?:[T ][0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]+)?)?(?:Z|[+-][0-9]{2}:?[0-9]{2})?)?$/;
+const RFC2822_DATE = /^(?:[A-Z][a-z]{2}, )?[0-9]{1,2} [A-Z][a-z]{2} [0-9]{4} [0-9]{2}:[0-9]{2}(?::[0-9]{2})? (?:[+-][0-9]{4}|GMT|UTC)$/;
+
+/** The latest date a mail's Date: line can carry (9999-12-31T23:59:59Z), in seconds. */
+const MAX_EPOCH = 253402300799;
+
+/**
+ * A date for --date or SOURCE_DATE_EPOCH: seconds since the epoch (digits only), or a date and
+ * time JavaScript reads (ISO 8601, RFC 2822), from 1970 to 9999. A signed number is neither.
+ */
+export function parseDate(name: string, text: string): Date {
+  let d: Date;
+  if (/^[0-9]+$/.test(text)) {
+    const secs = Number(text);
+    d = new Date(secs <= MAX_EPOCH ? secs * 1000 : NaN);
+  } else if (ISO_DATE.test(text) || RFC2822_DATE.test(text)) {
+    d = new Date(text);
+  } else {
+    // JavaScript's own parser takes anything (`-0001-01-01` is 2001): only these two forms.
+    d = new Date(NaN);
+  }
+  const y = d.getUTCFullYear();
+  if (Number.isNaN(d.getTime()) || y < 1970 || y > 9999) throw new CliError(`${name}: cannot read '${text}' as a date (seconds since 1970, or a date such as 2026-01-02T03:04:05Z or Fri, 2 Jan 2026 03:04:05 +0000)`);
+  return d;
 }
 
 /**

@@ -1,14 +1,19 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import type { CheckResult } from '../analysis/checkPaths';
+import { readRegularFile, type FileSnapshot } from '../analysis/fileRead';
+import { factsFromText } from '../analysis/fileFacts';
 import type { Finding } from '../analysis/rules/rule';
-import { decodeSource, encodeSource } from '../analysis/source';
+import { errnoText } from '../analysis/scan';
+import { applyEditsToBytes, decodeSource, type Decoded } from '../analysis/source';
 import { unifiedDiff } from '../fix/diff';
 import { parseIdent, RepoCache, repoInfo } from '../fix/gitInfo';
 import { applyEdits, fixAll } from '../fix/irqsave';
 import { toMbox } from '../fix/mail';
 import { patchMails, preparePatch, type PatchResult } from '../fix/patch';
 import { relativePath } from '../report/formats';
-import { analyse, CliError, EXIT_FINDINGS, EXIT_OK, parseArgs, type Io } from './common';
+import { analyse, CliError, EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, parseArgs, parseDate, type Io } from './common';
+import { FileChangedError, writeFileAtomic } from './fileWrite';
 
 function byFile(findings: Finding[]): Map<string, Finding[]> {
   const m = new Map<string, Finding[]>();
@@ -16,19 +21,49 @@ function byFile(findings: Finding[]): Map<string, Finding[]> {
   return m;
 }
 
+/** One file with findings, read once: its bytes, their decoding, and its facts re-extracted from them. */
+interface Snap { file: string; rel: string; snapshot: FileSnapshot; decoded: Decoded & { ok: true } }
+
+/**
+ * Reads each file with findings once, re-extracts its facts from exactly those bytes and
+ * re-links: the findings' offsets are then offsets into the text that is edited and written
+ * back, even if the file changed after the analysis read it. A file that cannot be read is
+ * reported (one line) and counted.
+ */
+function snapshotFiles(result: CheckResult, io: Io, what: string): { snaps: Map<string, Snap>; findings: Map<string, Finding[]>; errors: number } {
+  const snaps = new Map<string, Snap>();
+  let errors = 0;
+  for (const file of byFile(result.findings).keys()) {
+    const rel = relativePath(file, io.cwd);
+    const r = readRegularFile(file);
+    const decoded = r.ok ? decodeSource(r.snapshot.bytes) : undefined;
+    if (!r.ok || !decoded?.ok) {
+      io.err(`virtio-race-lint: ${rel}: cannot be ${what}: ${!r.ok ? r.reason : decoded && !decoded.ok ? decoded.reason : ''}\n`);
+      errors++;
+      continue;
+    }
+    result.project.setFacts(factsFromText(file, decoded.text));
+    snaps.set(file, { file, rel, snapshot: r.snapshot, decoded });
+  }
+  const findings = byFile(result.project.findings().filter(f => snaps.has(f.file)));
+  return { snaps, findings, errors };
+}
+
 /** `fix [--dry-run] PATH...`: applies the irqsave fix in place, keeping each file's encoding. */
 export async function fixCommand(args: string[], io: Io): Promise<number> {
   const a = parseArgs(args, { flags: ['dry-run'] });
   const result = await analyse(a.positional, io);
   for (const w of result.warnings) io.err(`virtio-race-lint: warning: ${w}\n`);
+  io.hooks?.afterAnalyse?.();
+  const { snaps, findings: current, errors: readErrors } = snapshotFiles(result, io, 'fixed');
+  let errors = readErrors;
   let fixedCount = 0;
   let refusedCount = 0;
   let files = 0;
-  for (const [file, findings] of byFile(result.findings)) {
-    const rel = relativePath(file, io.cwd);
-    const decoded = decodeSource(fs.readFileSync(file));
+  for (const [file, findings] of current) {
+    const { rel, snapshot, decoded } = snaps.get(file)!;
     const facts = result.project.index.get(file);
-    if (!decoded.ok || !facts) { io.err(`virtio-race-lint: ${rel}: cannot be fixed: ${decoded.ok ? 'no facts' : decoded.reason}\n`); continue; }
+    if (!facts) { io.err(`virtio-race-lint: ${rel}: cannot be fixed: no facts\n`); errors++; continue; }
     const res = fixAll(findings, facts, decoded.text);
     for (const r of res.refused) {
       refusedCount++;
@@ -36,14 +71,24 @@ export async function fixCommand(args: string[], io: Io): Promise<number> {
     }
     if (res.edits.length === 0) continue;
     const newText = applyEdits(decoded.text, res.edits);
+    if (a.flags.has('dry-run')) {
+      io.out(unifiedDiff(decoded.text, newText, { oldPath: rel, newPath: rel, funcname: 'cpp' }));
+    } else {
+      try {
+        writeFileAtomic(file, applyEditsToBytes(snapshot.bytes, decoded, res.edits), snapshot, { beforeRename: io.hooks?.beforeRename });
+      } catch (e) {
+        const why = e instanceof FileChangedError ? `${e.message}; not written (run fix again)` : errnoText(e);
+        io.err(`virtio-race-lint: ${rel}: not fixed: ${why}\n`);
+        errors++;
+        continue;
+      }
+    }
     fixedCount += res.fixed.length;
     files++;
-    if (a.flags.has('dry-run')) io.out(unifiedDiff(decoded.text, newText, { oldPath: rel, newPath: rel, funcname: 'cpp' }));
-    else fs.writeFileSync(file, encodeSource(newText, decoded.encoding));
   }
   io.err(`virtio-race-lint: ${a.flags.has('dry-run') ? 'would fix' : 'fixed'} ${fixedCount} finding${fixedCount === 1 ? '' : 's'} in ${files} file${files === 1 ? '' : 's'}` +
-    (refusedCount ? `; ${refusedCount} left as they are (see above)` : '') + '\n');
-  return refusedCount ? EXIT_FINDINGS : EXIT_OK;
+    (refusedCount ? `; ${refusedCount} left as they are (see above)` : '') + (errors ? `; ${errors} file${errors === 1 ? '' : 's'} not written (see above)` : '') + '\n');
+  return errors ? EXIT_USAGE : refusedCount ? EXIT_FINDINGS : EXIT_OK;
 }
 
 /** `patch [-o FILE] [--signoff "Name <mail>"] [--date DATE] PATH...`: git format-patch mails. */
@@ -52,19 +97,31 @@ export async function patchCommand(args: string[], io: Io): Promise<number> {
   const signoff = a.options.get('signoff');
   const given = signoff !== undefined ? parseIdent(signoff) : undefined;
   if (signoff !== undefined && !given) throw new CliError(`--signoff takes "Name <mail@example.org>", not '${signoff}'`);
-  const dateText = a.options.get('date') ?? process.env.SOURCE_DATE_EPOCH;
-  const date = dateText === undefined ? new Date() : /^\d+$/.test(dateText) ? new Date(Number(dateText) * 1000) : new Date(dateText);
-  if (Number.isNaN(date.getTime())) throw new CliError(`--date: cannot read '${dateText}' as a date`);
+  const dateOpt = a.options.get('date');
+  const dateText = dateOpt ?? process.env.SOURCE_DATE_EPOCH;
+  const date = dateText === undefined ? new Date() : parseDate(dateOpt !== undefined ? '--date' : 'SOURCE_DATE_EPOCH', dateText);
+  const out = a.options.get('output');
+  const outPath = out !== undefined ? path.resolve(io.cwd, out) : undefined;
+  if (out === '') throw new CliError('--output needs a file name');
   const result = await analyse(a.positional, io);
+  // The mail must not replace a source file (`patch -o race.c race.c`): not one the analysis
+  // read, nor one named on the command line.
+  if (outPath) {
+    const real = (p: string) => { try { return fs.realpathSync(p); } catch { return path.resolve(p); } };
+    const target = real(outPath);
+    const sources = new Set([...result.files, ...[...result.project.index.allFiles()].map(f => f.file), ...a.positional.map(p => path.resolve(io.cwd, p))].map(real));
+    if (sources.has(target)) throw new CliError(`--output ${out}: is a source file being patched; refusing to overwrite it`);
+    if (fs.existsSync(outPath) && fs.statSync(outPath).isDirectory()) throw new CliError(`--output ${out}: Is a directory`);
+  }
   for (const w of result.warnings) io.err(`virtio-race-lint: warning: ${w}\n`);
   const prepared: (PatchResult & { ok: true })[] = [];
   let ident = given;
   const repos = new RepoCache();
-  for (const [file, findings] of byFile(result.findings)) {
-    const rel = relativePath(file, io.cwd);
-    const decoded = decodeSource(fs.readFileSync(file));
+  const { snaps, findings: current } = snapshotFiles(result, io, 'patched');
+  for (const [file, findings] of current) {
+    const { rel, decoded } = snaps.get(file)!;
     const facts = result.project.index.get(file);
-    if (!decoded.ok || !facts) continue;
+    if (!facts) continue;
     if (decoded.encoding !== 'utf8') {
       io.err(`virtio-race-lint: ${rel}: not patched: the file is not plain UTF-8 (${decoded.encoding}); use fix instead\n`);
       continue;
@@ -83,9 +140,12 @@ export async function patchCommand(args: string[], io: Io): Promise<number> {
   if (!ident) throw new CliError('no author for the patch: pass --signoff "Name <mail>" or set git config user.name and user.email');
   const mails = patchMails(prepared, { from: ident, date, tzOffsetMinutes: -date.getTimezoneOffset() });
   const mbox = toMbox(mails);
-  const out = a.options.get('output');
-  if (out) {
-    fs.writeFileSync(path.resolve(io.cwd, out), mbox);
+  if (outPath) {
+    try {
+      fs.writeFileSync(outPath, mbox);
+    } catch (e) {
+      throw new CliError(`--output ${out}: ${errnoText(e)}`);
+    }
     io.err(`virtio-race-lint: wrote ${mails.length} patch${mails.length === 1 ? '' : 'es'} to ${out}\n`);
   } else {
     io.out(mbox);

@@ -43,6 +43,16 @@ export async function main(argv: string[], io: Io): Promise<number> {
 }
 
 if (require.main === module) {
+  // A reader that goes away (`| head`) is not an error worth a stack trace: stop quietly. Any
+  // other output error is one line, exit 2.
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (e: NodeJS.ErrnoException) => {
+      if (e.code !== 'EPIPE' && stream === process.stdout) {
+        try { process.stderr.write(`virtio-race-lint: cannot write the output: ${e.message}\n`); } catch { /* nowhere to say it */ }
+      }
+      process.exit(EXIT_USAGE);
+    });
+  }
   const io: Io = {
     out: s => { process.stdout.write(s); },
     err: s => { process.stderr.write(s); },
@@ -51,7 +61,9 @@ if (require.main === module) {
   main(process.argv.slice(2), io).then(code => {
     process.exitCode = code;
   }, e => {
-    process.stderr.write(`virtio-race-lint: internal error: ${(e as Error).stack ?? e}\n`);
+    // One line; the stack only when asked for (VRL_DEBUG=1).
+    const err = e as Error;
+    process.stderr.write(`virtio-race-lint: internal error: ${process.env.VRL_DEBUG ? err.stack ?? err : String(err?.message ?? err).split('\n')[0]}\n`);
     process.exitCode = EXIT_USAGE;
   });
 }

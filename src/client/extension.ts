@@ -5,7 +5,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { LanguageClient, State, TransportKind, type LanguageClientOptions, type ServerOptions } from 'vscode-languageclient/node';
-import { Commands, ServerCommands, StatusNotification, type FindingSummary, type SimulateArgs, type StatusParams } from '../shared/protocol';
+import {
+  Commands, ServerCommands, StatusNotification, TrustNotification, type FindingSummary, type SimulateArgs, type StatusParams, type TrustParams,
+} from '../shared/protocol';
 import { SimulationPanel, type SimulationResult } from './simulationView';
 
 let client: LanguageClient | undefined;
@@ -39,6 +41,9 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     context.subscriptions.push(vscode.commands.registerCommand('virtioRaceLint.e2e.diagnostics', () =>
       vscode.languages.getDiagnostics().map(([uri, diags]) => ({ uri: uri.toString(), diagnostics: diags.map(d => ({ line: d.range.start.line, code: String(typeof d.code === 'object' ? d.code.value : d.code), message: d.message })) }))));
   }
+  context.subscriptions.push(vscode.workspace.onDidGrantWorkspaceTrust(() => {
+    void client?.sendNotification(TrustNotification, { trusted: true } satisfies TrustParams);
+  }));
   await startClient(context);
 }
 
@@ -58,7 +63,8 @@ async function startClient(context: vscode.ExtensionContext): Promise<void> {
       configurationSection: ['virtioRaceLint', 'files'],
       fileEvents: watcher,
     },
-    initializationOptions: { settings: vscode.workspace.getConfiguration('virtioRaceLint'), ripgrep: bundledRipgrep() },
+    // trusted: in an untrusted workspace the server starts no process (no git for patches).
+    initializationOptions: { settings: vscode.workspace.getConfiguration('virtioRaceLint'), ripgrep: bundledRipgrep(), trusted: vscode.workspace.isTrusted },
     outputChannel: output,
     diagnosticCollectionName: 'virtio-race-lint',
   };
@@ -141,14 +147,14 @@ async function simulate(context: vscode.ExtensionContext, arg?: SimulateArgs): P
 async function createPatch(arg?: { uri?: string }): Promise<void> {
   const uri = arg?.uri ?? vscode.window.activeTextEditor?.document.uri.toString();
   if (!uri || !client) return;
-  const res = (await client.sendRequest('workspace/executeCommand', { command: ServerCommands.createPatch, arguments: [{ uri }] })) as { fileName: string; text: string } | { error: string };
+  const res = (await client.sendRequest('workspace/executeCommand', { command: ServerCommands.createPatch, arguments: [{ uri }] })) as { fileName: string; text: string; note?: string } | { error: string };
   if ('error' in res) {
     void vscode.window.showErrorMessage(`Virtio Race: ${res.error}`);
     return;
   }
   const doc = await vscode.workspace.openTextDocument({ language: 'diff', content: res.text });
   await vscode.window.showTextDocument(doc, { preview: false });
-  const save = await vscode.window.showInformationMessage(`Kernel patch ready (${res.fileName}).`, 'Save…');
+  const save = await vscode.window.showInformationMessage(`Kernel patch ready (${res.fileName}).${res.note ? ` Note: ${res.note}.` : ''}`, 'Save…');
   if (save) {
     const folder = vscode.workspace.getWorkspaceFolder(vscode.Uri.parse(uri))?.uri ?? vscode.Uri.file(path.dirname(vscode.Uri.parse(uri).fsPath));
     const target = await vscode.window.showSaveDialog({ defaultUri: vscode.Uri.joinPath(folder, res.fileName), filters: { Patch: ['patch'] } });

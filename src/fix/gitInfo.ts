@@ -8,9 +8,76 @@ import * as path from 'node:path';
 import type { Ident } from './mail';
 import type { RepoInfo } from './patch';
 
-function git(cwd: string, args: string[]): string | undefined {
+/** How long one git command may take before it is killed (a hung filesystem, a huge history). */
+export const GIT_TIMEOUT_MS = 10_000;
+
+/**
+ * Configuration that could make git start another program, overridden on the command line
+ * (which wins over every config file, included ones too). The repository's own .git/config is
+ * read by git whatever we do, so every key that names a program, or makes git run one, for the
+ * commands run here (rev-parse, log without a diff, config) is pinned: signature verification
+ * (log.showSignature and the gpg.* programs), the pager, the fsmonitor hook, hooks, external
+ * diff and textconv drivers, and the transports a partial clone would use to fetch a missing
+ * object (ssh command, credential helpers, askpass; every protocol is refused).
+ */
+const SAFE_CONFIG = [
+  'log.showSignature=false',
+  'gpg.program=false',
+  'gpg.openpgp.program=false',
+  'gpg.x509.program=false',
+  'gpg.ssh.program=false',
+  'gpg.ssh.defaultKeyCommand=false',
+  'core.fsmonitor=false',
+  'core.hooksPath=/dev/null',
+  'core.pager=cat',
+  'pager.log=false',
+  'pager.config=false',
+  'core.sshCommand=false',
+  'core.askPass=false',
+  'credential.helper=',
+  'protocol.allow=never',
+  'core.alternateRefsCommand=false',
+  'diff.external=false',
+  'log.mailmap=false',
+];
+
+/**
+ * The environment git runs with: only what it needs to find itself and the user's home, nothing
+ * inherited that names a program or a repository (GIT_DIR, GIT_EXTERNAL_DIFF, GIT_SSH_COMMAND,
+ * GIT_CONFIG_PARAMETERS, PAGER, …); no system config; no global config unless `global` (only
+ * `git config --get` reads it, which starts no process); no prompts; no lazy fetches.
+ */
+function gitEnv(global: boolean): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const k of ['PATH', 'HOME', 'USERPROFILE', 'SystemRoot', 'SYSTEMROOT', 'TMPDIR', 'TEMP', 'TMP', 'LANG', 'LC_ALL']) {
+    if (process.env[k] !== undefined) env[k] = process.env[k];
+  }
+  Object.assign(env, {
+    GIT_CONFIG_NOSYSTEM: '1',
+    GIT_TERMINAL_PROMPT: '0',
+    GIT_PAGER: 'cat',
+    PAGER: 'cat',
+    GIT_ASKPASS: 'false',
+    SSH_ASKPASS: 'false',
+    GIT_NO_LAZY_FETCH: '1',
+    GIT_OPTIONAL_LOCKS: '0',
+    GIT_NO_REPLACE_OBJECTS: '1',
+  });
+  if (!global) env.GIT_CONFIG_GLOBAL = process.platform === 'win32' ? 'NUL' : '/dev/null';
+  return env;
+}
+
+/** The arguments git is started with: the safe config, then `args`. */
+export function gitArgs(args: string[]): string[] {
+  return ['--no-pager', ...SAFE_CONFIG.flatMap(c => ['-c', c]), ...args];
+}
+
+function git(cwd: string, args: string[], opts: { global?: boolean } = {}): string | undefined {
   try {
-    return execFileSync('git', args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], maxBuffer: 16 * 1024 * 1024 }).trimEnd();
+    return execFileSync('git', gitArgs(args), {
+      cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], maxBuffer: 16 * 1024 * 1024,
+      env: gitEnv(!!opts.global), timeout: GIT_TIMEOUT_MS, killSignal: 'SIGKILL', windowsHide: true,
+    }).trimEnd();
   } catch {
     return undefined;
   }
@@ -57,7 +124,8 @@ export class RepoCache {
 
 /** What `git config user.name` and `git config user.email` print: the last value of each wins. */
 function readIdent(cwd: string): Ident | undefined {
-  const out = git(cwd, ['config', '--get-regexp', '^user\\.(name|email)$']);
+  // `git config` reads files only: the user's global config (where the identity usually is) is read.
+  const out = git(cwd, ['config', '--includes', '--get-regexp', '^user\\.(name|email)$'], { global: true });
   const v: Record<string, string> = {};
   for (const line of out?.split('\n') ?? []) {
     const m = /^user\.(name|email)(?: (.*))?$/.exec(line);
@@ -70,18 +138,21 @@ function readIdent(cwd: string): Ident | undefined {
  * The repository (or kernel tree) `file` is in, and its path there. Both come from the
  * symlink-resolved file: git's top level is resolved, so a file reached through a symbolic link
  * would otherwise not be found under it. Pass one `cache` for all the files of a run.
+ * `runGit: false` (an untrusted workspace) starts no process: the kernel tree root, no history,
+ * no identity.
  */
-export function repoInfo(file: string, fallbackRoot: string, cache = new RepoCache()): RepoInfo {
+export function repoInfo(file: string, fallbackRoot: string, cache = new RepoCache(), opts: { runGit?: boolean } = {}): RepoInfo {
   const real = realPath(file);
   const dir = path.dirname(real);
-  const top = cache.top(dir);
+  const runGit = opts.runGit ?? true;
+  const top = runGit ? cache.top(dir) : undefined;
   if (top) {
     const rel = relativeTo(top, real);
-    const log = git(top, ['log', '--no-merges', '--format=%s', '-n', '300', '--', rel]);
+    const log = git(top, ['log', '--no-show-signature', '--no-ext-diff', '--no-textconv', '--no-color', '--no-merges', '--format=%s', '-n', '300', '--', rel]);
     return { root: top, path: rel, subjects: log ? log.split('\n').filter(Boolean) : [], ident: cache.ident(top, top) };
   }
   const root = realPath(kernelRoot(real) ?? fallbackRoot);
-  return { root, path: relativeTo(root, real), ident: cache.ident(dir, '') };
+  return { root, path: relativeTo(root, real), ident: runGit ? cache.ident(dir, '') : undefined };
 }
 
 /** `file` relative to `root` with `/` separators; a file outside `root` keeps its full path, without the leading `/`. */

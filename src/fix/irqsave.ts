@@ -11,7 +11,7 @@
 // itself stays reachable.
 import { SLEEPING_APIS } from '../analysis/apis';
 import type { FileFacts, FunctionFacts, LockOp } from '../analysis/facts';
-import { parseC } from '../analysis/parser';
+import { parseC, type Node, type Tree } from '../analysis/parser';
 import type { Finding } from '../analysis/rules/rule';
 import { maskNonCode, splitArgs } from '../analysis/text';
 
@@ -90,7 +90,17 @@ export function irqsaveFix(finding: Finding, facts: FileFacts, text: string): Fi
   if (!plan.ok) return { ...plan, function: fn.name };
   const flags = plan.needsFlags ? chooseFlagsName(fn, text) : undefined;
   if (plan.needsFlags && !flags) return { ok: false, reason: `no free name for the flags variable in ${fn.name}()`, function: fn.name };
-  const edits = [...plan.edits(flags ?? ''), ...(flags ? [declarationEdit(fn, text, [flags])] : [])];
+  const edits = plan.edits(flags ?? '');
+  if (flags) {
+    const tree = parseC(text);
+    try {
+      const d = placeDeclaration(fn, text, [flags], edits, () => tree);
+      if ('reason' in d) return { ok: false, reason: d.reason, function: fn.name };
+      edits.push(d);
+    } finally {
+      tree.delete();
+    }
+  }
   const op = fn.lockOps[opIndex];
   const title = op.form === 'call'
     ? `Take ${op.lock} with ${LOCK_RENAME[op.api]}() in ${fn.name}()`
@@ -183,8 +193,14 @@ function opEdits(o: LockOp, text: string, flags: string): TextEdit[] {
 /** `flags`, or the first of a few kernel-usual names that the function does not use already. */
 export function chooseFlagsName(fn: FunctionFacts, text: string, alsoTaken: string[] = []): string | undefined {
   const body = maskNonCode(text.slice(fn.span.start, fn.span.end));
-  const used = new Set([...fn.declaredNames, ...alsoTaken]);
+  const used = new Set([...fn.declaredNames, ...alsoTaken, ...definedMacros(text)]);
   return FLAG_NAMES.find(n => !used.has(n) && !usesIdentifier(body, n));
+}
+
+/** Names the file #defines anywhere: `unsigned long flags;` would expand a macro named flags. */
+function definedMacros(text: string): string[] {
+  if (!text.includes('define')) return [];
+  return [...maskNonCode(text).matchAll(/^[ \t]*#[ \t]*define[ \t]+([A-Za-z_]\w*)/gm)].map(m => m[1]);
 }
 
 /** `name` used as an identifier (a member `x->flags` or `x.flags` is another name). */
@@ -192,22 +208,111 @@ function usesIdentifier(code: string, name: string): boolean {
   return new RegExp(`(?<!->\\s*|\\.\\s*)\\b${name}\\b`).test(code);
 }
 
-function declarationEdit(fn: FunctionFacts, text: string, names: string[]): TextEdit {
-  if (fn.declsEnd) {
-    const { offset, indent } = fn.declsEnd;
-    // Keep a blank line between declarations and code if there was none (checkpatch's
-    // "Missing a blank line after declarations").
-    const next = text.slice(offset, text.indexOf('\n', offset) + 1 || undefined);
-    const blank = /^\s*$/.test(next) || next.trim().startsWith('}') ? '' : '\n';
-    return { start: offset, end: offset, newText: names.map(n => `${indent}unsigned long ${n};\n`).join('') + blank };
+/** The line break used at `at` (the next one after it), or the file's first, or LF. */
+function eolAt(text: string, at: number): string {
+  const m = /\r\n|\n|\r/.exec(text.slice(at)) ?? /\r\n|\n|\r/.exec(text);
+  return m ? m[0] : '\n';
+}
+
+/** The offset just past the line break at or after `at` (CRLF, LF or CR), or undefined at the end of the text. */
+function nextLineStart(text: string, at: number): number | undefined {
+  const m = /\r\n|\n|\r/g;
+  m.lastIndex = at;
+  const r = m.exec(text);
+  return r ? r.index + r[0].length : undefined;
+}
+
+/** The start of the line holding `at`. */
+function lineStartOf(text: string, at: number): number {
+  return Math.max(text.lastIndexOf('\n', at - 1), text.lastIndexOf('\r', at - 1)) + 1;
+}
+
+/** The end offset of the last leading declaration of `fn`'s body, from the tree. */
+function lastLeadingDecl(fn: FunctionFacts, tree: Tree): { start: number; end: number } | undefined {
+  let n: Node | null = tree.rootNode.descendantForIndex(fn.bodySpan.start, fn.bodySpan.start + 1);
+  while (n && !(n.type === 'compound_statement' && n.startIndex === fn.bodySpan.start)) n = n.parent;
+  if (!n) return undefined;
+  let last: Node | undefined;
+  for (const c of n.namedChildren) {
+    if (!c || c.type === 'comment') continue;
+    // Declarations, and the declaring macros extract.ts counts as such (LIST_HEAD(x); DEFINE_...).
+    if (c.type === 'declaration' || (c.type === 'expression_statement' && /^(?:H?LIST_HEAD|DECLARE_[A-Z_]+|DEFINE_[A-Z_]+)\s*\(/.test(c.text))) { last = c; continue; }
+    break;
+  }
+  return last ? { start: last.startIndex, end: last.endIndex } : undefined;
+}
+
+/**
+ * Where `unsigned long <names>;` goes: after the function's leading declarations, on a line of
+ * its own, with the file's line breaks. Candidates in order: the line after the last
+ * declaration (after the brace when there is none), then the line of the last declaration
+ * itself (when a statement or a comment shares that line). Each is checked on the edited text
+ * by the caller (flagsDeclaredBeforeUse); the first that passes is used.
+ */
+function declarationCandidates(fn: FunctionFacts, text: string, names: string[], tree: Tree): TextEdit[] {
+  const out: TextEdit[] = [];
+  const last = lastLeadingDecl(fn, tree);
+  const declEnd = last?.end ?? (fn.declsEnd ? text.lastIndexOf(';', fn.declsEnd.offset) + 1 : 0);
+  if (fn.declsEnd || last) {
+    const eol = eolAt(text, declEnd);
+    const lineStart = lineStartOf(text, last?.start ?? declEnd);
+    const indent = last ? /^[ \t]*/.exec(text.slice(lineStart))![0] : fn.declsEnd?.indent ?? '\t';
+    const decl = names.map(n => `${indent}unsigned long ${n};${eol}`).join('');
+    const after = nextLineStart(text, declEnd);
+    if (after !== undefined) {
+      // Keep a blank line between declarations and code if there was none (checkpatch's
+      // "Missing a blank line after declarations").
+      const nextEnd = nextLineStart(text, after);
+      const next = text.slice(after, nextEnd);
+      const blank = /^\s*$/.test(next) || next.trim().startsWith('}') ? '' : eol;
+      out.push({ start: after, end: after, newText: decl + blank });
+    }
+    out.push({ start: lineStart, end: lineStart, newText: decl });
+    return out;
   }
   // No declarations: open the body with them.
   const brace = fn.bodySpan.start;
-  const eol = text.indexOf('\n', brace);
-  const after = eol < 0 ? brace + 1 : eol + 1;
-  const firstLine = text.slice(after, text.indexOf('\n', after) + 1 || undefined);
+  const eol = eolAt(text, brace);
+  const after = nextLineStart(text, brace) ?? brace + 1;
+  const firstLine = text.slice(after, nextLineStart(text, after));
   const indent = /^[ \t]*/.exec(firstLine)?.[0] || '\t';
-  return { start: after, end: after, newText: names.map(n => `${indent}unsigned long ${n};\n`).join('') + '\n' };
+  out.push({ start: after, end: after, newText: names.map(n => `${indent}unsigned long ${n};${eol}`).join('') + eol });
+  return out;
+}
+
+/**
+ * The fixed function declares each flags variable in code (not in a comment or a string) before
+ * its first use. `edits` include the declaration; offsets are into `text`.
+ */
+function flagsDeclaredBeforeUse(fn: FunctionFacts, text: string, edits: TextEdit[], decl: TextEdit, names: string[]): boolean {
+  const sorted = sortEdits(edits);
+  let delta = 0;
+  let declAt = -1;
+  let fnEnd = fn.span.end;
+  for (const e of sorted) {
+    if (e === decl) declAt = e.start + delta;
+    if (e.start < fn.span.end) fnEnd += e.newText.length - (e.end - e.start);
+    delta += e.newText.length - (e.end - e.start);
+  }
+  if (declAt < 0) return false;
+  const newText = applyEdits(text, sorted);
+  const masked = maskNonCode(newText.slice(fn.span.start, fnEnd));
+  const declRel = declAt - fn.span.start;
+  for (const n of names) {
+    const at = masked.indexOf(`unsigned long ${n};`, declRel);
+    if (at < 0 || at >= declRel + decl.newText.length) return false;
+    const use = new RegExp(`(?<!->\\s*|\\.\\s*)\\b${n}\\b`).exec(masked);
+    if (!use || use.index !== at + 'unsigned long '.length) return false;
+  }
+  return true;
+}
+
+/** The declaration edit that passes flagsDeclaredBeforeUse() with `others`, or a reason. */
+function placeDeclaration(fn: FunctionFacts, text: string, names: string[], others: TextEdit[], tree: () => Tree): TextEdit | { reason: string } {
+  for (const d of declarationCandidates(fn, text, names, tree())) {
+    if (flagsDeclaredBeforeUse(fn, text, [...others, d], d, names)) return d;
+  }
+  return { reason: `no place in ${fn.name}() to declare ${names.join(', ')} before its first use and outside comments; not applying` };
 }
 
 function sortEdits(edits: TextEdit[]): TextEdit[] {
@@ -277,6 +382,9 @@ export function fixAll(findings: Finding[], facts: FileFacts, text: string): { e
     byFn.set(fn, [...(byFn.get(fn) ?? []), f]);
   }
   let before: number | undefined;
+  let tree: Tree | undefined;
+  const treeOf = () => (tree ??= parseC(text));
+  try {
   for (const [fn, list] of byFn) {
     // One plan per lock component, with every finding whose lock call it changes.
     const plans: { findings: Finding[]; plan: Plan }[] = [];
@@ -312,7 +420,14 @@ export function fixAll(findings: Finding[], facts: FileFacts, text: string): { e
       planned.push(...p.findings);
     }
     if (planned.length === 0) continue;
-    if (names.length) fnEdits.push(declarationEdit(fn, text, names));
+    if (names.length) {
+      const d = placeDeclaration(fn, text, names, fnEdits, treeOf);
+      if ('reason' in d) {
+        for (const f of planned) refused.push({ finding: f, reason: d.reason });
+        continue;
+      }
+      fnEdits.push(d);
+    }
     before ??= errorCount(text);
     const checked = checkParses(text, { ok: true, edits: sortEdits(fnEdits), title: '', function: fn.name }, before);
     if (checked.ok) {
@@ -321,6 +436,9 @@ export function fixAll(findings: Finding[], facts: FileFacts, text: string): { e
     } else {
       for (const f of planned) refused.push({ finding: f, reason: checked.reason });
     }
+  }
+  } finally {
+    tree?.delete();
   }
   return { edits: sortEdits(edits), fixed, refused };
 }

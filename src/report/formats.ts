@@ -2,6 +2,7 @@
 // plain findings; paths are rendered relative to a base directory.
 import { createHash } from 'node:crypto';
 import * as path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { allRules } from '../analysis/rules';
 import type { Finding } from '../analysis/rules/rule';
 
@@ -74,7 +75,7 @@ export function toSarif(findings: Finding[], base: string, version: string): obj
   const rules = allRules.map(r => r.meta);
   const region = (s: Finding['span']) => ({ startLine: s.line + 1, startColumn: s.column + 1, endLine: s.endLine + 1, endColumn: s.endColumn + 1 });
   const loc = (file: string, s: Finding['span']) => ({
-    physicalLocation: { artifactLocation: { uri: encodeURI(relativePath(file, base)), uriBaseId: '%SRCROOT%' }, region: region(s) },
+    physicalLocation: { artifactLocation: artifactLocation(file, base), region: region(s) },
   });
   return {
     $schema: 'https://json.schemastore.org/sarif-2.1.0.json',
@@ -119,7 +120,18 @@ export function fingerprint(f: Finding, base: string): string {
   return createHash('sha256').update([f.rule, relativePath(f.file, base), f.lockFunction, f.lockExpr, f.handler].join('\0')).digest('hex').slice(0, 32);
 }
 
+/**
+ * A file as a SARIF artifact location: a relative URI reference under %SRCROOT% (each segment
+ * percent-encoded, so `?`, `#`, `:` and `%` in a name stay part of the path), or an absolute
+ * file URI for a file outside the base directory.
+ */
+function artifactLocation(file: string, base: string): { uri: string; uriBaseId?: string } {
+  const rel = path.relative(path.resolve(base), path.resolve(file));
+  if (rel === '' || rel.startsWith('..') || path.isAbsolute(rel)) return { uri: pathToFileURL(path.resolve(file)).href };
+  return { uri: rel.split(path.sep).map(encodeURIComponent).join('/'), uriBaseId: '%SRCROOT%' };
+}
+
 function pathToFileUri(dir: string): string {
-  const abs = path.resolve(dir);
-  return 'file://' + encodeURI(abs.split(path.sep).join('/')) + '/';
+  const href = pathToFileURL(path.resolve(dir)).href;
+  return href.endsWith('/') ? href : href + '/';
 }

@@ -6,11 +6,12 @@ import * as path from 'node:path';
 import {
   CodeActionKind, type CodeAction, type CodeActionParams, type Connection, type Diagnostic, type DidChangeTextDocumentParams,
   type DidChangeWatchedFilesParams, type DidCloseTextDocumentParams, type DidOpenTextDocumentParams, type ExecuteCommandParams,
-  FileChangeType, type InitializeParams, type InitializeResult, TextDocumentSyncKind, type WorkspaceFolder,
+  FileChangeType, type InitializeParams, type InitializeResult, TextDocumentSyncKind, type WorkspaceFolder, type WorkspaceFoldersChangeEvent,
 } from 'vscode-languageserver/node';
 import { AnalysedDocument } from '../analysis/document';
 import type { FileFacts } from '../analysis/facts';
-import { factsFromBytes, isSeed } from '../analysis/fileFacts';
+import { factsFromBytes, factsFromText, isSeed } from '../analysis/fileFacts';
+import { readRegularFile } from '../analysis/fileRead';
 import { initParser } from '../analysis/parser';
 import { Project, type Analysis } from '../analysis/project';
 import type { Finding } from '../analysis/rules/rule';
@@ -20,11 +21,12 @@ import { LineIndex } from '../analysis/text';
 import { fixAll, irqsaveFix, lockFunctionOf } from '../fix/irqsave';
 import { modelAt, modelFromFinding, type CodeModel, type SimulateOptions } from '../sim/fromCode';
 import {
-  Commands, DEFAULT_SETTINGS, FIX_ALL_KIND, ServerCommands, StatusNotification, type FindingSummary, type Settings, type SimulateArgs,
-  type StatusParams,
+  Commands, DEFAULT_SETTINGS, FIX_ALL_KIND, ServerCommands, StatusNotification, TrustNotification, type FindingSummary, type Settings,
+  type SimulateArgs, type StatusParams, type TrustParams,
 } from '../shared/protocol';
 import { findingToDiagnostic, quickFix, toLspEdits, unusedSuppressionDiagnostic, type DiagnosticData } from './convert';
-import { excludePatterns } from './glob';
+import { excludeMatcher, excludeRules } from './glob';
+import { validateSettings } from './settings';
 import { isFileKey, keyToUri, uriToKey } from './paths';
 
 export interface ServerOptions {
@@ -32,8 +34,12 @@ export interface ServerOptions {
   workers?: number;
   /** Runs a simulation; the default uses a worker thread (see services.ts). */
   simulate?: (req: SimulateRequest, token: { isCancellationRequested: boolean }) => Promise<unknown>;
-  /** Builds a patch mail for a file; injected so the server stays thin. */
-  createPatch?: (file: string, text: string, findings: Finding[], facts: FileFacts, settings: Settings) => Promise<{ fileName: string; text: string } | { error: string }>;
+  /**
+   * Builds a patch mail for a file; injected so the server stays thin. `trusted` false (an
+   * untrusted workspace): start no process (no git).
+   */
+  createPatch?: (file: string, text: string, findings: Finding[], facts: FileFacts, settings: Settings, env: { trusted: boolean }) =>
+    Promise<{ fileName: string; text: string; note?: string } | { error: string }>;
   /** For tests of crash isolation: called before a file's facts are extracted. */
   beforeExtract?: (key: string) => void;
 }
@@ -66,9 +72,13 @@ export class VirtioRaceServer {
   /** The index came from ripgrep's candidates: directories are not fully listed in filesByDir. */
   private usedRipgrep = false;
   private filesExclude: Record<string, unknown> = {};
-  /** files.exclude of every folder, as regular expressions over absolute paths. */
-  private excluded: RegExp[] = [];
+  /** files.exclude of every folder, over absolute paths. */
+  private excluded: (p: string) => boolean = () => false;
   private canConfigure = false;
+  private canFolders = false;
+  private settingsProblems = '';
+  /** Workspace trust, as the client says (initializationOptions.trusted, TrustNotification). */
+  private trusted = true;
   private canProgress = false;
   private indexing = false;
   private indexGeneration = 0;
@@ -95,6 +105,7 @@ export class VirtioRaceServer {
     connection.onDidSaveTextDocument(p => this.inOrder('didSave', () => this.didSave(p.textDocument.uri)));
     connection.onDidChangeWatchedFiles(p => this.inOrder('watchedFiles', () => this.watchedFiles(p)));
     connection.onDidChangeConfiguration(() => { void this.settingsChanged(); });
+    connection.onNotification(TrustNotification, (p: TrustParams) => { this.trusted = p?.trusted !== false; });
     connection.onCodeAction(async p => { await this.docQueue; return this.guardValue('codeAction', () => this.codeActions(p), []); });
     connection.onExecuteCommand(p => this.executeCommand(p));
     connection.onShutdown(async () => { await this.pool?.close(); });
@@ -106,9 +117,11 @@ export class VirtioRaceServer {
     const folders: WorkspaceFolder[] = p.workspaceFolders ?? (p.rootUri ? [{ uri: p.rootUri, name: 'root' }] : []);
     this.folders = folders.map(f => uriToKey(f.uri)).filter(isFileKey);
     this.canConfigure = !!p.capabilities.workspace?.configuration;
+    this.canFolders = !!p.capabilities.workspace?.workspaceFolders;
     this.canProgress = !!p.capabilities.window?.workDoneProgress;
-    const init = p.initializationOptions as { settings?: Partial<Settings>; ripgrep?: string } | undefined;
-    if (init?.settings) this.settings = mergeSettings(init.settings);
+    const init = p.initializationOptions as { settings?: Partial<Settings>; ripgrep?: string; trusted?: boolean } | undefined;
+    this.trusted = init?.trusted !== false;
+    if (init?.settings) this.settings = this.checkedSettings(init.settings);
     // VS Code ships ripgrep; the client says where, for the scan's prefilter (scan.ts).
     if (init?.ripgrep && !process.env.VRL_RG && fs.existsSync(init.ripgrep)) process.env.VRL_RG = init.ripgrep;
     return {
@@ -116,13 +129,14 @@ export class VirtioRaceServer {
         textDocumentSync: { openClose: true, change: TextDocumentSyncKind.Incremental, save: { includeText: false } },
         codeActionProvider: { codeActionKinds: [CodeActionKind.QuickFix, FIX_ALL_KIND] },
         executeCommandProvider: { commands: Object.values(ServerCommands) },
-        workspace: { workspaceFolders: { supported: true } },
+        workspace: { workspaceFolders: { supported: true, changeNotifications: true } },
       },
       serverInfo: { name: 'virtio-race-lint' },
     };
   }
 
   private async initialized(): Promise<void> {
+    if (this.canFolders) this.connection.workspace.onDidChangeWorkspaceFolders(e => { void this.foldersChanged(e); });
     await this.parserReady;
     await this.loadSettings();
     await this.indexWorkspace();
@@ -132,12 +146,45 @@ export class VirtioRaceServer {
     if (!this.canConfigure) return;
     try {
       const [mine, files] = await this.connection.workspace.getConfiguration([{ section: 'virtioRaceLint' }, { section: 'files' }]);
-      if (mine) this.settings = mergeSettings(mine as Partial<Settings>);
+      if (mine) this.settings = this.checkedSettings(mine);
       this.filesExclude = (files as { exclude?: Record<string, unknown> } | null)?.exclude ?? {};
     } catch (e) {
       this.log(`could not read settings: ${(e as Error).message}`);
     }
-    this.excluded = this.folders.flatMap(f => excludePatterns(f, this.filesExclude)).map(s => new RegExp(s));
+    if (typeof this.filesExclude !== 'object' || this.filesExclude === null || Array.isArray(this.filesExclude)) {
+      this.log(`files.exclude: expected an object of globs, not ${JSON.stringify(this.filesExclude)}; ignored`);
+      this.filesExclude = {};
+    }
+    const { invalid } = excludeRules('/', this.filesExclude);
+    for (const g of invalid) this.log(`files.exclude: ${JSON.stringify(g)} expands to too many alternatives; ignored`);
+    this.excluded = excludeMatcher(this.folders.flatMap(f => excludeRules(f, this.filesExclude).rules));
+  }
+
+  /** Settings with wrong types or values out of range replaced by defaults, each problem said once. */
+  private checkedSettings(raw: unknown): Settings {
+    const { settings, problems } = validateSettings(raw);
+    const said = problems.join('\n');
+    if (said && said !== this.settingsProblems) {
+      for (const p of problems) this.connection.console.warn(p);
+      this.connection.window.showWarningMessage(`virtio-race-lint: invalid settings: ${problems.join('; ')}`);
+    }
+    this.settingsProblems = said;
+    return settings;
+  }
+
+  /** Folders added or removed at run time: the workspace is indexed again with the new set. */
+  private async foldersChanged(e: WorkspaceFoldersChangeEvent): Promise<void> {
+    const removed = new Set(e.removed.map(f => uriToKey(f.uri)));
+    const added = e.added.map(f => uriToKey(f.uri)).filter(isFileKey);
+    this.folders = [...new Set([...this.folders.filter(f => !removed.has(f)), ...added])];
+    this.log(`workspace folders: ${this.folders.join(', ') || '(none)'}`);
+    await this.docQueue;
+    await this.loadSettings();
+    this.project = new Project();
+    this.filesByDir.clear();
+    this.usedRipgrep = false;
+    for (const d of this.docs.values()) this.refreshFacts(d);
+    await this.indexWorkspace();
   }
 
   /** New settings: turning the linter on or changing files.exclude indexes the workspace again. */
@@ -175,7 +222,7 @@ export class VirtioRaceServer {
       this.pool ??= new ScanPool(this.opts.workers ?? defaultWorkers(), 'workers');
       let lastReport = 0;
       for (const folder of this.folders) {
-        const exclude = excludePatterns(folder, this.filesExclude);
+        const exclude = excludeRules(folder, this.filesExclude).rules;
         const res = await this.pool.scan([folder], [], {
           exclude,
           isCancelled: () => cancelled || generation !== this.indexGeneration,
@@ -230,8 +277,15 @@ export class VirtioRaceServer {
     const { uri, version, text, languageId } = p.textDocument;
     if (languageId !== 'c' && languageId !== 'cpp' && !/\.[ch]$/.test(uri)) return;
     const key = uriToKey(uri);
+    // Opened again without a close: the old buffer's tree is freed.
+    this.dropDoc(key);
     if (text.length > MAX_PARSE_BYTES) {
       this.log(`${key}: not analysed: too large (${text.length} characters)`);
+      return;
+    }
+    // As the CLI does (decodeSource): a NUL in the first 8 KiB marks a binary file.
+    if (text.slice(0, 8192).includes('\0')) {
+      this.log(`${key}: not analysed: binary file (contains NUL characters)`);
       return;
     }
     this.uris.set(key, uri);
@@ -250,6 +304,14 @@ export class VirtioRaceServer {
         const idx = new LineIndex(d.doc.text);
         const start = offsetAt(idx, d.doc.text, c.range.start);
         const end = offsetAt(idx, d.doc.text, c.range.end);
+        if (start === undefined || end === undefined || end < start) {
+          // The client's text and ours no longer agree: analysing on would report and fix
+          // the wrong places. The buffer is dropped until it is opened again.
+          this.log(`${d.key}: invalid edit range ${JSON.stringify(c.range)} for version ${p.textDocument.version}; the document is out of sync and no longer analysed (re-open it)`);
+          this.dropDoc(d.key);
+          this.schedule();
+          return;
+        }
         d.doc.edit(start, end, c.text, {
           start: { row: c.range.start.line, column: start - idx.lineStart(c.range.start.line) },
           end: { row: c.range.end.line, column: end - idx.lineStart(Math.min(c.range.end.line, idx.lineCount - 1)) },
@@ -259,6 +321,12 @@ export class VirtioRaceServer {
       }
     }
     d.version = p.textDocument.version;
+    if (d.doc.text.length > MAX_PARSE_BYTES) {
+      this.log(`${d.key}: no longer analysed: too large (${d.doc.text.length} characters, limit ${MAX_PARSE_BYTES})`);
+      this.dropDoc(d.key);
+      this.schedule();
+      return;
+    }
     // The facts follow when the analysis runs: typing faster than it coalesces.
     d.stale = true;
     if (this.settings.run === 'onType') this.schedule();
@@ -269,6 +337,16 @@ export class VirtioRaceServer {
     if (!d) return;
     if (d.stale) this.refreshFacts(d);
     this.schedule();
+  }
+
+  /** Forgets an open buffer (its tree freed, its facts out of the index). */
+  private dropDoc(key: string): void {
+    const d = this.docs.get(key);
+    if (!d) return;
+    this.docs.delete(key);
+    d.doc.dispose();
+    this.project.removeFile(key);
+    this.analysisStale = true;
   }
 
   private didClose(p: DidCloseTextDocumentParams): void {
@@ -287,7 +365,7 @@ export class VirtioRaceServer {
     for (const ch of p.changes) {
       const key = uriToKey(ch.uri);
       // Open buffers win over the disk; excluded files are not the workspace's.
-      if (!isFileKey(key) || !isCSource(key) || this.docs.has(key) || this.excluded.some(r => r.test(key))) continue;
+      if (!isFileKey(key) || !isCSource(key) || this.docs.has(key) || this.excluded(key)) continue;
       changed.push(key);
       if (ch.type === FileChangeType.Deleted) {
         this.project.removeFile(key);
@@ -311,13 +389,15 @@ export class VirtioRaceServer {
   /** Reads a file from disk into the index (`onlyIfSeed`: only if it mentions the virtqueue APIs). */
   private reloadFromDisk(key: string, onlyIfSeed = false): void {
     if (!isFileKey(key)) { this.project.removeFile(key); return; }
-    let bytes: Buffer;
-    try {
-      bytes = fs.readFileSync(key);
-    } catch {
+    // Regular files only, size checked before reading: a FIFO named *.c would block this
+    // thread for good, /dev/zero would never end.
+    const read = readRegularFile(key);
+    if (!read.ok) {
+      if (read.code !== 'io') this.log(`${key}: skipped: ${read.reason}`);
       this.project.removeFile(key);
       return;
     }
+    const bytes = read.snapshot.bytes;
     if (onlyIfSeed && !isSeed(bytes)) return;
     this.safely(key, () => {
       const res = factsFromBytes(key, bytes);
@@ -497,6 +577,11 @@ export class VirtioRaceServer {
           } satisfies FindingSummary));
         case ServerCommands.fixAll: {
           const key = uriToKey(arg.uri);
+          // Edits go only to an open document, against its version: for a file on disk the
+          // client would apply them to whatever the disk holds by then.
+          if (!this.docs.has(key)) {
+            return { applied: false, message: `${path.basename(key)} is not open: open it to fix it (edits are sent only for open documents, with their version)` };
+          }
           const { text, facts, version } = this.current(key);
           if (!facts) return { applied: false, message: 'nothing to fix' };
           const res = fixAll(this.analysis.findings.filter(f => f.file === key), facts, text);
@@ -516,11 +601,12 @@ export class VirtioRaceServer {
           if (!facts || findings.length === 0) return { error: 'no VRL001 finding in this file' };
           if (!this.opts.createPatch) return { error: 'patch generation is not available in this server' };
           // A patch is UTF-8 text against the bytes on disk: other encodings would not apply.
-          const onDisk = isFileKey(key) && fs.existsSync(key) ? decodeSource(fs.readFileSync(key)) : undefined;
+          const read = isFileKey(key) ? readRegularFile(key) : undefined;
+          const onDisk = read?.ok ? decodeSource(read.snapshot.bytes) : undefined;
           if (onDisk?.ok && onDisk.encoding !== 'utf8') {
             return { error: `the file is not plain UTF-8 (${onDisk.encoding}), so a patch would not apply; use the quick fix instead` };
           }
-          return await this.opts.createPatch(key, text, findings, facts, this.settings);
+          return await this.opts.createPatch(key, text, findings, facts, this.settings, { trusted: this.trusted });
         }
         case ServerCommands.simulate: {
           const key = uriToKey(arg.uri);
@@ -546,17 +632,29 @@ export class VirtioRaceServer {
     }
   }
 
-  /** A file's text and facts as they are now: the buffer if open, else the disk. */
+  /**
+   * A file's text and facts as they are now: the buffer if open, else the disk, read now and
+   * analysed afresh (the index may hold an older version: offsets from it would not fit).
+   */
   private current(key: string): { text: string; facts?: FileFacts; version: number | null } {
-    this.freshen();
     const d = this.docs.get(key);
-    if (d) return { text: d.doc.text, facts: this.project.index.get(key), version: d.version };
-    // Decoded as the index read it (a BOM or Latin-1 would shift or garble the offsets otherwise).
-    let bytes: Buffer | undefined;
-    try { bytes = fs.readFileSync(key); } catch { /* not on disk */ }
-    const decoded = bytes ? decodeSource(bytes) : undefined;
-    if (!bytes || !decoded?.ok) return { text: '', facts: undefined, version: null };
-    return { text: decoded.text, facts: this.project.index.get(key) ?? factsFromBytes(key, bytes).facts, version: null };
+    if (d) {
+      this.freshen();
+      return { text: d.doc.text, facts: this.project.index.get(key), version: d.version };
+    }
+    const read = isFileKey(key) ? readRegularFile(key) : undefined;
+    const decoded = read?.ok ? decodeSource(read.snapshot.bytes) : undefined;
+    if (!read?.ok || !decoded?.ok) {
+      if (read && !read.ok && read.code !== 'io') this.log(`${key}: not analysed: ${read.reason}`);
+      this.freshen();
+      return { text: '', facts: undefined, version: null };
+    }
+    // The disk is the truth for a closed file: the index takes these facts, and the findings
+    // are linked again, so both match `text`.
+    this.safely(key, () => this.project.setFacts(factsFromText(key, decoded.text)));
+    this.analysisStale = true;
+    this.freshen();
+    return { text: decoded.text, facts: this.project.index.get(key), version: null };
   }
 
   private async withProgress<T>(title: string, run: (token: { isCancellationRequested: boolean }) => Promise<T>): Promise<T> {
@@ -603,19 +701,15 @@ export class VirtioRaceServer {
   get findings(): Finding[] { return this.analysis.findings; }
 }
 
-/** An LSP position as an offset; a character past the end of its line means the line's end. */
-function offsetAt(idx: LineIndex, text: string, pos: { line: number; character: number }): number {
-  if (pos.line >= idx.lineCount) return text.length;
+/**
+ * An LSP position as an offset; a character past the end of its line means the line's end (as
+ * the protocol says). Undefined when the position is not one: negative or fractional numbers,
+ * or a line past the end of the text (the line just after it, character 0, is the end).
+ */
+function offsetAt(idx: LineIndex, text: string, pos: { line: number; character: number }): number | undefined {
+  if (!pos || !Number.isSafeInteger(pos.line) || !Number.isSafeInteger(pos.character) || pos.line < 0 || pos.character < 0) return undefined;
+  if (pos.line >= idx.lineCount) return pos.line === idx.lineCount && pos.character === 0 ? text.length : undefined;
   const start = idx.lineStart(pos.line);
   const end = pos.line + 1 < idx.lineCount ? idx.lineStart(pos.line + 1) - 1 : text.length;
   return Math.min(start + pos.character, end);
-}
-
-function mergeSettings(s: Partial<Settings>): Settings {
-  return {
-    enable: s.enable ?? DEFAULT_SETTINGS.enable,
-    run: s.run === 'onSave' ? 'onSave' : 'onType',
-    simulator: { ...DEFAULT_SETTINGS.simulator, ...(s.simulator ?? {}) },
-    patch: { ...DEFAULT_SETTINGS.patch, ...(s.patch ?? {}) },
-  };
 }

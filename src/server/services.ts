@@ -62,15 +62,23 @@ export function defaultServerOptions(): ServerOptions {
   const runner = new SimRunner();
   return {
     simulate: (req, token) => runner.run(req.model, req.options, req.timeoutMs, token),
-    createPatch: async (file, text, findings, facts, settings) => {
-      const repo = repoInfo(file, path.dirname(file));
+    createPatch: async (file, text, findings, facts, settings, env) => {
+      // In an untrusted workspace git is not run: its config could name programs it would start.
+      const repo = repoInfo(file, path.dirname(file), undefined, { runGit: env.trusted });
+      const note = env.trusted ? undefined
+        : 'git was not run (untrusted workspace): the subject prefix comes from the built-in table and the author from virtioRaceLint.patch.signoff';
       const p = preparePatch({ text, findings, facts, repo });
       if (!p.ok) return { error: p.reason };
       const from = (settings.patch.signoff ? parseIdent(settings.patch.signoff) : undefined) ?? repo.ident;
-      if (!from) return { error: 'no author for the patch: set virtioRaceLint.patch.signoff to "Name <mail>" or git config user.name and user.email' };
+      if (!from) {
+        return {
+          error: env.trusted ? 'no author for the patch: set virtioRaceLint.patch.signoff to "Name <mail>" or git config user.name and user.email'
+            : 'no author for the patch: set virtioRaceLint.patch.signoff to "Name <mail>" in your user settings (git is not run in an untrusted workspace)',
+        };
+      }
       const date = new Date();
       const [mail] = patchMails([p], { from, date, tzOffsetMinutes: -date.getTimezoneOffset() });
-      return { fileName: mail.fileName, text: mail.text };
+      return { fileName: mail.fileName, text: mail.text, ...(note ? { note } : {}) };
     },
   };
 }

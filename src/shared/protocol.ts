@@ -29,6 +29,14 @@ export const ServerCommands = {
 export const StatusNotification = 'virtioRaceLint/status';
 export interface StatusParams { findings: number; files: number; indexing: boolean; message?: string }
 
+/**
+ * Client -> server: whether the workspace is trusted (VS Code's workspace trust). Also sent as
+ * `trusted` in initializationOptions. In an untrusted workspace the server starts no process
+ * (no git for patches). Clients that say nothing are trusted, as a command line is.
+ */
+export const TrustNotification = 'virtioRaceLint/didChangeTrust';
+export interface TrustParams { trusted: boolean }
+
 export const FIX_ALL_KIND = 'source.fixAll.virtio-race-lint';
 
 export interface Settings {

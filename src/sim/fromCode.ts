@@ -4,6 +4,7 @@
 // CLI (--json), the language server and the simulation view use.
 import type { DrainFact, FunctionFacts, LockOp, Span } from '../analysis/facts';
 import type { Finding } from '../analysis/rules/rule';
+import { drainShapeOf, drainShapeOfFunction, ringBoundOf, workLocalityOf, type DrainShapeInfo } from '../analysis/shape';
 import type { WorkspaceIndex } from '../analysis/workspace';
 import type { ExploreResult as ViewExplore, SimulationResult, TimedResult as ViewTimed, TraceStep as ViewStep } from '../shared/simulation';
 import { compareBeforeAfter, type Comparison } from './compare';
@@ -110,7 +111,22 @@ export function modelFromFinding(finding: Finding, index: WorkspaceIndex): CodeM
   if (callback) model.sourceMap.callback = { file: callback.file, line: callback.span.line + 1 };
   if (schedule) model.sourceMap.schedule = { file: schedule.file, line: schedule.span.line + 1 };
   if (handlerFacts) model.sourceMap.handler = { file: finding.handlerFile, line: handlerFacts.nameSpan.line + 1 };
+  applyShape(model, drainShapeOf(finding, index));
+  const wq = workLocalityOf(finding, index);
+  model.wq = wq.wq;
+  model.wqWhy = wq.why;
+  const ring = ringBoundOf(finding, index);
+  model.ring = { cond1: ring.cond1, cond2: ring.cond2, why: ring.why };
   return model;
+}
+
+/** The drain shape read from the code, and the lines that stand for W8 and W9. */
+function applyShape(model: CodeModel, d: DrainShapeInfo): void {
+  model.drain = d.shape;
+  model.drainSingle = d.single;
+  model.drainWhy = d.why;
+  if (d.dropUnlock) model.sourceMap.dropUnlock = { file: d.dropUnlock.file, line: d.dropUnlock.span.line + 1 };
+  if (d.relock) model.sourceMap.relock = { file: d.relock.file, line: d.relock.span.line + 1 };
 }
 
 /**
@@ -127,6 +143,7 @@ export function modelFromFunction(fn: FunctionFacts, file: string): CodeModel | 
   if (opIndex < 0) return drain ? noLockModel(fn, file, drain) : undefined;
   const model = baseModel(fn, opIndex, file, drain, file);
   model.sourceMap.handler = { file, line: fn.nameSpan.line + 1 };
+  applyShape(model, drainShapeOfFunction(fn, file, opIndex, drain));
   return model;
 }
 
@@ -194,7 +211,9 @@ function baseModel(fn: FunctionFacts, opIndex: number, file: string, drain: Drai
       `${local ? ` (${local.text})` : ''}, so the work cannot be interrupted on its CPU while it holds the lock`;
     kind = 'spin_lock_irqsave';
   }
-  const unlock = fn.lockOps.find(u => u.action === 'unlock' && (u.releases ?? []).includes(opIndex));
+  // The last unlock that releases this lock: with the lock dropped inside the drain loop (DRAIN 2)
+  // the first one is the drop (W8), the last the final unlock (W6).
+  const unlock = fn.lockOps.filter(u => u.action === 'unlock' && (u.releases ?? []).includes(opIndex)).pop();
   const call = (name: string) => fn.calls.find(c => c.callee === name && c.span.start > op.span.start);
   const loc = (line: number) => ({ file, line: line + 1 });
   const disable = call('virtqueue_disable_cb');
@@ -204,7 +223,6 @@ function baseModel(fn: FunctionFacts, opIndex: number, file: string, drain: Drai
   if (note && !irqsOffNote) notes.push(note);
   if (irqsOffNote) notes.push(irqsOffNote);
   if (!drain) notes.push('no virtqueue_get_buf() drain found under the lock; the model assumes one');
-  if (drain && !drain.recheckLoop && recheck) notes.push('the disable_cb / enable_cb re-check loop is in the function, around the helper that drains');
   return {
     handler: fn.name,
     file,
@@ -433,6 +451,15 @@ function modelNotes(sim: CodeSimulation): string[] {
     notes.push('the code takes a single buffer; the model lets the work take buffers in a loop (DRAIN 1), an over-approximation');
   }
   if (sim.config.wqLocal === (m.wq === 'local') && !sim.config.napi) notes.push(`work placement ${m.wq}: ${m.wqWhy}`);
+  const st = sim.settings;
+  const assumed = [
+    `IRQ routing (--irq ${st.irq}${st.irq === 'any' ? ': the affinity can move while the work runs' : ', a stable affinity'})`,
+    `the device (--device ${st.device}${st.device === 'prompt' ? ', compliant' : st.device === 'lax' ? ', compliant, notifies although suppressed' : ', caches the suppression state, which the VIRTIO spec does not allow'})`,
+    `the notification mode (--notify ${st.notify}${st.notify === 'event-idx' ? ', what QEMU and virtiofsd negotiate' : ''})`,
+    `MSI latency (${st.latency ? '--latency: MSIs in flight for an arbitrary time' : 'MSIs latch when sent'})`,
+    `N = ${st.buffers} buffers in the exploration`,
+  ];
+  notes.push(`assumed, not read from the code: ${assumed.join('; ')}; the flags change them`);
   return notes;
 }
 

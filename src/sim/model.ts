@@ -164,7 +164,7 @@ export function describeConfig(c: SimConfig): string {
   if (c.cbLock) parts.push('callback takes the lock');
   if (c.lat) parts.push('MSIs in flight (LAT=1)');
   parts.push(c.eventIdx ? 'EVENT_IDX' : 'flags mode');
-  if (!c.napi) parts.push(c.wqLocal ? 'work queued on the interrupted CPU' : 'work pinned to CPU 0');
+  if (!c.napi) parts.push(c.wqLocal ? 'work queued on the CPU that took the IRQ' : 'work pinned to CPU 0');
   if (!c.napi && c.drain === 'plain') parts.push('plain get_buf drain (no disable/enable_cb loop)');
   if (!c.napi && c.drain === 'relock') parts.push('lock dropped and re-taken per buffer');
   parts.push(`N=${c.n}`);

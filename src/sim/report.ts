@@ -237,10 +237,10 @@ export function ringBoundSentence(b: NonNullable<SummaryContext['ringBound']>, f
     return `The ring bound (${MODEL_DOC}#the-ring-bound) does not apply here: ${b.why}; ` +
       'beyond the explored ratios, whether "nobody cared" can fire depends on timing (simulate --timed).';
   }
-  const rText = fromUser ? `R = ${b.ring} (--ring)` : `R = ${b.ring} assumed (QEMU's common queue size; --ring sets it)`;
+  const rText = fromUser ? `R = ${b.ring}, from --ring` : `R = ${b.ring} assumed, QEMU's common queue size; --ring sets it`;
   return `Ring bound (${MODEL_DOC}#the-ring-bound): ${b.why}, so one hold consumes at most R buffers and, with either lock, ` +
-    `the unhandled fraction is at most R/(R+1) (${fractionText(b.ring)} with ${rText}); "nobody cared" needs R >= 1000, ` +
-    'assuming the device sends at most one MSI per used buffer' +
+    `the unhandled fraction is at most R/(R+1), here ${fractionText(b.ring)} (${rText}); "nobody cared" needs R >= 1000, ` +
+    'assuming the device sends at most one MSI per used buffer and that MSIs of one vector still in flight coalesce in the interrupt controller' +
     (b.ring < 1000 ? `, so at R = ${b.ring} this race alone cannot make note_interrupt() disable the line.` : '.');
 }
 
@@ -298,7 +298,7 @@ export function summarySentences(cmp: Comparison, ctx: SummaryContext = {}): str
     if (closed.length) s.push(`Under the explored environment the fix closes ${list(closed)}.`);
     if (kept.length) s.push(`It does not close ${list(kept)}.`);
     if (added.length) s.push(`It makes reachable what was not before: ${list(added)}.`);
-    if (c.drain === 'relock') {
+    if (c.drain === 'relock' && !after.properties.C.violated) {
       s.push('Here the lock is dropped after each buffer and re-taken before the next, so irqsave masks local IRQs only within each hold; between buffers interrupts land on the work\'s CPU as before.');
     }
   }
@@ -323,7 +323,9 @@ export function summarySentences(cmp: Comparison, ctx: SummaryContext = {}): str
         (c.stale === 'cached' ? ': they need a device that caches the suppression state, which violates the VIRTIO spec; the lock kind has no effect on them.' : '.'));
     }
   }
-  if (cmp.fixApplies && !masksHardIrqs(c.lock)) {
+  if (cmp.fixApplies && !masksHardIrqs(c.lock) && c.drain === 'relock') {
+    s.push("What the fix costs: with irqsave local IRQs are off on the work's CPU while each buffer is taken, from the lock to the unlock after it.");
+  } else if (cmp.fixApplies && !masksHardIrqs(c.lock)) {
     s.push(ctx.ringBound?.applies
       ? `What the fix costs: with irqsave local IRQs are off on the work's CPU for up to R = ${ctx.ringBound.ring} get_buf iterations per hold.`
       : "What the fix costs: the drain loop has no budget, so with irqsave local IRQs stay off on the work's CPU for as long as it keeps finding buffers.");

@@ -36,6 +36,44 @@ describe('fact extraction', () => {
     assert.deepEqual(f.lockOps.map(o => [o.api, o.action, o.releases ?? null]), [['spin_lock', 'lock', null], ['spin_unlock', 'unlock', [0]]]);
   });
 
+  it('records loops, locks held on some path only, and the values of locals in virtqueue code', () => {
+    const f = fn(`int f(struct q *q, bool x) {
+      struct virtqueue *vq = q->vq;
+      int ret;
+      if (x)
+        spin_lock(&q->lock);
+      ret = virtqueue_add_sgs(vq, sgs, 1, 0, q, GFP_ATOMIC);
+      if (x)
+        spin_unlock(&q->lock);
+      spin_lock(&q->lock);
+      while ((b = virtqueue_get_buf(vq, &len))) {
+        spin_unlock(&q->lock);
+        kfree(b);
+        spin_lock(&q->lock);
+      }
+      spin_unlock(&q->lock);
+      return ret;
+    }`);
+    const add = f.calls.find(c => c.callee === 'virtqueue_add_sgs')!;
+    assert.deepEqual([add.state.held, add.state.maybe], [[0], [0]]);
+    assert.deepEqual(f.values, { vq: ['q->vq'] });
+    assert.equal(f.loops?.length, 1);
+    const d = f.drains[0];
+    assert.equal(d.loop, 0);
+    assert.equal(d.state.maybe, undefined);
+    assert.deepEqual(f.lockOps.filter(o => o.loop === 0).map(o => o.text), ['spin_unlock(&q->lock)', 'spin_lock(&q->lock)']);
+  });
+
+  it('records the workqueue, CPU and delay of a schedule call and workqueue allocations', () => {
+    const f = fn(`void f(struct d *d) {
+      d->wq = alloc_workqueue("d", WQ_UNBOUND | WQ_MEM_RECLAIM, 0);
+      queue_work(d->wq, &d->w);
+      queue_delayed_work_on(2, system_wq, &d->dw, HZ);
+    }`);
+    assert.deepEqual(f.schedules.map(s => [s.api, s.wq, s.cpu, s.delay]), [['queue_work', 'd->wq', undefined, undefined], ['queue_delayed_work_on', 'system_wq', '2', 'HZ']]);
+    assert.deepEqual(f.wqAllocs?.map(a => [a.api, a.target, a.flags, a.targetExpr?.base.kind === 'var' && a.targetExpr.base.type?.name]), [['alloc_workqueue', 'd->wq', 'WQ_UNBOUND | WQ_MEM_RECLAIM', 'd']]);
+  });
+
   it('sees the re-taken lock at a drain in the loop condition', () => {
     const f = fn(`void f(struct p *p) {
       spin_lock(&p->l);

@@ -67,6 +67,22 @@ describe('VRL001 irq-unsafe-vq-drain on annotated fixtures', () => {
     assert.match(by('helper_work').message, /^helper_reclaim\(\) drains under spin_lock\(&d->lock\), IRQs on; helper_done\(\) queues helper_work\(\)\n/);
   });
 
+  it('names the registration of the queue whose callback schedules the handler, when one callback serves several queues', async () => {
+    const [dir] = fixtureDirs('shape').filter(d => d.endsWith('shared-callback'));
+    const { findings } = await checkPaths([dir], { workers: 0 });
+    const reg = (handler: string) => {
+      const f = findings.find(x => x.handler === handler)!;
+      const r = f.related.find(x => x.role === 'registration')!;
+      return `${path.basename(r.file)}:${r.span.line + 1} ${r.message}`;
+    };
+    // By the queue index that names the handler (virtio-fs's hiprio queue) or names another one.
+    assert.equal(reg('demo_fs_hiprio_done_work'), 'demo_fsq.c:67 registered as a virtqueue callback (vqs_info[VQ_HIPRIO].callback =)');
+    assert.equal(reg('demo_fs_requests_done_work'), 'demo_fsq.c:72 registered as a virtqueue callback (vqs_info[i].callback =)');
+    // By the index of the helper call that bound the handler.
+    assert.equal(reg('demo_alpha'), 'demo_pair.c:60 registered as a virtqueue callback (cbs[PAIR_EVT] =)');
+    assert.equal(reg('demo_beta'), 'demo_pair.c:59 registered as a virtqueue callback (cbs[PAIR_CMD] =)');
+  });
+
   it('has metadata with a docs link into the README', () => {
     assert.equal(vrl001.meta.id, 'VRL001');
     assert.equal(vrl001.meta.name, 'irq-unsafe-vq-drain');

@@ -78,11 +78,12 @@ describe('irqsave fix on before/after fixtures', () => {
     assert.deepEqual(good.refused, []);
     assert.deepEqual(good.edits, fixAll([f], facts, text).edits);
 
-    // Facts whose declarations end inside the lock call's parentheses: the edited function
-    // would not parse, so nothing of it is fixed. A finding at an unlock is refused by the plan.
+    // Facts whose lock call name runs into its parenthesis: the edited function would not
+    // parse, so nothing of it is fixed. A finding at an unlock is refused by the plan.
     const broken = structuredClone(facts);
     const fn = broken.functions.find(x => x.name === f.lockFunction)!;
-    fn.declsEnd = { ...fn.declsEnd!, offset: fn.lockOps[f.lockOp].argsSpan.start + 1 };
+    const op = fn.lockOps[f.lockOp];
+    op.nameSpan = { ...op.nameSpan, end: op.argsSpan.start + 1 };
     const unlock = fn.lockOps.findIndex(o => o.action === 'unlock');
     const atUnlock = { ...f, lockOp: unlock, span: fn.lockOps[unlock].span };
     const bad = fixAll([f, twin, atUnlock], broken, text);

@@ -21,7 +21,8 @@ export interface TestClient {
 }
 
 export async function startServer(rootPath: string | undefined, opts: ServerOptions = {}, settings?: Record<string, unknown>,
-  beforeInitialized?: (client: MessageConnection) => Promise<void>): Promise<TestClient> {
+  beforeInitialized?: (client: MessageConnection) => Promise<void>, initializationOptions?: Record<string, unknown>,
+  files: unknown = { exclude: { '**/excluded': true } }): Promise<TestClient> {
   const up = new PassThrough();
   const down = new PassThrough();
   const serverConn = createConnection(new StreamMessageReader(up), new StreamMessageWriter(down));
@@ -41,7 +42,7 @@ export async function startServer(rootPath: string | undefined, opts: ServerOpti
   client.onNotification('window/logMessage', (p: { message: string }) => { logs.push(p.message); });
   client.onNotification((method: string, params: unknown) => { notifications.push({ method, params }); });
   client.onRequest('workspace/configuration', (p: { items: { section?: string }[] }) =>
-    p.items.map(i => i.section === 'virtioRaceLint' ? settings ?? null : i.section === 'files' ? { exclude: { '**/excluded': true } } : null));
+    p.items.map(i => i.section === 'virtioRaceLint' ? settings ?? null : i.section === 'files' ? files : null));
   client.onRequest('window/workDoneProgress/create', (p: { token: string | number }) => { progressTokens.push(p.token); return null; });
   client.onRequest('workspace/applyEdit', (p: unknown) => { applyEdits.push(p); return { applied: true }; });
   client.listen();
@@ -49,7 +50,8 @@ export async function startServer(rootPath: string | undefined, opts: ServerOpti
   await client.sendRequest('initialize', {
     processId: null, rootUri,
     workspaceFolders: rootUri ? [{ uri: rootUri, name: 'ws' }] : null,
-    capabilities: { workspace: { configuration: true, workspaceEdit: { documentChanges: true } }, window: { workDoneProgress: true } },
+    capabilities: { workspace: { configuration: true, workspaceFolders: true, workspaceEdit: { documentChanges: true } }, window: { workDoneProgress: true } },
+    ...(initializationOptions ? { initializationOptions } : {}),
   });
   await beforeInitialized?.(client);
   await client.sendNotification('initialized', {});

@@ -249,18 +249,27 @@ describe('language server over in-memory streams', function () {
   it('reads a closed file as the index did (a UTF-8 BOM does not shift the fix)', async () => {
     const dir = workspace();
     const file = path.join(dir, 'demo_vq.c');
-    fs.writeFileSync(file, '\ufeff' + fs.readFileSync(file, 'utf8'));
+    const text = fs.readFileSync(file, 'utf8');
+    fs.writeFileSync(file, '\ufeff' + text);
     c = await startServer(dir, { ...defaultServerOptions() }, { patch: { signoff: 'A <a@example.org>' } });
     const vq = uriOf(dir, 'demo_vq.c');
     await c.waitFor(d => vrl(d.get(vq)).length === 2);
-    const res = await c.client.sendRequest('workspace/executeCommand', { command: 'virtioRaceLint.fixAll', arguments: [{ uri: vq }] }) as { applied: boolean; fixed: number };
-    assert.deepEqual(res, { applied: true, fixed: 2, refused: [] });
-    const edit = c.applyEdits[0] as { edit: { documentChanges: { edits: { range: { start: { line: number; character: number } }; newText: string }[] }[] } };
-    const lock = edit.edit.documentChanges[0].edits.find(e => e.newText === 'spin_lock_irqsave')!;
-    assert.deepEqual(lock.range.start, { line: 35, character: 1 }, 'spin_lock after the tab, as the editor shows the file');
+    // Closed: no edit is sent for it (there is no version to send it against).
+    const closed = await c.client.sendRequest('workspace/executeCommand', { command: 'virtioRaceLint.fixAll', arguments: [{ uri: vq }] }) as { applied: boolean; message: string };
+    assert.equal(closed.applied, false);
+    assert.match(closed.message, /demo_vq\.c is not open: open it to fix it/);
+    assert.equal(c.applyEdits.length, 0);
     // A patch against bytes that are not plain UTF-8 would not apply: refused with a reason.
     const patch = await c.client.sendRequest('workspace/executeCommand', { command: 'virtioRaceLint.server.createPatch', arguments: [{ uri: vq }] }) as { error?: string };
     assert.match(patch.error ?? '', /not plain UTF-8 \(utf8-bom\)/);
+    // Opened (the editor shows it without the BOM): the fix lands where the editor shows the lock.
+    await c.client.sendNotification('textDocument/didOpen', { textDocument: { uri: vq, languageId: 'c', version: 3, text } });
+    const res = await c.client.sendRequest('workspace/executeCommand', { command: 'virtioRaceLint.fixAll', arguments: [{ uri: vq }] }) as { applied: boolean; fixed: number };
+    assert.deepEqual(res, { applied: true, fixed: 2, refused: [] });
+    const edit = c.applyEdits[0] as { edit: { documentChanges: { textDocument: { version: number }; edits: { range: { start: { line: number; character: number } }; newText: string }[] }[] } };
+    assert.equal(edit.edit.documentChanges[0].textDocument.version, 3);
+    const lock = edit.edit.documentChanges[0].edits.find(e => e.newText === 'spin_lock_irqsave')!;
+    assert.deepEqual(lock.range.start, { line: 35, character: 1 }, 'spin_lock after the tab, as the editor shows the file');
   });
 
   it('respects files.exclude when indexing', async () => {

@@ -25,7 +25,7 @@ describe('simulation from analysed code', function () {
     assert.deepEqual(m.sourceMap.drain, { file: path.join(GPU, 'demo_vq.c'), line: 23 });
     assert.deepEqual(m.sourceMap.schedule, { file: path.join(GPU, 'demo_vq.c'), line: 8 });
     assert.equal(m.sourceMap.unlock?.line, 41);
-    assert.ok(m.notes.some(n => /re-check loop is in the function/.test(n)));
+    assert.match(m.drainWhy ?? '', /re-check loop/);
   });
 
   it('sees a callback that takes the same lock, and the deadlock irqsave removes', async () => {
@@ -184,5 +184,82 @@ describe('virtio-race-lint simulate', function () {
     const none = await runCli(['simulate', 'demo_drv.h'], GPU);
     assert.equal(none.code, 2);
     assert.match(none.stderr, /no VRL001 finding to simulate/);
+  });
+});
+
+describe('simulation from analysed code: model v2 settings read from the code', function () {
+  this.timeout(60000);
+  const GOLDEN = path.join(FIXTURES, 'golden');
+
+  it('reads DRAIN 2 from a console-shaped handler, and irqsave then leaves C and CX violated', async () => {
+    const dir = path.join(GOLDEN, 'console');
+    const { findings, project } = await checkPaths([dir], { workers: 0 });
+    const m = modelFromFinding(findings[0], project.index)!;
+    assert.equal(m.drain, 'relock');
+    assert.equal(m.wq, 'local');
+    assert.deepEqual([m.ring?.cond1, m.ring?.cond2], [true, false]);
+    assert.ok(m.sourceMap.dropUnlock && m.sourceMap.relock && m.sourceMap.unlock);
+    assert.ok(m.sourceMap.unlock!.line > m.sourceMap.relock!.line, 'W6 is the final unlock, not the drop inside the loop');
+    const sim = simulateCode(m);
+    const after = sim.comparison.after.properties;
+    assert.deepEqual([after.B.violated, after.C.violated, after.CX.violated], [false, true, true]);
+    assert.equal(sim.ringBound.applies, false);
+    const text = renderSimulationText(sim);
+    assert.match(text, /It does not close C \([^)]*\), CX/);
+    assert.match(text, /The ring bound \(docs\/model\.md#the-ring-bound\) does not apply here: .*resubmits/);
+    assert.doesNotMatch(text, /fix closes [^.]*\bC \(/);
+    // The W8 / W9 steps cite the drop and the re-lock.
+    const t = sim.comparison.after.properties.CX.trace!;
+    assert.ok(t.some(s => s.cmd === 'W8'));
+  });
+
+  it('reads the ring bound for fs- and gpu-shaped handlers and states it with R', async () => {
+    for (const dir of ['fs', 'gpu']) {
+      const { findings, project } = await checkPaths([path.join(GOLDEN, dir)], { workers: 0 });
+      assert.equal(findings.length, 2, dir);
+      for (const f of findings) {
+        const m = modelFromFinding(f, project.index)!;
+        assert.equal(m.drain, 'recheck', f.handler);
+        const sim = simulateCode(m, { ring: 256 });
+        assert.equal(sim.ringBound.applies, true, f.handler);
+        const text = renderSimulationText(sim);
+        assert.match(text, /unhandled fraction is at most R\/\(R\+1\), here 256\/257 = 99\.61% \(R = 256, from --ring\); "nobody cared" needs R >= 1000/);
+        // The irqsave fix closes C here, and the fix's cost is bounded by R.
+        assert.match(text, /local IRQs are off on the work's CPU for up to R = 256 get_buf iterations per hold/);
+      }
+    }
+  });
+
+  it('refuses --irq other with local work in one line, and accepts it with --wq pinned', async () => {
+    const r = await runCli(['simulate', 'golden_fs.c'], path.join(GOLDEN, 'fs'));
+    assert.equal(r.code, 0, r.stderr);
+    const bad = await runCli(['simulate', 'golden_fs.c', '--irq', 'other'], path.join(GOLDEN, 'fs'));
+    assert.equal(bad.code, 2);
+    assert.equal(bad.stderr.trim().split('\n').length, 1);
+    assert.match(bad.stderr, /--irq other needs --wq pinned: .*read from the code: schedule_work\(\)/);
+    const ok = await runCli(['simulate', 'golden_fs.c', '--irq', 'other', '--wq', 'pinned', '--json'], path.join(GOLDEN, 'fs'));
+    assert.equal(ok.code, 0, ok.stderr);
+    const [a] = JSON.parse(ok.stdout);
+    assert.deepEqual([a.model.irq, a.model.wq, a.after.properties.C.violated], ['other', 'pinned', true]);
+  });
+
+  it('takes --drain, --notify (and --event-idx as its alias), --napi and --ring, and rejects bad values', async () => {
+    const cwd = path.join(GOLDEN, 'fs');
+    const j = async (...args: string[]) => { const r = await runCli(['simulate', 'golden_fs.c:33', '--json', ...args], cwd); assert.equal(r.code, 0, r.stderr); return JSON.parse(r.stdout)[0]; };
+    const relock = await j('--drain', 'relock');
+    assert.equal(relock.model.drain, 'relock');
+    assert.equal(relock.after.properties.C.violated, true);
+    assert.equal(relock.model.ringBound.applies, false, 'the conditions were read for the code\'s shape');
+    assert.equal((await j('--notify', 'flags')).model.notify, 'flags');
+    assert.equal((await j('--event-idx')).model.notify, 'event-idx');
+    const napi = await j('--napi');
+    assert.deepEqual([napi.model.napi, napi.model.lock], [true, 'none']);
+    assert.equal(napi.before.states, napi.after.states, 'no fix to apply to a NAPI poll');
+    assert.equal((await j('--ring', '1024')).model.ring, 1024);
+    for (const bad of [['--ring', '0x80'], ['--buffers', '0x3'], ['--drain', 'loop'], ['--notify', 'msi'], ['--napi', '--lock', 'spin_lock']]) {
+      const r = await runCli(['simulate', 'golden_fs.c:33', ...bad], cwd);
+      assert.equal(r.code, 2, bad.join(' '));
+      assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
+    }
   });
 });

@@ -12,7 +12,7 @@
 // interrupt still finds the ring empty), and an interrupt routed to another CPU is not masked.
 import { DRAIN_APIS, isIrqUnsafeSpin } from '../apis';
 import type { DrainFact, FunctionFacts, LockOp } from '../facts';
-import type { FnRef, ResolvedBinding, ScheduleReach, Tables, WorkspaceIndex } from '../workspace';
+import type { CallbackInfo, FnRef, ResolvedBinding, ScheduleReach, Tables, WorkspaceIndex } from '../workspace';
 import { createRule, type Finding, type RelatedLocation } from './rule';
 
 const MAX_DEPTH = 5;
@@ -138,6 +138,52 @@ function takesSameLock(t: Tables, from: FnRef, owner: FnRef, op: LockOp): boolea
   return visit(from, 0);
 }
 
+/**
+ * The registration of the queue whose callback schedules this handler. One callback may serve
+ * several queues (virtio-fs registers virtio_fs_vq_done for the hiprio queue and for each request
+ * queue) and the work item it schedules is bound to a different handler per queue. Among the
+ * callback's registrations, prefer one whose queue index names this handler (`vqs[VQ_HIPRIO]` for
+ * a `*_hiprio_*` handler) or the index of the call that bound it, and avoid one whose index names
+ * another handler bound to the same work item.
+ */
+function queueRegistration(t: Tables, reach: ScheduleReach, binding: ResolvedBinding): CallbackInfo['reg'] {
+  const regs = reach.callback.regs;
+  if (regs.length < 2) return reach.callback.reg;
+  const handler = binding.handler.fn.name;
+  const others = t.handlersFor(reach.key, reach.site.file).map(b => b.handler.fn.name).filter(n => n !== handler);
+  const mine = words(handler);
+  const theirs = new Set(others.flatMap(o => [...words(o)]).filter(w => !mine.has(w)));
+  const viaIndex = binding.via ? indexOf(binding.via.text ?? '') : undefined;
+  let best = reach.callback.reg;
+  let bestScore = -Infinity;
+  for (const r of regs) {
+    const idx = indexOf(r.how);
+    const ws = words(idx ?? '');
+    let score = 0;
+    if (viaIndex !== undefined && idx !== undefined && idx === viaIndex) score += 2;
+    if ([...ws].some(w => mine.has(w))) score += 1;
+    if ([...ws].some(w => theirs.has(w))) score -= 1;
+    if (score > bestScore) { best = r; bestScore = score; }
+  }
+  return best;
+}
+
+const GENERIC_WORDS = new Set(['vq', 'vqs', 'i', 'j', 'k', 'n', 'idx', 'index', 'queue', 'q', 'nr', 'num', 'info', 'callback', 'callbacks']);
+
+function words(text: string): Set<string> {
+  return new Set(text.toLowerCase().split(/[^a-z0-9]+|_/).filter(w => w && !GENERIC_WORDS.has(w) && !/^\d+$/.test(w)));
+}
+
+/** The subscript in `vqs_info[VQ_HIPRIO].callback =` or `&fs->vqs[i]`, spaces removed. */
+function indexOf(text: string): string | undefined {
+  const m = /\[([^\]]+)\]/.exec(text);
+  return m ? m[1].replace(/\s+/g, '') : undefined;
+}
+
+function registrationLocation(reg: CallbackInfo['reg']): RelatedLocation {
+  return { role: 'registration', file: reg.file, span: reg.span, message: `registered as a virtqueue callback (${reg.how})` };
+}
+
 function makeFinding(t: Tables, reach: ScheduleReach, binding: ResolvedBinding, rd: RacyDrain, ops: number[]): Finding {
   const op = rd.owner.fn.lockOps[rd.op];
   const handler = binding.handler;
@@ -156,7 +202,7 @@ function makeFinding(t: Tables, reach: ScheduleReach, binding: ResolvedBinding, 
     'IRQ_NONE stays possible, as the ring can be empty by then.';
   const related: RelatedLocation[] = [
     { role: 'callback', file: cb.fn.file, span: cb.fn.fn.nameSpan, message: `vring callback ${cb.fn.fn.name}() (hard IRQ)` },
-    { role: 'registration', file: cb.reg.file, span: cb.reg.span, message: `registered as a virtqueue callback (${cb.reg.how})` },
+    registrationLocation(queueRegistration(t, reach, binding)),
     { role: 'schedule', file: reach.site.file, span: reach.site.fact.span,
       message: `${reach.site.fact.api}(${reach.site.fact.work.text})` + (reach.site.fn.fn !== cb.fn.fn ? ` in ${reach.site.fn.fn.name}(), called from the callback` : ' from the callback') },
     { role: 'binding', file: binding.site.file, span: binding.site.span,

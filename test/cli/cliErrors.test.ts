@@ -1,0 +1,78 @@
+// CLI errors are one line on stderr with exit 2, never a stack trace, and no output replaces a
+// source file (issue 9).
+import * as assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { runCli, tempDir } from '../helpers/cli';
+import { FIXTURES } from '../helpers/fixtures';
+
+const BEFORE = fs.readFileSync(path.join(FIXTURES, 'fix/basic/before.c'), 'utf8');
+const CLI = path.join(__dirname, '../../../dist/cli.js');
+
+function race(): string {
+  const dir = tempDir('vrl-clierr-');
+  fs.writeFileSync(path.join(dir, 'race.c'), BEFORE);
+  return dir;
+}
+
+describe('CLI errors and outputs', function () {
+  this.timeout(30000);
+
+  it('patch -o does not overwrite a source file it patches (also through another spelling or a link)', async () => {
+    const dir = race();
+    fs.symlinkSync('race.c', path.join(dir, 'alias.c'));
+    for (const out of ['race.c', './race.c', 'alias.c']) {
+      const r = await runCli(['patch', '--signoff', 'A <a@example.org>', '-o', out, 'race.c'], dir);
+      assert.equal(r.code, 2, out);
+      assert.equal(r.stderr, `virtio-race-lint: --output ${out}: is a source file being patched; refusing to overwrite it\n`);
+      assert.equal(fs.readFileSync(path.join(dir, 'race.c'), 'utf8'), BEFORE);
+    }
+    const ok = await runCli(['patch', '--signoff', 'A <a@example.org>', '-o', 'race.patch', 'race.c'], dir);
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.match(fs.readFileSync(path.join(dir, 'race.patch'), 'utf8'), /^Subject: \[PATCH\]/m);
+  });
+
+  it('patch -o into a directory that does not exist is one line, exit 2', async () => {
+    const dir = race();
+    const r = await runCli(['patch', '--signoff', 'A <a@example.org>', '-o', 'no/such/dir/x.patch', 'race.c'], dir);
+    assert.equal(r.code, 2);
+    assert.equal(r.stderr, 'virtio-race-lint: --output no/such/dir/x.patch: No such file or directory\n');
+  });
+
+  for (const bad of ['-1', '+5', '0x10', '1e9', 'yesterday', '99999999999999', '-0001-01-01']) {
+    it(`--date ${bad} is refused with one line`, async () => {
+      const dir = race();
+      const r = await runCli(['patch', '--signoff', 'A <a@example.org>', `--date=${bad}`, 'race.c'], dir);
+      assert.equal(r.code, 2, r.stdout);
+      assert.match(r.stderr, /^virtio-race-lint: --date: cannot read '.*' as a date \(seconds since 1970, or a date such as 2026-01-02T03:04:05Z or Fri, 2 Jan 2026 03:04:05 \+0000\)\n$/);
+    });
+  }
+
+  it('--date takes epoch seconds and ISO dates', async () => {
+    const dir = race();
+    for (const [d, line] of [['0', 'Date: Thu, 1 Jan 1970 00:00:00 +0000'], ['2026-01-02T03:04:05Z', 'Date: Fri, 2 Jan 2026 03:04:05 +0000'], ['Fri, 2 Jan 2026 03:04:05 +0000', 'Date: Fri, 2 Jan 2026 03:04:05 +0000']]) {
+      const r = await runCli(['patch', '--signoff', 'A <a@example.org>', '--date', d, 'race.c'], dir);
+      assert.equal(r.code, 0, r.stderr);
+      assert.ok(r.stdout.includes(`\n${line}\n`), r.stdout.slice(0, 300));
+    }
+  });
+
+  for (const bad of ['0x3', '', ' 2', '2.0', '1e1', '-1', '65']) {
+    it(`--workers '${bad}' is refused with one line`, async () => {
+      const r = await runCli(['check', `--workers=${bad}`, 'race.c'], race());
+      assert.equal(r.code, 2);
+      assert.equal(r.stderr, `virtio-race-lint: --workers takes a whole number from 0 to 64, not '${bad}'\n`);
+    });
+  }
+
+  it('a reader that goes away (EPIPE) gives no stack trace', function () {
+    if (process.platform === 'win32' || !fs.existsSync(CLI)) this.skip();
+    const dir = race();
+    // `true` exits at once, long before the CLI has analysed the file and writes the mail.
+    const r = spawnSync('sh', ['-c', `'${process.execPath}' '${CLI}' patch --signoff 'A <a@example.org>' race.c 2>err.txt | true`], { cwd: dir, encoding: 'utf8' });
+    assert.equal(r.status, 0);
+    const err = fs.readFileSync(path.join(dir, 'err.txt'), 'utf8');
+    assert.doesNotMatch(err, /\n\s+at |Error:/, err);
+  });
+});
