@@ -1,9 +1,10 @@
 // Checking files and directories from disk: what the CLI and the benchmark run.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { FactsCache } from './factsCache';
 import { Project } from './project';
 import type { Finding } from './rules/rule';
-import { defaultWorkers, driverFilesWithRipgrep, errnoText, isCSource, ripgrep, ScanPool, type ScanStats } from './scan';
+import { defaultWorkers, driverFilesWithRipgrep, errnoText, isCSource, parseClock, ripgrep, ScanPool, type ScanStats } from './scan';
 
 export class PathError extends Error {
   constructor(readonly path: string, readonly reason: string) {
@@ -25,6 +26,8 @@ export interface CheckOptions {
   workers?: number;
   /** How directories are searched for candidate files (see ScanOptions.prefilter). */
   prefilter?: 'auto' | 'ripgrep' | 'builtin';
+  /** Keep and reuse per-file facts on disk (factsCache.ts): true for the default place, or a directory. */
+  cache?: boolean | string;
 }
 
 /**
@@ -34,6 +37,8 @@ export interface CheckOptions {
  */
 export async function checkPaths(paths: string[], opts: CheckOptions = {}): Promise<CheckResult> {
   const t0 = performance.now();
+  const parse0 = parseClock.ms;
+  const ms: Record<string, number> = { start: t0 };
   const timing = process.env.VRL_TIMING ? (label: string) => console.error(`[timing] ${label} ${(performance.now() - t0).toFixed(0)} ms`) : () => {};
   const dirs: string[] = [];
   const explicit: string[] = [];
@@ -52,7 +57,8 @@ export async function checkPaths(paths: string[], opts: CheckOptions = {}): Prom
   // With ripgrep listing the candidates there is little to read: parse in this thread, where the
   // code is compiled once, while rg uses the cores. Without it, workers walk and read.
   const useRg = dirs.length > 0 && opts.prefilter !== 'builtin' && !!ripgrep(opts.prefilter === 'ripgrep');
-  const pool = new ScanPool(opts.workers ?? (dirs.length && !useRg ? defaultWorkers() : 0), 'caller');
+  const cache = opts.cache ? new FactsCache(typeof opts.cache === 'string' ? opts.cache : undefined) : undefined;
+  const pool = new ScanPool(opts.workers ?? (dirs.length && !useRg ? defaultWorkers() : 0), 'caller', cache);
   try {
     const project = new Project();
     // Named files are parsed whatever they contain; directories only where the prefilter says.
@@ -63,6 +69,8 @@ export async function checkPaths(paths: string[], opts: CheckOptions = {}): Prom
       .filter(f => !explicitSet.has(f) && !dirs.some(d => isUnder(f, d)));
     const [walked, named] = [await pool.scan(dirs, context, { prefilter: opts.prefilter }), await pool.scan([], explicit, { all: true })];
     timing('scan');
+    ms.scan = performance.now() - t0;
+    ms.parseScan = parseClock.ms - parse0;
     // A file both walked and named: the named parse (of the whole file) replaces the walked one.
     for (const f of [...walked.facts, ...named.facts]) project.setFacts(f);
     const files = [...new Set([...walked.files, ...named.files])].sort();
@@ -73,25 +81,39 @@ export async function checkPaths(paths: string[], opts: CheckOptions = {}): Prom
       if (list) list.push(f); else byDir.set(d, [f]);
     }
     const warnings = [...named.warnings, ...walked.warnings];
+    const listed = new Map<string, string[]>();
     warnings.push(...await project.expand({
       // Beyond the files walked, a named file's own directory is in scope for resolving names;
       // with the ripgrep prefilter only candidates were listed, so directories are read here.
+      // Each directory is listed once: a second round asks mostly for the same ones.
       listDirs: async dirsWanted => {
-        const fromRg = walked.stats.prefilter === 'ripgrep' ? await driverFilesWithRipgrep(dirsWanted) : undefined;
-        return new Map(dirsWanted.map(d => [d, fromRg?.get(d) ?? byDir.get(d) ?? listCFiles(d)]));
+        const fresh = dirsWanted.filter(d => !listed.has(d));
+        const fromRg = walked.stats.prefilter === 'ripgrep' && fresh.length ? await driverFilesWithRipgrep(fresh) : undefined;
+        for (const d of fresh) listed.set(d, fromRg?.get(d) ?? byDir.get(d) ?? listCFiles(d));
+        return new Map(dirsWanted.map(d => [d, listed.get(d)!]));
       },
       parseMatching: async candidates => pool.parseMatching(candidates),
     }));
     timing('expand');
+    ms.expand = performance.now() - t0 - ms.scan;
     const inScope = (f: string) => explicitSet.has(f) || dirs.some(d => isUnder(f, d));
     const findings = project.findings().filter(f => inScope(f.file));
     timing('findings');
+    ms.findings = performance.now() - t0 - ms.scan - ms.expand;
+    ms.parse = parseClock.ms - parse0;
+    if (walked.stats.ms) Object.assign(ms, walked.stats.ms);
     const stats: ScanStats = {
       filesRead: walked.stats.filesRead + named.stats.filesRead,
       bytes: walked.stats.bytes + named.stats.bytes,
       filesParsed: project.index.fileCount,
       prefilter: walked.stats.prefilter,
+      ms,
     };
+    try {
+      cache?.save();
+    } catch (e) {
+      warnings.push(`${cache!.file}: facts cache not written: ${errnoText(e)}`);
+    }
     return { project, findings, warnings: [...new Set(warnings)].sort(), stats, files };
   } finally {
     await pool.close();

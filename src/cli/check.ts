@@ -1,16 +1,19 @@
+import * as path from 'node:path';
 import { ripgrep } from '../analysis/scan';
 import { formatText, toJson, toSarif } from '../report/formats';
 import { analyse, CliError, EXIT_FINDINGS, EXIT_OK, intOption, oneOf, parseArgs, type Io } from './common';
 import { VERSION } from './help';
 
 export async function checkCommand(args: string[], io: Io): Promise<number> {
-  const a = parseArgs(args, { values: ['format', 'workers', 'prefilter'], flags: ['related'] });
+  const a = parseArgs(args, { values: ['format', 'workers', 'prefilter', 'cache-location'], flags: ['related', 'cache'] });
   const format = oneOf('format', a.options.get('format'), ['text', 'json', 'sarif'] as const, 'text');
   const prefilter = oneOf('prefilter', a.options.get('prefilter'), ['auto', 'ripgrep', 'builtin'] as const, 'auto');
   if (a.positional.length === 0) throw new CliError('check: no PATH given (try: virtio-race-lint check drivers/)');
   if (prefilter === 'ripgrep' && !ripgrep()) throw new CliError('--prefilter ripgrep: ripgrep (rg) is not installed (install it, or use --prefilter builtin)');
   const workers = intOption('workers', a.options.get('workers'), 0, 64);
-  const result = await analyse(a.positional, io, { workers, prefilter });
+  const cacheDir = a.options.get('cache-location');
+  const cache = cacheDir !== undefined ? path.resolve(io.cwd, cacheDir) : a.flags.has('cache');
+  const result = await analyse(a.positional, io, { workers, prefilter, cache });
   for (const w of result.warnings) io.err(`virtio-race-lint: warning: ${w.startsWith(io.cwd + '/') ? w.slice(io.cwd.length + 1) : w}\n`);
   const { findings } = result;
   if (process.env.VRL_STATS) {
