@@ -19,6 +19,8 @@ export interface ScanStats { filesRead: number; bytes: number; filesParsed: numb
 export interface ScanResult {
   facts: FileFacts[];
   warnings: string[];
+  /** Files and directories that could not be read (permission, I/O): `path: reason`. */
+  errors: string[];
   /** Every C file seen (parsed or not); with the ripgrep prefilter, only its candidates. */
   files: string[];
   stats: ScanStats;
@@ -54,6 +56,7 @@ export interface WorkReply {
   /** With returnBytes: the files to parse, unparsed. */
   toParse: { file: string; bytes: Uint8Array }[];
   warnings: string[];
+  errors: string[];
   bytes: number;
   read: number;
   parsed: number;
@@ -112,7 +115,7 @@ export class UnitProcessor {
       this.excludeKey = key;
       this.exclude = excludeMatcher(req.exclude);
     }
-    const reply: WorkReply = { id: req.id, subdirs: [], files: [], facts: [], toParse: [], warnings: [], bytes: 0, read: 0, parsed: 0 };
+    const reply: WorkReply = { id: req.id, subdirs: [], files: [], facts: [], toParse: [], warnings: [], errors: [], bytes: 0, read: 0, parsed: 0 };
     this.returnBytes = req.returnBytes;
     if (req.kind === 'files') {
       for (const f of req.paths) this.file(f, req.all, reply);
@@ -126,7 +129,9 @@ export class UnitProcessor {
       let entries: fs.Dirent[];
       try {
         entries = fs.readdirSync(dir, { withFileTypes: true });
-      } catch {
+      } catch (e) {
+        // Gone since it was listed: nothing to read. Otherwise the tree was not fully read.
+        if ((e as NodeJS.ErrnoException).code !== 'ENOENT') reply.errors.push(`${dir}: ${errnoText(e)}`);
         continue;
       }
       for (const e of entries) {
@@ -154,7 +159,11 @@ export class UnitProcessor {
       this.buf = r.buffer;
       bytes = r.bytes;
     } catch (e) {
-      reply.warnings.push(`${file}: skipped: ${errnoText(e)}`);
+      const code = (e as NodeJS.ErrnoException).code;
+      // Not a C source after all, or too large: skipped with a warning. A file that cannot be
+      // read is an error (README: exit 2), unless it went away since it was listed.
+      if (code === 'ENOTREG' || code === 'ETOOLARGE' || code === 'ENOENT' || names) reply.warnings.push(`${file}: skipped: ${errnoText(e)}`);
+      else reply.errors.push(`${file}: ${errnoText(e)}`);
       return;
     }
     reply.read++;
@@ -376,7 +385,7 @@ export class ScanPool {
   }
 
   private async runNow(src: WorkSource, opts: ScanOptions): Promise<ScanResult> {
-    const result: ScanResult = { facts: [], warnings: [], files: [], stats: { filesRead: 0, bytes: 0, filesParsed: 0 } };
+    const result: ScanResult = { facts: [], warnings: [], errors: [], files: [], stats: { filesRead: 0, bytes: 0, filesParsed: 0 } };
     const next = () => src.next(this.nextId++);
     const pending: { file: string; bytes: Uint8Array }[] = [];
     const absorb = (r: WorkReply) => {
@@ -385,6 +394,7 @@ export class ScanPool {
       for (const f of r.files) result.files.push(f);
       for (const f of r.facts) result.facts.push(f);
       for (const w of r.warnings) result.warnings.push(w);
+      for (const e of r.errors ?? []) result.errors.push(e);
       result.stats.filesRead += r.read;
       result.stats.bytes += r.bytes;
       result.stats.filesParsed += r.parsed;
@@ -452,6 +462,7 @@ export class ScanPool {
     result.facts.sort((a, b) => cmp(a.file, b.file));
     result.files.sort(cmp);
     result.warnings.sort(cmp);
+    result.errors.sort(cmp);
     return result;
   }
 
