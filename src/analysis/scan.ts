@@ -175,17 +175,23 @@ export class UnitProcessor {
     }
     const res = parseOne(file, bytes);
     if (res.warning) reply.warnings.push(res.warning);
+    // A neighbour read for a name may fail quietly; a file in scope that could not be analysed
+    // leaves the check incomplete.
+    if (res.error) (names ? reply.warnings : reply.errors).push(res.error);
     if (res.facts) { reply.facts.push(res.facts); reply.parsed++; }
   }
 }
 
-/** Parses one file's bytes; every failure becomes a warning, never an exception. */
-export function parseOne(file: string, bytes: Buffer): { facts?: FileFacts; warning?: string } {
+/**
+ * Parses one file's bytes, never throwing: a file skipped on purpose (binary, too large) is a
+ * warning; an analysis that failed (20,000 nested #if exhaust the stack) is an error.
+ */
+export function parseOne(file: string, bytes: Buffer): { facts?: FileFacts; warning?: string; error?: string } {
   try {
     // Decoding copies the bytes into a string, so `bytes` may be a reused buffer.
     return factsFromBytes(file, bytes);
   } catch (e) {
-    return { warning: `${file}: skipped: analysis failed: ${(e as Error).message}` };
+    return { error: `${file}: not analysed: analysis failed: ${String((e as Error)?.message ?? e).split('\n')[0]}` };
   }
 }
 
@@ -406,6 +412,7 @@ export class ScanPool {
       for (let p = pending.shift(); p; p = pending.shift()) {
         const res = parseOne(p.file, Buffer.from(p.bytes.buffer, p.bytes.byteOffset, p.bytes.byteLength));
         if (res.warning) result.warnings.push(res.warning);
+        if (res.error) result.errors.push(res.error);
         if (res.facts) { result.facts.push(res.facts); result.stats.filesParsed++; }
       }
     };

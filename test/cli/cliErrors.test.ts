@@ -100,4 +100,16 @@ describe('CLI errors and outputs', function () {
       assert.doesNotMatch(r.stderr, /\n\s+at /);
     }
   });
+
+  it('a file whose analysis fails (20,000 nested #if) is one line and exit 2, not a silent exit 0', async () => {
+    const dir = tempDir('vrl-clierr-');
+    const n = 20000;
+    fs.writeFileSync(path.join(dir, 'deep.c'), '#if A\n'.repeat(n) + 'int x;\n' + '#endif\n'.repeat(n) + BEFORE);
+    for (const args of [['deep.c'], ['--prefilter', 'builtin', '.']]) {
+      const r = await runCli(['check', ...args], dir);
+      assert.equal(r.code, 2, r.stderr);
+      assert.match(r.stderr, /^virtio-race-lint: deep\.c: not analysed: analysis failed: .+$/m);
+      assert.doesNotMatch(r.stderr, /\n\s+at /);
+    }
+  });
 });
