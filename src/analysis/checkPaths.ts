@@ -16,6 +16,8 @@ export interface CheckResult {
   project: Project;
   findings: Finding[];
   warnings: string[];
+  /** Files or directories in scope that could not be read (`path: reason`): the CLI exits 2. */
+  errors: string[];
   stats: ScanStats;
   /** Every C file in scope. */
   files: string[];
@@ -114,7 +116,8 @@ export async function checkPaths(paths: string[], opts: CheckOptions = {}): Prom
     } catch (e) {
       warnings.push(`${cache!.file}: facts cache not written: ${errnoText(e)}`);
     }
-    return { project, findings, warnings: [...new Set(warnings)].sort(), stats, files };
+    const errors = [...new Set([...named.errors, ...walked.errors])].sort();
+    return { project, findings, warnings: [...new Set(warnings)].sort(), errors, stats, files };
   } finally {
     await pool.close();
   }

@@ -8,6 +8,7 @@
 // or when a body parses differently alone. Tests check that the facts always equal those of a
 // fresh parse.
 import { assembleFacts, collectItems, extractItem, ItemCache, shiftItem, type ItemFacts, type ItemPart } from './extract';
+import { withoutDisabledCode } from './disabled';
 import type { FileFacts } from './facts';
 import { IncrementalDocument, parseC, type Node, type Point } from './parser';
 import { LineIndex } from './text';
@@ -102,7 +103,16 @@ export class AnalysedDocument {
     this.lastEdit = 'reparse';
   }
 
+  /** The facts of the text as it is now, without code under `#if 0` (see withoutDisabledCode()). */
   facts(): FileFacts {
+    const raw = this.rawFacts();
+    if (this.filtered?.raw !== raw) this.filtered = { raw, facts: withoutDisabledCode(raw, this.doc.text) };
+    return this.filtered.facts;
+  }
+
+  private filtered?: { raw: FileFacts; facts: FileFacts };
+
+  private rawFacts(): FileFacts {
     if (this.factsMemo) return this.factsMemo;
     if (this.itemsStale) return (this.rebuild(), this.factsMemo!);
     const text = this.doc.text;

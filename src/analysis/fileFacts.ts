@@ -1,6 +1,7 @@
 // From bytes to facts for one file: decode, guard against huge or binary input, parse, extract.
 // Used in-process and inside scan workers alike.
 import type { FileFacts } from './facts';
+import { withoutDisabledCode } from './disabled';
 import { extractFacts } from './extract';
 import { parseC } from './parser';
 import { blankLightBodies } from './sparse';
@@ -51,7 +52,7 @@ export function factsFromBytes(file: string, bytes: Buffer): FactsResult {
 export function factsFromText(file: string, text: string, sparse = false): FileFacts {
   const tree = parseC(sparse ? blankLightBodies(text) ?? text : text);
   try {
-    return extractFacts(file, tree, text);
+    return withoutDisabledCode(extractFacts(file, tree, text), text);
   } finally {
     tree.delete();
   }

@@ -27,6 +27,8 @@ export const parseClock = { ms: 0 };
 export interface ScanResult {
   facts: FileFacts[];
   warnings: string[];
+  /** Files and directories that could not be read (permission, I/O): `path: reason`. */
+  errors: string[];
   /** Every C file seen (parsed or not); with the ripgrep prefilter, only its candidates. */
   files: string[];
   stats: ScanStats;
@@ -62,6 +64,7 @@ export interface WorkReply {
   /** With returnBytes: the files to parse, unparsed. */
   toParse: { file: string; bytes: Uint8Array }[];
   warnings: string[];
+  errors: string[];
   bytes: number;
   read: number;
   parsed: number;
@@ -123,7 +126,7 @@ export class UnitProcessor {
       this.excludeKey = key;
       this.exclude = excludeMatcher(req.exclude);
     }
-    const reply: WorkReply = { id: req.id, subdirs: [], files: [], facts: [], toParse: [], warnings: [], bytes: 0, read: 0, parsed: 0 };
+    const reply: WorkReply = { id: req.id, subdirs: [], files: [], facts: [], toParse: [], warnings: [], errors: [], bytes: 0, read: 0, parsed: 0 };
     this.returnBytes = req.returnBytes;
     if (req.kind === 'files') {
       for (const f of req.paths) this.file(f, req.all, reply);
@@ -137,7 +140,9 @@ export class UnitProcessor {
       let entries: fs.Dirent[];
       try {
         entries = fs.readdirSync(dir, { withFileTypes: true });
-      } catch {
+      } catch (e) {
+        // Gone since it was listed: nothing to read. Otherwise the tree was not fully read.
+        if ((e as NodeJS.ErrnoException).code !== 'ENOENT') reply.errors.push(`${dir}: ${errnoText(e)}`);
         continue;
       }
       for (const e of entries) {
@@ -165,7 +170,11 @@ export class UnitProcessor {
       this.buf = r.buffer;
       bytes = r.bytes;
     } catch (e) {
-      reply.warnings.push(`${file}: skipped: ${errnoText(e)}`);
+      const code = (e as NodeJS.ErrnoException).code;
+      // Not a C source after all, or too large: skipped with a warning. A file that cannot be
+      // read is an error (README: exit 2), unless it went away since it was listed.
+      if (code === 'ENOTREG' || code === 'ETOOLARGE' || code === 'ENOENT' || names) reply.warnings.push(`${file}: skipped: ${errnoText(e)}`);
+      else reply.errors.push(`${file}: ${errnoText(e)}`);
       return;
     }
     reply.read++;
@@ -177,18 +186,24 @@ export class UnitProcessor {
     }
     const res = parseOne(file, bytes, this.cache);
     if (res.warning) reply.warnings.push(res.warning);
+    // A neighbour read for a name may fail quietly; a file in scope that could not be analysed
+    // leaves the check incomplete.
+    if (res.error) (names ? reply.warnings : reply.errors).push(res.error);
     if (res.facts) { reply.facts.push(res.facts); reply.parsed++; }
   }
 }
 
-/** Parses one file's bytes; every failure becomes a warning, never an exception. */
-export function parseOne(file: string, bytes: Buffer, cache?: FactsCache): { facts?: FileFacts; warning?: string } {
+/**
+ * Parses one file's bytes, never throwing: a file skipped on purpose (binary, too large) is a
+ * warning; an analysis that failed (20,000 nested #if exhaust the stack) is an error.
+ */
+export function parseOne(file: string, bytes: Buffer, cache?: FactsCache): { facts?: FileFacts; warning?: string; error?: string } {
   const t0 = performance.now();
   try {
     // Decoding copies the bytes into a string, so `bytes` may be a reused buffer.
     return cache ? cache.lookup(file, bytes, () => factsFromBytes(file, bytes)) : factsFromBytes(file, bytes);
   } catch (e) {
-    return { warning: `${file}: skipped: analysis failed: ${(e as Error).message}` };
+    return { error: `${file}: not analysed: analysis failed: ${String((e as Error)?.message ?? e).split('\n')[0]}` };
   } finally {
     parseClock.ms += performance.now() - t0;
   }
@@ -397,7 +412,7 @@ export class ScanPool {
   }
 
   private async runNow(src: WorkSource, opts: ScanOptions): Promise<ScanResult> {
-    const result: ScanResult = { facts: [], warnings: [], files: [], stats: { filesRead: 0, bytes: 0, filesParsed: 0 } };
+    const result: ScanResult = { facts: [], warnings: [], errors: [], files: [], stats: { filesRead: 0, bytes: 0, filesParsed: 0 } };
     const next = () => src.next(this.nextId++);
     const pending: { file: string; bytes: Uint8Array }[] = [];
     const absorb = (r: WorkReply) => {
@@ -406,6 +421,7 @@ export class ScanPool {
       for (const f of r.files) result.files.push(f);
       for (const f of r.facts) result.facts.push(f);
       for (const w of r.warnings) result.warnings.push(w);
+      for (const e of r.errors ?? []) result.errors.push(e);
       result.stats.filesRead += r.read;
       result.stats.bytes += r.bytes;
       result.stats.filesParsed += r.parsed;
@@ -417,6 +433,7 @@ export class ScanPool {
       for (let p = pending.shift(); p; p = pending.shift()) {
         const res = parseOne(p.file, Buffer.from(p.bytes.buffer, p.bytes.byteOffset, p.bytes.byteLength), this.cache);
         if (res.warning) result.warnings.push(res.warning);
+        if (res.error) result.errors.push(res.error);
         if (res.facts) { result.facts.push(res.facts); result.stats.filesParsed++; }
       }
     };
@@ -473,6 +490,7 @@ export class ScanPool {
     result.facts.sort((a, b) => cmp(a.file, b.file));
     result.files.sort(cmp);
     result.warnings.sort(cmp);
+    result.errors.sort(cmp);
     return result;
   }
 

@@ -1,7 +1,7 @@
 import * as path from 'node:path';
 import { ripgrep } from '../analysis/scan';
 import { formatText, toJson, toSarif } from '../report/formats';
-import { analyse, CliError, EXIT_FINDINGS, EXIT_OK, intOption, oneOf, parseArgs, type Io } from './common';
+import { analyse, CliError, EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, intOption, oneOf, parseArgs, reportReadErrors, type Io } from './common';
 import { VERSION } from './help';
 
 export async function checkCommand(args: string[], io: Io): Promise<number> {
@@ -31,5 +31,6 @@ export async function checkCommand(args: string[], io: Io): Promise<number> {
       io.out(JSON.stringify(toSarif(findings, io.cwd, VERSION), null, 2) + '\n');
       break;
   }
+  if (reportReadErrors(result, io)) return EXIT_USAGE;
   return findings.length ? EXIT_FINDINGS : EXIT_OK;
 }

@@ -114,6 +114,15 @@ export function parseDate(name: string, text: string): Date {
 }
 
 /**
+ * Says, one line each, which files or directories could not be read; true if any (the command
+ * then exits 2, as README promises, after doing what it could with the rest).
+ */
+export function reportReadErrors(result: CheckResult, io: Io): boolean {
+  for (const e of result.errors) io.err(`virtio-race-lint: ${e.startsWith(io.cwd + '/') ? e.slice(io.cwd.length + 1) : e}\n`);
+  return result.errors.length > 0;
+}
+
+/**
  * The analysis every command that takes paths runs (check, fix, patch; simulate can too): `paths`
  * as given on the command line, resolved against `io.cwd`, through checkPaths(). A path that
  * cannot be read becomes a CliError that names it as the user wrote it.

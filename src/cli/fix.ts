@@ -12,7 +12,7 @@ import { applyEdits, fixAll } from '../fix/irqsave';
 import { toMbox } from '../fix/mail';
 import { patchMails, preparePatch, type PatchResult } from '../fix/patch';
 import { relativePath } from '../report/formats';
-import { analyse, CliError, EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, parseArgs, parseDate, type Io } from './common';
+import { analyse, CliError, EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, parseArgs, parseDate, reportReadErrors, type Io } from './common';
 import { FileChangedError, writeFileAtomic } from './fileWrite';
 
 function byFile(findings: Finding[]): Map<string, Finding[]> {
@@ -55,8 +55,9 @@ export async function fixCommand(args: string[], io: Io): Promise<number> {
   const result = await analyse(a.positional, io);
   for (const w of result.warnings) io.err(`virtio-race-lint: warning: ${w}\n`);
   io.hooks?.afterAnalyse?.();
+  const unread = reportReadErrors(result, io) ? result.errors.length : 0;
   const { snaps, findings: current, errors: readErrors } = snapshotFiles(result, io, 'fixed');
-  let errors = readErrors;
+  let errors = readErrors + unread;
   let fixedCount = 0;
   let refusedCount = 0;
   let files = 0;
@@ -117,6 +118,7 @@ export async function patchCommand(args: string[], io: Io): Promise<number> {
   const prepared: (PatchResult & { ok: true })[] = [];
   let ident = given;
   const repos = new RepoCache();
+  const unread = reportReadErrors(result, io);
   const { snaps, findings: current } = snapshotFiles(result, io, 'patched');
   for (const [file, findings] of current) {
     const { rel, decoded } = snaps.get(file)!;
@@ -135,7 +137,7 @@ export async function patchCommand(args: string[], io: Io): Promise<number> {
   }
   if (prepared.length === 0) {
     io.err('virtio-race-lint: no patch to write (no VRL001 finding that can be fixed)\n');
-    return result.findings.length ? EXIT_FINDINGS : EXIT_OK;
+    return unread ? EXIT_USAGE : result.findings.length ? EXIT_FINDINGS : EXIT_OK;
   }
   if (!ident) throw new CliError('no author for the patch: pass --signoff "Name <mail>" or set git config user.name and user.email');
   const mails = patchMails(prepared, { from: ident, date, tzOffsetMinutes: -date.getTimezoneOffset() });
@@ -150,5 +152,5 @@ export async function patchCommand(args: string[], io: Io): Promise<number> {
   } else {
     io.out(mbox);
   }
-  return EXIT_OK;
+  return unread ? EXIT_USAGE : EXIT_OK;
 }

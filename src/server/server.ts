@@ -237,6 +237,7 @@ export class VirtioRaceServer {
         if (res.stats.prefilter === 'ripgrep') this.usedRipgrep = true;
         for (const f of res.facts) if (!this.docs.has(f.file)) project.setFacts(f);
         for (const w of res.warnings) this.log(w);
+        for (const e of res.errors) this.log(`not indexed: ${e}`);
       }
       progress?.report('resolving names across files');
       this.log(`scanned in ${Date.now() - started} ms`);

@@ -75,4 +75,41 @@ describe('CLI errors and outputs', function () {
     const err = fs.readFileSync(path.join(dir, 'err.txt'), 'utf8');
     assert.doesNotMatch(err, /\n\s+at |Error:/, err);
   });
+
+  it('an unreadable file in a directory is one line and exit 2, after the other files are checked', function () {
+    // Root reads everything: run the built CLI as nobody.
+    const setpriv = ['/usr/bin/setpriv', '/bin/setpriv'].find(p => fs.existsSync(p));
+    if (process.platform === 'win32' || !fs.existsSync(CLI) || !setpriv || process.getuid?.() !== 0) this.skip();
+    const dir = race();
+    fs.chmodSync(dir, 0o755);
+    fs.chmodSync(path.join(dir, 'race.c'), 0o644);
+    fs.writeFileSync(path.join(dir, 'secret.c'), '/* virtqueue_get_buf */\n', { mode: 0o000 });
+    fs.chmodSync(path.join(dir, 'secret.c'), 0o000);
+    fs.mkdirSync(path.join(dir, 'locked'), { mode: 0o000 });
+    fs.chmodSync(path.join(dir, 'locked'), 0o000);
+    for (const prefilter of ['builtin', 'ripgrep']) {
+      const r: { status: number | null; stdout: string; stderr: string } = spawnSync(setpriv as string, ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, CLI, 'check', '--prefilter', prefilter, '.'],
+        { cwd: dir, encoding: 'utf8', env: { ...process.env, HOME: '/nonexistent' } });
+      if (prefilter === 'ripgrep' && /ripgrep \(rg\) is not installed/.test(r.stderr)) continue;
+      assert.equal(r.status, 2, `${prefilter}: ${r.stderr}`);
+      assert.match(r.stdout, /^race\.c:\d+:\d+: warning: .*\[VRL001\]$/m, `the readable file is still checked (${prefilter}): ${r.stdout} ${r.stderr}`);
+      if (prefilter === 'builtin') {
+        assert.match(r.stderr, /^virtio-race-lint: secret\.c: Permission denied$/m);
+        assert.match(r.stderr, /^virtio-race-lint: locked: Permission denied$/m);
+      }
+      assert.doesNotMatch(r.stderr, /\n\s+at /);
+    }
+  });
+
+  it('a file whose analysis fails (20,000 nested #if) is one line and exit 2, not a silent exit 0', async () => {
+    const dir = tempDir('vrl-clierr-');
+    const n = 20000;
+    fs.writeFileSync(path.join(dir, 'deep.c'), '#if A\n'.repeat(n) + 'int x;\n' + '#endif\n'.repeat(n) + BEFORE);
+    for (const args of [['deep.c'], ['--prefilter', 'builtin', '.']]) {
+      const r = await runCli(['check', ...args], dir);
+      assert.equal(r.code, 2, r.stderr);
+      assert.match(r.stderr, /^virtio-race-lint: deep\.c: not analysed: analysis failed: .+$/m);
+      assert.doesNotMatch(r.stderr, /\n\s+at /);
+    }
+  });
 });
