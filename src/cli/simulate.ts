@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { type CodeSimulation, modelAt, modelFromFinding, renderSimulationText, simulateCode, simulationJson, type CodeModel, type SimulateOptions } from '../sim/fromCode';
 import { DRAIN_SHAPES, LOCKS, MAX_N, NOTIFY_MODES, STALES, TARGETS, WQ_LOCALITIES } from '../sim/model';
 import { relativePath } from '../report/formats';
-import { analyse, CliError, EXIT_OK, oneOf, parseArgs, type Io } from './common';
+import { analyse, CliError, EXIT_OK, intOption, oneOf, parseArgs, type Io } from './common';
 
 /**
  * `simulate FILE[:LINE]`: the finding at LINE (or the function around it), or every finding in
@@ -33,10 +33,10 @@ export async function simulateCommand(args: string[], io: Io): Promise<number> {
     latency: a.flags.has('latency') || undefined,
     callbackLocks: a.flags.has('callback-locks') || undefined,
     napi: a.flags.has('napi') || undefined,
-    buffers: intOption(a.options.get('buffers'), 'buffers', 1, MAX_N),
-    ring: intOption(a.options.get('ring'), 'ring', 1, 32768),
-    maxStates: intOption(a.options.get('max-states'), 'max-states', 1000, 100_000_000),
-    completions: intOption(a.options.get('completions'), 'completions', 1, 100_000_000),
+    buffers: intOption('buffers', a.options.get('buffers'), 1, MAX_N),
+    ring: intOption('ring', a.options.get('ring'), 1, 32768),
+    maxStates: intOption('max-states', a.options.get('max-states'), 1000, 100_000_000),
+    completions: intOption('completions', a.options.get('completions'), 1, 100_000_000),
     timed: a.flags.has('timed'),
   };
   if (!fs.existsSync(file) || !fs.statSync(file).isFile()) throw new CliError(`${m[1]}: No such file`);
@@ -67,12 +67,4 @@ export async function simulateCommand(args: string[], io: Io): Promise<number> {
     for (const r of [s.comparison.before, s.comparison.after]) if (r.capped) io.err(`virtio-race-lint: warning: ${r.message}\n`);
   }
   return EXIT_OK;
-}
-
-function intOption(v: string | undefined, name: string, min: number, max: number): number | undefined {
-  if (v === undefined) return undefined;
-  // Decimal digits only: Number() would also take '0x3', '1e3' and ' 4 '.
-  const n = /^[0-9]+$/.test(v) ? Number(v) : NaN;
-  if (!Number.isInteger(n) || n < min || n > max) throw new CliError(`--${name} takes a whole number from ${min} to ${max}`);
-  return n;
 }

@@ -116,6 +116,11 @@ describe('sim: reports', () => {
     assert.match(renderSummary(compareBeforeAfter({ n: 3, stale: 'cached' })), /Lost completions \(E\) are reachable with both locks: they need a device that caches/);
     // N=3 does not discriminate C.
     assert.match(renderSummary(compareBeforeAfter({ n: 3 })), /C holds with both locks at N=3/);
+    // A capped exploration is not called exhaustive (issue 9).
+    const capped = renderSummary(compareBeforeAfter({ n: 5, maxStates: 1000 }));
+    assert.match(capped, /Partial exploration, stopped at the state cap/);
+    assert.doesNotMatch(capped, /Exhaustive/);
+    assert.match(capped, /properties reported as holding are unproven/);
     // Nothing to fix when the code already uses irqsave.
     assert.match(renderSummary(compareBeforeAfter({ n: 3, lock: 'spin_lock_irq' })), /already masks local IRQs/);
   });
