@@ -255,7 +255,7 @@ export function configFor(model: CodeModel, o: SimulateOptions = {}): SimConfig 
   const wq = o.wq ?? model.wq;
   const target = o.irq ?? 'same';
   if (target === 'other' && wq === 'local') {
-    const from = o.wq ? '' : ` (read from the code: ${model.wqWhy})`;
+    const from = o.wq ? '' : model.wqWhy === ASSUMED_WQ ? ` (${model.wqWhy})` : ` (read from the code: ${model.wqWhy})`;
     throw new SimOptionError(`--irq other needs --wq pinned: with the work queued on the CPU that took the interrupt${from}, ` +
       'the work follows the IRQ and "other" is the same as "same"');
   }
