@@ -19,7 +19,8 @@
 //   local_irq_disable() ... spin_lock(&a) ... spin_unlock_irq(&a)           (or *_lock_irq())
 //   spin_lock_bh(&a) ... spin_unlock(&a) ... local_bh_enable(), and local_bh_disable() ...
 //   spin_lock(&a) ... spin_unlock_bh(&a)
-// "Before" and "after" are source order within the function.
+// "Before" and "after" are source order within the function; the other call must be on another
+// lock (or local_irq_*/local_bh_*), not the same lock on another path.
 import type { FunctionFacts, LockOp } from '../facts';
 import type { WorkspaceIndex } from '../workspace';
 import { createRule, type Finding } from './rule';
@@ -96,7 +97,10 @@ export function mismatchAt(fn: FunctionFacts, ui: number): { lock: number } | un
 function splitExplains(fn: FunctionFacts, a: LockOp, rel: number[], u: LockOp, ui: number): boolean {
   const before = (o: { span: { start: number } }) => o.span.start < u.span.start;
   const after = (o: { span: { start: number } }) => o.span.start > u.span.end;
-  const others = fn.lockOps.filter((_o, i) => i !== ui && !rel.includes(i));
+  // Calls on other locks (or local_irq_*): the lock's own unlocks on other paths, and other
+  // acquisitions of the same lock, do not balance this pair.
+  const key = (o: LockOp) => `${o.family}:${o.lock}`;
+  const others = fn.lockOps.filter((o, i) => i !== ui && !rel.includes(i) && key(o) !== key(u));
   const li = lockIrq(a);
   const ul = unlockIrq(u);
   let irqOk = MATCHING[li] === ul;
@@ -159,9 +163,9 @@ function effects(fn: FunctionFacts, a: LockOp, u: LockOp): { short: string[]; lo
 function makeFinding(file: string, fn: FunctionFacts, lockIndex: number, ui: number, u: LockOp): Finding {
   const a = fn.lockOps[lockIndex];
   const { short, long } = effects(fn, a, u);
-  const lockText = a.text.length <= 50 ? a.text : `${a.api}(${a.lock}${a.flags ? `, ${a.flags}` : ''})`;
+  const lockText = a.text.length <= 60 ? a.text : `${a.api}(${a.lock}${a.flags ? `, ${a.flags}` : ''})`;
   let first = `${fn.name}() takes ${lockText} but releases it with ${u.api}(): ${short.join(', ')}`;
-  if (first.length > 100) first = `${fn.name}() takes ${a.api}() but releases it with ${u.api}(): ${short.join(', ')}`;
+  if (first.length > 110) first = `${fn.name}() takes ${a.api}() but releases it with ${u.api}(): ${short.join(', ')}`;
   const fix = matchingUnlock(a.api, a.variant);
   const message = `${first}\n${long.join(' ')}` + (fix ? ` The matching unlock is ${fix}().` : '');
   return {
