@@ -19,6 +19,9 @@
 //   local_irq_disable() ... spin_lock(&a) ... spin_unlock_irq(&a)           (or *_lock_irq())
 //   spin_lock_bh(&a) ... spin_unlock(&a) ... local_bh_enable(), and local_bh_disable() ...
 //   spin_lock(&a) ... spin_unlock_bh(&a)
+// A plain lock released with *_irqrestore(.., flags) is also not reported when a call before it
+// took &flags (a helper saved the state there), nor an unlock of a lock held on some paths only
+// (on the others it releases a lock taken in another function).
 // "Before" and "after" are source order within the function; the other call must be on another
 // lock (or local_irq_*/local_bh_*), not the same lock on another path.
 import type { FunctionFacts, LockOp } from '../facts';
@@ -89,6 +92,10 @@ export function mismatchAt(fn: FunctionFacts, ui: number): { lock: number } | un
   const acqs = rel.map(i => fn.lockOps[i]);
   if (acqs.some(a => !a || a.form !== 'call' || a.action !== 'lock')) return undefined;
   if (acqs.some(a => !isMismatch(a, u))) return undefined;
+  // Held on some paths only: on the others this unlock releases a lock taken in another function
+  // (`base = lock_timer_base(t, &flags); if (..) { unlock; base = other; lock; } unlock_irqrestore`).
+  const at = fn.calls.find(c => c.span.start === u.span.start);
+  if (at?.state.maybe?.some(m => rel.includes(m))) return undefined;
   if (!acqs.every(a => !splitExplains(fn, a, rel, u, ui))) return undefined;
   return { lock: rel.reduce((best, i) => (fn.lockOps[i].span.start < fn.lockOps[best].span.start ? i : best), rel[0]) };
 }
@@ -111,6 +118,7 @@ function splitExplains(fn: FunctionFacts, a: LockOp, rel: number[], u: LockOp, u
       : ul === 'none' && others.some(o => o.action === 'unlock' && o.variant === '_irq' && o.family !== 'mutex' && after(o));
     const unlockSide = ul === 'none' ? true
       : ul === 'restore' ? others.some(o => o.action === 'lock' && o.variant === '_irqsave' && before(o) && flagsKey(o.flags) === flagsKey(u.flags))
+        || savedByCallee(fn, flagsKey(u.flags), u.span.start)
       : li === 'none' && others.some(o => o.action === 'lock' && o.variant === '_irq' && o.family !== 'mutex' && before(o));
     irqOk = lockSide && unlockSide;
   }
@@ -120,6 +128,11 @@ function splitExplains(fn: FunctionFacts, a: LockOp, rel: number[], u: LockOp, u
     || (lb && fn.calls.some(c => c.callee === 'local_bh_enable' && after(c)))
     || (ub && fn.calls.some(c => c.callee === 'local_bh_disable' && before(c)));
   return irqOk && bhOk;
+}
+
+/** A call before `end` takes `&flags`: a helper saved the state there (`lock_x(obj, &flags)`). */
+function savedByCallee(fn: FunctionFacts, flags: string, end: number): boolean {
+  return !!flags && fn.calls.some(c => c.span.start < end && c.args.some(x => x.text.replace(/\s+/g, '') === `&${flags}`));
 }
 
 /** Short effect for the first line, and the sentence that explains it. */
