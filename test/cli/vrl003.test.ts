@@ -13,7 +13,7 @@ describe('virtio-race-lint check: VRL003', () => {
     assert.equal(r.code, 1);
     assert.equal(r.stderr, '');
     const lines = r.stdout.trimEnd().split('\n');
-    assert.equal(lines.length, 15);
+    assert.equal(lines.length, 17);
     assert.equal(lines[0], 'pairings.c:18:2: warning: demo_irqsave_plain() takes spin_lock_irqsave() but releases it with spin_unlock(): hard IRQs stay off [VRL003]');
     for (const l of lines) assert.match(l, /^pairings\.c:\d+:\d+: warning: \w+\(\) takes .* but releases it with \w+\(\): .* \[VRL003\]$/);
   });
@@ -47,7 +47,7 @@ describe('virtio-race-lint check: VRL003', () => {
     assert.equal(rules[1].defaultConfiguration.level, 'warning');
     assert.match(rules[1].helpUri, /README\.md#vrl003-irq-flags-mismatch$/);
     const results = run.results as { ruleId: string; ruleIndex: number; level: string; partialFingerprints: Record<string, string>; properties: { unlock?: string } }[];
-    assert.equal(results.length, 15);
+    assert.equal(results.length, 17);
     for (const x of results) {
       assert.equal(x.ruleId, 'VRL003');
       assert.equal(x.ruleIndex, 1);

@@ -22,8 +22,13 @@
 // A plain lock released with *_irqrestore(.., flags) is also not reported when a call before it
 // took &flags (a helper saved the state there), nor an unlock of a lock held on some paths only
 // (on the others it releases a lock taken in another function).
-// "Before" and "after" are source order within the function; the other call must be on another
-// lock (or local_irq_*/local_bh_*), not the same lock on another path.
+// "Before" and "after" are source order within the function. The other call must be half of a
+// split itself: a restore that releases no lock or one taken without saving the state (the
+// lock's own irqrestore on another path does not count), a save that is never restored or is
+// released somewhere without restoring (an earlier, complete irqsave section does not count).
+// The same holds on one lock: read_lock_irqsave(l, f) .. read_unlock(l); write_lock(l) ..
+// write_unlock_irqrestore(l, f) (an upgrade), spin_lock_irq(&l) .. spin_unlock(&l); work;
+// spin_lock(&l) .. spin_unlock_irq(&l).
 import type { FunctionFacts, LockOp } from '../facts';
 import type { WorkspaceIndex } from '../workspace';
 import { createRule, type Finding } from './rule';
@@ -104,22 +109,30 @@ export function mismatchAt(fn: FunctionFacts, ui: number): { lock: number } | un
 function splitExplains(fn: FunctionFacts, a: LockOp, rel: number[], u: LockOp, ui: number): boolean {
   const before = (o: { span: { start: number } }) => o.span.start < u.span.start;
   const after = (o: { span: { start: number } }) => o.span.start > u.span.end;
-  // Calls on other locks (or local_irq_*): the lock's own unlocks on other paths, and other
-  // acquisitions of the same lock, do not balance this pair.
-  const key = (o: LockOp) => `${o.family}:${o.lock}`;
-  const others = fn.lockOps.filter((o, i) => i !== ui && !rel.includes(i) && key(o) !== key(u));
+  // Only calls that are themselves half of a split count: a restore/enable that closes one (it
+  // releases nothing, or releases a lock taken without saving the state), and a save/disable
+  // that opens one (never released, or released somewhere without restoring). The lock's own
+  // matching unlock on another path, or an earlier, complete irqsave section, balances nothing.
+  const others = fn.lockOps.filter((o, i) => i !== ui && o.family !== 'mutex');
+  const releasersOf = (i: number) => fn.lockOps.filter(o => o.action === 'unlock' && (o.releases ?? []).includes(i));
+  const closer = (r: LockOp) => (r.releases ?? []).length === 0 || (r.releases ?? []).some(i => fn.lockOps[i] && isMismatch(fn.lockOps[i], r));
+  const opener = (o: LockOp) => {
+    const i = fn.lockOps.indexOf(o);
+    const rs = releasersOf(i);
+    return rs.length === 0 || rs.some(r => isMismatch(o, r));
+  };
   const li = lockIrq(a);
   const ul = unlockIrq(u);
   let irqOk = MATCHING[li] === ul;
   if (!irqOk) {
     // What the lock leaves undone must be done later; what the unlock undoes must have been done before.
     const lockSide = li === 'none' ? true
-      : li === 'save' ? ul === 'none' && others.some(o => o.action === 'unlock' && o.variant === '_irqrestore' && after(o) && flagsKey(o.flags) === flagsKey(a.flags))
-      : ul === 'none' && others.some(o => o.action === 'unlock' && o.variant === '_irq' && o.family !== 'mutex' && after(o));
+      : li === 'save' ? ul === 'none' && others.some(o => o.action === 'unlock' && o.variant === '_irqrestore' && after(o) && flagsKey(o.flags) === flagsKey(a.flags) && closer(o))
+      : ul === 'none' && others.some(o => o.action === 'unlock' && o.variant === '_irq' && after(o) && closer(o));
     const unlockSide = ul === 'none' ? true
-      : ul === 'restore' ? others.some(o => o.action === 'lock' && o.variant === '_irqsave' && before(o) && flagsKey(o.flags) === flagsKey(u.flags))
+      : ul === 'restore' ? others.some(o => o.action === 'lock' && o.variant === '_irqsave' && before(o) && !rel.includes(fn.lockOps.indexOf(o)) && flagsKey(o.flags) === flagsKey(u.flags) && opener(o))
         || savedByCallee(fn, flagsKey(u.flags), u.span.start)
-      : li === 'none' && others.some(o => o.action === 'lock' && o.variant === '_irq' && o.family !== 'mutex' && before(o));
+      : li === 'none' && others.some(o => o.action === 'lock' && o.variant === '_irq' && before(o) && !rel.includes(fn.lockOps.indexOf(o)) && opener(o));
     irqOk = lockSide && unlockSide;
   }
   const lb = a.variant === '_bh';
