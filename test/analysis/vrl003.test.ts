@@ -2,6 +2,9 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { checkPaths } from '../../src/analysis/checkPaths';
+import { factsFromText } from '../../src/analysis/fileFacts';
+import { initParser } from '../../src/analysis/parser';
+import { Project } from '../../src/analysis/project';
 import { vrl003 } from '../../src/analysis/rules/vrl003';
 import { expectationsIn, fixtureDirs } from '../helpers/fixtures';
 
@@ -61,6 +64,18 @@ describe('VRL003 irq-flags-mismatch on annotated fixtures', () => {
     assert.match(by('demo_bh_plain'), /softirqs stay off/);
     assert.match(by('demo_bh_irq'), /IRQs forced on, softirqs stay off/);
     assert.match(by('demo_irqsave_plain'), /The matching unlock is spin_unlock_irqrestore\(\)\.$/);
+  });
+
+  it('is silenced by a VRL003 suppression comment in the function, not by a VRL001 one', async () => {
+    await initParser();
+    const body = (rule: string) => `void f(spinlock_t *l)\n{\n\t/* virtio-race-lint: ignore ${rule} -- reviewed: IRQs restored by the caller */\n\tspin_lock_irq(l);\n\tspin_unlock(l);\n}\n`;
+    for (const [rule, reported] of [['VRL003', 0], ['VRL001', 1]] as const) {
+      const p = new Project();
+      p.setFacts(factsFromText('/x/f.c', body(rule)));
+      const a = p.analyse();
+      assert.equal(a.findings.length, reported, rule);
+      assert.equal(a.suppressed.length, 1 - reported, rule);
+    }
   });
 
   it('links to its README section', () => {
