@@ -160,7 +160,7 @@ function effects(fn: FunctionFacts, a: LockOp, u: LockOp): { short: string[]; lo
     if (ul === 'none') {
       short.push('hard IRQs stay off');
       long.push(li === 'save'
-        ? `${l} disables local hard IRQs and saves their state in ${a.flags}, but ${un} leaves them disabled and ${fn.name}() does not restore ${a.flags} after it: they stay off until something restores them.`
+        ? `${l} disables local hard IRQs and saves their state in ${a.flags}, but ${un} leaves them disabled: they stay off after the unlock until something restores ${a.flags}.`
         : `${l} disables local hard IRQs and ${un} does not enable them again: they stay off after the unlock until something enables them.`);
     } else if (ul === 'enable') {
       short.push('IRQs forced on');
@@ -169,9 +169,13 @@ function effects(fn: FunctionFacts, a: LockOp, u: LockOp): { short: string[]; lo
         : `${un} enables local hard IRQs unconditionally, though ${l} did not disable them: wrong if the caller had them off.`);
     } else {
       short.push(`IRQs set from ${u.flags}`);
-      long.push(`${un} sets local hard IRQs to the state held in ${u.flags}, but no irqsave call in ${fn.name}() saved ${u.flags} before it` +
-        (li === 'disable' ? ` (${l} disabled them without saving their state)` : ` (${l} did not touch them)`) +
-        `: the state restored is whatever ${u.flags} holds there.`);
+      const how = li === 'disable' ? `${l} disabled them without saving their state` : `${l} did not touch them`;
+      // An earlier save of the same flags is one that its own restore pairs with (else no finding).
+      const save = fn.lockOps.filter(o => o.action === 'lock' && o.variant === '_irqsave' && o.span.start < u.span.start && flagsKey(o.flags) === flagsKey(u.flags)).pop();
+      const restore = save && fn.lockOps.find(o => o.action === 'unlock' && (o.releases ?? []).includes(fn.lockOps.indexOf(save)));
+      long.push(save && restore
+        ? `${un} sets local hard IRQs to the state held in ${u.flags} (${how}), but ${save.api}() on line ${save.span.line + 1} saved ${u.flags} for its own ${restore.api}(): ${u.flags} is restored twice.`
+        : `${un} sets local hard IRQs to the state held in ${u.flags} (${how}), but no irqsave call in ${fn.name}() saves ${u.flags} before it: the state restored is whatever ${u.flags} holds there.`);
     }
   }
   const lb = a.variant === '_bh';
