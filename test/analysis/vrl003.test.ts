@@ -58,7 +58,7 @@ describe('VRL003 irq-flags-mismatch on annotated fixtures', () => {
     assert.equal(by('demo_irqsave_plain').split('\n')[0],
       'demo_irqsave_plain() takes spin_lock_irqsave() but releases it with spin_unlock(): hard IRQs stay off');
     assert.match(by('demo_irqsave_plain'), /but spin_unlock\(\) leaves them disabled: they stay off after the unlock until something restores flags\./);
-    assert.match(by('demo_stale_flags'), /spin_lock_irqsave\(\) on line 159 saved flags for its own spin_unlock_irqrestore\(\): flags is restored twice\./);
+    assert.match(by('demo_stale_flags'), /spin_lock_irqsave\(\) on line 165 saved flags for its own spin_unlock_irqrestore\(\): flags is restored twice\./);
     assert.match(by('demo_plain_irq'), /enables local hard IRQs unconditionally, though spin_lock\(\) did not disable them: wrong if the caller had them off/);
     assert.match(by('demo_plain_irqrestore'), /sets local hard IRQs to the state held in flags \(spin_lock\(\) did not touch them\), but no irqsave call in demo_plain_irqrestore\(\) saves flags before it/);
     assert.match(by('demo_irq_plain'), /spin_lock_irq\(\) disables local hard IRQs and spin_unlock\(\) does not enable them again/);

@@ -19,8 +19,9 @@
 //   local_irq_disable() ... spin_lock(&a) ... spin_unlock_irq(&a)           (or *_lock_irq())
 //   spin_lock_bh(&a) ... spin_unlock(&a) ... local_bh_enable(), and local_bh_disable() ...
 //   spin_lock(&a) ... spin_unlock_bh(&a)
-// A plain lock released with *_irqrestore(.., flags) is also not reported when a call before it
-// took &flags (a helper saved the state there), nor an unlock of a lock held on some paths only
+// A plain lock released with *_irqrestore(.., flags) is also not reported when `flags` is not a
+// local variable (a parameter or a member: saved in another function) or a call before it took
+// &flags (a helper saved the state there), nor an unlock of a lock held on some paths only
 // (on the others it releases a lock taken in another function).
 // "Before" and "after" are source order within the function. The other call must be half of a
 // split itself: a restore that releases no lock or one taken without saving the state (the
@@ -131,7 +132,7 @@ function splitExplains(fn: FunctionFacts, a: LockOp, rel: number[], u: LockOp, u
       : ul === 'none' && others.some(o => o.action === 'unlock' && o.variant === '_irq' && after(o) && closer(o));
     const unlockSide = ul === 'none' ? true
       : ul === 'restore' ? others.some(o => o.action === 'lock' && o.variant === '_irqsave' && before(o) && !rel.includes(fn.lockOps.indexOf(o)) && flagsKey(o.flags) === flagsKey(u.flags) && opener(o))
-        || savedByCallee(fn, flagsKey(u.flags), u.span.start)
+        || savedByCallee(fn, flagsKey(u.flags), u.span.start) || !isLocal(fn, flagsKey(u.flags))
       : li === 'none' && others.some(o => o.action === 'lock' && o.variant === '_irq' && before(o) && !rel.includes(fn.lockOps.indexOf(o)) && opener(o));
     irqOk = lockSide && unlockSide;
   }
@@ -141,6 +142,14 @@ function splitExplains(fn: FunctionFacts, a: LockOp, rel: number[], u: LockOp, u
     || (lb && fn.calls.some(c => c.callee === 'local_bh_enable' && after(c)))
     || (ub && fn.calls.some(c => c.callee === 'local_bh_disable' && before(c)));
   return irqOk && bhOk;
+}
+
+/**
+ * `flags` is a local variable of the function. A parameter, a member (`d->irqflags`) or a global
+ * carries a state saved elsewhere: the IRQ state is handed between functions, not VRL003.
+ */
+function isLocal(fn: FunctionFacts, flags: string): boolean {
+  return /^[A-Za-z_]\w*$/.test(flags) && flags in fn.locals && !fn.params.some(p => p.name === flags);
 }
 
 /** A call before `end` takes `&flags`: a helper saved the state there (`lock_x(obj, &flags)`). */
