@@ -70,9 +70,10 @@ function locate(finding: Finding, index: WorkspaceIndex): Located | undefined {
   const op = owner.fn.lockOps[finding.lockOp]?.span.start === finding.span.start
     ? finding.lockOp
     : owner.fn.lockOps.findIndex(o => o.span.start === finding.span.start);
-  if (op < 0) return undefined;
-  const drainFn = fnContaining(index, finding.drain.file, finding.drain.function, finding.drain.span.start);
-  const drain = drainFn?.fn.drains.find(d => d.span.start === finding.drain.span.start);
+  if (op < 0 || !finding.drain) return undefined;
+  const d = finding.drain;
+  const drainFn = fnContaining(index, d.file, d.function, d.span.start);
+  const drain = drainFn?.fn.drains.find(x => x.span.start === d.span.start);
   const chain = drainFn && drainFn.fn !== owner.fn ? callChain(t, owner, drainFn, op) ?? [] : [];
   return { t, owner, op, drainFn, drain, chain };
 }

@@ -336,7 +336,7 @@ export function applyEdits(text: string, edits: TextEdit[]): string {
  * ESLint's invariant for autofixes: the fixed text must not parse worse than the original.
  * `before` is errorCount(text), when the caller has it already.
  */
-function checkParses(text: string, result: FixResult, before?: number): FixResult {
+export function checkParses(text: string, result: FixResult, before?: number): FixResult {
   if (!result.ok) return result;
   before ??= errorCount(text);
   const after = errorCount(applyEdits(text, result.edits));
@@ -368,7 +368,7 @@ export function errorCount(text: string): number {
 }
 
 /**
- * Every finding of one file at once (fix-all). Findings in the same function that need flags
+ * Every VRL001 finding of one file at once (fix-all); findings of other rules are skipped. Findings in the same function that need flags
  * share one declaration when their lock sections never overlap; otherwise each gets its own name.
  */
 export function fixAll(findings: Finding[], facts: FileFacts, text: string): { edits: TextEdit[]; fixed: Finding[]; refused: { finding: Finding; reason: string }[] } {
@@ -376,7 +376,9 @@ export function fixAll(findings: Finding[], facts: FileFacts, text: string): { e
   const fixed: Finding[] = [];
   const edits: TextEdit[] = [];
   const byFn = new Map<FunctionFacts, Finding[]>();
+  // The irqsave fix is VRL001's; other rules' findings are neither fixed nor refused here.
   for (const f of findings) {
+    if (f.rule !== 'VRL001') continue;
     const fn = lockFunctionOf(f, facts);
     if (!fn) { refused.push({ finding: f, reason: `cannot find ${f.lockFunction}()` }); continue; }
     byFn.set(fn, [...(byFn.get(fn) ?? []), f]);

@@ -64,10 +64,12 @@ export function preparePatch(input: FilePatchInput): PatchResult {
 export function commitMessage(fixed: Finding[], shape: { disablesCb?: boolean; dropsLock?: string[] } = {}): string {
   const { disablesCb = true, dropsLock = [] } = shape;
   const f = fixed[0];
+  // fixAll() fixes VRL001 findings only, and every one of those has a drain.
+  const drain = f.drain!;
   const handlers = unique(fixed.map(x => `${x.handler}()`));
   const callbacks = unique(fixed.map(x => `${x.callback}()`));
   const locks = unique(fixed.map(x => x.lock));
-  const viaHelper = f.drain.function !== f.lockFunction ? ` in ${f.drain.function}()` : '';
+  const viaHelper = drain.function !== f.lockFunction ? ` in ${drain.function}()` : '';
   const schedules = unique(fixed.flatMap(x => {
     const m = x.related.find(r => r.role === 'schedule')?.message.replace(/ from the callback$| in .*$/, '');
     return m ? [m] : [];
@@ -78,7 +80,7 @@ export function commitMessage(fixed: Finding[], shape: { disablesCb?: boolean; d
     `${list(callbacks)} ${plural(callbacks.length, 'runs', 'run')} from vring_interrupt() in hard irq context and ` +
     `${plural(callbacks.length, 'defers', 'defer')} the completions to ${plural(schedules.length, 'a work item', 'work items')}` +
     `${schedules.length ? ` with ${list(schedules)}` : ''}. ` +
-    `${list(handlers)} then ${plural(handlers.length, 'drains the virtqueue', 'drain their virtqueues')} with ${f.drain.api}()${viaHelper} ` +
+    `${list(handlers)} then ${plural(handlers.length, 'drains the virtqueue', 'drain their virtqueues')} with ${drain.api}()${viaHelper} ` +
     `under ${list(locks)}, which ${plural(locks.length, 'leaves', 'leave')} hard irqs enabled on the CPU running the work.`);
   paras.push('The device can mark further buffers used while the drain runs, and ' +
     (disablesCb
@@ -88,7 +90,7 @@ export function commitMessage(fixed: Finding[], shape: { disablesCb?: boolean; d
   paras.push([
     `1. ${f.handler}() holds the lock and drains the virtqueue.`,
     '2. The device marks another buffer used.',
-    `3. The drain takes that buffer with ${f.drain.api}().`,
+    `3. The drain takes that buffer with ${drain.api}().`,
     '4. The interrupt for that buffer arrives and preempts the drain;',
     '   vring_interrupt() finds no used buffer and returns IRQ_NONE.',
   ].join('\n'));

@@ -44,7 +44,10 @@ export interface JsonFinding {
   callback: string;
   lock: string;
   message: string;
-  drain: { file: string; line: number; column: number; function: string; api: string };
+  /** VRL001 only. */
+  drain?: { file: string; line: number; column: number; function: string; api: string };
+  /** VRL003 only: the unlock call (also `line`/`column`, where VRL003 reports). */
+  unlock?: { line: number; column: number; text: string; api: string };
   related: { role: string; file: string; line: number; column: number; message: string }[];
 }
 
@@ -62,7 +65,8 @@ export function toJson(findings: Finding[], base: string): { findings: JsonFindi
       callback: f.callback,
       lock: f.lock,
       message: f.message,
-      drain: { file: relativePath(f.drain.file, base), line: f.drain.span.line + 1, column: f.drain.span.column + 1, function: f.drain.function, api: f.drain.api },
+      ...(f.drain ? { drain: { file: relativePath(f.drain.file, base), line: f.drain.span.line + 1, column: f.drain.span.column + 1, function: f.drain.function, api: f.drain.api } } : {}),
+      ...(f.unlock ? { unlock: { line: f.unlock.span.line + 1, column: f.unlock.span.column + 1, text: f.unlock.text, api: f.unlock.api } } : {}),
       related: f.related.map(r => ({ role: r.role, file: relativePath(r.file, base), line: r.span.line + 1, column: r.span.column + 1, message: r.message })),
     })),
   };
@@ -109,15 +113,20 @@ export function toSarif(findings: Finding[], base: string, version: string): obj
         locations: [loc(f.file, f.span)],
         relatedLocations: f.related.map((r, i) => ({ id: i + 1, ...loc(r.file, r.span), message: { text: r.message } })),
         partialFingerprints: { 'virtioRaceLint/v1': fingerprint(f, base) },
-        properties: { handler: f.handler, callback: f.callback, lock: f.lock },
+        properties: { handler: f.handler, callback: f.callback, lock: f.lock, ...(f.unlock ? { unlock: f.unlock.text } : {}) },
       })),
     }],
   };
 }
 
-/** Stable across unrelated edits: the rule, the file, the handler and the lock, not line numbers. */
+/**
+ * Stable across unrelated edits: the rule, the file, the handler and the lock, not line numbers
+ * (VRL003: and the unlock call, as one function may release a lock wrongly in two ways).
+ */
 export function fingerprint(f: Finding, base: string): string {
-  return createHash('sha256').update([f.rule, relativePath(f.file, base), f.lockFunction, f.lockExpr, f.handler].join('\0')).digest('hex').slice(0, 32);
+  const parts = [f.rule, relativePath(f.file, base), f.lockFunction, f.lockExpr, f.handler];
+  if (f.unlock) parts.push(f.unlock.text);
+  return createHash('sha256').update(parts.join('\0')).digest('hex').slice(0, 32);
 }
 
 /**

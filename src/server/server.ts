@@ -18,6 +18,7 @@ import type { Finding } from '../analysis/rules/rule';
 import { ScanPool, defaultWorkers, driverFilesWithRipgrep, isCSource } from '../analysis/scan';
 import { decodeSource, MAX_PARSE_BYTES } from '../analysis/source';
 import { LineIndex } from '../analysis/text';
+import { irqFlagsFix } from '../fix/irqflags';
 import { fixAll, irqsaveFix, lockFunctionOf } from '../fix/irqsave';
 import { modelAt, modelFromFinding, type CodeModel, type SimulateOptions } from '../sim/fromCode';
 import {
@@ -484,9 +485,11 @@ export class VirtioRaceServer {
   }
 
   private sendStatus(): void {
-    const files = new Set(this.analysis.findings.map(f => f.file)).size;
+    // The status item counts VRL001 findings (work functions draining under an IRQ-unsafe lock).
+    const vrl001 = this.analysis.findings.filter(isVrl001);
+    const files = new Set(vrl001.map(f => f.file)).size;
     void this.connection.sendNotification(StatusNotification, {
-      findings: this.analysis.findings.length, files, indexing: this.indexing,
+      findings: vrl001.length, files, indexing: this.indexing,
     } satisfies StatusParams);
   }
 
@@ -494,7 +497,7 @@ export class VirtioRaceServer {
 
   private findingFor(key: string, diag: Diagnostic): Finding | undefined {
     const data = diag.data as DiagnosticData | undefined;
-    const inFile = this.analysis.findings.filter(f => f.file === key);
+    const inFile = this.analysis.findings.filter(f => f.file === key && (!data?.rule || f.rule === data.rule));
     return inFile.find(f => data && f.lockFunction === data.lockFunction && f.handler === data.handler && f.span.start === data.lockStart)
       ?? inFile.find(f => data && f.lockFunction === data.lockFunction && f.handler === data.handler)
       ?? inFile.find(f => f.span.line === diag.range.start.line);
@@ -531,6 +534,10 @@ export class VirtioRaceServer {
       }
       const finding = this.findingFor(key, diag);
       if (!finding) continue;
+      if (finding.rule === 'VRL003') {
+        actions.push(...this.irqFlagsActions(finding, facts, text, d, diag));
+        continue;
+      }
       const fix = irqsaveFix(finding, facts, text);
       if (fix.ok) {
         actions.push(quickFix(fix.title, d.uri, d.version, toLspEdits(text, fix.edits), diag, true));
@@ -562,6 +569,27 @@ export class VirtioRaceServer {
     return actions;
   }
 
+  /** VRL003: the unlock made to match its lock (preferred), and the suppression. */
+  private irqFlagsActions(finding: Finding, facts: FileFacts, text: string, d: { uri: string; version: number }, diag: Diagnostic): CodeAction[] {
+    const actions: CodeAction[] = [];
+    const fix = irqFlagsFix(finding, facts, text);
+    if (fix.ok) actions.push(quickFix(fix.title, d.uri, d.version, toLspEdits(text, fix.edits), diag, true));
+    else actions.push({ title: `Make ${finding.unlock?.api ?? 'the unlock'}() match ${finding.lockApi}()`, kind: CodeActionKind.QuickFix, diagnostics: [diag], disabled: { reason: fix.reason } });
+    const fn = lockFunctionOf(finding, facts);
+    if (fn) {
+      const line = fn.span.line;
+      const indent = /^[ \t]*/.exec(text.slice(new LineIndex(text).lineStart(line)))![0];
+      actions.push({
+        title: `Suppress VRL003 for ${fn.name}()`, kind: CodeActionKind.QuickFix, diagnostics: [diag],
+        edit: { documentChanges: [{ textDocument: { uri: d.uri, version: d.version }, edits: [{
+          range: { start: { line, character: 0 }, end: { line, character: 0 } },
+          newText: `${indent}/* virtio-race-lint: ignore VRL003 -- reviewed: <reason> */\n`,
+        }] }] },
+      });
+    }
+    return actions;
+  }
+
   // --- commands -------------------------------------------------------------------------------
 
   private async executeCommand(p: ExecuteCommandParams): Promise<unknown> {
@@ -572,7 +600,7 @@ export class VirtioRaceServer {
       const command = p.command.replace(/^virtioRaceLint\.(?!server\.)/, 'virtioRaceLint.server.');
       switch (command) {
         case ServerCommands.listFindings:
-          return this.analysis.findings.map(f => ({
+          return this.analysis.findings.filter(isVrl001).map(f => ({
             uri: keyToUri(f.file, this.uris), line: f.span.line, character: f.span.column,
             handler: f.handler, callback: f.callback, lock: f.lock, message: f.message,
           } satisfies FindingSummary));
@@ -598,7 +626,7 @@ export class VirtioRaceServer {
         case ServerCommands.createPatch: {
           const key = uriToKey(arg.uri);
           const { text, facts } = this.current(key);
-          const findings = this.analysis.findings.filter(f => f.file === key);
+          const findings = this.analysis.findings.filter(f => f.file === key && isVrl001(f));
           if (!facts || findings.length === 0) return { error: 'no VRL001 finding in this file' };
           if (!this.opts.createPatch) return { error: 'patch generation is not available in this server' };
           // A patch is UTF-8 text against the bytes on disk: other encodings would not apply.
@@ -612,7 +640,7 @@ export class VirtioRaceServer {
         case ServerCommands.simulate: {
           const key = uriToKey(arg.uri);
           this.freshen();
-          const first = this.analysis.findings.find(f => f.file === key);
+          const first = this.analysis.findings.find(f => f.file === key && isVrl001(f));
           const model = arg.line !== undefined ? modelAt(this.analysis.findings, this.project.index, key, arg.line)
             : first ? modelFromFinding(first, this.project.index) : undefined;
           if (!model) return { error: 'no VRL001 finding, or lock held around a virtqueue drain, at this position' };
@@ -700,6 +728,11 @@ export class VirtioRaceServer {
 
   /** Test and benchmark access to the current findings. */
   get findings(): Finding[] { return this.analysis.findings; }
+}
+
+/** The status item, the findings list, Simulate and Create patch are about VRL001 findings. */
+function isVrl001(f: Finding): boolean {
+  return f.rule === 'VRL001';
 }
 
 /**

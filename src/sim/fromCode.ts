@@ -97,14 +97,16 @@ function lockKindOf(op: LockOp): { kind: LockKind; note?: string } {
 export function modelFromFinding(finding: Finding, index: WorkspaceIndex): CodeModel | undefined {
   const facts = index.get(finding.file);
   const fn = facts?.functions.find(f => f.name === finding.lockFunction && f.lockOps.some(o => o.span.start === finding.span.start));
-  if (!fn) return undefined;
+  // Only VRL001 findings have a drain to model.
+  if (!fn || !finding.drain) return undefined;
+  const d = finding.drain;
   const opIndex = fn.lockOps.findIndex(o => o.span.start === finding.span.start);
-  const drainFn = index.get(finding.drain.file)?.functions.find(f => f.name === finding.drain.function);
-  const drain = drainFn?.drains.find(d => d.span.start === finding.drain.span.start);
+  const drainFn = index.get(d.file)?.functions.find(f => f.name === d.function);
+  const drain = drainFn?.drains.find(x => x.span.start === d.span.start);
   const callback = finding.related.find(r => r.role === 'callback');
   const schedule = finding.related.find(r => r.role === 'schedule');
   const handlerFacts = index.get(finding.handlerFile)?.functions.find(f => f.name === finding.handler);
-  const model = baseModel(fn, opIndex, finding.file, drain, finding.drain.file);
+  const model = baseModel(fn, opIndex, finding.file, drain, d.file);
   model.handler = finding.handler;
   model.callback = finding.callback;
   model.callbackLocks = finding.callbackTakesLock;

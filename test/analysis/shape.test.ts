@@ -45,7 +45,7 @@ describe('shape: the drain (SIM-MODEL §2.5)', () => {
     const { index, find } = await analyse('recheck-helper');
     for (const h of ['demo_gfx_dequeue_ctrl', 'demo_gfx_dequeue_cursor']) {
       const f = find(h);
-      assert.equal(f.drain.function, 'demo_reclaim');
+      assert.equal(f.drain!.function, 'demo_reclaim');
       const s = drainShapeOf(f, index);
       assert.equal(s.shape, 'recheck', h);
       assert.match(s.why, new RegExp(`demo_reclaim\\(\\), called inside the do .* re-check loop of ${h}\\(\\)`));
@@ -80,7 +80,7 @@ describe('shape: the drain (SIM-MODEL §2.5)', () => {
   it('relock with the get_buf in a helper called once per iteration of the loop that drops the lock', async () => {
     const { index, find } = await analyse('relock-helper');
     const f = find('demo_rh_work');
-    assert.equal(f.drain.function, 'demo_rh_take');
+    assert.equal(f.drain!.function, 'demo_rh_take');
     const s = drainShapeOf(f, index);
     assert.equal(s.shape, 'relock');
     assert.equal(line(s.dropUnlock), 29);

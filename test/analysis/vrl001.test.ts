@@ -41,7 +41,7 @@ describe('VRL001 irq-unsafe-vq-drain on annotated fixtures', () => {
     assert.equal(path.basename(byRole.binding.file), 'demo_kms.c');
     assert.match(byRole['helper-call'].message, /demo_init_vq\(\) called with demo_dequeue_ctrl_func/);
     assert.match(byRole.drain.message, /demo_dequeue_ctrl_func -> reclaim_bufs/);
-    assert.equal(f.drain.function, 'reclaim_bufs');
+    assert.equal(f.drain!.function, 'reclaim_bufs');
   });
 
   it('says in a short first line what the code shows, then only what docs/model.md supports', async () => {

@@ -29,7 +29,9 @@ describe('workspace index', () => {
     const vq = path.join(GPU, 'demo_vq.c');
     const fixed = fs.readFileSync(vq, 'utf8').replace('spin_lock(&dev->ctrlq.qlock);', 'spin_lock_irq(&dev->ctrlq.qlock);');
     load(p, vq, fixed);
-    assert.deepEqual(p.findings(), []);
+    assert.deepEqual(p.findings().filter(f => f.rule === 'VRL001'), []);
+    // Only the lock was changed: its spin_unlock() now leaves hard IRQs off (VRL003).
+    assert.deepEqual(p.findings().map(f => `${f.rule} ${f.unlock?.text}`), ['VRL003 spin_unlock(&dev->ctrlq.qlock)']);
 
     // Removing the file that binds the work items unlinks everything.
     load(p, vq);

@@ -125,6 +125,50 @@ describe('language server over in-memory streams', function () {
     assert.equal(c.applyEdits.length, 1);
   });
 
+  it('publishes VRL003 on the unlock and offers the unlock that matches the lock as the preferred quick fix', async () => {
+    const dir = workspace();
+    const before = fs.readFileSync(path.join(FIXTURES, 'fix-vrl003', 'irqsave', 'before.c'), 'utf8');
+    const after = fs.readFileSync(path.join(FIXTURES, 'fix-vrl003', 'irqsave', 'after.c'), 'utf8');
+    fs.writeFileSync(path.join(dir, 'demo_update.c'), before);
+    c = await startServer(dir);
+    const uri = uriOf(dir, 'demo_update.c');
+    await c.client.sendNotification('textDocument/didOpen', { textDocument: { uri, languageId: 'c', version: 3, text: before } });
+    const v3 = (d: Diagnostic[] | undefined) => (d ?? []).filter(x => x.code === 'VRL003');
+    await c.waitFor(d => v3(d.get(uri)).length === 1);
+    const diag = v3(c.diagnostics.get(uri))[0];
+    assert.equal(diag.severity, 2);
+    assert.equal(diag.range.start.line, 10);
+    assert.match(diag.codeDescription!.href, /README\.md#vrl003-irq-flags-mismatch$/);
+    assert.match(diag.message, /^demo_update\(\) takes spin_lock_irqsave\(\) but releases it with spin_unlock\(\): hard IRQs stay off\n/);
+    assert.deepEqual(diag.relatedInformation!.map(r => r.location.range.start.line), [8]);
+    const actions = await c.client.sendRequest('textDocument/codeAction', {
+      textDocument: { uri }, range: diag.range, context: { diagnostics: [diag] },
+    }) as CodeAction[];
+    assert.deepEqual(actions.map(a => a.title), [
+      'Release d->lock with spin_unlock_irqrestore() to match spin_lock_irqsave()',
+      'Suppress VRL003 for demo_update()',
+    ]);
+    const fix = actions[0];
+    assert.equal(fix.isPreferred, true);
+    assert.equal(fix.kind, 'quickfix');
+    const change = fix.edit!.documentChanges![0] as { textDocument: { version: number }; edits: { range: { start: { line: number; character: number }; end: { line: number; character: number } }; newText: string }[] };
+    assert.equal(change.textDocument.version, 3);
+    assert.deepEqual(change.edits.map(e => e.newText), ['spin_unlock_irqrestore', '(&d->lock, irqflags)']);
+    // Applied to the buffer, the edits give the fixture's after.c, and the diagnostic goes.
+    const lines = before.split('\n');
+    const offset = (p: { line: number; character: number }) => lines.slice(0, p.line).reduce((n, l) => n + l.length + 1, 0) + p.character;
+    let text = before;
+    for (const e of [...change.edits].sort((x, y) => offset(y.range.start) - offset(x.range.start))) {
+      text = text.slice(0, offset(e.range.start)) + e.newText + text.slice(offset(e.range.end));
+    }
+    assert.equal(text, after);
+    await c.client.sendNotification('textDocument/didChange', { textDocument: { uri, version: 4 }, contentChanges: [{ text }] });
+    await c.waitFor(d => v3(d.get(uri)).length === 0);
+    // VRL003 is not a race to simulate, nor one for the VRL001 status count or patch.
+    const listed = await c.client.sendRequest('workspace/executeCommand', { command: 'virtioRaceLint.server.listFindings', arguments: [] }) as { uri: string }[];
+    assert.ok(listed.every(f => !f.uri.endsWith('demo_update.c')));
+  });
+
   it('honours suppression comments and flags the ones that match nothing', async () => {
     const dir = workspace();
     c = await startServer(dir);

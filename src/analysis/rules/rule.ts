@@ -16,7 +16,7 @@ export interface RuleMeta {
 }
 
 export interface RelatedLocation {
-  role: 'callback' | 'registration' | 'schedule' | 'binding' | 'helper-call' | 'drain' | 'lock';
+  role: 'callback' | 'registration' | 'schedule' | 'binding' | 'helper-call' | 'drain' | 'lock' | 'unlock';
   file: string;
   span: Span;
   message: string;
@@ -26,7 +26,10 @@ export interface RelatedLocation {
 export interface Finding {
   rule: string;
   file: string;
-  /** The primary location: the lock call in the handler (or in the helper it calls). */
+  /**
+   * The primary location. VRL001: the lock call in the handler (or in the helper it calls).
+   * VRL003: the unlock call that does not match its lock.
+   */
   span: Span;
   message: string;
   severity: Severity;
@@ -46,7 +49,13 @@ export interface Finding {
    * the callback can interrupt it on its CPU and spin on the lock the work holds (deadlock).
    */
   callbackTakesLock: boolean;
-  drain: { file: string; span: Span; api: string; function: string };
+  /** VRL001 only: the drain. Absent for rules that are not about a drain (VRL003). */
+  drain?: { file: string; span: Span; api: string; function: string };
+  /**
+   * VRL003 only: the unlock call that does not match the lock (the finding's span is this call);
+   * `op` indexes the lock function's lockOps.
+   */
+  unlock?: { text: string; api: string; span: Span; op: number };
   related: RelatedLocation[];
 }
 
