@@ -145,13 +145,17 @@ export function repoInfo(file: string, fallbackRoot: string, cache = new RepoCac
   const real = realPath(file);
   const dir = path.dirname(real);
   const runGit = opts.runGit ?? true;
-  const top = runGit ? cache.top(dir) : undefined;
+  const gitTop = runGit ? cache.top(dir) : undefined;
+  const kroot = kernelRoot(real);
+  // A kernel tree unpacked inside another repository (an ignored cache folder, say) is not that
+  // repository's: the mail's paths are relative to the kernel tree, and that history is not its.
+  const top = gitTop && !(kroot && realPath(kroot).startsWith(gitTop + path.sep)) ? gitTop : undefined;
   if (top) {
     const rel = relativeTo(top, real);
     const log = git(top, ['log', '--no-show-signature', '--no-ext-diff', '--no-textconv', '--no-color', '--no-merges', '--format=%s', '-n', '300', '--', rel]);
     return { root: top, path: rel, subjects: log ? log.split('\n').filter(Boolean) : [], ident: cache.ident(top, top) };
   }
-  const root = realPath(kernelRoot(real) ?? fallbackRoot);
+  const root = realPath(kroot ?? fallbackRoot);
   return { root, path: relativeTo(root, real), ident: runGit ? cache.ident(dir, '') : undefined };
 }
 

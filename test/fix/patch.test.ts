@@ -2,7 +2,7 @@ import * as assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { kernelRoot, parseIdent } from '../../src/fix/gitInfo';
+import { kernelRoot, parseIdent, repoInfo } from '../../src/fix/gitInfo';
 import { runCli, tempDir } from '../helpers/cli';
 import { FIXTURES } from '../helpers/fixtures';
 
@@ -179,5 +179,22 @@ describe('virtio-race-lint patch and fix', function () {
     const r = await runCli(['fix', 'drv.c'], dir);
     assert.equal(r.code, 1);
     assert.match(r.stderr, /drv\.c:12: not fixed: msleep\(\) \(line 14\) may sleep while the lock is held/);
+  });
+});
+
+describe('patch: a kernel tree inside another repository', () => {
+  it('writes paths relative to the kernel tree, not to the enclosing repository', () => {
+    const base = tempDir('vrl-nested-');
+    execFileSync('git', ['init', '-q', base]);
+    const tree = path.join(base, '.cache', 'linux-source-6.12');
+    fs.mkdirSync(path.join(tree, 'drivers', 'demo'), { recursive: true });
+    fs.writeFileSync(path.join(tree, 'MAINTAINERS'), '');
+    fs.writeFileSync(path.join(tree, 'Kbuild'), '');
+    const file = path.join(tree, 'drivers', 'demo', 'demo.c');
+    fs.writeFileSync(file, 'int x;\n');
+    const info = repoInfo(file, base);
+    assert.equal(fs.realpathSync(info.root), fs.realpathSync(tree));
+    assert.equal(info.path, 'drivers/demo/demo.c');
+    assert.equal(info.subjects, undefined, "the enclosing repository's history is not the tree's");
   });
 });
