@@ -4,8 +4,9 @@
 // unreliable the facts come from the item's text (call arguments, access paths).
 import type { Node, Tree } from './parser';
 import {
-  BINDING_APIS, DRAIN_APIS, GUARD_CLASSES, LOCK_APIS, SCHEDULE_APIS, VQ_SETUP_APIS, WQ_ALLOC_APIS,
+  BINDING_APIS, DRAIN_APIS, GUARD_CLASSES, LOCK_APIS, SCHEDULE_APIS, TRYLOCK_APIS, VQ_SETUP_APIS, WQ_ALLOC_APIS,
 } from './apis';
+import { fileLockSummaries, substituteArgs, type FileSummaries } from './summaries';
 import type {
   ArgFact, BindingFact, CallbackRegFact, ContainerOfFact, ExprRef, FileFacts,
   FunctionFacts, LockState, LoopFact, SuppressionFact, ParamFact, ScheduleFact, Span, TypeRef, WqAllocFact,
@@ -16,7 +17,7 @@ import {
 } from './text';
 
 /** A body that may take or drop a lock, or mask interrupts, needs the full dataflow. */
-export const LOCKISH = /\b(?:raw_spin_|spin_|read_|write_|mutex_)(?:un)?lock(?:_bh|_irq|_irqsave|_irqrestore|_nested|_interruptible)?\s*\(|\b(?:scoped_)?guard\s*\(|\blocal_irq_(?:save|restore|disable|enable)\s*\(/;
+export const LOCKISH = /\b(?:raw_spin_|spin_|read_|write_|mutex_)(?:un|try)?lock(?:_bh|_irq|_irqsave|_irqrestore|_nested|_interruptible)?\s*\(|\b(?:scoped_)?guard\s*\(|\blocal_irq_(?:save|restore|disable|enable)\s*\(/;
 
 /**
  * A lock-free body that still needs its syntax tree: local types for the work items it schedules
@@ -64,20 +65,23 @@ export function extractFacts(file: string, tree: Tree, text: string, options: Ex
   const items: Node[] = [];
   collectItems(tree.rootNode, items);
   const cache = options.cache;
+  const sums = fileLockSummaries(text);
+  // Items are cached by their text and by the file's lock wrappers, which their facts depend on.
+  const sigPrefix = sums.sig ? `${sums.sig}\0` : '';
   const parts = items.map(item => {
     let itemFacts: ItemFacts;
     if (cache) {
-      const itemText = text.slice(item.startIndex, item.endIndex);
+      const itemText = sigPrefix + text.slice(item.startIndex, item.endIndex);
       const hit = cache.get(itemText);
       if (hit && hit.column === item.startPosition.column) {
         itemFacts = shiftItem(hit.facts, item.startIndex - hit.start, item.startPosition.row - hit.line);
         if (itemFacts !== hit.facts) cache.set(itemText, itemFacts, item.startIndex, item.startPosition.row, item.startPosition.column);
       } else {
-        itemFacts = extractItem(item, text, lines);
+        itemFacts = extractItem(item, text, lines, sums);
         cache.set(itemText, itemFacts, item.startIndex, item.startPosition.row, item.startPosition.column);
       }
     } else {
-      itemFacts = extractItem(item, text, lines);
+      itemFacts = extractItem(item, text, lines, sums);
     }
     return { start: item.startIndex, end: item.endIndex, isFunction: item.type === 'function_definition', facts: itemFacts };
   });
@@ -173,12 +177,12 @@ function mergeItem(into: FileFacts, item: ItemFacts): void {
   into.problems.push(...item.problems);
 }
 
-export function extractItem(item: Node, text: string, lines: LineIndex): ItemFacts {
+export function extractItem(item: Node, text: string, lines: LineIndex, summaries?: FileSummaries): ItemFacts {
   const out: ItemFacts = {
     functions: [], prototypes: {}, structs: [], globals: [], bindings: [], callbackRegs: [], fnRefs: [], errors: 0, problems: [],
   };
   try {
-    const fc = new FileCtx(text, lines, out);
+    const fc = new FileCtx(text, lines, out, summaries);
     fc.item(item);
   } catch (e) {
     // Facts are best effort: an unexpected tree shape costs this item, never the file.
@@ -281,7 +285,7 @@ function findFunctionDeclarator(d: Node | null): Node | null {
 // File-level context
 
 class FileCtx {
-  constructor(readonly text: string, readonly lines: LineIndex, readonly out: ItemFacts) {}
+  constructor(readonly text: string, readonly lines: LineIndex, readonly out: ItemFacts, readonly summaries?: FileSummaries) {}
 
   span(n: Node): Span { return this.lines.span(n.startIndex, n.endIndex); }
 
@@ -533,6 +537,8 @@ interface LoopCtx { breaks: State | null; continues: State | null; isSwitch: boo
 
 class FunctionWalker {
   private lockOpByNode = new Map<number, number>();
+  /** Lock operations of wrapper calls, keyed by call site and effect. */
+  private summaryOpByKey = new Map<number, number>();
   private callByNode = new Map<number, number>();
   private drainByNode = new Map<number, number>();
   private seen = new Set<number>();
@@ -555,7 +561,7 @@ class FunctionWalker {
 
   run(body: Node): void {
     const bodyText = this.fc.text.slice(body.startIndex, body.endIndex);
-    if (LOCKISH.test(bodyText)) {
+    if (LOCKISH.test(bodyText) || this.fc.summaries?.callRe?.test(bodyText)) {
       // Only a function that takes a lock can be given the irqsave fix and its flags variable.
       this.leadingDecls(body);
       const end = this.stmt(body, { may: new Map(), must: new Set() });
@@ -682,10 +688,14 @@ class FunctionWalker {
       case 'expression_statement':
         return this.expr(n, s);
       case 'if_statement': {
-        const afterCond = this.cond(n.childForFieldName('condition'), s);
-        const thenS = this.stmtOpt(n.childForFieldName('consequence'), afterCond);
+        const condNode = n.childForFieldName('condition');
+        const afterCond = this.cond(condNode, s);
+        // `if (spin_trylock(&l))` holds l in the then-branch, `if (!spin_trylock(&l))` in the else-branch.
+        const tl = condNode ? this.trylock(condNode, afterCond) : undefined;
+        const thenS = this.stmtOpt(n.childForFieldName('consequence'), tl && !tl.negated ? tl.state : afterCond);
         const alt = n.childForFieldName('alternative');
-        const elseS = alt ? this.stmtOpt(alt.type === 'else_clause' ? alt.namedChildren[0] : alt, afterCond) : afterCond;
+        const elseIn = tl && tl.negated ? tl.state : afterCond;
+        const elseS = alt ? this.stmtOpt(alt.type === 'else_clause' ? alt.namedChildren[0] : alt, elseIn) : elseIn;
         return mergeStates(thenS, elseS);
       }
       case 'else_clause':
@@ -879,6 +889,36 @@ class FunctionWalker {
     return exit;
   }
 
+  /** The condition is `[!]spin_trylock*(...)` alone: the state with the lock taken, and on which branch. */
+  private trylock(cond: Node, s: State | null): { state: State | null; negated: boolean } | undefined {
+    let e: Node | null = cond;
+    while (e && e.type === 'parenthesized_expression') e = e.namedChildren[0];
+    let negated = false;
+    if (e && e.type === 'unary_expression' && e.childForFieldName('operator')?.text === '!') {
+      negated = true;
+      e = e.childForFieldName('argument');
+      while (e && e.type === 'parenthesized_expression') e = e.namedChildren[0];
+    }
+    if (!e || e.type !== 'call_expression') return undefined;
+    const fnNode = e.childForFieldName('function');
+    const argsNode = e.childForFieldName('arguments');
+    const api = fnNode?.type === 'identifier' ? TRYLOCK_APIS.get(fnNode.text) : undefined;
+    if (!api || !argsNode || !fnNode) return undefined;
+    const rawArgs = splitArgs(this.fc.text.slice(argsNode.startIndex, argsNode.endIndex));
+    const lockArg = rawArgs[api.lockArg];
+    const lock = lockArg ? normaliseLockExpr(lockArg.text) : '';
+    const call = e;
+    const opIndex = this.record(this.lockOpByNode, call.id, this.fn.lockOps, () => ({
+      api: api.name, action: 'lock' as const, family: api.family, irq: api.irq, variant: api.variant,
+      form: 'call' as const, text: foldSpace(this.fc.text.slice(call.startIndex, call.endIndex)), lock,
+      lockExpr: lockArg ? parseExprRef(lockArg.text) : undefined,
+      span: this.fc.span(call), nameSpan: this.fc.span(fnNode), argsSpan: this.fc.span(argsNode),
+      flags: api.flagsArg !== undefined ? rawArgs[api.flagsArg]?.text : undefined,
+      inLoop: this.loopDepth > 0, ...this.innermostLoop(), trylock: true,
+    }));
+    return { state: this.applyLock(s, `${api.family}:${lock}`, opIndex, 'lock'), negated };
+  }
+
   private cond(n: Node | null, s: State | null): State | null {
     return n ? this.expr(n, s) : s;
   }
@@ -1047,6 +1087,30 @@ class FunctionWalker {
       callee: name, direct: site.direct, span, args, state,
       inLoop: this.loopDepth > 0, inLoopCondition: this.conditionDepth > 0 && this.loopDepth > 0, ...this.innermostLoop(),
     }), state);
+
+    // A call of one of the file's lock wrappers: its effects, parameters replaced by the arguments.
+    const summary = site.direct && name !== this.fn.name ? this.fc.summaries?.byName.get(name) : undefined;
+    if (summary) {
+      const actual = rawArgs.map(a => a.text);
+      let st = s;
+      summary.effects.forEach((eff, k) => {
+        const api = LOCK_APIS.get(eff.api)!;
+        const args = eff.args.map(a => substituteArgs(a, summary.params, actual));
+        const lockArg = api.lockArg >= 0 ? args[api.lockArg] : undefined;
+        const lock = lockArg ? normaliseLockExpr(lockArg) : '';
+        const opIndex = this.record(this.summaryOpByKey, site.key * 16 + k, this.fn.lockOps, () => ({
+          api: eff.api, action: api.action, family: api.family, irq: api.irq, variant: api.variant,
+          form: 'call' as const, text: foldSpace(this.fc.text.slice(site.start, site.end)), lock,
+          lockExpr: lockArg ? parseExprRef(lockArg) : undefined,
+          span, nameSpan: nameSpan(), argsSpan: argsSpan(),
+          flags: api.flagsArg !== undefined ? args[api.flagsArg] : undefined,
+          inLoop: this.loopDepth > 0, ...this.innermostLoop(),
+          via: { fn: name, kind: summary.kind, effect: k },
+        }));
+        st = this.applyLock(st, `${api.family}:${lock}`, opIndex, api.action);
+      });
+      return st;
+    }
 
     // Locks.
     const lockApi = LOCK_APIS.get(name);

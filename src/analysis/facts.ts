@@ -74,6 +74,14 @@ export interface LockOp {
   unpaired?: boolean;
   /** Innermost enclosing loop (index into FunctionFacts.loops). */
   loop?: number;
+  /**
+   * The operation is the effect of a call of one of the file's lock wrappers (summaries.ts):
+   * `vp_lock(vp)` acquiring `vp->lock` through its `spin_lock()`. `api`, `family`, `irq` and
+   * `variant` are the underlying call's; `text` and the spans are the wrapper call's.
+   */
+  via?: { fn: string; kind: 'function' | 'macro'; effect: number };
+  /** A `spin_trylock*()` in an `if` condition: held on the branch where it succeeded. */
+  trylock?: boolean;
 }
 
 /** Lock state at a program point, from the intraprocedural dataflow. */
