@@ -9,7 +9,7 @@ import {
 import { fileLockSummaries, substituteArgs, type FileSummaries } from './summaries';
 import type {
   ArgFact, BindingFact, CallbackRegFact, ContainerOfFact, ExprRef, FileFacts,
-  FunctionFacts, LockState, LoopFact, SuppressionFact, ParamFact, ScheduleFact, Span, TypeRef, WqAllocFact,
+  FunctionFacts, LockState, LoopFact, SuppressionFact, ParamFact, ScheduleFact, Span, TypeRef, VqSetupFact, WqAllocFact,
 } from './facts';
 import {
   identArg, LineIndex, maskNonCode, normaliseLockExpr, parseExprRef, parseMemberPath, parseTypeText, splitArgs,
@@ -17,7 +17,11 @@ import {
 } from './text';
 
 /** A body that may take or drop a lock, or mask interrupts, needs the full dataflow. */
-export const LOCKISH = /\b(?:raw_spin_|spin_|read_|write_|mutex_)(?:un|try)?lock(?:_bh|_irq|_irqsave|_irqrestore|_nested|_interruptible)?\s*\(|\b(?:scoped_)?guard\s*\(|\blocal_irq_(?:save|restore|disable|enable)\s*\(/;
+export const LOCKISH = /\b(?:raw_spin_|spin_|read_|write_|mutex_)(?:un|try)?lock(?:_bh|_irq|_irqsave|_irqrestore|_nested|_interruptible)?\s*\(|\b(?:scoped_)?guard\s*\(|\blocal_irq_(?:save|restore|disable|enable)\s*\(|\b(?:virtio_reset_device|del_vqs)\s*\(/;
+
+/** Calls after which the device raises no more interrupts on its queues (teardown). */
+const RESET_CALL = /^(?:virtio_reset_device|del_vqs)$/;
+const RESET_KEY = 'reset:';
 
 /**
  * A lock-free body that still needs its syntax tree: local types for the work items it schedules
@@ -225,6 +229,7 @@ export function shiftItem(f: ItemFacts, dOff: number, dLine: number): ItemFacts 
       suppressions: fn.suppressions.map(withSpan),
       ...(fn.loops ? { loops: fn.loops.map(withSpan) } : {}),
       ...(fn.wqAllocs ? { wqAllocs: fn.wqAllocs.map(withSpan) } : {}),
+      ...(fn.vqSetups ? { vqSetups: fn.vqSetups.map(withSpan) } : {}),
       ...(fn.declsEnd ? { declsEnd: { ...fn.declsEnd, offset: fn.declsEnd.offset + dOff, line: fn.declsEnd.line + dLine } } : {}),
     })),
     structs: f.structs.map(withSpan),
@@ -641,8 +646,10 @@ class FunctionWalker {
   private valuesAndAllocs(body: Node, bodyText: string): void {
     const hasVq = bodyText.includes('virtqueue_');
     const hasAlloc = WQ_ALLOC.test(bodyText);
-    if (!hasVq && !hasAlloc) return;
+    const hasSetup = /\b(?:virtio_)?find_(?:single_vq|vqs)/.test(bodyText);
+    if (!hasVq && !hasAlloc && !hasSetup) return;
     const masked = maskNonCode(bodyText);
+    if (hasSetup) this.vqSetups(body, bodyText, masked);
     if (hasVq) {
       const values: Record<string, string[]> = {};
       const re = /(?<![\w.>])([A-Za-z_]\w*)\s*=(?!=)\s*([^;{}]+?)\s*;/dg;
@@ -674,6 +681,58 @@ class FunctionWalker {
         } satisfies WqAllocFact);
       }
     }
+  }
+
+  /**
+   * Which callback each queue set up here gets: `x = virtio_find_single_vq(vdev, cb, name)`, and
+   * `x = vqs[k]` after `virtio_find_vqs*(vdev, n, vqs, cbs, ...)` with `cbs` a local array
+   * initialised here (vq_callback_t or struct virtqueue_info entries, positional or `.callback =`).
+   */
+  private vqSetups(body: Node, bodyText: string, masked: string): void {
+    const out: VqSetupFact[] = [];
+    const span = (a: number, b: number) => this.fc.lines.span(body.startIndex + a, body.startIndex + b);
+    const callbackOf = (t: string | undefined) => {
+      const c = (t ?? '').replace(/^\(\s*vq_callback_t\s*\*\s*\)/, '').replace(/^&/, '').trim();
+      return c === 'NULL' || c === '0' ? null : /^[A-Za-z_]\w*$/.test(c) ? c : undefined;
+    };
+    const single = /([A-Za-z_][\w.>\[\]-]*)\s*=\s*virtio_find_single_vq\s*\(/g;
+    for (let m; (m = single.exec(masked));) {
+      const open = m.index + m[0].length - 1;
+      const close = matchParen(masked, open);
+      if (close < 0) continue;
+      const cb = callbackOf(splitArgs(bodyText.slice(open, close + 1))[1]?.text);
+      if (cb !== undefined) out.push({ target: foldSpace(m[1]), callback: cb, span: span(m.index, close + 1) });
+    }
+    const finds = /\b(?:virtio_find_vqs(?:_ctx)?)\s*\(/g;
+    for (let m; (m = finds.exec(masked));) {
+      const open = m.index + m[0].length - 1;
+      const close = matchParen(masked, open);
+      if (close < 0) continue;
+      const args = splitArgs(bodyText.slice(open, close + 1));
+      const vqs = identArg(args[2]?.text ?? '');
+      const cbs = identArg(args[3]?.text ?? '');
+      if (!vqs || !cbs) continue;
+      // The table's initialiser: `NAME[...] = { ... };` in this body.
+      const init = new RegExp(`\\b${cbs}\\s*\\[[^\\]]*\\]\\s*=\\s*\\{`).exec(masked);
+      if (!init) continue;
+      const lb = init.index + init[0].length - 1;
+      const rb = matchBrace(masked, lb);
+      if (rb < 0) continue;
+      const entries = splitTop(masked.slice(lb + 1, rb));
+      const callbacks = entries.map(e => {
+        const t = e.trim();
+        if (!t.startsWith('{')) return callbackOf(t);
+        const inner = splitTop(t.slice(1, t.lastIndexOf('}')));
+        const named = inner.find(x => /^\s*\.callback\s*=/.test(x));
+        return named !== undefined ? callbackOf(named.replace(/^\s*\.callback\s*=/, '')) : callbackOf(inner[1]);
+      });
+      const take = new RegExp(`([A-Za-z_][\\w.>\\[\\]-]*)\\s*=\\s*${vqs}\\s*\\[\\s*(\\d+)\\s*\\]\\s*;`, 'g');
+      for (let a; (a = take.exec(masked));) {
+        const cb = callbacks[Number(a[2])];
+        if (cb !== undefined) out.push({ target: foldSpace(a[1]), callback: cb, span: span(a.index, a.index + a[0].length) });
+      }
+    }
+    if (out.length) this.fn.vqSetups = out;
   }
 
   // --- statements -----------------------------------------------------------------------------
@@ -1067,7 +1126,7 @@ class FunctionWalker {
     const argSpan = (a: ArgText) => lines.span(site.argsStart + a.start, site.argsStart + a.end);
     const first = !this.seen.has(site.key);
     this.seen.add(site.key);
-    const state = s && s.may.size ? this.snapshot(s) : NOTHING_HELD;
+    const state = s && (s.may.size || s.must.size) ? this.snapshot(s) : NOTHING_HELD;
     const span = lines.span(site.start, site.end);
     const nameSpan = () => lines.span(site.nameStart, site.nameEnd);
     const argsSpan = () => lines.span(site.argsStart, site.argsEnd);
@@ -1087,6 +1146,12 @@ class FunctionWalker {
       callee: name, direct: site.direct, span, args, state,
       inLoop: this.loopDepth > 0, inLoopCondition: this.conditionDepth > 0 && this.loopDepth > 0, ...this.innermostLoop(),
     }), state);
+
+    if (RESET_CALL.test(name) && s) {
+      const st = cloneState(s);
+      st.must.add(RESET_KEY);
+      return st;
+    }
 
     // A call of one of the file's lock wrappers: its effects, parameters replaced by the arguments.
     const summary = site.direct && name !== this.fn.name ? this.fc.summaries?.byName.get(name) : undefined;
@@ -1273,7 +1338,7 @@ class FunctionWalker {
         const sa = surely(a);
         const sb = surely(state);
         const maybe = held.filter(h => !sa.has(key(h)) || !sb.has(key(h)));
-        f.state = { held, irqsOff: a.irqsOff && state.irqsOff, ...(maybe.length ? { maybe } : {}) };
+        f.state = { held, irqsOff: a.irqsOff && state.irqsOff, ...(maybe.length ? { maybe } : {}), ...(a.afterReset && state.afterReset ? { afterReset: true } : {}) };
       }
       return existing;
     }
@@ -1291,7 +1356,8 @@ class FunctionWalker {
     }
     let maybe: number[] | undefined;
     for (const [key, ops] of s.may) if (!s.must.has(key)) (maybe ??= []).push(...ops);
-    return maybe ? { held, irqsOff, maybe: [...new Set(maybe)].sort((a, b) => a - b) } : { held, irqsOff };
+    const reset = s.must.has(RESET_KEY) ? { afterReset: true } : {};
+    return maybe ? { held, irqsOff, maybe: [...new Set(maybe)].sort((a, b) => a - b), ...reset } : { held, irqsOff, ...reset };
   }
 
   /** Fills in base types of recorded expressions from parameters and locals. */
@@ -1390,6 +1456,31 @@ function matchParen(t: string, open: number): number {
     else if (c === 41 && --depth === 0) return i;
   }
   return -1;
+}
+
+function matchBrace(t: string, open: number): number {
+  let depth = 0;
+  for (let i = open; i < t.length; i++) {
+    const c = t.charCodeAt(i);
+    if (c === 123) depth++;
+    else if (c === 125 && --depth === 0) return i;
+  }
+  return -1;
+}
+
+/** `a, { b, c }, d(e, f)` split at its top-level commas. */
+function splitTop(t: string): string[] {
+  const out: string[] = [];
+  let depth = 0;
+  let at = 0;
+  for (let i = 0; i < t.length; i++) {
+    const c = t[i];
+    if (c === '(' || c === '{' || c === '[') depth++;
+    else if (c === ')' || c === '}' || c === ']') depth--;
+    else if (c === ',' && depth === 0) { out.push(t.slice(at, i)); at = i + 1; }
+  }
+  if (t.slice(at).trim()) out.push(t.slice(at));
+  return out;
 }
 
 function foldSpace(t: string): string {

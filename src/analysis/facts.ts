@@ -91,6 +91,11 @@ export interface LockState {
   /** Hard IRQs are disabled here on every path (an irqs-off lock or local_irq_save is held). */
   irqsOff: boolean;
   /**
+   * On every path here the device was reset or its queues deleted (`virtio_reset_device()`,
+   * `->del_vqs()`): no interrupt of its queues can arrive any more.
+   */
+  afterReset?: boolean;
+  /**
    * The subset of `held` whose lock is held on some path only (not on every path); absent when
    * every lock in `held` is held on every path.
    */
@@ -173,6 +178,18 @@ export interface WqAllocFact {
   span: Span;
 }
 
+/**
+ * `d->ctrl_vq = virtio_find_single_vq(vdev, NULL, "ctrl")`, or `d->req_vq = vqs[0]` after
+ * `virtio_find_vqs(vdev, n, vqs, callbacks, ...)` with a local `callbacks[]` / `struct
+ * virtqueue_info[]` initialiser: the queue stored in `target` has callback `callback`.
+ */
+export interface VqSetupFact {
+  target: string;
+  /** The callback function's name, or null for a queue set up without one. */
+  callback: string | null;
+  span: Span;
+}
+
 export interface BindingFact {
   api: string;
   span: Span;
@@ -228,6 +245,8 @@ export interface FunctionFacts {
    * the declaration's initialiser included), as written, for reading which queue a call names.
    */
   values?: Record<string, string[]>;
+  /** Queues this function sets up, with the callback each gets (null: none). */
+  vqSetups?: VqSetupFact[];
   /** Workqueues allocated in this function. */
   wqAllocs?: WqAllocFact[];
   /** Lock states at each `return` (and the end of the body): a lock still held leaks to the caller. */
