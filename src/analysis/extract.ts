@@ -177,6 +177,7 @@ function mergeItem(into: FileFacts, item: ItemFacts): void {
   into.bindings.push(...item.bindings);
   into.callbackRegs.push(...item.callbackRegs);
   into.fnRefs.push(...item.fnRefs);
+  if (item.fieldFns) (into.fieldFns ??= []).push(...item.fieldFns);
   into.errors += item.errors;
   into.problems.push(...item.problems);
 }
@@ -392,8 +393,23 @@ class FileCtx {
         if (value) {
           const fc = new InitializerScan(this, type, n.text);
           fc.scan(value);
+          // A const ops/config table: its function-pointer members are fixed.
+          const isConst = node.children.some(c => c?.type === 'type_qualifier' && c.text === 'const');
+          if (isConst && type.name && type.pointer === 0 && value.type === 'initializer_list') this.fieldFns(type.name, value);
         }
       }
+    }
+  }
+
+  /** `.member = fn` pairs of a const struct's initialiser. */
+  fieldFns(struct: string, list: Node): void {
+    for (const e of list.namedChildren) {
+      if (!e || e.type !== 'initializer_pair') continue;
+      const designator = e.namedChildren[0];
+      const value = e.childForFieldName('value') ?? e.namedChildren[e.namedChildren.length - 1];
+      if (!designator || designator.type !== 'field_designator' || !value) continue;
+      const fn = identArg(value.text);
+      if (fn) (this.out.fieldFns ??= []).push({ struct, field: designator.text.replace(/^\./, '').trim(), fn });
     }
   }
 
@@ -1143,7 +1159,7 @@ class FunctionWalker {
       for (const a of args) if (a.ident && a.param === undefined) this.fn.fnRefs.push(a.ident);
     }
     this.record(this.callByNode, site.key, this.fn.calls, () => ({
-      callee: name, direct: site.direct, span, args, state,
+      callee: name, direct: site.direct, ...(site.direct ? {} : { fnExpr: this.fnExprOf(site) }), span, args, state,
       inLoop: this.loopDepth > 0, inLoopCondition: this.conditionDepth > 0 && this.loopDepth > 0, ...this.innermostLoop(),
     }), state);
 
@@ -1233,6 +1249,9 @@ class FunctionWalker {
           api: name, span, work, delayed: bind.delayed,
           handler: pi !== undefined ? { param: pi, name: hn } : { fn: hn },
         } satisfies BindingFact);
+      } else if (work && h && /^[A-Za-z_]\w*(?:\s*(?:->|\.)\s*[A-Za-z_]\w*)+$/.test(h.text.trim())) {
+        // INIT_WORK(&w, vp->cfg->done_fn): a handler fixed by a const table, resolved by the index.
+        this.fn.bindings.push({ api: name, span, work, delayed: bind.delayed, handler: { member: foldSpace(h.text) } } satisfies BindingFact);
       }
     }
     if (name === 'container_of' || name === 'container_of_const') {
@@ -1253,6 +1272,13 @@ class FunctionWalker {
       }
     }
     return s;
+  }
+
+  /** `vp->ops->reclaim` of `vp->ops->reclaim(vp)`: the text before the argument list. */
+  private fnExprOf(site: CallSite): string {
+    const before = maskNonCode(this.fc.text.slice(Math.max(0, site.nameEnd - 200), site.nameEnd));
+    const m = /[A-Za-z_]\w*(?:\s*(?:->|\.)\s*[A-Za-z_]\w*)*$/.exec(before);
+    return m ? m[0].replace(/\s+/g, '') : '';
   }
 
   private typeArg(text: string): TypeRef | undefined {

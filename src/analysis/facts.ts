@@ -115,6 +115,8 @@ export interface CallFact {
   callee: string;
   /** The callee is a plain identifier (a direct call), not `ops->fn(...)`. */
   direct: boolean;
+  /** For a call through a member (`vp->ops->reclaim(vp)`): the function expression as written. */
+  fnExpr?: string;
   span: Span;
   args: ArgFact[];
   state: LockState;
@@ -194,8 +196,11 @@ export interface BindingFact {
   api: string;
   span: Span;
   work: ExprRef;
-  /** The handler: a function name, or a parameter of the enclosing function (helper binding). */
-  handler: { fn: string } | { param: number; name: string };
+  /**
+   * The handler: a function name, a parameter of the enclosing function (helper binding), or a
+   * function-pointer member (`vp->cfg->done_fn`) resolved through the driver's const tables.
+   */
+  handler: { fn: string } | { param: number; name: string } | { member: string };
   delayed: boolean;
 }
 
@@ -288,6 +293,11 @@ export interface FileFacts {
   prototypes: Record<string, TypeRef>;
   structs: StructFacts[];
   globals: GlobalVarFacts[];
+  /**
+   * Function-pointer members fixed by designated initialisers of const structs:
+   * `static const struct vp_ops ops = { .reclaim = vp_reclaim }` is {struct: 'vp_ops', field: 'reclaim', fn: 'vp_reclaim'}.
+   */
+  fieldFns?: { struct: string; field: string; fn: string }[];
   /** File-scope facts: DECLARE_WORK, static callback arrays and virtqueue_info tables. */
   bindings: BindingFact[];
   callbackRegs: CallbackRegFact[];

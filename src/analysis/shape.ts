@@ -85,11 +85,9 @@ function callChain(t: Tables, from: FnRef, to: FnRef, op: number): Located['chai
   while (queue.length) {
     const { at, path } = queue.shift()!;
     if (path.length > MAX_DEPTH) continue;
-    for (const call of at.fn.calls) {
-      if (!call.direct || DRAIN_APIS.has(call.callee)) continue;
+    for (const call of at.fn.calls) for (const g of t.callTargets(call, at)) {
+      if (DRAIN_APIS.has(call.callee)) continue;
       if (path.length === 0 && !call.state.held.includes(op)) continue;
-      const g = t.resolveFunction(call.callee, at.file);
-      if (!g) continue;
       const p = [...path, { from: at, call, to: g }];
       if (g.fn === to.fn) return p;
       if (seen.has(g.fn)) continue;

@@ -85,11 +85,10 @@ function racyDrains(t: Tables, f: FnRef, memo: Map<FunctionFacts, RacyDrain[]>, 
     if (d.state.irqsOff || d.state.afterReset) continue;
     for (const op of unsafeHeld(d.state.held)) out.push({ owner: f, op, drainFn: f, drain: d, chain: [f] });
   }
-  for (const c of f.fn.calls) {
+  for (const c of f.fn.calls) for (const g of t.callTargets(c, f)) {
     // A drain API is a drain, already counted above; its definition (virtio_ring.c) is not the driver's code.
-    if (!c.direct || c.state.irqsOff || c.state.afterReset || DRAIN_APIS.has(c.callee)) continue;
-    const g = t.resolveFunction(c.callee, f.file);
-    if (!g || g.fn === f.fn) continue;
+    if (c.state.irqsOff || c.state.afterReset || DRAIN_APIS.has(c.callee)) continue;
+    if (g.fn === f.fn) continue;
     const held = unsafeHeld(c.state.held);
     if (held.length) {
       for (const { fn: drainFn, drain, chain } of drainsBelow(t, g, new Set(stack), depth + 1)) {
@@ -110,10 +109,8 @@ function drainsBelow(t: Tables, f: FnRef, stack: Set<FunctionFacts>, depth: numb
   stack.add(f.fn);
   const out: { fn: FnRef; drain: DrainFact; chain: FnRef[] }[] = [];
   for (const d of f.fn.drains) if (!d.state.irqsOff && !d.state.afterReset) out.push({ fn: f, drain: d, chain: [f] });
-  for (const c of f.fn.calls) {
-    if (!c.direct || c.state.irqsOff || c.state.afterReset || DRAIN_APIS.has(c.callee)) continue;
-    const g = t.resolveFunction(c.callee, f.file);
-    if (!g) continue;
+  for (const c of f.fn.calls) for (const g of t.callTargets(c, f)) {
+    if (c.state.irqsOff || c.state.afterReset || DRAIN_APIS.has(c.callee)) continue;
     for (const r of drainsBelow(t, g, stack, depth + 1)) out.push({ ...r, chain: [f, ...r.chain] });
   }
   stack.delete(f.fn);
@@ -154,7 +151,7 @@ function queueCallbacks(t: Tables, rd: RacyDrain, memo: Map<RacyDrain, Set<strin
     // The calls from the lock's owner down to the drain, so a queue passed as an argument resolves.
     const ctx: { caller: FnRef; call: CallFact }[] = [];
     for (let i = 0; i + 1 < rd.chain.length; i++) {
-      const call = rd.chain[i].fn.calls.find(c => c.direct && c.callee === rd.chain[i + 1].fn.name);
+      const call = rd.chain[i].fn.calls.find(c => c.callee === rd.chain[i + 1].fn.name);
       if (!call) { ctx.length = 0; break; }
       ctx.push({ caller: rd.chain[i], call });
     }
@@ -190,10 +187,7 @@ function takesSameLock(t: Tables, from: FnRef, owner: FnRef, op: LockOp): boolea
       const k = t.workKey(o.lockExpr, f);
       if (k && t.keyForms(k, f.file).some(x => want.has(x))) return true;
     }
-    return f.fn.calls.some(c => {
-      const g = c.direct ? t.resolveFunction(c.callee, f.file) : undefined;
-      return g ? visit(g, depth + 1) : false;
-    });
+    return f.fn.calls.some(c => t.callTargets(c, f).some(g => visit(g, depth + 1)));
   };
   return visit(from, 0);
 }
