@@ -909,6 +909,8 @@ class FunctionWalker {
       else if (c.id !== n.childForFieldName('condition')?.id && c.id !== n.childForFieldName('name')?.id) body.push(c);
     }
     const a = this.block(body, s, -1);
+    // `#else` is the last alternative; an #if or #elif without one may also take none of its branches.
+    if (n.type === 'preproc_else') return a;
     const b = alt ? this.preproc(alt, s) : s;
     return mergeStates(a, b);
   }

@@ -148,9 +148,36 @@ function planFix(fn: FunctionFacts, opIndex: number, text: string, facts: FileFa
       return { ok: false, reason: `${u.text} (line ${line(u)}) releases a lock this function did not take: the lock is taken in another function` };
     }
   }
-  // Every op of the component must be of a form with an irqsave counterpart.
-  for (const i of [...locks, ...unlocks]) {
+  // Operations already irq-safe (another preprocessor branch: `#ifdef X spin_lock_irqsave ...
+  // #else spin_lock ... #endif`) stay as they are; the others take the same form, and irqsave
+  // forms reuse those branches' flags variable (the lock is one, so never held twice at once).
+  const isSafe = (o: LockOp) => o.irq === 'irqs-off';
+  const safe = [...locks, ...unlocks].map(i => fn.lockOps[i]).filter(isSafe);
+  let irqForms = false;
+  let reuseFlags: string | undefined;
+  if (safe.length) {
+    const kinds = new Set(safe.map(o => (o.variant === '_irqsave' || o.variant === '_irqrestore' ? 'save' : o.variant === '_irq' ? 'irq' : 'other')));
+    if (kinds.size > 1 || kinds.has('other')) {
+      return { ok: false, reason: `the lock is taken or released both with _irq and with _irqsave forms elsewhere in ${fn.name}() (${safe.map(o => `line ${line(o)}`).join(', ')}), so there is no one form to make the other branches consistent with` };
+    }
+    if (kinds.has('irq')) irqForms = true;
+    else {
+      const names = new Set(safe.map(o => (o.flags ?? '').replace(/\s+/g, '')));
+      const [only] = [...names];
+      if (names.size !== 1 || !/^[A-Za-z_]\w*$/.test(only) || !fn.declaredNames.includes(only)) {
+        return { ok: false, reason: `the irqsave forms elsewhere in ${fn.name}() use flags ${[...names].join(', ')}, not one local variable the other branches could share` };
+      }
+      reuseFlags = only;
+    }
+  }
+  const todo = [...locks, ...unlocks].filter(i => !isSafe(fn.lockOps[i]));
+  // Every op to change must be of a form with an irqsave counterpart.
+  for (const i of todo) {
     const o = fn.lockOps[i];
+    if (irqForms) {
+      if (o.form !== 'call' || !IRQ_RENAME[o.api]) return { ok: false, reason: `${o.text} (line ${line(o)}) has no _irq form to match the other branches` };
+      continue;
+    }
     if (o.form === 'call' && o.action === 'lock' && !LOCK_RENAME[o.api]) return { ok: false, reason: `${o.api}() has no irqsave form` };
     if (o.form === 'call' && o.action === 'unlock' && !UNLOCK_RENAME[o.api]) {
       return { ok: false, reason: `${o.text} (line ${line(o)}) cannot be paired with an irqsave lock` };
@@ -165,16 +192,24 @@ function planFix(fn: FunctionFacts, opIndex: number, text: string, facts: FileFa
     }
   }
 
-  const needsFlags = locks.some(i => fn.lockOps[i].form === 'call');
+  if (irqForms) {
+    return {
+      ok: true, needsFlags: false, locks,
+      edits: () => todo.map(i => fn.lockOps[i]).map(o => ({ start: o.nameSpan.start, end: o.nameSpan.end, newText: IRQ_RENAME[o.api] })),
+      title: `Take ${op.lock} with ${IRQ_RENAME[op.api]}() in ${fn.name}(), as the other preprocessor branches do`,
+    };
+  }
+  const needsFlags = !reuseFlags && todo.some(i => fn.lockOps[i].form === 'call' && fn.lockOps[i].action === 'lock');
   return {
     ok: true,
     needsFlags,
     locks,
     edits: (flags: string) => {
       const edits: TextEdit[] = [];
-      for (const i of [...locks, ...unlocks]) edits.push(...opEdits(fn.lockOps[i], text, flags));
+      for (const i of todo) edits.push(...opEdits(fn.lockOps[i], text, reuseFlags ?? flags));
       return edits;
     },
+    ...(reuseFlags ? { title: `Take ${op.lock} with ${LOCK_RENAME[op.api]}() in ${fn.name}(), reusing ${reuseFlags} from the other preprocessor branch` } : {}),
   };
 }
 
