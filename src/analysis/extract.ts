@@ -728,20 +728,32 @@ class FunctionWalker {
       const vqs = identArg(args[2]?.text ?? '');
       const cbs = identArg(args[3]?.text ?? '');
       if (!vqs || !cbs) continue;
-      // The table's initialiser: `NAME[...] = { ... };` in this body.
+      // The table's initialiser, `NAME[...] = { ... };`, or element assignments with constant
+      // indices, `NAME[1] = NULL;` / `NAME[1].callback = fn;`, in this body.
+      let callbacks: (string | null | undefined)[] = [];
       const init = new RegExp(`\\b${cbs}\\s*\\[[^\\]]*\\]\\s*=\\s*\\{`).exec(masked);
-      if (!init) continue;
-      const lb = init.index + init[0].length - 1;
-      const rb = matchBrace(masked, lb);
-      if (rb < 0) continue;
-      const entries = splitTop(masked.slice(lb + 1, rb));
-      const callbacks = entries.map(e => {
-        const t = e.trim();
-        if (!t.startsWith('{')) return callbackOf(t);
-        const inner = splitTop(t.slice(1, t.lastIndexOf('}')));
-        const named = inner.find(x => /^\s*\.callback\s*=/.test(x));
-        return named !== undefined ? callbackOf(named.replace(/^\s*\.callback\s*=/, '')) : callbackOf(inner[1]);
-      });
+      if (init) {
+        const lb = init.index + init[0].length - 1;
+        const rb = matchBrace(masked, lb);
+        if (rb < 0) continue;
+        const entries = splitTop(masked.slice(lb + 1, rb));
+        callbacks = entries.map(e => {
+          const t = e.trim();
+          if (!t.startsWith('{')) return callbackOf(t);
+          const inner = splitTop(t.slice(1, t.lastIndexOf('}')));
+          const named = inner.find(x => /^\s*\.callback\s*=/.test(x));
+          return named !== undefined ? callbackOf(named.replace(/^\s*\.callback\s*=/, '')) : callbackOf(inner[1]);
+        });
+      } else {
+        const put = new RegExp(`\\b${cbs}\\s*\\[\\s*(\\d+)\\s*\\]\\s*(?:\\.\\s*callback\\s*)?=(?!=)\\s*([^;]+);`, 'g');
+        const seen = new Set<number>();
+        for (let a; (a = put.exec(masked));) {
+          const k = Number(a[1]);
+          // Assigned twice (on two paths, say): which one holds is not known.
+          callbacks[k] = seen.has(k) ? undefined : callbackOf(a[2]);
+          seen.add(k);
+        }
+      }
       const take = new RegExp(`([A-Za-z_][\\w.>\\[\\]-]*)\\s*=\\s*${vqs}\\s*\\[\\s*(\\d+)\\s*\\]\\s*;`, 'g');
       for (let a; (a = take.exec(masked));) {
         const cb = callbacks[Number(a[2])];
