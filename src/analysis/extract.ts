@@ -17,7 +17,7 @@ import {
 } from './text';
 
 /** A body that may take or drop a lock, or mask interrupts, needs the full dataflow. */
-export const LOCKISH = /\b(?:raw_spin_|spin_|read_|write_|mutex_)(?:un|try)?lock(?:_bh|_irq|_irqsave|_irqrestore|_nested|_interruptible)?\s*\(|\b(?:scoped_)?guard\s*\(|\blocal_irq_(?:save|restore|disable|enable)\s*\(|\b(?:virtio_reset_device|del_vqs)\s*\(/;
+export const LOCKISH = /\b(?:raw_spin_|spin_|read_|write_|mutex_)(?:un|try)?lock(?:_bh|_irq|_irqsave|_irqrestore|_nested|_interruptible)?\s*\(|\b(?:scoped_)?guard\s*\(|\blocal_irq_(?:save|restore|disable|enable)\s*\(/;
 
 /** Calls after which the device raises no more interrupts on its queues (teardown). */
 const RESET_CALL = /^(?:virtio_reset_device|del_vqs)$/;
@@ -575,6 +575,8 @@ class FunctionWalker {
   private consumed = new Set<number>();
   private paramIndex: Map<string, number>;
   private static EMPTY: State = { may: new Map(), must: new Set() };
+  /** After a reset that every later point of a lock-free body is reached through. */
+  private static RESET: State = { may: new Map(), must: new Set([RESET_KEY]) };
 
   constructor(private fc: FileCtx, private fn: FunctionFacts) {
     this.paramIndex = new Map(fn.params.map((p, i) => [p.name, i]));
@@ -609,9 +611,10 @@ class FunctionWalker {
       for (const d of body.descendantsOfType('declaration')) if (d) this.localDecl(d, null, false);
     }
     for (const a of lexicalFnAssignments(masked)) this.lexicalAssignment(a.left, a.right, base + a.rightStart);
+    const resetAt = base + topLevelResetEnd(masked);
     for (const site of lexicalCalls(masked, base)) {
       if (DRAIN_APIS.has(site.name)) this.loopContextAt(body, site.start);
-      this.callSite(site, FunctionWalker.EMPTY);
+      this.callSite(site, site.start >= resetAt ? FunctionWalker.RESET : FunctionWalker.EMPTY);
       this.loopDepth = this.recheckDepth = this.conditionDepth = 0;
       this.loopStack = [];
     }
@@ -1496,6 +1499,38 @@ function matchParen(t: string, open: number): number {
     else if (c === 41 && --depth === 0) return i;
   }
   return -1;
+}
+
+/**
+ * In a lock-free body (masked text, from its `{`), the end of the first `virtio_reset_device()` or
+ * `->del_vqs()` call that is a statement of the body's own block, before any label: every later
+ * point of the body is reached through it. Infinity when there is none.
+ */
+function topLevelResetEnd(masked: string): number {
+  if (!/\b(?:virtio_reset_device|del_vqs)\s*\(/.test(masked)) return Infinity;
+  let depth = 0;
+  let stmtStart = 1;
+  for (let i = 0; i < masked.length; i++) {
+    const c = masked[i];
+    if (c === '{') { depth++; if (depth === 1) stmtStart = i + 1; continue; }
+    if (c === '}') { depth--; if (depth === 1) stmtStart = i + 1; continue; }
+    if (depth !== 1) continue;
+    if (c === ';') { stmtStart = i + 1; continue; }
+    if (c === ':' && /^\s*[A-Za-z_]\w*\s*$/.test(masked.slice(stmtStart, i)) && masked[i + 1] !== ':') return Infinity;
+    if (c === '(' ) {
+      const head = masked.slice(stmtStart, i);
+      const m = /^\s*(?:virtio_reset_device|[A-Za-z_]\w*(?:\s*(?:->|\.)\s*[A-Za-z_]\w*)*\s*->\s*del_vqs)\s*$/.exec(head);
+      if (m) {
+        const close = matchParen(masked, i);
+        return close < 0 ? Infinity : close + 1;
+      }
+      // Skip the rest of a statement that starts otherwise (if, while, an assignment, ...).
+      const close = matchParen(masked, i);
+      if (close < 0) return Infinity;
+      i = close;
+    }
+  }
+  return Infinity;
 }
 
 function matchBrace(t: string, open: number): number {
