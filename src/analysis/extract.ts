@@ -1293,7 +1293,8 @@ class FunctionWalker {
 
   /** `vp->ops->reclaim` of `vp->ops->reclaim(vp)`: the text before the argument list. */
   private fnExprOf(site: CallSite): string {
-    const before = maskNonCode(this.fc.text.slice(Math.max(0, site.nameEnd - 200), site.nameEnd));
+    // A member chain ends at the name; a comment or string inside it would end the match early.
+    const before = this.fc.text.slice(Math.max(0, site.nameEnd - 120), site.nameEnd);
     const m = /[A-Za-z_]\w*(?:\s*(?:->|\.)\s*[A-Za-z_]\w*)*$/.exec(before);
     return m ? m[0].replace(/\s+/g, '') : '';
   }

@@ -13,9 +13,10 @@ import { maskNonCode } from './text';
  * file's braces do not balance at top level (preprocessor tricks), in which case parse it whole.
  */
 export function blankLightBodies(text: string): string | undefined {
-  const masked = maskPreprocessor(maskNonCode(text));
+  const codeOnly = maskNonCode(text);
+  const masked = maskPreprocessor(codeOnly);
   // A body that calls one of the file's lock wrappers takes a lock too (summaries.ts).
-  const wrapperCall = fileLockSummaries(text).callRe;
+  const wrapperCall = fileLockSummaries(text, codeOnly).callRe;
   const out: string[] = [];
   let depth = 0;
   let copied = 0;

@@ -54,16 +54,17 @@ let memoText: string | undefined;
 let memo: FileSummaries = EMPTY;
 
 /** The file's lock wrappers, memoised for the last text (sparse.ts and extract.ts ask in turn). */
-export function fileLockSummaries(text: string): FileSummaries {
+export function fileLockSummaries(text: string, maskedText?: string): FileSummaries {
   if (text === memoText) return memo;
   memoText = text;
-  memo = compute(text);
+  memo = compute(text, maskedText);
   return memo;
 }
 
-function compute(text: string): FileSummaries {
+/** `maskedText`: maskNonCode(text), when the caller has it already. */
+function compute(text: string, maskedText?: string): FileSummaries {
   if (!LOCK_CALL.test(text)) return EMPTY;
-  const masked = maskNonCode(text);
+  const masked = maskedText ?? maskNonCode(text);
   const byName = new Map<string, LockSummary>();
   // Macros: `#define name(a, b) body`, continuation lines included.
   if (masked.includes('define')) {
