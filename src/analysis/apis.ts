@@ -56,6 +56,18 @@ const lockRows: LockApi[] = [
 
 export const LOCK_APIS: ReadonlyMap<string, LockApi> = new Map(lockRows.map(r => [r.name, r]));
 
+/**
+ * Conditional acquisitions (include/linux/spinlock.h): `spin_trylock(&l)` returns non-zero when it
+ * took the lock. Described as the lock they take on success; `flagsArg` for the _irqsave forms.
+ */
+export const TRYLOCK_APIS: ReadonlyMap<string, LockApi> = new Map(
+  ['spin_', 'raw_spin_', 'read_', 'write_'].flatMap(p => {
+    const fam: LockFamily = p === 'spin_' ? 'spinlock' : p === 'raw_spin_' ? 'raw_spinlock' : 'rwlock';
+    const row = (suffix: string, irq: IrqEffect, variant: LockApi['variant'], flagsArg?: number): [string, LockApi] =>
+      [`${p}trylock${suffix}`, { name: `${p}trylock${suffix}`, action: 'lock', family: fam, irq, variant, lockArg: 0, flagsArg }];
+    return [row('', 'irqs-on', ''), row('_bh', 'irqs-on', '_bh'), row('_irq', 'irqs-off', '_irq'), row('_irqsave', 'irqs-off', '_irqsave', 1)];
+  }));
+
 /** Guard classes of include/linux/spinlock.h and mutex.h usable with guard() / scoped_guard(). */
 export interface GuardClass { name: string; family: LockFamily; irq: IrqEffect; variant: LockApi['variant'] }
 

@@ -11,6 +11,7 @@ import { assembleFacts, collectItems, extractItem, ItemCache, shiftItem, type It
 import { withoutDisabledCode } from './disabled';
 import type { FileFacts } from './facts';
 import { IncrementalDocument, parseC, type Node, type Point } from './parser';
+import { fileLockSummaries } from './summaries';
 import { LineIndex } from './text';
 
 interface Item extends ItemPart {
@@ -50,6 +51,8 @@ export class AnalysedDocument {
   /** `items` predate an edit that may have changed them: facts() re-parses and rebuilds first. */
   private itemsStale = false;
   private factsMemo?: FileFacts;
+  /** The lock wrappers (summaries.ts) the items' facts were extracted with. */
+  private sumSig = '';
   /** How the last edit was handled, for tests and the benchmark. */
   lastEdit: 'body' | 'reparse' | 'none' = 'none';
 
@@ -114,6 +117,8 @@ export class AnalysedDocument {
 
   private rawFacts(): FileFacts {
     if (this.factsMemo) return this.factsMemo;
+    // An edit that changed the file's lock wrappers changes the facts of their callers too.
+    if (fileLockSummaries(this.doc.text).sig !== this.sumSig) this.itemsStale = true;
     if (this.itemsStale) return (this.rebuild(), this.factsMemo!);
     const text = this.doc.text;
     for (const it of this.items) {
@@ -149,7 +154,7 @@ export class AnalysedDocument {
       if (found.length !== 1 || found[0].type !== 'function_definition' || found[0].startIndex !== 0 || found[0].endIndex !== itemText.length) return undefined;
       const body = found[0].childForFieldName('body');
       if (!body) return undefined;
-      return shiftItem(extractItem(found[0], itemText, new LineIndex(itemText)), it.start, it.row);
+      return shiftItem(extractItem(found[0], itemText, new LineIndex(itemText), fileLockSummaries(this.doc.text)), it.start, it.row);
     } finally {
       tree.delete();
     }
@@ -166,15 +171,18 @@ export class AnalysedDocument {
     const nodes: Node[] = [];
     collectItems(this.doc.syntaxTree.rootNode, nodes);
     const lines = new LineIndex(text);
+    const sums = fileLockSummaries(text);
+    this.sumSig = sums.sig;
+    const sigPrefix = sums.sig ? `${sums.sig}\0` : '';
     this.items = nodes.map(n => {
-      const itemText = text.slice(n.startIndex, n.endIndex);
+      const itemText = sigPrefix + text.slice(n.startIndex, n.endIndex);
       const hit = this.cache.get(itemText);
       let facts: ItemFacts;
       if (hit && hit.column === n.startPosition.column) {
         facts = shiftItem(hit.facts, n.startIndex - hit.start, n.startPosition.row - hit.line);
         if (facts !== hit.facts) this.cache.set(itemText, facts, n.startIndex, n.startPosition.row, n.startPosition.column);
       } else {
-        facts = extractItem(n, text, lines);
+        facts = extractItem(n, text, lines, sums);
         this.cache.set(itemText, facts, n.startIndex, n.startPosition.row, n.startPosition.column);
       }
       const isFunction = n.type === 'function_definition';

@@ -4,11 +4,12 @@
 // unreliable the facts come from the item's text (call arguments, access paths).
 import type { Node, Tree } from './parser';
 import {
-  BINDING_APIS, DRAIN_APIS, GUARD_CLASSES, LOCK_APIS, SCHEDULE_APIS, VQ_SETUP_APIS, WQ_ALLOC_APIS,
+  BINDING_APIS, DRAIN_APIS, GUARD_CLASSES, LOCK_APIS, SCHEDULE_APIS, TRYLOCK_APIS, VQ_SETUP_APIS, WQ_ALLOC_APIS,
 } from './apis';
+import { fileLockSummaries, substituteArgs, type FileSummaries } from './summaries';
 import type {
   ArgFact, BindingFact, CallbackRegFact, ContainerOfFact, ExprRef, FileFacts,
-  FunctionFacts, LockState, LoopFact, SuppressionFact, ParamFact, ScheduleFact, Span, TypeRef, WqAllocFact,
+  FunctionFacts, LockState, LoopFact, SuppressionFact, ParamFact, ScheduleFact, Span, TypeRef, VqSetupFact, WqAllocFact,
 } from './facts';
 import {
   identArg, LineIndex, maskNonCode, normaliseLockExpr, parseExprRef, parseMemberPath, parseTypeText, splitArgs,
@@ -16,7 +17,11 @@ import {
 } from './text';
 
 /** A body that may take or drop a lock, or mask interrupts, needs the full dataflow. */
-export const LOCKISH = /\b(?:raw_spin_|spin_|read_|write_|mutex_)(?:un)?lock(?:_bh|_irq|_irqsave|_irqrestore|_nested|_interruptible)?\s*\(|\b(?:scoped_)?guard\s*\(|\blocal_irq_(?:save|restore|disable|enable)\s*\(/;
+export const LOCKISH = /\b(?:raw_spin_|spin_|read_|write_|mutex_)(?:un|try)?lock(?:_bh|_irq|_irqsave|_irqrestore|_nested|_interruptible)?\s*\(|\b(?:scoped_)?guard\s*\(|\blocal_irq_(?:save|restore|disable|enable)\s*\(/;
+
+/** Calls after which the device raises no more interrupts on its queues (teardown). */
+const RESET_CALL = /^(?:virtio_reset_device|del_vqs)$/;
+const RESET_KEY = 'reset:';
 
 /**
  * A lock-free body that still needs its syntax tree: local types for the work items it schedules
@@ -64,20 +69,23 @@ export function extractFacts(file: string, tree: Tree, text: string, options: Ex
   const items: Node[] = [];
   collectItems(tree.rootNode, items);
   const cache = options.cache;
+  const sums = fileLockSummaries(text);
+  // Items are cached by their text and by the file's lock wrappers, which their facts depend on.
+  const sigPrefix = sums.sig ? `${sums.sig}\0` : '';
   const parts = items.map(item => {
     let itemFacts: ItemFacts;
     if (cache) {
-      const itemText = text.slice(item.startIndex, item.endIndex);
+      const itemText = sigPrefix + text.slice(item.startIndex, item.endIndex);
       const hit = cache.get(itemText);
       if (hit && hit.column === item.startPosition.column) {
         itemFacts = shiftItem(hit.facts, item.startIndex - hit.start, item.startPosition.row - hit.line);
         if (itemFacts !== hit.facts) cache.set(itemText, itemFacts, item.startIndex, item.startPosition.row, item.startPosition.column);
       } else {
-        itemFacts = extractItem(item, text, lines);
+        itemFacts = extractItem(item, text, lines, sums);
         cache.set(itemText, itemFacts, item.startIndex, item.startPosition.row, item.startPosition.column);
       }
     } else {
-      itemFacts = extractItem(item, text, lines);
+      itemFacts = extractItem(item, text, lines, sums);
     }
     return { start: item.startIndex, end: item.endIndex, isFunction: item.type === 'function_definition', facts: itemFacts };
   });
@@ -169,16 +177,17 @@ function mergeItem(into: FileFacts, item: ItemFacts): void {
   into.bindings.push(...item.bindings);
   into.callbackRegs.push(...item.callbackRegs);
   into.fnRefs.push(...item.fnRefs);
+  if (item.fieldFns) (into.fieldFns ??= []).push(...item.fieldFns);
   into.errors += item.errors;
   into.problems.push(...item.problems);
 }
 
-export function extractItem(item: Node, text: string, lines: LineIndex): ItemFacts {
+export function extractItem(item: Node, text: string, lines: LineIndex, summaries?: FileSummaries): ItemFacts {
   const out: ItemFacts = {
     functions: [], prototypes: {}, structs: [], globals: [], bindings: [], callbackRegs: [], fnRefs: [], errors: 0, problems: [],
   };
   try {
-    const fc = new FileCtx(text, lines, out);
+    const fc = new FileCtx(text, lines, out, summaries);
     fc.item(item);
   } catch (e) {
     // Facts are best effort: an unexpected tree shape costs this item, never the file.
@@ -221,6 +230,7 @@ export function shiftItem(f: ItemFacts, dOff: number, dLine: number): ItemFacts 
       suppressions: fn.suppressions.map(withSpan),
       ...(fn.loops ? { loops: fn.loops.map(withSpan) } : {}),
       ...(fn.wqAllocs ? { wqAllocs: fn.wqAllocs.map(withSpan) } : {}),
+      ...(fn.vqSetups ? { vqSetups: fn.vqSetups.map(withSpan) } : {}),
       ...(fn.declsEnd ? { declsEnd: { ...fn.declsEnd, offset: fn.declsEnd.offset + dOff, line: fn.declsEnd.line + dLine } } : {}),
     })),
     structs: f.structs.map(withSpan),
@@ -281,7 +291,7 @@ function findFunctionDeclarator(d: Node | null): Node | null {
 // File-level context
 
 class FileCtx {
-  constructor(readonly text: string, readonly lines: LineIndex, readonly out: ItemFacts) {}
+  constructor(readonly text: string, readonly lines: LineIndex, readonly out: ItemFacts, readonly summaries?: FileSummaries) {}
 
   span(n: Node): Span { return this.lines.span(n.startIndex, n.endIndex); }
 
@@ -383,8 +393,23 @@ class FileCtx {
         if (value) {
           const fc = new InitializerScan(this, type, n.text);
           fc.scan(value);
+          // A const ops/config table: its function-pointer members are fixed.
+          const isConst = node.children.some(c => c?.type === 'type_qualifier' && c.text === 'const');
+          if (isConst && type.name && type.pointer === 0 && value.type === 'initializer_list') this.fieldFns(type.name, value);
         }
       }
+    }
+  }
+
+  /** `.member = fn` pairs of a const struct's initialiser. */
+  fieldFns(struct: string, list: Node): void {
+    for (const e of list.namedChildren) {
+      if (!e || e.type !== 'initializer_pair') continue;
+      const designator = e.namedChildren[0];
+      const value = e.childForFieldName('value') ?? e.namedChildren[e.namedChildren.length - 1];
+      if (!designator || designator.type !== 'field_designator' || !value) continue;
+      const fn = identArg(value.text);
+      if (fn) (this.out.fieldFns ??= []).push({ struct, field: designator.text.replace(/^\./, '').trim(), fn });
     }
   }
 
@@ -533,6 +558,8 @@ interface LoopCtx { breaks: State | null; continues: State | null; isSwitch: boo
 
 class FunctionWalker {
   private lockOpByNode = new Map<number, number>();
+  /** Lock operations of wrapper calls, keyed by call site and effect. */
+  private summaryOpByKey = new Map<number, number>();
   private callByNode = new Map<number, number>();
   private drainByNode = new Map<number, number>();
   private seen = new Set<number>();
@@ -548,6 +575,8 @@ class FunctionWalker {
   private consumed = new Set<number>();
   private paramIndex: Map<string, number>;
   private static EMPTY: State = { may: new Map(), must: new Set() };
+  /** After a reset that every later point of a lock-free body is reached through. */
+  private static RESET: State = { may: new Map(), must: new Set([RESET_KEY]) };
 
   constructor(private fc: FileCtx, private fn: FunctionFacts) {
     this.paramIndex = new Map(fn.params.map((p, i) => [p.name, i]));
@@ -555,7 +584,7 @@ class FunctionWalker {
 
   run(body: Node): void {
     const bodyText = this.fc.text.slice(body.startIndex, body.endIndex);
-    if (LOCKISH.test(bodyText)) {
+    if (LOCKISH.test(bodyText) || this.fc.summaries?.callRe?.test(bodyText)) {
       // Only a function that takes a lock can be given the irqsave fix and its flags variable.
       this.leadingDecls(body);
       const end = this.stmt(body, { may: new Map(), must: new Set() });
@@ -582,9 +611,10 @@ class FunctionWalker {
       for (const d of body.descendantsOfType('declaration')) if (d) this.localDecl(d, null, false);
     }
     for (const a of lexicalFnAssignments(masked)) this.lexicalAssignment(a.left, a.right, base + a.rightStart);
+    const resetAt = base + topLevelResetEnd(masked);
     for (const site of lexicalCalls(masked, base)) {
       if (DRAIN_APIS.has(site.name)) this.loopContextAt(body, site.start);
-      this.callSite(site, FunctionWalker.EMPTY);
+      this.callSite(site, site.start >= resetAt ? FunctionWalker.RESET : FunctionWalker.EMPTY);
       this.loopDepth = this.recheckDepth = this.conditionDepth = 0;
       this.loopStack = [];
     }
@@ -635,8 +665,10 @@ class FunctionWalker {
   private valuesAndAllocs(body: Node, bodyText: string): void {
     const hasVq = bodyText.includes('virtqueue_');
     const hasAlloc = WQ_ALLOC.test(bodyText);
-    if (!hasVq && !hasAlloc) return;
+    const hasSetup = /\b(?:virtio_)?find_(?:single_vq|vqs)/.test(bodyText);
+    if (!hasVq && !hasAlloc && !hasSetup) return;
     const masked = maskNonCode(bodyText);
+    if (hasSetup) this.vqSetups(body, bodyText, masked);
     if (hasVq) {
       const values: Record<string, string[]> = {};
       const re = /(?<![\w.>])([A-Za-z_]\w*)\s*=(?!=)\s*([^;{}]+?)\s*;/dg;
@@ -670,6 +702,70 @@ class FunctionWalker {
     }
   }
 
+  /**
+   * Which callback each queue set up here gets: `x = virtio_find_single_vq(vdev, cb, name)`, and
+   * `x = vqs[k]` after `virtio_find_vqs*(vdev, n, vqs, cbs, ...)` with `cbs` a local array
+   * initialised here (vq_callback_t or struct virtqueue_info entries, positional or `.callback =`).
+   */
+  private vqSetups(body: Node, bodyText: string, masked: string): void {
+    const out: VqSetupFact[] = [];
+    const span = (a: number, b: number) => this.fc.lines.span(body.startIndex + a, body.startIndex + b);
+    const callbackOf = (t: string | undefined) => {
+      const c = (t ?? '').replace(/^\(\s*vq_callback_t\s*\*\s*\)/, '').replace(/^&/, '').trim();
+      return c === 'NULL' || c === '0' ? null : /^[A-Za-z_]\w*$/.test(c) ? c : undefined;
+    };
+    const single = /([A-Za-z_][\w.>\[\]-]*)\s*=\s*virtio_find_single_vq\s*\(/g;
+    for (let m; (m = single.exec(masked));) {
+      const open = m.index + m[0].length - 1;
+      const close = matchParen(masked, open);
+      if (close < 0) continue;
+      const cb = callbackOf(splitArgs(bodyText.slice(open, close + 1))[1]?.text);
+      if (cb !== undefined) out.push({ target: foldSpace(m[1]), callback: cb, span: span(m.index, close + 1) });
+    }
+    const finds = /\b(?:virtio_find_vqs(?:_ctx)?)\s*\(/g;
+    for (let m; (m = finds.exec(masked));) {
+      const open = m.index + m[0].length - 1;
+      const close = matchParen(masked, open);
+      if (close < 0) continue;
+      const args = splitArgs(bodyText.slice(open, close + 1));
+      const vqs = identArg(args[2]?.text ?? '');
+      const cbs = identArg(args[3]?.text ?? '');
+      if (!vqs || !cbs) continue;
+      // The table's initialiser, `NAME[...] = { ... };`, or element assignments with constant
+      // indices, `NAME[1] = NULL;` / `NAME[1].callback = fn;`, in this body.
+      let callbacks: (string | null | undefined)[] = [];
+      const init = new RegExp(`\\b${cbs}\\s*\\[[^\\]]*\\]\\s*=\\s*\\{`).exec(masked);
+      if (init) {
+        const lb = init.index + init[0].length - 1;
+        const rb = matchBrace(masked, lb);
+        if (rb < 0) continue;
+        const entries = splitTop(masked.slice(lb + 1, rb));
+        callbacks = entries.map(e => {
+          const t = e.trim();
+          if (!t.startsWith('{')) return callbackOf(t);
+          const inner = splitTop(t.slice(1, t.lastIndexOf('}')));
+          const named = inner.find(x => /^\s*\.callback\s*=/.test(x));
+          return named !== undefined ? callbackOf(named.replace(/^\s*\.callback\s*=/, '')) : callbackOf(inner[1]);
+        });
+      } else {
+        const put = new RegExp(`\\b${cbs}\\s*\\[\\s*(\\d+)\\s*\\]\\s*(?:\\.\\s*callback\\s*)?=(?!=)\\s*([^;]+);`, 'g');
+        const seen = new Set<number>();
+        for (let a; (a = put.exec(masked));) {
+          const k = Number(a[1]);
+          // Assigned twice (on two paths, say): which one holds is not known.
+          callbacks[k] = seen.has(k) ? undefined : callbackOf(a[2]);
+          seen.add(k);
+        }
+      }
+      const take = new RegExp(`([A-Za-z_][\\w.>\\[\\]-]*)\\s*=\\s*${vqs}\\s*\\[\\s*(\\d+)\\s*\\]\\s*;`, 'g');
+      for (let a; (a = take.exec(masked));) {
+        const cb = callbacks[Number(a[2])];
+        if (cb !== undefined) out.push({ target: foldSpace(a[1]), callback: cb, span: span(a.index, a.index + a[0].length) });
+      }
+    }
+    if (out.length) this.fn.vqSetups = out;
+  }
+
   // --- statements -----------------------------------------------------------------------------
 
   private stmt(n: Node, s: State | null): State | null {
@@ -682,10 +778,14 @@ class FunctionWalker {
       case 'expression_statement':
         return this.expr(n, s);
       case 'if_statement': {
-        const afterCond = this.cond(n.childForFieldName('condition'), s);
-        const thenS = this.stmtOpt(n.childForFieldName('consequence'), afterCond);
+        const condNode = n.childForFieldName('condition');
+        const afterCond = this.cond(condNode, s);
+        // `if (spin_trylock(&l))` holds l in the then-branch, `if (!spin_trylock(&l))` in the else-branch.
+        const tl = condNode ? this.trylock(condNode, afterCond) : undefined;
+        const thenS = this.stmtOpt(n.childForFieldName('consequence'), tl && !tl.negated ? tl.state : afterCond);
         const alt = n.childForFieldName('alternative');
-        const elseS = alt ? this.stmtOpt(alt.type === 'else_clause' ? alt.namedChildren[0] : alt, afterCond) : afterCond;
+        const elseIn = tl && tl.negated ? tl.state : afterCond;
+        const elseS = alt ? this.stmtOpt(alt.type === 'else_clause' ? alt.namedChildren[0] : alt, elseIn) : elseIn;
         return mergeStates(thenS, elseS);
       }
       case 'else_clause':
@@ -824,6 +924,8 @@ class FunctionWalker {
       else if (c.id !== n.childForFieldName('condition')?.id && c.id !== n.childForFieldName('name')?.id) body.push(c);
     }
     const a = this.block(body, s, -1);
+    // `#else` is the last alternative; an #if or #elif without one may also take none of its branches.
+    if (n.type === 'preproc_else') return a;
     const b = alt ? this.preproc(alt, s) : s;
     return mergeStates(a, b);
   }
@@ -877,6 +979,36 @@ class FunctionWalker {
     }
     this.loopDepth--;
     return exit;
+  }
+
+  /** The condition is `[!]spin_trylock*(...)` alone: the state with the lock taken, and on which branch. */
+  private trylock(cond: Node, s: State | null): { state: State | null; negated: boolean } | undefined {
+    let e: Node | null = cond;
+    while (e && e.type === 'parenthesized_expression') e = e.namedChildren[0];
+    let negated = false;
+    if (e && e.type === 'unary_expression' && e.childForFieldName('operator')?.text === '!') {
+      negated = true;
+      e = e.childForFieldName('argument');
+      while (e && e.type === 'parenthesized_expression') e = e.namedChildren[0];
+    }
+    if (!e || e.type !== 'call_expression') return undefined;
+    const fnNode = e.childForFieldName('function');
+    const argsNode = e.childForFieldName('arguments');
+    const api = fnNode?.type === 'identifier' ? TRYLOCK_APIS.get(fnNode.text) : undefined;
+    if (!api || !argsNode || !fnNode) return undefined;
+    const rawArgs = splitArgs(this.fc.text.slice(argsNode.startIndex, argsNode.endIndex));
+    const lockArg = rawArgs[api.lockArg];
+    const lock = lockArg ? normaliseLockExpr(lockArg.text) : '';
+    const call = e;
+    const opIndex = this.record(this.lockOpByNode, call.id, this.fn.lockOps, () => ({
+      api: api.name, action: 'lock' as const, family: api.family, irq: api.irq, variant: api.variant,
+      form: 'call' as const, text: foldSpace(this.fc.text.slice(call.startIndex, call.endIndex)), lock,
+      lockExpr: lockArg ? parseExprRef(lockArg.text) : undefined,
+      span: this.fc.span(call), nameSpan: this.fc.span(fnNode), argsSpan: this.fc.span(argsNode),
+      flags: api.flagsArg !== undefined ? rawArgs[api.flagsArg]?.text : undefined,
+      inLoop: this.loopDepth > 0, ...this.innermostLoop(), trylock: true,
+    }));
+    return { state: this.applyLock(s, `${api.family}:${lock}`, opIndex, 'lock'), negated };
   }
 
   private cond(n: Node | null, s: State | null): State | null {
@@ -1027,7 +1159,7 @@ class FunctionWalker {
     const argSpan = (a: ArgText) => lines.span(site.argsStart + a.start, site.argsStart + a.end);
     const first = !this.seen.has(site.key);
     this.seen.add(site.key);
-    const state = s && s.may.size ? this.snapshot(s) : NOTHING_HELD;
+    const state = s && (s.may.size || s.must.size) ? this.snapshot(s) : NOTHING_HELD;
     const span = lines.span(site.start, site.end);
     const nameSpan = () => lines.span(site.nameStart, site.nameEnd);
     const argsSpan = () => lines.span(site.argsStart, site.argsEnd);
@@ -1044,9 +1176,39 @@ class FunctionWalker {
       for (const a of args) if (a.ident && a.param === undefined) this.fn.fnRefs.push(a.ident);
     }
     this.record(this.callByNode, site.key, this.fn.calls, () => ({
-      callee: name, direct: site.direct, span, args, state,
+      callee: name, direct: site.direct, ...(site.direct ? {} : { fnExpr: this.fnExprOf(site) }), span, args, state,
       inLoop: this.loopDepth > 0, inLoopCondition: this.conditionDepth > 0 && this.loopDepth > 0, ...this.innermostLoop(),
     }), state);
+
+    if (RESET_CALL.test(name) && s) {
+      const st = cloneState(s);
+      st.must.add(RESET_KEY);
+      return st;
+    }
+
+    // A call of one of the file's lock wrappers: its effects, parameters replaced by the arguments.
+    const summary = site.direct && name !== this.fn.name ? this.fc.summaries?.byName.get(name) : undefined;
+    if (summary) {
+      const actual = rawArgs.map(a => a.text);
+      let st = s;
+      summary.effects.forEach((eff, k) => {
+        const api = LOCK_APIS.get(eff.api)!;
+        const args = eff.args.map(a => substituteArgs(a, summary.params, actual));
+        const lockArg = api.lockArg >= 0 ? args[api.lockArg] : undefined;
+        const lock = lockArg ? normaliseLockExpr(lockArg) : '';
+        const opIndex = this.record(this.summaryOpByKey, site.key * 16 + k, this.fn.lockOps, () => ({
+          api: eff.api, action: api.action, family: api.family, irq: api.irq, variant: api.variant,
+          form: 'call' as const, text: foldSpace(this.fc.text.slice(site.start, site.end)), lock,
+          lockExpr: lockArg ? parseExprRef(lockArg) : undefined,
+          span, nameSpan: nameSpan(), argsSpan: argsSpan(),
+          flags: api.flagsArg !== undefined ? args[api.flagsArg] : undefined,
+          inLoop: this.loopDepth > 0, ...this.innermostLoop(),
+          via: { fn: name, kind: summary.kind, effect: k },
+        }));
+        st = this.applyLock(st, `${api.family}:${lock}`, opIndex, api.action);
+      });
+      return st;
+    }
 
     // Locks.
     const lockApi = LOCK_APIS.get(name);
@@ -1104,6 +1266,9 @@ class FunctionWalker {
           api: name, span, work, delayed: bind.delayed,
           handler: pi !== undefined ? { param: pi, name: hn } : { fn: hn },
         } satisfies BindingFact);
+      } else if (work && h && /^[A-Za-z_]\w*(?:\s*(?:->|\.)\s*[A-Za-z_]\w*)+$/.test(h.text.trim())) {
+        // INIT_WORK(&w, vp->cfg->done_fn): a handler fixed by a const table, resolved by the index.
+        this.fn.bindings.push({ api: name, span, work, delayed: bind.delayed, handler: { member: foldSpace(h.text) } } satisfies BindingFact);
       }
     }
     if (name === 'container_of' || name === 'container_of_const') {
@@ -1124,6 +1289,14 @@ class FunctionWalker {
       }
     }
     return s;
+  }
+
+  /** `vp->ops->reclaim` of `vp->ops->reclaim(vp)`: the text before the argument list. */
+  private fnExprOf(site: CallSite): string {
+    // A member chain ends at the name; a comment or string inside it would end the match early.
+    const before = this.fc.text.slice(Math.max(0, site.nameEnd - 120), site.nameEnd);
+    const m = /[A-Za-z_]\w*(?:\s*(?:->|\.)\s*[A-Za-z_]\w*)*$/.exec(before);
+    return m ? m[0].replace(/\s+/g, '') : '';
   }
 
   private typeArg(text: string): TypeRef | undefined {
@@ -1209,7 +1382,7 @@ class FunctionWalker {
         const sa = surely(a);
         const sb = surely(state);
         const maybe = held.filter(h => !sa.has(key(h)) || !sb.has(key(h)));
-        f.state = { held, irqsOff: a.irqsOff && state.irqsOff, ...(maybe.length ? { maybe } : {}) };
+        f.state = { held, irqsOff: a.irqsOff && state.irqsOff, ...(maybe.length ? { maybe } : {}), ...(a.afterReset && state.afterReset ? { afterReset: true } : {}) };
       }
       return existing;
     }
@@ -1227,7 +1400,8 @@ class FunctionWalker {
     }
     let maybe: number[] | undefined;
     for (const [key, ops] of s.may) if (!s.must.has(key)) (maybe ??= []).push(...ops);
-    return maybe ? { held, irqsOff, maybe: [...new Set(maybe)].sort((a, b) => a - b) } : { held, irqsOff };
+    const reset = s.must.has(RESET_KEY) ? { afterReset: true } : {};
+    return maybe ? { held, irqsOff, maybe: [...new Set(maybe)].sort((a, b) => a - b), ...reset } : { held, irqsOff, ...reset };
   }
 
   /** Fills in base types of recorded expressions from parameters and locals. */
@@ -1326,6 +1500,63 @@ function matchParen(t: string, open: number): number {
     else if (c === 41 && --depth === 0) return i;
   }
   return -1;
+}
+
+/**
+ * In a lock-free body (masked text, from its `{`), the end of the first `virtio_reset_device()` or
+ * `->del_vqs()` call that is a statement of the body's own block, before any label: every later
+ * point of the body is reached through it. Infinity when there is none.
+ */
+function topLevelResetEnd(masked: string): number {
+  if (!/\b(?:virtio_reset_device|del_vqs)\s*\(/.test(masked)) return Infinity;
+  let depth = 0;
+  let stmtStart = 1;
+  for (let i = 0; i < masked.length; i++) {
+    const c = masked[i];
+    if (c === '{') { depth++; if (depth === 1) stmtStart = i + 1; continue; }
+    if (c === '}') { depth--; if (depth === 1) stmtStart = i + 1; continue; }
+    if (depth !== 1) continue;
+    if (c === ';') { stmtStart = i + 1; continue; }
+    if (c === ':' && /^\s*[A-Za-z_]\w*\s*$/.test(masked.slice(stmtStart, i)) && masked[i + 1] !== ':') return Infinity;
+    if (c === '(' ) {
+      const head = masked.slice(stmtStart, i);
+      const m = /^\s*(?:virtio_reset_device|[A-Za-z_]\w*(?:\s*(?:->|\.)\s*[A-Za-z_]\w*)*\s*->\s*del_vqs)\s*$/.exec(head);
+      if (m) {
+        const close = matchParen(masked, i);
+        return close < 0 ? Infinity : close + 1;
+      }
+      // Skip the rest of a statement that starts otherwise (if, while, an assignment, ...).
+      const close = matchParen(masked, i);
+      if (close < 0) return Infinity;
+      i = close;
+    }
+  }
+  return Infinity;
+}
+
+function matchBrace(t: string, open: number): number {
+  let depth = 0;
+  for (let i = open; i < t.length; i++) {
+    const c = t.charCodeAt(i);
+    if (c === 123) depth++;
+    else if (c === 125 && --depth === 0) return i;
+  }
+  return -1;
+}
+
+/** `a, { b, c }, d(e, f)` split at its top-level commas. */
+function splitTop(t: string): string[] {
+  const out: string[] = [];
+  let depth = 0;
+  let at = 0;
+  for (let i = 0; i < t.length; i++) {
+    const c = t[i];
+    if (c === '(' || c === '{' || c === '[') depth++;
+    else if (c === ')' || c === '}' || c === ']') depth--;
+    else if (c === ',' && depth === 0) { out.push(t.slice(at, i)); at = i + 1; }
+  }
+  if (t.slice(at).trim()) out.push(t.slice(at));
+  return out;
 }
 
 function foldSpace(t: string): string {

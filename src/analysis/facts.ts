@@ -74,6 +74,14 @@ export interface LockOp {
   unpaired?: boolean;
   /** Innermost enclosing loop (index into FunctionFacts.loops). */
   loop?: number;
+  /**
+   * The operation is the effect of a call of one of the file's lock wrappers (summaries.ts):
+   * `vp_lock(vp)` acquiring `vp->lock` through its `spin_lock()`. `api`, `family`, `irq` and
+   * `variant` are the underlying call's; `text` and the spans are the wrapper call's.
+   */
+  via?: { fn: string; kind: 'function' | 'macro'; effect: number };
+  /** A `spin_trylock*()` in an `if` condition: held on the branch where it succeeded. */
+  trylock?: boolean;
 }
 
 /** Lock state at a program point, from the intraprocedural dataflow. */
@@ -82,6 +90,11 @@ export interface LockState {
   held: number[];
   /** Hard IRQs are disabled here on every path (an irqs-off lock or local_irq_save is held). */
   irqsOff: boolean;
+  /**
+   * On every path here the device was reset or its queues deleted (`virtio_reset_device()`,
+   * `->del_vqs()`): no interrupt of its queues can arrive any more.
+   */
+  afterReset?: boolean;
   /**
    * The subset of `held` whose lock is held on some path only (not on every path); absent when
    * every lock in `held` is held on every path.
@@ -102,6 +115,8 @@ export interface CallFact {
   callee: string;
   /** The callee is a plain identifier (a direct call), not `ops->fn(...)`. */
   direct: boolean;
+  /** For a call through a member (`vp->ops->reclaim(vp)`): the function expression as written. */
+  fnExpr?: string;
   span: Span;
   args: ArgFact[];
   state: LockState;
@@ -165,12 +180,27 @@ export interface WqAllocFact {
   span: Span;
 }
 
+/**
+ * `d->ctrl_vq = virtio_find_single_vq(vdev, NULL, "ctrl")`, or `d->req_vq = vqs[0]` after
+ * `virtio_find_vqs(vdev, n, vqs, callbacks, ...)` with a local `callbacks[]` / `struct
+ * virtqueue_info[]` initialiser: the queue stored in `target` has callback `callback`.
+ */
+export interface VqSetupFact {
+  target: string;
+  /** The callback function's name, or null for a queue set up without one. */
+  callback: string | null;
+  span: Span;
+}
+
 export interface BindingFact {
   api: string;
   span: Span;
   work: ExprRef;
-  /** The handler: a function name, or a parameter of the enclosing function (helper binding). */
-  handler: { fn: string } | { param: number; name: string };
+  /**
+   * The handler: a function name, a parameter of the enclosing function (helper binding), or a
+   * function-pointer member (`vp->cfg->done_fn`) resolved through the driver's const tables.
+   */
+  handler: { fn: string } | { param: number; name: string } | { member: string };
   delayed: boolean;
 }
 
@@ -220,6 +250,8 @@ export interface FunctionFacts {
    * the declaration's initialiser included), as written, for reading which queue a call names.
    */
   values?: Record<string, string[]>;
+  /** Queues this function sets up, with the callback each gets (null: none). */
+  vqSetups?: VqSetupFact[];
   /** Workqueues allocated in this function. */
   wqAllocs?: WqAllocFact[];
   /** Lock states at each `return` (and the end of the body): a lock still held leaks to the caller. */
@@ -261,6 +293,11 @@ export interface FileFacts {
   prototypes: Record<string, TypeRef>;
   structs: StructFacts[];
   globals: GlobalVarFacts[];
+  /**
+   * Function-pointer members fixed by designated initialisers of const structs:
+   * `static const struct vp_ops ops = { .reclaim = vp_reclaim }` is {struct: 'vp_ops', field: 'reclaim', fn: 'vp_reclaim'}.
+   */
+  fieldFns?: { struct: string; field: string; fn: string }[];
   /** File-scope facts: DECLARE_WORK, static callback arrays and virtqueue_info tables. */
   bindings: BindingFact[];
   callbackRegs: CallbackRegFact[];

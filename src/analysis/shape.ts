@@ -86,11 +86,9 @@ function callChain(t: Tables, from: FnRef, to: FnRef, op: number): Located['chai
   while (queue.length) {
     const { at, path } = queue.shift()!;
     if (path.length > MAX_DEPTH) continue;
-    for (const call of at.fn.calls) {
-      if (!call.direct || DRAIN_APIS.has(call.callee)) continue;
+    for (const call of at.fn.calls) for (const g of t.callTargets(call, at)) {
+      if (DRAIN_APIS.has(call.callee)) continue;
       if (path.length === 0 && !call.state.held.includes(op)) continue;
-      const g = t.resolveFunction(call.callee, at.file);
-      if (!g) continue;
       const p = [...path, { from: at, call, to: g }];
       if (g.fn === to.fn) return p;
       if (seen.has(g.fn)) continue;
@@ -326,7 +324,7 @@ function primary(k: WorkKey): string {
 }
 
 /** One key is the other written from an inner struct (as Tables.handlersFor matches work items). */
-function keysMatch(t: Tables, a: WorkKey, aFile: string, b: WorkKey, bFile: string): boolean {
+export function keysMatch(t: Tables, a: WorkKey, aFile: string, b: WorkKey, bFile: string): boolean {
   if (a.global || b.global) return !!a.global && a.global === b.global;
   if (a.root === undefined || b.root === undefined) return a.path.join('.') === b.path.join('.');
   return t.keyForms(a, aFile).includes(primary(b)) || t.keyForms(b, bFile).includes(primary(a));
@@ -338,7 +336,7 @@ function keysMatch(t: Tables, a: WorkKey, aFile: string, b: WorkKey, bFile: stri
  */
 interface Resolved { key: WorkKey; file: string; via: { caller: FnRef; call: CallFact }[]; /** The expression that named it. */ text: string }
 
-function resolveKeys(t: Tables, text: string, f: FnRef, depth: number, ctx?: { caller: FnRef; call: CallFact }[]): Resolved[] {
+export function resolveKeys(t: Tables, text: string, f: FnRef, depth: number, ctx?: { caller: FnRef; call: CallFact }[]): Resolved[] {
   const e = parseExprRef(text);
   if (!e || depth > MAX_DEPTH) return [];
   if (e.base.kind === 'var' && e.chain.length === 0) {

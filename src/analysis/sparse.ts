@@ -5,6 +5,7 @@
 // files it removes about 40% of the code the parser sees and halves the parse. The facts come
 // out the same as from a full parse (test/analysis/sparse.test.ts).
 import { LOCKISH, NEEDS_TREE } from './extract';
+import { fileLockSummaries } from './summaries';
 import { maskNonCode } from './text';
 
 /**
@@ -12,7 +13,10 @@ import { maskNonCode } from './text';
  * file's braces do not balance at top level (preprocessor tricks), in which case parse it whole.
  */
 export function blankLightBodies(text: string): string | undefined {
-  const masked = maskPreprocessor(maskNonCode(text));
+  const codeOnly = maskNonCode(text);
+  const masked = maskPreprocessor(codeOnly);
+  // A body that calls one of the file's lock wrappers takes a lock too (summaries.ts).
+  const wrapperCall = fileLockSummaries(text, codeOnly).callRe;
   const out: string[] = [];
   let depth = 0;
   let copied = 0;
@@ -24,7 +28,7 @@ export function blankLightBodies(text: string): string | undefined {
         const close = matchBrace(masked, i);
         if (close < 0) return undefined;
         const body = text.slice(i, close + 1);
-        if (!LOCKISH.test(body) && !NEEDS_TREE.test(body)) {
+        if (!LOCKISH.test(body) && !NEEDS_TREE.test(body) && !wrapperCall?.test(body)) {
           out.push(text.slice(copied, i + 1), body.slice(1, -1).replace(/[^\n]/g, ' '));
           copied = close;
           blanked += body.length;

@@ -264,6 +264,7 @@ export class Tables {
         for (const r of fn.callbackRegs) want(f.file, r.fn);
         for (const b of fn.bindings) {
           if ('fn' in b.handler) { want(f.file, b.handler.fn); continue; }
+          if (!('param' in b.handler)) continue;
           // A binding helper: the handlers are whatever its callers pass.
           const p = b.handler.param;
           for (const { caller, call } of this.callersOf(fn.name)) {
@@ -292,6 +293,52 @@ export class Tables {
   private isWorkFunction(name: string, fromFile: string): boolean {
     const fn = this.resolveFunction(name, fromFile)?.fn;
     return !!fn && fn.params.length === 1 && fn.params[0].type?.name === 'work_struct';
+  }
+
+  // --- indirect calls -------------------------------------------------------------------------
+
+  private fieldFnIndex?: Map<string, { struct: string; fn: string; file: string }[]>;
+
+  /**
+   * Functions a function-pointer member `expr` (`vp->ops->reclaim`) can hold: those a const
+   * table of the same driver (same directory) fixes it to, matched by the member's struct type
+   * where it resolves, by the member name otherwise.
+   */
+  memberTargets(expr: string, f: FnRef): FnRef[] {
+    if (!this.fieldFnIndex) {
+      this.fieldFnIndex = new Map();
+      for (const file of this.files.values()) {
+        for (const x of file.fieldFns ?? []) {
+          const l = this.fieldFnIndex.get(x.field);
+          const v = { struct: x.struct, fn: x.fn, file: file.file };
+          if (l) l.push(v); else this.fieldFnIndex.set(x.field, [v]);
+        }
+      }
+    }
+    const e = parseExprRef(expr);
+    if (!e || e.chain.length === 0) return [];
+    const field = e.chain[e.chain.length - 1].field;
+    const cands = this.fieldFnIndex.get(field);
+    if (!cands) return [];
+    const key = this.workKey(e, f);
+    const struct = key && !key.global && key.path.length === 1 ? key.root : undefined;
+    const dir = dirOf(f.file);
+    const out: FnRef[] = [];
+    for (const c of cands) {
+      if (dirOf(c.file) !== dir || (struct && c.struct !== struct)) continue;
+      const g = this.resolveFunction(c.fn, c.file);
+      if (g && !out.some(o => o.fn === g.fn)) out.push(g);
+    }
+    return out;
+  }
+
+  /** The functions a call may enter: its direct callee, or the members a const table fixes. */
+  callTargets(c: CallFact, f: FnRef): FnRef[] {
+    if (c.direct) {
+      const g = this.resolveFunction(c.callee, f.file);
+      return g ? [g] : [];
+    }
+    return c.fnExpr ? this.memberTargets(c.fnExpr, f) : [];
   }
 
   // --- types and work keys --------------------------------------------------------------------
@@ -428,11 +475,7 @@ export class Tables {
       for (const s of f.fn.schedules) {
         for (const key of this.scheduleKeys(s, f)) out.push({ callback: cb, site: { file: f.file, fact: s, fn: f }, key, path: [...path, f] });
       }
-      for (const c of f.fn.calls) {
-        if (!c.direct) continue;
-        const g = this.resolveFunction(c.callee, f.file);
-        if (g) walk(g, [...path, f]);
-      }
+      for (const c of f.fn.calls) for (const g of this.callTargets(c, f)) walk(g, [...path, f]);
     };
     walk(cb.fn, []);
     return out;
@@ -483,6 +526,11 @@ export class Tables {
     const out: ResolvedBinding[] = [];
     const site = { file: f.file, span: b.span, api: b.api };
     const direct = this.workKey(b.work, f);
+    if ('member' in b.handler) {
+      // INIT_WORK(&w, vp->cfg->done_fn): each function a const table fixes the member to.
+      if (direct) for (const handler of this.memberTargets(b.handler.member, f)) out.push({ key: direct, handler, site });
+      return out;
+    }
     if ('fn' in b.handler) {
       const handler = this.resolveFunction(b.handler.fn, f.file);
       if (!handler) return out;

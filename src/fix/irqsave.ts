@@ -11,6 +11,8 @@
 // itself stays reachable.
 import { SLEEPING_APIS } from '../analysis/apis';
 import type { FileFacts, FunctionFacts, LockOp } from '../analysis/facts';
+import { fileLockSummaries } from '../analysis/summaries';
+import { isVqCallbackSignature } from '../analysis/workspace';
 import { parseC, type Node, type Tree } from '../analysis/parser';
 import type { Finding } from '../analysis/rules/rule';
 import { maskNonCode, splitArgs } from '../analysis/text';
@@ -35,6 +37,14 @@ for (const p of ['spin_', 'raw_spin_', 'read_', 'write_']) {
   LOCK_RENAME[`${p}lock_nested`] = `${p}lock_irqsave_nested`;
   UNLOCK_RENAME[`${p}unlock`] = `${p}unlock_irqrestore`;
   UNLOCK_RENAME[`${p}unlock_bh`] = `${p}unlock_irqrestore`;
+}
+LOCK_RENAME.spin_trylock = 'spin_trylock_irqsave';
+LOCK_RENAME.raw_spin_trylock = 'raw_spin_trylock_irqsave';
+/** The _irq forms, for a lock taken or dropped in a wrapper function, which cannot carry flags. */
+const IRQ_RENAME: Record<string, string> = {};
+for (const p of ['spin_', 'raw_spin_', 'read_', 'write_']) {
+  IRQ_RENAME[`${p}lock`] = IRQ_RENAME[`${p}lock_bh`] = `${p}lock_irq`;
+  IRQ_RENAME[`${p}unlock`] = IRQ_RENAME[`${p}unlock_bh`] = `${p}unlock_irq`;
 }
 // raw_spin_lock_irqsave_nested and the rwlock _nested forms do not exist.
 delete LOCK_RENAME.raw_spin_lock_nested;
@@ -86,7 +96,7 @@ export function irqsaveFix(finding: Finding, facts: FileFacts, text: string): Fi
   const fn = lockFunctionOf(finding, facts);
   if (!fn) return { ok: false, reason: `cannot find ${finding.lockFunction}() in the current text; re-run the analysis` };
   const opIndex = fn.lockOps.findIndex(o => o.span.start === finding.span.start);
-  const plan = planFix(fn, opIndex, text);
+  const plan = planFix(fn, opIndex, text, facts);
   if (!plan.ok) return { ...plan, function: fn.name };
   const flags = plan.needsFlags ? chooseFlagsName(fn, text) : undefined;
   if (plan.needsFlags && !flags) return { ok: false, reason: `no free name for the flags variable in ${fn.name}()`, function: fn.name };
@@ -102,7 +112,7 @@ export function irqsaveFix(finding: Finding, facts: FileFacts, text: string): Fi
     }
   }
   const op = fn.lockOps[opIndex];
-  const title = op.form === 'call'
+  const title = plan.title ? plan.title : op.form === 'call'
     ? `Take ${op.lock} with ${LOCK_RENAME[op.api]}() in ${fn.name}()`
     : `Use ${op.form}(${GUARD_RENAME[className(op)]}, …) for ${op.lock} in ${fn.name}()`;
   const result: FixResult = { ok: true, edits: sortEdits(edits), title, flags, function: fn.name };
@@ -115,13 +125,16 @@ interface Plan {
   /** The acquisitions that change (lockComponent()). */
   locks: number[];
   edits(flags: string): TextEdit[];
+  /** Set when the plan differs from the plain irqsave conversion (a lock wrapper changed). */
+  title?: string;
 }
 
-function planFix(fn: FunctionFacts, opIndex: number, text: string): Plan | { ok: false; reason: string } {
+function planFix(fn: FunctionFacts, opIndex: number, text: string, facts: FileFacts): Plan | { ok: false; reason: string } {
   const op = fn.lockOps[opIndex];
   if (!op || op.action !== 'lock') return { ok: false, reason: 'the finding does not point at a lock call' };
   const { locks, unlocks } = lockComponent(fn, opIndex);
   const line = (o: LockOp) => o.span.line + 1;
+  if ([...locks, ...unlocks].some(i => fn.lockOps[i].via)) return planWrapperFix(fn, opIndex, text, facts);
 
   // The lock must be taken and released in this function.
   for (const l of locks) {
@@ -135,9 +148,36 @@ function planFix(fn: FunctionFacts, opIndex: number, text: string): Plan | { ok:
       return { ok: false, reason: `${u.text} (line ${line(u)}) releases a lock this function did not take: the lock is taken in another function` };
     }
   }
-  // Every op of the component must be of a form with an irqsave counterpart.
-  for (const i of [...locks, ...unlocks]) {
+  // Operations already irq-safe (another preprocessor branch: `#ifdef X spin_lock_irqsave ...
+  // #else spin_lock ... #endif`) stay as they are; the others take the same form, and irqsave
+  // forms reuse those branches' flags variable (the lock is one, so never held twice at once).
+  const isSafe = (o: LockOp) => o.irq === 'irqs-off';
+  const safe = [...locks, ...unlocks].map(i => fn.lockOps[i]).filter(isSafe);
+  let irqForms = false;
+  let reuseFlags: string | undefined;
+  if (safe.length) {
+    const kinds = new Set(safe.map(o => (o.variant === '_irqsave' || o.variant === '_irqrestore' ? 'save' : o.variant === '_irq' ? 'irq' : 'other')));
+    if (kinds.size > 1 || kinds.has('other')) {
+      return { ok: false, reason: `the lock is taken or released both with _irq and with _irqsave forms elsewhere in ${fn.name}() (${safe.map(o => `line ${line(o)}`).join(', ')}), so there is no one form to make the other branches consistent with` };
+    }
+    if (kinds.has('irq')) irqForms = true;
+    else {
+      const names = new Set(safe.map(o => (o.flags ?? '').replace(/\s+/g, '')));
+      const [only] = [...names];
+      if (names.size !== 1 || !/^[A-Za-z_]\w*$/.test(only) || !fn.declaredNames.includes(only)) {
+        return { ok: false, reason: `the irqsave forms elsewhere in ${fn.name}() use flags ${[...names].join(', ')}, not one local variable the other branches could share` };
+      }
+      reuseFlags = only;
+    }
+  }
+  const todo = [...locks, ...unlocks].filter(i => !isSafe(fn.lockOps[i]));
+  // Every op to change must be of a form with an irqsave counterpart.
+  for (const i of todo) {
     const o = fn.lockOps[i];
+    if (irqForms) {
+      if (o.form !== 'call' || !IRQ_RENAME[o.api]) return { ok: false, reason: `${o.text} (line ${line(o)}) has no _irq form to match the other branches` };
+      continue;
+    }
     if (o.form === 'call' && o.action === 'lock' && !LOCK_RENAME[o.api]) return { ok: false, reason: `${o.api}() has no irqsave form` };
     if (o.form === 'call' && o.action === 'unlock' && !UNLOCK_RENAME[o.api]) {
       return { ok: false, reason: `${o.text} (line ${line(o)}) cannot be paired with an irqsave lock` };
@@ -152,17 +192,133 @@ function planFix(fn: FunctionFacts, opIndex: number, text: string): Plan | { ok:
     }
   }
 
-  const needsFlags = locks.some(i => fn.lockOps[i].form === 'call');
+  if (irqForms) {
+    return {
+      ok: true, needsFlags: false, locks,
+      edits: () => todo.map(i => fn.lockOps[i]).map(o => ({ start: o.nameSpan.start, end: o.nameSpan.end, newText: IRQ_RENAME[o.api] })),
+      title: `Take ${op.lock} with ${IRQ_RENAME[op.api]}() in ${fn.name}(), as the other preprocessor branches do`,
+    };
+  }
+  const needsFlags = !reuseFlags && todo.some(i => fn.lockOps[i].form === 'call' && fn.lockOps[i].action === 'lock');
   return {
     ok: true,
     needsFlags,
     locks,
     edits: (flags: string) => {
       const edits: TextEdit[] = [];
-      for (const i of [...locks, ...unlocks]) edits.push(...opEdits(fn.lockOps[i], text, flags));
+      for (const i of todo) edits.push(...opEdits(fn.lockOps[i], text, reuseFlags ?? flags));
       return edits;
     },
+    ...(reuseFlags ? { title: `Take ${op.lock} with ${LOCK_RENAME[op.api]}() in ${fn.name}(), reusing ${reuseFlags} from the other preprocessor branch` } : {}),
   };
+}
+
+/**
+ * A lock taken or dropped through one of the file's lock wrappers (summaries.ts). The wrapper
+ * cannot hand irqsave flags to its caller, so the whole section moves to the _irq forms: the
+ * wrapper's own lock call, and every lock and unlock paired with a call of the wrapper anywhere in
+ * the file. That is sound only where IRQs are on when the lock is taken, so it is refused when
+ * the wrapper is not private to the file (not static), is used as a value, or is called with
+ * IRQs off or from a vring callback.
+ */
+function planWrapperFix(fn: FunctionFacts, opIndex: number, text: string, facts: FileFacts): Plan | { ok: false; reason: string } {
+  const sums = fileLockSummaries(text);
+  const where = (g: FunctionFacts, o: LockOp) => `${o.text} (line ${o.span.line + 1} in ${g.name}())`;
+  // Sections (function, acquisitions, unlocks) that must change together, and the wrappers they use.
+  const sections = new Map<FunctionFacts, { locks: Set<number>; unlocks: Set<number> }>();
+  const wrappers = new Set<string>();
+  const addSection = (g: FunctionFacts, i: number): string | undefined => {
+    const o = g.lockOps[i];
+    let starts = [i];
+    if (o.action === 'unlock') {
+      if (o.unpaired || !o.releases?.length) return `${where(g, o)} releases a lock ${g.name}() did not take`;
+      starts = o.releases;
+    }
+    for (const st of starts) {
+      const sec = sections.get(g) ?? { locks: new Set<number>(), unlocks: new Set<number>() };
+      sections.set(g, sec);
+      if (sec.locks.has(st)) continue;
+      const c = lockComponent(g, st);
+      for (const l of c.locks) sec.locks.add(l);
+      for (const u of c.unlocks) sec.unlocks.add(u);
+      for (const k of [...c.locks, ...c.unlocks]) {
+        const w = g.lockOps[k].via?.fn;
+        if (w) wrappers.add(w);
+      }
+    }
+    return undefined;
+  };
+  const first = addSection(fn, opIndex);
+  if (first) return { ok: false, reason: first };
+  // Every call of a wrapper in the file changes with it.
+  for (let grew = true; grew;) {
+    grew = false;
+    for (const g of facts.functions) {
+      for (let i = 0; i < g.lockOps.length; i++) {
+        const o = g.lockOps[i];
+        if (!o.via || !wrappers.has(o.via.fn)) continue;
+        const sec = sections.get(g);
+        if (sec && (sec.locks.has(i) || sec.unlocks.has(i))) continue;
+        const r = addSection(g, i);
+        if (r) return { ok: false, reason: r };
+        grew = true;
+      }
+    }
+  }
+  for (const w of wrappers) {
+    const sm = sums.byName.get(w);
+    if (!sm) return { ok: false, reason: `cannot find the definition of ${w}() in this file` };
+    if (!sm.isStatic) return { ok: false, reason: `${w}() takes or drops the lock for its callers but is not static: callers in other files would change with it, so it is left alone` };
+    if (facts.fnRefs.includes(w) || facts.functions.some(g => g.fnRefs.includes(w))) {
+      return { ok: false, reason: `${w}() is used as a value in this file, so not every caller can be checked` };
+    }
+    for (const e of sm.effects) {
+      if (!IRQ_RENAME[e.api]) return { ok: false, reason: `${e.api}() in ${w}() has no _irq form` };
+    }
+  }
+  const edits: TextEdit[] = [];
+  for (const [g, sec] of sections) {
+    for (const l of sec.locks) {
+      if (g.exitStates.some(s => s.held.includes(l))) {
+        return { ok: false, reason: `${where(g, g.lockOps[l])} is still held when ${g.name}() returns: the lock is released in another function` };
+      }
+    }
+    for (const i of [...sec.locks, ...sec.unlocks]) {
+      const o = g.lockOps[i];
+      if (o.form !== 'call' || (!o.via && !IRQ_RENAME[o.api])) return { ok: false, reason: `${where(g, o)} has no _irq form to pair with the wrapper` };
+      if (o.action === 'lock') {
+        const at = g.calls.find(c => c.span.start === o.span.start);
+        if (at?.state.irqsOff) return { ok: false, reason: `${where(g, o)} runs with IRQs already off; spin_unlock_irq() would turn them on` };
+        if (isVqCallbackSignature(g)) return { ok: false, reason: `${where(g, o)} is in a vring callback (hard IRQ); spin_unlock_irq() would turn IRQs on there` };
+      }
+      if (!o.via) edits.push({ start: o.nameSpan.start, end: o.nameSpan.end, newText: IRQ_RENAME[o.api] });
+    }
+    for (const c of g.calls) {
+      if (SLEEPING_APIS.has(c.callee) && c.state.held.some(h => sec.locks.has(h))) {
+        return { ok: false, reason: `${c.callee}() (line ${c.span.line + 1}) may sleep while the lock is held; disabling IRQs around it would make that worse` };
+      }
+    }
+  }
+  for (const w of wrappers) {
+    for (const e of sums.byName.get(w)!.effects) edits.push({ start: e.nameStart, end: e.nameEnd, newText: IRQ_RENAME[e.api] });
+  }
+  const op = fn.lockOps[opIndex];
+  const names = [...wrappers].sort().map(w => `${w}()`).join(', ');
+  return {
+    ok: true, needsFlags: false, locks: [...sections.get(fn)!.locks].sort((a, b) => a - b),
+    edits: () => dedupe(edits),
+    title: `Take ${op.lock} with IRQs off (_irq forms) in ${fn.name}() and the lock wrapper${wrappers.size > 1 ? 's' : ''} ${names}`,
+  };
+}
+
+function dedupe(edits: TextEdit[]): TextEdit[] {
+  const seen = new Set<string>();
+  return sortEdits(edits).filter(e => {
+    const k = `${e.start}:${e.end}:${e.newText}`;
+    if (seen.has(k)) return false;
+    seen.add(k);
+    return true;
+  });
 }
 
 function className(o: LockOp): string {
@@ -395,7 +551,7 @@ export function fixAll(findings: Finding[], facts: FileFacts, text: string): { e
       const opIndex = fn.lockOps.findIndex(o => o.span.start === f.span.start);
       const covering = planAt.get(opIndex);
       if (covering) { covering.findings.push(f); continue; }
-      const plan = planFix(fn, opIndex, text);
+      const plan = planFix(fn, opIndex, text, facts);
       if (!plan.ok) { refused.push({ finding: f, reason: plan.reason }); continue; }
       const entry = { findings: [f], plan };
       for (const i of plan.locks) planAt.set(i, entry);
@@ -442,7 +598,7 @@ export function fixAll(findings: Finding[], facts: FileFacts, text: string): { e
   } finally {
     tree?.delete();
   }
-  return { edits: sortEdits(edits), fixed, refused };
+  return { edits: dedupe(edits), fixed, refused };
 }
 
 /** Whether an acquisition of one section may be held at an operation of the other. */

@@ -11,8 +11,9 @@
 // the same lock can no longer deadlock against it. IRQ_NONE stays possible (the deferred
 // interrupt still finds the ring empty), and an interrupt routed to another CPU is not masked.
 import { DRAIN_APIS, isIrqUnsafeSpin } from '../apis';
-import type { DrainFact, FunctionFacts, LockOp } from '../facts';
-import type { CallbackInfo, FnRef, ResolvedBinding, ScheduleReach, Tables, WorkspaceIndex } from '../workspace';
+import type { CallFact, DrainFact, FunctionFacts, LockOp } from '../facts';
+import { keysMatch, resolveKeys } from '../shape';
+import type { CallbackInfo, FnRef, ResolvedBinding, ScheduleReach, Tables, WorkKey, WorkspaceIndex } from '../workspace';
 import { createRule, type Finding, type RelatedLocation } from './rule';
 
 const MAX_DEPTH = 5;
@@ -39,10 +40,16 @@ function check(index: WorkspaceIndex): Finding[] {
   // drain loop is the same lock, reported once at its first acquisition.
   const groups = new Map<string, { reach: ScheduleReach; binding: ResolvedBinding; rd: RacyDrain; ops: Set<number> }>();
   const racyMemo = new Map<FunctionFacts, RacyDrain[]>();
+  const queueMemo = new Map<RacyDrain, Set<string | null> | undefined>();
   for (const cb of t.callbacks()) {
     for (const reach of t.schedulesFrom(cb)) {
       for (const binding of t.handlersFor(reach.key, reach.site.file)) {
         for (const rd of racyDrains(t, binding.handler, racyMemo, new Set(), 0)) {
+          // Queue identity: a drain counts when its queue is one this callback serves. Where
+          // the queue or its callback cannot be resolved, an ordinary drain still counts; a
+          // busy-poll for one buffer counts only on a queue known to have this callback.
+          const served = queueCallbacks(t, rd, queueMemo);
+          if (rd.drain.poll ? !served?.has(cb.fn.fn.name) : served && !served.has(cb.fn.fn.name)) continue;
           const op = rd.owner.fn.lockOps[rd.op];
           const id = `${rd.owner.file}:${rd.owner.fn.span.start}:${op.family}:${op.lock}`;
           const g = groups.get(id);
@@ -74,14 +81,14 @@ function racyDrains(t: Tables, f: FnRef, memo: Map<FunctionFacts, RacyDrain[]>, 
     return op && isIrqUnsafeSpin(op.family, op.irq);
   });
   for (const d of f.fn.drains) {
-    if (d.poll || d.state.irqsOff) continue;
+    // After virtio_reset_device() / del_vqs() no interrupt of the queue can find it drained.
+    if (d.state.irqsOff || d.state.afterReset) continue;
     for (const op of unsafeHeld(d.state.held)) out.push({ owner: f, op, drainFn: f, drain: d, chain: [f] });
   }
-  for (const c of f.fn.calls) {
+  for (const c of f.fn.calls) for (const g of t.callTargets(c, f)) {
     // A drain API is a drain, already counted above; its definition (virtio_ring.c) is not the driver's code.
-    if (!c.direct || c.state.irqsOff || DRAIN_APIS.has(c.callee)) continue;
-    const g = t.resolveFunction(c.callee, f.file);
-    if (!g || g.fn === f.fn) continue;
+    if (c.state.irqsOff || c.state.afterReset || DRAIN_APIS.has(c.callee)) continue;
+    if (g.fn === f.fn) continue;
     const held = unsafeHeld(c.state.held);
     if (held.length) {
       for (const { fn: drainFn, drain, chain } of drainsBelow(t, g, new Set(stack), depth + 1)) {
@@ -101,14 +108,64 @@ function drainsBelow(t: Tables, f: FnRef, stack: Set<FunctionFacts>, depth: numb
   if (stack.has(f.fn) || depth > MAX_DEPTH) return [];
   stack.add(f.fn);
   const out: { fn: FnRef; drain: DrainFact; chain: FnRef[] }[] = [];
-  for (const d of f.fn.drains) if (!d.poll && !d.state.irqsOff) out.push({ fn: f, drain: d, chain: [f] });
-  for (const c of f.fn.calls) {
-    if (!c.direct || c.state.irqsOff || DRAIN_APIS.has(c.callee)) continue;
-    const g = t.resolveFunction(c.callee, f.file);
-    if (!g) continue;
+  for (const d of f.fn.drains) if (!d.state.irqsOff && !d.state.afterReset) out.push({ fn: f, drain: d, chain: [f] });
+  for (const c of f.fn.calls) for (const g of t.callTargets(c, f)) {
+    if (c.state.irqsOff || c.state.afterReset || DRAIN_APIS.has(c.callee)) continue;
     for (const r of drainsBelow(t, g, stack, depth + 1)) out.push({ ...r, chain: [f, ...r.chain] });
   }
   stack.delete(f.fn);
+  return out;
+}
+
+function dirOf(file: string): string {
+  const i = Math.max(file.lastIndexOf('/'), file.lastIndexOf('\\'));
+  return i < 0 ? '' : file.slice(0, i);
+}
+
+/** Queues set up in the index, with the callback each got (null: none). */
+const setupMemo = new WeakMap<Tables, { key: WorkKey; file: string; callback: string | null }[]>();
+function queueSetups(t: Tables): { key: WorkKey; file: string; callback: string | null }[] {
+  let out = setupMemo.get(t);
+  if (out) return out;
+  out = [];
+  for (const file of t.files.values()) {
+    for (const fn of file.functions) {
+      for (const s of fn.vqSetups ?? []) {
+        for (const r of resolveKeys(t, s.target, { file: file.file, fn }, 0)) out.push({ key: r.key, file: r.file, callback: s.callback });
+      }
+    }
+  }
+  setupMemo.set(t, out);
+  return out;
+}
+
+/**
+ * The callbacks of the queue a drain acts on (null for a queue set up without one), or undefined
+ * when the queue, or where it was set up, is not known.
+ */
+function queueCallbacks(t: Tables, rd: RacyDrain, memo: Map<RacyDrain, Set<string | null> | undefined>): Set<string | null> | undefined {
+  if (memo.has(rd)) return memo.get(rd);
+  let out: Set<string | null> | undefined;
+  const setups = queueSetups(t);
+  if (setups.length) {
+    // The calls from the lock's owner down to the drain, so a queue passed as an argument resolves.
+    const ctx: { caller: FnRef; call: CallFact }[] = [];
+    for (let i = 0; i + 1 < rd.chain.length; i++) {
+      const call = rd.chain[i].fn.calls.find(c => c.callee === rd.chain[i + 1].fn.name);
+      if (!call) { ctx.length = 0; break; }
+      ctx.push({ caller: rd.chain[i], call });
+    }
+    for (const q of resolveKeys(t, rd.drain.vq, rd.drainFn, 0, ctx.length ? ctx : undefined)) {
+      // Only the driver's own setups (same directory), and only keys whose container type is known:
+      // a bare member name such as `vq` would match every driver's queue.
+      if (!q.key.global && q.key.root === undefined) continue;
+      for (const s of setups) {
+        if (dirOf(s.file) !== dirOf(q.file) || (!s.key.global && s.key.root === undefined)) continue;
+        if (keysMatch(t, q.key, q.file, s.key, s.file)) (out ??= new Set()).add(s.callback);
+      }
+    }
+  }
+  memo.set(rd, out);
   return out;
 }
 
@@ -130,10 +187,7 @@ function takesSameLock(t: Tables, from: FnRef, owner: FnRef, op: LockOp): boolea
       const k = t.workKey(o.lockExpr, f);
       if (k && t.keyForms(k, f.file).some(x => want.has(x))) return true;
     }
-    return f.fn.calls.some(c => {
-      const g = c.direct ? t.resolveFunction(c.callee, f.file) : undefined;
-      return g ? visit(g, depth + 1) : false;
-    });
+    return f.fn.calls.some(c => t.callTargets(c, f).some(g => visit(g, depth + 1)));
   };
   return visit(from, 0);
 }
