@@ -92,11 +92,13 @@ const flagsKey = (t: string | undefined) => (t ?? '').replace(/\s+/g, '');
  */
 export function mismatchAt(fn: FunctionFacts, ui: number): { lock: number } | undefined {
   const u = fn.lockOps[ui];
-  if (!u || u.action !== 'unlock' || u.form !== 'call' || !CHECKED_FAMILIES.has(u.family)) return undefined;
+  // A wrapper's effect (summaries.ts) pairs a lock and an unlock written in other functions:
+  // handed between functions, which each pair nothing on their own.
+  if (!u || u.action !== 'unlock' || u.form !== 'call' || u.via || !CHECKED_FAMILIES.has(u.family)) return undefined;
   const rel = u.releases ?? [];
   if (rel.length === 0) return undefined;
   const acqs = rel.map(i => fn.lockOps[i]);
-  if (acqs.some(a => !a || a.form !== 'call' || a.action !== 'lock')) return undefined;
+  if (acqs.some(a => !a || a.form !== 'call' || a.action !== 'lock' || a.via)) return undefined;
   if (acqs.some(a => !isMismatch(a, u))) return undefined;
   // Held on some paths only: on the others this unlock releases a lock taken in another function
   // (`base = lock_timer_base(t, &flags); if (..) { unlock; base = other; lock; } unlock_irqrestore`).
