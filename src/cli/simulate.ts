@@ -46,7 +46,13 @@ export async function simulateCommand(args: string[], io: Io): Promise<number> {
     for (const f of findings.filter(x => x.file === file)) { const mm = modelFromFinding(f, project.index); if (mm) models.push(mm); }
     if (models.length === 0) throw new CliError(`${m[1]}: no VRL001 finding to simulate (give FILE:LINE to simulate a particular function)`);
   } else {
-    const mm = modelAt(findings, project.index, file, line - 1);
+    let mm: CodeModel | undefined;
+    try {
+      mm = modelAt(findings, project.index, file, line - 1);
+    } catch (e) {
+      if (e instanceof RangeError) throw new CliError(`simulate: ${e.message}`);
+      throw e;
+    }
     if (!mm) throw new CliError(`${m[1]}:${line}: no virtqueue drain in a function at this line`);
     models.push(mm);
   }

@@ -263,3 +263,15 @@ describe('simulation from analysed code: model v2 settings read from the code', 
     }
   });
 });
+
+describe('simulate: shapes not modelled yet', () => {
+  it('says so in one line for a drain in a wait_event() condition and for a tasklet', async () => {
+    const dir = path.join(FIXTURES, 'sim');
+    for (const [line, what] of [[20, /wait_event\(\) condition .* is not modelled yet/], [28, /a drain in a tasklet is not modelled yet/]] as const) {
+      const r = await runCli(['simulate', `unmodelled.c:${line}`], dir);
+      assert.equal(r.code, 2, r.stdout);
+      assert.equal(r.stderr.trim().split('\n').length, 1);
+      assert.match(r.stderr, what);
+    }
+  });
+});
