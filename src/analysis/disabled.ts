@@ -1,6 +1,7 @@
 // Code under `#if 0` is not compiled: findings there would be reported and "fixed" in dead
 // code. The facts of items that start inside such a region are dropped (whole functions,
-// structs, globals, bindings, callback registrations); the parse itself is left alone, so the
+// structs, globals, bindings, callback registrations, and inside a live function its drains,
+// calls and schedule sites); the parse itself is left alone, so the
 // offsets and the incremental parse of open documents are unchanged.
 import type { FileFacts } from './facts';
 import { maskNonCode } from './text';
@@ -35,9 +36,17 @@ export function withoutDisabledCode(facts: FileFacts, text: string): FileFacts {
   const regions = disabledRegions(text);
   if (regions.length === 0) return facts;
   const live = (x: { span: { start: number } }) => !regions.some(([a, b]) => x.span.start >= a && x.span.start < b);
+  // Inside a live function, the drains, calls and schedule sites under `#if 0` are dropped too
+  // (lock operations stay: their indices tie unlocks to locks, and a dead branch's lock is one
+  // alternative of the dataflow's `#if`, which the live code does not depend on).
+  const inner = (fn: FileFacts['functions'][number]) => {
+    const inside = regions.some(([a, b]) => a < fn.span.end && fn.span.start < b);
+    if (!inside) return fn;
+    return { ...fn, drains: fn.drains.filter(live), calls: fn.calls.filter(live), schedules: fn.schedules.filter(live) };
+  };
   return {
     ...facts,
-    functions: facts.functions.filter(live),
+    functions: facts.functions.filter(live).map(inner),
     structs: facts.structs.filter(live),
     globals: facts.globals.filter(live),
     bindings: facts.bindings.filter(live),

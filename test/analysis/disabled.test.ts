@@ -35,6 +35,43 @@ describe('#if 0', function () {
     assert.equal((await runCli(['check', 'cond.c'], dir)).code, 1);
   });
 
+  it('inside a live function, a drain under #if 0 is not reported; one in its #else is', async () => {
+    const dir = tempDir('vrl-if0-body-');
+    const file = (drain: string) => [
+      'struct d { spinlock_t lock; struct virtqueue *vq; struct work_struct w; };',
+      'static void d_work(struct work_struct *work)',
+      '{',
+      '\tstruct d *d = container_of(work, struct d, w);',
+      '\tunsigned int len;',
+      '',
+      '\tspin_lock(&d->lock);',
+      drain,
+      '\tspin_unlock(&d->lock);',
+      '}',
+      'static void d_done(struct virtqueue *vq)',
+      '{',
+      '\tstruct d *d = vq->vdev->priv;',
+      '',
+      '\tschedule_work(&d->w);',
+      '}',
+      'static int d_probe(struct virtio_device *vdev, struct d *d)',
+      '{',
+      '\tINIT_WORK(&d->w, d_work);',
+      '\td->vq = virtio_find_single_vq(vdev, d_done, "q");',
+      '\treturn 0;',
+      '}',
+      '',
+    ].join('\n');
+    const loop = '\twhile (virtqueue_get_buf(d->vq, &len))\n\t\t;';
+    fs.writeFileSync(path.join(dir, 'plain.c'), file(loop));
+    assert.equal((await runCli(['check', 'plain.c'], dir)).code, 1, 'the fixture has a finding without #if 0');
+    fs.writeFileSync(path.join(dir, 'dead_body.c'), file(`#if 0\n${loop}\n#endif`));
+    const dead = await runCli(['check', 'dead_body.c'], dir);
+    assert.equal(dead.code, 0, dead.stdout);
+    fs.writeFileSync(path.join(dir, 'live_else.c'), file(`#if 0\n\tcpu_relax();\n#else\n${loop}\n#endif`));
+    assert.equal((await runCli(['check', 'live_else.c'], dir)).code, 1);
+  });
+
   it('the language server does not report an open document\'s code under #if 0', async () => {
     const dir = tempDir('vrl-if0-');
     const file = path.join(dir, 'dead.c');
