@@ -5,11 +5,12 @@
 // 4 MiB limit, and ranges outside the document that the server must reject). Checked after
 // every burst: the server still answers; the diagnostics it publishes (every file's: rule,
 // range, message) equal those of a fresh server that opens the final text directly; every code
-// action edit is for the document's current version and, applied to the text, parses with no
-// more tree-sitter ERROR nodes than before. Some of the quick fixes are then applied as the
+// action edit is for the document's current version and, applied to a text that parses
+// cleanly, parses with no tree-sitter ERROR nodes. Some of the quick fixes are then applied as the
 // client would (didChange), so findings come and go.
-// Bounded in `npm test` (seed 1, VRL_FUZZ_ITER bursts per fixture, default 3); `npm run fuzz`
-// runs more seeds and bursts. A failure prints the seed and the steps that reproduce it.
+// Bounded in `npm test` (seed 1, VRL_FUZZ_ITER bursts per fixture, default 2; VRL_FUZZ_HUGE insertions near
+// 4 MiB, default 1); `npm run fuzz`
+// runs seeds 1-8 with VRL_FUZZ_SERVER_ITER (12) bursts and VRL_FUZZ_HUGE (4) huge insertions. A failure prints the seed and the steps that reproduce it.
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -23,10 +24,13 @@ import { fixtureDirs } from '../helpers/fixtures';
 import { C_SNIPPETS, fuzzIter, fuzzSeeds, pick, rng } from '../helpers/fuzz';
 import { startServer, type TestClient } from '../helpers/lsp';
 
-const ITER = fuzzIter(3);
+const ITER = fuzzIter(2);
 const SEEDS = fuzzSeeds([1]);
-/** Insertions near the 4 MiB limit per seed (each costs a parse of megabytes). */
-const HUGE = Number(process.env.VRL_FUZZ_HUGE ?? 2);
+/**
+ * Insertions near the 4 MiB limit per seed, alternately just over (the buffer is dropped) and
+ * just under (analysed: each costs parses of megabytes, seconds on a loaded machine).
+ */
+const HUGE = Number(process.env.VRL_FUZZ_HUGE ?? 1);
 const ANSWER_MS = 30000;
 
 interface Pos { line: number; character: number }
@@ -143,7 +147,7 @@ class Fuzz {
   /** The text to open again after a drop (without the insertion that made it too large). */
   private reopen = '';
   pendingFix?: TextEdit[];
-  stats = { bursts: 0, changes: 0, invalid: 0, huge: 0, withFindings: 0, actions: 0, fixesApplied: 0 };
+  stats = { bursts: 0, changes: 0, invalid: 0, huge: 0, withFindings: 0, actions: 0, fixesApplied: 0, cleanChecks: 0 };
 
   constructor(private c: TestClient, readonly uri: string, private next: () => number, private hugeLeft: { n: number }) {}
 
@@ -211,7 +215,16 @@ class Fuzz {
       this.pendingFix = undefined;
       this.stats.fixesApplied++;
     }
+    // A third of the bursts only add blank space at line starts: the text keeps parsing as it
+    // did, so findings and clean-text fixes survive into later bursts.
+    const gentle = this.next() < 0.33;
     for (let n = 1 + pick(this.next, 5); n > 0; n--) {
+      if (gentle) {
+        const starts = lineStarts(this.text);
+        const at = starts[pick(this.next, starts.length)];
+        await this.send([{ range: rangeOf(this.text, at, at), text: ['\t', ' ', '\n', '\r\n', '\n\n'][pick(this.next, 5)] }]);
+        continue;
+      }
       const r = this.next();
       if (r < 0.08) {
         // A surrogate pair split across two notifications (and so across two edits).
@@ -238,9 +251,9 @@ class Fuzz {
     }
     if (this.hugeLeft.n > 0 && this.next() < 0.15) {
       // Near the 4 MiB limit: just under (stays analysed) or just over (dropped).
+      const over = (HUGE - this.hugeLeft.n) % 2 === 0;
       this.hugeLeft.n--;
       this.stats.huge++;
-      const over = this.next() < 0.5;
       const fill = MAX_PARSE_BYTES - this.text.length - 6 + (over ? 1 + pick(this.next, 64) : -pick(this.next, 64));
       if (fill > 0) {
         const a = this.offset();
@@ -280,7 +293,7 @@ describe(`language server fuzz (${ITER} bursts per fixture)`, function () {
   for (const SEED of SEEDS) it(`seed ${SEED}: answers, publishes what a fresh server publishes for the final text, offers versioned fixes that parse no worse`, async () => {
     const dirs = ['vrl001', 'golden', 'vrl003'].flatMap(g => fixtureDirs(g));
     const hugeLeft = { n: HUGE };
-    const total = { bursts: 0, changes: 0, invalid: 0, huge: 0, withFindings: 0, actions: 0, fixesApplied: 0 };
+    const total = { bursts: 0, changes: 0, invalid: 0, huge: 0, withFindings: 0, actions: 0, fixesApplied: 0, cleanChecks: 0 };
     for (const [k, fixture] of dirs.entries()) {
       const next = rng(SEED * 1000 + k);
       const dir = tempDir('vrl-fuzz-');
@@ -296,16 +309,20 @@ describe(`language server fuzz (${ITER} bursts per fixture)`, function () {
         if (next() < 0.3) text = text.replace(/\n/g, '\r\n');
         await fz.open(text);
         await waitVersion(c, uri, fz.version);
-        for (let b = 0; b < ITER; b++) {
-          await fz.burst();
+        // Burst -1: the code actions of the fixture as opened (it parses cleanly: the fix checks
+        // below need such texts, which random edits rarely leave).
+        for (let b = -1; b < ITER; b++) {
+          if (b >= 0) await fz.burst();
           if (fz.dropped) await settle(c); else await waitVersion(c, uri, fz.version);
           // The server's buffer is the client's text (in-process: read it directly).
           const held = (c.server as unknown as { docs: Map<string, { doc: { text: string } }> }).docs.get(path.join(dir, file))?.doc.text;
           if (!fz.dropped) assert.ok(held === fz.text, `the server's text differs from the client's (${where()}): first difference at ${[...fz.text].findIndex((ch, i) => ch !== held?.[i])}, lengths ${held?.length} and ${fz.text.length}`);
           assert.ok(!c.logs.some(l => / failed: /.test(l)), `the server logged a failure: ${c.logs.filter(l => / failed: /.test(l)).join('\n')}`);
-          const got = published(c);
-          const want = await freshDiagnostics(dir, uri, fz.text);
-          assert.deepEqual(got, want, `diagnostics differ from a fresh server's for the final text (${where()})`);
+          if (b >= 0) {
+            const got = published(c);
+            const want = await freshDiagnostics(dir, uri, fz.text);
+            assert.deepEqual(got, want, `diagnostics differ from a fresh server's for the final text (${where()})`);
+          }
           if (fz.dropped) continue;
           // Code actions for some of the document's diagnostics, and fix-all.
           const mine = (c.diagnostics.get(uri) ?? []).filter(d => d.source === 'virtio-race-lint');
@@ -323,10 +340,15 @@ describe(`language server fuzz (${ITER} bursts per fixture)`, function () {
               assert.equal(a.edit!.documentChanges!.length, 1, `one document change: ${a.title} (${where()})`);
               assert.equal(dc.textDocument.uri, uri, `${a.title} (${where()})`);
               assert.equal(dc.textDocument.version, fz.version, `${a.title} is for version ${dc.textDocument.version}, the document is at ${fz.version} (${where()})`);
+              // On a text that parses with errors, tree-sitter's error recovery can count one
+              // more ERROR after any insertion (seed 3: a comment line inserted before a function,
+              // after a line left over from a cut comment): checked on texts that parse cleanly.
+              if (a.kind === 'quickfix' && a.isPreferred && !fz.pendingFix && next() < 0.5) fz.pendingFix = dc.edits;
+              if (errorsBefore > 0) continue;
+              fz.stats.cleanChecks++;
               const fixed = applyLsp(fz.text, dc.edits);
               const errorsAfter = errorCount(fixed);
-              assert.ok(errorsAfter <= errorsBefore, `${a.title} leaves ${errorsAfter} ERROR nodes, the text had ${errorsBefore} (${where()}); edits ${JSON.stringify(dc.edits)}`);
-              if (a.kind === 'quickfix' && a.isPreferred && !fz.pendingFix && next() < 0.5) fz.pendingFix = dc.edits;
+              assert.equal(errorsAfter, 0, `${a.title} leaves ${errorsAfter} ERROR nodes in a text that had none (${where()}); edits ${JSON.stringify(dc.edits)}`);
             }
           }
         }
@@ -344,7 +366,7 @@ describe(`language server fuzz (${ITER} bursts per fixture)`, function () {
       }
     }
     // The fuzz exercised what it claims to.
-    assert.ok(total.withFindings > 0 && total.actions > 0, JSON.stringify(total));
+    assert.ok(total.withFindings > 0 && total.actions > 0 && total.cleanChecks > 0, JSON.stringify(total));
     if (process.env.VRL_FUZZ_VERBOSE) console.log(`    seed ${SEED}: ${JSON.stringify(total)}`);
   });
 });
