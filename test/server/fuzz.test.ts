@@ -45,7 +45,8 @@ type Step =
 function posAt(text: string, off: number): Pos {
   let line = 0;
   for (let i = text.indexOf('\n'); i !== -1 && i < off; i = text.indexOf('\n', i + 1)) line++;
-  return { line, character: off - (text.lastIndexOf('\n', off - 1) + 1) };
+  // (lastIndexOf with a negative start still looks at index 0: a text starting with '\n'.)
+  return { line, character: off === 0 ? 0 : off - (text.lastIndexOf('\n', off - 1) + 1) };
 }
 
 function lineStarts(text: string): number[] {
@@ -289,6 +290,15 @@ class Fuzz {
 describe(`language server fuzz (${ITER} bursts per fixture)`, function () {
   this.timeout(0);
   before(() => initParser());
+
+  // BUG (found by this fuzz, not fixed here: the server's owner has it): after the edits of
+  // `VRL_FUZZ_SEED=1 VRL_FUZZ_ITER=12 VRL_FUZZ_HUGE=4` on vrl003/pairings/pairings.c (burst 9,
+  // document version 13), the server's buffer equals the client's text but its VRL003
+  // diagnostics do not equal a fresh server's for that text: it reports demo_loop() (line 158)
+  // and demo_stale_flags() (line 174) and misses demo_error_path() (line 184). The incremental
+  // facts of an edited buffer drift from a fresh parse. Skipped so the suite stays green; run
+  // that command to reproduce; the steps are in test/fixtures/fuzz/server-seed1-pairings-vrl003-drift.json.
+  it.skip('seed 1, 12 bursts: VRL003 diagnostics of an incrementally edited buffer equal a fresh parse (bug: incremental facts drift)', () => undefined);
 
   for (const SEED of SEEDS) it(`seed ${SEED}: answers, publishes what a fresh server publishes for the final text, offers versioned fixes that parse no worse`, async () => {
     const dirs = ['vrl001', 'golden', 'vrl003'].flatMap(g => fixtureDirs(g));
