@@ -10,6 +10,8 @@ export interface TestClient {
   client: MessageConnection;
   server: VirtioRaceServer;
   diagnostics: Map<string, Diagnostic[]>;
+  /** The document version of the last publication per URI (undefined when it carried none). */
+  versions: Map<string, number | undefined>;
   /** Resolves when `pred` holds for the diagnostics published so far (or rejects after a timeout). */
   waitFor(pred: (d: Map<string, Diagnostic[]>) => boolean, ms?: number): Promise<void>;
   notifications: { method: string; params: unknown }[];
@@ -30,6 +32,7 @@ export async function startServer(rootPath: string | undefined, opts: ServerOpti
   serverConn.listen();
   const client = createMessageConnection(new StreamMessageReader(down), new StreamMessageWriter(up));
   const diagnostics = new Map<string, Diagnostic[]>();
+  const versions = new Map<string, number | undefined>();
   const notifications: { method: string; params: unknown }[] = [];
   const applyEdits: unknown[] = [];
   const logs: string[] = [];
@@ -37,6 +40,7 @@ export async function startServer(rootPath: string | undefined, opts: ServerOpti
   const waiters: (() => void)[] = [];
   client.onNotification('textDocument/publishDiagnostics', (p: PublishDiagnosticsParams) => {
     diagnostics.set(p.uri, p.diagnostics);
+    versions.set(p.uri, p.version);
     for (const w of [...waiters]) w();
   });
   client.onNotification('window/logMessage', (p: { message: string }) => { logs.push(p.message); });
@@ -63,7 +67,7 @@ export async function startServer(rootPath: string | undefined, opts: ServerOpti
     waiters.push(check);
   });
   return {
-    client, server, diagnostics, waitFor, notifications, applyEdits, logs, progressTokens,
+    client, server, diagnostics, versions, waitFor, notifications, applyEdits, logs, progressTokens,
     close: () => { client.dispose(); up.end(); down.end(); },
   };
 }
