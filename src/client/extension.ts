@@ -6,7 +6,8 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { LanguageClient, State, TransportKind, type LanguageClientOptions, type ServerOptions } from 'vscode-languageclient/node';
 import {
-  Commands, ServerCommands, StatusNotification, TrustNotification, type FindingSummary, type SimulateArgs, type StatusParams, type TrustParams,
+  Commands, RULE_ANCHORS, ServerCommands, StatusNotification, TrustNotification, type FindingSummary, type SimulateArgs, type StatusParams,
+  type SuppressArgs, type TrustParams,
 } from '../shared/protocol';
 import { SimulationPanel, type SimulationResult } from './simulationView';
 
@@ -31,6 +32,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     vscode.commands.registerCommand(Commands.createPatch, (arg?: { uri?: string }) => createPatch(arg)),
     vscode.commands.registerCommand(Commands.fixAll, () => fixAllInFile()),
     vscode.commands.registerCommand(Commands.showOutput, () => output.show(true)),
+    vscode.commands.registerCommand(Commands.showDocs, (arg?: { rule?: string }) => showDocs(context, arg?.rule)),
+    vscode.commands.registerCommand(Commands.insertSuppression, (arg: SuppressArgs) => insertSuppression(arg)),
     vscode.commands.registerCommand(Commands.restart, async () => {
       await client?.stop();
       await startClient(context);
@@ -66,6 +69,16 @@ async function startClient(context: vscode.ExtensionContext): Promise<void> {
     // trusted: in an untrusted workspace the server starts no process (no git for patches).
     initializationOptions: { settings: vscode.workspace.getConfiguration('virtioRaceLint'), ripgrep: bundledRipgrep(), trusted: vscode.workspace.isTrusted },
     outputChannel: output,
+    middleware: {
+      // The rule's docs link: the README shipped in the extension, opened in the markdown
+      // preview at the rule's section (works offline), instead of the web page.
+      handleDiagnostics: (uri, diagnostics, next) => {
+        for (const d of diagnostics) {
+          if (typeof d.code === 'object' && d.code && RULE_ANCHORS[String(d.code.value)]) d.code = { value: d.code.value, target: docsCommandUri(String(d.code.value)) };
+        }
+        next(uri, diagnostics);
+      },
+    },
     diagnosticCollectionName: 'virtio-race-lint',
   };
   client = new LanguageClient('virtioRaceLint', 'Virtio Race Lint', serverOptions, clientOptions);
@@ -178,4 +191,31 @@ async function fixAllInFile(): Promise<void> {
   const res = (await client.sendRequest('workspace/executeCommand', { command: ServerCommands.fixAll, arguments: [{ uri: editor.document.uri.toString() }] })) as { applied?: boolean; message?: string; refused?: string[] };
   if (!res.applied) void vscode.window.showInformationMessage(`Virtio Race: ${res.message ?? 'nothing fixed'}`);
   else if (res.refused?.length) void vscode.window.showWarningMessage(`Virtio Race: some locks were left alone: ${res.refused.join('; ')}`);
+}
+
+/** A `command:` URI that opens the bundled README at a rule's section. */
+export function docsCommandUri(rule: string): vscode.Uri {
+  return vscode.Uri.parse(`command:${Commands.showDocs}?${encodeURIComponent(JSON.stringify([{ rule }]))}`);
+}
+
+/** The README shipped in the extension, in the markdown preview, at the rule's section. */
+async function showDocs(context: vscode.ExtensionContext, rule = 'VRL001'): Promise<void> {
+  const readme = vscode.Uri.file(context.asAbsolutePath('README.md')).with({ fragment: RULE_ANCHORS[rule] ?? '' });
+  output.appendLine(`[${new Date().toISOString()}] [info] showing the bundled documentation for ${rule}: ${readme.toString()}`);
+  await vscode.commands.executeCommand('markdown.showPreview', readme);
+}
+
+/** The suppression comment as a snippet, the reason selected for typing (an LSP edit cannot select). */
+async function insertSuppression(arg: SuppressArgs): Promise<void> {
+  const uri = vscode.Uri.parse(arg.uri);
+  const doc = await vscode.workspace.openTextDocument(uri);
+  if (doc.version !== arg.version) {
+    void vscode.window.showWarningMessage('Virtio Race: the file changed since the action was offered; try again.');
+    return;
+  }
+  const editor = await vscode.window.showTextDocument(doc);
+  const snippet = new vscode.SnippetString(`${arg.indent}/* virtio-race-lint: ignore ${arg.rule} -- reviewed: `)
+    .appendPlaceholder('reason')
+    .appendText(' */\n');
+  await editor.insertSnippet(snippet, new vscode.Position(arg.line, 0));
 }
