@@ -69,6 +69,8 @@ async function startClient(context: vscode.ExtensionContext): Promise<void> {
     // trusted: in an untrusted workspace the server starts no process (no git for patches).
     initializationOptions: { settings: vscode.workspace.getConfiguration('virtioRaceLint'), ripgrep: bundledRipgrep(), trusted: vscode.workspace.isTrusted },
     outputChannel: output,
+    // The hover's command links (docs, simulate, patch) run only these commands.
+    markdown: { isTrusted: { enabledCommands: [Commands.showDocs, Commands.simulate, Commands.createPatch] } },
     middleware: {
       // The rule's docs link: the README shipped in the extension, opened in the markdown
       // preview at the rule's section (works offline), instead of the web page.
@@ -200,7 +202,9 @@ export function docsCommandUri(rule: string): vscode.Uri {
 
 /** The README shipped in the extension, in the markdown preview, at the rule's section. */
 async function showDocs(context: vscode.ExtensionContext, rule = 'VRL001'): Promise<void> {
-  const readme = vscode.Uri.file(context.asAbsolutePath('README.md')).with({ fragment: RULE_ANCHORS[rule] ?? '' });
+  // vsce stores the README as readme.md in the package; a development folder has README.md.
+  const name = ['README.md', 'readme.md'].find(n => fs.existsSync(context.asAbsolutePath(n))) ?? 'README.md';
+  const readme = vscode.Uri.joinPath(context.extensionUri, name).with({ fragment: RULE_ANCHORS[rule] ?? '' });
   output.appendLine(`[${new Date().toISOString()}] [info] showing the bundled documentation for ${rule}: ${readme.toString()}`);
   await vscode.commands.executeCommand('markdown.showPreview', readme);
 }

@@ -5,7 +5,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import {
   CodeActionKind, type CodeAction, type CodeActionParams, type Connection, type Diagnostic, type DidChangeTextDocumentParams,
-  type DidChangeWatchedFilesParams, type DidCloseTextDocumentParams, type DidOpenTextDocumentParams, type ExecuteCommandParams,
+  type DidChangeWatchedFilesParams, type Hover, type HoverParams, type DidCloseTextDocumentParams, type DidOpenTextDocumentParams, type ExecuteCommandParams,
   FileChangeType, type InitializeParams, type InitializeResult, TextDocumentSyncKind, type WorkspaceFolder, type WorkspaceFoldersChangeEvent,
 } from 'vscode-languageserver/node';
 import { AnalysedDocument } from '../analysis/document';
@@ -108,6 +108,7 @@ export class VirtioRaceServer {
     connection.onDidChangeConfiguration(() => { void this.settingsChanged(); });
     connection.onNotification(TrustNotification, (p: TrustParams) => { this.trusted = p?.trusted !== false; });
     connection.onCodeAction(async p => { await this.docQueue; return this.guardValue('codeAction', () => this.codeActions(p), []); });
+    connection.onHover(async p => { await this.docQueue; return this.guardValue('hover', () => this.hover(p), null); });
     connection.onExecuteCommand(p => this.executeCommand(p));
     connection.onShutdown(async () => { await this.pool?.close(); });
   }
@@ -128,6 +129,7 @@ export class VirtioRaceServer {
     return {
       capabilities: {
         textDocumentSync: { openClose: true, change: TextDocumentSyncKind.Incremental, save: { includeText: false } },
+        hoverProvider: true,
         codeActionProvider: { codeActionKinds: [CodeActionKind.QuickFix, FIX_ALL_KIND, CodeActionKind.Empty] },
         executeCommandProvider: { commands: Object.values(ServerCommands) },
         workspace: { workspaceFolders: { supported: true, changeNotifications: true } },
@@ -583,6 +585,31 @@ export class VirtioRaceServer {
   }
 
   /**
+   * The explanation of the findings under the cursor, in markdown: the message, the related
+   * locations as links (callback, registration, schedule site, binding, drain), and command
+   * links for the docs, Simulate and Create patch (which also serve a read-only editor, where
+   * VS Code shows no light bulb).
+   */
+  private hover(p: HoverParams): Hover | null {
+    const key = uriToKey(p.textDocument.uri);
+    const d = this.docs.get(key);
+    if (!d) return null;
+    this.freshen();
+    const at = p.position;
+    const inside = (f: Finding) => {
+      const s = f.span;
+      const after = at.line > s.line || (at.line === s.line && at.character >= s.column);
+      const before = at.line < s.endLine || (at.line === s.endLine && at.character <= s.endColumn);
+      return after && before;
+    };
+    const hits = this.analysis.findings.filter(f => f.file === key && inside(f));
+    if (hits.length === 0) return null;
+    const parts = hits.map(f => findingHover(f, d.uri, this.uris));
+    const first = hits[0];
+    return { contents: { kind: 'markdown', value: parts.join('\n\n---\n\n') }, range: { start: { line: first.span.line, character: first.span.column }, end: { line: first.span.endLine, character: first.span.endColumn } } };
+  }
+
+  /**
    * The suppression comment before the lock's function, written by the client as a snippet with
    * the reason selected (an LSP edit cannot select text); the reason is required (an empty or
    * placeholder reason is reported as an invalid suppression and not honoured).
@@ -748,6 +775,30 @@ export class VirtioRaceServer {
 
   /** Test and benchmark access to the current findings. */
   get findings(): Finding[] { return this.analysis.findings; }
+}
+
+/** A finding as hover markdown (see VirtioRaceServer.hover). */
+export function findingHover(f: Finding, uri: string, uris: Map<string, string>): string {
+  const esc = (t: string) => t.replace(/[\\`*_[\]<>]/g, m => '\\' + m);
+  const [head, ...rest] = f.message.split('\n');
+  const cmd = (command: string, args: unknown) => `command:${command}?${encodeURIComponent(JSON.stringify([args]))}`;
+  const lines = [`**${f.rule}** ${esc(head)}`];
+  const body = rest.join('\n').trim();
+  if (body) lines.push('', esc(body));
+  if (f.related.length) {
+    lines.push('', '**Where**', '');
+    for (const r of f.related) {
+      const target = `${keyToUri(r.file, uris)}#L${r.span.line + 1},${r.span.column + 1}`;
+      lines.push(`- [${esc(path.basename(r.file))}:${r.span.line + 1}](${target}) ${esc(r.message)}`);
+    }
+  }
+  const links = [`[Documentation](${cmd(Commands.showDocs, { rule: f.rule })})`];
+  if (isVrl001(f)) {
+    links.push(`[Simulate](${cmd(Commands.simulate, { uri, line: f.span.line } satisfies SimulateArgs)})`);
+    links.push(`[Create patch](${cmd(Commands.createPatch, { uri })})`);
+  }
+  lines.push('', links.join(' · '));
+  return lines.join('\n');
 }
 
 /** Whether this process may write the file (a read-only file gets no editing actions). */

@@ -123,6 +123,33 @@ describe('language server over in-memory streams', function () {
     assert.deepEqual(quick.map(a => a.title), actions.slice(0, 3).map(a => a.title));
   });
 
+  it('explains a finding in a markdown hover with the related locations as links, and keeps relatedInformation', async () => {
+    const dir = workspace();
+    c = await startServer(dir);
+    const vq = uriOf(dir, 'demo_vq.c');
+    const text = fs.readFileSync(path.join(dir, 'demo_vq.c'), 'utf8');
+    await c.client.sendNotification('textDocument/didOpen', { textDocument: { uri: vq, languageId: 'c', version: 1, text } });
+    await c.waitFor(d => vrl(d.get(vq)).length === 2);
+    const diag = vrl(c.diagnostics.get(vq))[0];
+    assert.ok(diag.message.split('\n')[0].length <= 110, diag.message.split('\n')[0]);
+    assert.equal(diag.relatedInformation!.length, 6);
+    const hover = await c.client.sendRequest('textDocument/hover', { textDocument: { uri: vq }, position: { line: 35, character: 3 } }) as { contents: { kind: string; value: string }; range: unknown };
+    assert.equal(hover.contents.kind, 'markdown');
+    const md = hover.contents.value;
+    assert.match(md, /^\*\*VRL001\*\* demo\\_dequeue\\_ctrl\\_func\(\) drains under spin\\_lock/);
+    assert.deepEqual(hover.range, diag.range);
+    // Each related location is a link to its file and line.
+    for (const r of diag.relatedInformation!) {
+      assert.ok(md.includes(`](${r.location.uri}#L${r.location.range.start.line + 1},${r.location.range.start.character + 1})`), `no link to ${r.location.uri}:${r.location.range.start.line + 1}:\n${md}`);
+    }
+    assert.match(md, /vring callback demo\\_ctrl\\_ack\(\)/);
+    assert.ok(md.includes(`[Documentation](command:virtioRaceLint.showDocs?${encodeURIComponent(JSON.stringify([{ rule: 'VRL001' }]))})`));
+    assert.ok(md.includes(`[Simulate](command:virtioRaceLint.simulate?${encodeURIComponent(JSON.stringify([{ uri: vq, line: 35 }]))})`));
+    assert.match(md, /\[Create patch\]\(command:virtioRaceLint\.createPatch\?/);
+    const none = await c.client.sendRequest('textDocument/hover', { textDocument: { uri: vq }, position: { line: 0, character: 0 } });
+    assert.equal(none, null);
+  });
+
   it('offers only the actions that do not edit in a read-only file', async () => {
     const dir = workspace();
     c = await startServer(dir);
