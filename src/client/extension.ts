@@ -23,7 +23,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   traceChannel = vscode.window.createOutputChannel('Virtio Race Trace', 'virtio-race-trace');
   status = vscode.window.createStatusBarItem('virtioRaceLint.status', vscode.StatusBarAlignment.Left, 0);
   status.name = 'Virtio Race Lint';
-  status.command = Commands.simulate;
+  status.command = Commands.menu;
   watcher = vscode.workspace.createFileSystemWatcher('**/*.{c,h}');
   context.subscriptions.push(output, traceChannel, status, watcher);
 
@@ -32,6 +32,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     vscode.commands.registerCommand(Commands.createPatch, (arg?: { uri?: string }) => createPatch(arg)),
     vscode.commands.registerCommand(Commands.fixAll, () => fixAllInFile()),
     vscode.commands.registerCommand(Commands.showOutput, () => output.show(true)),
+    vscode.commands.registerCommand(Commands.menu, () => statusMenu(context)),
+    vscode.commands.registerCommand(Commands.reindex, () => reindex()),
     vscode.commands.registerCommand(Commands.showDocs, (arg?: { rule?: string }) => showDocs(context, arg?.rule)),
     vscode.commands.registerCommand(Commands.insertSuppression, (arg: SuppressArgs) => insertSuppression(arg)),
     vscode.commands.registerCommand(Commands.restart, async () => {
@@ -110,8 +112,8 @@ function setStatus(p: StatusParams): void {
     status.text = p.findings ? `$(bug) VRL001: ${p.findings}` : '$(check) VRL001: 0';
   }
   status.tooltip = p.findings
-    ? `${p.findings} work function(s) drain a virtqueue under an IRQ-unsafe lock, in ${p.files} file(s). Click to simulate.`
-    : 'No VRL001 findings';
+    ? `${p.findings} work function(s) drain a virtqueue under an IRQ-unsafe lock, in ${p.files} file(s). Click for actions.`
+    : 'No VRL001 findings. Click for actions.';
   status.show();
 }
 
@@ -205,7 +207,7 @@ async function showDocs(context: vscode.ExtensionContext, rule = 'VRL001'): Prom
   // vsce stores the README as readme.md in the package; a development folder has README.md.
   const name = ['README.md', 'readme.md'].find(n => fs.existsSync(context.asAbsolutePath(n))) ?? 'README.md';
   const readme = vscode.Uri.joinPath(context.extensionUri, name).with({ fragment: RULE_ANCHORS[rule] ?? '' });
-  output.appendLine(`[${new Date().toISOString()}] [info] showing the bundled documentation for ${rule}: ${readme.toString()}`);
+  log(`showing the bundled documentation for ${rule}: ${readme.toString()}`);
   await vscode.commands.executeCommand('markdown.showPreview', readme);
 }
 
@@ -222,4 +224,27 @@ async function insertSuppression(arg: SuppressArgs): Promise<void> {
     .appendPlaceholder('reason')
     .appendText(' */\n');
   await editor.insertSnippet(snippet, new vscode.Position(arg.line, 0));
+}
+
+/** A line of the client's own in the "Virtio Race Lint" channel, as the server's: time and level first. */
+function log(message: string, level: 'info' | 'warn' | 'error' = 'info'): void {
+  output.appendLine(`${new Date().toISOString()} [${level}] ${message}`);
+}
+
+async function reindex(): Promise<void> {
+  if (!client) return;
+  log('re-indexing the workspace');
+  await client.sendRequest('workspace/executeCommand', { command: ServerCommands.reindex, arguments: [] });
+}
+
+/** The status item's menu. */
+async function statusMenu(context: vscode.ExtensionContext): Promise<void> {
+  const items: (vscode.QuickPickItem & { run: () => unknown })[] = [
+    { label: '$(refresh) Re-index the workspace', run: () => reindex() },
+    { label: '$(list-flat) Show findings', description: 'Problems panel', run: () => vscode.commands.executeCommand('workbench.actions.view.problems') },
+    { label: '$(play) Simulate the current finding', run: () => simulate(context) },
+    { label: '$(output) Show output', run: () => output.show(true) },
+  ];
+  const choice = await vscode.window.showQuickPick(items, { placeHolder: 'Virtio Race Lint' });
+  await choice?.run();
 }

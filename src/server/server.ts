@@ -168,7 +168,7 @@ export class VirtioRaceServer {
     const { settings, problems } = validateSettings(raw);
     const said = problems.join('\n');
     if (said && said !== this.settingsProblems) {
-      for (const p of problems) this.connection.console.warn(p);
+      for (const p of problems) this.log(p, 'warn');
       this.connection.window.showWarningMessage(`virtio-race-lint: invalid settings: ${problems.join('; ')}`);
     }
     this.settingsProblems = said;
@@ -646,6 +646,13 @@ export class VirtioRaceServer {
       // Editor command names are accepted too (see ServerCommands).
       const command = p.command.replace(/^virtioRaceLint\.(?!server\.)/, 'virtioRaceLint.server.');
       switch (command) {
+        case ServerCommands.reindex:
+          this.project = new Project();
+          this.filesByDir.clear();
+          this.usedRipgrep = false;
+          for (const d of this.docs.values()) this.refreshFacts(d);
+          void this.indexWorkspace();
+          return { started: true };
         case ServerCommands.listFindings:
           return this.analysis.findings.filter(isVrl001).map(f => ({
             uri: keyToUri(f.file, this.uris), line: f.span.line, character: f.span.column,
@@ -747,8 +754,9 @@ export class VirtioRaceServer {
 
   // --- plumbing -------------------------------------------------------------------------------
 
-  private log(message: string): void {
-    this.connection.console.log(message);
+  /** One line in the client's "Virtio Race Lint" channel: time and level first. */
+  private log(message: string, level: 'info' | 'warn' | 'error' = /failed|invalid|not indexed|skipped/.test(message) ? 'warn' : 'info'): void {
+    this.connection.console.log(`${new Date().toISOString()} [${level}] ${message}`);
   }
 
   /** Runs a document event after those before it (and after the parser is ready). */

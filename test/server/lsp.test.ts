@@ -150,6 +150,18 @@ describe('language server over in-memory streams', function () {
     assert.equal(none, null);
   });
 
+  it('re-indexes on request and logs with a timestamp and a level', async () => {
+    const dir = workspace();
+    c = await startServer(dir);
+    const vq = uriOf(dir, 'demo_vq.c');
+    await c.waitFor(d => vrl(d.get(vq)).length === 2);
+    const before = c.logs.filter(l => /indexed /.test(l)).length;
+    assert.deepEqual(await c.client.sendRequest('workspace/executeCommand', { command: 'virtioRaceLint.server.reindex', arguments: [] }), { started: true });
+    for (let i = 0; i < 100 && c.logs.filter(l => /indexed /.test(l)).length === before; i++) await new Promise(r => setTimeout(r, 20));
+    assert.equal(c.logs.filter(l => /indexed /.test(l)).length, before + 1);
+    assert.ok(c.logs.every(l => /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z \[(info|warn|error)\] /.test(l)), c.logs.join('\n'));
+  });
+
   it('offers only the actions that do not edit in a read-only file', async () => {
     const dir = workspace();
     c = await startServer(dir);
