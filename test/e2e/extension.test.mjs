@@ -251,6 +251,18 @@ describe('virtio-race-lint extension in VS Code', { timeout: 420_000 }, () => {
     await waitForWebview(wb.page, /VRL001 irq-unsafe-vq-drain/, 30_000);
   });
 
+  step('12b', 'the status item opens a menu (re-index, show findings, simulate current, show output) instead of simulating', 'status-menu', async () => {
+    await wb.page.locator('.statusbar-item', { hasText: /VRL001: \d/ }).first().click();
+    const picker = wb.page.locator('.quick-input-widget');
+    await picker.waitFor({ state: 'visible', timeout: 10_000 });
+    const labels = await picker.locator('.quick-input-list .monaco-list-row .label-name').allInnerTexts();
+    assert.deepEqual(labels.map(l => l.trim()), ['Re-index the workspace', 'Show findings', 'Simulate the current finding', 'Show output']);
+    await wb.screenshot(`${NAME}-12b-status-menu`);
+    await picker.locator('.quick-input-list .monaco-list-row').filter({ hasText: 'Show output' }).click();
+    // One channel: the server's lines and the client's, each with a time and a level.
+    await wb.waitForText('.output-view, .panel', /\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z\s\[info\]\s/, 20_000);
+  });
+
   step('13', 'the suppress action inserts the comment with the reason selected: typing replaces it', 'suppress-snippet', async () => {
     await wb.openFile('drivers/gpu/demo/demo_vq.c');
     await wb.goToLine(56, 3);
