@@ -257,7 +257,7 @@ describe('virtio-race-lint extension in VS Code', { timeout: 420_000 }, () => {
     await picker.waitFor({ state: 'visible', timeout: 10_000 });
     const labels = await picker.locator('.quick-input-list .monaco-list-row .label-name').allInnerTexts();
     assert.deepEqual(labels.map(l => l.trim()), ['Re-index the workspace', 'Show findings', 'Simulate the current finding', 'Show output']);
-    await wb.screenshot(`${NAME}-12b-status-menu`);
+    await wb.screenshot(`${NAME}-12b-status-menu-open`);
     await picker.locator('.quick-input-list .monaco-list-row').filter({ hasText: 'Show output' }).click();
     // One channel: the server's lines and the client's, each with a time and a level.
     await wb.waitForText('.output-view, .panel', /\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z\s\[info\]\s/, 20_000);
