@@ -149,6 +149,19 @@ export function collectItems(node: Node, out: Node[]): void {
 /** The comment form documented in README: `/* virtio-race-lint: ignore VRL001 -- reason *\/`. */
 const SUPPRESSION = /virtio-race-lint:\s*ignore\s+(VRL\d+(?:\s*,\s*VRL\d+)*)/g;
 
+/**
+ * Why a suppression's reason (the text after `--`) is not one, or undefined: a suppression needs
+ * a reason, and a placeholder (`<reason>`, `TODO`, `reason`, a bare `reviewed:`) is none.
+ */
+function missingReason(rest: string): string | undefined {
+  const dash = /^\s*--/.exec(rest);
+  if (!dash) return 'no reason given (write `-- reviewed: why` after the rule)';
+  const reason = rest.slice(dash[0].length).replace(/^\s*reviewed\s*:?/i, '').trim();
+  if (reason === '') return 'the reason is empty';
+  if (/^(<[^>]*>|\.\.\.|…|todo|fixme|xxx|tbd|reason|why)$/i.test(reason.replace(/[.:!]+$/, '').trim())) return `the reason is a placeholder (${reason})`;
+  return undefined;
+}
+
 function suppressionsIn(text: string, start: number, end: number, lines: LineIndex): SuppressionFact[] {
   const slice = text.slice(start, end);
   if (!slice.includes('virtio-race-lint')) return [];
@@ -164,7 +177,8 @@ function suppressionsIn(text: string, start: number, end: number, lines: LineInd
     if (isBlock && close >= 0 && close < at) continue;
     if (!isBlock && text.slice(open, at).includes('\n')) continue;
     const e = close < 0 ? text.length : isBlock ? close + 2 : close;
-    out.push({ rules: m[1].split(/\s*,\s*/), span: lines.span(open, e) });
+    const missing = missingReason(text.slice(at + m[0].length, close < 0 ? text.length : close));
+    out.push({ rules: m[1].split(/\s*,\s*/), span: lines.span(open, e), ...(missing ? { invalid: missing } : {}) });
   }
   return out;
 }

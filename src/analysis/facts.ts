@@ -269,6 +269,8 @@ export interface FunctionFacts {
 export interface SuppressionFact {
   rules: string[];
   span: Span;
+  /** Why the suppression does not count (its reason is missing or a placeholder); it silences nothing. */
+  invalid?: string;
 }
 
 export interface StructFacts {

@@ -27,6 +27,8 @@ export interface Analysis {
   findings: Finding[];
   suppressed: Finding[];
   unusedSuppressions: { file: string; function: string; rules: string[]; span: Span }[];
+  /** Suppressions without a real reason: not honoured, reported. */
+  invalidSuppressions?: { file: string; function: string; rules: string[]; span: Span; reason: string }[];
 }
 
 export class Project {
@@ -109,15 +111,19 @@ export class Project {
     const suppressed: Finding[] = [];
     for (const f of all) {
       const fn = this.index.get(f.file)?.functions.find(x => x.name === f.lockFunction && x.span.start <= f.span.start && f.span.end <= x.span.end);
-      const s = fn?.suppressions.find(x => x.rules.includes(f.rule));
+      const s = fn?.suppressions.find(x => !x.invalid && x.rules.includes(f.rule));
       if (s) { used.add(s); suppressed.push(f); } else findings.push(f);
     }
     const unusedSuppressions: Analysis['unusedSuppressions'] = [];
+    const invalidSuppressions: NonNullable<Analysis['invalidSuppressions']> = [];
     for (const file of this.index.allFiles()) {
       for (const fn of file.functions) {
-        for (const s of fn.suppressions) if (!used.has(s)) unusedSuppressions.push({ file: file.file, function: fn.name, rules: s.rules, span: s.span });
+        for (const s of fn.suppressions) {
+          if (s.invalid) invalidSuppressions.push({ file: file.file, function: fn.name, rules: s.rules, span: s.span, reason: s.invalid });
+          else if (!used.has(s)) unusedSuppressions.push({ file: file.file, function: fn.name, rules: s.rules, span: s.span });
+        }
       }
     }
-    return { findings, suppressed, unusedSuppressions };
+    return { findings, suppressed, unusedSuppressions, invalidSuppressions };
   }
 }

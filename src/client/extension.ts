@@ -6,7 +6,8 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { LanguageClient, State, TransportKind, type LanguageClientOptions, type ServerOptions } from 'vscode-languageclient/node';
 import {
-  Commands, ServerCommands, StatusNotification, TrustNotification, type FindingSummary, type SimulateArgs, type StatusParams, type TrustParams,
+  Commands, RULE_ANCHORS, ServerCommands, StatusNotification, TrustNotification, type FindingSummary, type SimulateArgs, type StatusParams,
+  type SuppressArgs, type TrustParams,
 } from '../shared/protocol';
 import { SimulationPanel, type SimulationResult } from './simulationView';
 
@@ -22,7 +23,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   traceChannel = vscode.window.createOutputChannel('Virtio Race Trace', 'virtio-race-trace');
   status = vscode.window.createStatusBarItem('virtioRaceLint.status', vscode.StatusBarAlignment.Left, 0);
   status.name = 'Virtio Race Lint';
-  status.command = Commands.simulate;
+  status.command = Commands.menu;
   watcher = vscode.workspace.createFileSystemWatcher('**/*.{c,h}');
   context.subscriptions.push(output, traceChannel, status, watcher);
 
@@ -31,6 +32,10 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     vscode.commands.registerCommand(Commands.createPatch, (arg?: { uri?: string }) => createPatch(arg)),
     vscode.commands.registerCommand(Commands.fixAll, () => fixAllInFile()),
     vscode.commands.registerCommand(Commands.showOutput, () => output.show(true)),
+    vscode.commands.registerCommand(Commands.menu, () => statusMenu(context)),
+    vscode.commands.registerCommand(Commands.reindex, () => reindex()),
+    vscode.commands.registerCommand(Commands.showDocs, (arg?: { rule?: string }) => showDocs(context, arg?.rule)),
+    vscode.commands.registerCommand(Commands.insertSuppression, (arg: SuppressArgs) => insertSuppression(arg)),
     vscode.commands.registerCommand(Commands.restart, async () => {
       await client?.stop();
       await startClient(context);
@@ -66,6 +71,18 @@ async function startClient(context: vscode.ExtensionContext): Promise<void> {
     // trusted: in an untrusted workspace the server starts no process (no git for patches).
     initializationOptions: { settings: vscode.workspace.getConfiguration('virtioRaceLint'), ripgrep: bundledRipgrep(), trusted: vscode.workspace.isTrusted },
     outputChannel: output,
+    // The hover's command links (docs, simulate, patch) run only these commands.
+    markdown: { isTrusted: { enabledCommands: [Commands.showDocs, Commands.simulate, Commands.createPatch] } },
+    middleware: {
+      // The rule's docs link: the README shipped in the extension, opened in the markdown
+      // preview at the rule's section (works offline), instead of the web page.
+      handleDiagnostics: (uri, diagnostics, next) => {
+        for (const d of diagnostics) {
+          if (typeof d.code === 'object' && d.code && RULE_ANCHORS[String(d.code.value)]) d.code = { value: d.code.value, target: docsCommandUri(String(d.code.value)) };
+        }
+        next(uri, diagnostics);
+      },
+    },
     diagnosticCollectionName: 'virtio-race-lint',
   };
   client = new LanguageClient('virtioRaceLint', 'Virtio Race Lint', serverOptions, clientOptions);
@@ -95,8 +112,8 @@ function setStatus(p: StatusParams): void {
     status.text = p.findings ? `$(bug) VRL001: ${p.findings}` : '$(check) VRL001: 0';
   }
   status.tooltip = p.findings
-    ? `${p.findings} work function(s) drain a virtqueue under an IRQ-unsafe lock, in ${p.files} file(s). Click to simulate.`
-    : 'No VRL001 findings';
+    ? `${p.findings} work function(s) drain a virtqueue under an IRQ-unsafe lock, in ${p.files} file(s). Click for actions.`
+    : 'No VRL001 findings. Click for actions.';
   status.show();
 }
 
@@ -178,4 +195,56 @@ async function fixAllInFile(): Promise<void> {
   const res = (await client.sendRequest('workspace/executeCommand', { command: ServerCommands.fixAll, arguments: [{ uri: editor.document.uri.toString() }] })) as { applied?: boolean; message?: string; refused?: string[] };
   if (!res.applied) void vscode.window.showInformationMessage(`Virtio Race: ${res.message ?? 'nothing fixed'}`);
   else if (res.refused?.length) void vscode.window.showWarningMessage(`Virtio Race: some locks were left alone: ${res.refused.join('; ')}`);
+}
+
+/** A `command:` URI that opens the bundled README at a rule's section. */
+export function docsCommandUri(rule: string): vscode.Uri {
+  return vscode.Uri.parse(`command:${Commands.showDocs}?${encodeURIComponent(JSON.stringify([{ rule }]))}`);
+}
+
+/** The README shipped in the extension, in the markdown preview, at the rule's section. */
+async function showDocs(context: vscode.ExtensionContext, rule = 'VRL001'): Promise<void> {
+  // vsce stores the README as readme.md in the package; a development folder has README.md.
+  const name = ['README.md', 'readme.md'].find(n => fs.existsSync(context.asAbsolutePath(n))) ?? 'README.md';
+  const readme = vscode.Uri.joinPath(context.extensionUri, name).with({ fragment: RULE_ANCHORS[rule] ?? '' });
+  log(`showing the bundled documentation for ${rule}: ${readme.toString()}`);
+  await vscode.commands.executeCommand('markdown.showPreview', readme);
+}
+
+/** The suppression comment as a snippet, the reason selected for typing (an LSP edit cannot select). */
+async function insertSuppression(arg: SuppressArgs): Promise<void> {
+  const uri = vscode.Uri.parse(arg.uri);
+  const doc = await vscode.workspace.openTextDocument(uri);
+  if (doc.version !== arg.version) {
+    void vscode.window.showWarningMessage('Virtio Race: the file changed since the action was offered; try again.');
+    return;
+  }
+  const editor = await vscode.window.showTextDocument(doc);
+  const snippet = new vscode.SnippetString(`${arg.indent}/* virtio-race-lint: ignore ${arg.rule} -- reviewed: `)
+    .appendPlaceholder('reason')
+    .appendText(' */\n');
+  await editor.insertSnippet(snippet, new vscode.Position(arg.line, 0));
+}
+
+/** A line of the client's own in the "Virtio Race Lint" channel, as the server's: time and level first. */
+function log(message: string, level: 'info' | 'warn' | 'error' = 'info'): void {
+  output.appendLine(`${new Date().toISOString()} [${level}] ${message}`);
+}
+
+async function reindex(): Promise<void> {
+  if (!client) return;
+  log('re-indexing the workspace');
+  await client.sendRequest('workspace/executeCommand', { command: ServerCommands.reindex, arguments: [] });
+}
+
+/** The status item's menu. */
+async function statusMenu(context: vscode.ExtensionContext): Promise<void> {
+  const items: (vscode.QuickPickItem & { run: () => unknown })[] = [
+    { label: '$(refresh) Re-index the workspace', run: () => reindex() },
+    { label: '$(list-flat) Show findings', description: 'Problems panel', run: () => vscode.commands.executeCommand('workbench.actions.view.problems') },
+    { label: '$(play) Simulate the current finding', run: () => simulate(context) },
+    { label: '$(output) Show output', run: () => output.show(true) },
+  ];
+  const choice = await vscode.window.showQuickPick(items, { placeHolder: 'Virtio Race Lint' });
+  await choice?.run();
 }

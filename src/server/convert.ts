@@ -49,6 +49,17 @@ export function unusedSuppressionDiagnostic(u: Analysis['unusedSuppressions'][nu
   };
 }
 
+/** A suppression whose reason is missing or a placeholder: it is not honoured. */
+export function invalidSuppressionDiagnostic(u: NonNullable<Analysis['invalidSuppressions']>[number]): Diagnostic {
+  return {
+    range: spanToRange(u.span),
+    severity: DiagnosticSeverity.Warning,
+    code: 'invalid-suppression',
+    source: SOURCE,
+    message: `This suppression of ${u.rules.join(', ')} in ${u.function}() is not honoured: ${u.reason}. Write why the code is safe after \`-- reviewed:\`.`,
+  };
+}
+
 export function toLspEdits(text: string, edits: TextEdit[]): LspTextEdit[] {
   const idx = new LineIndex(text);
   return edits.map(e => ({ range: spanToRange(idx.span(e.start, e.end)), newText: e.newText }));

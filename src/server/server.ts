@@ -5,7 +5,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import {
   CodeActionKind, type CodeAction, type CodeActionParams, type Connection, type Diagnostic, type DidChangeTextDocumentParams,
-  type DidChangeWatchedFilesParams, type DidCloseTextDocumentParams, type DidOpenTextDocumentParams, type ExecuteCommandParams,
+  type DidChangeWatchedFilesParams, type Hover, type HoverParams, type DidCloseTextDocumentParams, type DidOpenTextDocumentParams, type ExecuteCommandParams,
   FileChangeType, type InitializeParams, type InitializeResult, TextDocumentSyncKind, type WorkspaceFolder, type WorkspaceFoldersChangeEvent,
 } from 'vscode-languageserver/node';
 import { AnalysedDocument } from '../analysis/document';
@@ -22,10 +22,10 @@ import { irqFlagsFix } from '../fix/irqflags';
 import { fixAll, irqsaveFix, lockFunctionOf } from '../fix/irqsave';
 import { modelAt, modelFromFinding, type CodeModel, type SimulateOptions } from '../sim/fromCode';
 import {
-  Commands, DEFAULT_SETTINGS, FIX_ALL_KIND, ServerCommands, StatusNotification, TrustNotification, type FindingSummary, type Settings,
+  Commands, DEFAULT_SETTINGS, FIX_ALL_KIND, FIX_ALL_TITLE, ServerCommands, type SuppressArgs, StatusNotification, TrustNotification, type FindingSummary, type Settings,
   type SimulateArgs, type StatusParams, type TrustParams,
 } from '../shared/protocol';
-import { findingToDiagnostic, quickFix, toLspEdits, unusedSuppressionDiagnostic, type DiagnosticData } from './convert';
+import { findingToDiagnostic, invalidSuppressionDiagnostic, quickFix, toLspEdits, unusedSuppressionDiagnostic, type DiagnosticData } from './convert';
 import { excludeMatcher, excludeRules } from './glob';
 import { validateSettings } from './settings';
 import { isFileKey, keyToUri, uriToKey } from './paths';
@@ -108,6 +108,7 @@ export class VirtioRaceServer {
     connection.onDidChangeConfiguration(() => { void this.settingsChanged(); });
     connection.onNotification(TrustNotification, (p: TrustParams) => { this.trusted = p?.trusted !== false; });
     connection.onCodeAction(async p => { await this.docQueue; return this.guardValue('codeAction', () => this.codeActions(p), []); });
+    connection.onHover(async p => { await this.docQueue; return this.guardValue('hover', () => this.hover(p), null); });
     connection.onExecuteCommand(p => this.executeCommand(p));
     connection.onShutdown(async () => { await this.pool?.close(); });
   }
@@ -128,7 +129,8 @@ export class VirtioRaceServer {
     return {
       capabilities: {
         textDocumentSync: { openClose: true, change: TextDocumentSyncKind.Incremental, save: { includeText: false } },
-        codeActionProvider: { codeActionKinds: [CodeActionKind.QuickFix, FIX_ALL_KIND] },
+        hoverProvider: true,
+        codeActionProvider: { codeActionKinds: [CodeActionKind.QuickFix, FIX_ALL_KIND, CodeActionKind.Empty] },
         executeCommandProvider: { commands: Object.values(ServerCommands) },
         workspace: { workspaceFolders: { supported: true, changeNotifications: true } },
       },
@@ -166,7 +168,7 @@ export class VirtioRaceServer {
     const { settings, problems } = validateSettings(raw);
     const said = problems.join('\n');
     if (said && said !== this.settingsProblems) {
-      for (const p of problems) this.connection.console.warn(p);
+      for (const p of problems) this.log(p, 'warn');
       this.connection.window.showWarningMessage(`virtio-race-lint: invalid settings: ${problems.join('; ')}`);
     }
     this.settingsProblems = said;
@@ -461,6 +463,7 @@ export class VirtioRaceServer {
     const add = (uri: string, d: Diagnostic) => { const l = byUri.get(uri); if (l) l.push(d); else byUri.set(uri, [d]); };
     for (const f of this.analysis.findings) add(keyToUri(f.file, this.uris), findingToDiagnostic(f, this.uris));
     for (const u of this.analysis.unusedSuppressions) add(keyToUri(u.file, this.uris), unusedSuppressionDiagnostic(u));
+    for (const u of this.analysis.invalidSuppressions ?? []) add(keyToUri(u.file, this.uris), invalidSuppressionDiagnostic(u));
     // Open documents always get a publication, so a fixed file is cleared.
     const openByUri = new Map([...this.docs.values()].map(d => [d.uri, d]));
     for (const d of this.docs.values()) if (!byUri.has(d.uri)) byUri.set(d.uri, []);
@@ -512,61 +515,115 @@ export class VirtioRaceServer {
     if (!facts) return [];
     const text = d.doc.text;
     const only = p.context.only;
-    if (only?.some(k => k === FIX_ALL_KIND || FIX_ALL_KIND.startsWith(k + '.') || k === CodeActionKind.SourceFixAll)) {
-      const res = fixAll(this.analysis.findings.filter(f => f.file === key), facts, text);
-      if (res.edits.length === 0) return [];
-      return [{
-        title: 'Take every VRL001 lock in this file with irqsave',
-        kind: FIX_ALL_KIND,
-        edit: { documentChanges: [{ textDocument: { uri: d.uri, version: d.version }, edits: toLspEdits(text, res.edits) }] },
-      }];
-    }
-    if (only && !only.some(k => CodeActionKind.QuickFix.startsWith(k))) return [];
+    // An action is offered if `only` asks for its kind (or a parent of it); kind-less ones
+    // (Empty: docs, simulate, patch) only when nothing is asked for, so they are never quick fixes.
+    const wants = (kind: string) => !only || only.some(k => k === kind || (k !== '' && kind.startsWith(k + '.')));
+    // A file the server cannot write (permissions) gets the actions that do not edit it.
+    const editable = !isFileKey(key) || isWritable(key);
+    const fileEdit = (edits: ReturnType<typeof toLspEdits>) => ({ documentChanges: [{ textDocument: { uri: d.uri, version: d.version }, edits }] });
     const actions: CodeAction[] = [];
+    const vrl001InFile = this.analysis.findings.filter(f => f.file === key && isVrl001(f));
+    const fixAllEdits = () => {
+      const res = fixAll(vrl001InFile, facts, text);
+      return res.edits.length ? toLspEdits(text, res.edits) : undefined;
+    };
+    if (editable && wants(FIX_ALL_KIND) && (only?.length ?? 0) > 0) {
+      const edits = fixAllEdits();
+      if (edits) actions.push({ title: FIX_ALL_TITLE, kind: FIX_ALL_KIND, edit: fileEdit(edits) });
+      if (only!.every(k => k !== '' && !CodeActionKind.QuickFix.startsWith(k) && !k.startsWith(CodeActionKind.QuickFix))) return actions;
+    }
+    let docsOffered = new Set<string>();
+    let fixAllOffered = false;
     for (const diag of p.context.diagnostics) {
       if (diag.source !== 'virtio-race-lint') continue;
-      if (diag.code === 'unused-suppression') {
-        actions.push({
-          title: 'Remove the unused suppression comment', kind: CodeActionKind.QuickFix, diagnostics: [diag],
-          edit: { documentChanges: [{ textDocument: { uri: d.uri, version: d.version }, edits: [{ range: diag.range, newText: '' }] }] },
-        });
+      if (diag.code === 'unused-suppression' || diag.code === 'invalid-suppression') {
+        if (editable && wants(CodeActionKind.QuickFix) && diag.code === 'unused-suppression') {
+          actions.push({ title: 'Remove the unused suppression comment', kind: CodeActionKind.QuickFix, diagnostics: [diag], edit: fileEdit([{ range: diag.range, newText: '' }]) });
+        }
         continue;
       }
       const finding = this.findingFor(key, diag);
       if (!finding) continue;
       if (finding.rule === 'VRL003') {
-        actions.push(...this.irqFlagsActions(finding, facts, text, d, diag));
-        continue;
-      }
-      const fix = irqsaveFix(finding, facts, text);
-      if (fix.ok) {
-        actions.push(quickFix(fix.title, d.uri, d.version, toLspEdits(text, fix.edits), diag, true));
+        if (editable && wants(CodeActionKind.QuickFix)) actions.push(...this.irqFlagsActions(finding, facts, text, d, diag));
       } else {
-        actions.push({ title: `Take ${finding.lockExpr} with irqsave`, kind: CodeActionKind.QuickFix, diagnostics: [diag], disabled: { reason: fix.reason } });
+        if (editable && wants(CodeActionKind.QuickFix)) {
+          const fix = irqsaveFix(finding, facts, text);
+          if (fix.ok) {
+            actions.push(quickFix(fix.title, d.uri, d.version, toLspEdits(text, fix.edits), diag, true));
+          } else {
+            actions.push({ title: `Take ${finding.lockExpr} with irqsave`, kind: CodeActionKind.QuickFix, diagnostics: [diag], disabled: { reason: fix.reason } });
+          }
+          if (!fixAllOffered && vrl001InFile.length > 1) {
+            fixAllOffered = true;
+            const edits = fixAllEdits();
+            if (edits) actions.push({ title: FIX_ALL_TITLE, kind: CodeActionKind.QuickFix, diagnostics: [diag], edit: fileEdit(edits) });
+          }
+          const sup = this.suppressAction(finding, facts, text, d, diag);
+          if (sup) actions.push(sup);
+        }
+        if (wants(CodeActionKind.Empty)) {
+          actions.push({
+            title: `Simulate this race (${finding.handler})`, kind: CodeActionKind.Empty, diagnostics: [diag],
+            command: { title: 'Simulate race', command: Commands.simulate, arguments: [{ uri: d.uri, line: finding.span.line } satisfies SimulateArgs] },
+          });
+          actions.push({
+            title: 'Create kernel patch for this file', kind: CodeActionKind.Empty, diagnostics: [diag],
+            command: { title: 'Create kernel patch', command: Commands.createPatch, arguments: [{ uri: d.uri }] },
+          });
+        }
       }
-      actions.push({
-        title: `Simulate this race (${finding.handler})`, kind: CodeActionKind.QuickFix, diagnostics: [diag],
-        command: { title: 'Simulate race', command: Commands.simulate, arguments: [{ uri: d.uri, line: finding.span.line } satisfies SimulateArgs] },
-      });
-      actions.push({
-        title: 'Create kernel patch for this file', kind: CodeActionKind.QuickFix, diagnostics: [diag],
-        command: { title: 'Create kernel patch', command: Commands.createPatch, arguments: [{ uri: d.uri }] },
-      });
-      const fn = lockFunctionOf(finding, facts);
-      if (fn) {
-        const idx = new LineIndex(text);
-        const line = fn.span.line;
-        const indent = /^[ \t]*/.exec(text.slice(idx.lineStart(line)))![0];
+      if (wants(CodeActionKind.Empty) && !docsOffered.has(finding.rule)) {
+        docsOffered.add(finding.rule);
         actions.push({
-          title: `Suppress VRL001 for ${fn.name}()`, kind: CodeActionKind.QuickFix, diagnostics: [diag],
-          edit: { documentChanges: [{ textDocument: { uri: d.uri, version: d.version }, edits: [{
-            range: { start: { line, character: 0 }, end: { line, character: 0 } },
-            newText: `${indent}/* virtio-race-lint: ignore VRL001 -- reviewed: <reason> */\n`,
-          }] }] },
+          title: `Show documentation for ${finding.rule}`, kind: CodeActionKind.Empty, diagnostics: [diag],
+          command: { title: `Show documentation for ${finding.rule}`, command: Commands.showDocs, arguments: [{ rule: finding.rule }] },
         });
       }
     }
     return actions;
+  }
+
+  /**
+   * The explanation of the findings under the cursor, in markdown: the message, the related
+   * locations as links (callback, registration, schedule site, binding, drain), and command
+   * links for the docs, Simulate and Create patch (which also serve a read-only editor, where
+   * VS Code shows no light bulb).
+   */
+  private hover(p: HoverParams): Hover | null {
+    const key = uriToKey(p.textDocument.uri);
+    const d = this.docs.get(key);
+    if (!d) return null;
+    this.freshen();
+    const at = p.position;
+    const inside = (f: Finding) => {
+      const s = f.span;
+      const after = at.line > s.line || (at.line === s.line && at.character >= s.column);
+      const before = at.line < s.endLine || (at.line === s.endLine && at.character <= s.endColumn);
+      return after && before;
+    };
+    const hits = this.analysis.findings.filter(f => f.file === key && inside(f));
+    if (hits.length === 0) return null;
+    const parts = hits.map(f => findingHover(f, d.uri, this.uris));
+    const first = hits[0];
+    return { contents: { kind: 'markdown', value: parts.join('\n\n---\n\n') }, range: { start: { line: first.span.line, character: first.span.column }, end: { line: first.span.endLine, character: first.span.endColumn } } };
+  }
+
+  /**
+   * The suppression comment before the lock's function, written by the client as a snippet with
+   * the reason selected (an LSP edit cannot select text); the reason is required (an empty or
+   * placeholder reason is reported as an invalid suppression and not honoured).
+   */
+  private suppressAction(finding: Finding, facts: FileFacts, text: string, d: { uri: string; version: number }, diag: Diagnostic): CodeAction | undefined {
+    const fn = lockFunctionOf(finding, facts);
+    if (!fn) return undefined;
+    const line = fn.span.line;
+    const indent = /^[ \t]*/.exec(text.slice(new LineIndex(text).lineStart(line)))![0];
+    const args: SuppressArgs = { uri: d.uri, version: d.version, line, indent, rule: finding.rule, function: fn.name };
+    return {
+      title: `Suppress ${finding.rule} for ${fn.name}()`, kind: CodeActionKind.QuickFix, diagnostics: [diag],
+      command: { title: `Suppress ${finding.rule}`, command: Commands.insertSuppression, arguments: [args] },
+    };
   }
 
   /** VRL003: the unlock made to match its lock (preferred), and the suppression. */
@@ -575,18 +632,8 @@ export class VirtioRaceServer {
     const fix = irqFlagsFix(finding, facts, text);
     if (fix.ok) actions.push(quickFix(fix.title, d.uri, d.version, toLspEdits(text, fix.edits), diag, true));
     else actions.push({ title: `Make ${finding.unlock?.api ?? 'the unlock'}() match ${finding.lockApi}()`, kind: CodeActionKind.QuickFix, diagnostics: [diag], disabled: { reason: fix.reason } });
-    const fn = lockFunctionOf(finding, facts);
-    if (fn) {
-      const line = fn.span.line;
-      const indent = /^[ \t]*/.exec(text.slice(new LineIndex(text).lineStart(line)))![0];
-      actions.push({
-        title: `Suppress VRL003 for ${fn.name}()`, kind: CodeActionKind.QuickFix, diagnostics: [diag],
-        edit: { documentChanges: [{ textDocument: { uri: d.uri, version: d.version }, edits: [{
-          range: { start: { line, character: 0 }, end: { line, character: 0 } },
-          newText: `${indent}/* virtio-race-lint: ignore VRL003 -- reviewed: <reason> */\n`,
-        }] }] },
-      });
-    }
+    const sup = this.suppressAction(finding, facts, text, d, diag);
+    if (sup) actions.push(sup);
     return actions;
   }
 
@@ -599,6 +646,13 @@ export class VirtioRaceServer {
       // Editor command names are accepted too (see ServerCommands).
       const command = p.command.replace(/^virtioRaceLint\.(?!server\.)/, 'virtioRaceLint.server.');
       switch (command) {
+        case ServerCommands.reindex:
+          this.project = new Project();
+          this.filesByDir.clear();
+          this.usedRipgrep = false;
+          for (const d of this.docs.values()) this.refreshFacts(d);
+          void this.indexWorkspace();
+          return { started: true };
         case ServerCommands.listFindings:
           return this.analysis.findings.filter(isVrl001).map(f => ({
             uri: keyToUri(f.file, this.uris), line: f.span.line, character: f.span.column,
@@ -700,8 +754,9 @@ export class VirtioRaceServer {
 
   // --- plumbing -------------------------------------------------------------------------------
 
-  private log(message: string): void {
-    this.connection.console.log(message);
+  /** One line in the client's "Virtio Race Lint" channel: time and level first. */
+  private log(message: string, level: 'info' | 'warn' | 'error' = /failed|invalid|not indexed|skipped/.test(message) ? 'warn' : 'info'): void {
+    this.connection.console.log(`${new Date().toISOString()} [${level}] ${message}`);
   }
 
   /** Runs a document event after those before it (and after the parser is ready). */
@@ -728,6 +783,36 @@ export class VirtioRaceServer {
 
   /** Test and benchmark access to the current findings. */
   get findings(): Finding[] { return this.analysis.findings; }
+}
+
+/** A finding as hover markdown (see VirtioRaceServer.hover). */
+export function findingHover(f: Finding, uri: string, uris: Map<string, string>): string {
+  const esc = (t: string) => t.replace(/[\\`*_[\]<>]/g, m => '\\' + m);
+  const [head, ...rest] = f.message.split('\n');
+  const cmd = (command: string, args: unknown) => `command:${command}?${encodeURIComponent(JSON.stringify([args]))}`;
+  const lines = [`**${f.rule}** ${esc(head)}`];
+  const body = rest.join('\n').trim();
+  if (body) lines.push('', esc(body));
+  if (f.related.length) {
+    lines.push('', '**Where**', '');
+    for (const r of f.related) {
+      const target = `${keyToUri(r.file, uris)}#L${r.span.line + 1},${r.span.column + 1}`;
+      lines.push(`- [${esc(path.basename(r.file))}:${r.span.line + 1}](${target}) ${esc(r.message)}`);
+    }
+  }
+  const links = [`[Documentation](${cmd(Commands.showDocs, { rule: f.rule })})`];
+  if (isVrl001(f)) {
+    links.push(`[Simulate](${cmd(Commands.simulate, { uri, line: f.span.line } satisfies SimulateArgs)})`);
+    links.push(`[Create patch](${cmd(Commands.createPatch, { uri })})`);
+  }
+  lines.push('', links.join(' · '));
+  return lines.join('\n');
+}
+
+/** Whether this process may write the file (a read-only file gets no editing actions). */
+function isWritable(file: string): boolean {
+  // The mode bits, not access(2): root may write anything, but a file marked read-only is not to be edited.
+  try { return (fs.statSync(file).mode & 0o222) !== 0; } catch { return true; }
 }
 
 /** The status item, the findings list, Simulate and Create patch are about VRL001 findings. */

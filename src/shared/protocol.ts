@@ -10,7 +10,24 @@ export const Commands = {
   fixAll: 'virtioRaceLint.fixAll',
   showOutput: 'virtioRaceLint.showOutput',
   restart: 'virtioRaceLint.restart',
+  /** Opens the bundled README at a rule's section (arguments: [{ rule }]); works offline. */
+  showDocs: 'virtioRaceLint.showDocs',
+  /** Inserts a suppression comment as a snippet with the reason selected (arguments: [SuppressArgs]). */
+  insertSuppression: 'virtioRaceLint.insertSuppression',
+  /** The status item's menu: re-index, show findings, simulate current, show output. */
+  menu: 'virtioRaceLint.menu',
+  /** Indexes the workspace again. */
+  reindex: 'virtioRaceLint.reindex',
 } as const;
+
+/** Arguments of the insertSuppression command. */
+export interface SuppressArgs { uri: string; version: number; line: number; indent: string; rule: string; function: string }
+
+/** A rule's README anchor (the section heading's GitHub slug), as the docs links use. */
+export const RULE_ANCHORS: Record<string, string> = {
+  VRL001: 'vrl001-irq-unsafe-vq-drain',
+  VRL003: 'vrl003-irq-flags-mismatch',
+};
 
 /**
  * The server's workspace/executeCommand commands. They have their own names because
@@ -23,6 +40,7 @@ export const ServerCommands = {
   createPatch: 'virtioRaceLint.server.createPatch',
   fixAll: 'virtioRaceLint.server.fixAll',
   listFindings: 'virtioRaceLint.server.listFindings',
+  reindex: 'virtioRaceLint.server.reindex',
 } as const;
 
 /** Server -> client: the number of findings and whether the workspace index is being built. */
@@ -38,6 +56,7 @@ export const TrustNotification = 'virtioRaceLint/didChangeTrust';
 export interface TrustParams { trusted: boolean }
 
 export const FIX_ALL_KIND = 'source.fixAll.virtio-race-lint';
+export const FIX_ALL_TITLE = 'Fix all VRL001 in file';
 
 export interface Settings {
   enable: boolean;

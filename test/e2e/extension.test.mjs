@@ -65,6 +65,12 @@ describe('virtio-race-lint extension in VS Code', { timeout: 420_000 }, () => {
       onMenu: () => wb.screenshot(`${NAME}-04-quick-fix-menu`),
     });
     assert.ok(offered.includes('Simulate this race (demo_dequeue_ctrl_func)'), `offered: ${JSON.stringify(offered)}`);
+    // The light bulb menu: the preferred fix first, the visible fix-all, the suppression, then
+    // Simulate, Create patch and the docs (not quick fixes).
+    for (const entry of ['Fix all VRL001 in file', 'Suppress VRL001 for demo_dequeue_ctrl_func()', 'Create kernel patch for this file', 'Show documentation for VRL001']) {
+      assert.ok(offered.includes(entry), `no ${entry}; offered: ${JSON.stringify(offered)}`);
+    }
+    assert.equal(offered[0], 'Take dev->ctrlq.qlock with spin_lock_irqsave() in demo_dequeue_ctrl_func()');
     const deadline = Date.now() + 20_000;
     let text = '';
     while (Date.now() < deadline) {
@@ -234,6 +240,49 @@ describe('virtio-race-lint extension in VS Code', { timeout: 420_000 }, () => {
     await wb.waitForText('.tabs-container .tab', /Preview model\.md/, 20_000);
     // The preview shows the bundled document (offline: it is a file of the extension).
     await waitForWebview(wb.page, /The untimed model completes N buffers in all/, 30_000);
+  });
+
+  step('12', '"Show documentation for VRL001" in the light bulb opens the bundled README at the rule, offline', 'docs-action', async () => {
+    await wb.openFile('drivers/gpu/demo/demo_vq.c');
+    await wb.goToLine(56, 3);
+    await wb.quickFix('Show documentation for VRL001', { onMenu: () => wb.screenshot(`${NAME}-12-light-bulb-menu`) });
+    await wb.waitForText('.tabs-container .tab', /Preview (README|readme)\.md/, 20_000);
+    // The README shipped in the extension (a file of the extension: no network).
+    await waitForWebview(wb.page, /VRL001 irq-unsafe-vq-drain/, 30_000);
+  });
+
+  step('12b', 'the status item opens a menu (re-index, show findings, simulate current, show output) instead of simulating', 'status-menu', async () => {
+    await wb.page.locator('.statusbar-item', { hasText: /VRL001: \d/ }).first().click();
+    const picker = wb.page.locator('.quick-input-widget');
+    await picker.waitFor({ state: 'visible', timeout: 10_000 });
+    const labels = await picker.locator('.quick-input-list .monaco-list-row .label-name').allInnerTexts();
+    assert.deepEqual(labels.map(l => l.trim()), ['Re-index the workspace', 'Show findings', 'Simulate the current finding', 'Show output']);
+    await wb.screenshot(`${NAME}-12b-status-menu-open`);
+    await picker.locator('.quick-input-list .monaco-list-row').filter({ hasText: 'Show output' }).click();
+    // One channel: the server's lines and the client's, each with a time and a level.
+    await wb.waitForText('.output-view, .panel', /\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z\s\[info\]\s/, 20_000);
+  });
+
+  step('13', 'the suppress action inserts the comment with the reason selected: typing replaces it', 'suppress-snippet', async () => {
+    await wb.openFile('drivers/gpu/demo/demo_vq.c');
+    await wb.goToLine(56, 3);
+    await wb.quickFix('Suppress VRL001 for demo_dequeue_cursor_func()');
+    // The client inserts the snippet after the menu closes: wait for it before typing.
+    let text = '';
+    for (const until = Date.now() + 10_000; Date.now() < until && !/ignore VRL001 -- reviewed: reason \*\//.test(text);) {
+      text = await wb.activeEditorText();
+      await new Promise(r => setTimeout(r, 200));
+    }
+    assert.match(text, /ignore VRL001 -- reviewed: reason \*\//);
+    await wb.screenshot(`${NAME}-13-suppress-snippet-inserted`);
+    await wb.page.keyboard.type('the device never interrupts this queue');
+    const deadline = Date.now() + 10_000;
+    while (Date.now() < deadline) {
+      text = await wb.activeEditorText();
+      if (/reviewed: the device never interrupts this queue \*\//.test(text)) break;
+      await new Promise(r => setTimeout(r, 250));
+    }
+    assert.match(text, /\/\* virtio-race-lint: ignore VRL001 -- reviewed: the device never interrupts this queue \*\//);
   });
 });
 

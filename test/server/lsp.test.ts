@@ -88,20 +88,122 @@ describe('language server over in-memory streams', function () {
     const actions = await c.client.sendRequest('textDocument/codeAction', {
       textDocument: { uri: vq }, range: diag.range, context: { diagnostics: [diag] },
     }) as CodeAction[];
-    assert.deepEqual(actions.map(a => a.title), [
-      'Take dev->cursorq.qlock with spin_lock_irqsave() in demo_dequeue_cursor_func()',
-      'Simulate this race (demo_dequeue_cursor_func)',
-      'Create kernel patch for this file',
-      'Suppress VRL001 for demo_dequeue_cursor_func()',
+    // Quick fixes (the light bulb's and the hover's "Quick Fix…") first; Simulate, Create patch
+    // and the docs are kind-less actions: in the light bulb menu, never among the quick fixes.
+    assert.deepEqual(actions.map(a => [a.title, a.kind]), [
+      ['Take dev->cursorq.qlock with spin_lock_irqsave() in demo_dequeue_cursor_func()', 'quickfix'],
+      ['Fix all VRL001 in file', 'quickfix'],
+      ['Suppress VRL001 for demo_dequeue_cursor_func()', 'quickfix'],
+      ['Simulate this race (demo_dequeue_cursor_func)', ''],
+      ['Create kernel patch for this file', ''],
+      ['Show documentation for VRL001', ''],
     ]);
     const fix = actions[0];
     assert.equal(fix.isPreferred, true);
-    assert.equal(fix.kind, 'quickfix');
+    assert.ok(actions.slice(1).every(a => !a.isPreferred));
     const change = (fix.edit!.documentChanges![0] as { textDocument: { version: number }; edits: { newText: string }[] });
     assert.equal(change.textDocument.version, 7);
     assert.deepEqual(change.edits.map(e => e.newText), ['\tunsigned long flags;\n', 'spin_lock_irqsave', ', flags', 'spin_unlock_irqrestore', ', flags']);
-    assert.equal(actions[1].command?.command, 'virtioRaceLint.simulate');
-    assert.deepEqual(actions[1].command?.arguments, [{ uri: vq, line: 54 }]);
+    // The visible fix-all entry edits both locks of the file.
+    const allEdits = (actions[1].edit!.documentChanges![0] as { edits: { newText: string }[] }).edits;
+    assert.equal(allEdits.filter(e => e.newText === 'spin_lock_irqsave').length, 2);
+    // The suppression is written by the client as a snippet (reason selected): a command, no edit.
+    assert.equal(actions[2].edit, undefined);
+    assert.equal(actions[2].command?.command, 'virtioRaceLint.insertSuppression');
+    assert.deepEqual(actions[2].command?.arguments, [{ uri: vq, version: 7, line: 45, indent: '', rule: 'VRL001', function: 'demo_dequeue_cursor_func' }]);
+    assert.equal(actions[3].command?.command, 'virtioRaceLint.simulate');
+    assert.deepEqual(actions[3].command?.arguments, [{ uri: vq, line: 54 }]);
+    assert.equal(actions[4].command?.command, 'virtioRaceLint.createPatch');
+    assert.equal(actions[5].command?.command, 'virtioRaceLint.showDocs');
+    assert.deepEqual(actions[5].command?.arguments, [{ rule: 'VRL001' }]);
+    // Asked for quick fixes only (the hover's and the Problems panel's "Quick Fix…"): no kind-less actions.
+    const quick = await c.client.sendRequest('textDocument/codeAction', {
+      textDocument: { uri: vq }, range: diag.range, context: { diagnostics: [diag], only: ['quickfix'] },
+    }) as CodeAction[];
+    assert.deepEqual(quick.map(a => a.title), actions.slice(0, 3).map(a => a.title));
+  });
+
+  it('explains a finding in a markdown hover with the related locations as links, and keeps relatedInformation', async () => {
+    const dir = workspace();
+    c = await startServer(dir);
+    const vq = uriOf(dir, 'demo_vq.c');
+    const text = fs.readFileSync(path.join(dir, 'demo_vq.c'), 'utf8');
+    await c.client.sendNotification('textDocument/didOpen', { textDocument: { uri: vq, languageId: 'c', version: 1, text } });
+    await c.waitFor(d => vrl(d.get(vq)).length === 2);
+    const diag = vrl(c.diagnostics.get(vq))[0];
+    assert.ok(diag.message.split('\n')[0].length <= 110, diag.message.split('\n')[0]);
+    assert.equal(diag.relatedInformation!.length, 6);
+    const hover = await c.client.sendRequest('textDocument/hover', { textDocument: { uri: vq }, position: { line: 35, character: 3 } }) as { contents: { kind: string; value: string }; range: unknown };
+    assert.equal(hover.contents.kind, 'markdown');
+    const md = hover.contents.value;
+    assert.match(md, /^\*\*VRL001\*\* demo\\_dequeue\\_ctrl\\_func\(\) drains under spin\\_lock/);
+    assert.deepEqual(hover.range, diag.range);
+    // Each related location is a link to its file and line.
+    for (const r of diag.relatedInformation!) {
+      assert.ok(md.includes(`](${r.location.uri}#L${r.location.range.start.line + 1},${r.location.range.start.character + 1})`), `no link to ${r.location.uri}:${r.location.range.start.line + 1}:\n${md}`);
+    }
+    assert.match(md, /vring callback demo\\_ctrl\\_ack\(\)/);
+    assert.ok(md.includes(`[Documentation](command:virtioRaceLint.showDocs?${encodeURIComponent(JSON.stringify([{ rule: 'VRL001' }]))})`));
+    assert.ok(md.includes(`[Simulate](command:virtioRaceLint.simulate?${encodeURIComponent(JSON.stringify([{ uri: vq, line: 35 }]))})`));
+    assert.match(md, /\[Create patch\]\(command:virtioRaceLint\.createPatch\?/);
+    const none = await c.client.sendRequest('textDocument/hover', { textDocument: { uri: vq }, position: { line: 0, character: 0 } });
+    assert.equal(none, null);
+  });
+
+  it('re-indexes on request and logs with a timestamp and a level', async () => {
+    const dir = workspace();
+    c = await startServer(dir);
+    const vq = uriOf(dir, 'demo_vq.c');
+    await c.waitFor(d => vrl(d.get(vq)).length === 2);
+    const before = c.logs.filter(l => /indexed /.test(l)).length;
+    assert.deepEqual(await c.client.sendRequest('workspace/executeCommand', { command: 'virtioRaceLint.server.reindex', arguments: [] }), { started: true });
+    for (let i = 0; i < 100 && c.logs.filter(l => /indexed /.test(l)).length === before; i++) await new Promise(r => setTimeout(r, 20));
+    assert.equal(c.logs.filter(l => /indexed /.test(l)).length, before + 1);
+    assert.ok(c.logs.every(l => /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z \[(info|warn|error)\] /.test(l)), c.logs.join('\n'));
+  });
+
+  it('offers only the actions that do not edit in a read-only file', async () => {
+    const dir = workspace();
+    c = await startServer(dir);
+    const vq = uriOf(dir, 'demo_vq.c');
+    const text = fs.readFileSync(path.join(dir, 'demo_vq.c'), 'utf8');
+    fs.chmodSync(path.join(dir, 'demo_vq.c'), 0o444);
+    await c.client.sendNotification('textDocument/didOpen', { textDocument: { uri: vq, languageId: 'c', version: 1, text } });
+    await c.waitFor(d => vrl(d.get(vq)).length === 2);
+    const diag = vrl(c.diagnostics.get(vq))[0];
+    const actions = await c.client.sendRequest('textDocument/codeAction', { textDocument: { uri: vq }, range: diag.range, context: { diagnostics: [diag] } }) as CodeAction[];
+    assert.deepEqual(actions.map(a => a.title), ['Simulate this race (demo_dequeue_ctrl_func)', 'Create kernel patch for this file', 'Show documentation for VRL001']);
+    assert.ok(actions.every(a => !a.edit));
+    const all = await c.client.sendRequest('textDocument/codeAction', {
+      textDocument: { uri: vq }, range: diag.range, context: { diagnostics: [], only: ['source.fixAll'] },
+    }) as CodeAction[];
+    assert.deepEqual(all, []);
+  });
+
+  it('reports a suppression with an empty or placeholder reason as invalid and does not honour it', async () => {
+    const dir = workspace();
+    c = await startServer(dir);
+    const vq = uriOf(dir, 'demo_vq.c');
+    let text = fs.readFileSync(path.join(dir, 'demo_vq.c'), 'utf8');
+    text = text.replace('void demo_dequeue_ctrl_func(', '/* virtio-race-lint: ignore VRL001 -- reviewed: <reason> */\nvoid demo_dequeue_ctrl_func(')
+      .replace('void demo_dequeue_cursor_func(', '/* virtio-race-lint: ignore VRL001 -- TODO */\nvoid demo_dequeue_cursor_func(');
+    await c.client.sendNotification('textDocument/didOpen', { textDocument: { uri: vq, languageId: 'c', version: 1, text } });
+    await c.waitFor(d => (d.get(vq) ?? []).filter(x => x.code === 'invalid-suppression').length === 2);
+    assert.equal(vrl(c.diagnostics.get(vq)).length, 2, 'both findings stay');
+    const invalid = c.diagnostics.get(vq)!.filter(x => x.code === 'invalid-suppression');
+    assert.equal(invalid[0].severity, 2);
+    assert.match(invalid[0].message, /suppression of VRL001 in demo_dequeue_ctrl_func\(\) is not honoured: the reason is a placeholder \(<reason>\)/);
+    assert.match(invalid[1].message, /not honoured: the reason is a placeholder \(TODO\)/);
+    // Empty, or no reason at all.
+    for (const comment of ['/* virtio-race-lint: ignore VRL001 -- reviewed: */', '/* virtio-race-lint: ignore VRL001 */', '// virtio-race-lint: ignore VRL001 -- reason']) {
+      const t = text.replace('/* virtio-race-lint: ignore VRL001 -- TODO */', comment);
+      await c.client.sendNotification('textDocument/didOpen', { textDocument: { uri: vq, languageId: 'c', version: 2, text: t } });
+      await c.waitFor(d => (d.get(vq) ?? []).filter(x => x.code === 'invalid-suppression').length === 2 && vrl(d.get(vq)).length === 2);
+    }
+    // A real reason is honoured.
+    const ok = text.replace('-- TODO', '-- reviewed: the device never interrupts this queue');
+    await c.client.sendNotification('textDocument/didOpen', { textDocument: { uri: vq, languageId: 'c', version: 3, text: ok } });
+    await c.waitFor(d => vrl(d.get(vq)).length === 1 && (d.get(vq) ?? []).filter(x => x.code === 'invalid-suppression').length === 1);
   });
 
   it('applies fix-all only when asked for source.fixAll, and through the fixAll command', async () => {
@@ -144,10 +246,12 @@ describe('language server over in-memory streams', function () {
     const actions = await c.client.sendRequest('textDocument/codeAction', {
       textDocument: { uri }, range: diag.range, context: { diagnostics: [diag] },
     }) as CodeAction[];
-    assert.deepEqual(actions.map(a => a.title), [
-      'Release d->lock with spin_unlock_irqrestore() to match spin_lock_irqsave()',
-      'Suppress VRL003 for demo_update()',
+    assert.deepEqual(actions.map(a => [a.title, a.kind]), [
+      ['Release d->lock with spin_unlock_irqrestore() to match spin_lock_irqsave()', 'quickfix'],
+      ['Suppress VRL003 for demo_update()', 'quickfix'],
+      ['Show documentation for VRL003', ''],
     ]);
+    assert.deepEqual(actions[2].command?.arguments, [{ rule: 'VRL003' }]);
     const fix = actions[0];
     assert.equal(fix.isPreferred, true);
     assert.equal(fix.kind, 'quickfix');
@@ -174,8 +278,8 @@ describe('language server over in-memory streams', function () {
     c = await startServer(dir);
     const vq = uriOf(dir, 'demo_vq.c');
     let text = fs.readFileSync(path.join(dir, 'demo_vq.c'), 'utf8');
-    text = text.replace('void demo_dequeue_ctrl_func(', '/* virtio-race-lint: ignore VRL001 -- reviewed */\nvoid demo_dequeue_ctrl_func(')
-      .replace('static void reclaim_bufs(', '/* virtio-race-lint: ignore VRL001 */\nstatic void reclaim_bufs(');
+    text = text.replace('void demo_dequeue_ctrl_func(', '/* virtio-race-lint: ignore VRL001 -- reviewed: never interrupts */\nvoid demo_dequeue_ctrl_func(')
+      .replace('static void reclaim_bufs(', '/* virtio-race-lint: ignore VRL001 -- reviewed: old */\nstatic void reclaim_bufs(');
     await c.client.sendNotification('textDocument/didOpen', { textDocument: { uri: vq, languageId: 'c', version: 1, text } });
     await c.waitFor(d => vrl(d.get(vq)).length === 1 && (d.get(vq) ?? []).some(x => x.code === 'unused-suppression'));
     const unused = c.diagnostics.get(vq)!.filter(x => x.code === 'unused-suppression');
