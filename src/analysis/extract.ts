@@ -12,7 +12,7 @@ import type {
   FunctionFacts, LockState, LoopFact, SuppressionFact, ParamFact, ScheduleFact, Span, TypeRef, VqSetupFact, WqAllocFact,
 } from './facts';
 import {
-  identArg, LineIndex, maskNonCode, normaliseLockExpr, parseExprRef, parseMemberPath, parseTypeText, splitArgs,
+  identArg, LineIndex, maskNonCode, matchParen, normaliseLockExpr, parseExprRef, parseMemberPath, parseTypeText, splitArgs,
   stripComments, type ArgText,
 } from './text';
 
@@ -1504,16 +1504,6 @@ function lexicalCalls(masked: string, base: number): CallSite[] {
     });
   }
   return out;
-}
-
-function matchParen(t: string, open: number): number {
-  let depth = 0;
-  for (let i = open; i < t.length; i++) {
-    const c = t.charCodeAt(i);
-    if (c === 40) depth++;
-    else if (c === 41 && --depth === 0) return i;
-  }
-  return -1;
 }
 
 /**

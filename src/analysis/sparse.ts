@@ -6,7 +6,7 @@
 // out the same as from a full parse (test/analysis/sparse.test.ts).
 import { LOCKISH, NEEDS_TREE } from './extract';
 import { fileLockSummaries } from './summaries';
-import { maskNonCode } from './text';
+import { maskNonCode, maskPreprocessor, matchBrace, previousNonSpace } from './text';
 
 /**
  * The text with the bodies of lock-free, tree-free functions blanked, or undefined when the
@@ -45,27 +45,4 @@ export function blankLightBodies(text: string): string | undefined {
   if (blanked === 0) return text;
   out.push(text.slice(copied));
   return out.join('');
-}
-
-function previousNonSpace(t: string, i: number): number {
-  for (let j = i - 1; j >= 0; j--) {
-    const c = t.charCodeAt(j);
-    if (c !== 32 && c !== 9 && c !== 10 && c !== 13) return c;
-  }
-  return -1;
-}
-
-function matchBrace(t: string, open: number): number {
-  let depth = 0;
-  for (let i = open; i < t.length; i++) {
-    const c = t.charCodeAt(i);
-    if (c === 123) depth++;
-    else if (c === 125 && --depth === 0) return i;
-  }
-  return -1;
-}
-
-/** Preprocessor lines (with their continuations) as spaces: `#define X {` holds no real brace. */
-function maskPreprocessor(t: string): string {
-  return t.replace(/^[ \t]*#(?:[^\n\\]|\\[^\n]|\\\n)*/gm, m => m.replace(/[^\n]/g, ' '));
 }

@@ -13,7 +13,7 @@
 // the function that takes it). Read from the text alone, in one linear pass, so the same table
 // decides which bodies the sparse parse may blank (sparse.ts).
 import { LOCK_APIS } from './apis';
-import { maskNonCode, normaliseLockExpr, splitArgs } from './text';
+import { maskNonCode, maskPreprocessor, matchBrace, matchParen, normaliseLockExpr, previousNonSpace, splitArgs } from './text';
 
 export interface SummaryEffect {
   /** The underlying lock API (`spin_lock`, `spin_unlock_irqrestore`, `local_irq_save`). */
@@ -177,36 +177,4 @@ export function substituteArgs(arg: string, params: string[], actual: string[]):
     const a = actual[i].trim();
     return /^[A-Za-z_][\w]*(?:(?:->|\.)[A-Za-z_]\w*|\[[^\]]*\])*$/.test(a) ? a : `(${a})`;
   }).replace(/\(\s*([A-Za-z_]\w*(?:(?:->|\.)[A-Za-z_]\w*)*)\s*\)(?=\s*(?:->|\.))/g, '$1');
-}
-
-function previousNonSpace(t: string, i: number): number {
-  for (let j = i - 1; j >= 0; j--) {
-    const c = t.charCodeAt(j);
-    if (c !== 32 && c !== 9 && c !== 10 && c !== 13) return c;
-  }
-  return -1;
-}
-
-function matchBrace(t: string, open: number): number {
-  let depth = 0;
-  for (let i = open; i < t.length; i++) {
-    const c = t.charCodeAt(i);
-    if (c === 123) depth++;
-    else if (c === 125 && --depth === 0) return i;
-  }
-  return -1;
-}
-
-function matchParen(t: string, open: number): number {
-  let depth = 0;
-  for (let i = open; i < t.length; i++) {
-    const c = t.charCodeAt(i);
-    if (c === 40) depth++;
-    else if (c === 41 && --depth === 0) return i;
-  }
-  return -1;
-}
-
-function maskPreprocessor(t: string): string {
-  return t.replace(/^[ \t]*#(?:[^\n\\]|\\[^\n]|\\\n)*/gm, m => m.replace(/[^\n]/g, ' '));
 }

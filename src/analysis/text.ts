@@ -294,3 +294,37 @@ export function parseMemberPath(text: string): string[] | undefined {
   if (!/^[A-Za-z_]\w*(\[[^\]]*\])?(\.[A-Za-z_]\w*(\[[^\]]*\])?)*$/.test(t)) return undefined;
   return t.split('.').map(p => p.replace(/\[[^\]]*\]/, '[]'));
 }
+
+export function previousNonSpace(t: string, i: number): number {
+  for (let j = i - 1; j >= 0; j--) {
+    const c = t.charCodeAt(j);
+    if (c !== 32 && c !== 9 && c !== 10 && c !== 13) return c;
+  }
+  return -1;
+}
+
+export function matchBrace(t: string, open: number): number {
+  let depth = 0;
+  for (let i = open; i < t.length; i++) {
+    const c = t.charCodeAt(i);
+    if (c === 123) depth++;
+    else if (c === 125 && --depth === 0) return i;
+  }
+  return -1;
+}
+
+/** Preprocessor lines (with their continuations) as spaces: `#define X {` holds no real brace. */
+export function maskPreprocessor(t: string): string {
+  return t.replace(/^[ \t]*#(?:[^\n\\]|\\[^\n]|\\\n)*/gm, m => m.replace(/[^\n]/g, ' '));
+}
+
+/** The index of the `)` that closes the `(` at `open` (masked text), or -1. */
+export function matchParen(t: string, open: number): number {
+  let depth = 0;
+  for (let i = open; i < t.length; i++) {
+    const c = t.charCodeAt(i);
+    if (c === 40) depth++;
+    else if (c === 41 && --depth === 0) return i;
+  }
+  return -1;
+}
