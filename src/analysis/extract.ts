@@ -12,7 +12,7 @@ import type {
   FunctionFacts, LockState, LoopFact, SuppressionFact, ParamFact, ScheduleFact, Span, TypeRef, VqSetupFact, WqAllocFact,
 } from './facts';
 import {
-  identArg, LineIndex, maskNonCode, matchParen, normaliseLockExpr, parseExprRef, parseMemberPath, parseTypeText, splitArgs,
+  identArg, LineIndex, maskNonCode, matchBrace, matchParen, normaliseLockExpr, parseExprRef, parseMemberPath, parseTypeText, splitArgs,
   stripComments, type ArgText,
 } from './text';
 
@@ -1536,16 +1536,6 @@ function topLevelResetEnd(masked: string): number {
     }
   }
   return Infinity;
-}
-
-function matchBrace(t: string, open: number): number {
-  let depth = 0;
-  for (let i = open; i < t.length; i++) {
-    const c = t.charCodeAt(i);
-    if (c === 123) depth++;
-    else if (c === 125 && --depth === 0) return i;
-  }
-  return -1;
 }
 
 /** `a, { b, c }, d(e, f)` split at its top-level commas. */

@@ -303,15 +303,19 @@ export function previousNonSpace(t: string, i: number): number {
   return -1;
 }
 
-export function matchBrace(t: string, open: number): number {
+/** The index of the bracket that closes the one at `open` (masked text), or -1. */
+function matchBracket(t: string, open: number, opening: number, closing: number): number {
   let depth = 0;
   for (let i = open; i < t.length; i++) {
     const c = t.charCodeAt(i);
-    if (c === 123) depth++;
-    else if (c === 125 && --depth === 0) return i;
+    if (c === opening) depth++;
+    else if (c === closing && --depth === 0) return i;
   }
   return -1;
 }
+
+/** The index of the `}` that closes the `{` at `open` (masked text), or -1. */
+export const matchBrace = (t: string, open: number): number => matchBracket(t, open, 123, 125);
 
 /** Preprocessor lines (with their continuations) as spaces: `#define X {` holds no real brace. */
 export function maskPreprocessor(t: string): string {
@@ -319,12 +323,4 @@ export function maskPreprocessor(t: string): string {
 }
 
 /** The index of the `)` that closes the `(` at `open` (masked text), or -1. */
-export function matchParen(t: string, open: number): number {
-  let depth = 0;
-  for (let i = open; i < t.length; i++) {
-    const c = t.charCodeAt(i);
-    if (c === 40) depth++;
-    else if (c === 41 && --depth === 0) return i;
-  }
-  return -1;
-}
+export const matchParen = (t: string, open: number): number => matchBracket(t, open, 40, 41);
