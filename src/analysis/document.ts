@@ -7,7 +7,7 @@
 // change the file's item structure (a brace, a comment or string delimiter, a preprocessor line),
 // or when a body parses differently alone. Tests check that the facts always equal those of a
 // fresh parse.
-import { assembleFacts, collectItems, extractItem, ItemCache, shiftItem, type ItemFacts, type ItemPart } from './extract';
+import { assembleFacts, collectItems, extractItem, ItemCache, LOCKISH, shiftItem, type ItemFacts, type ItemPart } from './extract';
 import { withoutDisabledCode } from './disabled';
 import type { FileFacts } from './facts';
 import { IncrementalDocument, parseC, type Node, type Point } from './parser';
@@ -53,6 +53,12 @@ export class AnalysedDocument {
   private factsMemo?: FileFacts;
   /** The lock wrappers (summaries.ts) the items' facts were extracted with. */
   private sumSig = '';
+  /**
+   * The file's lock wrappers may have changed since sumSig was taken. A body edit in a function
+   * with no lock call before or after it cannot change them, so it keeps this clear and the
+   * keystroke does not rescan the whole file for wrappers.
+   */
+  private sumDirty = false;
   /** How the last edit was handled, for tests and the benchmark. */
   lastEdit: 'body' | 'reparse' | 'none' = 'none';
 
@@ -75,6 +81,7 @@ export class AnalysedDocument {
       && !(/\*/.test(insert) && (this.doc.text[start - 1] === '/' || this.doc.text[end] === '/'));
     if (!safe) {
       // Parsed when the facts are asked for, so a burst of edits costs one re-parse.
+      this.sumDirty = true;
       this.doc.editOnly(start, end, insert, points);
       this.treeStale = true;
       this.itemsStale = true;
@@ -84,7 +91,9 @@ export class AnalysedDocument {
     const rows = (t: string) => { let n = 0; for (let k = t.indexOf('\n'); k !== -1; k = t.indexOf('\n', k + 1)) n++; return n; };
     const delta = insert.length - removed.length;
     const dRows = rows(insert) - rows(removed);
+    if (LOCKISH.test(this.doc.text.slice(item.start, item.end))) this.sumDirty = true;
     this.doc.editOnly(start, end, insert, points);
+    if (LOCKISH.test(this.doc.text.slice(item.start, item.end + delta))) this.sumDirty = true;
     this.treeStale = true;
     this.lastEdit = 'body';
     item.end += delta;
@@ -101,6 +110,7 @@ export class AnalysedDocument {
   setText(text: string): void {
     this.factsMemo = undefined;
     this.doc.setText(text);
+    this.sumDirty = true;
     this.treeStale = false;
     this.itemsStale = true;
     this.lastEdit = 'reparse';
@@ -118,7 +128,8 @@ export class AnalysedDocument {
   private rawFacts(): FileFacts {
     if (this.factsMemo) return this.factsMemo;
     // An edit that changed the file's lock wrappers changes the facts of their callers too.
-    if (fileLockSummaries(this.doc.text).sig !== this.sumSig) this.itemsStale = true;
+    if (this.sumDirty && fileLockSummaries(this.doc.text).sig !== this.sumSig) this.itemsStale = true;
+    this.sumDirty = false;
     if (this.itemsStale) return (this.rebuild(), this.factsMemo!);
     const text = this.doc.text;
     for (const it of this.items) {
@@ -173,6 +184,7 @@ export class AnalysedDocument {
     const lines = new LineIndex(text);
     const sums = fileLockSummaries(text);
     this.sumSig = sums.sig;
+    this.sumDirty = false;
     const sigPrefix = sums.sig ? `${sums.sig}\0` : '';
     this.items = nodes.map(n => {
       const itemText = sigPrefix + text.slice(n.startIndex, n.endIndex);
