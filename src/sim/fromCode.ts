@@ -106,29 +106,19 @@ export function modelFromFinding(finding: Finding, index: WorkspaceIndex): CodeM
   const callback = finding.related.find(r => r.role === 'callback');
   const schedule = finding.related.find(r => r.role === 'schedule');
   const handlerFacts = index.get(finding.handlerFile)?.functions.find(f => f.name === finding.handler);
-  const model = baseModel(fn, opIndex, finding.file, drain, d.file);
+  const model = baseModel(fn, opIndex, finding.file, drain, d.file, drainShapeOf(finding, index));
   model.handler = finding.handler;
   model.callback = finding.callback;
   model.callbackLocks = finding.callbackTakesLock;
   if (callback) model.sourceMap.callback = { file: callback.file, line: callback.span.line + 1 };
   if (schedule) model.sourceMap.schedule = { file: schedule.file, line: schedule.span.line + 1 };
   if (handlerFacts) model.sourceMap.handler = { file: finding.handlerFile, line: handlerFacts.nameSpan.line + 1 };
-  applyShape(model, drainShapeOf(finding, index));
   const wq = workLocalityOf(finding, index);
   model.wq = wq.wq;
   model.wqWhy = wq.why;
   const ring = ringBoundOf(finding, index);
   model.ring = { cond1: ring.cond1, cond2: ring.cond2, why: ring.why };
   return model;
-}
-
-/** The drain shape read from the code, and the lines that stand for W8 and W9. */
-function applyShape(model: CodeModel, d: DrainShapeInfo): void {
-  model.drain = d.shape;
-  model.drainSingle = d.single;
-  model.drainWhy = d.why;
-  if (d.dropUnlock) model.sourceMap.dropUnlock = { file: d.dropUnlock.file, line: d.dropUnlock.span.line + 1 };
-  if (d.relock) model.sourceMap.relock = { file: d.relock.file, line: d.relock.span.line + 1 };
 }
 
 /**
@@ -145,9 +135,8 @@ export function modelFromFunction(fn: FunctionFacts, file: string): CodeModel | 
   const isLock = (o: LockOp | undefined) => o?.action === 'lock' && o.family !== 'irq';
   const opIndex = drain?.state.held.find(i => isLock(fn.lockOps[i])) ?? fn.lockOps.findIndex(isLock);
   if (opIndex < 0) return drain ? noLockModel(fn, file, drain) : undefined;
-  const model = baseModel(fn, opIndex, file, drain, file);
+  const model = baseModel(fn, opIndex, file, drain, file, drainShapeOfFunction(fn, file, opIndex, drain));
   model.sourceMap.handler = { file, line: fn.nameSpan.line + 1 };
-  applyShape(model, drainShapeOfFunction(fn, file, opIndex, drain));
   return model;
 }
 
@@ -211,7 +200,7 @@ export function modelAt(findings: readonly Finding[], index: WorkspaceIndex, fil
   return fnAt ? modelFromFunction(fnAt, file) : undefined;
 }
 
-function baseModel(fn: FunctionFacts, opIndex: number, file: string, drain: DrainFact | undefined, drainFile: string): CodeModel {
+function baseModel(fn: FunctionFacts, opIndex: number, file: string, drain: DrainFact | undefined, drainFile: string, shape: DrainShapeInfo): CodeModel {
   const op = fn.lockOps[opIndex];
   const lockKind = lockKindOf(op);
   let { kind } = lockKind;
@@ -235,7 +224,6 @@ function baseModel(fn: FunctionFacts, opIndex: number, file: string, drain: Drai
   const loc = (line: number) => ({ file, line: line + 1 });
   const disable = call('virtqueue_disable_cb');
   const enable = call('virtqueue_enable_cb') ?? call('virtqueue_enable_cb_prepare');
-  const recheck = drain ? drain.recheckLoop || !!(disable && enable) : false;
   const notes: string[] = [];
   if (note && !irqsOffNote) notes.push(note);
   if (irqsOffNote) notes.push(irqsOffNote);
@@ -247,8 +235,9 @@ function baseModel(fn: FunctionFacts, opIndex: number, file: string, drain: Drai
     lock: kind,
     lockText: op.text,
     lockExpr: op.lock,
-    drain: recheck ? 'recheck' : 'plain',
-    drainSingle: !!drain && !drain.inLoop && !recheck,
+    drain: shape.shape,
+    drainSingle: shape.single,
+    drainWhy: shape.why,
     wq: 'local',
     wqWhy: ASSUMED_WQ,
     callbackLocks: false,
@@ -258,6 +247,8 @@ function baseModel(fn: FunctionFacts, opIndex: number, file: string, drain: Drai
       ...(drain ? { drain: { file: drainFile, line: drain.span.line + 1 } } : {}),
       ...(disable ? { disableCb: loc(disable.span.line) } : {}),
       ...(enable ? { enableCb: loc(enable.span.line) } : {}),
+      ...(shape.dropUnlock ? { dropUnlock: { file: shape.dropUnlock.file, line: shape.dropUnlock.span.line + 1 } } : {}),
+      ...(shape.relock ? { relock: { file: shape.relock.file, line: shape.relock.span.line + 1 } } : {}),
     },
     notes,
   };
