@@ -346,6 +346,9 @@ export function simulateCode(model: CodeModel, o: SimulateOptions = {}): CodeSim
   const ringBound = ringBoundFor(model, o, config);
   const settings = settingsOf(config, ringBound.ring, o);
   const comparison = compareBeforeAfter(config);
+  if (o.timed && (config.napi || config.lock === 'none')) {
+    throw new SimOptionError(`--timed does not model ${config.napi ? 'a NAPI poll' : 'a drain under no lock'} yet; the exploration without --timed does`);
+  }
   const timed = o.timed ? simulateTimed({
     lock: config.lock,
     // Every environment setting goes through; the timed mode refuses what it cannot honour.

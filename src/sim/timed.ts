@@ -32,23 +32,16 @@
 //   the unlock; if it holds it on the handler's own CPU (which it interrupted), that is the AA
 //   deadlock of property D: the run stops there (`deadlock`). Refused with a mutex (might_sleep()).
 
-import { LockKind, masksHardIrqs } from './model';
+import { DRAIN_SHAPES, LOCKS, NOTIFY_MODES, STALES, TARGETS, WQ_LOCALITIES, masksHardIrqs, type DrainShape, type LockKind, type Notify, type Stale, type Target, type WqLocality } from './model';
 import { Mulberry32 } from './prng';
 import { IrqReturn, NOTE_WINDOW, NoteInterrupt, nobodyCaredMessage } from './noteInterrupt';
 
-// model.ts defines these unions too (Target, Stale, DrainShape, WqLocality, Notify). They are
-// restated here so that the timed mode compiles on its own while model.ts is being rewritten;
-// the literals are the same, so the types are interchangeable.
-/** Where the device sends the MSI: CPU 0, CPU 1, or the vector's moving affinity (§2.2). */
-export type TimedTarget = 'same' | 'other' | 'any';
-/** STALE (§2.1). */
-export type TimedDevice = 'prompt' | 'cached' | 'lax';
-/** DRAIN (§2.5). */
-export type TimedDrain = 'recheck' | 'plain' | 'relock';
-/** WQLOCAL (§2.4). */
-export type TimedWq = 'local' | 'pinned';
-/** EVIDX (§2.1). */
-export type TimedNotify = 'event-idx' | 'flags';
+// The environment's unions are model.ts's; the old names stay as aliases.
+export type TimedTarget = Target;
+export type TimedDevice = Stale;
+export type TimedDrain = DrainShape;
+export type TimedWq = WqLocality;
+export type TimedNotify = Notify;
 
 /** An option the timed mode cannot honour; the message is one line that says which and why. */
 export class TimedOptionError extends RangeError {
@@ -252,13 +245,14 @@ export interface TimedComparison {
   irqsave: TimedRun;
 }
 
-const LOCK_KINDS: readonly LockKind[] = ['spin_lock', 'spin_lock_bh', 'spin_lock_irqsave', 'spin_lock_irq', 'mutex'];
+// A drain under no lock (and NAPI) has no lock for the timed mode's work to take: refused.
+const LOCK_KINDS: readonly LockKind[] = LOCKS.filter(l => l !== 'none');
 const ENUMS = {
-  target: ['same', 'other', 'any'],
-  wq: ['local', 'pinned'],
-  device: ['prompt', 'cached', 'lax'],
-  notify: ['event-idx', 'flags'],
-  drain: ['recheck', 'plain', 'relock'],
+  target: TARGETS,
+  wq: WQ_LOCALITIES,
+  device: STALES,
+  notify: NOTIFY_MODES,
+  drain: DRAIN_SHAPES,
 } as const;
 const KNOWN = new Set<string>(Object.keys(DEFAULT_TIMED));
 

@@ -256,6 +256,9 @@ describe('simulation from analysed code: model v2 settings read from the code', 
     assert.deepEqual([napi.model.napi, napi.model.lock], [true, 'none']);
     assert.equal(napi.before.states, napi.after.states, 'no fix to apply to a NAPI poll');
     assert.equal((await j('--ring', '1024')).model.ring, 1024);
+    const napiTimed = await runCli(['simulate', 'golden_fs.c:33', '--napi', '--timed'], cwd);
+    assert.equal(napiTimed.code, 2);
+    assert.match(napiTimed.stderr, /--timed does not model a NAPI poll yet/);
     for (const bad of [['--ring', '0x80'], ['--buffers', '0x3'], ['--drain', 'loop'], ['--notify', 'msi'], ['--napi', '--lock', 'spin_lock']]) {
       const r = await runCli(['simulate', 'golden_fs.c:33', ...bad], cwd);
       assert.equal(r.code, 2, bad.join(' '));
