@@ -63,6 +63,8 @@ export interface Settings {
   run: 'onType' | 'onSave';
   simulator: { buffers: number; maxStates: number; timeoutMs: number };
   patch: { signoff: string };
+  /** Rules set off or to another severity than their default (`{ "VRL002": "warning" }`). */
+  rules?: Record<string, 'off' | 'information' | 'warning'>;
 }
 
 export const DEFAULT_SETTINGS: Settings = {

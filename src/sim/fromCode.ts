@@ -181,9 +181,11 @@ function noLockModel(fn: FunctionFacts, file: string, drain: DrainFact): CodeMod
  * the finding whose lock is taken in the function containing the line; the finding whose handler
  * (the work function, when it takes the lock in a helper) contains the line; otherwise the
  * function containing the line, modelled as written (modelFromFunction). Undefined when there is
- * no lock held around a virtqueue drain there.
+ * no lock held around a virtqueue drain there. `modelOf` is the finding's rule's model (the
+ * front ends pass the registry's simulationModel; the default is VRL001's).
  */
-export function modelAt(findings: readonly Finding[], index: WorkspaceIndex, file: string, line: number): CodeModel | undefined {
+export function modelAt(findings: readonly Finding[], index: WorkspaceIndex, file: string, line: number,
+  modelOf: (f: Finding) => CodeModel | undefined = f => modelFromFinding(f, index)): CodeModel | undefined {
   const fns = index.get(file)?.functions ?? [];
   const within = (s: Span) => s.line <= line && line <= s.endLine;
   const fnAt = fns.find(f => within(f.span));
@@ -194,7 +196,7 @@ export function modelAt(findings: readonly Finding[], index: WorkspaceIndex, fil
     fnAt && findings.find(f => f.handlerFile === file && f.handler === fnAt.name),
   ];
   for (const f of candidates) {
-    const model = f && modelFromFinding(f, index);
+    const model = f && modelOf(f);
     if (model) return model;
   }
   return fnAt ? modelFromFunction(fnAt, file) : undefined;

@@ -14,6 +14,8 @@ import { DRAIN_APIS, isIrqUnsafeSpin } from '../apis';
 import type { CallFact, DrainFact, FunctionFacts, LockOp } from '../facts';
 import { keysMatch, resolveKeys } from '../shape';
 import type { CallbackInfo, FnRef, ResolvedBinding, ScheduleReach, Tables, WorkKey, WorkspaceIndex } from '../workspace';
+import { irqsaveFix } from '../../fix/irqsave';
+import { modelFromFinding } from '../../sim/fromCode';
 import { createRule, type Finding, type RelatedLocation } from './rule';
 
 const MAX_DEPTH = 5;
@@ -32,7 +34,13 @@ export const vrl001 = createRule({
   name: 'irq-unsafe-vq-drain',
   severity: 'warning',
   description: 'A work function scheduled from a vring callback drains a virtqueue while holding a spinlock taken with hard IRQs enabled.',
-}, check);
+}, check, {
+  // The irqsave fix (src/fix/irqsave.ts), its fix-all and its patch mail (src/fix/patch.ts).
+  fix: { apply: (f, facts, text) => irqsaveFix(f, facts, text), refusedTitle: f => `Take ${f.lockExpr} with irqsave` },
+  patch: true,
+  simulate: (f, index) => modelFromFinding(f, index),
+  json: (f, rel) => (f.drain ? { drain: { file: rel(f.drain.file), line: f.drain.span.line + 1, column: f.drain.span.column + 1, function: f.drain.function, api: f.drain.api } } : {}),
+});
 
 function check(index: WorkspaceIndex): Finding[] {
   const t = index.link();
