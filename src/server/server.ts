@@ -618,7 +618,9 @@ export class VirtioRaceServer {
    * placeholder reason is reported as an invalid suppression and not honoured).
    */
   private suppressAction(finding: Finding, facts: FileFacts, text: string, d: { uri: string; version: number }, diag: Diagnostic): CodeAction | undefined {
-    const fn = lockFunctionOf(finding, facts);
+    // The function holding the finding's span (its lock call, or VRL002's drain): suppressions follow it.
+    const fn = lockFunctionOf(finding, facts)
+      ?? facts.functions.find(f => f.name === finding.lockFunction && f.span.start <= finding.span.start && finding.span.end <= f.span.end);
     if (!fn) return undefined;
     const line = fn.span.line;
     const indent = /^[ \t]*/.exec(text.slice(new LineIndex(text).lineStart(line)))![0];
@@ -693,7 +695,9 @@ export class VirtioRaceServer {
           if (!model) return { error: 'no VRL001 finding, or lock held around a virtqueue drain, at this position' };
           if (!this.opts.simulate) return { error: 'the simulator is not available in this server' };
           const options: SimulateOptions = {
-            buffers: this.settings.simulator.buffers, maxStates: this.settings.simulator.maxStates, timed: true,
+            buffers: this.settings.simulator.buffers, maxStates: this.settings.simulator.maxStates,
+            // The timed mode does not model a NAPI poll or a drain under no lock yet (VRL002's shapes).
+            timed: !(model.napi || model.lock === 'none'),
             ...(arg.options as SimulateOptions | undefined),
           };
           return await this.withProgress(`Simulating ${model.handler}()`, token =>

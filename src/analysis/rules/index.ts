@@ -6,9 +6,10 @@ import type { WorkspaceIndex } from '../workspace';
 import type { Finding, Rule, RuleLevel, Severity } from './rule';
 import { RULE_LEVELS } from './rule';
 import { vrl001 } from './vrl001';
+import { vrl002 } from './vrl002';
 import { vrl003 } from './vrl003';
 
-const registry: Rule[] = [vrl001, vrl003];
+const registry: Rule[] = [vrl001, vrl002, vrl003];
 
 export const allRules: readonly Rule[] = registry;
 
