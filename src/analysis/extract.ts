@@ -698,7 +698,7 @@ class FunctionWalker {
       if (Object.keys(values).length) this.fn.values = values;
     }
     if (hasAlloc) {
-      const re = /([A-Za-z_][\w\s.>\[\]-]*?)\s*=\s*(alloc_(?:ordered_)?workqueue(?:_lockdep_map)?|create_(?:singlethread_|freezable_)?workqueue)\s*\(/g;
+      const re = /([A-Za-z_][\w\s.>[\]-]*?)\s*=\s*(alloc_(?:ordered_)?workqueue(?:_lockdep_map)?|create_(?:singlethread_|freezable_)?workqueue)\s*\(/g;
       for (let m; (m = re.exec(masked));) {
         const open = m.index + m[0].length - 1;
         const close = matchParen(masked, open);
@@ -728,7 +728,7 @@ class FunctionWalker {
       const c = (t ?? '').replace(/^\(\s*vq_callback_t\s*\*\s*\)/, '').replace(/^&/, '').trim();
       return c === 'NULL' || c === '0' ? null : /^[A-Za-z_]\w*$/.test(c) ? c : undefined;
     };
-    const single = /([A-Za-z_][\w.>\[\]-]*)\s*=\s*virtio_find_single_vq\s*\(/g;
+    const single = /([A-Za-z_][\w.>[\]-]*)\s*=\s*virtio_find_single_vq\s*\(/g;
     for (let m; (m = single.exec(masked));) {
       const open = m.index + m[0].length - 1;
       const close = matchParen(masked, open);

@@ -532,7 +532,7 @@ export class VirtioRaceServer {
       if (edits) actions.push({ title: FIX_ALL_TITLE, kind: FIX_ALL_KIND, edit: fileEdit(edits) });
       if (only!.every(k => k !== '' && !CodeActionKind.QuickFix.startsWith(k) && !k.startsWith(CodeActionKind.QuickFix))) return actions;
     }
-    let docsOffered = new Set<string>();
+    const docsOffered = new Set<string>();
     let fixAllOffered = false;
     for (const diag of p.context.diagnostics) {
       if (diag.source !== 'virtio-race-lint') continue;

@@ -44,7 +44,7 @@ function contrast(a: string, b: string): number {
 
 /** VS Code's slug for a markdown heading (lower case, punctuation dropped, spaces to hyphens). */
 function slug(heading: string): string {
-  return heading.trim().toLowerCase().replace(/[\]\[!'"#$%&()*+,./:;<=>?@\\^{|}~`]/g, '').replace(/\s+/g, '-');
+  return heading.trim().toLowerCase().replace(/[\][!'"#$%&()*+,./:;<=>?@\\^{|}~`]/g, '').replace(/\s+/g, '-');
 }
 
 describe('simulation view HTML', () => {
