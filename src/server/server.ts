@@ -470,6 +470,9 @@ export class VirtioRaceServer {
     for (const [uri, diags] of byUri) {
       const json = JSON.stringify(diags);
       const open = openByUri.get(uri);
+      // A buffer with edits not analysed yet (run: onSave) keeps what it shows: these findings
+      // are from an older version, and their ranges would be read against the new one.
+      if (open?.stale) continue;
       // An edited buffer is answered for its new version even when nothing changed, so a client
       // knows the diagnostics it shows are current; other files only when they changed.
       const edited = open !== undefined && this.publishedVersion.get(uri) !== open.version;
@@ -783,6 +786,8 @@ export class VirtioRaceServer {
 
   /** Test and benchmark access to the current findings. */
   get findings(): Finding[] { return this.analysis.findings; }
+  /** Test access: how many files the index holds. */
+  get indexedFileCount(): number { return this.project.index.fileCount; }
 }
 
 /** A finding as hover markdown (see VirtioRaceServer.hover). */

@@ -360,6 +360,11 @@ describe('language server over in-memory streams', function () {
       textDocument: { uri: vq, version: 2 },
       contentChanges: [{ range: { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } }, text: '/* one */\n/* two */\n' }],
     });
+    // onSave: the edit is not analysed before a save (with onType, version 2 would be published).
+    await new Promise(r => setTimeout(r, 300));
+    c.server.analyseAndPublish();
+    await new Promise(r => setTimeout(r, 50));
+    assert.equal(c.versions.get(vq), 1, 'diagnostics published for the unsaved version');
     const res = await c.client.sendRequest('workspace/executeCommand', { command: 'virtioRaceLint.fixAll', arguments: [{ uri: vq }] }) as { applied: boolean; fixed: number };
     assert.deepEqual(res, { applied: true, fixed: 2, refused: [] });
     const edit = c.applyEdits[0] as { edit: { documentChanges: { textDocument: { version: number }; edits: { range: { start: { line: number } }; newText: string }[] }[] } };
@@ -390,7 +395,10 @@ describe('language server over in-memory streams', function () {
     const dir = workspace();
     const settings: Record<string, unknown> = { enable: false };
     c = await startServer(dir, {}, settings);
+    // The analysis has settled (the index is built and analysed now): off means nothing found.
+    c.server.analyseAndPublish();
     assert.equal(c.server.findings.length, 0);
+    assert.equal(c.diagnostics.size, 0);
     settings.enable = true;
     await c.client.sendNotification('workspace/didChangeConfiguration', { settings: null });
     await c.waitFor(d => vrl(d.get(uriOf(dir, 'demo_vq.c'))).length === 2);
@@ -425,7 +433,16 @@ describe('language server over in-memory streams', function () {
   it('respects files.exclude when indexing', async () => {
     const dir = tempDir('vrl-lsp-');
     copyDir(GPU, path.join(dir, 'excluded'));
+    // Without the exclusion the driver is found (so the check below can fail)...
+    const all = await startServer(dir, {}, undefined, undefined, undefined, { exclude: {} });
+    all.server.analyseAndPublish();
+    assert.equal(all.server.findings.length, 2);
+    await new Promise(r => setTimeout(r, 20));
+    all.close();
+    // ...and with it, after the analysis has settled, it is not.
     c = await startServer(dir);
+    c.server.analyseAndPublish();
     assert.equal(c.server.findings.length, 0);
+    assert.equal(c.server.indexedFileCount, 0);
   });
 });
