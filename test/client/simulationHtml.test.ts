@@ -3,7 +3,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { checkPaths } from '../../src/analysis/checkPaths';
 import { chartY, escapeHtml, FLOOR, renderSimulationHtml, sanitizeOptions, splitSummary, STYLE, THRESHOLD } from '../../src/client/simulationHtml';
-import { modelFromFinding, simulateCode, simulationView, type SimulateOptions } from '../../src/sim/fromCode';
+import { modelFromFinding, simulateCode, type SimulateOptions } from '../../src/sim/fromCode';
+import { simulationView } from '../../src/api/simulationView';
 import { PROPERTY_IDS, type SimulationResult } from '../../src/shared/simulation';
 import { FIXTURES } from '../helpers/fixtures';
 
