@@ -83,6 +83,15 @@ export class VirtioRaceServer {
   private canProgress = false;
   private indexing = false;
   private indexGeneration = 0;
+  /**
+   * What the current index was built from (folders and files.exclude; undefined: no index, or the
+   * linter was turned off since). Settings that leave it unchanged do not index again.
+   */
+  private indexedWith?: string;
+  /** initialized() has read the settings and started the first index. */
+  private started = false;
+  /** Settings reads and the index decisions that follow them, one at a time, in arrival order. */
+  private configQueue: Promise<void> = Promise.resolve();
   private analysis: Analysis = { findings: [], suppressed: [], unusedSuppressions: [] };
   /** Facts changed since `analysis` was computed. */
   private analysisStale = true;
@@ -141,8 +150,29 @@ export class VirtioRaceServer {
   private async initialized(): Promise<void> {
     if (this.canFolders) this.connection.workspace.onDidChangeWorkspaceFolders(e => { void this.foldersChanged(e); });
     await this.parserReady;
-    await this.loadSettings();
-    await this.indexWorkspace();
+    let first: Promise<void> | undefined;
+    await this.serially(async () => {
+      await this.loadSettings();
+      this.started = true;
+      first = this.indexWorkspace();
+    });
+    await first;
+  }
+
+  /**
+   * Runs settings work after the settings work before it. The client sends
+   * workspace/didChangeConfiguration right after `initialized` (vscode-languageclient's
+   * synchronize.configurationSection does): it must see the settings the first index was started
+   * with, not the defaults from before they were read.
+   */
+  private serially(f: () => Promise<void>): Promise<void> {
+    const run = this.configQueue.then(f);
+    this.configQueue = run.catch(e => this.log(`settings failed: ${(e as Error).stack ?? e}`));
+    return run;
+  }
+
+  private indexKey(): string {
+    return JSON.stringify([this.folders, this.filesExclude]);
   }
 
   private async loadSettings(): Promise<void> {
@@ -177,37 +207,53 @@ export class VirtioRaceServer {
 
   /** Folders added or removed at run time: the workspace is indexed again with the new set. */
   private async foldersChanged(e: WorkspaceFoldersChangeEvent): Promise<void> {
-    const removed = new Set(e.removed.map(f => uriToKey(f.uri)));
-    const added = e.added.map(f => uriToKey(f.uri)).filter(isFileKey);
-    this.folders = [...new Set([...this.folders.filter(f => !removed.has(f)), ...added])];
-    this.log(`workspace folders: ${this.folders.join(', ') || '(none)'}`);
-    await this.docQueue;
-    await this.loadSettings();
-    this.project = new Project();
-    this.filesByDir.clear();
-    this.usedRipgrep = false;
-    for (const d of this.docs.values()) this.refreshFacts(d);
-    await this.indexWorkspace();
+    let run: Promise<void> | undefined;
+    await this.serially(async () => {
+      const removed = new Set(e.removed.map(f => uriToKey(f.uri)));
+      const added = e.added.map(f => uriToKey(f.uri)).filter(isFileKey);
+      this.folders = [...new Set([...this.folders.filter(f => !removed.has(f)), ...added])];
+      this.log(`workspace folders: ${this.folders.join(', ') || '(none)'}`);
+      await this.docQueue;
+      await this.loadSettings();
+      if (!this.started) return;
+      run = this.reindex();
+    });
+    await run;
   }
 
-  /** New settings: turning the linter on or changing files.exclude indexes the workspace again. */
+  /**
+   * New settings: turning the linter on, or a files.exclude that differs from the one the index
+   * was built with, indexes the workspace again (cancelling an index in progress); anything else
+   * only re-runs the analysis.
+   */
   private async settingsChanged(): Promise<void> {
-    const before = { enable: this.settings.enable, exclude: JSON.stringify(this.filesExclude) };
-    await this.loadSettings();
-    const reindex = this.settings.enable && (!before.enable || before.exclude !== JSON.stringify(this.filesExclude));
-    this.analysisStale = true;
-    if (!reindex) { this.schedule(); return; }
-    await this.docQueue;
+    let run: Promise<void> | undefined;
+    await this.serially(async () => {
+      await this.loadSettings();
+      this.analysisStale = true;
+      // Before initialized() has started the first index: it will, with the settings read now.
+      if (!this.started) return;
+      if (!this.settings.enable) this.indexedWith = undefined;
+      if (!this.settings.enable || this.indexedWith === this.indexKey()) { this.schedule(); return; }
+      await this.docQueue;
+      run = this.reindex();
+    });
+    await run;
+  }
+
+  /** A new project, indexed from scratch; an index in progress is cancelled. */
+  private reindex(): Promise<void> {
     this.project = new Project();
     this.filesByDir.clear();
     this.usedRipgrep = false;
     for (const d of this.docs.values()) this.refreshFacts(d);
-    await this.indexWorkspace();
+    return this.indexWorkspace();
   }
 
   /** Indexes the workspace folders in the background, with cancellable progress. */
   private async indexWorkspace(): Promise<void> {
     const generation = ++this.indexGeneration;
+    this.indexedWith = this.settings.enable ? this.indexKey() : undefined;
     if (this.folders.length === 0 || !this.settings.enable) {
       this.resolveIndexed();
       this.schedule();
@@ -647,11 +693,7 @@ export class VirtioRaceServer {
       const command = p.command.replace(/^virtioRaceLint\.(?!server\.)/, 'virtioRaceLint.server.');
       switch (command) {
         case ServerCommands.reindex:
-          this.project = new Project();
-          this.filesByDir.clear();
-          this.usedRipgrep = false;
-          for (const d of this.docs.values()) this.refreshFacts(d);
-          void this.indexWorkspace();
+          void this.reindex();
           return { started: true };
         case ServerCommands.listFindings:
           return this.analysis.findings.filter(isVrl001).map(f => ({

@@ -24,7 +24,7 @@ export interface TestClient {
 
 export async function startServer(rootPath: string | undefined, opts: ServerOptions = {}, settings?: Record<string, unknown>,
   beforeInitialized?: (client: MessageConnection) => Promise<void>, initializationOptions?: Record<string, unknown>,
-  files: unknown = { exclude: { '**/excluded': true } }): Promise<TestClient> {
+  files: unknown = { exclude: { '**/excluded': true } }, afterInitialized?: (client: MessageConnection) => Promise<void>): Promise<TestClient> {
   const up = new PassThrough();
   const down = new PassThrough();
   const serverConn = createConnection(new StreamMessageReader(up), new StreamMessageWriter(down));
@@ -59,6 +59,7 @@ export async function startServer(rootPath: string | undefined, opts: ServerOpti
   });
   await beforeInitialized?.(client);
   await client.sendNotification('initialized', {});
+  await afterInitialized?.(client);
   await server.indexed;
   const waitFor = (pred: (d: Map<string, Diagnostic[]>) => boolean, ms = 5000) => new Promise<void>((resolve, reject) => {
     if (pred(diagnostics)) { resolve(); return; }

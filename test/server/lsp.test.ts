@@ -420,6 +420,33 @@ describe('language server over in-memory streams', function () {
     assert.deepEqual(lock.range.start, { line: 35, character: 1 }, 'spin_lock after the tab, as the editor shows the file');
   });
 
+  it('indexes once per start: the configuration notification a client sends after initialized does not index again', async () => {
+    const dir = workspace();
+    copyDir(GPU, path.join(dir, 'excluded'));
+    const files = { exclude: { '**/excluded': true } as Record<string, boolean> };
+    // Each index reports its progress under a token of its own (nothing else here does).
+    const indexRuns = () => c!.progressTokens.length;
+    // As vscode-languageclient does with synchronize.configurationSection: the notification
+    // follows `initialized` at once, before the server has read the settings.
+    c = await startServer(dir, {}, undefined, undefined, undefined, files,
+      client => client.sendNotification('workspace/didChangeConfiguration', { settings: null }));
+    const vq = uriOf(dir, 'demo_vq.c');
+    await c.waitFor(d => vrl(d.get(vq)).length === 2);
+    await new Promise(r => setTimeout(r, 300));
+    assert.equal(indexRuns(), 1, c.logs.join('\n'));
+    // Unchanged settings again: still one.
+    await c.client.sendNotification('workspace/didChangeConfiguration', { settings: null });
+    await new Promise(r => setTimeout(r, 300));
+    assert.equal(indexRuns(), 1);
+    assert.equal(c.server.findings.length, 2, 'excluded/ is not indexed');
+    // A files.exclude that changes what is indexed: indexed again.
+    files.exclude = {};
+    await c.client.sendNotification('workspace/didChangeConfiguration', { settings: null });
+    await c.waitFor(d => vrl(d.get(uriOf(dir, 'excluded/demo_vq.c'))).length === 2);
+    assert.equal(indexRuns(), 2);
+    assert.equal(c.server.findings.length, 4);
+  });
+
   it('respects files.exclude when indexing', async () => {
     const dir = tempDir('vrl-lsp-');
     copyDir(GPU, path.join(dir, 'excluded'));
