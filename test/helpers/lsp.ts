@@ -19,6 +19,8 @@ export interface TestClient {
   logs: string[];
   /** Work-done progress tokens the server created, in order. */
   progressTokens: (string | number)[];
+  /** Logs, diagnostics and progress in the order they arrived. */
+  events: ({ kind: 'log'; message: string } | { kind: 'diagnostics'; uri: string; diagnostics: Diagnostic[] } | { kind: 'progress'; value: { kind: string; title?: string; message?: string; percentage?: number } })[];
   close(): void;
 }
 
@@ -37,13 +39,16 @@ export async function startServer(rootPath: string | undefined, opts: ServerOpti
   const applyEdits: unknown[] = [];
   const logs: string[] = [];
   const progressTokens: (string | number)[] = [];
+  const events: TestClient['events'] = [];
   const waiters: (() => void)[] = [];
   client.onNotification('textDocument/publishDiagnostics', (p: PublishDiagnosticsParams) => {
     diagnostics.set(p.uri, p.diagnostics);
     versions.set(p.uri, p.version);
+    events.push({ kind: 'diagnostics', uri: p.uri, diagnostics: p.diagnostics });
     for (const w of [...waiters]) w();
   });
-  client.onNotification('window/logMessage', (p: { message: string }) => { logs.push(p.message); });
+  client.onNotification('window/logMessage', (p: { message: string }) => { logs.push(p.message); events.push({ kind: 'log', message: p.message }); });
+  client.onNotification('$/progress', (p: { value: { kind: string } }) => { events.push({ kind: 'progress', value: p.value }); });
   client.onNotification((method: string, params: unknown) => { notifications.push({ method, params }); });
   client.onRequest('workspace/configuration', (p: { items: { section?: string }[] }) =>
     p.items.map(i => i.section === 'virtioRaceLint' ? settings ?? null : i.section === 'files' ? files : null));
@@ -68,7 +73,7 @@ export async function startServer(rootPath: string | undefined, opts: ServerOpti
     waiters.push(check);
   });
   return {
-    client, server, diagnostics, versions, waitFor, notifications, applyEdits, logs, progressTokens,
+    client, server, diagnostics, versions, waitFor, notifications, applyEdits, logs, progressTokens, events,
     close: () => { client.dispose(); up.end(); down.end(); },
   };
 }

@@ -447,6 +447,35 @@ describe('language server over in-memory streams', function () {
     assert.equal(c.server.findings.length, 4);
   });
 
+  it('publishes an open file\'s findings once its directory is read, before the rest of the tree, and reports progress as N of M files', async () => {
+    // gpu/ holds the driver; many other drivers follow it in the walk.
+    const dir = tempDir('vrl-lsp-');
+    copyDir(GPU, path.join(dir, 'gpu'));
+    const others = fs.readdirSync(path.join(FIXTURES, 'vrl001')).filter(d => d !== 'gpu-helper-binding');
+    for (let i = 0; i < 4; i++) for (const d of others) copyDir(path.join(FIXTURES, 'vrl001', d), path.join(dir, `aa${i}`, d));
+    const vq = `file://${path.join(dir, 'gpu', 'demo_vq.c')}`;
+    const text = fs.readFileSync(path.join(GPU, 'demo_vq.c'), 'utf8');
+    c = await startServer(dir, {}, undefined, async client => {
+      await client.sendNotification('textDocument/didOpen', { textDocument: { uri: vq, languageId: 'c', version: 1, text } });
+    });
+    await c.waitFor(d => vrl(d.get(vq)).length === 2);
+    const ev = c.events;
+    const firstFound = ev.findIndex(e => e.kind === 'diagnostics' && e.uri === vq && vrl(e.diagnostics).length === 2);
+    const scanned = ev.findIndex(e => e.kind === 'log' && /scanned in/.test(e.message));
+    assert.ok(firstFound >= 0 && scanned >= 0 && firstFound < scanned, `VRL001 of demo_vq.c published at event ${firstFound}, the tree scanned at ${scanned}`);
+    // The findings are those of the whole index (demo_ctrl_ack() is registered in demo_kms.c).
+    assert.match(vrl(c.diagnostics.get(vq))[0].relatedInformation![0].message, /vring callback demo_ctrl_ack\(\)/);
+    // Progress: "N of M files" and a percentage, ending at M of M.
+    const reports = ev.flatMap(e => e.kind === 'progress' && e.value.kind !== 'end' ? [e.value] : []);
+    assert.equal(reports[0].kind, 'begin');
+    assert.equal(reports[0].percentage, 0);
+    const counts = reports.flatMap(r => /^(\d+) of (\d+) files$/.exec(r.message ?? '') ? [{ ...r, m: /^(\d+) of (\d+) files$/.exec(r.message!)! }] : []);
+    assert.ok(counts.length > 0, JSON.stringify(reports));
+    for (const r of counts) assert.equal(r.percentage, Math.floor(100 * Number(r.m[1]) / Number(r.m[2])), r.message);
+    assert.ok(reports.every((r, i) => i === 0 || (r.percentage ?? 0) >= (reports[i - 1].percentage ?? 0)), JSON.stringify(reports));
+    assert.deepEqual(reports[reports.length - 1], { kind: 'report', message: 'resolving names across files', percentage: 100 });
+  });
+
   it('respects files.exclude when indexing', async () => {
     const dir = tempDir('vrl-lsp-');
     copyDir(GPU, path.join(dir, 'excluded'));
