@@ -311,7 +311,7 @@ export class VirtioRaceServer {
           exclude,
           first: early.first.get(folder),
           isCancelled: () => cancelled || generation !== this.indexGeneration,
-          onBatch: b => { if (project === this.project) this.absorbBatch(b, project, early); },
+          onBatch: b => { if (project === this.project) this.absorbBatch(b, early); },
           onProgress: p => {
             last = p;
             const now = Date.now();
@@ -326,6 +326,9 @@ export class VirtioRaceServer {
         early.first.delete(folder);
         // Indexing started again (settings changed): this run's results belong to an old project.
         if (project !== this.project) return;
+        for (const f of res.files) this.addKnownFile(f);
+        // Open buffers win over the disk.
+        for (const f of res.facts) if (!this.docs.has(f.file)) project.setFacts(f);
         if (res.stats.prefilter === 'ripgrep') this.usedRipgrep = true;
         for (const w of res.warnings) this.log(w);
         for (const e of res.errors) this.log(`not indexed: ${e}`);
@@ -348,11 +351,12 @@ export class VirtioRaceServer {
     }
   }
 
-  /** A unit of the scan: facts into the index as they come; a directory read first, into the early index. */
-  private absorbBatch(b: ScanBatch, project: Project, early: EarlyIndex): void {
-    for (const f of b.files) this.addKnownFile(f);
-    // Open buffers win over the disk.
-    for (const f of b.facts) if (!this.docs.has(f.file)) project.setFacts(f);
+  /**
+   * A unit of the scan: a directory read first goes into the early index. The full index takes
+   * the scan's facts at its end, sorted by file: the name tables keep the order files came in,
+   * and the workers answer in any order.
+   */
+  private absorbBatch(b: ScanBatch, early: EarlyIndex): void {
     if (b.dirsDone.length === 0 || this.early !== early) return;
     for (const d of b.dirsDone) early.listed.set(d, b.files.filter(f => path.dirname(f) === d));
     for (const f of b.facts) if (!this.docs.has(f.file)) early.project.setFacts(f);
