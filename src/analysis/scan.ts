@@ -545,9 +545,13 @@ export class ScanPool {
       absorbInto(result, r);
       src.onReply?.(r);
     };
-    if (this.returnBytes) void initParser();
+    // The workers start reading while this thread loads the parser; what they send back waits
+    // for it (a reply can come first on a loaded machine).
+    let parserLoaded = !this.returnBytes;
+    if (this.returnBytes) initParser().then(() => { parserLoaded = true; drain(); }, () => undefined);
     /** Parses what workers sent back, in between their replies. */
     const drain = () => {
+      if (!parserLoaded) return;
       for (let p = pending.shift(); p; p = pending.shift()) {
         const res = parseOne(p.file, Buffer.from(p.bytes.buffer, p.bytes.byteOffset, p.bytes.byteLength), this.cache);
         if (res.warning) result.warnings.push(res.warning);
@@ -609,6 +613,7 @@ export class ScanPool {
           }
           dispatch();
         });
+        if (!parserLoaded) { await initParser(); parserLoaded = true; }
         drain();
       }
     } finally {
