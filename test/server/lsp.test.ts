@@ -476,6 +476,30 @@ describe('language server over in-memory streams', function () {
     assert.deepEqual(reports[reports.length - 1], { kind: 'report', message: 'resolving names across files', percentage: 100 });
   });
 
+  it('reads the directory of a file opened while the tree is being read before the rest', async () => {
+    const dir = tempDir('vrl-lsp-');
+    const others = fs.readdirSync(path.join(FIXTURES, 'vrl001')).filter(d => d !== 'gpu-helper-binding');
+    for (let i = 0; i < 8; i++) for (const d of others) copyDir(path.join(FIXTURES, 'vrl001', d), path.join(dir, `aa${i}`, d));
+    // Last in the walk's order and in ripgrep's.
+    copyDir(GPU, path.join(dir, 'zz', 'gpu'));
+    const vq = `file://${path.join(dir, 'zz', 'gpu', 'demo_vq.c')}`;
+    const text = fs.readFileSync(path.join(GPU, 'demo_vq.c'), 'utf8');
+    let opened = false;
+    c = await startServer(dir, {}, undefined, async client => {
+      // Opened when the server reports its first progress, that is, once the scan has started.
+      client.onNotification('$/progress', (p: { value: { kind: string } }) => {
+        if (opened || p.value.kind !== 'begin') return;
+        opened = true;
+        void client.sendNotification('textDocument/didOpen', { textDocument: { uri: vq, languageId: 'c', version: 1, text } });
+      });
+    });
+    await c.waitFor(d => vrl(d.get(vq)).length === 2);
+    assert.ok(opened);
+    const firstFound = c.events.findIndex(e => e.kind === 'diagnostics' && e.uri === vq && vrl(e.diagnostics).length === 2);
+    const scanned = c.events.findIndex(e => e.kind === 'log' && /scanned in/.test(e.message));
+    assert.ok(firstFound >= 0 && scanned >= 0 && firstFound < scanned, `VRL001 of demo_vq.c published at event ${firstFound}, the tree scanned at ${scanned}`);
+  });
+
   it('respects files.exclude when indexing', async () => {
     const dir = tempDir('vrl-lsp-');
     copyDir(GPU, path.join(dir, 'excluded'));
