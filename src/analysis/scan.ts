@@ -293,10 +293,10 @@ export function ripgrep(required = false): string | undefined {
  * Runs rg listing files (no ignore files, no symlinks followed, only .c/.h) and streams each
  * path. Paths end with NUL (--null), so a name holding a newline is one path, not two.
  */
-function rgFiles(rg: string, args: string[], onFile: (f: string) => void): Promise<void> {
+function rgFiles(rg: string, args: string[], onFile: (f: string) => void, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
     const child = spawn(rg, ['--files-with-matches', '--null', '--no-ignore', '--hidden', '--no-messages', '--no-config',
-      '-g', '*.[ch]', ...args], { stdio: ['ignore', 'pipe', 'ignore'] });
+      '-g', '*.[ch]', ...args], { stdio: ['ignore', 'pipe', 'ignore'], ...(signal ? { signal } : {}) });
     let rest = '';
     child.stdout.setEncoding('utf8');
     child.stdout.on('data', (chunk: string) => {
@@ -313,9 +313,9 @@ function rgFiles(rg: string, args: string[], onFile: (f: string) => void): Promi
   });
 }
 
-/** Streams the candidate files rg finds under `dirs`. */
-function listCandidates(rg: string, dirs: string[], onFile: (f: string) => void): Promise<void> {
-  return rgFiles(rg, ['-g', '!.git', '-F', '-e', RG_PATTERN, '--', ...dirs], onFile);
+/** Streams the candidate files rg finds under `dirs` (until `signal` aborts: rg is killed). */
+function listCandidates(rg: string, dirs: string[], onFile: (f: string) => void, signal?: AbortSignal): Promise<void> {
+  return rgFiles(rg, ['-g', '!.git', '-F', '-e', RG_PATTERN, '--', ...dirs], onFile, signal);
 }
 
 /**
@@ -394,6 +394,13 @@ export class ScanPool {
     const rg = !all && dirs.length && opts.prefilter !== 'builtin' ? ripgrep(opts.prefilter === 'ripgrep') : undefined;
     let rgDone = true;
     let kick = () => {};
+    // A cancelled scan stops ripgrep too (else a scan started again would share the disk with it).
+    const abort = new AbortController();
+    const cancelled = () => {
+      if (!opts.isCancelled?.()) return false;
+      abort.abort();
+      return true;
+    };
     const rgStart = performance.now();
     let rgMs = 0;
     if (rg) {
@@ -405,7 +412,8 @@ export class ScanPool {
         fileQueue.push(f);
         total++;
         kick();
-      }).then(() => { rgDone = true; rgMs = performance.now() - rgStart; kick(); }, () => {
+      }, abort.signal).then(() => { rgDone = true; rgMs = performance.now() - rgStart; kick(); }, () => {
+        if (abort.signal.aborted) { rgDone = true; kick(); return; }
         // rg failed: walk the directories ourselves.
         walking = true;
         for (const d of dirs) known.add(d);
@@ -422,7 +430,7 @@ export class ScanPool {
     };
     const source: WorkSource = {
       next: id => {
-        if (opts.isCancelled?.()) return undefined;
+        if (cancelled()) return undefined;
         if (opts.first?.length) prioritize(opts.first.splice(0));
         // With rg the workers have little to read, so they parse too (in parallel).
         const returnBytes = rg ? false : this.returnBytes;
