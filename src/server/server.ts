@@ -332,8 +332,12 @@ export class VirtioRaceServer {
         if (res.stats.prefilter === 'ripgrep') this.usedRipgrep = true;
         for (const w of res.warnings) this.log(w);
         for (const e of res.errors) this.log(`not indexed: ${e}`);
-        // Where the folder's scan ended (the reports above are at most every 200 ms).
-        if (last) progress?.report(progressReport(last, i, this.folders.length).percentage, progressReport(last, i, this.folders.length).message);
+        // Where the folder's scan ended (the reports above are at most every 200 ms, and the
+        // last may have come before ripgrep said it was done listing).
+        if (last) {
+          const r = progressReport({ ...last, listing: false }, i, this.folders.length);
+          progress?.report(r.percentage, r.message);
+        }
       }
       progress?.report(100, 'resolving names across files');
       this.log(`scanned in ${Date.now() - started} ms`);
