@@ -500,6 +500,38 @@ describe('language server over in-memory streams', function () {
     assert.ok(firstFound >= 0 && scanned >= 0 && firstFound < scanned, `VRL001 of demo_vq.c published at event ${firstFound}, the tree scanned at ${scanned}`);
   });
 
+  it('a files.exclude changed while the tree is read cancels that index: the new one alone decides what is indexed', async () => {
+    const dir = tempDir('vrl-lsp-');
+    const others = fs.readdirSync(path.join(FIXTURES, 'vrl001')).filter(d => d !== 'gpu-helper-binding');
+    for (let i = 0; i < 4; i++) for (const d of others) copyDir(path.join(FIXTURES, 'vrl001', d), path.join(dir, `aa${i}`, d));
+    copyDir(GPU, path.join(dir, 'gpu'));
+    copyDir(GPU, path.join(dir, 'skipme'));
+    const files = { exclude: {} as Record<string, boolean> };
+    const vq = `file://${path.join(dir, 'gpu', 'demo_vq.c')}`;
+    const text = fs.readFileSync(path.join(GPU, 'demo_vq.c'), 'utf8');
+    let changed = false;
+    c = await startServer(dir, {}, undefined, async client => {
+      await client.sendNotification('textDocument/didOpen', { textDocument: { uri: vq, languageId: 'c', version: 1, text } });
+      client.onNotification('$/progress', (p: { value: { kind: string } }) => {
+        if (changed || p.value.kind !== 'begin') return;
+        changed = true;
+        files.exclude = { '**/skipme': true };
+        void client.sendNotification('workspace/didChangeConfiguration', { settings: null });
+      });
+    }, undefined, files);
+    assert.ok(changed);
+    for (let i = 0; i < 200 && c.progressTokens.length < 2; i++) await new Promise(r => setTimeout(r, 20));
+    assert.equal(c.progressTokens.length, 2, 'indexed again');
+    for (let i = 0; i < 200 && c.logs.filter(l => /indexed /.test(l)).length < 1; i++) await new Promise(r => setTimeout(r, 20));
+    await new Promise(r => setTimeout(r, 200));
+    // The open file keeps its findings throughout; skipme/ is not in the index.
+    await c.waitFor(d => vrl(d.get(vq)).length === 2);
+    const list = await c.client.sendRequest('workspace/executeCommand', { command: 'virtioRaceLint.server.listFindings', arguments: [] }) as { uri: string }[];
+    assert.ok(list.every(f => !f.uri.includes('/skipme/')), JSON.stringify(list));
+    assert.equal(list.filter(f => f.uri === vq).length, 2);
+    assert.equal(c.logs.filter(l => /indexed /.test(l)).length, 1, c.logs.join('\n'));
+  });
+
   it('respects files.exclude when indexing', async () => {
     const dir = tempDir('vrl-lsp-');
     copyDir(GPU, path.join(dir, 'excluded'));
