@@ -253,9 +253,9 @@ export interface ScanOptions {
    */
   first?: string[];
   /**
-   * Each unit's results as they arrive (facts, the files read, and the directories of `first` or
-   * now fully read); the ScanResult still holds them all at the end. Also makes an
-   * in-process scan yield to the event loop between units.
+   * Each unit's results as they arrive (facts, the files read, and the directories of `first`
+   * now fully read); the ScanResult still holds them all at the end. Also makes an in-process
+   * scan yield to the event loop between units.
    */
   onBatch?: (b: ScanBatch) => void;
   /** Checked between units; a cancelled scan returns what it has. */
