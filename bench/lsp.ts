@@ -83,6 +83,8 @@ async function main(): Promise<void> {
   await probe;
   // A second index would show here (a begin after the first).
   await new Promise(r => setTimeout(r, 500));
+  const findings = await conn.sendRequest('workspace/executeCommand', { command: 'virtioRaceLint.server.listFindings', arguments: [] }) as { uri: string; line: number; handler: string }[];
+  if (process.env.VRL_BENCH_FINDINGS) fs.writeFileSync(process.env.VRL_BENCH_FINDINGS, JSON.stringify(findings.map(f => `${f.uri}:${f.line} ${f.handler}`).sort(), null, 1));
 
   const file = path.join(tree, 'drivers/net/virtio_net.c');
   const uri = pathToFileURL(file).href;
@@ -109,6 +111,7 @@ async function main(): Promise<void> {
   }
   const warm = edits.slice(5);
   console.log(`tree: ${tree}`);
+  console.log(`VRL001 findings in the workspace after the index: ${findings.length}`);
   console.log(`initial index of the workspace (target <= 3 s):        ${(indexMs / 1000).toFixed(2)} s (${indexRuns} index run${indexRuns === 1 ? '' : 's'})`);
   console.log(`virtgpu_vq.c opened at initialized -> its VRL001 published: ${gpuFirst === undefined ? 'never' : `${((gpuFirst - t0) / 1000).toFixed(2)} s (${gpuFindings} findings)`}, whole index ${(indexMs / 1000).toFixed(2)} s`);
   const shown = progress.filter(p => p.message);
