@@ -10,6 +10,7 @@ import {
   type SuppressArgs, type TrustParams,
 } from '../shared/protocol';
 import { SimulationPanel, type SimulationResult } from './simulationView';
+import { statusText } from './statusText';
 
 let client: LanguageClient | undefined;
 let output: vscode.OutputChannel;
@@ -104,16 +105,9 @@ function bundledRipgrep(): string | undefined {
 }
 
 function setStatus(p: StatusParams): void {
-  if (p.message) {
-    status.text = `$(warning) virtio: ${p.message}`;
-  } else if (p.indexing) {
-    status.text = '$(sync~spin) virtio: indexing';
-  } else {
-    status.text = p.findings ? `$(bug) VRL001: ${p.findings}` : '$(check) VRL001: 0';
-  }
-  status.tooltip = p.findings
-    ? `${p.findings} work function(s) drain a virtqueue under an IRQ-unsafe lock, in ${p.files} file(s). Click for actions.`
-    : 'No VRL001 findings. Click for actions.';
+  const { text, tooltip } = statusText(p);
+  status.text = text;
+  status.tooltip = tooltip;
   status.show();
 }
 

@@ -13,9 +13,9 @@ import type { FileFacts } from '../analysis/facts';
 import { factsFromBytes, factsFromText, isSeed } from '../analysis/fileFacts';
 import { readRegularFile } from '../analysis/fileRead';
 import { initParser } from '../analysis/parser';
-import { Project, type Analysis } from '../analysis/project';
+import { Project, type Analysis, type ExpansionHost } from '../analysis/project';
 import type { Finding } from '../analysis/rules/rule';
-import { ScanPool, defaultWorkers, driverFilesWithRipgrep, isCSource } from '../analysis/scan';
+import { ScanPool, defaultWorkers, driverFilesWithRipgrep, isCSource, type ScanBatch, type ScanProgress } from '../analysis/scan';
 import { decodeSource, MAX_PARSE_BYTES } from '../analysis/source';
 import { LineIndex } from '../analysis/text';
 import { irqFlagsFix } from '../fix/irqflags';
@@ -51,6 +51,23 @@ export interface SimulateRequest {
   timeoutMs: number;
 }
 
+/**
+ * While the workspace is indexed: the open documents and their directories, read before the rest
+ * of the tree, with the expansion of those; the diagnostics come from its analysis until the
+ * whole index is built (then the full project's, so the result is the same as without it).
+ */
+interface EarlyIndex {
+  project: Project;
+  /** Per folder still to scan: directories to read first (the scan takes them out; ScanOptions.first). */
+  first: Map<string, string[]>;
+  /** Directories asked for. */
+  wanted: Set<string>;
+  /** Directories read, with their C files (for the expansion). */
+  listed: Map<string, string[]>;
+  expanding: boolean;
+  again: boolean;
+}
+
 interface OpenDoc {
   key: string;
   uri: string;
@@ -83,6 +100,15 @@ export class VirtioRaceServer {
   private canProgress = false;
   private indexing = false;
   private indexGeneration = 0;
+  /**
+   * What the current index was built from (folders and files.exclude; undefined: no index, or the
+   * linter was turned off since). Settings that leave it unchanged do not index again.
+   */
+  private indexedWith?: string;
+  /** initialized() has read the settings and started the first index. */
+  private started = false;
+  /** Settings reads and the index decisions that follow them, one at a time, in arrival order. */
+  private configQueue: Promise<void> = Promise.resolve();
   private analysis: Analysis = { findings: [], suppressed: [], unusedSuppressions: [] };
   /** Facts changed since `analysis` was computed. */
   private analysisStale = true;
@@ -90,6 +116,8 @@ export class VirtioRaceServer {
   private parserReady = initParser();
   private docQueue: Promise<void> = this.parserReady.then(() => undefined, () => undefined);
   private pool?: ScanPool;
+  /** While the workspace is indexed (see EarlyIndex). */
+  private early?: EarlyIndex;
   /** Resolves when the initial workspace index is built (tests and the benchmark wait on it). */
   indexed: Promise<void>;
   private resolveIndexed!: () => void;
@@ -141,8 +169,29 @@ export class VirtioRaceServer {
   private async initialized(): Promise<void> {
     if (this.canFolders) this.connection.workspace.onDidChangeWorkspaceFolders(e => { void this.foldersChanged(e); });
     await this.parserReady;
-    await this.loadSettings();
-    await this.indexWorkspace();
+    let first: Promise<void> | undefined;
+    await this.serially(async () => {
+      await this.loadSettings();
+      this.started = true;
+      first = this.indexWorkspace();
+    });
+    await first;
+  }
+
+  /**
+   * Runs settings work after the settings work before it. The client sends
+   * workspace/didChangeConfiguration right after `initialized` (vscode-languageclient's
+   * synchronize.configurationSection does): it must see the settings the first index was started
+   * with, not the defaults from before they were read.
+   */
+  private serially(f: () => Promise<void>): Promise<void> {
+    const run = this.configQueue.then(f);
+    this.configQueue = run.catch(e => this.log(`settings failed: ${(e as Error).stack ?? e}`));
+    return run;
+  }
+
+  private indexKey(): string {
+    return JSON.stringify([this.folders, this.filesExclude]);
   }
 
   private async loadSettings(): Promise<void> {
@@ -177,72 +226,120 @@ export class VirtioRaceServer {
 
   /** Folders added or removed at run time: the workspace is indexed again with the new set. */
   private async foldersChanged(e: WorkspaceFoldersChangeEvent): Promise<void> {
-    const removed = new Set(e.removed.map(f => uriToKey(f.uri)));
-    const added = e.added.map(f => uriToKey(f.uri)).filter(isFileKey);
-    this.folders = [...new Set([...this.folders.filter(f => !removed.has(f)), ...added])];
-    this.log(`workspace folders: ${this.folders.join(', ') || '(none)'}`);
-    await this.docQueue;
-    await this.loadSettings();
-    this.project = new Project();
-    this.filesByDir.clear();
-    this.usedRipgrep = false;
-    for (const d of this.docs.values()) this.refreshFacts(d);
-    await this.indexWorkspace();
+    let run: Promise<void> | undefined;
+    await this.serially(async () => {
+      const removed = new Set(e.removed.map(f => uriToKey(f.uri)));
+      const added = e.added.map(f => uriToKey(f.uri)).filter(isFileKey);
+      this.folders = [...new Set([...this.folders.filter(f => !removed.has(f)), ...added])];
+      this.log(`workspace folders: ${this.folders.join(', ') || '(none)'}`);
+      await this.docQueue;
+      await this.loadSettings();
+      if (!this.started) return;
+      run = this.reindex();
+    });
+    await run;
   }
 
-  /** New settings: turning the linter on or changing files.exclude indexes the workspace again. */
+  /**
+   * New settings: turning the linter on, or a files.exclude that differs from the one the index
+   * was built with, indexes the workspace again (cancelling an index in progress); anything else
+   * only re-runs the analysis.
+   */
   private async settingsChanged(): Promise<void> {
-    const before = { enable: this.settings.enable, exclude: JSON.stringify(this.filesExclude) };
-    await this.loadSettings();
-    const reindex = this.settings.enable && (!before.enable || before.exclude !== JSON.stringify(this.filesExclude));
-    this.analysisStale = true;
-    if (!reindex) { this.schedule(); return; }
-    await this.docQueue;
+    let run: Promise<void> | undefined;
+    await this.serially(async () => {
+      await this.loadSettings();
+      this.analysisStale = true;
+      // Before initialized() has started the first index: it will, with the settings read now.
+      if (!this.started) return;
+      if (!this.settings.enable) this.indexedWith = undefined;
+      if (!this.settings.enable || this.indexedWith === this.indexKey()) { this.schedule(); return; }
+      await this.docQueue;
+      run = this.reindex();
+    });
+    await run;
+  }
+
+  /** A new project, indexed from scratch; an index in progress is cancelled. */
+  private reindex(): Promise<void> {
     this.project = new Project();
     this.filesByDir.clear();
     this.usedRipgrep = false;
     for (const d of this.docs.values()) this.refreshFacts(d);
-    await this.indexWorkspace();
+    return this.indexWorkspace();
   }
 
-  /** Indexes the workspace folders in the background, with cancellable progress. */
+  /**
+   * Indexes the workspace folders in the background, with cancellable progress ("N of M files").
+   * The directories of open documents are read first, into a project of their own (EarlyIndex)
+   * that is expanded and analysed at once: an open file whose callback is registered in another
+   * file of its driver gets its diagnostics without waiting for the rest of the tree.
+   */
   private async indexWorkspace(): Promise<void> {
     const generation = ++this.indexGeneration;
+    this.indexedWith = this.settings.enable ? this.indexKey() : undefined;
     if (this.folders.length === 0 || !this.settings.enable) {
+      this.early = undefined;
       this.resolveIndexed();
       this.schedule();
       return;
     }
     this.indexing = true;
+    const project = this.project;
+    const early: EarlyIndex = { project: new Project(), first: new Map(this.folders.map(f => [f, []])), wanted: new Set(), listed: new Map(), expanding: false, again: false };
+    this.early = early;
+    for (const d of this.docs.values()) {
+      const facts = project.index.get(d.key);
+      if (facts) early.project.setFacts(facts);
+      this.prioritize(d.key);
+    }
+    this.analysisStale = true;
     this.sendStatus();
     let cancelled = false;
     const progress = this.canProgress ? await this.connection.window.createWorkDoneProgress().catch(() => undefined) : undefined;
-    progress?.begin('virtio-race-lint: indexing', undefined, 'reading C files', true);
+    progress?.begin('virtio-race-lint: indexing', 0, 'listing files', true);
     progress?.token.onCancellationRequested(() => { cancelled = true; });
     const started = Date.now();
-    const project = this.project;
     try {
       this.pool ??= new ScanPool(this.opts.workers ?? defaultWorkers(), 'workers');
       let lastReport = 0;
-      for (const folder of this.folders) {
+      let lastText = '';
+      for (const [i, folder] of this.folders.entries()) {
         const exclude = excludeRules(folder, this.filesExclude).rules;
+        let last: ScanProgress | undefined;
         const res = await this.pool.scan([folder], [], {
           exclude,
+          first: early.first.get(folder),
           isCancelled: () => cancelled || generation !== this.indexGeneration,
-          onProgress: n => {
+          onBatch: b => { if (project === this.project) this.absorbBatch(b, early); },
+          onProgress: p => {
+            last = p;
             const now = Date.now();
-            if (now - lastReport > 200) { lastReport = now; progress?.report(`${n} files read`); }
+            if (now - lastReport < 200 || !progress) return;
+            const r = progressReport(p, i, this.folders.length);
+            if (r.message === lastText) return;
+            lastReport = now;
+            lastText = r.message;
+            progress.report(r.percentage, r.message);
           },
         });
+        early.first.delete(folder);
         // Indexing started again (settings changed): this run's results belong to an old project.
         if (project !== this.project) return;
         for (const f of res.files) this.addKnownFile(f);
-        if (res.stats.prefilter === 'ripgrep') this.usedRipgrep = true;
+        // Open buffers win over the disk.
         for (const f of res.facts) if (!this.docs.has(f.file)) project.setFacts(f);
+        if (res.stats.prefilter === 'ripgrep') this.usedRipgrep = true;
         for (const w of res.warnings) this.log(w);
         for (const e of res.errors) this.log(`not indexed: ${e}`);
+        // Where the folder's scan ended (the reports above are at most every 200 ms, and the
+        // last may have come before ripgrep said it was done listing).
+        if (last) {
+          const r = progressReport({ ...last, listing: false }, i, this.folders.length);
+          progress?.report(r.percentage, r.message);
+        }
       }
-      progress?.report('resolving names across files');
+      progress?.report(100, 'resolving names across files');
       this.log(`scanned in ${Date.now() - started} ms`);
       for (const w of await project.expand(this.expansionHost())) this.log(w);
       this.analysisStale = true;
@@ -251,10 +348,92 @@ export class VirtioRaceServer {
       this.log(`indexing failed: ${(e as Error).stack ?? e}`);
     } finally {
       progress?.done();
+      if (this.early === early) this.early = undefined;
       if (generation === this.indexGeneration) this.indexing = false;
       this.resolveIndexed();
       this.schedule();
     }
+  }
+
+  /**
+   * A unit of the scan: a directory read first goes into the early index. The full index takes
+   * the scan's facts at its end, sorted by file: the name tables keep the order files came in,
+   * and the workers answer in any order.
+   */
+  private absorbBatch(b: ScanBatch, early: EarlyIndex): void {
+    if (b.dirsDone.length === 0 || this.early !== early) return;
+    for (const d of b.dirsDone) early.listed.set(d, b.files.filter(f => path.dirname(f) === d));
+    for (const f of b.facts) if (!this.docs.has(f.file)) early.project.setFacts(f);
+    this.expandEarly(early);
+  }
+
+  /**
+   * The early index's expansion (neighbour files that define what its files name), then the
+   * analysis; one at a time, again if more directories came in meanwhile. Its parses go ahead of
+   * the scan's own units (ScanPool.parseMatching during a scan).
+   */
+  private expandEarly(early: EarlyIndex): void {
+    if (early.expanding) { early.again = true; return; }
+    early.expanding = true;
+    const host: ExpansionHost = {
+      listDirs: async dirs => new Map(dirs.map(d => [d, early.listed.get(d) ?? []])),
+      parseMatching: async cands => this.pool ? this.pool.parseMatching(cands) : { facts: [], warnings: [] },
+    };
+    void (async () => {
+      try {
+        do {
+          early.again = false;
+          const warnings = await early.project.expand(host);
+          if (this.early !== early) return;
+          for (const w of warnings) this.log(w);
+          this.schedule();
+        } while (early.again);
+      } catch (e) {
+        this.log(`expanding the open documents' directories failed: ${(e as Error).stack ?? e}`);
+      } finally {
+        early.expanding = false;
+      }
+    })();
+  }
+
+  /**
+   * While the workspace is indexed: the directory of an open document is read before the rest of
+   * the tree (if it is in a folder and not excluded).
+   */
+  private prioritize(key: string): void {
+    const early = this.early;
+    if (!early || !isFileKey(key)) return;
+    const dir = path.dirname(key);
+    if (early.wanted.has(dir)) return;
+    const folder = this.folders.find(f => dir === f || dir.startsWith(f.endsWith('/') ? f : f + '/'));
+    const queue = folder !== undefined ? early.first.get(folder) : undefined;
+    if (!queue) return;
+    // The walk skips these directories and files.exclude; so does reading first.
+    const below = dir.slice(folder!.length).split('/').filter(Boolean);
+    let at = folder!.replace(/\/$/, '');
+    for (const part of below) {
+      at += '/' + part;
+      if (part === '.git' || part === 'node_modules' || this.excluded(at + '/')) return;
+    }
+    early.wanted.add(dir);
+    queue.push(dir);
+    this.pool?.wake();
+  }
+
+  /** The project the analysis reads: the early index while the workspace is indexed. */
+  private get view(): Project {
+    return this.early?.project ?? this.project;
+  }
+
+  /** A file's facts into the index (and the early index, while there is one). */
+  private setFacts(f: FileFacts): void {
+    this.project.setFacts(f);
+    this.early?.project.setFacts(f);
+  }
+
+  private removeFile(key: string): void {
+    this.project.removeFile(key);
+    this.early?.project.removeFile(key);
   }
 
   private addKnownFile(f: string): void {
@@ -297,6 +476,7 @@ export class VirtioRaceServer {
     this.docs.set(key, doc);
     if (isFileKey(key)) this.addKnownFile(key);
     this.refreshFacts(doc);
+    this.prioritize(key);
     this.schedule();
   }
 
@@ -349,7 +529,7 @@ export class VirtioRaceServer {
     if (!d) return;
     this.docs.delete(key);
     d.doc.dispose();
-    this.project.removeFile(key);
+    this.removeFile(key);
     this.analysisStale = true;
   }
 
@@ -372,7 +552,7 @@ export class VirtioRaceServer {
       if (!isFileKey(key) || !isCSource(key) || this.docs.has(key) || this.excluded(key)) continue;
       changed.push(key);
       if (ch.type === FileChangeType.Deleted) {
-        this.project.removeFile(key);
+        this.removeFile(key);
         this.filesByDir.get(path.dirname(key))?.delete(key);
       } else {
         this.addKnownFile(key);
@@ -392,13 +572,13 @@ export class VirtioRaceServer {
 
   /** Reads a file from disk into the index (`onlyIfSeed`: only if it mentions the virtqueue APIs). */
   private reloadFromDisk(key: string, onlyIfSeed = false): void {
-    if (!isFileKey(key)) { this.project.removeFile(key); return; }
+    if (!isFileKey(key)) { this.removeFile(key); return; }
     // Regular files only, size checked before reading: a FIFO named *.c would block this
     // thread for good, /dev/zero would never end.
     const read = readRegularFile(key);
     if (!read.ok) {
       if (read.code !== 'io') this.log(`${key}: skipped: ${read.reason}`);
-      this.project.removeFile(key);
+      this.removeFile(key);
       return;
     }
     const bytes = read.snapshot.bytes;
@@ -406,7 +586,7 @@ export class VirtioRaceServer {
     this.safely(key, () => {
       const res = factsFromBytes(key, bytes);
       if (res.warning) this.log(res.warning);
-      if (res.facts) this.project.setFacts(res.facts); else this.project.removeFile(key);
+      if (res.facts) this.setFacts(res.facts); else this.removeFile(key);
     });
   }
 
@@ -419,7 +599,7 @@ export class VirtioRaceServer {
   private refreshFacts(d: OpenDoc): void {
     d.stale = false;
     this.analysisStale = true;
-    this.safely(d.key, () => this.project.setFacts(this.extractOpen(d)));
+    this.safely(d.key, () => this.setFacts(this.extractOpen(d)));
   }
 
   /**
@@ -430,14 +610,14 @@ export class VirtioRaceServer {
     if (withEdits) for (const d of this.docs.values()) if (d.stale) this.refreshFacts(d);
     if (!this.analysisStale) return;
     this.analysisStale = false;
-    this.analysis = this.settings.enable ? this.project.analyse() : { findings: [], suppressed: [], unusedSuppressions: [] };
+    this.analysis = this.settings.enable ? this.view.analyse() : { findings: [], suppressed: [], unusedSuppressions: [] };
   }
 
   private safely(key: string, f: () => void): void {
     try {
       f();
     } catch (e) {
-      this.project.removeFile(key);
+      this.removeFile(key);
       this.log(`${key}: analysis failed, file skipped: ${(e as Error).stack ?? e}`);
     }
   }
@@ -514,7 +694,7 @@ export class VirtioRaceServer {
     const d = this.docs.get(key);
     if (!d) return [];
     this.freshen();
-    const facts = this.project.index.get(key);
+    const facts = this.view.index.get(key);
     if (!facts) return [];
     const text = d.doc.text;
     const only = p.context.only;
@@ -650,11 +830,7 @@ export class VirtioRaceServer {
       const command = p.command.replace(/^virtioRaceLint\.(?!server\.)/, 'virtioRaceLint.server.');
       switch (command) {
         case ServerCommands.reindex:
-          this.project = new Project();
-          this.filesByDir.clear();
-          this.usedRipgrep = false;
-          for (const d of this.docs.values()) this.refreshFacts(d);
-          void this.indexWorkspace();
+          void this.reindex();
           return { started: true };
         case ServerCommands.listFindings:
           return this.analysis.findings.filter(isVrl001).map(f => ({
@@ -698,8 +874,8 @@ export class VirtioRaceServer {
           const key = uriToKey(arg.uri);
           this.freshen();
           const first = this.analysis.findings.find(f => f.file === key && isVrl001(f));
-          const model = arg.line !== undefined ? modelAt(this.analysis.findings, this.project.index, key, arg.line)
-            : first ? modelFromFinding(first, this.project.index) : undefined;
+          const model = arg.line !== undefined ? modelAt(this.analysis.findings, this.view.index, key, arg.line)
+            : first ? modelFromFinding(first, this.view.index) : undefined;
           if (!model) return { error: 'no VRL001 finding, or lock held around a virtqueue drain, at this position' };
           if (!this.opts.simulate) return { error: 'the simulator is not available in this server' };
           const options: SimulateOptions = {
@@ -726,7 +902,7 @@ export class VirtioRaceServer {
     const d = this.docs.get(key);
     if (d) {
       this.freshen();
-      return { text: d.doc.text, facts: this.project.index.get(key), version: d.version };
+      return { text: d.doc.text, facts: this.view.index.get(key), version: d.version };
     }
     const read = isFileKey(key) ? readRegularFile(key) : undefined;
     const decoded = read?.ok ? decodeSource(read.snapshot.bytes) : undefined;
@@ -737,10 +913,10 @@ export class VirtioRaceServer {
     }
     // The disk is the truth for a closed file: the index takes these facts, and the findings
     // are linked again, so both match `text`.
-    this.safely(key, () => this.project.setFacts(factsFromText(key, decoded.text)));
+    this.safely(key, () => this.setFacts(factsFromText(key, decoded.text)));
     this.analysisStale = true;
     this.freshen();
-    return { text: decoded.text, facts: this.project.index.get(key), version: null };
+    return { text: decoded.text, facts: this.view.index.get(key), version: null };
   }
 
   private async withProgress<T>(title: string, run: (token: { isCancellationRequested: boolean }) => Promise<T>): Promise<T> {
@@ -812,6 +988,16 @@ export function findingHover(f: Finding, uri: string, uris: Map<string, string>)
   }
   lines.push('', links.join(' · '));
   return lines.join('\n');
+}
+
+/**
+ * Indexing progress as "N of M files" and a percentage (folders in equal parts). While the files
+ * are still being listed M may grow, so the percentage waits for the listing to end.
+ */
+export function progressReport(p: ScanProgress, folder: number, folders: number): { message: string; percentage: number } {
+  const frac = p.listing || p.total === 0 ? 0 : Math.min(1, p.done / p.total);
+  const percentage = Math.floor(100 * (folder + frac) / folders);
+  return { message: `${p.done} of ${p.total} files${p.listing ? ' found so far' : ''}`, percentage };
 }
 
 /** Whether this process may write the file (a read-only file gets no editing actions). */
