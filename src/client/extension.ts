@@ -183,7 +183,7 @@ async function createPatch(arg?: { uri?: string }): Promise<void> {
     void vscode.window.showErrorMessage(`Virtio Race: ${res.error}`);
     return;
   }
-  for (const l of res.log ?? []) log(`patch: ${l}`);
+  // The server has written res.log to the same output channel.
   if (res.note) log(`patch: ${res.note}`, 'warn');
   if (res.path) {
     lastPatch.set(uri, res.path);

@@ -159,7 +159,8 @@ export async function blameFixes(top: string, rel: string, text: string, lines: 
   const tags: FixesTag[] = [];
   const problems: string[] = [];
   for (const line of lines) {
-    const r = await runProgram('git', ['blame', '--porcelain', '--no-textconv', '-L', `${line + 1},+1`, '--contents', '-', '--', rel], { cwd: top, input: text });
+    // A long history (a kernel checkout) can take blame several seconds.
+    const r = await runProgram('git', ['blame', '--porcelain', '--no-textconv', '-L', `${line + 1},+1`, '--contents', '-', '--', rel], { cwd: top, input: text, timeoutMs: TOOL_TIMEOUT_MS });
     const head = /^([0-9a-f]{40,64}) \d+ \d+/.exec(r.stdout);
     if (r.code !== 0 || !head) { problems.push(`${rel}:${line + 1}: ${failure('git blame', r)}`); continue; }
     const sha = head[1];

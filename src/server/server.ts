@@ -694,7 +694,8 @@ export class VirtioRaceServer {
           if (onDisk?.ok && onDisk.encoding !== 'utf8') {
             return { error: `the file is not plain UTF-8 (${onDisk.encoding}), so a patch would not apply; use the quick fix instead` };
           }
-          const made = await this.opts.createPatch(key, text, findings, facts, this.settings, { trusted: this.trusted, folders: this.folders });
+          const made = await this.withProgress('Creating kernel patch', () =>
+            this.opts.createPatch!(key, text, findings, facts, this.settings, { trusted: this.trusted, folders: this.folders }));
           if ('log' in made) for (const l of made.log) this.log(`patch: ${l}`);
           return made;
         }

@@ -9,7 +9,7 @@ import { readRegularFile } from '../analysis/fileRead';
 import type { Finding } from '../analysis/rules/rule';
 import { decodeSource } from '../analysis/source';
 import { parseIdent, RepoCache, repoInfo } from '../fix/gitInfo';
-import { applyKernelTools, gitAm, patchedPaths, writeNewFile } from '../fix/kernelTools';
+import { applyKernelTools, CHECKPATCH, gitAm, isKernelTree, patchedPaths, writeNewFile } from '../fix/kernelTools';
 import { preparePatch } from '../fix/patch';
 import type { ApplyPatchResult, CreatePatchResult, Settings } from '../shared/protocol';
 import { simulateCode, simulationView, type CodeModel, type SimulateOptions } from '../sim/fromCode';
@@ -78,7 +78,7 @@ export function defaultServerOptions(): ServerOptions {
  * The patch for a file, written as a `.patch` file. In a trusted workspace that is a kernel tree,
  * its scripts/checkpatch.pl and scripts/get_maintainer.pl run on it and `git blame` gives a
  * Fixes: line; in an untrusted one nothing runs (git neither: its config could name programs)
- * and the patch's notes say what was skipped.
+ * and, in a kernel tree, the patch's notes say what was skipped.
  */
 export async function createPatch(file: string, text: string, findings: Finding[], facts: FileFacts, settings: Settings,
   env: { trusted: boolean; folders?: string[] }): Promise<CreatePatchResult | { error: string }> {
@@ -96,8 +96,11 @@ export async function createPatch(file: string, text: string, findings: Finding[
     };
   }
   const date = new Date();
+  // The tree's tools, in a kernel tree only (its checkpatch.pl and MAINTAINERS at the root).
+  const kernel = isKernelTree(repo.root);
   const tools = await applyKernelTools([p], [{ root: repo.root, git: !!repo.git }], { from, date, tzOffsetMinutes: -date.getTimezoneOffset() },
-    { trusted: env.trusted, checkpatch: true, maintainers: true, fixes: true });
+    { trusted: env.trusted, checkpatch: kernel, maintainers: kernel, fixes: kernel });
+  if (!kernel && env.trusted) tools.log.push(`${repo.root} is not a kernel tree (no ${CHECKPATCH} and MAINTAINERS there): checkpatch.pl, get_maintainer.pl and git blame not run`);
   const [mail] = tools.mails;
   const check = tools.checkpatch[0];
   const dir = settings.patch.directory ? path.resolve(repo.root, settings.patch.directory) : repo.root;

@@ -69,6 +69,19 @@ describe('language server: kernel patch files', function () {
     assert.ok(fs.existsSync(res.path!));
   });
 
+  it('trusted, in a git repository that is not a kernel tree: no tool runs, one line says why; git am is still offered', async () => {
+    const t = fakeKernelTree();
+    fs.rmSync(path.join(t.root, 'scripts'), { recursive: true });
+    git(t.root, 'commit', '-qam', 'no scripts');
+    const uri = await serve(t);
+    const res = await create(uri);
+    assert.equal(res.path, path.join(t.root, NAME));
+    assert.doesNotMatch(res.text, /^(?:To|Cc|Fixes):|^Notes:/m);
+    assert.equal(res.checkpatch, undefined);
+    assert.ok(res.log.includes(`${t.root} is not a kernel tree (no scripts/checkpatch.pl and MAINTAINERS there): checkpatch.pl, get_maintainer.pl and git blame not run`), res.log.join('\n'));
+    assert.equal(res.canApply, true);
+  });
+
   it('untrusted: runs nothing, the patch\'s notes say what was skipped, and git am is refused', async () => {
     const t = fakeKernelTree();
     const uri = await serve(t, { trusted: false, settings: { patch: { signoff: 'Ada Hacker <ada@example.org>' } } });
