@@ -45,7 +45,7 @@ describe('architecture', () => {
       ['vscode', '../server/a', 'vscode-languageserver/node', 'side', './dyn']);
   });
 
-  for (const layer of ['analysis', 'fix', 'sim']) {
+  for (const layer of ['analysis', 'fix', 'sim', 'api']) {
     it(`src/${layer} imports neither vscode, an LSP package, nor a front end`, () => {
       assert.deepEqual(offenders(layer, (spec, f) => isEditorOrLsp(spec) ||
         ['server', 'client', 'cli'].some(l => reaches(f, spec, l))), []);
@@ -67,8 +67,12 @@ describe('architecture', () => {
     assert.deepEqual(runners.sort(), ['fix/gitInfo.ts', 'fix/kernelTools.ts']);
   });
 
+  it('the simulator does not import the view\'s types (src/shared): src/api converts its results', () => {
+    assert.deepEqual(offenders('sim', (spec, f) => reaches(f, spec, 'shared') || reaches(f, spec, 'api')), []);
+  });
+
   it('only src/client imports vscode; the CLI imports neither the server nor the client', () => {
-    for (const layer of ['analysis', 'fix', 'sim', 'server', 'cli', 'shared', 'report']) {
+    for (const layer of ['analysis', 'fix', 'sim', 'api', 'server', 'cli', 'shared', 'report']) {
       assert.deepEqual(offenders(layer, spec => spec === 'vscode'), [], layer);
     }
     assert.deepEqual(offenders('cli', (spec, f) => reaches(f, spec, 'server') && !/\/lsp\.ts$/.test(f) || reaches(f, spec, 'client')), []);

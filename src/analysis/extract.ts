@@ -17,7 +17,7 @@ import {
 } from './text';
 
 /** A body that may take or drop a lock, or mask interrupts, needs the full dataflow. */
-export const LOCKISH = /\b(?:raw_spin_|spin_|read_|write_|mutex_)(?:un|try)?lock(?:_bh|_irq|_irqsave|_irqrestore|_nested|_interruptible)?\s*\(|\b(?:scoped_)?guard\s*\(|\blocal_irq_(?:save|restore|disable|enable)\s*\(/;
+export const LOCKISH = /\b(?:raw_spin_|spin_|read_|write_|mutex_)(?:un|try)?lock(?:_bh|_irq|_irqsave|_irqrestore|_nested|_interruptible){0,2}\s*\(|\b(?:scoped_)?guard\s*\(|\blocal_irq_(?:save|restore|disable|enable)\s*\(/;
 
 /** Calls after which the device raises no more interrupts on its queues (teardown). */
 const RESET_CALL = /^(?:virtio_reset_device|del_vqs)$/;
@@ -27,7 +27,7 @@ const RESET_KEY = 'reset:';
  * A lock-free body that still needs its syntax tree: local types for the work items it schedules
  * or binds and for container_of, callback tables, and the loop context of a drain.
  */
-export const NEEDS_TREE = /\b(?:INIT|DECLARE)_\w*WORK\b|\b(?:schedule|queue|mod)_\w*work\w*\s*\(|container_of|\bcallbacks?\b|virtqueue_info|vq_callback_t|virtqueue_get_buf|\b(?:alloc|create)_\w*workqueue\w*\s*\(/;
+export const NEEDS_TREE = /\b_*(?:INIT|DECLARE)_\w*WORK\w*|\b(?:schedule|queue|mod)_\w*work\w*\s*\(|container_of|\bcallbacks?\b|virtqueue_info|vq_callback_t|virtqueue_get_buf|\b(?:alloc|create)_\w*workqueue\w*\s*\(/;
 
 /** A workqueue allocation: the target's type is read from the tree (NEEDS_TREE). */
 const WQ_ALLOC = /\b(?:alloc_(?:ordered_)?workqueue(?:_lockdep_map)?|create_(?:singlethread_|freezable_)?workqueue)\s*\(/;
@@ -698,7 +698,7 @@ class FunctionWalker {
       if (Object.keys(values).length) this.fn.values = values;
     }
     if (hasAlloc) {
-      const re = /([A-Za-z_][\w\s.>\[\]-]*?)\s*=\s*(alloc_(?:ordered_)?workqueue(?:_lockdep_map)?|create_(?:singlethread_|freezable_)?workqueue)\s*\(/g;
+      const re = /([A-Za-z_][\w\s.>[\]-]*?)\s*=\s*(alloc_(?:ordered_)?workqueue(?:_lockdep_map)?|create_(?:singlethread_|freezable_)?workqueue)\s*\(/g;
       for (let m; (m = re.exec(masked));) {
         const open = m.index + m[0].length - 1;
         const close = matchParen(masked, open);
@@ -728,7 +728,7 @@ class FunctionWalker {
       const c = (t ?? '').replace(/^\(\s*vq_callback_t\s*\*\s*\)/, '').replace(/^&/, '').trim();
       return c === 'NULL' || c === '0' ? null : /^[A-Za-z_]\w*$/.test(c) ? c : undefined;
     };
-    const single = /([A-Za-z_][\w.>\[\]-]*)\s*=\s*virtio_find_single_vq\s*\(/g;
+    const single = /([A-Za-z_][\w.>[\]-]*)\s*=\s*virtio_find_single_vq\s*\(/g;
     for (let m; (m = single.exec(masked));) {
       const open = m.index + m[0].length - 1;
       const close = matchParen(masked, open);

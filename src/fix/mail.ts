@@ -280,6 +280,7 @@ function splitMessage(msg: string): { title: string; rest: string } {
 
 function hasNonAscii(s: string): boolean {
   // git also treats ESC as non-ASCII (ISO-2022).
+  // eslint-disable-next-line no-control-regex -- ASCII starts at NUL; ESC is the point
   return /[^\x00-\x7f]|\x1b/.test(s);
 }
 

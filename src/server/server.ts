@@ -475,6 +475,9 @@ export class VirtioRaceServer {
     for (const [uri, diags] of byUri) {
       const json = JSON.stringify(diags);
       const open = openByUri.get(uri);
+      // A buffer with edits not analysed yet (run: onSave) keeps what it shows: these findings
+      // are from an older version, and their ranges would be read against the new one.
+      if (open?.stale) continue;
       // An edited buffer is answered for its new version even when nothing changed, so a client
       // knows the diagnostics it shows are current; other files only when they changed.
       const edited = open !== undefined && this.publishedVersion.get(uri) !== open.version;
@@ -537,7 +540,7 @@ export class VirtioRaceServer {
       if (edits) actions.push({ title: FIX_ALL_TITLE, kind: FIX_ALL_KIND, edit: fileEdit(edits) });
       if (only!.every(k => k !== '' && !CodeActionKind.QuickFix.startsWith(k) && !k.startsWith(CodeActionKind.QuickFix))) return actions;
     }
-    let docsOffered = new Set<string>();
+    const docsOffered = new Set<string>();
     let fixAllOffered = false;
     for (const diag of p.context.diagnostics) {
       if (diag.source !== 'virtio-race-lint') continue;
@@ -809,6 +812,8 @@ export class VirtioRaceServer {
 
   /** Test and benchmark access to the current findings. */
   get findings(): Finding[] { return this.analysis.findings; }
+  /** Test access: how many files the index holds. */
+  get indexedFileCount(): number { return this.project.index.fileCount; }
 }
 
 /** A finding as hover markdown (see VirtioRaceServer.hover). */

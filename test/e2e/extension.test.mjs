@@ -168,7 +168,7 @@ describe('virtio-race-lint extension in VS Code', { timeout: 420_000 }, () => {
       const wq = document.getElementById('opt-wq');
       wq.querySelector('option[value="local"]').disabled = false;
       wq.value = 'local';
-      wq.dispatchEvent(new Event('change', { bubbles: true }));
+      wq.dispatchEvent(new window.Event('change', { bubbles: true }));
     });
     await frame.locator('#error').waitFor({ state: 'visible', timeout: 30_000 });
     assert.match(await frame.locator('#error').innerText(), /^Not simulated: --irq other needs --wq pinned: .*"other" is the same as "same"\. The results below are for the previous settings\.$/);
