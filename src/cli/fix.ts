@@ -157,10 +157,8 @@ export async function patchCommand(args: string[], io: Io): Promise<number> {
     const res = await applyKernelTools(prepared, trees, mailOpts, { trusted: true, ...tools });
     mails = res.mails;
     for (const l of res.log) io.err(`virtio-race-lint: ${l}\n`);
-    for (const c of res.checkpatch) {
-      if (c && 'error' in c) toolError = true;
-      else if (c && !c.clean) checkFailed = true;
-    }
+    toolError = res.failed.length > 0;
+    checkFailed = res.checkpatch.some(c => c && !('error' in c) && !c.clean);
   }
   const mbox = toMbox(mails);
   if (outPath) {

@@ -26,7 +26,8 @@ Usage:
       --fixes           a Fixes: line naming the commit that last changed each lock line
                         (git blame): check it is the one that introduced the race. Outside
                         a git repository there is nothing to blame: one line says so.
-      A tree is a kernel tree when scripts/checkpatch.pl and MAINTAINERS are at its root.
+      A tree is a kernel tree when scripts/checkpatch.pl and MAINTAINERS are at its root;
+      elsewhere one line says the scripts were not run. Exit 2 if a tool asked for fails.
   virtio-race-lint simulate FILE[:LINE] [--lock KIND] [--irq same|other|any]
       [--wq local|pinned] [--drain recheck|plain|relock] [--notify event-idx|flags]
       [--device prompt|lax|cached] [--latency] [--callback-locks] [--napi]

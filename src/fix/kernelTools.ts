@@ -121,7 +121,7 @@ export async function runGetMaintainer(root: string, patchFile: string): Promise
   if (!isFile(script)) return { error: `${GET_MAINTAINER} is not in ${root}` };
   let r = await runProgram('perl', [script, ...GET_MAINTAINER_ARGS, patchFile], { cwd: root, timeoutMs: TOOL_TIMEOUT_MS });
   // Trees older than get_maintainer.pl's --fixes option refuse it: they do not look fixes up either.
-  if (r.code !== 0 && /Unknown option: fixes/i.test(r.stderr)) {
+  if (r.code !== 0 && /Unknown option: (?:no-?)?fixes\b/i.test(r.stderr)) {
     r = await runProgram('perl', [script, ...GET_MAINTAINER_ARGS.filter(a => a !== '--no-fixes'), patchFile], { cwd: root, timeoutMs: TOOL_TIMEOUT_MS });
   }
   if (r.code !== 0) return { error: failure(GET_MAINTAINER, r) };
@@ -169,7 +169,8 @@ export async function blameFixes(top: string, rel: string, text: string, lines: 
     const log = await runProgram('git', ['log', '-n', '1', '--no-show-signature', '--no-color', '--format=%s', sha, '--'], { cwd: top });
     const subject = log.code === 0 ? log.stdout.replace(/\n+$/, '') : '';
     if (!subject) { problems.push(`${rel}:${line + 1}: ${failure(`git log ${sha.slice(0, 12)}`, log)}`); continue; }
-    const boundary = /^boundary$/m.test(r.stdout.slice(0, r.stdout.indexOf('\n\t') >>> 0));
+    // The porcelain headers end at the line's content (a tab first); `boundary` marks a first commit.
+    const boundary = /^boundary$/m.test(r.stdout.split('\n\t')[0]);
     tags.push({ sha, subject, trailer: fixesTrailer(sha, subject), line, boundary });
   }
   return { tags, problems };
@@ -202,6 +203,8 @@ export interface ToolsOutcome {
   log: string[];
   /** The Fixes: tags of each mail. */
   fixes: FixesTag[][];
+  /** A tool that was asked for and could not run (also in `log`): the command line exits 2. */
+  failed: string[];
 }
 
 /**
@@ -212,6 +215,7 @@ export interface ToolsOutcome {
  */
 export async function applyKernelTools(prepared: (PatchResult & { ok: true })[], trees: PatchTree[], mailOpts: MailOptions, o: KernelToolsOptions): Promise<ToolsOutcome> {
   const log: string[] = [];
+  const failed: string[] = [];
   const fixes: FixesTag[][] = prepared.map(() => []);
   const checkpatch: ToolsOutcome['checkpatch'] = prepared.map(() => undefined);
   if (!o.trusted) {
@@ -226,7 +230,7 @@ export async function applyKernelTools(prepared: (PatchResult & { ok: true })[],
       for (const p of prepared) p.notes = joinNotes(p.notes, note);
       log.push(`not run (untrusted workspace): ${skipped.join(', ')}`);
     }
-    return { mails: patchMails(prepared, mailOpts), checkpatch, log, fixes };
+    return { mails: patchMails(prepared, mailOpts), checkpatch, log, fixes, failed };
   }
 
   if (o.fixes) {
@@ -235,7 +239,10 @@ export async function applyKernelTools(prepared: (PatchResult & { ok: true })[],
       const t = trees[i];
       if (!t.git) { log.push(`${p.path}: no Fixes: line: the file is not in a git repository (nothing to blame)`); continue; }
       const { tags, problems } = await blameFixes(t.root, p.path, p.oldText, p.lockLines);
-      for (const pr of problems) log.push(`no Fixes: line for ${pr}`);
+      for (const pr of problems) {
+        log.push(`no Fixes: line for ${pr}`);
+        if (!/not committed yet/.test(pr)) failed.push(pr);
+      }
       fixes[i] = tags;
       if (!tags.length) continue;
       p.trailers = [...(p.trailers ?? []), ...tags.map(x => x.trailer)];
@@ -259,7 +266,7 @@ export async function applyKernelTools(prepared: (PatchResult & { ok: true })[],
         `${[o.checkpatch ? 'checkpatch.pl' : '', o.maintainers ? 'get_maintainer.pl' : ''].filter(Boolean).join(' and ')} not run`);
     }
   }
-  if (!(o.checkpatch || o.maintainers) || !kernel.some(Boolean)) return { mails, checkpatch, log, fixes };
+  if (!(o.checkpatch || o.maintainers) || !kernel.some(Boolean)) return { mails, checkpatch, log, fixes, failed };
 
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'vrl-patch-'));
   try {
@@ -273,7 +280,11 @@ export async function applyKernelTools(prepared: (PatchResult & { ok: true })[],
       for (let i = 0; i < mails.length; i++) {
         if (!kernel[i]) continue;
         const r = await runGetMaintainer(trees[i].root, write(i));
-        if ('error' in r) { log.push(`${prepared[i].path}: no To:/Cc: headers: ${r.error}`); continue; }
+        if ('error' in r) {
+          log.push(`${prepared[i].path}: no To:/Cc: headers: ${r.error}`);
+          failed.push(r.error);
+          continue;
+        }
         prepared[i].to = r.to;
         prepared[i].cc = r.cc;
         changed = true;
@@ -286,14 +297,16 @@ export async function applyKernelTools(prepared: (PatchResult & { ok: true })[],
         if (!kernel[i]) continue;
         const r = await runCheckpatch(trees[i].root, write(i));
         checkpatch[i] = r;
-        if ('error' in r) log.push(`${prepared[i].path}: ${r.error}`);
-        else log.push(`${prepared[i].path}: checkpatch.pl --strict: ${r.total}`, ...r.messages.flatMap(m => m.split('\n').map(l => `  ${l}`)));
+        if ('error' in r) {
+          log.push(`${prepared[i].path}: ${r.error}`);
+          failed.push(r.error);
+        } else log.push(`${prepared[i].path}: checkpatch.pl --strict: ${r.total}`, ...r.messages.flatMap(m => m.split('\n').map(l => `  ${l}`)));
       }
     }
   } finally {
     fs.rmSync(tmp, { recursive: true, force: true });
   }
-  return { mails, checkpatch, log, fixes };
+  return { mails, checkpatch, log, fixes, failed };
 }
 
 function joinNotes(a: string | undefined, b: string): string {

@@ -2,6 +2,7 @@
 // simulator in a worker thread (cancellable, with a time limit), the patch writer (with the
 // kernel tree's tools) and git am.
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { FileFacts } from '../analysis/facts';
@@ -104,7 +105,8 @@ export async function createPatch(file: string, text: string, findings: Finding[
   if (!kernel && env.trusted) tools.log.push(`${repo.root} is not a kernel tree (no ${CHECKPATCH} and MAINTAINERS there): checkpatch.pl, get_maintainer.pl and git blame not run`);
   const [mail] = tools.mails;
   const check = tools.checkpatch[0];
-  const dir = settings.patch.directory ? path.resolve(repo.root, settings.patch.directory) : repo.root;
+  // `~/patches` is the user's; a relative folder is the tree root's.
+  const dir = settings.patch.directory ? path.resolve(repo.root, settings.patch.directory.replace(/^~(?=$|[\\/])/, os.homedir())) : repo.root;
   let written: string | undefined;
   try {
     fs.mkdirSync(dir, { recursive: true });

@@ -195,6 +195,30 @@ describe('kernel tools on a fake kernel tree', function () {
     assert.doesNotMatch(headers(r.stdout), /^To:/m, 'no --to-maintainers, no To:');
   });
 
+  it('retries get_maintainer.pl without --no-fixes for a tree older than that option', async () => {
+    const t = fakeKernelTree();
+    const gm = path.join(t.root, 'scripts/get_maintainer.pl');
+    fs.writeFileSync(gm, fs.readFileSync(gm, 'utf8').replace(' --no-fixes)', ')'));
+    const r = await runCli(['patch', '--to-maintainers', '--date', DATE, t.rel], t.root);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(headers(r.stdout), /^To: Ada Maintainer <ada@example.org>,$/m);
+    const ran = calls(t);
+    assert.equal(ran.length, 2);
+    assert.match(ran[0], /ARGS=--no-rolestats --roles --no-git --no-git-fallback --no-fixes /);
+    assert.match(ran[1], /ARGS=--no-rolestats --roles --no-git --no-git-fallback \S+\.patch /);
+  });
+
+  it('a tool that fails: the mail is written without what it would give, one line says why, exit 2', async () => {
+    const t = fakeKernelTree();
+    fs.writeFileSync(path.join(t.root, 'scripts/get_maintainer.pl'), 'die "MAINTAINERS is unreadable here\\n";\n');
+    const r = await runCli(['patch', '--to-maintainers', '--checkpatch', '--date', DATE, t.rel], t.root);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, /^virtio-race-lint: drivers\/demo\/demo_drv\.c: no To:\/Cc: headers: scripts\/get_maintainer\.pl failed: MAINTAINERS is unreadable here$/m);
+    assert.match(r.stderr, /checkpatch\.pl --strict: total: 0 errors/, 'the other tool still runs');
+    assert.match(r.stdout, /^Subject: \[PATCH\] demo: /m);
+    assert.doesNotMatch(headers(r.stdout), /^To:/m);
+  });
+
   it('says in one line that there is nothing to blame outside a git repository, and goes on', async () => {
     const t = fakeKernelTree({ git: false });
     const r = await runCli(['patch', '--fixes', '--to-maintainers', '--signoff', 'Ada Hacker <ada@example.org>', '--date', DATE, t.rel], t.root);

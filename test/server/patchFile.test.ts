@@ -69,6 +69,19 @@ describe('language server: kernel patch files', function () {
     assert.ok(fs.existsSync(res.path!));
   });
 
+  it('reads ~/ in virtioRaceLint.patch.directory as the home folder', async () => {
+    const t = fakeKernelTree();
+    const savedHome = process.env.HOME;
+    process.env.HOME = t.base;
+    try {
+      const uri = await serve(t, { settings: { patch: { directory: '~/outgoing' } } });
+      const res = await create(uri);
+      assert.equal(res.path, path.join(t.base, 'outgoing', NAME));
+    } finally {
+      process.env.HOME = savedHome;
+    }
+  });
+
   it('trusted, in a git repository that is not a kernel tree: no tool runs, one line says why; git am is still offered', async () => {
     const t = fakeKernelTree();
     fs.rmSync(path.join(t.root, 'scripts'), { recursive: true });
