@@ -247,9 +247,13 @@ export async function applyKernelTools(prepared: (PatchResult & { ok: true })[],
       if (!tags.length) continue;
       p.trailers = [...(p.trailers ?? []), ...tags.map(x => x.trailer)];
       const lines = tags.map(x => `${p.path}:${x.line + 1}`);
-      const note = `The Fixes: line names the commit that last changed the lock line (git blame of ${lines.join(', ')}), ` +
-        'which is not necessarily the one that introduced the race: check it before sending.' +
-        (tags.some(x => x.boundary) ? ' It is the first commit of this repository: the line may be older than the history.' : '');
+      const one = tags.length === 1;
+      const note = (one ? 'The Fixes: line names the commit that last changed the lock line'
+        : 'The Fixes: lines name the commits that last changed the lock lines') + ` (git blame of ${lines.join(', ')}), ` +
+        `which ${one ? 'is' : 'are'} not necessarily the one${one ? '' : 's'} that introduced the race: check before sending.` +
+        (!tags.some(x => x.boundary) ? ''
+          : one ? ' It is the first commit of this repository: the line may be older than the history.'
+            : ' One of them is the first commit of this repository: its line may be older than the history.');
       p.notes = joinNotes(p.notes, note);
       for (const x of tags) {
         log.push(`${p.path}:${x.line + 1}: ${x.trailer} (the commit that last changed the lock line; check it` +

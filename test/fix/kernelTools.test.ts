@@ -136,6 +136,9 @@ describe('kernel tools on a fake kernel tree', function () {
     const r3 = await blameFixes(t.root, t.rel, moved, [LOCK_LINE + 2]);
     assert.equal(r3.tags[0]?.sha, t.commits.lock);
     assert.equal(fixesTrailer('0123456789abcdef', 'x: "quoted"'), 'Fixes: 0123456789ab ("x: "quoted"")');
+    // One tag per commit: the unlock line came with the lock line; the first line is older.
+    const several = await blameFixes(t.root, t.rel, text, [LOCK_LINE, LOCK_LINE + 3, 0]);
+    assert.deepEqual(several.tags.map(x => [x.sha, x.line, x.boundary]), [[t.commits.lock, LOCK_LINE, false], [t.commits.add, 0, true]]);
   });
 
   it('marks a lock line from the repository\'s first commit (the history may start later than the line)', async () => {
