@@ -199,7 +199,8 @@ async function createPatch(arg?: { uri?: string }): Promise<void> {
     : 'error' in res.checkpatch ? ` checkpatch.pl did not run: ${res.checkpatch.error}.`
       : ` checkpatch.pl --strict: ${res.checkpatch.total.replace(/^total: /, '').replace(/, \d+ lines? checked$/, '')}` +
         (res.checkpatch.clean ? '.' : ' (see the output).');
-  const text = `Kernel patch written: ${where}.${check}${res.note ? ` Note: ${res.note}.` : ''}`;
+  const head = res.path ? `Kernel patch written: ${where}.` : `Kernel patch opened unsaved (${where}).`;
+  const text = `${head}${check}${res.note ? ` Note: ${res.note}.` : ''}`;
   const actions = [...(res.canApply && res.path ? ['Apply with git am'] : []), 'Show output'];
   const bad = res.checkpatch !== undefined && ('error' in res.checkpatch || !res.checkpatch.clean);
   const choice = await (bad ? vscode.window.showWarningMessage(text, ...actions) : vscode.window.showInformationMessage(text, ...actions));
@@ -234,8 +235,8 @@ async function applyPatch(arg?: ApplyPatchArgs): Promise<void> {
     void vscode.window.showWarningMessage(`Virtio Race: not applied: ${dirty.map(d => vscode.workspace.asRelativePath(d.uri)).join(', ')} has unsaved edits; save first.`);
     return;
   }
+  // The server logs the outcome in the output channel.
   const res = (await client.sendRequest('workspace/executeCommand', { command: ServerCommands.applyPatch, arguments: [target] })) as ApplyPatchResult;
-  log(`git am: ${res.ok ? res.message : res.reason}`, res.ok ? 'info' : 'warn');
   if (res.ok) void vscode.window.showInformationMessage(`Virtio Race: git am: ${res.message}.`);
   else void vscode.window.showErrorMessage(`Virtio Race: not applied: ${res.reason}.`);
 }
