@@ -319,6 +319,24 @@ describe('git am of a generated patch', function () {
     assert.ok(!fs.existsSync(path.join(t.root, '.git/rebase-apply')));
   });
 
+  it('starts no signing program the repository names (commit.gpgSign + gpg.program), which plain git am would', async () => {
+    const t = fakeKernelTree();
+    const patch = await made(t);
+    const marker = path.join(t.base, 'gpg-ran');
+    const prog = path.join(t.base, 'gpg.sh');
+    fs.writeFileSync(prog, `#!/bin/sh\necho "$*" >> '${marker}'\nexit 1\n`, { mode: 0o755 });
+    git(t.root, 'config', 'commit.gpgSign', 'true');
+    git(t.root, 'config', 'gpg.program', prog);
+    // The trap is live: git am as a user would run it starts the program (and fails).
+    try { git(t.root, 'am', patch); } catch { /* the signing program fails */ }
+    assert.ok(fs.existsSync(marker), 'plain git am starts gpg.program');
+    try { git(t.root, 'am', '--abort'); } catch { /* nothing to abort */ }
+    fs.rmSync(marker);
+    const r = await gitAm(t.root, patch, [t.rel]);
+    assert.equal(r.ok, true, JSON.stringify(r));
+    assert.ok(!fs.existsSync(marker), `a program ran: ${fs.existsSync(marker) ? fs.readFileSync(marker, 'utf8') : ''}`);
+  });
+
   it('runs no hook of the repository', async () => {
     const t = fakeKernelTree();
     const patch = await made(t);
