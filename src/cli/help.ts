@@ -20,7 +20,7 @@ Usage:
       These run the kernel tree's own code (scripts from the tree, git in its repository):
       --checkpatch      run scripts/checkpatch.pl --strict on each mail; its report goes
                         to stderr; exit 1 if it reports an error, warning or check.
-      --to-maintainers  To: the maintainers and reviewers, Cc: the lists, from
+      --to-maintainers  To: the people (maintainers, reviewers, ...), Cc: the lists, from
                         scripts/get_maintainer.pl --no-rolestats --roles --no-git
                         --no-git-fallback --no-fixes run on the mail.
       --fixes           a Fixes: line naming the commit that last changed each lock line

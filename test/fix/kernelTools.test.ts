@@ -74,6 +74,14 @@ describe('kernel tools: parsing', () => {
     });
   });
 
+  it('the CLI help documents the three options and what they run', async () => {
+    const r = await runCli(['--help'], process.cwd());
+    assert.match(r.stdout, /patch \[-o FILE\] .*\n\s+\[--checkpatch\] \[--to-maintainers\] \[--fixes\] PATH\.\.\./);
+    for (const re of [/--checkpatch +run scripts\/checkpatch\.pl --strict/, /--to-maintainers +To: .*scripts\/get_maintainer\.pl --no-rolestats --roles --no-git/s, /--fixes +a Fixes: line/]) {
+      assert.match(r.stdout, re);
+    }
+  });
+
   it('lists the files a patch changes', () => {
     assert.deepEqual(patchedPaths('x\ndiff --git a/a/b.c b/a/b.c\n--- a/a/b.c\ndiff --git a/c.h b/c.h\ndiff --git a/a/b.c b/a/b.c\n'), ['a/b.c', 'c.h']);
     assert.deepEqual(patchedPaths('no diff here\n'), []);
