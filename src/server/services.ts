@@ -16,6 +16,7 @@ import { preparePatch } from '../fix/patch';
 import type { ApplyPatchResult, CreatePatchResult, Settings } from '../shared/protocol';
 import { simulateCode, type CodeModel, type SimulateOptions } from '../sim/fromCode';
 import type { SimulationResult } from '../shared/simulation';
+import { isFileKey } from './paths';
 import type { ServerOptions } from './server';
 import type { SimReply, SimRequest } from './simWorker';
 
@@ -84,6 +85,8 @@ export function defaultServerOptions(): ServerOptions {
  */
 export async function createPatch(file: string, text: string, findings: Finding[], facts: FileFacts, settings: Settings,
   env: { trusted: boolean; folders?: string[] }): Promise<CreatePatchResult | { error: string }> {
+  // A patch names its file by a path in a tree, and is written next to it.
+  if (!isFileKey(file)) return { error: 'the file is not on disk (an unsaved buffer): save it in its tree first, then create the patch' };
   const folder = (env.folders ?? []).filter(f => file.startsWith(f.endsWith(path.sep) ? f : f + path.sep)).sort((a, b) => b.length - a.length)[0];
   const repo = repoInfo(file, folder ?? path.dirname(file), undefined, { runGit: env.trusted });
   const notes: string[] = [];

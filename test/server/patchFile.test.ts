@@ -6,7 +6,9 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Diagnostic } from 'vscode-languageserver-protocol';
-import { defaultServerOptions } from '../../src/server/services';
+import type { FileFacts } from '../../src/analysis/facts';
+import { createPatch, defaultServerOptions } from '../../src/server/services';
+import { DEFAULT_SETTINGS } from '../../src/shared/protocol';
 import type { ApplyPatchResult, CreatePatchResult } from '../../src/shared/protocol';
 import { calls, fakeKernelTree, git, haveTools, type FakeTree } from '../helpers/kernelTree';
 import { startServer, type TestClient } from '../helpers/lsp';
@@ -59,6 +61,11 @@ describe('language server: kernel patch files', function () {
     assert.notEqual(git(t.root, 'rev-parse', 'HEAD').trim(), before);
     assert.equal(git(t.root, 'log', '-1', '--format=%s').trim(), 'demo: disable local irqs while draining the virtqueue');
     assert.match(fs.readFileSync(t.file, 'utf8'), /spin_unlock_irqrestore\(&fsvq->lock, flags\);/);
+  });
+
+  it('refuses a buffer that is not a file on disk (nothing is written anywhere)', async () => {
+    const res = await createPatch('untitled:Untitled-1', 'int x;\n', [], { file: 'untitled:Untitled-1' } as unknown as FileFacts, DEFAULT_SETTINGS, { trusted: true });
+    assert.deepEqual(res, { error: 'the file is not on disk (an unsaved buffer): save it in its tree first, then create the patch' });
   });
 
   it('writes to virtioRaceLint.patch.directory (relative to the tree root) when set', async () => {
