@@ -12,7 +12,7 @@ import { withoutDisabledCode } from './disabled';
 import type { FileFacts } from './facts';
 import { IncrementalDocument, parseC, type Node, type Point } from './parser';
 import { fileLockSummaries } from './summaries';
-import { LineIndex } from './text';
+import { LineIndex, maskNonCode, maskPreprocessor, matchBrace } from './text';
 
 interface Item extends ItemPart {
   /** Row and column of `start`. */
@@ -40,6 +40,11 @@ function balanced(t: string): boolean {
     else if (c === ']' && --bracket < 0) return false;
   }
   return paren === 0 && bracket === 0;
+}
+
+/** The `{` that opens `body` is closed by its last character (comments, literals and preprocessor lines aside). */
+function bracesMatch(body: string): boolean {
+  return matchBrace(maskPreprocessor(maskNonCode(body)), 0) === body.length - 1;
 }
 
 export class AnalysedDocument {
@@ -203,7 +208,11 @@ export class AnalysedDocument {
       // function the parser did not reach through error recovery.
       let inError = false;
       for (let p = n.parent; p; p = p.parent) if (p.type === 'ERROR') { inError = true; break; }
-      const closed = !inError && !!body && text[body.startIndex] === '{' && text[body.endIndex - 1] === '}' && !body.lastChild?.isMissing;
+      // Its `}` must also be the one that matches its `{`: error recovery inside a body can end
+      // the function at another `}` (an unclosed block inside it), and then an edit in what is
+      // really the next function changes where the recovery ends it.
+      const closed = !inError && !!body && text[body.startIndex] === '{' && text[body.endIndex - 1] === '}' && !body.lastChild?.isMissing
+        && bracesMatch(text.slice(body.startIndex, body.endIndex));
       return {
         start: n.startIndex, end: n.endIndex, row: n.startPosition.row, column: n.startPosition.column,
         isFunction, bodyOpen: closed ? body!.startIndex : -1, bodyClose: closed ? body!.endIndex - 1 : -1,
