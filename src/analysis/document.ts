@@ -64,6 +64,8 @@ export class AnalysedDocument {
    * keystroke does not rescan the whole file for wrappers.
    */
   private sumDirty = false;
+  /** Calls of those wrappers: a body that calls one may itself be a wrapper (of a wrapper). */
+  private sumCallRe?: RegExp;
   /** How the last edit was handled, for tests and the benchmark. */
   lastEdit: 'body' | 'reparse' | 'none' = 'none';
 
@@ -96,9 +98,10 @@ export class AnalysedDocument {
     const rows = (t: string) => { let n = 0; for (let k = t.indexOf('\n'); k !== -1; k = t.indexOf('\n', k + 1)) n++; return n; };
     const delta = insert.length - removed.length;
     const dRows = rows(insert) - rows(removed);
-    if (LOCKISH.test(this.doc.text.slice(item.start, item.end))) this.sumDirty = true;
+    const wrapperish = (t: string) => LOCKISH.test(t) || !!this.sumCallRe?.test(t);
+    if (wrapperish(this.doc.text.slice(item.start, item.end))) this.sumDirty = true;
     this.doc.editOnly(start, end, insert, points);
-    if (LOCKISH.test(this.doc.text.slice(item.start, item.end + delta))) this.sumDirty = true;
+    if (wrapperish(this.doc.text.slice(item.start, item.end + delta))) this.sumDirty = true;
     this.treeStale = true;
     this.lastEdit = 'body';
     item.end += delta;
@@ -189,6 +192,7 @@ export class AnalysedDocument {
     const lines = new LineIndex(text);
     const sums = fileLockSummaries(text);
     this.sumSig = sums.sig;
+    this.sumCallRe = sums.callRe;
     this.sumDirty = false;
     const sigPrefix = sums.sig ? `${sums.sig}\0` : '';
     this.items = nodes.map(n => {
