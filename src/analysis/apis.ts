@@ -171,3 +171,37 @@ export const SLEEPING_APIS: ReadonlySet<string> = new Set([
   'cancel_delayed_work_sync', 'flush_workqueue', 'synchronize_rcu', 'might_sleep', 'cond_resched',
   'vmalloc', 'vfree', 'copy_to_user', 'copy_from_user',
 ]);
+
+/**
+ * Deferral other than a work item (VRL002): how a vring callback hands the drain to another
+ * context, and where that context's function is registered. Each entry: the argument holding the
+ * object (napi_struct, tasklet_struct) and, for a registration, the function's argument.
+ * include/linux/netdevice.h (napi_schedule*, netif_napi_add*), virtio_net's own
+ * virtqueue_napi_schedule(napi, vq), include/linux/interrupt.h (tasklet_*).
+ */
+export const NAPI_SCHEDULE_APIS: ReadonlyMap<string, { objArg: number }> = new Map([
+  ['napi_schedule', { objArg: 0 }], ['napi_schedule_irqoff', { objArg: 0 }], ['__napi_schedule', { objArg: 0 }],
+  ['__napi_schedule_irqoff', { objArg: 0 }], ['virtqueue_napi_schedule', { objArg: 0 }],
+]);
+export const NAPI_ADD_APIS: ReadonlyMap<string, { objArg: number; fnArg: number }> = new Map([
+  ['netif_napi_add', { objArg: 1, fnArg: 2 }], ['netif_napi_add_weight', { objArg: 1, fnArg: 2 }],
+  ['netif_napi_add_tx', { objArg: 1, fnArg: 2 }], ['netif_napi_add_tx_weight', { objArg: 1, fnArg: 2 }],
+  ['netif_napi_add_config', { objArg: 1, fnArg: 2 }], ['netif_napi_add_locked', { objArg: 1, fnArg: 2 }],
+]);
+export const TASKLET_SCHEDULE_APIS: ReadonlyMap<string, { objArg: number }> = new Map([
+  ['tasklet_schedule', { objArg: 0 }], ['tasklet_hi_schedule', { objArg: 0 }],
+]);
+export const TASKLET_INIT_APIS: ReadonlyMap<string, { objArg: number; fnArg: number }> = new Map([
+  ['tasklet_setup', { objArg: 0, fnArg: 1 }], ['tasklet_init', { objArg: 0, fnArg: 1 }],
+]);
+
+/** wake_up*(&wq) (include/linux/wait.h): the wait queue head is argument 0. */
+export const WAKE_API = /^wake_up(?:_interruptible|_all|_interruptible_all|_nr|_interruptible_nr|_poll|_interruptible_poll|_sync|_interruptible_sync|_locked|_all_locked)?$/;
+/**
+ * wait_event*(wq, condition): the condition is evaluated by the waiting task. The _lock_irq forms
+ * evaluate it under spin_lock_irq(), which the lock dataflow does not see: not counted.
+ */
+export const WAIT_API = /^wait_event(?:_(?!\w*lock_irq)\w+)?$/;
+
+/** trylocks the lock dataflow does not hold at a drain (mutex_trylock(), a result kept in a variable). */
+export const TRYLOCK_CALL = /^(?:mutex_trylock|spin_trylock|raw_spin_trylock|spin_trylock_bh|raw_spin_trylock_bh)$/;

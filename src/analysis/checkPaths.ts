@@ -3,6 +3,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { FactsCache } from './factsCache';
 import { Project } from './project';
+import type { RuleSettings } from './rules';
 import type { Finding } from './rules/rule';
 import { defaultWorkers, driverFilesWithRipgrep, errnoText, isCSource, parseClock, ripgrep, ScanPool, type ScanStats } from './scan';
 
@@ -30,6 +31,8 @@ export interface CheckOptions {
   prefilter?: 'auto' | 'ripgrep' | 'builtin';
   /** Keep and reuse per-file facts on disk (factsCache.ts): true for the default place, or a directory. */
   cache?: boolean | string;
+  /** Rules set off or to another severity (`--rule VRL002=warning`). */
+  rules?: RuleSettings;
 }
 
 /**
@@ -63,6 +66,7 @@ export async function checkPaths(paths: string[], opts: CheckOptions = {}): Prom
   const pool = new ScanPool(opts.workers ?? (dirs.length && !useRg ? defaultWorkers() : 0), 'caller', cache);
   try {
     const project = new Project();
+    if (opts.rules) project.rules = opts.rules;
     // Named files are parsed whatever they contain; directories only where the prefilter says.
     // A named file's neighbours are context (a callback registered in virtgpu_kms.c for a
     // handler in virtgpu_vq.c): read with the prefilter, used for linking, not reported.

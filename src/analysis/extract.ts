@@ -26,9 +26,10 @@ const RESET_KEY = 'reset:';
 
 /**
  * A lock-free body that still needs its syntax tree: local types for the work items it schedules
- * or binds and for container_of, callback tables, and the loop context of a drain.
+ * or binds and for container_of, callback tables, the loop context of a drain, and the objects
+ * of the other deferrals VRL002 follows (NAPI, tasklets, wait queues).
  */
-export const NEEDS_TREE = /\b_*(?:INIT|DECLARE)_\w*WORK\w*|\b(?:schedule|queue|mod)_\w*work\w*\s*\(|container_of|\bcallbacks?\b|virtqueue_info|vq_callback_t|virtqueue_get_buf|\b(?:alloc|create)_\w*workqueue\w*\s*\(/;
+export const NEEDS_TREE = /\b_*(?:INIT|DECLARE)_\w*WORK\w*|\b(?:schedule|queue|mod)_\w*work\w*\s*\(|container_of|\bcallbacks?\b|virtqueue_info|vq_callback_t|virtqueue_get_buf|\b(?:alloc|create)_\w*workqueue\w*\s*\(|napi_schedule|netif_napi_add|\btasklet_(?:schedule|hi_schedule|setup|init)\s*\(|\bwake_up\w*\s*\(|\bwait_event\w*\s*\(/;
 
 /** A workqueue allocation: the target's type is read from the tree (NEEDS_TREE). */
 const WQ_ALLOC = /\b(?:alloc_(?:ordered_)?workqueue(?:_lockdep_map)?|create_(?:singlethread_|freezable_)?workqueue)\s*\(/;

@@ -3,7 +3,7 @@
 // a whole kernel tree be checked while parsing only the few dozen files that matter.
 import * as path from 'node:path';
 import type { FileFacts, Span, SuppressionFact } from './facts';
-import { allRules } from './rules';
+import { applyRuleSettings, enabledRules, type RuleSettings } from './rules';
 import type { Finding } from './rules/rule';
 import { WorkspaceIndex } from './workspace';
 
@@ -33,6 +33,8 @@ export interface Analysis {
 
 export class Project {
   readonly index = new WorkspaceIndex();
+  /** Rules set off or to another severity (`--rule`, the editor's settings). */
+  rules: RuleSettings = {};
   /** Names already looked for in each unparsed file. */
   private tried = new Map<string, Set<string>>();
   /** Files parsed only to resolve a name: their own callees are not chased further. */
@@ -105,7 +107,7 @@ export class Project {
    * the lock, and the suppressions that silenced nothing (stale once the code was fixed).
    */
   analyse(): Analysis {
-    const all = allRules.flatMap(r => r.check(this.index));
+    const all = applyRuleSettings(enabledRules(this.rules).flatMap(r => r.check(this.index)), this.rules);
     const used = new Set<SuppressionFact>();
     const findings: Finding[] = [];
     const suppressed: Finding[] = [];

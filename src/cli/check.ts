@@ -1,11 +1,11 @@
 import * as path from 'node:path';
 import { ripgrep } from '../analysis/scan';
 import { formatText, toJson, toSarif } from '../report/formats';
-import { analyse, CliError, EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, intOption, oneOf, parseArgs, reportReadErrors, type Io } from './common';
+import { analyse, CliError, EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, intOption, oneOf, parseArgs, ruleOption, reportReadErrors, type Io } from './common';
 import { VERSION } from './help';
 
 export async function checkCommand(args: string[], io: Io): Promise<number> {
-  const a = parseArgs(args, { values: ['format', 'workers', 'prefilter', 'cache-location'], flags: ['related', 'cache'] });
+  const a = parseArgs(args, { values: ['format', 'workers', 'prefilter', 'cache-location', 'rule'], flags: ['related', 'cache'] });
   const format = oneOf('format', a.options.get('format'), ['text', 'json', 'sarif'] as const, 'text');
   const prefilter = oneOf('prefilter', a.options.get('prefilter'), ['auto', 'ripgrep', 'builtin'] as const, 'auto');
   if (a.positional.length === 0) throw new CliError('check: no PATH given (try: virtio-race-lint check drivers/)');
@@ -13,7 +13,8 @@ export async function checkCommand(args: string[], io: Io): Promise<number> {
   const workers = intOption('workers', a.options.get('workers'), 0, 64);
   const cacheDir = a.options.get('cache-location');
   const cache = cacheDir !== undefined ? path.resolve(io.cwd, cacheDir) : a.flags.has('cache');
-  const result = await analyse(a.positional, io, { workers, prefilter, cache });
+  const rules = ruleOption(a.options.get('rule'));
+  const result = await analyse(a.positional, io, { workers, prefilter, cache, ...(rules ? { rules } : {}) });
   for (const w of result.warnings) io.err(`virtio-race-lint: warning: ${w.startsWith(io.cwd + '/') ? w.slice(io.cwd.length + 1) : w}\n`);
   const { findings } = result;
   if (process.env.VRL_STATS) {
@@ -32,5 +33,6 @@ export async function checkCommand(args: string[], io: Io): Promise<number> {
       break;
   }
   if (reportReadErrors(result, io)) return EXIT_USAGE;
-  return findings.length ? EXIT_FINDINGS : EXIT_OK;
+  // Findings reported as information (VRL002 by default) are a map, not a failure.
+  return findings.some(f => f.severity === 'warning' || f.severity === 'error') ? EXIT_FINDINGS : EXIT_OK;
 }

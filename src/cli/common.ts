@@ -2,6 +2,7 @@
 // exit codes, a small option parser, and analyse(): the paths of a command line checked.
 import * as path from 'node:path';
 import { checkPaths, PathError, type CheckOptions, type CheckResult } from '../analysis/checkPaths';
+import { parseRuleSetting, type RuleSettings } from '../analysis/rules';
 
 export const EXIT_OK = 0;
 export const EXIT_FINDINGS = 1;
@@ -74,6 +75,18 @@ export function oneOf<T extends string>(name: string, value: string | undefined,
   if (value === undefined) return def;
   if ((allowed as readonly string[]).includes(value)) return value as T;
   throw new CliError(`invalid value '${value}' for --${name} (expected ${allowed.join(', ')})`);
+}
+
+/** `--rule VRL002=warning,VRL001=off`: rule levels, comma-separated; a later setting of a rule wins. */
+export function ruleOption(value: string | undefined): RuleSettings | undefined {
+  if (value === undefined) return undefined;
+  const out: Record<string, RuleSettings[string]> = {};
+  for (const part of value.split(',')) {
+    const r = parseRuleSetting(part);
+    if ('error' in r) throw new CliError(`--rule: ${r.error}`);
+    out[r.id] = r.level;
+  }
+  return out;
 }
 
 /**

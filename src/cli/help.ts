@@ -7,11 +7,13 @@ in Linux virtio drivers, apply the spin_lock_irqsave() fix, and simulate what it
 
 Usage:
   virtio-race-lint check [--format text|json|sarif] [--related] [--prefilter auto|ripgrep|builtin]
-      [--cache] [--cache-location DIR] PATH...
-      Report VRL001 findings. Directories are searched for .c and .h files (with ripgrep
-      when it is installed, else by a built-in scan). --cache keeps each file's facts in
-      ~/.cache/virtio-race-lint (or DIR), keyed by the file's content, and reuses them.
-      Exit 0: no findings; 1: findings; 2: usage or I/O error.
+      [--cache] [--cache-location DIR] [--rule RULE=off|information|warning,...] PATH...
+      Report VRL001, VRL002 and VRL003 findings. Directories are searched for .c and .h
+      files (with ripgrep when it is installed, else by a built-in scan). --cache keeps each
+      file's facts in ~/.cache/virtio-race-lint (or DIR), keyed by the file's content, and
+      reuses them. --rule turns a rule off or sets the severity of its findings
+      (VRL002, information by default: --rule VRL002=warning or VRL002=off).
+      Exit 0: no findings reported as warning; 1: such findings; 2: usage or I/O error.
   virtio-race-lint fix [--dry-run] PATH...
       Apply the spin_lock_irqsave() fix in place (--dry-run prints the unified diff).
   virtio-race-lint patch [-o FILE] [--signoff "Name <mail>"] [--date DATE]

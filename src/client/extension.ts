@@ -36,7 +36,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     vscode.commands.registerCommand(Commands.showOutput, () => output.show(true)),
     vscode.commands.registerCommand(Commands.menu, () => statusMenu(context)),
     vscode.commands.registerCommand(Commands.reindex, () => reindex()),
-    vscode.commands.registerCommand(Commands.showDocs, (arg?: { rule?: string }) => showDocs(context, arg?.rule)),
+    vscode.commands.registerCommand(Commands.showDocs, (arg?: { rule?: string; anchor?: string }) => showDocs(context, arg?.rule, arg?.anchor)),
     vscode.commands.registerCommand(Commands.insertSuppression, (arg: SuppressArgs) => insertSuppression(arg)),
     vscode.commands.registerCommand(Commands.restart, async () => {
       await client?.stop();
@@ -249,10 +249,10 @@ export function docsCommandUri(rule: string): vscode.Uri {
 }
 
 /** The README shipped in the extension, in the markdown preview, at the rule's section. */
-async function showDocs(context: vscode.ExtensionContext, rule = 'VRL001'): Promise<void> {
+async function showDocs(context: vscode.ExtensionContext, rule = 'VRL001', anchor?: string): Promise<void> {
   // vsce stores the README as readme.md in the package; a development folder has README.md.
   const name = ['README.md', 'readme.md'].find(n => fs.existsSync(context.asAbsolutePath(n))) ?? 'README.md';
-  const readme = vscode.Uri.joinPath(context.extensionUri, name).with({ fragment: RULE_ANCHORS[rule] ?? '' });
+  const readme = vscode.Uri.joinPath(context.extensionUri, name).with({ fragment: anchor ?? RULE_ANCHORS[rule] ?? '' });
   log(`showing the bundled documentation for ${rule}: ${readme.toString()}`);
   await vscode.commands.executeCommand('markdown.showPreview', readme);
 }

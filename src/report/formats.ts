@@ -3,7 +3,7 @@
 import { createHash } from 'node:crypto';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { allRules } from '../analysis/rules';
+import { allRules, ruleById } from '../analysis/rules';
 import type { Finding } from '../analysis/rules/rule';
 
 export const TOOL_NAME = 'virtio-race-lint';
@@ -44,10 +44,12 @@ export interface JsonFinding {
   callback: string;
   lock: string;
   message: string;
-  /** VRL001 only. */
+  /** VRL001 and VRL002 (each rule's json() hook adds its own fields). */
   drain?: { file: string; line: number; column: number; function: string; api: string };
   /** VRL003 only: the unlock call (also `line`/`column`, where VRL003 reports). */
   unlock?: { line: number; column: number; text: string; api: string };
+  /** VRL002: how the drain is deferred from the callback. */
+  deferral?: Record<string, unknown>;
   related: { role: string; file: string; line: number; column: number; message: string }[];
 }
 
@@ -65,8 +67,7 @@ export function toJson(findings: Finding[], base: string): { findings: JsonFindi
       callback: f.callback,
       lock: f.lock,
       message: f.message,
-      ...(f.drain ? { drain: { file: relativePath(f.drain.file, base), line: f.drain.span.line + 1, column: f.drain.span.column + 1, function: f.drain.function, api: f.drain.api } } : {}),
-      ...(f.unlock ? { unlock: { line: f.unlock.span.line + 1, column: f.unlock.span.column + 1, text: f.unlock.text, api: f.unlock.api } } : {}),
+      ...ruleById(f.rule)?.json?.(f, file => relativePath(file, base)),
       related: f.related.map(r => ({ role: r.role, file: relativePath(r.file, base), line: r.span.line + 1, column: r.span.column + 1, message: r.message })),
     })),
   };
@@ -113,19 +114,18 @@ export function toSarif(findings: Finding[], base: string, version: string): obj
         locations: [loc(f.file, f.span)],
         relatedLocations: f.related.map((r, i) => ({ id: i + 1, ...loc(r.file, r.span), message: { text: r.message } })),
         partialFingerprints: { 'virtioRaceLint/v1': fingerprint(f, base) },
-        properties: { handler: f.handler, callback: f.callback, lock: f.lock, ...(f.unlock ? { unlock: f.unlock.text } : {}) },
+        properties: { handler: f.handler, callback: f.callback, lock: f.lock, ...ruleById(f.rule)?.sarifProperties?.(f) },
       })),
     }],
   };
 }
 
 /**
- * Stable across unrelated edits: the rule, the file, the handler and the lock, not line numbers
- * (VRL003: and the unlock call, as one function may release a lock wrongly in two ways).
+ * Stable across unrelated edits: the rule, the file, the handler and the lock, not line numbers,
+ * and what the rule's fingerprint() adds (VRL003: the unlock call).
  */
 export function fingerprint(f: Finding, base: string): string {
-  const parts = [f.rule, relativePath(f.file, base), f.lockFunction, f.lockExpr, f.handler];
-  if (f.unlock) parts.push(f.unlock.text);
+  const parts = [f.rule, relativePath(f.file, base), f.lockFunction, f.lockExpr, f.handler, ...ruleById(f.rule)?.fingerprint?.(f) ?? []];
   return createHash('sha256').update(parts.join('\0')).digest('hex').slice(0, 32);
 }
 

@@ -2,9 +2,8 @@
 import { CodeActionKind, DiagnosticSeverity, DiagnosticTag, type CodeAction, type Diagnostic, type Range, type TextEdit as LspTextEdit } from 'vscode-languageserver/node';
 import type { Span } from '../analysis/facts';
 import type { Analysis } from '../analysis/project';
-import type { Finding } from '../analysis/rules/rule';
+import { DOCS_BASE, type Finding } from '../analysis/rules/rule';
 import { ruleById } from '../analysis/rules';
-import { vrl001 } from '../analysis/rules/vrl001';
 import type { TextEdit } from '../fix/irqsave';
 import { LineIndex } from '../analysis/text';
 import { SOURCE } from '../shared/protocol';
@@ -32,7 +31,7 @@ export function findingToDiagnostic(f: Finding, uris?: Map<string, string>): Dia
     range: spanToRange(f.span),
     severity: SEVERITY[f.severity],
     code: f.rule,
-    codeDescription: { href: (ruleById(f.rule) ?? vrl001).meta.docsUrl },
+    codeDescription: { href: ruleById(f.rule)?.meta.docsUrl ?? DOCS_BASE },
     source: SOURCE,
     message: f.message.split('\n')[0],
     relatedInformation: f.related.map(r => ({

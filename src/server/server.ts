@@ -14,15 +14,15 @@ import { factsFromBytes, factsFromText, isSeed } from '../analysis/fileFacts';
 import { readRegularFile } from '../analysis/fileRead';
 import { initParser } from '../analysis/parser';
 import { Project, type Analysis, type ExpansionHost } from '../analysis/project';
+import { ruleById, simulationModel } from '../analysis/rules';
 import type { Finding } from '../analysis/rules/rule';
 import { ScanPool, defaultWorkers, driverFilesWithRipgrep, isCSource, type ScanBatch, type ScanProgress } from '../analysis/scan';
 import { decodeSource, MAX_PARSE_BYTES } from '../analysis/source';
 import { LineIndex } from '../analysis/text';
-import { irqFlagsFix } from '../fix/irqflags';
-import { fixAll, irqsaveFix, lockFunctionOf } from '../fix/irqsave';
-import { modelAt, modelFromFinding, type CodeModel, type SimulateOptions } from '../sim/fromCode';
+import { fixAll, lockFunctionOf } from '../fix/irqsave';
+import { modelAt, type CodeModel, type SimulateOptions } from '../sim/fromCode';
 import {
-  Commands, DEFAULT_SETTINGS, FIX_ALL_KIND, FIX_ALL_TITLE, ServerCommands, type SuppressArgs, StatusNotification, TrustNotification, type FindingSummary, type Settings,
+  Commands, DEFAULT_SETTINGS, RULE_ANCHORS, FIX_ALL_KIND, FIX_ALL_TITLE, ServerCommands, type SuppressArgs, StatusNotification, TrustNotification, type FindingSummary, type Settings,
   type SimulateArgs, type StatusParams, type TrustParams, type ApplyPatchArgs, type ApplyPatchResult, type CreatePatchResult,
 } from '../shared/protocol';
 import { findingToDiagnostic, invalidSuppressionDiagnostic, quickFix, toLspEdits, unusedSuppressionDiagnostic, type DiagnosticData } from './convert';
@@ -615,7 +615,9 @@ export class VirtioRaceServer {
     if (withEdits) for (const d of this.docs.values()) if (d.stale) this.refreshFacts(d);
     if (!this.analysisStale) return;
     this.analysisStale = false;
-    this.analysis = this.settings.enable ? this.view.analyse() : { findings: [], suppressed: [], unusedSuppressions: [] };
+    const view = this.view;
+    view.rules = this.settings.rules ?? {};
+    this.analysis = this.settings.enable ? view.analyse() : { findings: [], suppressed: [], unusedSuppressions: [] };
   }
 
   private safely(key: string, f: () => void): void {
@@ -710,9 +712,10 @@ export class VirtioRaceServer {
     const editable = !isFileKey(key) || isWritable(key);
     const fileEdit = (edits: ReturnType<typeof toLspEdits>) => ({ documentChanges: [{ textDocument: { uri: d.uri, version: d.version }, edits }] });
     const actions: CodeAction[] = [];
-    const vrl001InFile = this.analysis.findings.filter(f => f.file === key && isVrl001(f));
+    // Fix-all applies the fixes of the rules whose fixes make the patch (VRL001's irqsave fix).
+    const patchInFile = this.analysis.findings.filter(f => f.file === key && isPatched(f));
     const fixAllEdits = () => {
-      const res = fixAll(vrl001InFile, facts, text);
+      const res = fixAll(patchInFile, facts, text);
       return res.edits.length ? toLspEdits(text, res.edits) : undefined;
     };
     if (editable && wants(FIX_ALL_KIND) && (only?.length ?? 0) > 0) {
@@ -732,29 +735,30 @@ export class VirtioRaceServer {
       }
       const finding = this.findingFor(key, diag);
       if (!finding) continue;
-      if (finding.rule === 'VRL003') {
-        if (editable && wants(CodeActionKind.QuickFix)) actions.push(...this.irqFlagsActions(finding, facts, text, d, diag));
-      } else {
-        if (editable && wants(CodeActionKind.QuickFix)) {
-          const fix = irqsaveFix(finding, facts, text);
-          if (fix.ok) {
-            actions.push(quickFix(fix.title, d.uri, d.version, toLspEdits(text, fix.edits), diag, true));
-          } else {
-            actions.push({ title: `Take ${finding.lockExpr} with irqsave`, kind: CodeActionKind.QuickFix, diagnostics: [diag], disabled: { reason: fix.reason } });
-          }
-          if (!fixAllOffered && vrl001InFile.length > 1) {
-            fixAllOffered = true;
-            const edits = fixAllEdits();
-            if (edits) actions.push({ title: FIX_ALL_TITLE, kind: CodeActionKind.QuickFix, diagnostics: [diag], edit: fileEdit(edits) });
-          }
-          const sup = this.suppressAction(finding, facts, text, d, diag);
-          if (sup) actions.push(sup);
+      // What the finding's rule offers (rule.ts): its quick fix, fix-all and the patch, its model.
+      const rule = ruleById(finding.rule);
+      if (editable && wants(CodeActionKind.QuickFix)) {
+        if (rule?.fix) {
+          const fix = rule.fix.apply(finding, facts, text);
+          if (fix.ok) actions.push(quickFix(fix.title, d.uri, d.version, toLspEdits(text, fix.edits), diag, true));
+          else actions.push({ title: rule.fix.refusedTitle(finding), kind: CodeActionKind.QuickFix, diagnostics: [diag], disabled: { reason: fix.reason } });
         }
-        if (wants(CodeActionKind.Empty)) {
+        if (rule?.patch && !fixAllOffered && patchInFile.length > 1) {
+          fixAllOffered = true;
+          const edits = fixAllEdits();
+          if (edits) actions.push({ title: FIX_ALL_TITLE, kind: CodeActionKind.QuickFix, diagnostics: [diag], edit: fileEdit(edits) });
+        }
+        const sup = this.suppressAction(finding, facts, text, d, diag);
+        if (sup) actions.push(sup);
+      }
+      if (wants(CodeActionKind.Empty)) {
+        if (rule?.simulate) {
           actions.push({
             title: `Simulate this race (${finding.handler})`, kind: CodeActionKind.Empty, diagnostics: [diag],
             command: { title: 'Simulate race', command: Commands.simulate, arguments: [{ uri: d.uri, line: finding.span.line } satisfies SimulateArgs] },
           });
+        }
+        if (rule?.patch) {
           actions.push({
             title: 'Create kernel patch for this file', kind: CodeActionKind.Empty, diagnostics: [diag],
             command: { title: 'Create kernel patch', command: Commands.createPatch, arguments: [{ uri: d.uri }] },
@@ -765,7 +769,7 @@ export class VirtioRaceServer {
         docsOffered.add(finding.rule);
         actions.push({
           title: `Show documentation for ${finding.rule}`, kind: CodeActionKind.Empty, diagnostics: [diag],
-          command: { title: `Show documentation for ${finding.rule}`, command: Commands.showDocs, arguments: [{ rule: finding.rule }] },
+          command: { title: `Show documentation for ${finding.rule}`, command: Commands.showDocs, arguments: [{ rule: finding.rule, ...docsAnchor(finding.rule) }] },
         });
       }
     }
@@ -803,7 +807,9 @@ export class VirtioRaceServer {
    * placeholder reason is reported as an invalid suppression and not honoured).
    */
   private suppressAction(finding: Finding, facts: FileFacts, text: string, d: { uri: string; version: number }, diag: Diagnostic): CodeAction | undefined {
-    const fn = lockFunctionOf(finding, facts);
+    // The function holding the finding's span (its lock call, or VRL002's drain): suppressions follow it.
+    const fn = lockFunctionOf(finding, facts)
+      ?? facts.functions.find(f => f.name === finding.lockFunction && f.span.start <= finding.span.start && finding.span.end <= f.span.end);
     if (!fn) return undefined;
     const line = fn.span.line;
     const indent = /^[ \t]*/.exec(text.slice(new LineIndex(text).lineStart(line)))![0];
@@ -812,17 +818,6 @@ export class VirtioRaceServer {
       title: `Suppress ${finding.rule} for ${fn.name}()`, kind: CodeActionKind.QuickFix, diagnostics: [diag],
       command: { title: `Suppress ${finding.rule}`, command: Commands.insertSuppression, arguments: [args] },
     };
-  }
-
-  /** VRL003: the unlock made to match its lock (preferred), and the suppression. */
-  private irqFlagsActions(finding: Finding, facts: FileFacts, text: string, d: { uri: string; version: number }, diag: Diagnostic): CodeAction[] {
-    const actions: CodeAction[] = [];
-    const fix = irqFlagsFix(finding, facts, text);
-    if (fix.ok) actions.push(quickFix(fix.title, d.uri, d.version, toLspEdits(text, fix.edits), diag, true));
-    else actions.push({ title: `Make ${finding.unlock?.api ?? 'the unlock'}() match ${finding.lockApi}()`, kind: CodeActionKind.QuickFix, diagnostics: [diag], disabled: { reason: fix.reason } });
-    const sup = this.suppressAction(finding, facts, text, d, diag);
-    if (sup) actions.push(sup);
-    return actions;
   }
 
   // --- commands -------------------------------------------------------------------------------
@@ -864,7 +859,7 @@ export class VirtioRaceServer {
         case ServerCommands.createPatch: {
           const key = uriToKey(arg.uri);
           const { text, facts } = this.current(key);
-          const findings = this.analysis.findings.filter(f => f.file === key && isVrl001(f));
+          const findings = this.analysis.findings.filter(f => f.file === key && isPatched(f));
           if (!facts || findings.length === 0) return { error: 'no VRL001 finding in this file' };
           if (!this.opts.createPatch) return { error: 'patch generation is not available in this server' };
           // A patch is UTF-8 text against the bytes on disk: other encodings would not apply.
@@ -899,13 +894,16 @@ export class VirtioRaceServer {
         case ServerCommands.simulate: {
           const key = uriToKey(arg.uri);
           this.freshen();
+          const index = this.view.index;
           const first = this.analysis.findings.find(f => f.file === key && isVrl001(f));
-          const model = arg.line !== undefined ? modelAt(this.analysis.findings, this.view.index, key, arg.line)
-            : first ? modelFromFinding(first, this.view.index) : undefined;
+          const model = arg.line !== undefined ? modelAt(this.analysis.findings, index, key, arg.line, f => simulationModel(f, index))
+            : first ? simulationModel(first, index) : undefined;
           if (!model) return { error: 'no VRL001 finding, or lock held around a virtqueue drain, at this position' };
           if (!this.opts.simulate) return { error: 'the simulator is not available in this server' };
           const options: SimulateOptions = {
-            buffers: this.settings.simulator.buffers, maxStates: this.settings.simulator.maxStates, timed: true,
+            buffers: this.settings.simulator.buffers, maxStates: this.settings.simulator.maxStates,
+            // The timed mode does not model a NAPI poll or a drain under no lock yet (VRL002's shapes).
+            timed: !(model.napi || model.lock === 'none'),
             ...(arg.options as SimulateOptions | undefined),
           };
           return await this.withProgress(`Simulating ${model.handler}()`, token =>
@@ -1007,11 +1005,10 @@ export function findingHover(f: Finding, uri: string, uris: Map<string, string>)
       lines.push(`- [${esc(path.basename(r.file))}:${r.span.line + 1}](${target}) ${esc(r.message)}`);
     }
   }
-  const links = [`[Documentation](${cmd(Commands.showDocs, { rule: f.rule })})`];
-  if (isVrl001(f)) {
-    links.push(`[Simulate](${cmd(Commands.simulate, { uri, line: f.span.line } satisfies SimulateArgs)})`);
-    links.push(`[Create patch](${cmd(Commands.createPatch, { uri })})`);
-  }
+  const links = [`[Documentation](${cmd(Commands.showDocs, { rule: f.rule, ...docsAnchor(f.rule) })})`];
+  const rule = ruleById(f.rule);
+  if (rule?.simulate) links.push(`[Simulate](${cmd(Commands.simulate, { uri, line: f.span.line } satisfies SimulateArgs)})`);
+  if (rule?.patch) links.push(`[Create patch](${cmd(Commands.createPatch, { uri })})`);
   lines.push('', links.join(' · '));
   return lines.join('\n');
 }
@@ -1032,9 +1029,23 @@ function isWritable(file: string): boolean {
   try { return (fs.statSync(file).mode & 0o222) !== 0; } catch { return true; }
 }
 
-/** The status item, the findings list, Simulate and Create patch are about VRL001 findings. */
+/** The status item, the findings list and Simulate without a line count VRL001 findings (the client's status text names it). */
 function isVrl001(f: Finding): boolean {
   return f.rule === 'VRL001';
+}
+
+/**
+ * The README anchor of a rule's section, from the registry, for the client's docs command: sent
+ * only for a rule the client's own table (RULE_ANCHORS) does not know.
+ */
+function docsAnchor(rule: string): { anchor?: string } {
+  const r = ruleById(rule);
+  return r && RULE_ANCHORS[rule] !== r.meta.docsAnchor ? { anchor: r.meta.docsAnchor } : {};
+}
+
+/** The rule's fixes go into fix-all and the kernel patch (rule.ts `patch`). */
+function isPatched(f: Finding): boolean {
+  return !!ruleById(f.rule)?.patch;
 }
 
 /**

@@ -1,6 +1,7 @@
 // Workspace settings as the client sends them, checked: a value of the wrong type or out of
 // range falls back to the default with a message that names it (`timeoutMs: "x"` once
 // disabled the simulator's time limit).
+import { parseRuleSetting } from '../analysis/rules';
 import { parseIdent } from '../fix/gitInfo';
 import { DEFAULT_SETTINGS, type Settings } from '../shared/protocol';
 import { MAX_N } from '../sim/model';
@@ -32,6 +33,17 @@ export function validateSettings(raw: unknown): { settings: Settings; problems: 
   let directory = DEFAULT_SETTINGS.patch.directory;
   if (typeof patch.directory === 'string') directory = patch.directory.trim();
   else if (patch.directory !== undefined && patch.directory !== null) problems.push(`virtioRaceLint.patch.directory: expected a folder path, not ${JSON.stringify(patch.directory)}; using the tree's root`);
+  // virtioRaceLint.rules: { "VRL002": "off" | "information" | "warning" }; a wrong entry is dropped.
+  const rules: NonNullable<Settings['rules']> = {};
+  if (isObject(s.rules)) {
+    for (const [id, level] of Object.entries(s.rules)) {
+      const r = typeof level === 'string' ? parseRuleSetting(`${id}=${level}`) : { error: `${id}: expected "off", "information" or "warning", not ${JSON.stringify(level)}` };
+      if ('error' in r) problems.push(`virtioRaceLint.rules: ${r.error}; ignored`);
+      else rules[r.id] = r.level;
+    }
+  } else if (s.rules !== undefined && s.rules !== null) {
+    problems.push(`virtioRaceLint.rules: expected an object such as { "VRL002": "warning" }, not ${JSON.stringify(s.rules)}; ignored`);
+  }
   const settings: Settings = {
     enable: bool('enable', s.enable, DEFAULT_SETTINGS.enable),
     run,
@@ -41,6 +53,7 @@ export function validateSettings(raw: unknown): { settings: Settings; problems: 
       timeoutMs: int('simulator.timeoutMs', sim.timeoutMs, DEFAULT_SETTINGS.simulator.timeoutMs, 1000, 3_600_000),
     },
     patch: { signoff, directory },
+    ...(Object.keys(rules).length ? { rules } : {}),
   };
   return { settings, problems };
 }

@@ -67,6 +67,8 @@ export interface Settings {
   simulator: { buffers: number; maxStates: number; timeoutMs: number };
   /** `directory`: where patch files are written; '' is the root of the tree holding the file. */
   patch: { signoff: string; directory: string };
+  /** Rules set off or to another severity than their default (`{ "VRL002": "warning" }`). */
+  rules?: Record<string, 'off' | 'information' | 'warning'>;
 }
 
 export const DEFAULT_SETTINGS: Settings = {

@@ -7,7 +7,7 @@ import type { Finding } from '../analysis/rules/rule';
 import { drainShapeOf, drainShapeOfFunction, ringBoundOf, workLocalityOf, type DrainShapeInfo } from '../analysis/shape';
 import type { WorkspaceIndex } from '../analysis/workspace';
 import { compareBeforeAfter, type Comparison } from './compare';
-import type { ExploreResult } from './explore';
+import { explore, type ExploreResult } from './explore';
 import { describeConfig, masksHardIrqs, PROPERTY_IDS, resolveConfig, type DrainShape, type LockKind, type Notify, type SimConfig, type Stale, type Target, type WqLocality } from './model';
 import { renderTimed, timedSentences } from './timedReport';
 import { renderScenarios, renderSummary, summarySentences, renderVerdictTable, resultToJson, type SourceMap, type SummaryContext } from './report';
@@ -36,6 +36,10 @@ export interface CodeModel {
   ring?: RingConditions;
   callbackLocks: boolean;
   callback?: string;
+  /** The drain runs in a NAPI poll the callback schedules (VRL002; SIM-MODEL §12). */
+  napi?: boolean;
+  /** No irqsave fix to compare with (VRL002: a mutex may sleep; SIM-MODEL §12). */
+  noFix?: boolean;
   sourceMap: SourceMap;
   /** Notes on how the code was mapped onto the model (e.g. raw_spin_lock modelled as spin_lock). */
   notes: string[];
@@ -120,6 +124,58 @@ export function modelFromFinding(finding: Finding, index: WorkspaceIndex): CodeM
 }
 
 /**
+ * The model for a VRL002 finding (SIM-MODEL §12): a work item draining under a mutex (LOCK 0 with
+ * the mutex), under no lock or after a trylock the analysis does not see held (LOCK 0, lock
+ * 'none'), or a NAPI poll. Waiters and tasklets are refused by the rule before this.
+ */
+export function vrl002Model(finding: Finding, index: WorkspaceIndex): CodeModel | undefined {
+  const d = finding.drain;
+  if (!d) return undefined;
+  const drainFn = index.get(d.file)?.functions.find(f => f.name === d.function && f.span.start <= d.span.start && d.span.end <= f.span.end);
+  const drain = drainFn?.drains.find(x => x.span.start === d.span.start);
+  if (!drainFn || !drain) return undefined;
+  const shape = String(finding.data?.shape ?? '');
+  const napi = shape === 'NAPI poll';
+  let model: CodeModel;
+  const lockFnName = finding.data?.lockFn;
+  const lockFile = String(finding.data?.lockFile ?? d.file);
+  const lockFn = lockFnName ? index.get(lockFile)?.functions.find(f => f.name === lockFnName && f.lockOps[finding.lockOp]?.text === finding.lock) : undefined;
+  if (shape === 'mutex' && lockFn) {
+    model = baseModel(lockFn, finding.lockOp, lockFile, drain, d.file, drainShapeOfFunction(lockFn, lockFile, finding.lockOp, lockFn === drainFn ? drain : undefined));
+    model.noFix = true;
+    model.notes.push('a mutex may sleep, so the irqsave fix does not apply: only the code as written is explored (SIM-MODEL §12)');
+  } else {
+    model = noLockModel(drainFn, d.file, drain);
+    if (shape === 'trylock') {
+      model.notes = [`the drain follows a trylock the analysis does not see held there; modelled as no lock (LOCK 0): for hard IRQs a held trylock is the same`];
+    }
+  }
+  if (napi) {
+    model.napi = true;
+    model.lockText = 'NAPI poll';
+    model.notes = ['the drain runs in a NAPI poll the callback schedules (SIM-MODEL §12): no lock, softirq on the CPU that scheduled it'];
+  }
+  model.handler = finding.handler;
+  model.callback = finding.callback;
+  model.callbackLocks = false;
+  const callback = finding.related.find(r => r.role === 'callback');
+  const schedule = finding.related.find(r => r.role === 'schedule');
+  const handlerFacts = index.get(finding.handlerFile)?.functions.find(f => f.name === finding.handler);
+  if (callback) model.sourceMap.callback = { file: callback.file, line: callback.span.line + 1 };
+  if (schedule) model.sourceMap.schedule = { file: schedule.file, line: schedule.span.line + 1 };
+  if (handlerFacts) model.sourceMap.handler = { file: finding.handlerFile, line: handlerFacts.nameSpan.line + 1 };
+  if (!napi) {
+    const wq = workLocalityOf(finding, index);
+    model.wq = wq.wq;
+    model.wqWhy = wq.why;
+  } else {
+    model.wq = 'local';
+    model.wqWhy = 'a NAPI poll runs on the CPU that scheduled it';
+  }
+  return model;
+}
+
+/**
  * The model for any function the user points at: the drain in it (or below it, in the file) and
  * the lock held there, whatever its kind; used for handlers VRL001 does not report (already
  * irqsave, or a mutex) so the user can see what their code guarantees.
@@ -179,9 +235,11 @@ function noLockModel(fn: FunctionFacts, file: string, drain: DrainFact): CodeMod
  * the finding whose lock is taken in the function containing the line; the finding whose handler
  * (the work function, when it takes the lock in a helper) contains the line; otherwise the
  * function containing the line, modelled as written (modelFromFunction). Undefined when there is
- * no lock held around a virtqueue drain there.
+ * no lock held around a virtqueue drain there. `modelOf` is the finding's rule's model (the
+ * front ends pass the registry's simulationModel; the default is VRL001's).
  */
-export function modelAt(findings: readonly Finding[], index: WorkspaceIndex, file: string, line: number): CodeModel | undefined {
+export function modelAt(findings: readonly Finding[], index: WorkspaceIndex, file: string, line: number,
+  modelOf: (f: Finding) => CodeModel | undefined = f => modelFromFinding(f, index)): CodeModel | undefined {
   const fns = index.get(file)?.functions ?? [];
   const within = (s: Span) => s.line <= line && line <= s.endLine;
   const fnAt = fns.find(f => within(f.span));
@@ -192,7 +250,7 @@ export function modelAt(findings: readonly Finding[], index: WorkspaceIndex, fil
     fnAt && findings.find(f => f.handlerFile === file && f.handler === fnAt.name),
   ];
   for (const f of candidates) {
-    const model = f && modelFromFinding(f, index);
+    const model = f && modelOf(f);
     if (model) return model;
   }
   return fnAt ? modelFromFunction(fnAt, file) : undefined;
@@ -265,7 +323,7 @@ export function configFor(model: CodeModel, o: SimulateOptions = {}): SimConfig 
     throw new SimOptionError(`--irq other needs --wq pinned: with the work queued on the CPU that took the interrupt${from}, ` +
       'the work follows the IRQ and "other" is the same as "same"');
   }
-  const napi = o.napi ?? false;
+  const napi = o.napi ?? model.napi ?? false;
   if (napi) {
     if (o.lock || o.drain || o.callbackLocks) throw new SimOptionError('--napi models a NAPI poll, which takes no lock and has one drain shape: drop --lock, --drain and --callback-locks');
     if (wq === 'pinned') throw new SimOptionError('--napi: a NAPI poll runs on the CPU that scheduled it, so --wq pinned does not apply');
@@ -312,6 +370,11 @@ export interface CodeSimulation {
   ringBound: RingBound;
   comparison: Comparison;
   timed?: TimedComparison;
+  /**
+   * NAPI (VRL002): the same exploration with the other kind of device (a compliant one against
+   * one that caches the suppression state), for the sentence that says which verdicts need which.
+   */
+  deviceContrast?: { device: Stale; result: ExploreResult };
 }
 
 /** The settings of a simulation under the `simulate` flag names (for --json and the view). */
@@ -343,7 +406,14 @@ export function simulateCode(model: CodeModel, o: SimulateOptions = {}): CodeSim
   const config = configFor(model, o);
   const ringBound = ringBoundFor(model, o, config);
   const settings = settingsOf(config, ringBound.ring, o);
-  const comparison = compareBeforeAfter(config);
+  // VRL002's mutex: the irqsave fix does not apply (a mutex may sleep), so only the code as written is explored.
+  const comparison = model.noFix && config.lock === model.lock && !o.lock
+    ? (() => { const before = explore(config); return { before, after: before, fixApplies: false }; })()
+    : compareBeforeAfter(config);
+  // The RFC's claim for NAPI is about the device: explore it with the other kind as well.
+  const deviceContrast = config.napi
+    ? (() => { const device: Stale = config.stale === 'cached' ? 'prompt' : 'cached'; return { device, result: compareBeforeAfter({ ...config, stale: device }).before }; })()
+    : undefined;
   if (o.timed && (config.napi || config.lock === 'none')) {
     throw new SimOptionError(`--timed does not model ${config.napi ? 'a NAPI poll' : 'a drain under no lock'} yet; the exploration without --timed does`);
   }
@@ -362,7 +432,7 @@ export function simulateCode(model: CodeModel, o: SimulateOptions = {}): CodeSim
     ringCond1: !!model.ring?.cond1 && !config.napi,
     ...(o.completions ? { completions: o.completions } : {}),
   }) : undefined;
-  return { model, config, settings, ringBound, comparison, timed };
+  return { model, config, settings, ringBound, comparison, timed, ...(deviceContrast ? { deviceContrast } : {}) };
 }
 
 // --- the names in the model's step descriptions ----------------------------------------------
@@ -473,7 +543,10 @@ function modelNotes(sim: CodeSimulation): string[] {
 }
 
 export function summaryContext(sim: CodeSimulation): SummaryContext {
-  return { ringBound: sim.ringBound, ringFromUser: sim.settings.ring !== DEFAULT_RING };
+  return {
+    ringBound: sim.ringBound, ringFromUser: sim.settings.ring !== DEFAULT_RING,
+    ...(sim.deviceContrast ? { deviceContrast: sim.deviceContrast } : {}),
+  };
 }
 
 /** One element of `simulate --json`: handler, file, line, model, before, after. */
@@ -490,8 +563,18 @@ export function simulationJson(sim: CodeSimulation, relFile: (f: string) => stri
     after: resultToJson(cmp.after, map),
     ...(sim.timed ? { timed: { params: sim.timed.params, asIs: timedRunJson(sim.timed.asIs), irqsave: timedRunJson(sim.timed.irqsave),
       summary: timedSentences(sim.timed, sim.ringBound) } } : {}),
+    ...(sim.deviceContrast ? { deviceContrast: deviceContrastJson(sim) } : {}),
     summary: summarySentences(cmp, summaryContext(sim)),
   };
+}
+
+/** NAPI: the properties violated with each kind of device (SIM-MODEL §12). */
+function deviceContrastJson(sim: CodeSimulation): object {
+  const runs = [
+    { device: sim.config.stale, result: sim.comparison.before },
+    { device: sim.deviceContrast!.device, result: sim.deviceContrast!.result },
+  ];
+  return Object.fromEntries(runs.map(r => [r.device, PROPERTY_IDS.filter(id => r.result.properties[id].checked && r.result.properties[id].violated)]));
 }
 
 function relativeMap(map: SourceMap, rel: (f: string) => string): SourceMap {

@@ -4,7 +4,7 @@
 
 import { Comparison } from './compare';
 import { ExploreResult, PropertyResult } from './explore';
-import { PROPERTY_IDS, PROPERTY_TITLES, PropertyId, SimConfig, describeConfig, masksHardIrqs } from './model';
+import { PROPERTY_IDS, PROPERTY_TITLES, PropertyId, SimConfig, Stale, describeConfig, masksHardIrqs } from './model';
 import { TraceStep } from './trace';
 
 export interface Loc { file: string; line: number }
@@ -222,6 +222,8 @@ export interface SummaryContext {
   ringBound?: { applies: boolean; ring: number; why: string };
   /** The ring size came from the user (--ring), not the default. */
   ringFromUser?: boolean;
+  /** The same exploration with the other kind of device (NAPI): which verdicts need which device. */
+  deviceContrast?: { device: Stale; result: ExploreResult };
 }
 
 /** The model document shipped with the extension; reports cite it. */
@@ -274,12 +276,9 @@ export function summarySentences(cmp: Comparison, ctx: SummaryContext = {}): str
   if (!cmp.fixApplies) {
     s.push(c.napi
       ? 'The irqsave fix does not apply: a NAPI poll runs in softirq and takes no lock to change.'
-      : 'The irqsave fix does not apply: the drain holds no lock to change.');
-    if (c.napi) {
-      s.push(c.stale === 'cached'
-        ? 'Lost completions (E) here need a device that caches the suppression state, which the VIRTIO spec does not allow; the other verdicts hold with a compliant device too.'
-        : 'These verdicts need no misbehaving device: a compliant device can send an MSI it decided on before the callback\'s virtqueue_disable_cb(), or in the window between virtqueue_enable_cb_prepare() and virtqueue_poll().');
-    }
+      : c.lock === 'mutex' ? 'The irqsave fix does not apply: the drain holds a mutex, which may sleep and so cannot be held with hard IRQs off.'
+        : 'The irqsave fix does not apply: the drain holds no lock to change.');
+    if (c.napi && ctx.deviceContrast) s.push(...deviceSentences(before, ctx.deviceContrast));
   } else if (masksHardIrqs(c.lock)) {
     s.push('The code already masks local IRQs while it holds the lock, so the fix changes nothing here.');
   } else {
@@ -341,6 +340,33 @@ export function summarySentences(cmp: Comparison, ctx: SummaryContext = {}): str
   s.push("The race needs vring_interrupt() to be the queue's own MSI-X vector handler: where vp_find_vqs() falls back to shared vectors (vp_vring_interrupt()), " +
     `an interrupt returns IRQ_NONE only if every queue on its vector is empty (${MODEL_DOC}#shared-vectors).`);
   s.push(`These verdicts hold for the model in ${MODEL_DOC} (sequential consistency, split ring, no PREEMPT_RT).`);
+  return s;
+}
+
+/**
+ * Which verdicts hold with a compliant device and which need one that caches the suppression
+ * state (the RFC: "hardware devices might cache the value"), from the two explorations.
+ */
+export function deviceSentences(before: ExploreResult, contrast: { device: Stale; result: ExploreResult }): string[] {
+  const c = before.config;
+  const cachedRun = c.stale === 'cached' ? before : contrast.result;
+  const compliantRun = c.stale === 'cached' ? contrast.result : before;
+  const compliantName = c.stale === 'cached' ? contrast.device : c.stale;
+  const vComp = violated(compliantRun);
+  const vCache = violated(cachedRun);
+  const onlyCached = vCache.filter(id => !compliantRun.properties[id].violated);
+  const onlyCompliant = vComp.filter(id => !cachedRun.properties[id].violated);
+  const s = [
+    `With a compliant device (--device ${compliantName}) ${vComp.length ? `these are reachable: ${list(vComp)}` : 'none of the checked properties is violated'}; ` +
+    `with a device that caches the suppression state (--device cached, which the VIRTIO spec does not allow) ${vCache.length ? list(vCache) : 'none'}.`,
+  ];
+  if (onlyCached.length) {
+    s.push(`So ${list(onlyCached)} need${onlyCached.length === 1 ? 's' : ''} the caching device${vComp.length ? `; ${vComp.join(', ')} need${vComp.length === 1 ? 's' : ''} no misbehaving device` : ''}.`);
+  } else if (vComp.length) {
+    s.push("So every violation here is reachable with a compliant device: the caching device adds none.");
+  }
+  if (onlyCompliant.length) s.push(`Reachable with the compliant device only: ${list(onlyCompliant)}.`);
+  if (before.capped || contrast.result.capped) s.push('One of the two explorations hit its state cap, so the comparison is partial.');
   return s;
 }
 

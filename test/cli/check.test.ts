@@ -63,7 +63,8 @@ describe('virtio-race-lint check', () => {
   });
 
   it('exits 0 with no output when there is nothing to report', async () => {
-    const r = await runCli(['check', '.'], path.join(FIXTURES, 'vrl001', 'negatives'));
+    // (released_handler() drains with no lock after dropping it: VRL002's, turned off here.)
+    const r = await runCli(['check', '--rule', 'VRL002=off', '.'], path.join(FIXTURES, 'vrl001', 'negatives'));
     assert.deepEqual([r.code, r.stdout, r.stderr], [0, '', '']);
   });
 
@@ -127,7 +128,7 @@ describe('virtio-race-lint check', () => {
   it('finds the same with the ripgrep prefilter as with the built-in one', async function () {
     if (!ripgrep()) this.skip(); // rg is not installed here
     const dir = path.join(FIXTURES, 'vrl001');
-    const [rg, builtin] = await Promise.all(['ripgrep', 'builtin'].map(p => runCli(['check', '--format', 'json', '--prefilter', p, '.'], dir)));
+    const [rg, builtin] = await Promise.all(['ripgrep', 'builtin'].map(p => runCli(['check', '--format', 'json', '--rule', 'VRL002=off', '--prefilter', p, '.'], dir)));
     assert.equal(rg.code, 1);
     const findings = JSON.parse(rg.stdout).findings;
     // Every `// ruleid: VRL001` annotation of the fixtures, and nothing else.

@@ -11,10 +11,11 @@
 // the same lock can no longer deadlock against it. IRQ_NONE stays possible (the deferred
 // interrupt still finds the ring empty), and an interrupt routed to another CPU is not masked.
 import { DRAIN_APIS, isIrqUnsafeSpin } from '../apis';
-import type { CallFact, DrainFact, FunctionFacts, LockOp } from '../facts';
-import { keysMatch, resolveKeys } from '../shape';
-import { callbacksAt } from '../vqTables';
-import type { CallbackInfo, FnRef, ResolvedBinding, ScheduleReach, Tables, WorkKey, WorkspaceIndex } from '../workspace';
+import type { DrainFact, FunctionFacts, LockOp } from '../facts';
+import { drainQueueCallbacks } from './queues';
+import type { CallbackInfo, FnRef, ResolvedBinding, ScheduleReach, Tables, WorkspaceIndex } from '../workspace';
+import { irqsaveFix } from '../../fix/irqsave';
+import { modelFromFinding } from '../../sim/fromCode';
 import { createRule, type Finding, type RelatedLocation } from './rule';
 
 const MAX_DEPTH = 5;
@@ -33,7 +34,13 @@ export const vrl001 = createRule({
   name: 'irq-unsafe-vq-drain',
   severity: 'warning',
   description: 'A work function scheduled from a vring callback drains a virtqueue while holding a spinlock taken with hard IRQs enabled.',
-}, check);
+}, check, {
+  // The irqsave fix (src/fix/irqsave.ts), its fix-all and its patch mail (src/fix/patch.ts).
+  fix: { apply: (f, facts, text) => irqsaveFix(f, facts, text), refusedTitle: f => `Take ${f.lockExpr} with irqsave` },
+  patch: true,
+  simulate: (f, index) => modelFromFinding(f, index),
+  json: (f, rel) => (f.drain ? { drain: { file: rel(f.drain.file), line: f.drain.span.line + 1, column: f.drain.span.column + 1, function: f.drain.function, api: f.drain.api } } : {}),
+});
 
 function check(index: WorkspaceIndex): Finding[] {
   const t = index.link();
@@ -118,57 +125,13 @@ function drainsBelow(t: Tables, f: FnRef, stack: Set<FunctionFacts>, depth: numb
   return out;
 }
 
-function dirOf(file: string): string {
-  const i = Math.max(file.lastIndexOf('/'), file.lastIndexOf('\\'));
-  return i < 0 ? '' : file.slice(0, i);
-}
-
-/** Queues set up in the index, with the callback each got (null: none). */
-const setupMemo = new WeakMap<Tables, { key: WorkKey; file: string; callback: string | null }[]>();
-function queueSetups(t: Tables): { key: WorkKey; file: string; callback: string | null }[] {
-  let out = setupMemo.get(t);
-  if (out) return out;
-  out = [];
-  for (const file of t.files.values()) {
-    for (const fn of file.functions) {
-      for (const s of fn.vqSetups ?? []) {
-        // A file-scope table's element (vqTables.ts); unknown when the table is not in this file.
-        const table = s.table && file.vqTables?.find(x => x.name === s.table!.name);
-        const cbs = s.table ? (table ? callbacksAt(table.entries, s.table.sub) ?? [] : []) : [s.callback ?? null];
-        for (const r of resolveKeys(t, s.target, { file: file.file, fn }, 0)) for (const callback of cbs) out.push({ key: r.key, file: r.file, callback });
-      }
-    }
-  }
-  setupMemo.set(t, out);
-  return out;
-}
-
 /**
  * The callbacks of the queue a drain acts on (null for a queue set up without one), or undefined
  * when the queue, or where it was set up, is not known.
  */
 function queueCallbacks(t: Tables, rd: RacyDrain, memo: Map<RacyDrain, Set<string | null> | undefined>): Set<string | null> | undefined {
   if (memo.has(rd)) return memo.get(rd);
-  let out: Set<string | null> | undefined;
-  const setups = queueSetups(t);
-  if (setups.length) {
-    // The calls from the lock's owner down to the drain, so a queue passed as an argument resolves.
-    const ctx: { caller: FnRef; call: CallFact }[] = [];
-    for (let i = 0; i + 1 < rd.chain.length; i++) {
-      const call = rd.chain[i].fn.calls.find(c => c.callee === rd.chain[i + 1].fn.name);
-      if (!call) { ctx.length = 0; break; }
-      ctx.push({ caller: rd.chain[i], call });
-    }
-    for (const q of resolveKeys(t, rd.drain.vq, rd.drainFn, 0, ctx.length ? ctx : undefined)) {
-      // Only the driver's own setups (same directory), and only keys whose container type is known:
-      // a bare member name such as `vq` would match every driver's queue.
-      if (!q.key.global && q.key.root === undefined) continue;
-      for (const s of setups) {
-        if (dirOf(s.file) !== dirOf(q.file) || (!s.key.global && s.key.root === undefined)) continue;
-        if (keysMatch(t, q.key, q.file, s.key, s.file)) (out ??= new Set()).add(s.callback);
-      }
-    }
-  }
+  const out = drainQueueCallbacks(t, rd.chain, rd.drainFn, rd.drain);
   memo.set(rd, out);
   return out;
 }

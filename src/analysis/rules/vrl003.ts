@@ -32,6 +32,7 @@
 // spin_lock(&l) .. spin_unlock_irq(&l).
 import type { FunctionFacts, LockOp } from '../facts';
 import type { WorkspaceIndex } from '../workspace';
+import { irqFlagsFix } from '../../fix/irqflags';
 import { createRule, type Finding } from './rule';
 
 export const vrl003 = createRule({
@@ -39,7 +40,14 @@ export const vrl003 = createRule({
   name: 'irq-flags-mismatch',
   severity: 'warning',
   description: 'A spinlock or rwlock taken with one IRQ/softirq variant (_irqsave, _irq, _bh or plain) is released in the same function with an unlock of another variant.',
-}, check);
+}, check, {
+  // The unlock rewritten to match its lock (src/fix/irqflags.ts).
+  fix: { apply: (f, facts, text) => irqFlagsFix(f, facts, text), refusedTitle: f => `Make ${f.unlock?.api ?? 'the unlock'}() match ${f.lockApi}()` },
+  json: f => (f.unlock ? { unlock: { line: f.unlock.span.line + 1, column: f.unlock.span.column + 1, text: f.unlock.text, api: f.unlock.api } } : {}),
+  sarifProperties: (f): Record<string, string> => (f.unlock ? { unlock: f.unlock.text } : {}),
+  // One function may release a lock wrongly in two ways.
+  fingerprint: f => (f.unlock ? [f.unlock.text] : []),
+});
 
 const CHECKED_FAMILIES = new Set(['spinlock', 'raw_spinlock', 'rwlock']);
 
