@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { LanguageClient, State, TransportKind, type LanguageClientOptions, type ServerOptions } from 'vscode-languageclient/node';
 import {
-  Commands, RULE_ANCHORS, ServerCommands, StatusNotification, TrustNotification, type ApplyPatchArgs, type ApplyPatchResult, type CreatePatchResult,
+  Commands, RULE_ANCHORS, ServerCommands, StatusNotification, TrustNotification, type ApplyPatchArgs, type CommandArgs, type CommandResult, type ServerCommand,
   type FindingSummary, type SimulateArgs, type StatusParams, type SuppressArgs, type TrustParams,
 } from '../shared/protocol';
 import { SimulationPanel, type SimulationResult } from './simulationView';
@@ -112,9 +112,17 @@ function setStatus(p: StatusParams): void {
   status.show();
 }
 
+/**
+ * Runs a server command with its arguments and result typed by the shared protocol
+ * (ServerCommandTypes): the one place the client trusts the server's JSON to have that shape.
+ */
+async function serverCommand<K extends ServerCommand>(c: LanguageClient, command: K, ...args: CommandArgs<K>): Promise<CommandResult<K>> {
+  return c.sendRequest('workspace/executeCommand', { command, arguments: args }) as Promise<CommandResult<K>>;
+}
+
 async function findingsList(): Promise<FindingSummary[]> {
   if (!client) return [];
-  return (await client.sendRequest('workspace/executeCommand', { command: ServerCommands.listFindings, arguments: [] })) as FindingSummary[];
+  return serverCommand(client, ServerCommands.listFindings);
 }
 
 /** The finding at the cursor, else a quick pick of every finding in the workspace. */
@@ -157,7 +165,7 @@ async function simulate(context: vscode.ExtensionContext, arg?: SimulateArgs): P
 /** The server's simulate command for a position and options; the trace channel gets the report. */
 async function runSimulation(args: SimulateArgs): Promise<SimulationResult | { error: string }> {
   if (!client) return { error: 'the language server is not running' };
-  const result = (await client.sendRequest('workspace/executeCommand', { command: ServerCommands.simulate, arguments: [args] })) as SimulationResult | { error: string } | null;
+  const result = await serverCommand(client, ServerCommands.simulate, args);
   if (!result) return { error: 'the simulation was cancelled' };
   if (!('error' in result)) {
     traceChannel.clear();
@@ -172,7 +180,7 @@ const lastPatch = new Map<string, string>();
 async function createPatch(arg?: { uri?: string }): Promise<void> {
   const uri = arg?.uri ?? vscode.window.activeTextEditor?.document.uri.toString();
   if (!uri || !client) return;
-  const res = (await client.sendRequest('workspace/executeCommand', { command: ServerCommands.createPatch, arguments: [{ uri }] })) as CreatePatchResult | { error: string };
+  const res = await serverCommand(client, ServerCommands.createPatch, { uri });
   if ('error' in res) {
     void vscode.window.showErrorMessage(`Virtio Race: ${res.error}`);
     return;
@@ -230,7 +238,7 @@ async function applyPatch(arg?: ApplyPatchArgs): Promise<void> {
     return;
   }
   // The server logs the outcome in the output channel.
-  const res = (await client.sendRequest('workspace/executeCommand', { command: ServerCommands.applyPatch, arguments: [target] })) as ApplyPatchResult;
+  const res = await serverCommand(client, ServerCommands.applyPatch, target);
   if (res.ok) void vscode.window.showInformationMessage(`Virtio Race: git am: ${res.message}.`);
   else void vscode.window.showErrorMessage(`Virtio Race: not applied: ${res.reason}.`);
 }
@@ -238,8 +246,9 @@ async function applyPatch(arg?: ApplyPatchArgs): Promise<void> {
 async function fixAllInFile(): Promise<void> {
   const editor = vscode.window.activeTextEditor;
   if (!editor || !client) return;
-  const res = (await client.sendRequest('workspace/executeCommand', { command: ServerCommands.fixAll, arguments: [{ uri: editor.document.uri.toString() }] })) as { applied?: boolean; message?: string; refused?: string[] };
-  if (!res.applied) void vscode.window.showInformationMessage(`Virtio Race: ${res.message ?? 'nothing fixed'}`);
+  const res = await serverCommand(client, ServerCommands.fixAll, { uri: editor.document.uri.toString() });
+  if ('error' in res) void vscode.window.showErrorMessage(`Virtio Race: fix all failed: ${res.error}`);
+  else if (!res.applied) void vscode.window.showInformationMessage(`Virtio Race: ${res.message ?? 'nothing fixed'}`);
   else if (res.refused?.length) void vscode.window.showWarningMessage(`Virtio Race: some locks were left alone: ${res.refused.join('; ')}`);
 }
 
@@ -280,7 +289,7 @@ function log(message: string, level: 'info' | 'warn' | 'error' = 'info'): void {
 async function reindex(): Promise<void> {
   if (!client) return;
   log('re-indexing the workspace');
-  await client.sendRequest('workspace/executeCommand', { command: ServerCommands.reindex, arguments: [] });
+  await serverCommand(client, ServerCommands.reindex);
 }
 
 /** The status item's menu. */

@@ -23,7 +23,7 @@ import { fixAll, lockFunctionOf } from '../fix/irqsave';
 import { modelAt, type CodeModel, type SimulateOptions } from '../sim/fromCode';
 import {
   Commands, DEFAULT_SETTINGS, RULE_ANCHORS, FIX_ALL_KIND, FIX_ALL_TITLE, ServerCommands, type SuppressArgs, StatusNotification, TrustNotification, type FindingSummary, type Settings,
-  type SimulateArgs, type StatusParams, type TrustParams, type ApplyPatchArgs, type ApplyPatchResult, type CreatePatchResult,
+  type SimulateArgs, type StatusParams, type TrustParams, type ApplyPatchArgs, type ApplyPatchResult, type CreatePatchResult, type CommandResult, type FixAllResult,
 } from '../shared/protocol';
 import { findingToDiagnostic, invalidSuppressionDiagnostic, quickFix, toLspEdits, unusedSuppressionDiagnostic, type DiagnosticData } from './convert';
 import { excludeMatcher, excludeRules } from './glob';
@@ -34,7 +34,7 @@ export interface ServerOptions {
   /** Scan workers for the workspace index (0: in-process, as tests do). */
   workers?: number;
   /** Runs a simulation; the default uses a worker thread (see services.ts). */
-  simulate?: (req: SimulateRequest, token: { isCancellationRequested: boolean }) => Promise<unknown>;
+  simulate?: (req: SimulateRequest, token: { isCancellationRequested: boolean }) => Promise<CommandResult<typeof ServerCommands.simulate>>;
   /**
    * Builds a patch mail for a file; injected so the server stays thin. `trusted` false (an
    * untrusted workspace): start no process (no git).
@@ -831,30 +831,30 @@ export class VirtioRaceServer {
       switch (command) {
         case ServerCommands.reindex:
           void this.reindex();
-          return { started: true };
+          return { started: true } satisfies CommandResult<typeof ServerCommands.reindex>;
         case ServerCommands.listFindings:
           return this.analysis.findings.filter(isVrl001).map(f => ({
             uri: keyToUri(f.file, this.uris), line: f.span.line, character: f.span.column,
             handler: f.handler, callback: f.callback, lock: f.lock, message: f.message,
-          } satisfies FindingSummary));
+          } satisfies FindingSummary)) satisfies CommandResult<typeof ServerCommands.listFindings>;
         case ServerCommands.fixAll: {
           const key = uriToKey(arg.uri);
           // Edits go only to an open document, against its version: for a file on disk the
           // client would apply them to whatever the disk holds by then.
           if (!this.docs.has(key)) {
-            return { applied: false, message: `${path.basename(key)} is not open: open it to fix it (edits are sent only for open documents, with their version)` };
+            return { applied: false, message: `${path.basename(key)} is not open: open it to fix it (edits are sent only for open documents, with their version)` } satisfies FixAllResult;
           }
           const { text, facts, version } = this.current(key);
-          if (!facts) return { applied: false, message: 'nothing to fix' };
+          if (!facts) return { applied: false, message: 'nothing to fix' } satisfies FixAllResult;
           const res = fixAll(this.analysis.findings.filter(f => f.file === key), facts, text);
           if (res.edits.length === 0) {
-            return { applied: false, message: res.refused.length ? res.refused.map(r => r.reason).join('; ') : 'nothing to fix' };
+            return { applied: false, message: res.refused.length ? res.refused.map(r => r.reason).join('; ') : 'nothing to fix' } satisfies FixAllResult;
           }
           const applied = await this.connection.workspace.applyEdit({
             label: 'virtio-race-lint: fix all',
             edit: { documentChanges: [{ textDocument: { uri: arg.uri, version }, edits: toLspEdits(text, res.edits) }] },
           });
-          return { applied: applied.applied, fixed: res.fixed.length, refused: res.refused.map(r => r.reason) };
+          return { applied: applied.applied, fixed: res.fixed.length, refused: res.refused.map(r => r.reason) } satisfies FixAllResult;
         }
         case ServerCommands.createPatch: {
           const key = uriToKey(arg.uri);
@@ -871,7 +871,7 @@ export class VirtioRaceServer {
           const made = await this.withProgress('Creating kernel patch', () =>
             this.opts.createPatch!(key, text, findings, facts, this.settings, { trusted: this.trusted, folders: this.folders }));
           if ('log' in made) for (const l of made.log) this.log(`patch: ${l}`);
-          return made;
+          return made satisfies CommandResult<typeof ServerCommands.createPatch>;
         }
         case ServerCommands.applyPatch: {
           const a = (p.arguments?.[0] ?? {}) as ApplyPatchArgs;
@@ -889,7 +889,7 @@ export class VirtioRaceServer {
           });
           const res = await this.opts.applyPatch(a.patch, source && isFileKey(source) ? source : undefined, unsaved);
           this.log(`git am ${a.patch}: ${res.ok ? res.message : res.reason}`);
-          return res;
+          return res satisfies CommandResult<typeof ServerCommands.applyPatch>;
         }
         case ServerCommands.simulate: {
           const key = uriToKey(arg.uri);
@@ -906,8 +906,9 @@ export class VirtioRaceServer {
             timed: !(model.napi || model.lock === 'none'),
             ...(arg.options as SimulateOptions | undefined),
           };
-          return await this.withProgress(`Simulating ${model.handler}()`, token =>
+          const result: CommandResult<typeof ServerCommands.simulate> = await this.withProgress(`Simulating ${model.handler}()`, token =>
             this.opts.simulate!({ model, options, timeoutMs: this.settings.simulator.timeoutMs }, token));
+          return result;
         }
         default:
           return { error: `unknown command ${p.command}` };

@@ -1,6 +1,8 @@
 // Names shared by the language server and the VS Code client: commands, custom notifications,
 // settings. Declared once, as vscode-eslint's $shared does.
 
+import type { SimulationResult } from './simulation';
+
 export const SOURCE = 'virtio-race-lint';
 
 /** Editor commands (what code actions and the command palette run). */
@@ -126,3 +128,36 @@ export interface FindingSummary {
   lock: string;
   message: string;
 }
+
+/** A command that could not run, and why (one line for the user). */
+export interface CommandError { error: string }
+
+/** What the fixAll command returns. */
+export interface FixAllResult {
+  applied: boolean;
+  /** Why nothing was applied (not open, nothing to fix, every fix refused). */
+  message?: string;
+  fixed?: number;
+  /** The reasons of the fixes that were refused. */
+  refused?: string[];
+}
+
+/**
+ * Each server command's arguments and result: the server's handlers are checked against these
+ * (`satisfies CommandResult<...>`), and the client's one call site (`serverCommand`) returns them
+ * typed, so neither side casts.
+ */
+export interface ServerCommandTypes {
+  [ServerCommands.simulate]: { args: [SimulateArgs]; result: SimulationResult | CommandError | null };
+  [ServerCommands.createPatch]: { args: [{ uri: string }]; result: CreatePatchResult | CommandError };
+  [ServerCommands.applyPatch]: { args: [ApplyPatchArgs]; result: ApplyPatchResult };
+  [ServerCommands.fixAll]: { args: [{ uri: string }]; result: FixAllResult | CommandError };
+  [ServerCommands.listFindings]: { args: []; result: FindingSummary[] };
+  [ServerCommands.reindex]: { args: []; result: { started: boolean } };
+}
+export type ServerCommand = (typeof ServerCommands)[keyof typeof ServerCommands];
+export type CommandArgs<K extends ServerCommand> = ServerCommandTypes[K]['args'];
+export type CommandResult<K extends ServerCommand> = ServerCommandTypes[K]['result'];
+/** Compile-time check: every server command has its types above. */
+export const EVERY_COMMAND_TYPED: Exclude<ServerCommand, keyof ServerCommandTypes> extends never ? true : never = true;
+
