@@ -6,8 +6,8 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { LanguageClient, State, TransportKind, type LanguageClientOptions, type ServerOptions } from 'vscode-languageclient/node';
 import {
-  Commands, RULE_ANCHORS, ServerCommands, StatusNotification, TrustNotification, type FindingSummary, type SimulateArgs, type StatusParams,
-  type SuppressArgs, type TrustParams,
+  Commands, RULE_ANCHORS, ServerCommands, StatusNotification, TrustNotification, type ApplyPatchArgs, type ApplyPatchResult, type CreatePatchResult,
+  type FindingSummary, type SimulateArgs, type StatusParams, type SuppressArgs, type TrustParams,
 } from '../shared/protocol';
 import { SimulationPanel, type SimulationResult } from './simulationView';
 import { statusText } from './statusText';
@@ -31,6 +31,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   context.subscriptions.push(
     vscode.commands.registerCommand(Commands.simulate, (arg?: SimulateArgs) => simulate(context, arg)),
     vscode.commands.registerCommand(Commands.createPatch, (arg?: { uri?: string }) => createPatch(arg)),
+    vscode.commands.registerCommand(Commands.applyPatch, (arg?: ApplyPatchArgs) => applyPatch(arg)),
     vscode.commands.registerCommand(Commands.fixAll, () => fixAllInFile()),
     vscode.commands.registerCommand(Commands.showOutput, () => output.show(true)),
     vscode.commands.registerCommand(Commands.menu, () => statusMenu(context)),
@@ -165,22 +166,73 @@ async function runSimulation(args: SimulateArgs): Promise<SimulationResult | { e
   return result;
 }
 
+/** The last patch created for each source file, for the Apply command run from the palette. */
+const lastPatch = new Map<string, string>();
+
 async function createPatch(arg?: { uri?: string }): Promise<void> {
   const uri = arg?.uri ?? vscode.window.activeTextEditor?.document.uri.toString();
   if (!uri || !client) return;
-  const res = (await client.sendRequest('workspace/executeCommand', { command: ServerCommands.createPatch, arguments: [{ uri }] })) as { fileName: string; text: string; note?: string } | { error: string };
+  const res = (await client.sendRequest('workspace/executeCommand', { command: ServerCommands.createPatch, arguments: [{ uri }] })) as CreatePatchResult | { error: string };
   if ('error' in res) {
     void vscode.window.showErrorMessage(`Virtio Race: ${res.error}`);
     return;
   }
-  const doc = await vscode.workspace.openTextDocument({ language: 'diff', content: res.text });
-  await vscode.window.showTextDocument(doc, { preview: false });
-  const save = await vscode.window.showInformationMessage(`Kernel patch ready (${res.fileName}).${res.note ? ` Note: ${res.note}.` : ''}`, 'Save…');
-  if (save) {
-    const folder = vscode.workspace.getWorkspaceFolder(vscode.Uri.parse(uri))?.uri ?? vscode.Uri.file(path.dirname(vscode.Uri.parse(uri).fsPath));
-    const target = await vscode.window.showSaveDialog({ defaultUri: vscode.Uri.joinPath(folder, res.fileName), filters: { Patch: ['patch'] } });
-    if (target) await vscode.workspace.fs.writeFile(target, Buffer.from(res.text, 'utf8'));
+  // The server has written res.log to the same output channel.
+  if (res.note) log(`patch: ${res.note}`, 'warn');
+  if (res.path) {
+    lastPatch.set(uri, res.path);
+    // A normal file: saved already, nothing asks to be saved on close.
+    const doc = await vscode.workspace.openTextDocument(vscode.Uri.file(res.path));
+    await vscode.window.showTextDocument(doc, { preview: false });
+  } else {
+    const doc = await vscode.workspace.openTextDocument({ language: 'diff', content: res.text });
+    await vscode.window.showTextDocument(doc, { preview: false });
   }
+  const where = res.path ? vscode.workspace.asRelativePath(res.path) : res.fileName;
+  const check = res.checkpatch === undefined ? ''
+    : 'error' in res.checkpatch ? ` checkpatch.pl did not run: ${res.checkpatch.error}.`
+      : ` checkpatch.pl --strict: ${res.checkpatch.total.replace(/^total: /, '').replace(/, \d+ lines? checked$/, '')}` +
+        (res.checkpatch.clean ? '.' : ' (see the output).');
+  const head = res.path ? `Kernel patch written: ${where}.` : `Kernel patch opened unsaved (${where}).`;
+  const text = `${head}${check}${res.note ? ` Note: ${res.note}.` : ''}`;
+  const actions = [...(res.canApply && res.path ? ['Apply with git am'] : []), 'Show output'];
+  const bad = res.checkpatch !== undefined && ('error' in res.checkpatch || !res.checkpatch.clean);
+  const choice = await (bad ? vscode.window.showWarningMessage(text, ...actions) : vscode.window.showInformationMessage(text, ...actions));
+  if (choice === 'Show output') output.show(true);
+  else if (choice === 'Apply with git am' && res.path) await applyPatch({ patch: res.path, uri });
+}
+
+/**
+ * `git am` of a created patch (the notification's button), or from the palette of the .patch
+ * file in the active editor, or of the last patch created for the active source file. Not in an
+ * untrusted workspace; not while a file it changes has unsaved edits.
+ */
+async function applyPatch(arg?: ApplyPatchArgs): Promise<void> {
+  if (!client) return;
+  if (!vscode.workspace.isTrusted) {
+    void vscode.window.showWarningMessage('Virtio Race: git am is not run in an untrusted workspace (it runs git with the repository\'s configuration).');
+    return;
+  }
+  let target = arg;
+  const doc = vscode.window.activeTextEditor?.document;
+  if (!target?.patch && doc) {
+    if (doc.uri.scheme === 'file' && /\.(?:patch|diff|mbox)$/.test(doc.uri.fsPath)) target = { patch: doc.uri.fsPath };
+    else if (lastPatch.has(doc.uri.toString())) target = { patch: lastPatch.get(doc.uri.toString())!, uri: doc.uri.toString() };
+  }
+  if (!target?.patch) {
+    void vscode.window.showInformationMessage('Virtio Race: open the .patch file to apply (or create a patch first).');
+    return;
+  }
+  // The editor knows about unsaved edits first; the server checks again (other clients).
+  const dirty = vscode.workspace.textDocuments.filter(d => d.isDirty && (d.uri.toString() === target!.uri || (target!.patch && d.uri.fsPath === target!.patch)));
+  if (dirty.length) {
+    void vscode.window.showWarningMessage(`Virtio Race: not applied: ${dirty.map(d => vscode.workspace.asRelativePath(d.uri)).join(', ')} has unsaved edits; save first.`);
+    return;
+  }
+  // The server logs the outcome in the output channel.
+  const res = (await client.sendRequest('workspace/executeCommand', { command: ServerCommands.applyPatch, arguments: [target] })) as ApplyPatchResult;
+  if (res.ok) void vscode.window.showInformationMessage(`Virtio Race: git am: ${res.message}.`);
+  else void vscode.window.showErrorMessage(`Virtio Race: not applied: ${res.reason}.`);
 }
 
 async function fixAllInFile(): Promise<void> {

@@ -23,7 +23,7 @@ import { fixAll, irqsaveFix, lockFunctionOf } from '../fix/irqsave';
 import { modelAt, modelFromFinding, type CodeModel, type SimulateOptions } from '../sim/fromCode';
 import {
   Commands, DEFAULT_SETTINGS, FIX_ALL_KIND, FIX_ALL_TITLE, ServerCommands, type SuppressArgs, StatusNotification, TrustNotification, type FindingSummary, type Settings,
-  type SimulateArgs, type StatusParams, type TrustParams,
+  type SimulateArgs, type StatusParams, type TrustParams, type ApplyPatchArgs, type ApplyPatchResult, type CreatePatchResult,
 } from '../shared/protocol';
 import { findingToDiagnostic, invalidSuppressionDiagnostic, quickFix, toLspEdits, unusedSuppressionDiagnostic, type DiagnosticData } from './convert';
 import { excludeMatcher, excludeRules } from './glob';
@@ -39,8 +39,13 @@ export interface ServerOptions {
    * Builds a patch mail for a file; injected so the server stays thin. `trusted` false (an
    * untrusted workspace): start no process (no git).
    */
-  createPatch?: (file: string, text: string, findings: Finding[], facts: FileFacts, settings: Settings, env: { trusted: boolean }) =>
-    Promise<{ fileName: string; text: string; note?: string } | { error: string }>;
+  createPatch?: (file: string, text: string, findings: Finding[], facts: FileFacts, settings: Settings, env: { trusted: boolean; folders: string[] }) =>
+    Promise<CreatePatchResult | { error: string }>;
+  /**
+   * `git am` of a created patch (see services.ts); called only in a trusted workspace.
+   * `unsaved(file)`: an open buffer of that file differs from the disk.
+   */
+  applyPatch?: (patch: string, source: string | undefined, unsaved: (file: string) => boolean) => Promise<ApplyPatchResult>;
   /** For tests of crash isolation: called before a file's facts are extracted. */
   beforeExtract?: (key: string) => void;
 }
@@ -650,6 +655,9 @@ export class VirtioRaceServer {
     for (const [uri, diags] of byUri) {
       const json = JSON.stringify(diags);
       const open = openByUri.get(uri);
+      // A buffer with edits not analysed yet (run: onSave) keeps what it shows: these findings
+      // are from an older version, and their ranges would be read against the new one.
+      if (open?.stale) continue;
       // An edited buffer is answered for its new version even when nothing changed, so a client
       // knows the diagnostics it shows are current; other files only when they changed.
       const edited = open !== undefined && this.publishedVersion.get(uri) !== open.version;
@@ -712,7 +720,7 @@ export class VirtioRaceServer {
       if (edits) actions.push({ title: FIX_ALL_TITLE, kind: FIX_ALL_KIND, edit: fileEdit(edits) });
       if (only!.every(k => k !== '' && !CodeActionKind.QuickFix.startsWith(k) && !k.startsWith(CodeActionKind.QuickFix))) return actions;
     }
-    let docsOffered = new Set<string>();
+    const docsOffered = new Set<string>();
     let fixAllOffered = false;
     for (const diag of p.context.diagnostics) {
       if (diag.source !== 'virtio-race-lint') continue;
@@ -865,7 +873,28 @@ export class VirtioRaceServer {
           if (onDisk?.ok && onDisk.encoding !== 'utf8') {
             return { error: `the file is not plain UTF-8 (${onDisk.encoding}), so a patch would not apply; use the quick fix instead` };
           }
-          return await this.opts.createPatch(key, text, findings, facts, this.settings, { trusted: this.trusted });
+          const made = await this.withProgress('Creating kernel patch', () =>
+            this.opts.createPatch!(key, text, findings, facts, this.settings, { trusted: this.trusted, folders: this.folders }));
+          if ('log' in made) for (const l of made.log) this.log(`patch: ${l}`);
+          return made;
+        }
+        case ServerCommands.applyPatch: {
+          const a = (p.arguments?.[0] ?? {}) as ApplyPatchArgs;
+          if (!this.trusted) return { ok: false, reason: 'the workspace is not trusted: git am is not run in it' } satisfies ApplyPatchResult;
+          if (!this.opts.applyPatch) return { ok: false, reason: 'git am is not available in this server' } satisfies ApplyPatchResult;
+          if (typeof a.patch !== 'string' || !path.isAbsolute(a.patch)) return { ok: false, reason: 'no patch file given' } satisfies ApplyPatchResult;
+          const source = a.uri ? uriToKey(a.uri) : undefined;
+          // An open buffer whose text is not the disk's: git am would apply to the disk's.
+          const real = (f: string) => { try { return fs.realpathSync(f); } catch { return f; } };
+          const unsaved = (file: string) => [...this.docs.values()].some(d => {
+            if (d.key !== file && real(d.key) !== real(file)) return false;
+            const r = readRegularFile(d.key);
+            const t = r.ok ? decodeSource(r.snapshot.bytes) : undefined;
+            return !t?.ok || t.text !== d.doc.text;
+          });
+          const res = await this.opts.applyPatch(a.patch, source && isFileKey(source) ? source : undefined, unsaved);
+          this.log(`git am ${a.patch}: ${res.ok ? res.message : res.reason}`);
+          return res;
         }
         case ServerCommands.simulate: {
           const key = uriToKey(arg.uri);
@@ -959,6 +988,8 @@ export class VirtioRaceServer {
 
   /** Test and benchmark access to the current findings. */
   get findings(): Finding[] { return this.analysis.findings; }
+  /** Test access: how many files the index holds. */
+  get indexedFileCount(): number { return this.project.index.fileCount; }
 }
 
 /** A finding as hover markdown (see VirtioRaceServer.hover). */

@@ -7,6 +7,8 @@ export const SOURCE = 'virtio-race-lint';
 export const Commands = {
   simulate: 'virtioRaceLint.simulate',
   createPatch: 'virtioRaceLint.createPatch',
+  /** Applies a created patch with `git am` (arguments: [ApplyPatchArgs], or the active .patch file). */
+  applyPatch: 'virtioRaceLint.applyPatch',
   fixAll: 'virtioRaceLint.fixAll',
   showOutput: 'virtioRaceLint.showOutput',
   restart: 'virtioRaceLint.restart',
@@ -38,6 +40,7 @@ export const RULE_ANCHORS: Record<string, string> = {
 export const ServerCommands = {
   simulate: 'virtioRaceLint.server.simulate',
   createPatch: 'virtioRaceLint.server.createPatch',
+  applyPatch: 'virtioRaceLint.server.applyPatch',
   fixAll: 'virtioRaceLint.server.fixAll',
   listFindings: 'virtioRaceLint.server.listFindings',
   reindex: 'virtioRaceLint.server.reindex',
@@ -62,15 +65,47 @@ export interface Settings {
   enable: boolean;
   run: 'onType' | 'onSave';
   simulator: { buffers: number; maxStates: number; timeoutMs: number };
-  patch: { signoff: string };
+  /** `directory`: where patch files are written; '' is the root of the tree holding the file. */
+  patch: { signoff: string; directory: string };
 }
 
 export const DEFAULT_SETTINGS: Settings = {
   enable: true,
   run: 'onType',
   simulator: { buffers: 4, maxStates: 2_000_000, timeoutMs: 30_000 },
-  patch: { signoff: '' },
+  patch: { signoff: '', directory: '' },
 };
+
+/**
+ * What the createPatch command returns: the patch written as a file (`path`) or, when it could
+ * not be written, only its text; what the kernel tree's tools said (trusted workspaces only).
+ */
+export interface CreatePatchResult {
+  /** The name `git format-patch` would give the patch. */
+  fileName: string;
+  /** Where the patch was written (never over an existing file); absent when it could not be. */
+  path?: string;
+  text: string;
+  /** One sentence for the notification: what was not run or not written, and why. */
+  note?: string;
+  /** What ran, what it gave, and what was skipped, one line each (for the output channel). */
+  log: string[];
+  /** scripts/checkpatch.pl --strict on the written patch, when it ran. */
+  checkpatch?: { total: string; clean: boolean; messages: string[] } | { error: string };
+  /** `git am` may be offered: a trusted workspace, the file in a git repository, the patch on disk. */
+  canApply: boolean;
+}
+
+/** Arguments of the applyPatch command: the patch file, and the source file it was made for. */
+export interface ApplyPatchArgs {
+  /** Absolute path of the .patch file. */
+  patch: string;
+  /** The source file's URI; without it the repository is the one holding the patch file. */
+  uri?: string;
+}
+
+/** What the applyPatch command returns. */
+export type ApplyPatchResult = { ok: true; message: string } | { ok: false; reason: string };
 
 /** Arguments of the simulate command: a document and a line (0-based), or a finding's position. */
 export interface SimulateArgs {

@@ -13,6 +13,7 @@
 import { DRAIN_APIS, isIrqUnsafeSpin } from '../apis';
 import type { CallFact, DrainFact, FunctionFacts, LockOp } from '../facts';
 import { keysMatch, resolveKeys } from '../shape';
+import { callbacksAt } from '../vqTables';
 import type { CallbackInfo, FnRef, ResolvedBinding, ScheduleReach, Tables, WorkKey, WorkspaceIndex } from '../workspace';
 import { createRule, type Finding, type RelatedLocation } from './rule';
 
@@ -131,7 +132,10 @@ function queueSetups(t: Tables): { key: WorkKey; file: string; callback: string 
   for (const file of t.files.values()) {
     for (const fn of file.functions) {
       for (const s of fn.vqSetups ?? []) {
-        for (const r of resolveKeys(t, s.target, { file: file.file, fn }, 0)) out.push({ key: r.key, file: r.file, callback: s.callback });
+        // A file-scope table's element (vqTables.ts); unknown when the table is not in this file.
+        const table = s.table && file.vqTables?.find(x => x.name === s.table!.name);
+        const cbs = s.table ? (table ? callbacksAt(table.entries, s.table.sub) ?? [] : []) : [s.callback ?? null];
+        for (const r of resolveKeys(t, s.target, { file: file.file, fn }, 0)) for (const callback of cbs) out.push({ key: r.key, file: r.file, callback });
       }
     }
   }
