@@ -45,15 +45,34 @@ describe('architecture', () => {
       ['vscode', '../server/a', 'vscode-languageserver/node', 'side', './dyn']);
   });
 
-  for (const layer of ['analysis', 'fix', 'sim']) {
+  for (const layer of ['analysis', 'fix', 'sim', 'api']) {
     it(`src/${layer} imports neither vscode, an LSP package, nor a front end`, () => {
       assert.deepEqual(offenders(layer, (spec, f) => isEditorOrLsp(spec) ||
         ['server', 'client', 'cli'].some(l => reaches(f, spec, l))), []);
     });
   }
 
+  it('only gitInfo.ts and scan.ts import child_process; only kernelTools.ts starts processes through gitInfo\'s runner', () => {
+    // ARCHITECTURE.md: the core modules that may start processes. gitInfo.ts runs git and holds
+    // the hardened runner (runProgram); kernelTools.ts runs the kernel tree's scripts and git
+    // through it; scan.ts may start ripgrep. The front ends start none themselves.
+    const starters: string[] = [];
+    const runners: string[] = [];
+    for (const f of sources(SRC)) {
+      const text = fs.readFileSync(f, 'utf8');
+      if (importsOf(text).some(s => s === 'child_process' || s === 'node:child_process')) starters.push(path.relative(SRC, f));
+      if (/\brunProgram\b/.test(text)) runners.push(path.relative(SRC, f));
+    }
+    assert.deepEqual(starters.sort(), ['analysis/scan.ts', 'fix/gitInfo.ts']);
+    assert.deepEqual(runners.sort(), ['fix/gitInfo.ts', 'fix/kernelTools.ts']);
+  });
+
+  it('the simulator does not import the view\'s types (src/shared): src/api converts its results', () => {
+    assert.deepEqual(offenders('sim', (spec, f) => reaches(f, spec, 'shared') || reaches(f, spec, 'api')), []);
+  });
+
   it('only src/client imports vscode; the CLI imports neither the server nor the client', () => {
-    for (const layer of ['analysis', 'fix', 'sim', 'server', 'cli', 'shared', 'report']) {
+    for (const layer of ['analysis', 'fix', 'sim', 'api', 'server', 'cli', 'shared', 'report']) {
       assert.deepEqual(offenders(layer, spec => spec === 'vscode'), [], layer);
     }
     assert.deepEqual(offenders('cli', (spec, f) => reaches(f, spec, 'server') && !/\/lsp\.ts$/.test(f) || reaches(f, spec, 'client')), []);

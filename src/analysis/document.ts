@@ -12,7 +12,7 @@ import { withoutDisabledCode } from './disabled';
 import type { FileFacts } from './facts';
 import { IncrementalDocument, parseC, type Node, type Point } from './parser';
 import { fileLockSummaries } from './summaries';
-import { LineIndex } from './text';
+import { LineIndex, maskNonCode, maskPreprocessor, matchBrace } from './text';
 
 interface Item extends ItemPart {
   /** Row and column of `start`. */
@@ -42,6 +42,11 @@ function balanced(t: string): boolean {
   return paren === 0 && bracket === 0;
 }
 
+/** The `{` that opens `body` is closed by its last character (comments, literals and preprocessor lines aside). */
+function bracesMatch(body: string): boolean {
+  return matchBrace(maskPreprocessor(maskNonCode(body)), 0) === body.length - 1;
+}
+
 export class AnalysedDocument {
   private doc: IncrementalDocument;
   private cache = new ItemCache();
@@ -59,6 +64,8 @@ export class AnalysedDocument {
    * keystroke does not rescan the whole file for wrappers.
    */
   private sumDirty = false;
+  /** Calls of those wrappers: a body that calls one may itself be a wrapper (of a wrapper). */
+  private sumCallRe?: RegExp;
   /** How the last edit was handled, for tests and the benchmark. */
   lastEdit: 'body' | 'reparse' | 'none' = 'none';
 
@@ -91,9 +98,10 @@ export class AnalysedDocument {
     const rows = (t: string) => { let n = 0; for (let k = t.indexOf('\n'); k !== -1; k = t.indexOf('\n', k + 1)) n++; return n; };
     const delta = insert.length - removed.length;
     const dRows = rows(insert) - rows(removed);
-    if (LOCKISH.test(this.doc.text.slice(item.start, item.end))) this.sumDirty = true;
+    const wrapperish = (t: string) => LOCKISH.test(t) || !!this.sumCallRe?.test(t);
+    if (wrapperish(this.doc.text.slice(item.start, item.end))) this.sumDirty = true;
     this.doc.editOnly(start, end, insert, points);
-    if (LOCKISH.test(this.doc.text.slice(item.start, item.end + delta))) this.sumDirty = true;
+    if (wrapperish(this.doc.text.slice(item.start, item.end + delta))) this.sumDirty = true;
     this.treeStale = true;
     this.lastEdit = 'body';
     item.end += delta;
@@ -184,6 +192,7 @@ export class AnalysedDocument {
     const lines = new LineIndex(text);
     const sums = fileLockSummaries(text);
     this.sumSig = sums.sig;
+    this.sumCallRe = sums.callRe;
     this.sumDirty = false;
     const sigPrefix = sums.sig ? `${sums.sig}\0` : '';
     this.items = nodes.map(n => {
@@ -203,7 +212,11 @@ export class AnalysedDocument {
       // function the parser did not reach through error recovery.
       let inError = false;
       for (let p = n.parent; p; p = p.parent) if (p.type === 'ERROR') { inError = true; break; }
-      const closed = !inError && !!body && text[body.startIndex] === '{' && text[body.endIndex - 1] === '}' && !body.lastChild?.isMissing;
+      // Its `}` must also be the one that matches its `{`: error recovery inside a body can end
+      // the function at another `}` (an unclosed block inside it), and then an edit in what is
+      // really the next function changes where the recovery ends it.
+      const closed = !inError && !!body && text[body.startIndex] === '{' && text[body.endIndex - 1] === '}' && !body.lastChild?.isMissing
+        && bracesMatch(text.slice(body.startIndex, body.endIndex));
       return {
         start: n.startIndex, end: n.endIndex, row: n.startPosition.row, column: n.startPosition.column,
         isFunction, bodyOpen: closed ? body!.startIndex : -1, bodyClose: closed ? body!.endIndex - 1 : -1,

@@ -7,6 +7,7 @@ import {
   BINDING_APIS, DRAIN_APIS, GUARD_CLASSES, LOCK_APIS, SCHEDULE_APIS, TRYLOCK_APIS, VQ_SETUP_APIS, WQ_ALLOC_APIS,
 } from './apis';
 import { fileLockSummaries, substituteArgs, type FileSummaries } from './summaries';
+import { callbackOf, callbacksAt, entriesAssigned, entriesOfInitializer, type VqTableEntry } from './vqTables';
 import type {
   ArgFact, BindingFact, CallbackRegFact, ContainerOfFact, ExprRef, FileFacts,
   FunctionFacts, LockState, LoopFact, SuppressionFact, ParamFact, ScheduleFact, Span, TypeRef, VqSetupFact, WqAllocFact,
@@ -17,7 +18,7 @@ import {
 } from './text';
 
 /** A body that may take or drop a lock, or mask interrupts, needs the full dataflow. */
-export const LOCKISH = /\b(?:raw_spin_|spin_|read_|write_|mutex_)(?:un|try)?lock(?:_bh|_irq|_irqsave|_irqrestore|_nested|_interruptible)?\s*\(|\b(?:scoped_)?guard\s*\(|\blocal_irq_(?:save|restore|disable|enable)\s*\(/;
+export const LOCKISH = /\b(?:raw_spin_|spin_|read_|write_|mutex_)(?:un|try)?lock(?:_bh|_irq|_irqsave|_irqrestore|_nested|_interruptible){0,2}\s*\(|\b(?:scoped_)?guard\s*\(|\blocal_irq_(?:save|restore|disable|enable)\s*\(/;
 
 /** Calls after which the device raises no more interrupts on its queues (teardown). */
 const RESET_CALL = /^(?:virtio_reset_device|del_vqs)$/;
@@ -28,7 +29,7 @@ const RESET_KEY = 'reset:';
  * or binds and for container_of, callback tables, the loop context of a drain, and the objects
  * of the other deferrals VRL002 follows (NAPI, tasklets, wait queues).
  */
-export const NEEDS_TREE = /\b(?:INIT|DECLARE)_\w*WORK\b|\b(?:schedule|queue|mod)_\w*work\w*\s*\(|container_of|\bcallbacks?\b|virtqueue_info|vq_callback_t|virtqueue_get_buf|\b(?:alloc|create)_\w*workqueue\w*\s*\(|napi_schedule|netif_napi_add|\btasklet_(?:schedule|hi_schedule|setup|init)\s*\(|\bwake_up\w*\s*\(|\bwait_event\w*\s*\(/;
+export const NEEDS_TREE = /\b_*(?:INIT|DECLARE)_\w*WORK\w*|\b(?:schedule|queue|mod)_\w*work\w*\s*\(|container_of|\bcallbacks?\b|virtqueue_info|vq_callback_t|virtqueue_get_buf|\b(?:alloc|create)_\w*workqueue\w*\s*\(|napi_schedule|netif_napi_add|\btasklet_(?:schedule|hi_schedule|setup|init)\s*\(|\bwake_up\w*\s*\(|\bwait_event\w*\s*\(/;
 
 /** A workqueue allocation: the target's type is read from the tree (NEEDS_TREE). */
 const WQ_ALLOC = /\b(?:alloc_(?:ordered_)?workqueue(?:_lockdep_map)?|create_(?:singlethread_|freezable_)?workqueue)\s*\(/;
@@ -193,6 +194,7 @@ function mergeItem(into: FileFacts, item: ItemFacts): void {
   into.callbackRegs.push(...item.callbackRegs);
   into.fnRefs.push(...item.fnRefs);
   if (item.fieldFns) (into.fieldFns ??= []).push(...item.fieldFns);
+  if (item.vqTables) (into.vqTables ??= []).push(...item.vqTables);
   into.errors += item.errors;
   into.problems.push(...item.problems);
 }
@@ -408,6 +410,11 @@ class FileCtx {
         if (value) {
           const fc = new InitializerScan(this, type, n.text);
           fc.scan(value);
+          // A callback table for virtio_find_vqs() at file scope: which callback each element holds.
+          if (value.type === 'initializer_list' && (/\bvq_callback_t\b/.test(type.text) || type.name === 'virtqueue_info')) {
+            const masked = maskNonCode(this.text.slice(value.startIndex + 1, value.endIndex - 1));
+            (this.out.vqTables ??= []).push({ name: n.text, entries: entriesOfInitializer(masked) });
+          }
           // A const ops/config table: its function-pointer members are fixed.
           const isConst = node.children.some(c => c?.type === 'type_qualifier' && c.text === 'const');
           if (isConst && type.name && type.pointer === 0 && value.type === 'initializer_list') this.fieldFns(type.name, value);
@@ -699,7 +706,7 @@ class FunctionWalker {
       if (Object.keys(values).length) this.fn.values = values;
     }
     if (hasAlloc) {
-      const re = /([A-Za-z_][\w\s.>\[\]-]*?)\s*=\s*(alloc_(?:ordered_)?workqueue(?:_lockdep_map)?|create_(?:singlethread_|freezable_)?workqueue)\s*\(/g;
+      const re = /([A-Za-z_][\w\s.>[\]-]*?)\s*=\s*(alloc_(?:ordered_)?workqueue(?:_lockdep_map)?|create_(?:singlethread_|freezable_)?workqueue)\s*\(/g;
       for (let m; (m = re.exec(masked));) {
         const open = m.index + m[0].length - 1;
         const close = matchParen(masked, open);
@@ -719,17 +726,14 @@ class FunctionWalker {
 
   /**
    * Which callback each queue set up here gets: `x = virtio_find_single_vq(vdev, cb, name)`, and
-   * `x = vqs[k]` after `virtio_find_vqs*(vdev, n, vqs, cbs, ...)` with `cbs` a local array
-   * initialised here (vq_callback_t or struct virtqueue_info entries, positional or `.callback =`).
+   * after `virtio_find_vqs*(vdev, n, vqs, cbs, ...)`, `x = vqs[k]` (any subscript: a loop index
+   * names any element) or, when `vqs` is a member array (`d->vqs`), its elements. `cbs` is a table
+   * of this body (vqTables.ts), or else one at file scope, looked up when linking.
    */
   private vqSetups(body: Node, bodyText: string, masked: string): void {
     const out: VqSetupFact[] = [];
     const span = (a: number, b: number) => this.fc.lines.span(body.startIndex + a, body.startIndex + b);
-    const callbackOf = (t: string | undefined) => {
-      const c = (t ?? '').replace(/^\(\s*vq_callback_t\s*\*\s*\)/, '').replace(/^&/, '').trim();
-      return c === 'NULL' || c === '0' ? null : /^[A-Za-z_]\w*$/.test(c) ? c : undefined;
-    };
-    const single = /([A-Za-z_][\w.>\[\]-]*)\s*=\s*virtio_find_single_vq\s*\(/g;
+    const single = /([A-Za-z_][\w.>[\]-]*)\s*=\s*virtio_find_single_vq\s*\(/g;
     for (let m; (m = single.exec(masked));) {
       const open = m.index + m[0].length - 1;
       const close = matchParen(masked, open);
@@ -743,39 +747,41 @@ class FunctionWalker {
       const close = matchParen(masked, open);
       if (close < 0) continue;
       const args = splitArgs(bodyText.slice(open, close + 1));
-      const vqs = identArg(args[2]?.text ?? '');
+      const vqsText = foldSpace(args[2]?.text ?? '');
       const cbs = identArg(args[3]?.text ?? '');
-      if (!vqs || !cbs) continue;
-      // The table's initialiser, `NAME[...] = { ... };`, or element assignments with constant
-      // indices, `NAME[1] = NULL;` / `NAME[1].callback = fn;`, in this body.
-      let callbacks: (string | null | undefined)[] = [];
+      if (!vqsText || !cbs) continue;
+      // The table's initialiser, `NAME[...] = { ... };`, and element assignments, in this body.
+      let entries: VqTableEntry[] = [];
+      let local = false;
       const init = new RegExp(`\\b${cbs}\\s*\\[[^\\]]*\\]\\s*=\\s*\\{`).exec(masked);
       if (init) {
         const lb = init.index + init[0].length - 1;
         const rb = matchBrace(masked, lb);
         if (rb < 0) continue;
-        const entries = splitTop(masked.slice(lb + 1, rb));
-        callbacks = entries.map(e => {
-          const t = e.trim();
-          if (!t.startsWith('{')) return callbackOf(t);
-          const inner = splitTop(t.slice(1, t.lastIndexOf('}')));
-          const named = inner.find(x => /^\s*\.callback\s*=/.test(x));
-          return named !== undefined ? callbackOf(named.replace(/^\s*\.callback\s*=/, '')) : callbackOf(inner[1]);
-        });
-      } else {
-        const put = new RegExp(`\\b${cbs}\\s*\\[\\s*(\\d+)\\s*\\]\\s*(?:\\.\\s*callback\\s*)?=(?!=)\\s*([^;]+);`, 'g');
-        const seen = new Set<number>();
-        for (let a; (a = put.exec(masked));) {
-          const k = Number(a[1]);
-          // Assigned twice (on two paths, say): which one holds is not known.
-          callbacks[k] = seen.has(k) ? undefined : callbackOf(a[2]);
-          seen.add(k);
-        }
+        entries = entriesOfInitializer(masked.slice(lb + 1, rb));
+        local = true;
       }
-      const take = new RegExp(`([A-Za-z_][\\w.>\\[\\]-]*)\\s*=\\s*${vqs}\\s*\\[\\s*(\\d+)\\s*\\]\\s*;`, 'g');
-      for (let a; (a = take.exec(masked));) {
-        const cb = callbacks[Number(a[2])];
-        if (cb !== undefined) out.push({ target: foldSpace(a[1]), callback: cb, span: span(a.index, a.index + a[0].length) });
+      const assigned = entriesAssigned(cbs, masked);
+      if (assigned.length) { entries = [...entries, ...assigned]; local = true; }
+      // A local table the body declares but does not fill here (filled by a helper): not known.
+      const declaredHere = cbs in this.fn.locals || this.fn.params.some(p => p.name === cbs)
+        || new RegExp(`(?:vq_callback_t|virtqueue_info)[^;=(){}]*\\b${cbs}\\b`).test(masked);
+      if (!local && declaredHere) continue;
+      const push = (target: string, sub: string | undefined, at: number, to: number) => {
+        if (!local) {
+          out.push({ target, table: { name: cbs, ...(sub !== undefined ? { sub } : {}) }, span: span(at, to) });
+          return;
+        }
+        for (const cb of callbacksAt(entries, sub) ?? []) out.push({ target, callback: cb, span: span(at, to) });
+      };
+      const vqs = identArg(vqsText);
+      if (vqs && !/\[/.test(vqsText)) {
+        const take = new RegExp(`([A-Za-z_][\\w.>\\[\\]-]*)\\s*=\\s*${vqs}\\s*\\[([^\\]]+)\\]\\s*;`, 'g');
+        for (let a; (a = take.exec(masked));) push(foldSpace(a[1]), a[2], a.index, a.index + a[0].length);
+      } else {
+        // The queues are stored straight into a member array: its elements.
+        const e = parseExprRef(vqsText);
+        if (e && !e.addressOf && e.chain.length > 0) push(`${vqsText}[0]`, undefined, m.index, close + 1);
       }
     }
     if (out.length) this.fn.vqSetups = out;
@@ -1540,20 +1546,6 @@ function topLevelResetEnd(masked: string): number {
 }
 
 /** `a, { b, c }, d(e, f)` split at its top-level commas. */
-function splitTop(t: string): string[] {
-  const out: string[] = [];
-  let depth = 0;
-  let at = 0;
-  for (let i = 0; i < t.length; i++) {
-    const c = t[i];
-    if (c === '(' || c === '{' || c === '[') depth++;
-    else if (c === ')' || c === '}' || c === ']') depth--;
-    else if (c === ',' && depth === 0) { out.push(t.slice(at, i)); at = i + 1; }
-  }
-  if (t.slice(at).trim()) out.push(t.slice(at));
-  return out;
-}
-
 function foldSpace(t: string): string {
   return stripComments(t).replace(/\s+/g, ' ').replace(/\( /g, '(').replace(/ \)/g, ')');
 }

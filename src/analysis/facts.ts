@@ -2,6 +2,7 @@
 // is kept, so facts cross worker threads, live in the workspace index cheaply, and a re-parse
 // of one file replaces only that file's facts.
 import type { IrqEffect, LockFamily, LockApi } from './apis';
+import type { VqTableFact } from './vqTables';
 
 /** A source range; lines and columns are 0-based, columns and offsets in UTF-16 code units. */
 export interface Span {
@@ -187,8 +188,13 @@ export interface WqAllocFact {
  */
 export interface VqSetupFact {
   target: string;
-  /** The callback function's name, or null for a queue set up without one. */
-  callback: string | null;
+  /** The callback function's name, or null for a queue set up without one; absent with `table`. */
+  callback?: string | null;
+  /**
+   * The callback is the element with subscript `sub` (absent: any element) of the file-scope table `name`
+   * (FileFacts.vqTables), looked up when linking.
+   */
+  table?: { name: string; sub?: string };
   span: Span;
 }
 
@@ -300,6 +306,8 @@ export interface FileFacts {
    * `static const struct vp_ops ops = { .reclaim = vp_reclaim }` is {struct: 'vp_ops', field: 'reclaim', fn: 'vp_reclaim'}.
    */
   fieldFns?: { struct: string; field: string; fn: string }[];
+  /** File-scope callback tables (`static vq_callback_t *cbs[] = {...}`, `static struct virtqueue_info info[] = {...}`). */
+  vqTables?: VqTableFact[];
   /** File-scope facts: DECLARE_WORK, static callback arrays and virtqueue_info tables. */
   bindings: BindingFact[];
   callbackRegs: CallbackRegFact[];

@@ -12,10 +12,11 @@ import { decodeSource, MAX_PARSE_BYTES } from './source';
  * virtqueue setup calls and tables that register callbacks. Other files are parsed only when
  * the index asks for a name they define (see Project.expand()).
  */
-const SEED_TOKENS = ['virtqueue_get_buf', 'find_vqs', 'find_single_vq', 'vring_create_virtqueue', 'vring_new_virtqueue',
-  'virtqueue_info', 'vq_callback_t'].map(t => Buffer.from(t));
+export const SEED_TOKENS: readonly string[] = ['virtqueue_get_buf', 'find_vqs', 'find_single_vq', 'vring_create_virtqueue',
+  'vring_new_virtqueue', 'virtqueue_info', 'vq_callback_t'];
+const SEED_BYTES = SEED_TOKENS.map(t => Buffer.from(t));
 export function isSeed(bytes: Buffer): boolean {
-  return containsVirtqueue(bytes) && SEED_TOKENS.some(t => bytes.indexOf(t) >= 0);
+  return containsVirtqueue(bytes) && SEED_BYTES.some(t => bytes.indexOf(t) >= 0);
 }
 
 /**
@@ -60,8 +61,9 @@ export function factsFromText(file: string, text: string, sparse = false): FileF
 
 const VIRTIO = Buffer.from('virtio');
 /** What a callee's file must contain to extend a callback -> work -> drain chain. */
-const CHAIN_TOKENS = ['schedule_work', 'queue_work', 'queue_delayed_work', 'schedule_delayed_work', 'mod_delayed_work',
-  'virtqueue_get_buf'].map(t => Buffer.from(t));
+export const CHAIN_TOKENS: readonly string[] = ['schedule_work', 'queue_work', 'queue_delayed_work', 'schedule_delayed_work',
+  'mod_delayed_work', 'virtqueue_get_buf'];
+const CHAIN_BYTES = CHAIN_TOKENS.map(t => Buffer.from(t));
 
 /**
  * Whether a file defines function `name`, or may bind the work member `member:name`. Only files
@@ -77,7 +79,7 @@ export function mentions(bytes: Buffer, name: string): boolean {
     return bytes.indexOf(m) >= 0 && (bytes.indexOf('INIT_') >= 0 || bytes.indexOf('DECLARE_') >= 0);
   }
   if (name.startsWith('near:')) {
-    if (!CHAIN_TOKENS.some(t => bytes.indexOf(t) >= 0)) return false;
+    if (!CHAIN_BYTES.some(t => bytes.indexOf(t) >= 0)) return false;
     name = name.slice(5);
   }
   for (let i = bytes.indexOf(name); i >= 0; i = bytes.indexOf(name, i + 1)) {

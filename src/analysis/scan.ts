@@ -34,6 +34,21 @@ export interface ScanResult {
   stats: ScanStats;
 }
 
+/**
+ * How far a scan is: `done` of `total` files read (and parsed where the prefilter says so).
+ * `total` counts ripgrep's candidates, or the C files the built-in walk has found, plus the files
+ * of directories read first; while `listing` it may still grow.
+ */
+export interface ScanProgress { done: number; total: number; listing: boolean }
+
+/** One unit's results, for a caller that uses them before the scan ends (ScanOptions.onBatch). */
+export interface ScanBatch {
+  facts: FileFacts[];
+  files: string[];
+  /** Directories asked for first (ScanOptions.first) whose C files are all read now. */
+  dirsDone: string[];
+}
+
 /** Where work comes from: `'wait'` means more will come (subscribe's callback says when). */
 interface WorkSource {
   next(id: number): WorkRequest | 'wait' | undefined;
@@ -228,7 +243,21 @@ export interface ScanOptions {
   workers?: number;
   /** files.exclude globs of the folders scanned (see glob.ts); directories are tested with a trailing '/'. */
   exclude?: ExcludeRule[];
-  onProgress?: (filesRead: number) => void;
+  /** Called after each unit of work (see ScanProgress). */
+  onProgress?: (p: ScanProgress) => void;
+  /**
+   * Directories to read first, each alone (not its subdirectories), before the rest of the tree:
+   * the language server's open documents. The scan takes them out of this array as it goes, so
+   * the caller may push more while it runs (then ScanPool.wake()). Their files are read whether
+   * or not ripgrep lists them, and the prefilter applies as to any other file.
+   */
+  first?: string[];
+  /**
+   * Each unit's results as they arrive (facts, the files read, and the directories of `first`
+   * now fully read); the ScanResult still holds them all at the end. Also makes an in-process
+   * scan yield to the event loop between units.
+   */
+  onBatch?: (b: ScanBatch) => void;
   /** Checked between units; a cancelled scan returns what it has. */
   isCancelled?: () => boolean;
   /**
@@ -264,10 +293,10 @@ export function ripgrep(required = false): string | undefined {
  * Runs rg listing files (no ignore files, no symlinks followed, only .c/.h) and streams each
  * path. Paths end with NUL (--null), so a name holding a newline is one path, not two.
  */
-function rgFiles(rg: string, args: string[], onFile: (f: string) => void): Promise<void> {
+function rgFiles(rg: string, args: string[], onFile: (f: string) => void, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
     const child = spawn(rg, ['--files-with-matches', '--null', '--no-ignore', '--hidden', '--no-messages', '--no-config',
-      '-g', '*.[ch]', ...args], { stdio: ['ignore', 'pipe', 'ignore'] });
+      '-g', '*.[ch]', ...args], { stdio: ['ignore', 'pipe', 'ignore'], ...(signal ? { signal } : {}) });
     let rest = '';
     child.stdout.setEncoding('utf8');
     child.stdout.on('data', (chunk: string) => {
@@ -284,9 +313,9 @@ function rgFiles(rg: string, args: string[], onFile: (f: string) => void): Promi
   });
 }
 
-/** Streams the candidate files rg finds under `dirs`. */
-function listCandidates(rg: string, dirs: string[], onFile: (f: string) => void): Promise<void> {
-  return rgFiles(rg, ['-g', '!.git', '-F', '-e', RG_PATTERN, '--', ...dirs], onFile);
+/** Streams the candidate files rg finds under `dirs` (until `signal` aborts: rg is killed). */
+function listCandidates(rg: string, dirs: string[], onFile: (f: string) => void, signal?: AbortSignal): Promise<void> {
+  return rgFiles(rg, ['-g', '!.git', '-F', '-e', RG_PATTERN, '--', ...dirs], onFile, signal);
 }
 
 /**
@@ -328,6 +357,8 @@ export class ScanPool {
   private nextId = 0;
   /** The run in progress: the workers answer one run at a time, so runs queue here. */
   private busy: Promise<unknown> = Promise.resolve();
+  /** The run in progress, if any: units handed to it ahead of its own (see inject()). */
+  private active?: { extra: { make: (id: number) => WorkRequest; reply: (r: WorkReply) => void }[]; wake: () => void };
 
   constructor(count: number, private parseSite: ParseSite = 'workers', private cache?: FactsCache) {
     const script = count > 0 ? workerScript() : undefined;
@@ -344,60 +375,147 @@ export class ScanPool {
   async scan(dirs: string[], files: string[], opts: ScanOptions = {}): Promise<ScanResult> {
     const all = !!opts.all;
     const exclude = opts.exclude ?? [];
+    const excluded = excludeMatcher(exclude);
     const dirQueue = [...dirs];
     const fileQueue = [...files];
+    /** Directories to read first, and those taken so (never walked or listed again). */
+    const urgent: string[] = [];
+    const urgentTaken = new Set<string>();
+    const urgentUnits = new Map<number, string>();
+    /** Units (by id) that list directories of the walk, not yet answered. */
+    const dirUnits = new Set<number>();
+    /** Directories queued or walked, so a directory read first is not walked twice. */
+    const known = new Set<string>(dirs);
+    let walking = true;
+    let total = files.length;
+    let done = 0;
     // With ripgrep, it lists the candidate files of the directories (it reads every byte faster
     // than any JavaScript can), and the workers read and parse only those.
     const rg = !all && dirs.length && opts.prefilter !== 'builtin' ? ripgrep(opts.prefilter === 'ripgrep') : undefined;
     let rgDone = true;
     let kick = () => {};
+    // A cancelled scan stops ripgrep too (else a scan started again would share the disk with it).
+    const abort = new AbortController();
+    const cancelled = () => {
+      if (!opts.isCancelled?.()) return false;
+      abort.abort();
+      return true;
+    };
     const rgStart = performance.now();
     let rgMs = 0;
     if (rg) {
       rgDone = false;
+      walking = false;
       dirQueue.length = 0;
-      const excluded = excludeMatcher(exclude);
       listCandidates(rg, dirs, f => {
-        if (excluded(f)) return;
+        if (excluded(f) || urgentTaken.has(path.dirname(f))) return;
         fileQueue.push(f);
+        total++;
         kick();
-      }).then(() => { rgDone = true; rgMs = performance.now() - rgStart; kick(); }, () => {
+      }, abort.signal).then(() => { rgDone = true; rgMs = performance.now() - rgStart; kick(); }, () => {
+        if (abort.signal.aborted) { rgDone = true; kick(); return; }
         // rg failed: walk the directories ourselves.
+        walking = true;
+        for (const d of dirs) known.add(d);
         dirQueue.push(...dirs);
         rgDone = true;
         kick();
       });
     }
-    const res = await this.run({
+    const prioritize = (ds: string[]) => {
+      for (const d of ds) {
+        if (urgentTaken.has(d) || urgent.includes(d) || excluded(d + '/')) continue;
+        urgent.push(d);
+      }
+    };
+    const source: WorkSource = {
       next: id => {
-        if (opts.isCancelled?.()) return undefined;
+        if (cancelled()) return undefined;
+        if (opts.first?.length) prioritize(opts.first.splice(0));
         // With rg the workers have little to read, so they parse too (in parallel).
         const returnBytes = rg ? false : this.returnBytes;
+        // Directories asked for first: listed alone, parsed by the workers (their results are
+        // wanted now, not at the end).
+        const first = urgent.shift();
+        if (first !== undefined) {
+          urgentTaken.add(first);
+          known.add(first);
+          urgentUnits.set(id, first);
+          return { id, kind: 'dirs', paths: [first], all, exclude, returnBytes: false };
+        }
         // Candidates from rg come a few at a time, to spread the parsing over the workers.
-        if (fileQueue.length) return { id, kind: 'files', paths: fileQueue.splice(0, rg ? 2 : 64), all, exclude, returnBytes };
+        while (fileQueue.length) {
+          const taken = fileQueue.splice(0, rg ? 2 : 64);
+          // A directory read first since rg listed these: its files are read already.
+          const paths = rg ? taken.filter(f => !urgentTaken.has(path.dirname(f))) : taken;
+          total -= taken.length - paths.length;
+          if (paths.length) return { id, kind: 'files', paths, all, exclude, returnBytes };
+        }
         // Few directories per unit while the queue is short, so that the walk fans out quickly.
-        if (dirQueue.length) return { id, kind: 'dirs', paths: dirQueue.splice(0, Math.max(1, Math.min(32, dirQueue.length >> 3))), all, exclude, returnBytes };
+        while (dirQueue.length) {
+          const paths = dirQueue.splice(0, Math.max(1, Math.min(32, dirQueue.length >> 3))).filter(d => !urgentTaken.has(d));
+          if (paths.length) { dirUnits.add(id); return { id, kind: 'dirs', paths, all, exclude, returnBytes }; }
+        }
         return rgDone ? undefined : 'wait';
       },
-      onReply: r => dirQueue.push(...r.subdirs),
+      onReply: r => {
+        const dir = urgentUnits.get(r.id);
+        urgentUnits.delete(r.id);
+        // Files found by listing a directory count when read; rg's and the given ones when queued.
+        if (dir !== undefined || dirUnits.delete(r.id)) total += r.files.length;
+        done += r.files.length;
+        if (walking) for (const d of r.subdirs) if (!known.has(d)) { known.add(d); dirQueue.push(d); }
+        opts.onBatch?.({ facts: r.facts, files: r.files, dirsDone: dir === undefined ? [] : [dir] });
+        opts.onProgress?.({ done, total, listing: !rgDone || (walking && (dirQueue.length > 0 || dirUnits.size > 0)) });
+      },
       subscribe: k => { kick = k; },
       rgUsed: !!rg,
-    }, opts);
+    };
+    const res = await this.run(source, opts);
     if (rg) res.stats.ms = { rg: rgMs };
     return res;
   }
 
-  /** Parses each candidate that defines one of its names. */
+  /** Has the run in progress look for work again (ScanOptions.first grew). */
+  wake(): void {
+    this.active?.wake();
+  }
+
+  /**
+   * Parses each candidate that defines one of its names. During a scan the units go ahead of
+   * the scan's own (the language server expands the open documents' directories while the rest
+   * of the tree is still read); otherwise they run after the runs queued.
+   */
   async parseMatching(candidates: { file: string; names: string[] }[]): Promise<ScanResult> {
+    // After the scan the workers are idle: they parse the few files the expansion asks for.
+    const unit = (id: number, part: { file: string; names: string[] }[]): WorkRequest =>
+      ({ id, kind: 'match', paths: part.map(c => c.file), names: part.map(c => c.names), all: false, exclude: [], returnBytes: false });
+    if (this.active && candidates.length) return this.inject(candidates, unit);
     const queue = [...candidates];
     return this.run({
-      next: id => {
-        if (!queue.length) return undefined;
-        const part = queue.splice(0, 2);
-        // After the scan the workers are idle: they parse the few files the expansion asks for.
-        return { id, kind: 'match', paths: part.map(c => c.file), names: part.map(c => c.names), all: false, exclude: [], returnBytes: false };
-      },
+      next: id => queue.length ? unit(id, queue.splice(0, 2)) : undefined,
     }, {});
+  }
+
+  /** Hands units to the run in progress, ahead of its own; resolves with their results. */
+  private inject(candidates: { file: string; names: string[] }[], unit: (id: number, part: { file: string; names: string[] }[]) => WorkRequest): Promise<ScanResult> {
+    const active = this.active!;
+    const result = emptyResult();
+    let left = 0;
+    return new Promise(resolve => {
+      for (let i = 0; i < candidates.length; i += 2) {
+        const part = candidates.slice(i, i + 2);
+        left++;
+        active.extra.push({
+          make: id => unit(id, part),
+          reply: r => {
+            absorbInto(result, r);
+            if (--left === 0) { finish(result); resolve(result); }
+          },
+        });
+      }
+      active.wake();
+    });
   }
 
   private get returnBytes(): boolean {
@@ -412,85 +530,105 @@ export class ScanPool {
   }
 
   private async runNow(src: WorkSource, opts: ScanOptions): Promise<ScanResult> {
-    const result: ScanResult = { facts: [], warnings: [], errors: [], files: [], stats: { filesRead: 0, bytes: 0, filesParsed: 0 } };
-    const next = () => src.next(this.nextId++);
+    const result = emptyResult();
+    let wakeup = () => {};
+    const active: NonNullable<ScanPool['active']> = { extra: [], wake: () => wakeup() };
+    this.active = active;
+    src.subscribe?.(() => wakeup());
+    /** Units injected by inject(), by id: their replies go to their own callers. */
+    const routes = new Map<number, (r: WorkReply) => void>();
+    const next = (): WorkRequest | 'wait' | undefined => {
+      const id = this.nextId++;
+      const x = active.extra.shift();
+      if (x) { routes.set(id, x.reply); return x.make(id); }
+      return src.next(id);
+    };
+    /** Ends the run: called in the same turn as the last next() that said so (nothing injected is lost). */
+    const end = () => { if (this.active === active) this.active = undefined; };
     const pending: { file: string; bytes: Uint8Array }[] = [];
     const absorb = (r: WorkReply) => {
-      src.onReply?.(r);
+      const route = routes.get(r.id);
+      if (route) { routes.delete(r.id); route(r); return; }
       pending.push(...r.toParse);
-      for (const f of r.files) result.files.push(f);
-      for (const f of r.facts) result.facts.push(f);
-      for (const w of r.warnings) result.warnings.push(w);
-      for (const e of r.errors ?? []) result.errors.push(e);
-      result.stats.filesRead += r.read;
-      result.stats.bytes += r.bytes;
-      result.stats.filesParsed += r.parsed;
-      opts.onProgress?.(result.stats.filesRead);
+      absorbInto(result, r);
+      src.onReply?.(r);
     };
-    if (this.returnBytes) void initParser();
+    // The workers start reading while this thread loads the parser; what they send back waits
+    // for it (a reply can come first on a loaded machine).
+    let parserLoaded = !this.returnBytes;
+    if (this.returnBytes) initParser().then(() => { parserLoaded = true; drain(); }, () => undefined);
     /** Parses what workers sent back, in between their replies. */
     const drain = () => {
+      if (!parserLoaded) return;
       for (let p = pending.shift(); p; p = pending.shift()) {
         const res = parseOne(p.file, Buffer.from(p.bytes.buffer, p.bytes.byteOffset, p.bytes.byteLength), this.cache);
         if (res.warning) result.warnings.push(res.warning);
         if (res.error) result.errors.push(res.error);
-        if (res.facts) { result.facts.push(res.facts); result.stats.filesParsed++; }
+        if (res.facts) {
+          result.facts.push(res.facts);
+          result.stats.filesParsed++;
+          opts.onBatch?.({ facts: [res.facts], files: [], dirsDone: [] });
+        }
       }
     };
-    if (this.workers.length === 0) {
-      await initParser();
-      this.inProcess ??= new UnitProcessor(this.cache);
-      for (;;) {
-        const req = next();
-        if (req === undefined) break;
-        if (req === 'wait') {
-          await new Promise<void>(r => src.subscribe?.(r));
-          continue;
-        }
-        absorb(this.inProcess.process(req));
-      }
-    } else {
-      let busy = 0;
-      await new Promise<void>((resolve, reject) => {
-        const idle: Worker[] = [];
-        let finished = false;
-        const dispatch = () => {
-          if (finished) return;
-          let waiting = false;
-          while (idle.length) {
-            const req = next();
-            if (req === 'wait') { waiting = true; break; }
-            if (req === undefined) break;
-            busy++;
-            idle.pop()!.postMessage(req);
+    try {
+      if (this.workers.length === 0) {
+        await initParser();
+        this.inProcess ??= new UnitProcessor(this.cache);
+        for (;;) {
+          const req = next();
+          if (req === undefined) { end(); break; }
+          if (req === 'wait') {
+            await new Promise<void>(r => { wakeup = r; });
+            wakeup = () => {};
+            continue;
           }
-          if (busy === 0 && !waiting) { finished = true; resolve(); }
-        };
-        src.subscribe?.(dispatch);
-        for (const w of this.workers) {
-          w.removeAllListeners('message');
-          w.removeAllListeners('error');
-          w.on('message', (r: WorkReply) => {
-            busy--;
-            absorb(r);
-            idle.push(w);
-            dispatch();
-            // Parse after handing out new work, so the workers keep reading meanwhile.
-            drain();
-          });
-          w.on('error', reject);
-          idle.push(w);
+          absorb(this.inProcess.process(req));
+          // A caller that takes results as they come gets to use them (and to add work) between units.
+          if (opts.onBatch) await new Promise<void>(r => setImmediate(r));
         }
-        dispatch();
-      });
-      drain();
+      } else {
+        let busy = 0;
+        await new Promise<void>((resolve, reject) => {
+          const idle: Worker[] = [];
+          let finished = false;
+          const dispatch = () => {
+            if (finished) return;
+            let waiting = false;
+            while (idle.length) {
+              const req = next();
+              if (req === 'wait') { waiting = true; break; }
+              if (req === undefined) break;
+              busy++;
+              idle.pop()!.postMessage(req);
+            }
+            if (busy === 0 && !waiting) { finished = true; end(); resolve(); }
+          };
+          wakeup = dispatch;
+          for (const w of this.workers) {
+            w.removeAllListeners('message');
+            w.removeAllListeners('error');
+            w.on('message', (r: WorkReply) => {
+              busy--;
+              absorb(r);
+              idle.push(w);
+              dispatch();
+              // Parse after handing out new work, so the workers keep reading meanwhile.
+              drain();
+            });
+            w.on('error', e => { finished = true; end(); reject(e); });
+            idle.push(w);
+          }
+          dispatch();
+        });
+        if (!parserLoaded) { await initParser(); parserLoaded = true; }
+        drain();
+      }
+    } finally {
+      end();
     }
     result.stats.prefilter = src.rgUsed ? 'ripgrep' : 'builtin';
-    // Workers finish in any order; keep the output deterministic.
-    result.facts.sort((a, b) => cmp(a.file, b.file));
-    result.files.sort(cmp);
-    result.warnings.sort(cmp);
-    result.errors.sort(cmp);
+    finish(result);
     return result;
   }
 
@@ -498,6 +636,33 @@ export class ScanPool {
     await Promise.all(this.workers.map(w => w.terminate()));
     this.workers = [];
   }
+}
+
+function emptyResult(): ScanResult {
+  return { facts: [], warnings: [], errors: [], files: [], stats: { filesRead: 0, bytes: 0, filesParsed: 0 } };
+}
+
+function absorbInto(result: ScanResult, r: WorkReply): void {
+  for (const f of r.files) result.files.push(f);
+  for (const f of r.facts) result.facts.push(f);
+  for (const w of r.warnings) result.warnings.push(w);
+  for (const e of r.errors ?? []) result.errors.push(e);
+  result.stats.filesRead += r.read;
+  result.stats.bytes += r.bytes;
+  result.stats.filesParsed += r.parsed;
+}
+
+/**
+ * Workers finish in any order: the output is sorted, to be deterministic. A file read twice (a
+ * directory asked for first after ripgrep had listed some of its files) is kept once.
+ */
+function finish(result: ScanResult): void {
+  result.facts.sort((a, b) => cmp(a.file, b.file));
+  result.facts = result.facts.filter((f, i, a) => i === 0 || a[i - 1].file !== f.file);
+  result.files.sort(cmp);
+  result.files = result.files.filter((f, i, a) => i === 0 || a[i - 1] !== f);
+  result.warnings.sort(cmp);
+  result.errors.sort(cmp);
 }
 
 function cmp(a: string, b: string): number {

@@ -103,6 +103,7 @@ function encodePiece(s: string, encoding: Encoding): Buffer {
   switch (encoding) {
     case 'utf8': case 'utf8-bom': return Buffer.from(s, 'utf8');
     case 'latin1': {
+      // eslint-disable-next-line no-control-regex -- the Latin-1 range starts at NUL
       if (/[^\u0000-\u00ff]/.test(s)) throw new Error('the new text cannot be written in Latin-1');
       return Buffer.from(s, 'latin1');
     }

@@ -10,8 +10,10 @@
 // wrapper's parameters replaced by the call's arguments in the lock expression. A summary is
 // made only for straight-line bodies (no branch, loop or goto; a final `return` is allowed), so
 // its effect holds on every path; anything else keeps today's behaviour (the lock stays inside
-// the function that takes it). Read from the text alone, in one linear pass, so the same table
-// decides which bodies the sparse parse may blank (sparse.ts).
+// the function that takes it). A wrapper may call another wrapper (`vp_lock_all()` calling
+// `vp_lock()`, a macro expanding to a wrapper's call): its effects are the inner wrapper's,
+// substituted, up to NEST_DEPTH levels. Read from the text alone, in one linear pass per level,
+// so the same table decides which bodies the sparse parse may blank (sparse.ts).
 import { LOCK_APIS } from './apis';
 import { maskNonCode, maskPreprocessor, matchBrace, matchParen, normaliseLockExpr, previousNonSpace, splitArgs } from './text';
 
@@ -25,6 +27,8 @@ export interface SummaryEffect {
   nameEnd: number;
   argsStart: number;
   argsEnd: number;
+  /** The inner wrappers the effect comes through, outermost first (empty: the wrapper's own call). */
+  through: string[];
 }
 
 export interface LockSummary {
@@ -61,23 +65,32 @@ export function fileLockSummaries(text: string, maskedText?: string): FileSummar
   return memo;
 }
 
+const NO_WRAPPERS = new Map<string, LockSummary>();
+
+/** How many wrappers deep a wrapper's call of another wrapper is followed. */
+const NEST_DEPTH = 3;
+
+/** A straight-line candidate body: a function-like macro or a top-level function. */
+interface Candidate { name: string; kind: LockSummary['kind']; params: string[]; isStatic: boolean; start: number; end: number; masked: string }
+
 /** `maskedText`: maskNonCode(text), when the caller has it already. */
 function compute(text: string, maskedText?: string): FileSummaries {
   if (!LOCK_CALL.test(text)) return EMPTY;
   const masked = maskedText ?? maskNonCode(text);
-  const byName = new Map<string, LockSummary>();
+  // Straight-line candidate bodies; a wrapper is one whose summary has an effect.
+  const cands: Candidate[] = [];
+  const consider = (c: Candidate) => { if (cands.length < 8192) cands.push(c); };
   // Macros: `#define name(a, b) body`, continuation lines included.
   if (masked.includes('define')) {
     const re = /^[ \t]*#[ \t]*define[ \t]+([A-Za-z_]\w*)\(([^)]*)\)((?:[^\n\\]|\\[^\n]|\\\n)*)/gm;
     for (let m; (m = re.exec(masked));) {
       const body = m[3];
-      if (!LOCK_CALL.test(body)) continue;
+      if (!body.includes('(')) continue;
       const bodyStart = m.index + m[0].length - body.length;
       // `do { ... } while (0)` is the usual macro statement form; any other control flow is not straight-line.
       const inner = body.replace(/\bdo\s*\{/, '{').replace(/\}\s*while\s*\(\s*0\s*\)/, '}');
       if (/\b(?:if|else|for|switch|goto|while)\b|\?/.test(inner)) continue;
-      const s = summarise(m[1], 'macro', splitParams(m[2]), true, text, masked, bodyStart, bodyStart + body.length);
-      if (s) byName.set(s.name, s);
+      consider({ name: m[1], kind: 'macro', params: splitParams(m[2]), isStatic: true, start: bodyStart, end: bodyStart + body.length, masked });
     }
   }
   // Functions: top-level bodies, found by brace matching as sparse.ts does.
@@ -91,15 +104,11 @@ function compute(text: string, maskedText?: string): FileSummaries {
       if (depth === 0 && previousNonSpace(pm, i) === 41 /* ) */) {
         const close = matchBrace(pm, i);
         if (close < 0) break;
-        const body = pm.slice(i, close + 1);
-        if (LOCK_CALL.test(body)) {
-          const head = pm.slice(itemStart, i);
-          const hm = /([A-Za-z_]\w*)\s*\(([^()]*(?:\([^()]*\)[^()]*)*)\)\s*$/.exec(head);
-          if (hm && !/^(?:if|while|for|switch)$/.test(hm[1])) {
-            const isStatic = /\bstatic\b/.test(head.slice(0, hm.index));
-            const s = summarise(hm[1], 'function', splitParams(hm[2]), isStatic, text, pm, i + 1, close);
-            if (s) byName.set(s.name, s);
-          }
+        const head = pm.slice(itemStart, i);
+        const hm = /([A-Za-z_]\w*)\s*\(([^()]*(?:\([^()]*\)[^()]*)*)\)\s*$/.exec(head);
+        if (hm && !/^(?:if|while|for|switch)$/.test(hm[1])) {
+          const isStatic = /\bstatic\b/.test(head.slice(0, hm.index));
+          consider({ name: hm[1], kind: 'function', params: splitParams(hm[2]), isStatic, start: i + 1, end: close, masked: pm });
         }
         i = close;
         itemStart = close + 1;
@@ -111,13 +120,43 @@ function compute(text: string, maskedText?: string): FileSummaries {
       if (depth === 0) itemStart = i + 1;
     }
   }
+  // First the bodies that call a lock API, on their own; then, level by level, the bodies that
+  // call a wrapper found so far, against the previous level's summaries (a body that both locks
+  // and calls a wrapper is summarised again once the wrapper is known), until nothing changes.
+  let byName = new Map<string, LockSummary>();
+  const direct = cands.filter(c => LOCK_CALL.test(c.masked.slice(c.start, c.end)));
+  for (const c of direct) {
+    const s = summarise(c, text, NO_WRAPPERS);
+    if (s) byName.set(s.name, s);
+  }
   if (byName.size === 0) return EMPTY;
-  const names = [...byName.keys()].sort();
-  const sig = names.map(n => {
+  let sig = sigOf(byName);
+  for (let level = 0; level < NEST_DEPTH; level++) {
+    const re = callReOf([...byName.keys()]);
+    const next = new Map(byName);
+    for (const c of cands) {
+      if (!re.test(c.masked.slice(c.start, c.end))) continue;
+      const s = summarise(c, text, byName);
+      if (s) next.set(s.name, s); else next.delete(c.name);
+    }
+    const nextSig = sigOf(next);
+    byName = next;
+    if (nextSig === sig) break;
+    sig = nextSig;
+  }
+  if (byName.size === 0) return EMPTY;
+  return { byName, callRe: callReOf([...byName.keys()].sort()), sig };
+}
+
+function sigOf(byName: Map<string, LockSummary>): string {
+  return [...byName.keys()].sort().map(n => {
     const s = byName.get(n)!;
     return `${n}(${s.params.join(',')})=${s.effects.map(e => `${e.api}(${e.args.join(',')})`).join(';')}`;
   }).join('|');
-  return { byName, callRe: new RegExp(`\\b(?:${names.join('|')})\\s*\\(`), sig };
+}
+
+function callReOf(names: string[]): RegExp {
+  return new RegExp(`\\b(?:${names.join('|')})\\s*\\(`);
 }
 
 /** Parameter names of `struct vp *vp, unsigned long *flags` or of a macro's `vp, f`. */
@@ -128,41 +167,54 @@ function splitParams(list: string): string[] {
 }
 
 /**
- * The net lock effect of a straight-line body [start, end) of `masked`, or undefined when it
- * has none, or branches, loops or returns early around its lock calls.
+ * The net lock effect of a straight-line body, or undefined when it has none, or branches, loops
+ * or returns early around its lock calls. Calls of the wrappers in `known` count as their effects.
  */
-function summarise(name: string, kind: LockSummary['kind'], params: string[], isStatic: boolean,
-  text: string, masked: string, start: number, end: number): LockSummary | undefined {
+function summarise(c: Candidate, text: string, known: Map<string, LockSummary>): LockSummary | undefined {
+  const { start, end, masked } = c;
   const body = masked.slice(start, end);
   if (CONTROL.test(body)) return undefined;
   const effects: (SummaryEffect & { key: string; action: 'lock' | 'unlock' })[] = [];
   const re = /(?<![\w$])([A-Za-z_]\w*)\s*\(/g;
   let lastLock = -1;
+  const add = (e: SummaryEffect, action: 'lock' | 'unlock', key: string) => {
+    if (action === 'unlock') {
+      // An unlock of a lock this body took cancels it; otherwise it releases the caller's.
+      let j = effects.length - 1;
+      while (j >= 0 && !(effects[j].action === 'lock' && effects[j].key === key)) j--;
+      if (j >= 0) { effects.splice(j, 1); return; }
+    }
+    effects.push({ ...e, key, action });
+  };
+  const keyOf = (api: string, args: string[]) => {
+    const a = LOCK_APIS.get(api)!;
+    const lockArg = a.lockArg >= 0 ? args[a.lockArg] : undefined;
+    return `${a.family}:${lockArg ? normaliseLockExpr(lockArg) : ''}`;
+  };
   for (let m; (m = re.exec(body));) {
     const api = LOCK_APIS.get(m[1]);
-    if (!api) continue;
+    const inner = api || m[1] === c.name ? undefined : known.get(m[1]);
+    if (!api && !inner) continue;
     const open = start + m.index + m[0].length - 1;
     const close = matchParen(masked, open);
     if (close < 0 || close >= end) return undefined;
     const args = splitArgs(text.slice(open, close + 1)).map(a => a.text);
-    const lockArg = api.lockArg >= 0 ? args[api.lockArg] : undefined;
-    const key = `${api.family}:${lockArg ? normaliseLockExpr(lockArg) : ''}`;
     lastLock = m.index;
-    if (api.action === 'unlock') {
-      // An unlock of a lock this body took cancels it; otherwise it releases the caller's.
-      let j = effects.length - 1;
-      while (j >= 0 && !(effects[j].action === 'lock' && effects[j].key === key)) j--;
-      if (j >= 0) { effects.splice(j, 1); continue; }
+    if (api) {
+      add({ api: m[1], args, nameStart: start + m.index, nameEnd: start + m.index + m[1].length, argsStart: open, argsEnd: close + 1, through: [] },
+        api.action, keyOf(m[1], args));
+      continue;
     }
-    effects.push({
-      api: m[1], args, key, action: api.action,
-      nameStart: start + m.index, nameEnd: start + m.index + m[1].length, argsStart: open, argsEnd: close + 1,
-    });
+    // A call of another wrapper: its effects, its parameters replaced by this call's arguments.
+    for (const e of inner!.effects) {
+      const sub = e.args.map(a => substituteArgs(a, inner!.params, args));
+      add({ ...e, args: sub, through: [inner!.name, ...e.through] }, LOCK_APIS.get(e.api)!.action, keyOf(e.api, sub));
+    }
   }
   if (!effects.length) return undefined;
   const ret = /\breturn\b/.exec(body);
   if (ret && ret.index < lastLock) return undefined;
-  return { name, kind, params, isStatic, effects: effects.map(({ key: _k, action: _a, ...e }) => e) };
+  return { name: c.name, kind: c.kind, params: c.params, isStatic: c.isStatic, effects: effects.map(({ key: _k, action: _a, ...e }) => e) };
 }
 
 /**
@@ -175,6 +227,6 @@ export function substituteArgs(arg: string, params: string[], actual: string[]):
     const i = params.indexOf(w);
     if (i < 0 || actual[i] === undefined) return w;
     const a = actual[i].trim();
-    return /^[A-Za-z_][\w]*(?:(?:->|\.)[A-Za-z_]\w*|\[[^\]]*\])*$/.test(a) ? a : `(${a})`;
+    return /^(?:[A-Za-z_][\w]*(?:(?:->|\.)[A-Za-z_]\w*|\[[^\]]*\])*|\d\w*)$/.test(a) ? a : `(${a})`;
   }).replace(/\(\s*([A-Za-z_]\w*(?:(?:->|\.)[A-Za-z_]\w*)*)\s*\)(?=\s*(?:->|\.))/g, '$1');
 }

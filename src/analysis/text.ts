@@ -102,7 +102,7 @@ export interface ArgText { text: string; start: number; end: number }
  * relative to the start of `text` and exclude surrounding white space.
  */
 export function splitArgs(text: string): ArgText[] {
-  let open = text.indexOf('(');
+  const open = text.indexOf('(');
   if (open === -1) return [];
   let close = text.lastIndexOf(')');
   if (close < open) close = text.length;

@@ -9,10 +9,12 @@ import { applyEditsToBytes, decodeSource, type Decoded } from '../analysis/sourc
 import { unifiedDiff } from '../fix/diff';
 import { parseIdent, RepoCache, repoInfo } from '../fix/gitInfo';
 import { applyEdits, fixAll } from '../fix/irqsave';
+import { applyKernelTools, type PatchTree } from '../fix/kernelTools';
 import { toMbox } from '../fix/mail';
 import { patchMails, preparePatch, type PatchResult } from '../fix/patch';
 import { relativePath } from '../report/formats';
 import { analyse, CliError, EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, parseArgs, parseDate, reportReadErrors, type Io } from './common';
+import { parserSpec } from './specs';
 import { FileChangedError, writeFileAtomic } from './fileWrite';
 
 function byFile(findings: Finding[]): Map<string, Finding[]> {
@@ -51,7 +53,7 @@ function snapshotFiles(result: CheckResult, io: Io, what: string): { snaps: Map<
 
 /** `fix [--dry-run] PATH...`: applies the irqsave fix in place, keeping each file's encoding. */
 export async function fixCommand(args: string[], io: Io): Promise<number> {
-  const a = parseArgs(args, { flags: ['dry-run'] });
+  const a = parseArgs(args, parserSpec('fix'));
   const result = await analyse(a.positional, io);
   for (const w of result.warnings) io.err(`virtio-race-lint: warning: ${w}\n`);
   io.hooks?.afterAnalyse?.();
@@ -92,9 +94,13 @@ export async function fixCommand(args: string[], io: Io): Promise<number> {
   return errors ? EXIT_USAGE : refusedCount ? EXIT_FINDINGS : EXIT_OK;
 }
 
-/** `patch [-o FILE] [--signoff "Name <mail>"] [--date DATE] PATH...`: git format-patch mails. */
+/**
+ * `patch [-o FILE] [--signoff "Name <mail>"] [--date DATE] [--checkpatch] [--to-maintainers]
+ * [--fixes] PATH...`: git format-patch mails; the last three run the tree's own
+ * scripts/checkpatch.pl --strict, scripts/get_maintainer.pl and git blame (kernelTools.ts).
+ */
 export async function patchCommand(args: string[], io: Io): Promise<number> {
-  const a = parseArgs(args, { values: ['output', 'signoff', 'date'], aliases: { '-o': '--output', '-s': '--signoff' } });
+  const a = parseArgs(args, parserSpec('patch'));
   const signoff = a.options.get('signoff');
   const given = signoff !== undefined ? parseIdent(signoff) : undefined;
   if (signoff !== undefined && !given) throw new CliError(`--signoff takes "Name <mail@example.org>", not '${signoff}'`);
@@ -116,6 +122,7 @@ export async function patchCommand(args: string[], io: Io): Promise<number> {
   }
   for (const w of result.warnings) io.err(`virtio-race-lint: warning: ${w}\n`);
   const prepared: (PatchResult & { ok: true })[] = [];
+  const trees: PatchTree[] = [];
   let ident = given;
   const repos = new RepoCache();
   const unread = reportReadErrors(result, io);
@@ -134,13 +141,26 @@ export async function patchCommand(args: string[], io: Io): Promise<number> {
     if (!p.ok) { io.err(`virtio-race-lint: ${rel}: not patched: ${p.reason}\n`); continue; }
     for (const r of p.refused) io.err(`virtio-race-lint: ${rel}: left as it is: ${r}\n`);
     prepared.push(p);
+    trees.push({ root: repo.root, git: !!repo.git });
   }
   if (prepared.length === 0) {
     io.err('virtio-race-lint: no patch to write (no VRL001 finding that can be fixed)\n');
     return unread ? EXIT_USAGE : result.findings.length ? EXIT_FINDINGS : EXIT_OK;
   }
   if (!ident) throw new CliError('no author for the patch: pass --signoff "Name <mail>" or set git config user.name and user.email');
-  const mails = patchMails(prepared, { from: ident, date, tzOffsetMinutes: -date.getTimezoneOffset() });
+  const mailOpts = { from: ident, date, tzOffsetMinutes: -date.getTimezoneOffset() };
+  const tools = { checkpatch: a.flags.has('checkpatch'), maintainers: a.flags.has('to-maintainers'), fixes: a.flags.has('fixes') };
+  let mails = patchMails(prepared, mailOpts);
+  let checkFailed = false;
+  let toolError = false;
+  if (tools.checkpatch || tools.maintainers || tools.fixes) {
+    // The command line trusts the tree it is pointed at: the user runs its scripts by asking.
+    const res = await applyKernelTools(prepared, trees, mailOpts, { trusted: true, ...tools });
+    mails = res.mails;
+    for (const l of res.log) io.err(`virtio-race-lint: ${l}\n`);
+    toolError = res.failed.length > 0;
+    checkFailed = res.checkpatch.some(c => c && !('error' in c) && !c.clean);
+  }
   const mbox = toMbox(mails);
   if (outPath) {
     try {
@@ -152,5 +172,5 @@ export async function patchCommand(args: string[], io: Io): Promise<number> {
   } else {
     io.out(mbox);
   }
-  return unread ? EXIT_USAGE : EXIT_OK;
+  return unread || toolError ? EXIT_USAGE : checkFailed ? EXIT_FINDINGS : EXIT_OK;
 }

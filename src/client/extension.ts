@@ -6,10 +6,11 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { LanguageClient, State, TransportKind, type LanguageClientOptions, type ServerOptions } from 'vscode-languageclient/node';
 import {
-  Commands, RULE_ANCHORS, ServerCommands, StatusNotification, TrustNotification, type FindingSummary, type SimulateArgs, type StatusParams,
-  type SuppressArgs, type TrustParams,
+  Commands, RULE_ANCHORS, ServerCommands, StatusNotification, TrustNotification, type ApplyPatchArgs, type CommandArgs, type CommandResult, type ServerCommand,
+  type FindingSummary, type SimulateArgs, type StatusParams, type SuppressArgs, type TrustParams,
 } from '../shared/protocol';
 import { SimulationPanel, type SimulationResult } from './simulationView';
+import { statusText } from './statusText';
 
 let client: LanguageClient | undefined;
 let output: vscode.OutputChannel;
@@ -30,6 +31,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   context.subscriptions.push(
     vscode.commands.registerCommand(Commands.simulate, (arg?: SimulateArgs) => simulate(context, arg)),
     vscode.commands.registerCommand(Commands.createPatch, (arg?: { uri?: string }) => createPatch(arg)),
+    vscode.commands.registerCommand(Commands.applyPatch, (arg?: ApplyPatchArgs) => applyPatch(arg)),
     vscode.commands.registerCommand(Commands.fixAll, () => fixAllInFile()),
     vscode.commands.registerCommand(Commands.showOutput, () => output.show(true)),
     vscode.commands.registerCommand(Commands.menu, () => statusMenu(context)),
@@ -104,22 +106,23 @@ function bundledRipgrep(): string | undefined {
 }
 
 function setStatus(p: StatusParams): void {
-  if (p.message) {
-    status.text = `$(warning) virtio: ${p.message}`;
-  } else if (p.indexing) {
-    status.text = '$(sync~spin) virtio: indexing';
-  } else {
-    status.text = p.findings ? `$(bug) VRL001: ${p.findings}` : '$(check) VRL001: 0';
-  }
-  status.tooltip = p.findings
-    ? `${p.findings} work function(s) drain a virtqueue under an IRQ-unsafe lock, in ${p.files} file(s). Click for actions.`
-    : 'No VRL001 findings. Click for actions.';
+  const { text, tooltip } = statusText(p);
+  status.text = text;
+  status.tooltip = tooltip;
   status.show();
+}
+
+/**
+ * Runs a server command with its arguments and result typed by the shared protocol
+ * (ServerCommandTypes): the one place the client trusts the server's JSON to have that shape.
+ */
+async function serverCommand<K extends ServerCommand>(c: LanguageClient, command: K, ...args: CommandArgs<K>): Promise<CommandResult<K>> {
+  return c.sendRequest('workspace/executeCommand', { command, arguments: args }) as Promise<CommandResult<K>>;
 }
 
 async function findingsList(): Promise<FindingSummary[]> {
   if (!client) return [];
-  return (await client.sendRequest('workspace/executeCommand', { command: ServerCommands.listFindings, arguments: [] })) as FindingSummary[];
+  return serverCommand(client, ServerCommands.listFindings);
 }
 
 /** The finding at the cursor, else a quick pick of every finding in the workspace. */
@@ -162,7 +165,7 @@ async function simulate(context: vscode.ExtensionContext, arg?: SimulateArgs): P
 /** The server's simulate command for a position and options; the trace channel gets the report. */
 async function runSimulation(args: SimulateArgs): Promise<SimulationResult | { error: string }> {
   if (!client) return { error: 'the language server is not running' };
-  const result = (await client.sendRequest('workspace/executeCommand', { command: ServerCommands.simulate, arguments: [args] })) as SimulationResult | { error: string } | null;
+  const result = await serverCommand(client, ServerCommands.simulate, args);
   if (!result) return { error: 'the simulation was cancelled' };
   if (!('error' in result)) {
     traceChannel.clear();
@@ -171,29 +174,81 @@ async function runSimulation(args: SimulateArgs): Promise<SimulationResult | { e
   return result;
 }
 
+/** The last patch created for each source file, for the Apply command run from the palette. */
+const lastPatch = new Map<string, string>();
+
 async function createPatch(arg?: { uri?: string }): Promise<void> {
   const uri = arg?.uri ?? vscode.window.activeTextEditor?.document.uri.toString();
   if (!uri || !client) return;
-  const res = (await client.sendRequest('workspace/executeCommand', { command: ServerCommands.createPatch, arguments: [{ uri }] })) as { fileName: string; text: string; note?: string } | { error: string };
+  const res = await serverCommand(client, ServerCommands.createPatch, { uri });
   if ('error' in res) {
     void vscode.window.showErrorMessage(`Virtio Race: ${res.error}`);
     return;
   }
-  const doc = await vscode.workspace.openTextDocument({ language: 'diff', content: res.text });
-  await vscode.window.showTextDocument(doc, { preview: false });
-  const save = await vscode.window.showInformationMessage(`Kernel patch ready (${res.fileName}).${res.note ? ` Note: ${res.note}.` : ''}`, 'Save…');
-  if (save) {
-    const folder = vscode.workspace.getWorkspaceFolder(vscode.Uri.parse(uri))?.uri ?? vscode.Uri.file(path.dirname(vscode.Uri.parse(uri).fsPath));
-    const target = await vscode.window.showSaveDialog({ defaultUri: vscode.Uri.joinPath(folder, res.fileName), filters: { Patch: ['patch'] } });
-    if (target) await vscode.workspace.fs.writeFile(target, Buffer.from(res.text, 'utf8'));
+  // The server has written res.log to the same output channel.
+  if (res.note) log(`patch: ${res.note}`, 'warn');
+  if (res.path) {
+    lastPatch.set(uri, res.path);
+    // A normal file: saved already, nothing asks to be saved on close.
+    const doc = await vscode.workspace.openTextDocument(vscode.Uri.file(res.path));
+    await vscode.window.showTextDocument(doc, { preview: false });
+  } else {
+    const doc = await vscode.workspace.openTextDocument({ language: 'diff', content: res.text });
+    await vscode.window.showTextDocument(doc, { preview: false });
   }
+  const where = res.path ? vscode.workspace.asRelativePath(res.path) : res.fileName;
+  const check = res.checkpatch === undefined ? ''
+    : 'error' in res.checkpatch ? ` checkpatch.pl did not run: ${res.checkpatch.error}.`
+      : ` checkpatch.pl --strict: ${res.checkpatch.total.replace(/^total: /, '').replace(/, \d+ lines? checked$/, '')}` +
+        (res.checkpatch.clean ? '.' : ' (see the output).');
+  const head = res.path ? `Kernel patch written: ${where}.` : `Kernel patch opened unsaved (${where}).`;
+  const text = `${head}${check}${res.note ? ` Note: ${res.note}.` : ''}`;
+  const actions = [...(res.canApply && res.path ? ['Apply with git am'] : []), 'Show output'];
+  const bad = res.checkpatch !== undefined && ('error' in res.checkpatch || !res.checkpatch.clean);
+  const choice = await (bad ? vscode.window.showWarningMessage(text, ...actions) : vscode.window.showInformationMessage(text, ...actions));
+  if (choice === 'Show output') output.show(true);
+  else if (choice === 'Apply with git am' && res.path) await applyPatch({ patch: res.path, uri });
+}
+
+/**
+ * `git am` of a created patch (the notification's button), or from the palette of the .patch
+ * file in the active editor, or of the last patch created for the active source file. Not in an
+ * untrusted workspace; not while a file it changes has unsaved edits.
+ */
+async function applyPatch(arg?: ApplyPatchArgs): Promise<void> {
+  if (!client) return;
+  if (!vscode.workspace.isTrusted) {
+    void vscode.window.showWarningMessage('Virtio Race: git am is not run in an untrusted workspace (it runs git with the repository\'s configuration).');
+    return;
+  }
+  let target = arg;
+  const doc = vscode.window.activeTextEditor?.document;
+  if (!target?.patch && doc) {
+    if (doc.uri.scheme === 'file' && /\.(?:patch|diff|mbox)$/.test(doc.uri.fsPath)) target = { patch: doc.uri.fsPath };
+    else if (lastPatch.has(doc.uri.toString())) target = { patch: lastPatch.get(doc.uri.toString())!, uri: doc.uri.toString() };
+  }
+  if (!target?.patch) {
+    void vscode.window.showInformationMessage('Virtio Race: open the .patch file to apply (or create a patch first).');
+    return;
+  }
+  // The editor knows about unsaved edits first; the server checks again (other clients).
+  const dirty = vscode.workspace.textDocuments.filter(d => d.isDirty && (d.uri.toString() === target!.uri || (target!.patch && d.uri.fsPath === target!.patch)));
+  if (dirty.length) {
+    void vscode.window.showWarningMessage(`Virtio Race: not applied: ${dirty.map(d => vscode.workspace.asRelativePath(d.uri)).join(', ')} has unsaved edits; save first.`);
+    return;
+  }
+  // The server logs the outcome in the output channel.
+  const res = await serverCommand(client, ServerCommands.applyPatch, target);
+  if (res.ok) void vscode.window.showInformationMessage(`Virtio Race: git am: ${res.message}.`);
+  else void vscode.window.showErrorMessage(`Virtio Race: not applied: ${res.reason}.`);
 }
 
 async function fixAllInFile(): Promise<void> {
   const editor = vscode.window.activeTextEditor;
   if (!editor || !client) return;
-  const res = (await client.sendRequest('workspace/executeCommand', { command: ServerCommands.fixAll, arguments: [{ uri: editor.document.uri.toString() }] })) as { applied?: boolean; message?: string; refused?: string[] };
-  if (!res.applied) void vscode.window.showInformationMessage(`Virtio Race: ${res.message ?? 'nothing fixed'}`);
+  const res = await serverCommand(client, ServerCommands.fixAll, { uri: editor.document.uri.toString() });
+  if ('error' in res) void vscode.window.showErrorMessage(`Virtio Race: fix all failed: ${res.error}`);
+  else if (!res.applied) void vscode.window.showInformationMessage(`Virtio Race: ${res.message ?? 'nothing fixed'}`);
   else if (res.refused?.length) void vscode.window.showWarningMessage(`Virtio Race: some locks were left alone: ${res.refused.join('; ')}`);
 }
 
@@ -234,7 +289,7 @@ function log(message: string, level: 'info' | 'warn' | 'error' = 'info'): void {
 async function reindex(): Promise<void> {
   if (!client) return;
   log('re-indexing the workspace');
-  await client.sendRequest('workspace/executeCommand', { command: ServerCommands.reindex, arguments: [] });
+  await serverCommand(client, ServerCommands.reindex);
 }
 
 /** The status item's menu. */

@@ -1,8 +1,10 @@
 // What the patch writer asks of the environment: the repository root, the file's path in it, the
-// file's subject lines and the git identity. The only module of src/fix that runs a process
-// (git), kept apart so the rest stays pure; without git (or outside a repository) it falls back
-// to the kernel tree root.
-import { execFileSync } from 'node:child_process';
+// file's subject lines and the git identity. The one module of src/fix that starts processes,
+// kept apart so the rest stays pure: git here, and through runProgram() the kernel tree's perl
+// scripts and the git commands of kernelTools.ts, all with the same hardening (no shell, a fixed
+// environment, every program-naming git config key pinned, a timeout). Without git (or outside a
+// repository) it falls back to the kernel tree root.
+import { execFile, execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Ident } from './mail';
@@ -39,6 +41,10 @@ const SAFE_CONFIG = [
   'core.alternateRefsCommand=false',
   'diff.external=false',
   'log.mailmap=false',
+  // git am (kernelTools.ts): no signing program for the commit it makes, no editor.
+  'commit.gpgSign=false',
+  'core.editor=false',
+  'sequence.editor=false',
 ];
 
 /**
@@ -67,6 +73,23 @@ function gitEnv(global: boolean): NodeJS.ProcessEnv {
   return env;
 }
 
+/**
+ * The environment for a program other than git (the kernel's perl scripts): gitEnv's, and the
+ * safe config handed to any git the program starts in the GIT_CONFIG_COUNT variables, which
+ * override every config file (checkpatch.pl runs `git log` in a git tree). Nothing inherited
+ * that changes how perl starts (PERL5OPT, PERL5LIB, PERL5DB) is passed on.
+ */
+function scriptEnv(): NodeJS.ProcessEnv {
+  const env = gitEnv(false);
+  env.GIT_CONFIG_COUNT = String(SAFE_CONFIG.length);
+  SAFE_CONFIG.forEach((c, i) => {
+    const eq = c.indexOf('=');
+    env[`GIT_CONFIG_KEY_${i}`] = c.slice(0, eq);
+    env[`GIT_CONFIG_VALUE_${i}`] = c.slice(eq + 1);
+  });
+  return env;
+}
+
 /** The arguments git is started with: the safe config, then `args`. */
 export function gitArgs(args: string[]): string[] {
   return ['--no-pager', ...SAFE_CONFIG.flatMap(c => ['-c', c]), ...args];
@@ -81,6 +104,52 @@ function git(cwd: string, args: string[], opts: { global?: boolean } = {}): stri
   } catch {
     return undefined;
   }
+}
+
+export interface RunResult {
+  /** Exit status; null when the program was killed (`timedOut`) or did not start (`error`). */
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  timedOut: boolean;
+  /** Why the program did not start or was stopped (`spawn perl ENOENT`), if it did not run to its end. */
+  error?: string;
+}
+
+export interface RunOptions {
+  cwd: string;
+  /** Text written to the program's standard input (closed either way). */
+  input?: string;
+  /** Milliseconds before the program is killed; GIT_TIMEOUT_MS by default. */
+  timeoutMs?: number;
+  /** Extra environment variables (the committer identity for git am). */
+  env?: Record<string, string>;
+}
+
+/**
+ * Runs `program` (`git`, or `perl` for a kernel script) without a shell, with the environment
+ * of gitEnv() (git: the safe config on its command line, the user's global config not read
+ * unless `global`) or scriptEnv() (anything else), killed after the timeout. Never throws: a
+ * program that cannot start or is killed is reported in the result.
+ */
+export function runProgram(program: 'git' | 'perl', args: string[], opts: RunOptions & { global?: boolean }): Promise<RunResult> {
+  const isGit = program === 'git';
+  const env = { ...(isGit ? gitEnv(!!opts.global) : scriptEnv()), ...opts.env };
+  const timeoutMs = opts.timeoutMs ?? GIT_TIMEOUT_MS;
+  return new Promise(resolve => {
+    const child = execFile(program, isGit ? gitArgs(args) : args, {
+      cwd: opts.cwd, encoding: 'utf8', maxBuffer: 16 * 1024 * 1024, env, timeout: timeoutMs, killSignal: 'SIGKILL', windowsHide: true, shell: false,
+    }, (err, stdout, stderr) => {
+      const e = err as (NodeJS.ErrnoException & { code?: number | string; killed?: boolean; signal?: string }) | null;
+      const timedOut = !!e?.killed && e.signal === 'SIGKILL';
+      const code = !e ? 0 : typeof e.code === 'number' ? e.code : null;
+      const error = timedOut ? `${program} was stopped after ${timeoutMs} ms`
+        : e && code === null ? (e.message.split('\n')[0] || `${program} failed`) : undefined;
+      resolve({ code, stdout: String(stdout ?? ''), stderr: String(stderr ?? ''), timedOut, ...(error ? { error } : {}) });
+    });
+    child.stdin?.on('error', () => { /* the program exited without reading its input */ });
+    child.stdin?.end(opts.input ?? '');
+  });
 }
 
 /** The directory above `file` that holds a kernel tree (MAINTAINERS and Kbuild side by side). */
@@ -123,7 +192,7 @@ export class RepoCache {
 }
 
 /** What `git config user.name` and `git config user.email` print: the last value of each wins. */
-function readIdent(cwd: string): Ident | undefined {
+export function readIdent(cwd: string): Ident | undefined {
   // `git config` reads files only: the user's global config (where the identity usually is) is read.
   const out = git(cwd, ['config', '--includes', '--get-regexp', '^user\\.(name|email)$'], { global: true });
   const v: Record<string, string> = {};
@@ -153,7 +222,7 @@ export function repoInfo(file: string, fallbackRoot: string, cache = new RepoCac
   if (top) {
     const rel = relativeTo(top, real);
     const log = git(top, ['log', '--no-show-signature', '--no-ext-diff', '--no-textconv', '--no-color', '--no-merges', '--format=%s', '-n', '300', '--', rel]);
-    return { root: top, path: rel, subjects: log ? log.split('\n').filter(Boolean) : [], ident: cache.ident(top, top) };
+    return { root: top, path: rel, git: true, subjects: log ? log.split('\n').filter(Boolean) : [], ident: cache.ident(top, top) };
   }
   const root = realPath(kroot ?? fallbackRoot);
   return { root, path: relativeTo(root, real), ident: runGit ? cache.ident(dir, '') : undefined };

@@ -250,10 +250,23 @@ function planWrapperFix(fn: FunctionFacts, opIndex: number, text: string, facts:
   };
   const first = addSection(fn, opIndex);
   if (first) return { ok: false, reason: first };
+  // A wrapper of a wrapper changes the inner wrapper's lock call: every wrapper whose effect is
+  // that same call changes with it (and so do all their callers).
+  const closeWrappers = () => {
+    const calls = new Set<number>();
+    for (const w of wrappers) for (const e of sums.byName.get(w)?.effects ?? []) calls.add(e.nameStart);
+    let added = false;
+    for (const [name, sm] of sums.byName) {
+      if (!wrappers.has(name) && sm.effects.some(e => calls.has(e.nameStart))) { wrappers.add(name); added = true; }
+    }
+    return added;
+  };
   // Every call of a wrapper in the file changes with it.
   for (let grew = true; grew;) {
-    grew = false;
+    grew = closeWrappers();
     for (const g of facts.functions) {
+      // A wrapper's own body changes through its summary (the underlying call), not as a section.
+      if (wrappers.has(g.name) && sums.byName.has(g.name)) continue;
       for (let i = 0; i < g.lockOps.length; i++) {
         const o = g.lockOps[i];
         if (!o.via || !wrappers.has(o.via.fn)) continue;

@@ -64,6 +64,14 @@ export interface PatchOptions extends MailCommon {
   body?: string;
   /** Trailer lines placed before the sign-offs, e.g. `Fixes: 123456789abc ("...")`, `Cc: stable@vger.kernel.org`. */
   trailers?: string[];
+  /** Mail recipients (`Name <mail>` or `mail`), printed as git's --to and --cc print them. */
+  to?: string[];
+  cc?: string[];
+  /**
+   * Notes for the reader of the mail, printed after `---` as `git format-patch --notes` prints a
+   * commit's notes: `git am` and checkpatch.pl ignore them, they are not part of the commit.
+   */
+  notes?: string;
   files: FileChange[];
   /** The commit id for the mbox `From ` line; forty zeros by default. */
   commit?: string;
@@ -79,6 +87,9 @@ export interface FilePatch extends FileChange {
   summary: string;
   body?: string;
   trailers?: string[];
+  to?: string[];
+  cc?: string[];
+  notes?: string;
   commit?: string;
 }
 
@@ -110,6 +121,9 @@ export function formatPatchMail(opts: PatchMailOptions): PatchMail[] {
       subject,
       body: p.body,
       trailers: p.trailers,
+      to: p.to,
+      cc: p.cc,
+      notes: p.notes,
       commit: p.commit,
       files: [{ path, oldText, newText, mode, oldBlob, newBlob }],
       number: { index: i + 1, total: patches.length },
@@ -137,6 +151,7 @@ export function formatPatch(opts: PatchOptions): string {
   if (hasNonAscii(message)) {
     out += 'MIME-Version: 1.0\nContent-Type: text/plain; charset=UTF-8\nContent-Transfer-Encoding: 8bit\n';
   }
+  out += recipientsHeader('To', opts.to) + recipientsHeader('Cc', opts.cc);
   out += '\n';
   if (rest) out += rest + '\n';
 
@@ -153,11 +168,21 @@ export function formatPatch(opts: PatchOptions): string {
     stats.push({ path: f.path, ...countDiffLines(d) });
   }
   out += '---\n';
+  const notes = (opts.notes ?? '').replace(/\r\n/g, '\n').replace(/\s+$/, '');
+  // git indents every line of a note, blank ones too.
+  if (notes) out += '\nNotes:\n' + notes.split('\n').map(l => `    ${l}`).join('\n') + '\n\n';
   if (stats.length) out += diffstat(stats) + '\n' + diffs.join('');
   else out += '\n';
   const signature = opts.signature === undefined ? `virtio-race-lint ${VERSION}` : opts.signature;
   if (signature) out += `-- \n${signature}${signature.endsWith('\n') ? '' : '\n'}\n`;
   return out;
+}
+
+/** `To: a,\n    b\n` as git format-patch prints --to (and --cc): one address a line, unencoded. */
+function recipientsHeader(name: string, addrs: string[] | undefined): string {
+  const list = (addrs ?? []).map(a => a.replace(/[\r\n]+/g, ' ').trim()).filter(Boolean);
+  if (!list.length) return '';
+  return `${name}: ` + list.map((a, i) => (i ? '    ' : '') + a + (i + 1 < list.length ? ',' : '') + '\n').join('');
 }
 
 function subjectBrackets(opts: PatchOptions): string {
@@ -255,6 +280,7 @@ function splitMessage(msg: string): { title: string; rest: string } {
 
 function hasNonAscii(s: string): boolean {
   // git also treats ESC as non-ASCII (ISO-2022).
+  // eslint-disable-next-line no-control-regex -- ASCII starts at NUL; ESC is the point
   return /[^\x00-\x7f]|\x1b/.test(s);
 }
 

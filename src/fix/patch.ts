@@ -14,6 +14,8 @@ export interface RepoInfo {
   root: string;
   /** The file's path relative to `root`, with `/` separators: what the patch's `a/` and `b/` paths name. */
   path: string;
+  /** `root` is the top level of the git repository holding the file. */
+  git?: boolean;
   /** `git log --format=%s -- <path>` of the file, newest first, when in a git repository. */
   subjects?: string[];
   /** git config user.name / user.email of the repository. */
@@ -28,8 +30,22 @@ export interface FilePatchInput {
   repo: RepoInfo;
 }
 
+/** What the kernel tools add to a prepared patch (kernelTools.ts): trailers, recipients, notes. */
+export interface PatchExtras {
+  /** `Fixes: ...` lines, placed before Signed-off-by. */
+  trailers?: string[];
+  to?: string[];
+  cc?: string[];
+  /** Notes after `---` (not part of the commit). */
+  notes?: string;
+}
+
 export type PatchResult =
-  | { ok: true; path: string; oldText: string; newText: string; prefix: string; summary: string; body: string; refused: string[] }
+  | ({
+    ok: true; path: string; oldText: string; newText: string; prefix: string; summary: string; body: string; refused: string[];
+    /** The 0-based lines of `oldText` holding the locks the patch changes (what `git blame` is asked about). */
+    lockLines: number[];
+  } & PatchExtras)
   | { ok: false; reason: string };
 
 /** The fixed text and the message for one file. */
@@ -53,6 +69,7 @@ export function preparePatch(input: FilePatchInput): PatchResult {
       dropsLock: res.fixed.filter(f => dropsLockInLoop(f, facts)).map(f => f.handler),
     }),
     refused: res.refused.map(r => `${r.finding.handler}(): ${r.reason}`),
+    lockLines: [...new Set(res.fixed.map(f => f.span.line))].sort((a, b) => a - b),
   };
 }
 
@@ -158,6 +175,10 @@ export function patchMails(prepared: (PatchResult & { ok: true })[], o: MailOpti
       prefix: p.prefix,
       summary: p.summary,
       body: p.body,
+      trailers: p.trailers,
+      to: p.to,
+      cc: p.cc,
+      notes: p.notes,
     })),
   });
 }

@@ -21,6 +21,11 @@ const SEVERITY: Record<string, DiagnosticSeverity> = {
 /** What a diagnostic carries back in code action requests, to find its finding again. */
 export interface DiagnosticData { rule: string; lockFunction: string; lockStart: number; handler: string }
 
+/**
+ * A finding as a diagnostic. The message is the finding's first line (handler, lock, callback):
+ * it is what the Problems row and the editor's own marker hover show. The explanation is in the
+ * server's markdown hover (findingHover), the places in relatedInformation.
+ */
 export function findingToDiagnostic(f: Finding, uris?: Map<string, string>): Diagnostic {
   return {
     range: spanToRange(f.span),
@@ -28,7 +33,7 @@ export function findingToDiagnostic(f: Finding, uris?: Map<string, string>): Dia
     code: f.rule,
     codeDescription: { href: ruleById(f.rule)?.meta.docsUrl ?? DOCS_BASE },
     source: SOURCE,
-    message: f.message,
+    message: f.message.split('\n')[0],
     relatedInformation: f.related.map(r => ({
       location: { uri: keyToUri(r.file, uris), range: spanToRange(r.span) },
       message: r.message,

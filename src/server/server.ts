@@ -13,17 +13,17 @@ import type { FileFacts } from '../analysis/facts';
 import { factsFromBytes, factsFromText, isSeed } from '../analysis/fileFacts';
 import { readRegularFile } from '../analysis/fileRead';
 import { initParser } from '../analysis/parser';
-import { Project, type Analysis } from '../analysis/project';
+import { Project, type Analysis, type ExpansionHost } from '../analysis/project';
 import { ruleById, simulationModel } from '../analysis/rules';
 import type { Finding } from '../analysis/rules/rule';
-import { ScanPool, defaultWorkers, driverFilesWithRipgrep, isCSource } from '../analysis/scan';
+import { ScanPool, defaultWorkers, driverFilesWithRipgrep, isCSource, type ScanBatch, type ScanProgress } from '../analysis/scan';
 import { decodeSource, MAX_PARSE_BYTES } from '../analysis/source';
 import { LineIndex } from '../analysis/text';
 import { fixAll, lockFunctionOf } from '../fix/irqsave';
 import { modelAt, type CodeModel, type SimulateOptions } from '../sim/fromCode';
 import {
   Commands, DEFAULT_SETTINGS, RULE_ANCHORS, FIX_ALL_KIND, FIX_ALL_TITLE, ServerCommands, type SuppressArgs, StatusNotification, TrustNotification, type FindingSummary, type Settings,
-  type SimulateArgs, type StatusParams, type TrustParams,
+  type SimulateArgs, type StatusParams, type TrustParams, type ApplyPatchArgs, type ApplyPatchResult, type CreatePatchResult, type CommandResult, type FixAllResult,
 } from '../shared/protocol';
 import { findingToDiagnostic, invalidSuppressionDiagnostic, quickFix, toLspEdits, unusedSuppressionDiagnostic, type DiagnosticData } from './convert';
 import { excludeMatcher, excludeRules } from './glob';
@@ -34,13 +34,18 @@ export interface ServerOptions {
   /** Scan workers for the workspace index (0: in-process, as tests do). */
   workers?: number;
   /** Runs a simulation; the default uses a worker thread (see services.ts). */
-  simulate?: (req: SimulateRequest, token: { isCancellationRequested: boolean }) => Promise<unknown>;
+  simulate?: (req: SimulateRequest, token: { isCancellationRequested: boolean }) => Promise<CommandResult<typeof ServerCommands.simulate>>;
   /**
    * Builds a patch mail for a file; injected so the server stays thin. `trusted` false (an
    * untrusted workspace): start no process (no git).
    */
-  createPatch?: (file: string, text: string, findings: Finding[], facts: FileFacts, settings: Settings, env: { trusted: boolean }) =>
-    Promise<{ fileName: string; text: string; note?: string } | { error: string }>;
+  createPatch?: (file: string, text: string, findings: Finding[], facts: FileFacts, settings: Settings, env: { trusted: boolean; folders: string[] }) =>
+    Promise<CreatePatchResult | { error: string }>;
+  /**
+   * `git am` of a created patch (see services.ts); called only in a trusted workspace.
+   * `unsaved(file)`: an open buffer of that file differs from the disk.
+   */
+  applyPatch?: (patch: string, source: string | undefined, unsaved: (file: string) => boolean) => Promise<ApplyPatchResult>;
   /** For tests of crash isolation: called before a file's facts are extracted. */
   beforeExtract?: (key: string) => void;
 }
@@ -49,6 +54,23 @@ export interface SimulateRequest {
   model: CodeModel;
   options: SimulateOptions;
   timeoutMs: number;
+}
+
+/**
+ * While the workspace is indexed: the open documents and their directories, read before the rest
+ * of the tree, with the expansion of those; the diagnostics come from its analysis until the
+ * whole index is built (then the full project's, so the result is the same as without it).
+ */
+interface EarlyIndex {
+  project: Project;
+  /** Per folder still to scan: directories to read first (the scan takes them out; ScanOptions.first). */
+  first: Map<string, string[]>;
+  /** Directories asked for. */
+  wanted: Set<string>;
+  /** Directories read, with their C files (for the expansion). */
+  listed: Map<string, string[]>;
+  expanding: boolean;
+  again: boolean;
 }
 
 interface OpenDoc {
@@ -83,6 +105,15 @@ export class VirtioRaceServer {
   private canProgress = false;
   private indexing = false;
   private indexGeneration = 0;
+  /**
+   * What the current index was built from (folders and files.exclude; undefined: no index, or the
+   * linter was turned off since). Settings that leave it unchanged do not index again.
+   */
+  private indexedWith?: string;
+  /** initialized() has read the settings and started the first index. */
+  private started = false;
+  /** Settings reads and the index decisions that follow them, one at a time, in arrival order. */
+  private configQueue: Promise<void> = Promise.resolve();
   private analysis: Analysis = { findings: [], suppressed: [], unusedSuppressions: [] };
   /** Facts changed since `analysis` was computed. */
   private analysisStale = true;
@@ -90,6 +121,8 @@ export class VirtioRaceServer {
   private parserReady = initParser();
   private docQueue: Promise<void> = this.parserReady.then(() => undefined, () => undefined);
   private pool?: ScanPool;
+  /** While the workspace is indexed (see EarlyIndex). */
+  private early?: EarlyIndex;
   /** Resolves when the initial workspace index is built (tests and the benchmark wait on it). */
   indexed: Promise<void>;
   private resolveIndexed!: () => void;
@@ -141,8 +174,29 @@ export class VirtioRaceServer {
   private async initialized(): Promise<void> {
     if (this.canFolders) this.connection.workspace.onDidChangeWorkspaceFolders(e => { void this.foldersChanged(e); });
     await this.parserReady;
-    await this.loadSettings();
-    await this.indexWorkspace();
+    let first: Promise<void> | undefined;
+    await this.serially(async () => {
+      await this.loadSettings();
+      this.started = true;
+      first = this.indexWorkspace();
+    });
+    await first;
+  }
+
+  /**
+   * Runs settings work after the settings work before it. The client sends
+   * workspace/didChangeConfiguration right after `initialized` (vscode-languageclient's
+   * synchronize.configurationSection does): it must see the settings the first index was started
+   * with, not the defaults from before they were read.
+   */
+  private serially(f: () => Promise<void>): Promise<void> {
+    const run = this.configQueue.then(f);
+    this.configQueue = run.catch(e => this.log(`settings failed: ${(e as Error).stack ?? e}`));
+    return run;
+  }
+
+  private indexKey(): string {
+    return JSON.stringify([this.folders, this.filesExclude]);
   }
 
   private async loadSettings(): Promise<void> {
@@ -177,72 +231,120 @@ export class VirtioRaceServer {
 
   /** Folders added or removed at run time: the workspace is indexed again with the new set. */
   private async foldersChanged(e: WorkspaceFoldersChangeEvent): Promise<void> {
-    const removed = new Set(e.removed.map(f => uriToKey(f.uri)));
-    const added = e.added.map(f => uriToKey(f.uri)).filter(isFileKey);
-    this.folders = [...new Set([...this.folders.filter(f => !removed.has(f)), ...added])];
-    this.log(`workspace folders: ${this.folders.join(', ') || '(none)'}`);
-    await this.docQueue;
-    await this.loadSettings();
-    this.project = new Project();
-    this.filesByDir.clear();
-    this.usedRipgrep = false;
-    for (const d of this.docs.values()) this.refreshFacts(d);
-    await this.indexWorkspace();
+    let run: Promise<void> | undefined;
+    await this.serially(async () => {
+      const removed = new Set(e.removed.map(f => uriToKey(f.uri)));
+      const added = e.added.map(f => uriToKey(f.uri)).filter(isFileKey);
+      this.folders = [...new Set([...this.folders.filter(f => !removed.has(f)), ...added])];
+      this.log(`workspace folders: ${this.folders.join(', ') || '(none)'}`);
+      await this.docQueue;
+      await this.loadSettings();
+      if (!this.started) return;
+      run = this.reindex();
+    });
+    await run;
   }
 
-  /** New settings: turning the linter on or changing files.exclude indexes the workspace again. */
+  /**
+   * New settings: turning the linter on, or a files.exclude that differs from the one the index
+   * was built with, indexes the workspace again (cancelling an index in progress); anything else
+   * only re-runs the analysis.
+   */
   private async settingsChanged(): Promise<void> {
-    const before = { enable: this.settings.enable, exclude: JSON.stringify(this.filesExclude) };
-    await this.loadSettings();
-    const reindex = this.settings.enable && (!before.enable || before.exclude !== JSON.stringify(this.filesExclude));
-    this.analysisStale = true;
-    if (!reindex) { this.schedule(); return; }
-    await this.docQueue;
+    let run: Promise<void> | undefined;
+    await this.serially(async () => {
+      await this.loadSettings();
+      this.analysisStale = true;
+      // Before initialized() has started the first index: it will, with the settings read now.
+      if (!this.started) return;
+      if (!this.settings.enable) this.indexedWith = undefined;
+      if (!this.settings.enable || this.indexedWith === this.indexKey()) { this.schedule(); return; }
+      await this.docQueue;
+      run = this.reindex();
+    });
+    await run;
+  }
+
+  /** A new project, indexed from scratch; an index in progress is cancelled. */
+  private reindex(): Promise<void> {
     this.project = new Project();
     this.filesByDir.clear();
     this.usedRipgrep = false;
     for (const d of this.docs.values()) this.refreshFacts(d);
-    await this.indexWorkspace();
+    return this.indexWorkspace();
   }
 
-  /** Indexes the workspace folders in the background, with cancellable progress. */
+  /**
+   * Indexes the workspace folders in the background, with cancellable progress ("N of M files").
+   * The directories of open documents are read first, into a project of their own (EarlyIndex)
+   * that is expanded and analysed at once: an open file whose callback is registered in another
+   * file of its driver gets its diagnostics without waiting for the rest of the tree.
+   */
   private async indexWorkspace(): Promise<void> {
     const generation = ++this.indexGeneration;
+    this.indexedWith = this.settings.enable ? this.indexKey() : undefined;
     if (this.folders.length === 0 || !this.settings.enable) {
+      this.early = undefined;
       this.resolveIndexed();
       this.schedule();
       return;
     }
     this.indexing = true;
+    const project = this.project;
+    const early: EarlyIndex = { project: new Project(), first: new Map(this.folders.map(f => [f, []])), wanted: new Set(), listed: new Map(), expanding: false, again: false };
+    this.early = early;
+    for (const d of this.docs.values()) {
+      const facts = project.index.get(d.key);
+      if (facts) early.project.setFacts(facts);
+      this.prioritize(d.key);
+    }
+    this.analysisStale = true;
     this.sendStatus();
     let cancelled = false;
     const progress = this.canProgress ? await this.connection.window.createWorkDoneProgress().catch(() => undefined) : undefined;
-    progress?.begin('virtio-race-lint: indexing', undefined, 'reading C files', true);
+    progress?.begin('virtio-race-lint: indexing', 0, 'listing files', true);
     progress?.token.onCancellationRequested(() => { cancelled = true; });
     const started = Date.now();
-    const project = this.project;
     try {
       this.pool ??= new ScanPool(this.opts.workers ?? defaultWorkers(), 'workers');
       let lastReport = 0;
-      for (const folder of this.folders) {
+      let lastText = '';
+      for (const [i, folder] of this.folders.entries()) {
         const exclude = excludeRules(folder, this.filesExclude).rules;
+        let last: ScanProgress | undefined;
         const res = await this.pool.scan([folder], [], {
           exclude,
+          first: early.first.get(folder),
           isCancelled: () => cancelled || generation !== this.indexGeneration,
-          onProgress: n => {
+          onBatch: b => { if (project === this.project) this.absorbBatch(b, early); },
+          onProgress: p => {
+            last = p;
             const now = Date.now();
-            if (now - lastReport > 200) { lastReport = now; progress?.report(`${n} files read`); }
+            if (now - lastReport < 200 || !progress) return;
+            const r = progressReport(p, i, this.folders.length);
+            if (r.message === lastText) return;
+            lastReport = now;
+            lastText = r.message;
+            progress.report(r.percentage, r.message);
           },
         });
+        early.first.delete(folder);
         // Indexing started again (settings changed): this run's results belong to an old project.
         if (project !== this.project) return;
         for (const f of res.files) this.addKnownFile(f);
-        if (res.stats.prefilter === 'ripgrep') this.usedRipgrep = true;
+        // Open buffers win over the disk.
         for (const f of res.facts) if (!this.docs.has(f.file)) project.setFacts(f);
+        if (res.stats.prefilter === 'ripgrep') this.usedRipgrep = true;
         for (const w of res.warnings) this.log(w);
         for (const e of res.errors) this.log(`not indexed: ${e}`);
+        // Where the folder's scan ended (the reports above are at most every 200 ms, and the
+        // last may have come before ripgrep said it was done listing).
+        if (last) {
+          const r = progressReport({ ...last, listing: false }, i, this.folders.length);
+          progress?.report(r.percentage, r.message);
+        }
       }
-      progress?.report('resolving names across files');
+      progress?.report(100, 'resolving names across files');
       this.log(`scanned in ${Date.now() - started} ms`);
       for (const w of await project.expand(this.expansionHost())) this.log(w);
       this.analysisStale = true;
@@ -251,10 +353,92 @@ export class VirtioRaceServer {
       this.log(`indexing failed: ${(e as Error).stack ?? e}`);
     } finally {
       progress?.done();
+      if (this.early === early) this.early = undefined;
       if (generation === this.indexGeneration) this.indexing = false;
       this.resolveIndexed();
       this.schedule();
     }
+  }
+
+  /**
+   * A unit of the scan: a directory read first goes into the early index. The full index takes
+   * the scan's facts at its end, sorted by file: the name tables keep the order files came in,
+   * and the workers answer in any order.
+   */
+  private absorbBatch(b: ScanBatch, early: EarlyIndex): void {
+    if (b.dirsDone.length === 0 || this.early !== early) return;
+    for (const d of b.dirsDone) early.listed.set(d, b.files.filter(f => path.dirname(f) === d));
+    for (const f of b.facts) if (!this.docs.has(f.file)) early.project.setFacts(f);
+    this.expandEarly(early);
+  }
+
+  /**
+   * The early index's expansion (neighbour files that define what its files name), then the
+   * analysis; one at a time, again if more directories came in meanwhile. Its parses go ahead of
+   * the scan's own units (ScanPool.parseMatching during a scan).
+   */
+  private expandEarly(early: EarlyIndex): void {
+    if (early.expanding) { early.again = true; return; }
+    early.expanding = true;
+    const host: ExpansionHost = {
+      listDirs: async dirs => new Map(dirs.map(d => [d, early.listed.get(d) ?? []])),
+      parseMatching: async cands => this.pool ? this.pool.parseMatching(cands) : { facts: [], warnings: [] },
+    };
+    void (async () => {
+      try {
+        do {
+          early.again = false;
+          const warnings = await early.project.expand(host);
+          if (this.early !== early) return;
+          for (const w of warnings) this.log(w);
+          this.schedule();
+        } while (early.again);
+      } catch (e) {
+        this.log(`expanding the open documents' directories failed: ${(e as Error).stack ?? e}`);
+      } finally {
+        early.expanding = false;
+      }
+    })();
+  }
+
+  /**
+   * While the workspace is indexed: the directory of an open document is read before the rest of
+   * the tree (if it is in a folder and not excluded).
+   */
+  private prioritize(key: string): void {
+    const early = this.early;
+    if (!early || !isFileKey(key)) return;
+    const dir = path.dirname(key);
+    if (early.wanted.has(dir)) return;
+    const folder = this.folders.find(f => dir === f || dir.startsWith(f.endsWith('/') ? f : f + '/'));
+    const queue = folder !== undefined ? early.first.get(folder) : undefined;
+    if (!queue) return;
+    // The walk skips these directories and files.exclude; so does reading first.
+    const below = dir.slice(folder!.length).split('/').filter(Boolean);
+    let at = folder!.replace(/\/$/, '');
+    for (const part of below) {
+      at += '/' + part;
+      if (part === '.git' || part === 'node_modules' || this.excluded(at + '/')) return;
+    }
+    early.wanted.add(dir);
+    queue.push(dir);
+    this.pool?.wake();
+  }
+
+  /** The project the analysis reads: the early index while the workspace is indexed. */
+  private get view(): Project {
+    return this.early?.project ?? this.project;
+  }
+
+  /** A file's facts into the index (and the early index, while there is one). */
+  private setFacts(f: FileFacts): void {
+    this.project.setFacts(f);
+    this.early?.project.setFacts(f);
+  }
+
+  private removeFile(key: string): void {
+    this.project.removeFile(key);
+    this.early?.project.removeFile(key);
   }
 
   private addKnownFile(f: string): void {
@@ -297,6 +481,7 @@ export class VirtioRaceServer {
     this.docs.set(key, doc);
     if (isFileKey(key)) this.addKnownFile(key);
     this.refreshFacts(doc);
+    this.prioritize(key);
     this.schedule();
   }
 
@@ -349,7 +534,7 @@ export class VirtioRaceServer {
     if (!d) return;
     this.docs.delete(key);
     d.doc.dispose();
-    this.project.removeFile(key);
+    this.removeFile(key);
     this.analysisStale = true;
   }
 
@@ -372,7 +557,7 @@ export class VirtioRaceServer {
       if (!isFileKey(key) || !isCSource(key) || this.docs.has(key) || this.excluded(key)) continue;
       changed.push(key);
       if (ch.type === FileChangeType.Deleted) {
-        this.project.removeFile(key);
+        this.removeFile(key);
         this.filesByDir.get(path.dirname(key))?.delete(key);
       } else {
         this.addKnownFile(key);
@@ -392,13 +577,13 @@ export class VirtioRaceServer {
 
   /** Reads a file from disk into the index (`onlyIfSeed`: only if it mentions the virtqueue APIs). */
   private reloadFromDisk(key: string, onlyIfSeed = false): void {
-    if (!isFileKey(key)) { this.project.removeFile(key); return; }
+    if (!isFileKey(key)) { this.removeFile(key); return; }
     // Regular files only, size checked before reading: a FIFO named *.c would block this
     // thread for good, /dev/zero would never end.
     const read = readRegularFile(key);
     if (!read.ok) {
       if (read.code !== 'io') this.log(`${key}: skipped: ${read.reason}`);
-      this.project.removeFile(key);
+      this.removeFile(key);
       return;
     }
     const bytes = read.snapshot.bytes;
@@ -406,7 +591,7 @@ export class VirtioRaceServer {
     this.safely(key, () => {
       const res = factsFromBytes(key, bytes);
       if (res.warning) this.log(res.warning);
-      if (res.facts) this.project.setFacts(res.facts); else this.project.removeFile(key);
+      if (res.facts) this.setFacts(res.facts); else this.removeFile(key);
     });
   }
 
@@ -419,7 +604,7 @@ export class VirtioRaceServer {
   private refreshFacts(d: OpenDoc): void {
     d.stale = false;
     this.analysisStale = true;
-    this.safely(d.key, () => this.project.setFacts(this.extractOpen(d)));
+    this.safely(d.key, () => this.setFacts(this.extractOpen(d)));
   }
 
   /**
@@ -430,15 +615,16 @@ export class VirtioRaceServer {
     if (withEdits) for (const d of this.docs.values()) if (d.stale) this.refreshFacts(d);
     if (!this.analysisStale) return;
     this.analysisStale = false;
-    this.project.rules = this.settings.rules ?? {};
-    this.analysis = this.settings.enable ? this.project.analyse() : { findings: [], suppressed: [], unusedSuppressions: [] };
+    const view = this.view;
+    view.rules = this.settings.rules ?? {};
+    this.analysis = this.settings.enable ? view.analyse() : { findings: [], suppressed: [], unusedSuppressions: [] };
   }
 
   private safely(key: string, f: () => void): void {
     try {
       f();
     } catch (e) {
-      this.project.removeFile(key);
+      this.removeFile(key);
       this.log(`${key}: analysis failed, file skipped: ${(e as Error).stack ?? e}`);
     }
   }
@@ -471,6 +657,9 @@ export class VirtioRaceServer {
     for (const [uri, diags] of byUri) {
       const json = JSON.stringify(diags);
       const open = openByUri.get(uri);
+      // A buffer with edits not analysed yet (run: onSave) keeps what it shows: these findings
+      // are from an older version, and their ranges would be read against the new one.
+      if (open?.stale) continue;
       // An edited buffer is answered for its new version even when nothing changed, so a client
       // knows the diagnostics it shows are current; other files only when they changed.
       const edited = open !== undefined && this.publishedVersion.get(uri) !== open.version;
@@ -512,7 +701,7 @@ export class VirtioRaceServer {
     const d = this.docs.get(key);
     if (!d) return [];
     this.freshen();
-    const facts = this.project.index.get(key);
+    const facts = this.view.index.get(key);
     if (!facts) return [];
     const text = d.doc.text;
     const only = p.context.only;
@@ -534,7 +723,7 @@ export class VirtioRaceServer {
       if (edits) actions.push({ title: FIX_ALL_TITLE, kind: FIX_ALL_KIND, edit: fileEdit(edits) });
       if (only!.every(k => k !== '' && !CodeActionKind.QuickFix.startsWith(k) && !k.startsWith(CodeActionKind.QuickFix))) return actions;
     }
-    let docsOffered = new Set<string>();
+    const docsOffered = new Set<string>();
     let fixAllOffered = false;
     for (const diag of p.context.diagnostics) {
       if (diag.source !== 'virtio-race-lint') continue;
@@ -641,35 +830,31 @@ export class VirtioRaceServer {
       const command = p.command.replace(/^virtioRaceLint\.(?!server\.)/, 'virtioRaceLint.server.');
       switch (command) {
         case ServerCommands.reindex:
-          this.project = new Project();
-          this.filesByDir.clear();
-          this.usedRipgrep = false;
-          for (const d of this.docs.values()) this.refreshFacts(d);
-          void this.indexWorkspace();
-          return { started: true };
+          void this.reindex();
+          return { started: true } satisfies CommandResult<typeof ServerCommands.reindex>;
         case ServerCommands.listFindings:
           return this.analysis.findings.filter(isVrl001).map(f => ({
             uri: keyToUri(f.file, this.uris), line: f.span.line, character: f.span.column,
             handler: f.handler, callback: f.callback, lock: f.lock, message: f.message,
-          } satisfies FindingSummary));
+          } satisfies FindingSummary)) satisfies CommandResult<typeof ServerCommands.listFindings>;
         case ServerCommands.fixAll: {
           const key = uriToKey(arg.uri);
           // Edits go only to an open document, against its version: for a file on disk the
           // client would apply them to whatever the disk holds by then.
           if (!this.docs.has(key)) {
-            return { applied: false, message: `${path.basename(key)} is not open: open it to fix it (edits are sent only for open documents, with their version)` };
+            return { applied: false, message: `${path.basename(key)} is not open: open it to fix it (edits are sent only for open documents, with their version)` } satisfies FixAllResult;
           }
           const { text, facts, version } = this.current(key);
-          if (!facts) return { applied: false, message: 'nothing to fix' };
+          if (!facts) return { applied: false, message: 'nothing to fix' } satisfies FixAllResult;
           const res = fixAll(this.analysis.findings.filter(f => f.file === key), facts, text);
           if (res.edits.length === 0) {
-            return { applied: false, message: res.refused.length ? res.refused.map(r => r.reason).join('; ') : 'nothing to fix' };
+            return { applied: false, message: res.refused.length ? res.refused.map(r => r.reason).join('; ') : 'nothing to fix' } satisfies FixAllResult;
           }
           const applied = await this.connection.workspace.applyEdit({
             label: 'virtio-race-lint: fix all',
             edit: { documentChanges: [{ textDocument: { uri: arg.uri, version }, edits: toLspEdits(text, res.edits) }] },
           });
-          return { applied: applied.applied, fixed: res.fixed.length, refused: res.refused.map(r => r.reason) };
+          return { applied: applied.applied, fixed: res.fixed.length, refused: res.refused.map(r => r.reason) } satisfies FixAllResult;
         }
         case ServerCommands.createPatch: {
           const key = uriToKey(arg.uri);
@@ -683,12 +868,33 @@ export class VirtioRaceServer {
           if (onDisk?.ok && onDisk.encoding !== 'utf8') {
             return { error: `the file is not plain UTF-8 (${onDisk.encoding}), so a patch would not apply; use the quick fix instead` };
           }
-          return await this.opts.createPatch(key, text, findings, facts, this.settings, { trusted: this.trusted });
+          const made = await this.withProgress('Creating kernel patch', () =>
+            this.opts.createPatch!(key, text, findings, facts, this.settings, { trusted: this.trusted, folders: this.folders }));
+          if ('log' in made) for (const l of made.log) this.log(`patch: ${l}`);
+          return made satisfies CommandResult<typeof ServerCommands.createPatch>;
+        }
+        case ServerCommands.applyPatch: {
+          const a = (p.arguments?.[0] ?? {}) as ApplyPatchArgs;
+          if (!this.trusted) return { ok: false, reason: 'the workspace is not trusted: git am is not run in it' } satisfies ApplyPatchResult;
+          if (!this.opts.applyPatch) return { ok: false, reason: 'git am is not available in this server' } satisfies ApplyPatchResult;
+          if (typeof a.patch !== 'string' || !path.isAbsolute(a.patch)) return { ok: false, reason: 'no patch file given' } satisfies ApplyPatchResult;
+          const source = a.uri ? uriToKey(a.uri) : undefined;
+          // An open buffer whose text is not the disk's: git am would apply to the disk's.
+          const real = (f: string) => { try { return fs.realpathSync(f); } catch { return f; } };
+          const unsaved = (file: string) => [...this.docs.values()].some(d => {
+            if (d.key !== file && real(d.key) !== real(file)) return false;
+            const r = readRegularFile(d.key);
+            const t = r.ok ? decodeSource(r.snapshot.bytes) : undefined;
+            return !t?.ok || t.text !== d.doc.text;
+          });
+          const res = await this.opts.applyPatch(a.patch, source && isFileKey(source) ? source : undefined, unsaved);
+          this.log(`git am ${a.patch}: ${res.ok ? res.message : res.reason}`);
+          return res satisfies CommandResult<typeof ServerCommands.applyPatch>;
         }
         case ServerCommands.simulate: {
           const key = uriToKey(arg.uri);
           this.freshen();
-          const index = this.project.index;
+          const index = this.view.index;
           const first = this.analysis.findings.find(f => f.file === key && isVrl001(f));
           const model = arg.line !== undefined ? modelAt(this.analysis.findings, index, key, arg.line, f => simulationModel(f, index))
             : first ? simulationModel(first, index) : undefined;
@@ -700,8 +906,9 @@ export class VirtioRaceServer {
             timed: !(model.napi || model.lock === 'none'),
             ...(arg.options as SimulateOptions | undefined),
           };
-          return await this.withProgress(`Simulating ${model.handler}()`, token =>
+          const result: CommandResult<typeof ServerCommands.simulate> = await this.withProgress(`Simulating ${model.handler}()`, token =>
             this.opts.simulate!({ model, options, timeoutMs: this.settings.simulator.timeoutMs }, token));
+          return result;
         }
         default:
           return { error: `unknown command ${p.command}` };
@@ -720,7 +927,7 @@ export class VirtioRaceServer {
     const d = this.docs.get(key);
     if (d) {
       this.freshen();
-      return { text: d.doc.text, facts: this.project.index.get(key), version: d.version };
+      return { text: d.doc.text, facts: this.view.index.get(key), version: d.version };
     }
     const read = isFileKey(key) ? readRegularFile(key) : undefined;
     const decoded = read?.ok ? decodeSource(read.snapshot.bytes) : undefined;
@@ -731,10 +938,10 @@ export class VirtioRaceServer {
     }
     // The disk is the truth for a closed file: the index takes these facts, and the findings
     // are linked again, so both match `text`.
-    this.safely(key, () => this.project.setFacts(factsFromText(key, decoded.text)));
+    this.safely(key, () => this.setFacts(factsFromText(key, decoded.text)));
     this.analysisStale = true;
     this.freshen();
-    return { text: decoded.text, facts: this.project.index.get(key), version: null };
+    return { text: decoded.text, facts: this.view.index.get(key), version: null };
   }
 
   private async withProgress<T>(title: string, run: (token: { isCancellationRequested: boolean }) => Promise<T>): Promise<T> {
@@ -780,6 +987,8 @@ export class VirtioRaceServer {
 
   /** Test and benchmark access to the current findings. */
   get findings(): Finding[] { return this.analysis.findings; }
+  /** Test access: how many files the index holds. */
+  get indexedFileCount(): number { return this.project.index.fileCount; }
 }
 
 /** A finding as hover markdown (see VirtioRaceServer.hover). */
@@ -803,6 +1012,16 @@ export function findingHover(f: Finding, uri: string, uris: Map<string, string>)
   if (rule?.patch) links.push(`[Create patch](${cmd(Commands.createPatch, { uri })})`);
   lines.push('', links.join(' · '));
   return lines.join('\n');
+}
+
+/**
+ * Indexing progress as "N of M files" and a percentage (folders in equal parts). While the files
+ * are still being listed M may grow, so the percentage waits for the listing to end.
+ */
+export function progressReport(p: ScanProgress, folder: number, folders: number): { message: string; percentage: number } {
+  const frac = p.listing || p.total === 0 ? 0 : Math.min(1, p.done / p.total);
+  const percentage = Math.floor(100 * (folder + frac) / folders);
+  return { message: `${p.done} of ${p.total} files${p.listing ? ' found so far' : ''}`, percentage };
 }
 
 /** Whether this process may write the file (a read-only file gets no editing actions). */

@@ -30,6 +30,9 @@ export function validateSettings(raw: unknown): { settings: Settings; problems: 
   let signoff = DEFAULT_SETTINGS.patch.signoff;
   if (typeof patch.signoff === 'string' && (patch.signoff.trim() === '' || parseIdent(patch.signoff))) signoff = patch.signoff.trim() === '' ? '' : patch.signoff;
   else if (patch.signoff !== undefined && patch.signoff !== null) problems.push(`virtioRaceLint.patch.signoff: expected "Name <mail@example.org>", not ${JSON.stringify(patch.signoff)}; ignored`);
+  let directory = DEFAULT_SETTINGS.patch.directory;
+  if (typeof patch.directory === 'string') directory = patch.directory.trim();
+  else if (patch.directory !== undefined && patch.directory !== null) problems.push(`virtioRaceLint.patch.directory: expected a folder path, not ${JSON.stringify(patch.directory)}; using the tree's root`);
   // virtioRaceLint.rules: { "VRL002": "off" | "information" | "warning" }; a wrong entry is dropped.
   const rules: NonNullable<Settings['rules']> = {};
   if (isObject(s.rules)) {
@@ -49,7 +52,7 @@ export function validateSettings(raw: unknown): { settings: Settings; problems: 
       maxStates: int('simulator.maxStates', sim.maxStates, DEFAULT_SETTINGS.simulator.maxStates, 1000, 100_000_000),
       timeoutMs: int('simulator.timeoutMs', sim.timeoutMs, DEFAULT_SETTINGS.simulator.timeoutMs, 1000, 3_600_000),
     },
-    patch: { signoff },
+    patch: { signoff, directory },
     ...(Object.keys(rules).length ? { rules } : {}),
   };
   return { settings, problems };

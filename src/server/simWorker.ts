@@ -1,7 +1,8 @@
 // Worker thread for simulations, so the language server keeps answering while a model is
 // explored. Entry of dist/simWorker.js.
 import { parentPort } from 'node:worker_threads';
-import { simulateCode, simulationView, type CodeModel, type SimulateOptions } from '../sim/fromCode';
+import { simulateCode, type CodeModel, type SimulateOptions } from '../sim/fromCode';
+import { simulationView } from '../api/simulationView';
 
 export interface SimRequest { id: number; model: CodeModel; options: SimulateOptions }
 export type SimReply = { id: number; result: ReturnType<typeof simulationView> } | { id: number; error: string };

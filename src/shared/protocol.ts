@@ -1,12 +1,16 @@
 // Names shared by the language server and the VS Code client: commands, custom notifications,
 // settings. Declared once, as vscode-eslint's $shared does.
 
+import type { SimulationResult } from './simulation';
+
 export const SOURCE = 'virtio-race-lint';
 
 /** Editor commands (what code actions and the command palette run). */
 export const Commands = {
   simulate: 'virtioRaceLint.simulate',
   createPatch: 'virtioRaceLint.createPatch',
+  /** Applies a created patch with `git am` (arguments: [ApplyPatchArgs], or the active .patch file). */
+  applyPatch: 'virtioRaceLint.applyPatch',
   fixAll: 'virtioRaceLint.fixAll',
   showOutput: 'virtioRaceLint.showOutput',
   restart: 'virtioRaceLint.restart',
@@ -38,6 +42,7 @@ export const RULE_ANCHORS: Record<string, string> = {
 export const ServerCommands = {
   simulate: 'virtioRaceLint.server.simulate',
   createPatch: 'virtioRaceLint.server.createPatch',
+  applyPatch: 'virtioRaceLint.server.applyPatch',
   fixAll: 'virtioRaceLint.server.fixAll',
   listFindings: 'virtioRaceLint.server.listFindings',
   reindex: 'virtioRaceLint.server.reindex',
@@ -62,7 +67,8 @@ export interface Settings {
   enable: boolean;
   run: 'onType' | 'onSave';
   simulator: { buffers: number; maxStates: number; timeoutMs: number };
-  patch: { signoff: string };
+  /** `directory`: where patch files are written; '' is the root of the tree holding the file. */
+  patch: { signoff: string; directory: string };
   /** Rules set off or to another severity than their default (`{ "VRL002": "warning" }`). */
   rules?: Record<string, 'off' | 'information' | 'warning'>;
 }
@@ -71,8 +77,39 @@ export const DEFAULT_SETTINGS: Settings = {
   enable: true,
   run: 'onType',
   simulator: { buffers: 4, maxStates: 2_000_000, timeoutMs: 30_000 },
-  patch: { signoff: '' },
+  patch: { signoff: '', directory: '' },
 };
+
+/**
+ * What the createPatch command returns: the patch written as a file (`path`) or, when it could
+ * not be written, only its text; what the kernel tree's tools said (trusted workspaces only).
+ */
+export interface CreatePatchResult {
+  /** The name `git format-patch` would give the patch. */
+  fileName: string;
+  /** Where the patch was written (never over an existing file); absent when it could not be. */
+  path?: string;
+  text: string;
+  /** One sentence for the notification: what was not run or not written, and why. */
+  note?: string;
+  /** What ran, what it gave, and what was skipped, one line each (for the output channel). */
+  log: string[];
+  /** scripts/checkpatch.pl --strict on the written patch, when it ran. */
+  checkpatch?: { total: string; clean: boolean; messages: string[] } | { error: string };
+  /** `git am` may be offered: a trusted workspace, the file in a git repository, the patch on disk. */
+  canApply: boolean;
+}
+
+/** Arguments of the applyPatch command: the patch file, and the source file it was made for. */
+export interface ApplyPatchArgs {
+  /** Absolute path of the .patch file. */
+  patch: string;
+  /** The source file's URI; without it the repository is the one holding the patch file. */
+  uri?: string;
+}
+
+/** What the applyPatch command returns. */
+export type ApplyPatchResult = { ok: true; message: string } | { ok: false; reason: string };
 
 /** Arguments of the simulate command: a document and a line (0-based), or a finding's position. */
 export interface SimulateArgs {
@@ -91,3 +128,36 @@ export interface FindingSummary {
   lock: string;
   message: string;
 }
+
+/** A command that could not run, and why (one line for the user). */
+export interface CommandError { error: string }
+
+/** What the fixAll command returns. */
+export interface FixAllResult {
+  applied: boolean;
+  /** Why nothing was applied (not open, nothing to fix, every fix refused). */
+  message?: string;
+  fixed?: number;
+  /** The reasons of the fixes that were refused. */
+  refused?: string[];
+}
+
+/**
+ * Each server command's arguments and result: the server's handlers are checked against these
+ * (`satisfies CommandResult<...>`), and the client's one call site (`serverCommand`) returns them
+ * typed, so neither side casts.
+ */
+export interface ServerCommandTypes {
+  [ServerCommands.simulate]: { args: [SimulateArgs]; result: SimulationResult | CommandError | null };
+  [ServerCommands.createPatch]: { args: [{ uri: string }]; result: CreatePatchResult | CommandError };
+  [ServerCommands.applyPatch]: { args: [ApplyPatchArgs]; result: ApplyPatchResult };
+  [ServerCommands.fixAll]: { args: [{ uri: string }]; result: FixAllResult | CommandError };
+  [ServerCommands.listFindings]: { args: []; result: FindingSummary[] };
+  [ServerCommands.reindex]: { args: []; result: { started: boolean } };
+}
+export type ServerCommand = (typeof ServerCommands)[keyof typeof ServerCommands];
+export type CommandArgs<K extends ServerCommand> = ServerCommandTypes[K]['args'];
+export type CommandResult<K extends ServerCommand> = ServerCommandTypes[K]['result'];
+/** Compile-time check: every server command has its types above. */
+export const EVERY_COMMAND_TYPED: Exclude<ServerCommand, keyof ServerCommandTypes> extends never ? true : never = true;
+

@@ -1,22 +1,7 @@
 // The result of the simulate command, as the server sends it and the views show it. Plain JSON.
 
-export type PropertyId = 'A' | 'B' | 'B2' | 'C' | 'CX' | 'D' | 'E';
-
-export const PROPERTY_IDS: readonly PropertyId[] = ['A', 'B', 'B2', 'C', 'CX', 'D', 'E'];
-
-/**
- * What each property asks (docs/model.md#properties); "violated" means the bad thing is reachable. The
- * simulator's own table (src/sim/model.ts re-exports this one), so the view and the reports agree.
- */
-export const PROPERTY_TITLES: Readonly<Record<PropertyId, string>> = {
-  A: 'IRQ_NONE reachable',
-  B: "IRQ_NONE on the work's CPU while the drain holds the lock",
-  B2: 'IRQ_NONE on any CPU while the drain holds the lock',
-  C: 'unhandled fraction above 2/3 after an IRQ_NONE (necessary for "nobody cared")',
-  CX: 'extreme ratio: 1 IRQ_HANDLED and at least N-1 IRQ_NONE',
-  D: 'deadlock: the callback spins on the lock held by the task it interrupted (AA)',
-  E: 'lost completion: used buffers nobody will ever consume',
-};
+export { PROPERTY_IDS, PROPERTY_TITLES, type PropertyId } from '../sim/properties';
+import type { PropertyId } from '../sim/properties';
 
 export interface TraceStep {
   /** 1-based step number. */

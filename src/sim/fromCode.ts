@@ -6,14 +6,12 @@ import type { DrainFact, FunctionFacts, LockOp, Span } from '../analysis/facts';
 import type { Finding } from '../analysis/rules/rule';
 import { drainShapeOf, drainShapeOfFunction, ringBoundOf, workLocalityOf, type DrainShapeInfo } from '../analysis/shape';
 import type { WorkspaceIndex } from '../analysis/workspace';
-import type { ExploreResult as ViewExplore, SimulationResult, TimedResult as ViewTimed, TraceStep as ViewStep } from '../shared/simulation';
 import { compareBeforeAfter, type Comparison } from './compare';
 import { explore, type ExploreResult } from './explore';
 import { describeConfig, masksHardIrqs, PROPERTY_IDS, resolveConfig, type DrainShape, type LockKind, type Notify, type SimConfig, type Stale, type Target, type WqLocality } from './model';
 import { renderTimed, timedSentences } from './timedReport';
-import { renderDeviceTable, renderScenarios, renderSummary, summarySentences, renderVerdictTable, resultToJson, stepLoc, type SourceMap, type SummaryContext } from './report';
+import { renderDeviceTable, renderScenarios, renderSummary, summarySentences, renderVerdictTable, resultToJson, type SourceMap, type SummaryContext } from './report';
 import { simulateTimed, type TimedComparison, type TimedRun } from './timed';
-import type { TraceStep } from './trace';
 
 /** What the code says, before any user override. */
 export interface CodeModel {
@@ -460,7 +458,7 @@ function renamedResult(r: ExploreResult, m: CodeModel): ExploreResult {
 
 
 /** Both results in the driver's names, each renamed once. */
-function renamed(sim: CodeSimulation): Comparison {
+export function renamed(sim: CodeSimulation): Comparison {
   const { before, after } = sim.comparison;
   const b = renamedResult(before, sim.model);
   return { before: b, after: after === before ? b : renamedResult(after, sim.model), fixApplies: sim.comparison.fixApplies };
@@ -476,7 +474,7 @@ export function renderSimulationText(sim: CodeSimulation, relFile: (f: string) =
   return renderText(sim, renamed(sim), relFile);
 }
 
-function renderText(sim: CodeSimulation, cmp: Comparison, relFile: (f: string) => string): string {
+export function renderText(sim: CodeSimulation, cmp: Comparison, relFile: (f: string) => string): string {
   const m = sim.model;
   const map = relativeMap(m.sourceMap, relFile);
   const { before, after } = cmp;
@@ -545,7 +543,7 @@ function modelNotes(sim: CodeSimulation): string[] {
   return notes;
 }
 
-function summaryContext(sim: CodeSimulation): SummaryContext {
+export function summaryContext(sim: CodeSimulation): SummaryContext {
   return {
     ringBound: sim.ringBound, ringFromUser: sim.settings.ring !== DEFAULT_RING,
     ...(sim.deviceContrast ? { deviceContrast: sim.deviceContrast } : {}),
@@ -589,51 +587,4 @@ function relativeMap(map: SourceMap, rel: (f: string) => string): SourceMap {
 function timedRunJson(r: TimedRun): object {
   const { series, ...rest } = r;
   return { ...rest, seriesPoints: series.length };
-}
-
-/** The view's shape (src/shared/simulation.ts). */
-export function simulationView(sim: CodeSimulation): SimulationResult {
-  const m = sim.model;
-  const cmp = renamed(sim);
-  const view = (r: ExploreResult): ViewExplore => {
-    const properties = {} as ViewExplore['properties'];
-    for (const id of PROPERTY_IDS) {
-      const p = r.properties[id];
-      properties[id] = { violated: p.checked && p.violated, trace: (p.trace ?? []).map(s => viewStep(s, m.sourceMap)) };
-    }
-    return { states: r.states, transitions: r.transitions, capped: r.capped, ...(r.message ? { message: r.message } : {}), properties };
-  };
-  return {
-    handler: m.handler,
-    file: m.file,
-    line: m.line,
-    model: { ...sim.settings, ringBound: sim.ringBound.applies ? 'applies' : 'does not apply' },
-    before: view(cmp.before),
-    after: view(cmp.after),
-    ...(sim.timed ? { timed: { before: viewTimed(sim.timed.asIs), after: viewTimed(sim.timed.irqsave) } } : {}),
-    text: renderText(sim, cmp, f => f),
-    summary: summarySentences(cmp, summaryContext(sim)),
-    ...(sim.timed ? { timedSummary: timedSentences(sim.timed, sim.ringBound) } : {}),
-  };
-}
-
-function viewStep(s: TraceStep, map: SourceMap): ViewStep {
-  const lane = s.actor === 'device' || s.actor === 'fabric' ? 'device' : `CPU${s.cpu ?? 0}`;
-  const loc = stepLoc(s, map);
-  return {
-    n: s.step, lane, command: s.cmd, text: s.actor === 'fabric' ? `MSI latches on CPU ${s.cpu}` : s.description,
-    ...(s.actor === 'irq' ? { irq: true } : {}), ...(loc ? { loc } : {}),
-  };
-}
-
-function viewTimed(r: TimedRun): ViewTimed {
-  return {
-    completions: r.completions,
-    handled: r.handled,
-    unhandled: r.unhandled,
-    fraction: r.unhandledFraction,
-    nobodyCared: !!r.nobodyCared,
-    ...(r.nobodyCared ? { firedAt: { interrupt: r.nobodyCared.interruptIndex, seconds: r.nobodyCared.timeUs / 1e6 } } : {}),
-    series: r.series,
-  };
 }

@@ -1,7 +1,7 @@
 // Configuration of the race model (SIM-MODEL.md §2-§4). Every knob of the specification is a
 // field here; `resolveConfig` fills defaults and rejects values the state encoding cannot hold.
 
-import { PROPERTY_IDS, PROPERTY_TITLES, type PropertyId } from '../shared/simulation';
+import { PROPERTY_IDS, PROPERTY_TITLES, type PropertyId } from './properties';
 
 // The property ids and their titles live with the result shape the editor's view imports
 // (src/shared/ is all the extension bundle takes); the simulator re-exports them.

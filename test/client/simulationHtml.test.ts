@@ -3,7 +3,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { checkPaths } from '../../src/analysis/checkPaths';
 import { chartY, escapeHtml, FLOOR, renderSimulationHtml, sanitizeOptions, splitSummary, STYLE, THRESHOLD } from '../../src/client/simulationHtml';
-import { modelFromFinding, simulateCode, simulationView, type SimulateOptions } from '../../src/sim/fromCode';
+import { modelFromFinding, simulateCode, type SimulateOptions } from '../../src/sim/fromCode';
+import { simulationView } from '../../src/api/simulationView';
 import { PROPERTY_IDS, type SimulationResult } from '../../src/shared/simulation';
 import { FIXTURES } from '../helpers/fixtures';
 
@@ -44,7 +45,7 @@ function contrast(a: string, b: string): number {
 
 /** VS Code's slug for a markdown heading (lower case, punctuation dropped, spaces to hyphens). */
 function slug(heading: string): string {
-  return heading.trim().toLowerCase().replace(/[\]\[!'"#$%&()*+,./:;<=>?@\\^{|}~`]/g, '').replace(/\s+/g, '-');
+  return heading.trim().toLowerCase().replace(/[\][!'"#$%&()*+,./:;<=>?@\\^{|}~`]/g, '').replace(/\s+/g, '-');
 }
 
 describe('simulation view HTML', () => {

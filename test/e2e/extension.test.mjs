@@ -3,7 +3,8 @@
 // Problems panel, the irqsave quick fix from the light bulb, and "Virtio Race: Simulate race"
 // from the command palette opening the simulation view: the verdict sentence first, its
 // environment controls re-running the simulation (and a refusal's reason), a step opening its
-// source line, the light theme at 1400x900, and the bundled docs/model.md in the preview.
+// source line, the light theme at 1400x900, the bundled docs/model.md in the preview, and
+// "Create kernel patch" writing a .patch file that opens as a normal file.
 // Screenshots: test/e2e/screenshots/extension-*.png
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -35,6 +36,7 @@ describe('virtio-race-lint extension in VS Code', { timeout: 420_000 }, () => {
     session = await startSession({
       files: fixtureFiles(),
       extensions: [VSIX],
+      settings: { 'virtioRaceLint.patch.signoff': 'E2E Tester <e2e@example.org>' },
       env: { VIRTIO_RACE_LINT_E2E: '1' },
       watchdogMs: 400_000,
     });
@@ -166,7 +168,7 @@ describe('virtio-race-lint extension in VS Code', { timeout: 420_000 }, () => {
       const wq = document.getElementById('opt-wq');
       wq.querySelector('option[value="local"]').disabled = false;
       wq.value = 'local';
-      wq.dispatchEvent(new Event('change', { bubbles: true }));
+      wq.dispatchEvent(new window.Event('change', { bubbles: true }));
     });
     await frame.locator('#error').waitFor({ state: 'visible', timeout: 30_000 });
     assert.match(await frame.locator('#error').innerText(), /^Not simulated: --irq other needs --wq pinned: .*"other" is the same as "same"\. The results below are for the previous settings\.$/);
@@ -261,6 +263,20 @@ describe('virtio-race-lint extension in VS Code', { timeout: 420_000 }, () => {
     await picker.locator('.quick-input-list .monaco-list-row').filter({ hasText: 'Show output' }).click();
     // One channel: the server's lines and the client's, each with a time and a level.
     await wb.waitForText('.output-view, .panel', /\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z\s\[info\]\s/, 20_000);
+  });
+
+  step('12c', '"Virtio Race: Create kernel patch" writes a .patch file in the workspace and opens it as a normal file', 'create-patch', async () => {
+    await wb.openFile('drivers/gpu/demo/demo_vq.c');
+    await wb.goToLine(56, 3);
+    await wb.runCommand('Virtio Race: Create kernel patch');
+    const note = await wb.waitForNotification(/Kernel patch written: 0001-[\w.-]+\.patch\./, 30_000);
+    const name = /Kernel patch written: (0001-[\w.-]+\.patch)\./.exec(note)[1];
+    assert.ok(fs.existsSync(path.join(session.workspace, name)), `${name} is not in the workspace folder`);
+    assert.match(fs.readFileSync(path.join(session.workspace, name), 'utf8'), /^From: E2E Tester <e2e@example\.org>$/m);
+    // A file tab named after it (not an untitled document that asks to be saved).
+    const active = '.part.editor .editor-group-container.active .tab.active';
+    await wb.waitForText(active, new RegExp(name.replace(/[.]/g, '\\.')), 15_000);
+    assert.doesNotMatch((await wb.page.locator(active).allInnerTexts()).join(' '), /Untitled/);
   });
 
   step('13', 'the suppress action inserts the comment with the reason selected: typing replaces it', 'suppress-snippet', async () => {

@@ -97,7 +97,9 @@ function recordGroup(pid, alive) {
   try {
     if (alive) fs.writeFileSync(path.join(dir, String(pid)), '');
     else fs.rmSync(path.join(dir, String(pid)), { force: true });
-  } catch {}
+  } catch {
+    // best effort: the reaper in e2e-run.sh cleans up what this misses
+  }
 }
 
 function cleanupSync() {
@@ -178,7 +180,7 @@ export async function preflight() {
     await page.setContent('<p id="ok">ok</p>');
     if ((await page.textContent('#ok')) !== 'ok') throw new Error('chromium rendered nothing');
   } catch (e) {
-    throw new Error(`chromium (${paths.chromium}) does not start under playwright-core: ${String(e.message).split('\n')[0]}`);
+    throw new Error(`chromium (${paths.chromium}) does not start under playwright-core: ${String(e.message).split('\n')[0]}`, { cause: e });
   } finally {
     await browser?.close().catch(() => {});
   }
@@ -459,7 +461,9 @@ export async function startCodeServer({ folder, userDataDir, extensionsDir, logF
     text += chunk;
     try {
       fs.writeSync(logFd, chunk);
-    } catch {}
+    } catch {
+      // the log is closed: the process outlived its test
+    }
   };
   proc.stdout.on('data', onData);
   proc.stderr.on('data', onData);
@@ -475,7 +479,9 @@ export async function startCodeServer({ folder, userDataDir, extensionsDir, logF
     recordGroup(proc.pid, false);
     try {
       fs.closeSync(logFd);
-    } catch {}
+    } catch {
+      // closed already
+    }
   };
 
   const deadline = Date.now() + timeoutMs;
@@ -567,7 +573,7 @@ export class Workbench {
   /** Polls the inner text of all `selector` matches until it matches `regex`; returns the text. */
   async waitForText(selector, regex, timeoutMs = 15_000) {
     const deadline = Date.now() + timeoutMs;
-    let last = '';
+    let last;
     for (;;) {
       try {
         last = (await this.page.locator(selector).allInnerTexts()).join('\n');

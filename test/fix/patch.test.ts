@@ -58,7 +58,7 @@ describe('virtio-race-lint patch and fix', function () {
     for (const l of body.split('\n')) assert.ok(l.length <= 75, `body line over 75 columns: ${l}`);
     assert.match(body, /^control_intr\(\) runs from vring_interrupt\(\) in hard irq context/);
     assert.match(body, /^1\. control_work_handler\(\) holds the lock and drains the virtqueue\.$/m);
-    assert.match(body, /^4\. The interrupt for that buffer arrives and preempts the drain;\n   vring_interrupt\(\) finds no used buffer and returns IRQ_NONE\.$/m);
+    assert.match(body, /^4\. The interrupt for that buffer arrives and preempts the drain;\n {3}vring_interrupt\(\) finds no used buffer and returns IRQ_NONE\.$/m);
     const prose = body.replace(/\n/g, ' ');
     assert.match(prose, /callbacks stay enabled during the drain/);
     // What the fix does, what it does not, and the relock shape's gap between buffers.

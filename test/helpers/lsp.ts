@@ -19,12 +19,14 @@ export interface TestClient {
   logs: string[];
   /** Work-done progress tokens the server created, in order. */
   progressTokens: (string | number)[];
+  /** Logs, diagnostics and progress in the order they arrived. */
+  events: ({ kind: 'log'; message: string } | { kind: 'diagnostics'; uri: string; diagnostics: Diagnostic[] } | { kind: 'progress'; value: { kind: string; title?: string; message?: string; percentage?: number } })[];
   close(): void;
 }
 
 export async function startServer(rootPath: string | undefined, opts: ServerOptions = {}, settings?: Record<string, unknown>,
   beforeInitialized?: (client: MessageConnection) => Promise<void>, initializationOptions?: Record<string, unknown>,
-  files: unknown = { exclude: { '**/excluded': true } }): Promise<TestClient> {
+  files: unknown = { exclude: { '**/excluded': true } }, afterInitialized?: (client: MessageConnection) => Promise<void>): Promise<TestClient> {
   const up = new PassThrough();
   const down = new PassThrough();
   const serverConn = createConnection(new StreamMessageReader(up), new StreamMessageWriter(down));
@@ -37,13 +39,16 @@ export async function startServer(rootPath: string | undefined, opts: ServerOpti
   const applyEdits: unknown[] = [];
   const logs: string[] = [];
   const progressTokens: (string | number)[] = [];
+  const events: TestClient['events'] = [];
   const waiters: (() => void)[] = [];
   client.onNotification('textDocument/publishDiagnostics', (p: PublishDiagnosticsParams) => {
     diagnostics.set(p.uri, p.diagnostics);
     versions.set(p.uri, p.version);
+    events.push({ kind: 'diagnostics', uri: p.uri, diagnostics: p.diagnostics });
     for (const w of [...waiters]) w();
   });
-  client.onNotification('window/logMessage', (p: { message: string }) => { logs.push(p.message); });
+  client.onNotification('window/logMessage', (p: { message: string }) => { logs.push(p.message); events.push({ kind: 'log', message: p.message }); });
+  client.onNotification('$/progress', (p: { value: { kind: string } }) => { events.push({ kind: 'progress', value: p.value }); });
   client.onNotification((method: string, params: unknown) => { notifications.push({ method, params }); });
   client.onRequest('workspace/configuration', (p: { items: { section?: string }[] }) =>
     p.items.map(i => i.section === 'virtioRaceLint' ? settings ?? null : i.section === 'files' ? files : null));
@@ -59,6 +64,7 @@ export async function startServer(rootPath: string | undefined, opts: ServerOpti
   });
   await beforeInitialized?.(client);
   await client.sendNotification('initialized', {});
+  await afterInitialized?.(client);
   await server.indexed;
   const waitFor = (pred: (d: Map<string, Diagnostic[]>) => boolean, ms = 5000) => new Promise<void>((resolve, reject) => {
     if (pred(diagnostics)) { resolve(); return; }
@@ -67,7 +73,7 @@ export async function startServer(rootPath: string | undefined, opts: ServerOpti
     waiters.push(check);
   });
   return {
-    client, server, diagnostics, versions, waitFor, notifications, applyEdits, logs, progressTokens,
+    client, server, diagnostics, versions, waitFor, notifications, applyEdits, logs, progressTokens, events,
     close: () => { client.dispose(); up.end(); down.end(); },
   };
 }

@@ -83,13 +83,13 @@ describe('language server safety', function () {
       assert.ok(!fs.existsSync(shim.marker), 'git ran');
     });
 
-    it('package.json restricts the identity setting in untrusted workspaces', () => {
+    it('package.json restricts the identity and patch folder settings in untrusted workspaces', () => {
       const pkg = JSON.parse(fs.readFileSync(path.join(__dirname, '../../../package.json'), 'utf8')) as {
         capabilities: { untrustedWorkspaces: { supported: unknown; restrictedConfigurations?: string[]; description: string } };
       };
       const u = pkg.capabilities.untrustedWorkspaces;
       assert.equal(u.supported, 'limited');
-      assert.deepEqual(u.restrictedConfigurations, ['virtioRaceLint.patch.signoff']);
+      assert.deepEqual(u.restrictedConfigurations, ['virtioRaceLint.patch.signoff', 'virtioRaceLint.patch.directory']);
       assert.doesNotMatch(u.description, /executes nothing/);
     });
   });
@@ -230,14 +230,15 @@ describe('language server safety', function () {
   describe('settings', () => {
     it('replaces settings of the wrong type or out of range by their defaults, and says which', async () => {
       const dir = workspace();
-      c = await startServer(dir, {}, { run: 'sometimes', enable: 'yes', simulator: { timeoutMs: 'x', buffers: 99, maxStates: 5000 }, patch: { signoff: 'not an identity' } });
+      c = await startServer(dir, {}, { run: 'sometimes', enable: 'yes', simulator: { timeoutMs: 'x', buffers: 99, maxStates: 5000 }, patch: { signoff: 'not an identity', directory: 7 } });
       const settings = (c.server as unknown as { settings: unknown }).settings;
-      assert.deepEqual(settings, { enable: true, run: 'onType', simulator: { buffers: 4, maxStates: 5000, timeoutMs: 30000 }, patch: { signoff: '' } });
+      assert.deepEqual(settings, { enable: true, run: 'onType', simulator: { buffers: 4, maxStates: 5000, timeoutMs: 30000 }, patch: { signoff: '', directory: '' } });
       const warned = c.logs.join('\n');
       assert.match(warned, /virtioRaceLint\.simulator\.timeoutMs: expected a whole number from 1000 to 3600000, not "x"; using 30000/);
       assert.match(warned, /virtioRaceLint\.simulator\.buffers: expected a whole number from 1 to 14, not 99; using 4/);
       assert.match(warned, /virtioRaceLint\.run: expected "onType" or "onSave", not "sometimes"/);
       assert.match(warned, /virtioRaceLint\.enable: expected true or false, not "yes"/);
+      assert.match(warned, /virtioRaceLint\.patch\.directory: expected a folder path, not 7; using the tree's root/);
       assert.match(warned, /virtioRaceLint\.patch\.signoff: expected "Name <mail@example\.org>", not "not an identity"; ignored/);
     });
   });

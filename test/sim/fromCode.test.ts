@@ -1,7 +1,8 @@
 import * as assert from 'node:assert/strict';
 import * as path from 'node:path';
 import { checkPaths } from '../../src/analysis/checkPaths';
-import { configFor, modelAt, modelFromFinding, modelFromFunction, renderSimulationText, simulateCode, simulationView } from '../../src/sim/fromCode';
+import { configFor, modelAt, modelFromFinding, modelFromFunction, renderSimulationText, simulateCode } from '../../src/sim/fromCode';
+import { simulationView } from '../../src/api/simulationView';
 import { runCli } from '../helpers/cli';
 import { FIXTURES } from '../helpers/fixtures';
 

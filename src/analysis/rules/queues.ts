@@ -3,6 +3,7 @@
 // resolves queues.
 import type { CallFact, DrainFact } from '../facts';
 import { keysMatch, resolveKeys } from '../shape';
+import { callbacksAt } from '../vqTables';
 import type { FnRef, Tables, WorkKey } from '../workspace';
 
 export function dirOf(file: string): string {
@@ -19,7 +20,10 @@ function queueSetups(t: Tables): { key: WorkKey; file: string; callback: string 
   for (const file of t.files.values()) {
     for (const fn of file.functions) {
       for (const s of fn.vqSetups ?? []) {
-        for (const r of resolveKeys(t, s.target, { file: file.file, fn }, 0)) out.push({ key: r.key, file: r.file, callback: s.callback });
+        // A file-scope table's element (vqTables.ts); unknown when the table is not in this file.
+        const table = s.table && file.vqTables?.find(x => x.name === s.table!.name);
+        const cbs = s.table ? (table ? callbacksAt(table.entries, s.table.sub) ?? [] : []) : [s.callback ?? null];
+        for (const r of resolveKeys(t, s.target, { file: file.file, fn }, 0)) for (const callback of cbs) out.push({ key: r.key, file: r.file, callback });
       }
     }
   }
