@@ -1,7 +1,10 @@
 // End-to-end: "Create kernel patch" and "Apply with git am" in a real VS Code (code-server), on
 // the fixture driver in a git repository: the .patch file written and opened, git am refused
 // while the file has unsaved edits, then while it has uncommitted ones, and applied from the
-// notification's button once the file is as committed. Screenshots: test/e2e/screenshots/patch-*.png
+// notification's button once the file is as committed. The repository is a kernel tree in small
+// (test/fixtures/fake-kernel: MAINTAINERS and tiny stand-ins for scripts/checkpatch.pl and
+// scripts/get_maintainer.pl), so the trusted workspace's patch gets the checkpatch result,
+// To:/Cc: and a Fixes: line. Screenshots: test/e2e/screenshots/patch-*.png
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -35,7 +38,10 @@ describe('virtio-race-lint kernel patch and git am in VS Code', { timeout: 300_0
     ws = path.join(base, 'workspace');
     const files = {};
     for (const f of fs.readdirSync(FIXTURE)) files[`drivers/gpu/demo/${f}`] = fs.readFileSync(path.join(FIXTURE, f), 'utf8');
+    const fake = path.join(root, 'test/fixtures/fake-kernel');
+    for (const f of ['MAINTAINERS', 'Kbuild', 'scripts/checkpatch.pl', 'scripts/get_maintainer.pl']) files[f] = fs.readFileSync(path.join(fake, f), 'utf8');
     writeWorkspace(ws, files);
+    for (const f of ['checkpatch.pl', 'get_maintainer.pl']) fs.chmodSync(path.join(ws, 'scripts', f), 0o755);
     git(ws, 'init', '-q');
     git(ws, 'config', 'user.name', 'E2E Tester');
     git(ws, 'config', 'user.email', 'e2e@example.org');
@@ -60,8 +66,16 @@ describe('virtio-race-lint kernel patch and git am in VS Code', { timeout: 300_0
     await wb.runCommand('Virtio Race: Create kernel patch');
     const note = await wb.waitForNotification(/Kernel patch written: 0001-drm-demo-[\w.-]+\.patch\./, 30_000);
     const name = /Kernel patch written: (0001-[\w.-]+\.patch)\./.exec(note)[1];
+    // The tree's checkpatch.pl --strict ran on it (trusted workspace, a kernel tree).
+    assert.match(note, /checkpatch\.pl --strict: 0 errors, 0 warnings, 0 checks\./);
     assert.ok(fs.existsSync(path.join(ws, name)));
-    assert.match(fs.readFileSync(path.join(ws, name), 'utf8'), /^From: E2E Tester <e2e@example\.org>$/m);
+    const patch = fs.readFileSync(path.join(ws, name), 'utf8');
+    assert.match(patch, /^From: E2E Tester <e2e@example\.org>$/m);
+    // To:/Cc: from get_maintainer.pl (MAINTAINERS' catch-all section), Fixes: from git blame.
+    assert.match(patch, /^To: Linus Root <root@example\.org>$/m);
+    assert.match(patch, /^Cc: linux-kernel@example\.org$/m);
+    const first = git(ws, 'rev-parse', '--short=12', 'HEAD').trim();
+    assert.match(patch, new RegExp(`^Fixes: ${first} \\("drm/demo: add the driver"\\)$`, 'm'));
     await toast(/Kernel patch written/).locator('.monaco-button', { hasText: 'Apply with git am' }).waitFor({ state: 'visible', timeout: 10_000 });
   }, 150_000);
 
