@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { simulationModel } from '../analysis/rules';
-import { type CodeSimulation, modelAt, renderSimulationText, simulateCode, simulationJson, type CodeModel, type SimulateOptions } from '../sim/fromCode';
+import { simulationTargets } from '../api/simulate';
+import { type CodeSimulation, renderSimulationText, simulateCode, simulationJson, type SimulateOptions } from '../sim/fromCode';
 import { DRAIN_SHAPES, LOCKS, MAX_N, NOTIFY_MODES, STALES, TARGETS, WQ_LOCALITIES } from '../sim/model';
 import { relativePath } from '../report/formats';
 import { analyse, CliError, EXIT_OK, intOption, oneOf, parseArgs, type Io } from './common';
@@ -40,29 +40,10 @@ export async function simulateCommand(args: string[], io: Io): Promise<number> {
   };
   if (!fs.existsSync(file) || !fs.statSync(file).isFile()) throw new CliError(`${m[1]}: No such file`);
   const { project, findings } = await analyse([m[1]], io, { workers: 0 });
-  const models: CodeModel[] = [];
-  if (line === undefined) {
-    // Each finding's rule says how it is simulated; a finding whose shape is not modelled yet is skipped here.
-    for (const f of findings.filter(x => x.file === file)) {
-      try {
-        const mm = simulationModel(f, project.index);
-        if (mm) models.push(mm);
-      } catch (e) {
-        if (!(e instanceof RangeError)) throw e;
-      }
-    }
-    if (models.length === 0) throw new CliError(`${m[1]}: no VRL001 finding to simulate (give FILE:LINE to simulate a particular function)`);
-  } else {
-    let mm: CodeModel | undefined;
-    try {
-      mm = modelAt(findings, project.index, file, line - 1, f => simulationModel(f, project.index));
-    } catch (e) {
-      if (e instanceof RangeError) throw new CliError(`simulate: ${e.message}`);
-      throw e;
-    }
-    if (!mm) throw new CliError(`${m[1]}:${line}: no virtqueue drain in a function at this line`);
-    models.push(mm);
-  }
+  const targets = simulationTargets(findings, project.index, file, line !== undefined ? line - 1 : undefined);
+  if ('error' in targets) throw new CliError(`simulate: ${m[1]}${line !== undefined ? `:${line}` : ''}: ${targets.error}`);
+  const models = targets.models;
+  for (const s of targets.skipped) io.err(`virtio-race-lint: not simulated: ${s}\n`);
   let sims: CodeSimulation[];
   try {
     sims = models.map(mm => simulateCode(mm, opts));

@@ -14,13 +14,14 @@ import { factsFromBytes, factsFromText, isSeed } from '../analysis/fileFacts';
 import { readRegularFile } from '../analysis/fileRead';
 import { initParser } from '../analysis/parser';
 import { Project, type Analysis, type ExpansionHost } from '../analysis/project';
-import { ruleById, simulationModel } from '../analysis/rules';
+import { ruleById } from '../analysis/rules';
 import type { Finding } from '../analysis/rules/rule';
 import { ScanPool, defaultWorkers, driverFilesWithRipgrep, isCSource, type ScanBatch, type ScanProgress } from '../analysis/scan';
 import { decodeSource, MAX_PARSE_BYTES } from '../analysis/source';
 import { LineIndex } from '../analysis/text';
 import { fixAll, lockFunctionOf } from '../fix/irqsave';
-import { modelAt, type CodeModel, type SimulateOptions } from '../sim/fromCode';
+import { type CodeModel, type SimulateOptions } from '../sim/fromCode';
+import { baseSimulateOptions, simulationTargets } from '../api/simulate';
 import {
   Commands, DEFAULT_SETTINGS, RULE_ANCHORS, FIX_ALL_KIND, FIX_ALL_TITLE, ServerCommands, type SuppressArgs, StatusNotification, TrustNotification, type FindingSummary, type Settings,
   type SimulateArgs, type StatusParams, type TrustParams, type ApplyPatchArgs, type ApplyPatchResult, type CreatePatchResult, type CommandResult, type FixAllResult,
@@ -895,15 +896,13 @@ export class VirtioRaceServer {
           const key = uriToKey(arg.uri);
           this.freshen();
           const index = this.view.index;
-          const first = this.analysis.findings.find(f => f.file === key && isVrl001(f));
-          const model = arg.line !== undefined ? modelAt(this.analysis.findings, index, key, arg.line, f => simulationModel(f, index))
-            : first ? simulationModel(first, index) : undefined;
-          if (!model) return { error: 'no VRL001 finding, or lock held around a virtqueue drain, at this position' };
+          // Without a line: the file's first finding that has a model.
+          const targets = simulationTargets(this.analysis.findings, index, key, arg.line);
+          if ('error' in targets) return { error: targets.error };
+          const model = targets.models[0];
           if (!this.opts.simulate) return { error: 'the simulator is not available in this server' };
           const options: SimulateOptions = {
-            buffers: this.settings.simulator.buffers, maxStates: this.settings.simulator.maxStates,
-            // The timed mode does not model a NAPI poll or a drain under no lock yet (VRL002's shapes).
-            timed: !(model.napi || model.lock === 'none'),
+            ...baseSimulateOptions(model, { buffers: this.settings.simulator.buffers, maxStates: this.settings.simulator.maxStates }),
             ...(arg.options as SimulateOptions | undefined),
           };
           const result: CommandResult<typeof ServerCommands.simulate> = await this.withProgress(`Simulating ${model.handler}()`, token =>
