@@ -2,10 +2,11 @@ import * as path from 'node:path';
 import { ripgrep } from '../analysis/scan';
 import { formatText, toJson, toSarif } from '../report/formats';
 import { analyse, CliError, EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, intOption, oneOf, parseArgs, ruleOption, reportReadErrors, type Io } from './common';
+import { parserSpec } from './specs';
 import { VERSION } from './help';
 
 export async function checkCommand(args: string[], io: Io): Promise<number> {
-  const a = parseArgs(args, { values: ['format', 'workers', 'prefilter', 'cache-location', 'rule'], flags: ['related', 'cache'] });
+  const a = parseArgs(args, parserSpec('check'));
   const format = oneOf('format', a.options.get('format'), ['text', 'json', 'sarif'] as const, 'text');
   const prefilter = oneOf('prefilter', a.options.get('prefilter'), ['auto', 'ripgrep', 'builtin'] as const, 'auto');
   if (a.positional.length === 0) throw new CliError('check: no PATH given (try: virtio-race-lint check drivers/)');

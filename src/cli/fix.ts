@@ -14,6 +14,7 @@ import { toMbox } from '../fix/mail';
 import { patchMails, preparePatch, type PatchResult } from '../fix/patch';
 import { relativePath } from '../report/formats';
 import { analyse, CliError, EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, parseArgs, parseDate, reportReadErrors, type Io } from './common';
+import { parserSpec } from './specs';
 import { FileChangedError, writeFileAtomic } from './fileWrite';
 
 function byFile(findings: Finding[]): Map<string, Finding[]> {
@@ -52,7 +53,7 @@ function snapshotFiles(result: CheckResult, io: Io, what: string): { snaps: Map<
 
 /** `fix [--dry-run] PATH...`: applies the irqsave fix in place, keeping each file's encoding. */
 export async function fixCommand(args: string[], io: Io): Promise<number> {
-  const a = parseArgs(args, { flags: ['dry-run'] });
+  const a = parseArgs(args, parserSpec('fix'));
   const result = await analyse(a.positional, io);
   for (const w of result.warnings) io.err(`virtio-race-lint: warning: ${w}\n`);
   io.hooks?.afterAnalyse?.();
@@ -99,7 +100,7 @@ export async function fixCommand(args: string[], io: Io): Promise<number> {
  * scripts/checkpatch.pl --strict, scripts/get_maintainer.pl and git blame (kernelTools.ts).
  */
 export async function patchCommand(args: string[], io: Io): Promise<number> {
-  const a = parseArgs(args, { values: ['output', 'signoff', 'date'], flags: ['checkpatch', 'to-maintainers', 'fixes'], aliases: { '-o': '--output', '-s': '--signoff' } });
+  const a = parseArgs(args, parserSpec('patch'));
   const signoff = a.options.get('signoff');
   const given = signoff !== undefined ? parseIdent(signoff) : undefined;
   if (signoff !== undefined && !given) throw new CliError(`--signoff takes "Name <mail@example.org>", not '${signoff}'`);

@@ -1,46 +1,72 @@
+// The help text, generated from the option declarations (specs.ts).
 import { VERSION } from '../version';
+import { COMMANDS, commandSpec, type CommandSpec, type OptionDoc } from './specs';
 
 export { VERSION };
+
+const WIDTH = 96;
+
+function optionText(o: OptionDoc): string {
+  return `--${o.name}${o.value ? ` ${o.value}` : ''}`;
+}
+
+/** `check [--format text|json|sarif] [--related] ... PATH...`, wrapped at WIDTH. */
+function usage(c: CommandSpec): string {
+  const words = [`virtio-race-lint ${c.name}`, ...c.options.filter(o => o.inUsage).map(o => `[${o.alias ? `${o.alias}|` : ''}${optionText(o)}]`)];
+  if (c.operands) words.push(c.operands);
+  const lines: string[] = [];
+  let line = '  ';
+  for (const w of words) {
+    if (line.trim() && line.length + 1 + w.length > WIDTH) { lines.push(line); line = '      '; }
+    line += (line.trim() ? ' ' : '') + w;
+  }
+  lines.push(line);
+  return lines.join('\n');
+}
+
+/** `text` split at spaces into lines of at most `width` characters (a longer word stays whole). */
+function wrap(text: string, width: number): string[] {
+  const out: string[] = [];
+  let line = '';
+  for (const w of text.split(' ')) {
+    if (line && line.length + 1 + w.length > width) { out.push(line); line = w; } else line = line ? `${line} ${w}` : w;
+  }
+  out.push(line);
+  return out;
+}
+
+function indent(text: string, by: string): string {
+  return text.split('\n').map(l => (l ? by + l : l)).join('\n');
+}
+
+/** One command's help: usage, what it does, every option it accepts. */
+export function commandHelp(c: CommandSpec): string {
+  const out = [usage(c), indent(c.about, '      ')];
+  if (c.options.length) {
+    const names = c.options.map(o => `${o.alias ? `${o.alias}, ` : ''}${optionText(o)}`);
+    const col = Math.min(34, Math.max(...names.map(n => n.length)) + 2);
+    c.options.forEach((o, i) => {
+      const [first, ...rest] = wrap(o.help.replace(/\s*\n\s*/g, ' '), WIDTH - 8 - col);
+      const head = names[i].length < col ? names[i].padEnd(col) : `${names[i]}\n${' '.repeat(8 + col)}`;
+      out.push(`        ${head}${first}`);
+      for (const r of rest) out.push(`        ${' '.repeat(col)}${r}`);
+    });
+  }
+  return out.join('\n');
+}
 
 export const HELP = `virtio-race-lint ${VERSION}: find the vring-callback / work / spin_lock drain IRQ race
 in Linux virtio drivers, apply the spin_lock_irqsave() fix, and simulate what it changes.
 
 Usage:
-  virtio-race-lint check [--format text|json|sarif] [--related] [--prefilter auto|ripgrep|builtin]
-      [--cache] [--cache-location DIR] [--rule RULE=off|information|warning,...] PATH...
-      Report VRL001, VRL002 and VRL003 findings. Directories are searched for .c and .h
-      files (with ripgrep when it is installed, else by a built-in scan). --cache keeps each
-      file's facts in ~/.cache/virtio-race-lint (or DIR), keyed by the file's content, and
-      reuses them. --rule turns a rule off or sets the severity of its findings
-      (VRL002, information by default: --rule VRL002=warning or VRL002=off).
-      Exit 0: no findings reported as warning; 1: such findings; 2: usage or I/O error.
-  virtio-race-lint fix [--dry-run] PATH...
-      Apply the spin_lock_irqsave() fix in place (--dry-run prints the unified diff).
-  virtio-race-lint patch [-o FILE] [--signoff "Name <mail>"] [--date DATE]
-      [--checkpatch] [--to-maintainers] [--fixes] PATH...
-      Write one git format-patch mail per changed file (to stdout or FILE).
-      These run the kernel tree's own code (scripts from the tree, git in its repository):
-      --checkpatch      run scripts/checkpatch.pl --strict on each mail; its report goes
-                        to stderr; exit 1 if it reports an error, warning or check.
-      --to-maintainers  To: the people (maintainers, reviewers, ...), Cc: the lists, from
-                        scripts/get_maintainer.pl --no-rolestats --roles --no-git
-                        --no-git-fallback --no-fixes run on the mail.
-      --fixes           a Fixes: line naming the commit that last changed each lock line
-                        (git blame): check it is the one that introduced the race. Outside
-                        a git repository there is nothing to blame: one line says so.
-      A tree is a kernel tree when scripts/checkpatch.pl and MAINTAINERS are at its root;
-      elsewhere one line says the scripts were not run. Exit 2 if a tool asked for fails.
-  virtio-race-lint simulate FILE[:LINE] [--lock KIND] [--irq same|other|any]
-      [--wq local|pinned] [--drain recheck|plain|relock] [--notify event-idx|flags]
-      [--device prompt|lax|cached] [--latency] [--callback-locks] [--napi]
-      [--buffers N] [--ring R] [--timed [--completions N]] [--json]
-      Explore the race for the finding(s) in FILE with the bundled model checker.
-      The lock, drain shape, work placement and callback locking come from the code;
-      the flags override them. --event-idx is --notify event-idx (the default).
-  virtio-race-lint lsp --stdio
-      Run the language server on stdin/stdout.
+${COMMANDS.map(commandHelp).join('\n')}
 
 Options:
-  -h, --help       this text
+  -h, --help       this text (after a command: that command's help)
   -V, --version    print the version
 `;
+
+/** `virtio-race-lint CMD --help`. */
+export function helpFor(name: string): string {
+  return `${commandHelp(commandSpec(name))}\n`;
+}

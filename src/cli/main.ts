@@ -2,7 +2,7 @@
 // Exit status: 0 no findings, 1 findings, 2 usage or I/O error.
 import { checkCommand } from './check';
 import { CliError, EXIT_USAGE, type Io } from './common';
-import { HELP, VERSION } from './help';
+import { HELP, helpFor, VERSION } from './help';
 
 type Command = (args: string[], io: Io) => Promise<number>;
 
@@ -30,6 +30,10 @@ export async function main(argv: string[], io: Io): Promise<number> {
   if (!load) {
     io.err(`virtio-race-lint: unknown command '${cmd}' (try 'virtio-race-lint --help')\n`);
     return EXIT_USAGE;
+  }
+  if (rest.includes('--help') || rest.includes('-h')) {
+    io.out(helpFor(cmd));
+    return 0;
   }
   try {
     return await (await load())(rest, io);

@@ -5,16 +5,14 @@ import { type CodeSimulation, modelAt, renderSimulationText, simulateCode, simul
 import { DRAIN_SHAPES, LOCKS, MAX_N, NOTIFY_MODES, STALES, TARGETS, WQ_LOCALITIES } from '../sim/model';
 import { relativePath } from '../report/formats';
 import { analyse, CliError, EXIT_OK, intOption, oneOf, parseArgs, type Io } from './common';
+import { parserSpec } from './specs';
 
 /**
  * `simulate FILE[:LINE]`: the finding at LINE (or the function around it), or every finding in
  * FILE; the model's lock, loop shape and callback locking come from the code, flags override.
  */
 export async function simulateCommand(args: string[], io: Io): Promise<number> {
-  const a = parseArgs(args, {
-    values: ['lock', 'irq', 'wq', 'drain', 'notify', 'device', 'buffers', 'ring', 'max-states', 'completions'],
-    flags: ['event-idx', 'latency', 'callback-locks', 'napi', 'timed', 'json'],
-  });
+  const a = parseArgs(args, parserSpec('simulate'));
   if (a.flags.has('event-idx') && a.options.has('notify') && a.options.get('notify') !== 'event-idx') {
     throw new CliError('--event-idx is --notify event-idx: it contradicts --notify ' + a.options.get('notify'));
   }

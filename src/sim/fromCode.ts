@@ -10,7 +10,7 @@ import { compareBeforeAfter, type Comparison } from './compare';
 import { explore, type ExploreResult } from './explore';
 import { describeConfig, masksHardIrqs, PROPERTY_IDS, resolveConfig, type DrainShape, type LockKind, type Notify, type SimConfig, type Stale, type Target, type WqLocality } from './model';
 import { renderTimed, timedSentences } from './timedReport';
-import { renderScenarios, renderSummary, summarySentences, renderVerdictTable, resultToJson, type SourceMap, type SummaryContext } from './report';
+import { renderDeviceTable, renderScenarios, renderSummary, summarySentences, renderVerdictTable, resultToJson, type SourceMap, type SummaryContext } from './report';
 import { simulateTimed, type TimedComparison, type TimedRun } from './timed';
 
 /** What the code says, before any user override. */
@@ -487,6 +487,7 @@ export function renderText(sim: CodeSimulation, cmp: Comparison, relFile: (f: st
     'Verdicts',
     renderVerdictTable(cmp),
     '',
+    ...(sim.deviceContrast ? ['Verdicts by device (the RFC: "hardware devices might cache the value")', renderDeviceTable(cmp.before, sim.deviceContrast), ''] : []),
     'What the fix does and does not do here',
     renderSummary(cmp, summaryContext(sim)),
     '',

@@ -80,6 +80,16 @@ export function renderVerdictTable(cmp: Comparison): string {
   return `${head}\n\n${table(rows)}\n\n${notes.join('\n')}\n`;
 }
 
+/** NAPI (VRL002): the code as written under both kinds of device, side by side. */
+export function renderDeviceTable(before: ExploreResult, contrast: { device: Stale; result: ExploreResult }): string {
+  const runs = [before, contrast.result];
+  const name = (r: ExploreResult) => r.config.stale === 'cached' ? 'cached (caches the suppression state)' : `${r.config.stale} (compliant)`;
+  const rows: string[][] = [['property', 'question', ...runs.map(name)]];
+  for (const id of PROPERTY_IDS) rows.push([id, PROPERTY_TITLES[id], ...runs.map(r => cell(r.properties[id]))]);
+  rows.push(['', 'states / transitions', ...runs.map(r => `${r.states} / ${r.transitions}`)]);
+  return `${table(rows)}\n`;
+}
+
 // ---------------------------------------------------------------- (b) lockdep-style scenario
 
 const MAX_COL = 64;

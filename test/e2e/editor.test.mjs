@@ -1,7 +1,8 @@
 // End-to-end, the editor around a finding (issue 12 items 3-5), in a real VS Code (code-server)
 // with the packaged extension: a short Problems row and the explanation in the hover with links to
 // the related locations; the light bulb in a read-only file (no editing actions, the others kept);
-// VRL003 on an irqsave lock released with a plain unlock, and its quick fix.
+// VRL003 on an irqsave lock released with a plain unlock, and its quick fix; a suppression left
+// with its placeholder reason reported as invalid.
 // Screenshots: test/e2e/screenshots/editor-*.png
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -144,6 +145,20 @@ describe('virtio-race-lint in the editor: messages, hover, read-only light bulb,
     assert.ok(offered.includes('Create kernel patch for this file'), `offered: ${JSON.stringify(offered)}`);
     for (const edit of offered.filter(o => /spin_lock_irqsave\(\) in|Fix all|Suppress/.test(o))) assert.fail(`an editing action in a read-only file: ${edit}`);
     await wb.waitForText('.tabs-container .tab', /Preview (README|readme)\.md/, 20_000);
+    await filterProblems(wb, '');
+  });
+
+  step('05', 'a suppression left with its placeholder reason is reported as invalid and silences nothing', 'invalid-suppression', async () => {
+    await wb.openFile('drivers/gpu/demo/demo_vq.c');
+    await wb.goToLine(36, 3);
+    await wb.quickFix('Suppress VRL001 for demo_dequeue_ctrl_func()');
+    await until(() => wb.activeEditorText(), /ignore VRL001 -- reviewed: reason \*\//, 10_000, 'the suppression snippet');
+    // Leave the snippet without typing a reason.
+    await wb.page.keyboard.press('Escape');
+    await filterProblems(wb, 'suppression');
+    await wb.waitForProblem(/suppression of VRL001 in demo_dequeue_ctrl_func\(\) is not honoured: the reason is a placeholder \(reason\)/, 20_000);
+    await filterProblems(wb, 'demo_dequeue_ctrl_func() drains');
+    await wb.waitForProblem(/demo_dequeue_ctrl_func\(\) drains under spin_lock/, 20_000);
     await filterProblems(wb, '');
   });
 });

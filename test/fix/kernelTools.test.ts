@@ -76,8 +76,8 @@ describe('kernel tools: parsing', () => {
 
   it('the CLI help documents the three options and what they run', async () => {
     const r = await runCli(['--help'], process.cwd());
-    assert.match(r.stdout, /patch \[-o FILE\] .*\n\s+\[--checkpatch\] \[--to-maintainers\] \[--fixes\] PATH\.\.\./);
-    for (const re of [/--checkpatch +run scripts\/checkpatch\.pl --strict/, /--to-maintainers +To: .*scripts\/get_maintainer\.pl --no-rolestats --roles --no-git/s, /--fixes +a Fixes: line/]) {
+    assert.match(r.stdout, /patch \[-o\|--output FILE\] .*\n\s+\[--checkpatch\] \[--to-maintainers\] \[--fixes\] PATH\.\.\./);
+    for (const re of [/--checkpatch +run scripts\/checkpatch\.pl --strict/, /--to-maintainers +To: .*scripts\/get_maintainer\.pl\s+--no-rolestats\s+--roles\s+--no-git/s, /--fixes +a Fixes: line/]) {
       assert.match(r.stdout, re);
     }
   });

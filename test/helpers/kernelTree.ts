@@ -21,96 +21,17 @@ export function haveTools(): boolean {
   }
 }
 
-/** Appends one line per run to `$base/calls.log` (the tree is `$base/linux`): the script, its arguments, some of its environment. */
-const LOG = `
-my $log = $0; $log =~ s{/[^/]+/scripts/[^/]+$}{/calls.log};
-open(my $lf, '>>', $log) or die "$log: $!\\n";
-my $name = $0; $name =~ s{.*/}{};
-print $lf "$name ARGS=@ARGV PERL5OPT=" . ($ENV{PERL5OPT} // '') . " GIT_CONFIG_COUNT=" . ($ENV{GIT_CONFIG_COUNT} // '') . " CWD=" . (-f 'MAINTAINERS' ? 'root' : 'elsewhere') . "\\n";
-close $lf;
-`;
-
 /**
- * checkpatch.pl, in small: --strict is required; the commit log (between the headers and `---`)
- * must have lines of 75 columns at most (Fixes: lines excepted), a Fixes: line in the kernel's
- * form, and a Signed-off-by:; added lines must not end in blanks. Lines after `---` and before
- * the diff (the notes, the diffstat) are not checked, as in the real one.
+ * The fake tree's tools and MAINTAINERS: test/fixtures/fake-kernel/ (also used by the e2e
+ * suite). scripts/checkpatch.pl and scripts/get_maintainer.pl are tiny perl scripts written for
+ * these tests: checkpatch.pl checks a few things the real one checks (--strict required; commit
+ * log lines of 75 columns at most, Fixes: lines excepted; a Fixes: line in the kernel's form; a
+ * Signed-off-by:; no trailing blanks on added lines); get_maintainer.pl must be kept off the git
+ * history and reads MAINTAINERS' M:, R:, L:, F: lines. Both append one line per run to
+ * `$base/calls.log` (the tree is `$base/linux`): the script, its arguments, some of its
+ * environment.
  */
-const CHECKPATCH = `#!/usr/bin/perl
-use strict; use warnings;
-${LOG}
-grep { $_ eq '--strict' } @ARGV or die "fake checkpatch: run me with --strict\\n";
-my $file = $ARGV[-1];
-open(my $p, '<', $file) or die "$file: $!\\n";
-my ($hdr, $log, $n, $e, $w, $c, $signed, $lines) = (1, 0, 0, 0, 0, 0, 0, 0);
-my @msgs;
-while (my $l = <$p>) {
-  chomp $l; $n++;
-  if ($hdr) { if ($l eq '') { $hdr = 0; $log = 1; } next; }
-  if ($log) {
-    if ($l eq '---') { $log = 0; next; }
-    $signed = 1 if $l =~ /^Signed-off-by: /;
-    if ($l =~ /^Fixes:/) {
-      if ($l !~ /^Fixes: [0-9a-f]{12} \\("[^"].*"\\)$/) { push @msgs, "ERROR: GIT_COMMIT_ID: Please use correct Fixes: style\\n#$n: \\n$l"; $e++; }
-      next;
-    }
-    if (length($l) > 75) { push @msgs, "WARNING: COMMIT_LOG_LONG_LINE: Prefer a maximum 75 chars per line\\n#$n: \\n$l"; $w++; }
-    next;
-  }
-  next unless $l =~ /^[-+ ]/ && $l !~ /^(?:\\+\\+\\+|---) /;
-  $lines++;
-  if ($l =~ /^\\+.*[ \\t]$/) { push @msgs, "ERROR: TRAILING_WHITESPACE: trailing whitespace\\n#$n: FILE: drivers/demo/demo_drv.c\\n$l"; $e++; }
-}
-unless ($signed) { push @msgs, "ERROR: MISSING_SIGN_OFF: Missing Signed-off-by: line(s)"; $e++; }
-print "$_\\n\\n" for @msgs;
-print "total: $e errors, $w warnings, $c checks, $lines lines checked\\n";
-exit(($e || $w) ? 1 : 0);
-`;
-
-/**
- * get_maintainer.pl, in small: the options must keep it off the git history; the files come from
- * the patch's diff --git lines; MAINTAINERS sections (M:, R:, L:, F: prefix) give the roles.
- */
-const GET_MAINTAINER = `#!/usr/bin/perl
-use strict; use warnings;
-${LOG}
-my %ok = map { $_ => 1 } qw(--no-rolestats --roles --no-git --no-git-fallback --no-fixes);
-my @files;
-for my $a (@ARGV) { if ($a =~ /^-/) { die "Unknown option: " . substr($a, 2) . "\\n" unless $ok{$a}; } else { push @files, $a; } }
-grep { $_ eq '--no-git' } @ARGV or die "fake get_maintainer: would read the git history\\n";
-my @paths;
-open(my $p, '<', $files[0]) or die "$files[0]: $!\\n";
-while (<$p>) { push @paths, $1 if m{^diff --git a/(\\S+) }; }
-open(my $m, '<', 'MAINTAINERS') or die "MAINTAINERS: $!\\n";
-my (@secs, $cur, %seen);
-while (<$m>) {
-  chomp;
-  if (/^([A-Z][A-Z ].*)$/) { $cur = { name => $1, ent => [], files => [] }; push @secs, $cur; }
-  elsif (/^([MRL]):\\s*(.*)$/) { push @{$cur->{ent}}, [$1, $2]; }
-  elsif (/^F:\\s*(.*)$/) { push @{$cur->{files}}, $1; }
-}
-for my $s (@secs) {
-  my $hit = 0;
-  for my $f (@{$s->{files}}) { $hit = 1 if $f eq '*' || grep { index($_, $f) == 0 } @paths; }
-  next unless $hit;
-  for my $e (@{$s->{ent}}) {
-    my $role = $e->[0] eq 'M' ? 'maintainer' : $e->[0] eq 'R' ? 'reviewer' : 'open list';
-    print "$e->[1] ($role:$s->{name})\\n" unless $seen{$e->[1]}++;
-  }
-}
-`;
-
-const MAINTAINERS = `DEMO VIRTIO DRIVER
-M:	Ada Maintainer <ada@example.org>
-R:	Zoë Reviewer <zoe@example.org>
-L:	demo-list@example.org
-F:	drivers/demo/
-
-THE REST
-M:	Linus Root <root@example.org>
-L:	linux-kernel@example.org
-F:	*
-`;
+const FAKE = path.resolve(__dirname, '../../../test/fixtures/fake-kernel');
 
 /** The driver (written for these tests): a work item drains its virtqueue under fsvq->lock. */
 export function driverText(lockLine = '\tspin_lock(&fsvq->lock);'): string {
@@ -176,10 +97,11 @@ export function fakeKernelTree(opts: { git?: boolean; lockLine?: string } = {}):
   const file = path.join(root, rel);
   fs.mkdirSync(path.join(root, 'scripts'), { recursive: true });
   fs.mkdirSync(path.dirname(file), { recursive: true });
-  fs.writeFileSync(path.join(root, 'MAINTAINERS'), MAINTAINERS);
-  fs.writeFileSync(path.join(root, 'Kbuild'), '# fake\n');
-  fs.writeFileSync(path.join(root, 'scripts/checkpatch.pl'), CHECKPATCH, { mode: 0o755 });
-  fs.writeFileSync(path.join(root, 'scripts/get_maintainer.pl'), GET_MAINTAINER, { mode: 0o755 });
+  for (const f of ['MAINTAINERS', 'Kbuild']) fs.copyFileSync(path.join(FAKE, f), path.join(root, f));
+  for (const f of ['checkpatch.pl', 'get_maintainer.pl']) {
+    fs.copyFileSync(path.join(FAKE, 'scripts', f), path.join(root, 'scripts', f));
+    fs.chmodSync(path.join(root, 'scripts', f), 0o755);
+  }
   const commits = { add: '', lock: '', later: '' };
   const locked = driverText(opts.lockLine);
   if (opts.git === false) {

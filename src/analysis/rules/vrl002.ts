@@ -19,7 +19,7 @@
 import {
   DRAIN_APIS, isIrqUnsafeSpin, NAPI_ADD_APIS, NAPI_SCHEDULE_APIS, TASKLET_INIT_APIS, TASKLET_SCHEDULE_APIS, TRYLOCK_CALL, WAIT_API, WAKE_API,
 } from '../apis';
-import type { CallFact, DrainFact, FunctionFacts, LockOp } from '../facts';
+import type { CallFact, DrainFact, FunctionFacts, LockOp, Span } from '../facts';
 import { keysMatch, resolveKeys } from '../shape';
 import type { CallbackInfo, FnRef, Tables, WorkKey, WorkspaceIndex } from '../workspace';
 import { SimOptionError, vrl002Model } from '../../sim/fromCode';
@@ -57,11 +57,11 @@ export const vrl002 = createRule({
 interface Deferral {
   kind: DeferralKind;
   /** The schedule / wake call, in the callback or a function it calls. */
-  site: { file: string; span: { line: number; column: number; endLine: number; endColumn: number; start: number; end: number }; api: string; text: string; fn: FnRef };
+  site: { file: string; span: Span; api: string; text: string; fn: FnRef };
   handler: FnRef;
   /** INIT_WORK / netif_napi_add / tasklet_setup, or the wait_event() call (waiter). */
-  binding: { file: string; span: DrainFact['span']; api: string; text: string };
-  via?: { file: string; span: DrainFact['span']; helper: string };
+  binding: { file: string; span: Span; api: string; text: string };
+  via?: { file: string; span: Span; helper: string };
   /** Waiter: drains count from this offset in the handler (the wait_event() call) on. */
   from: number;
   /** The work item, napi_struct, tasklet or wait queue the callback hands over. */
@@ -75,7 +75,7 @@ interface Reached {
   locks: { op: LockOp; fn: FnRef }[];
   trylock?: string;
   /** Where, in the deferred function, the drain or the call that leads to it is. */
-  at: DrainFact['span'];
+  at: Span;
 }
 
 function check(index: WorkspaceIndex): Finding[] {
@@ -283,15 +283,21 @@ function makeFinding(cb: CallbackInfo, d: Deferral, r: Reached, shape: DeferredS
   const lock = [...r.locks].reverse().find(l => l.op.action === 'lock' && (l.op.family === 'mutex' || isIrqUnsafeSpin(l.op.family, l.op.irq)));
   const inside = r.drainFn.fn !== d.handler.fn ? ` (in ${r.drainFn.fn.name}())` : '';
   const inWait = d.kind === 'waiter' && d.binding.span.start <= r.at.start && r.at.end <= d.binding.span.end;
-  const how = (lockText: string) =>
-    shape === 'mutex' ? `${h}() drains under ${lockText}, hard IRQs on; queued by ${c}()`
-      : shape === 'no lock' ? `${h}() drains with no lock, hard IRQs on; queued by ${c}()`
-        : shape === 'trylock' ? `${h}() drains after ${r.trylock}(), hard IRQs on; queued by ${c}()`
-          : shape === 'NAPI poll' ? `NAPI poll ${h}() drains with hard IRQs on; scheduled by ${c}()`
-            : shape === 'tasklet' ? `tasklet ${h}() drains with hard IRQs on; scheduled by ${c}()`
-              : `${h}() drains ${inWait ? 'in' : 'after'} its ${d.binding.api}(), hard IRQs on; woken by ${c}()`;
-  let first = how(lock?.op.text ?? '');
-  if (first.length > 100 && lock) first = how(`${lock.op.api}()`);
+  const how = (lockText: string, irqs: string, wait: string) =>
+    shape === 'mutex' ? `${h}() drains under ${lockText}, ${irqs}; queued by ${c}()`
+      : shape === 'no lock' ? `${h}() drains with no lock, ${irqs}; queued by ${c}()`
+        : shape === 'trylock' ? `${h}() drains after ${r.trylock}(), ${irqs}; queued by ${c}()`
+          : shape === 'NAPI poll' ? `NAPI poll ${h}() drains with ${irqs}; scheduled by ${c}()`
+            : shape === 'tasklet' ? `tasklet ${h}() drains with ${irqs}; scheduled by ${c}()`
+              : `waiter ${h}() drains ${inWait ? 'in' : 'after'} its ${wait}, ${irqs}; woken by ${c}()`;
+  // About 100 characters at most (a Problems row): shorter forms where the names are long.
+  const forms = [
+    how(lock?.op.text ?? '', 'hard IRQs on', `${d.binding.api}()`),
+    how(lock ? `${lock.op.api}()` : '', 'hard IRQs on', `${d.binding.api}()`),
+    how(lock ? `${lock.op.api}()` : '', 'hard IRQs on', 'wait'),
+    how(lock ? `${lock.op.api}()` : '', 'IRQs on', 'wait'),
+  ];
+  const first = forms.find(x => x.length <= 100) ?? forms[forms.length - 1];
   const exposure = shape === 'NAPI poll' || shape === 'tasklet' ? `the ${shape === 'tasklet' ? 'tasklet' : 'poll'} runs in softirq with hard IRQs on`
     : shape === 'waiter' ? 'the woken task runs with hard IRQs on'
       : shape === 'mutex' ? 'a mutex leaves hard IRQs on (and may sleep, so irqsave is not possible under it)'

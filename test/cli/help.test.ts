@@ -1,0 +1,43 @@
+// The help text is generated from the option declarations (src/cli/specs.ts) that the parser
+// reads: what is accepted is documented, and what is documented is accepted.
+import * as assert from 'node:assert/strict';
+import { HELP } from '../../src/cli/help';
+import { COMMANDS, parserSpec } from '../../src/cli/specs';
+import { runCli } from '../helpers/cli';
+
+describe('CLI help from the option specs', () => {
+  it('documents every option each command accepts, in its usage or its option list', async () => {
+    for (const c of COMMANDS) {
+      const r = await runCli([c.name, '--help'], process.cwd());
+      assert.equal(r.code, 0, c.name);
+      assert.match(r.stdout, new RegExp(`^  virtio-race-lint ${c.name}\\b`), c.name);
+      const spec = parserSpec(c.name);
+      for (const name of [...spec.values, ...spec.flags]) {
+        assert.ok(r.stdout.includes(`--${name}`), `${c.name} --help does not mention --${name}`);
+        assert.ok(HELP.includes(`--${name}`), `--help does not mention ${c.name} --${name}`);
+      }
+      for (const alias of Object.keys(spec.aliases)) assert.ok(r.stdout.includes(`${alias}, --`), `${c.name} --help: ${alias}`);
+    }
+  });
+
+  it('accepts every option the help documents (and refuses one it does not)', async () => {
+    for (const c of COMMANDS) {
+      // The option list's entries and the usage line's brackets (not options of other programs
+      // named in the explanations, such as checkpatch.pl --strict).
+      const text = (await runCli([c.name, '--help'], process.cwd())).stdout;
+      const documented = [...text.matchAll(/^ {8}(?:-\w, )?--([a-z][a-z-]*)|\[(?:-\w\|)?--([a-z][a-z-]*)/gm)].map(m => m[1] ?? m[2]);
+      assert.ok(documented.length >= 1, c.name);
+      const spec = parserSpec(c.name);
+      for (const name of new Set(documented.filter(n => n !== 'help'))) {
+        assert.ok(spec.values.includes(name) || spec.flags.includes(name), `${c.name} --help documents --${name}, which it does not accept`);
+      }
+    }
+    const r = await runCli(['simulate', '--no-such-option', 'x.c'], process.cwd());
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /unknown option '--no-such-option'/);
+  });
+
+  it('keeps every line of the help within 100 columns', () => {
+    for (const line of HELP.split('\n')) assert.ok(line.length <= 100, `${line.length}: ${line}`);
+  });
+});
