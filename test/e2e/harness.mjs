@@ -728,6 +728,54 @@ export class Workbench {
   }
 
   /**
+   * Opens a workspace file with Quick Open (Ctrl+P, or "Go to File..." on alternate attempts),
+   * typing its workspace-relative path and picking the row for that file. For large trees, where
+   * the Explorer renders only the rows on screen and openFile cannot click through.
+   */
+  async quickOpen(relPath, { timeoutMs = 30_000, attempts = 3 } = {}) {
+    const page = this.page;
+    const name = path.posix.basename(relPath);
+    const dir = path.posix.dirname(relPath);
+    const widget = page.locator('.quick-input-widget');
+    const input = widget.locator('.quick-input-box input');
+    const row = widget
+      .locator('.quick-input-list .monaco-list-row')
+      .filter({ has: page.locator('.label-name', { hasText: new RegExp(`^\\s*${escapeRe(name)}\\s*$`) }) })
+      .filter({ has: page.locator('.label-description', { hasText: new RegExp(`^\\s*${escapeRe(dir)}\\s*$`) }) })
+      .first();
+    const tab = page.locator('.tabs-container .tab.active').filter({
+      has: page.locator('.label-name', { hasText: new RegExp(`^\\s*${escapeRe(name)}\\s*$`) }),
+    });
+    let lastError;
+    for (let i = 1; i <= attempts; i++) {
+      try {
+        if (await widget.isVisible().catch(() => false)) await page.keyboard.press('Escape');
+        if (i % 2) {
+          // Not refocus() on the first attempt: Escape would also clear a filter input that has
+          // the focus (the Problems panel's, for example).
+          if (i > 1) await this.refocus();
+          await page.keyboard.press('Control+P');
+          await input.waitFor({ state: 'visible', timeout: 3000 });
+        } else {
+          await this.runCommand('Go to File...', { keepOpen: true });
+        }
+        await input.fill(relPath);
+        await row.waitFor({ state: 'visible', timeout: timeoutMs });
+        await row.click();
+        await widget.waitFor({ state: 'hidden', timeout: 5000 });
+        await tab.waitFor({ state: 'visible', timeout: 5000 });
+        await page.locator('.part.editor .monaco-editor').first().waitFor({ state: 'visible', timeout: 5000 });
+        return;
+      } catch (e) {
+        lastError = e;
+        log(`retrying after attempt ${i}/${attempts} failed: ${e.message.split('\n')[0]}`);
+        await this.refocus();
+      }
+    }
+    throw new Error(`quickOpen(${relPath}) failed after ${attempts} attempts: ${lastError?.message.split('\n')[0]}`);
+  }
+
+  /**
    * Runs a command by its palette title ("Category: Title"), picking the row whose label is exactly
    * `title`. Retries when the palette does not open (focus lost) or the row is not listed yet.
    * With keepOpen, does not wait for the palette to close (for commands that open a quick pick).
@@ -810,6 +858,22 @@ export class Workbench {
         .join('\n'),
     );
   }
+}
+
+/**
+ * The text of an extension's output channel as VS Code writes it to the session's logs
+ * (<user-data-dir>/logs/<time>/exthost<k>/output_logging_<time>/<n>-<name>.log), or '' before the channel
+ * has written anything. The file is the channel's content, lines as the extension appended them.
+ */
+export function outputChannelText(userDataDir, name) {
+  const logs = path.join(userDataDir, 'logs');
+  if (!fs.existsSync(logs)) return '';
+  const suffix = `-${name}.log`;
+  const found = fs.readdirSync(logs, { recursive: true })
+    .map(String)
+    .filter((f) => /(^|\/)output_logging_[^/]+\/\d+-/.test(f) && f.endsWith(suffix))
+    .sort();
+  return found.map((f) => fs.readFileSync(path.join(logs, f), 'utf8')).join('');
 }
 
 // ---- (f) one call for all of it, and a clean shutdown -----------------------------------------------
