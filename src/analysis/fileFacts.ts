@@ -6,6 +6,7 @@ import { extractFacts } from './extract';
 import { parseC } from './parser';
 import { blankLightBodies } from './sparse';
 import { decodeSource, MAX_PARSE_BYTES } from './source';
+import type { DriverWrappers } from './summaries';
 
 /**
  * Tokens that make a file worth parsing when a whole tree is scanned: the drain, and the
@@ -35,13 +36,13 @@ export type FactsResult =
   | { facts: FileFacts; warning?: string }
   | { facts?: undefined; warning: string };
 
-export function factsFromBytes(file: string, bytes: Buffer): FactsResult {
+export function factsFromBytes(file: string, bytes: Buffer, extra?: DriverWrappers): FactsResult {
   if (bytes.length > MAX_PARSE_BYTES) {
     return { warning: `${file}: skipped: too large to analyse (${bytes.length} bytes, limit ${MAX_PARSE_BYTES})` };
   }
   const decoded = decodeSource(bytes);
   if (!decoded.ok) return { warning: `${file}: skipped: ${decoded.reason}` };
-  const facts = factsFromText(file, decoded.text, true);
+  const facts = factsFromText(file, decoded.text, true, extra);
   return { facts, warning: decoded.note ? `${file}: ${decoded.note}` : undefined };
 }
 
@@ -49,10 +50,11 @@ export function factsFromBytes(file: string, bytes: Buffer): FactsResult {
  * Facts of a whole file. `sparse` (batch scans) parses only the function bodies that need a tree
  * (see sparse.ts); the facts are the same, only ERROR counts may differ.
  */
-export function factsFromText(file: string, text: string, sparse = false): FileFacts {
-  const tree = parseC(sparse ? blankLightBodies(text) ?? text : text);
+export function factsFromText(file: string, text: string, sparse = false, extra?: DriverWrappers): FileFacts {
+  // A body that calls only another file's wrapper looks lock-free to the sparse blanking: parsed whole.
+  const tree = parseC(sparse && !extra?.length ? blankLightBodies(text) ?? text : text);
   try {
-    return withoutDisabledCode(extractFacts(file, tree, text), text);
+    return withoutDisabledCode(extractFacts(file, tree, text, { extra }), text);
   } finally {
     tree.delete();
   }
@@ -76,16 +78,32 @@ export function mentions(bytes: Buffer, name: string): boolean {
     const m = name.slice(7);
     return bytes.indexOf(m) >= 0 && (bytes.indexOf('INIT_') >= 0 || bytes.indexOf('DECLARE_') >= 0);
   }
+  // A callee may also be one of the driver's lock wrappers (summaries.ts): a function or a
+  // function-like macro in a file that takes or drops a lock.
+  let wrapper = false;
   if (name.startsWith('near:')) {
-    if (!CHAIN_TOKENS.some(t => bytes.indexOf(t) >= 0)) return false;
+    wrapper = LOCK_TOKENS.some(t => bytes.indexOf(t) >= 0);
+    if (!wrapper && !CHAIN_TOKENS.some(t => bytes.indexOf(t) >= 0)) return false;
     name = name.slice(5);
   }
   for (let i = bytes.indexOf(name); i >= 0; i = bytes.indexOf(name, i + 1)) {
     const before = i > 0 ? bytes[i - 1] : 32;
     if (isIdent(before) || isIdent(bytes[i + name.length] ?? 32)) continue;
-    if (isDefinitionAt(bytes, i + name.length)) return true;
+    if (isDefinitionAt(bytes, i + name.length) || (wrapper && bytes[i + name.length] === 40 && isAfterDefine(bytes, i))) return true;
   }
   return false;
+}
+
+const LOCK_TOKENS = ['spin_lock', 'spin_unlock', 'read_lock', 'read_unlock', 'write_lock', 'write_unlock', 'mutex_lock', 'mutex_unlock', 'local_irq_']
+  .map(t => Buffer.from(t));
+const DEFINE = Buffer.from('define');
+
+/** `#define NAME(`: the name at `i` follows `define` and blanks. */
+function isAfterDefine(bytes: Buffer, i: number): boolean {
+  let j = i - 1;
+  if (j < 0 || (bytes[j] !== 32 && bytes[j] !== 9)) return false;
+  while (j >= 0 && (bytes[j] === 32 || bytes[j] === 9)) j--;
+  return j >= 5 && bytes.compare(DEFINE, 0, 6, j - 5, j + 1) === 0;
 }
 
 /** After a name: `(params)` then `{` — a function definition rather than a call. */
