@@ -81,15 +81,17 @@ export function mentions(bytes: Buffer, name: string): boolean {
   // A callee may also be one of the driver's lock wrappers (summaries.ts): a function or a
   // function-like macro in a file that takes or drops a lock.
   let wrapper = false;
+  let chain = true;
   if (name.startsWith('near:')) {
+    chain = CHAIN_TOKENS.some(t => bytes.indexOf(t) >= 0);
     wrapper = LOCK_TOKENS.some(t => bytes.indexOf(t) >= 0);
-    if (!wrapper && !CHAIN_TOKENS.some(t => bytes.indexOf(t) >= 0)) return false;
+    if (!wrapper && !chain) return false;
     name = name.slice(5);
   }
   for (let i = bytes.indexOf(name); i >= 0; i = bytes.indexOf(name, i + 1)) {
     const before = i > 0 ? bytes[i - 1] : 32;
     if (isIdent(before) || isIdent(bytes[i + name.length] ?? 32)) continue;
-    if (isDefinitionAt(bytes, i + name.length) || (wrapper && bytes[i + name.length] === 40 && isAfterDefine(bytes, i))) return true;
+    if (wrapper ? isWrapperDefinitionAt(bytes, i, i + name.length) || (chain && isDefinitionAt(bytes, i + name.length)) : isDefinitionAt(bytes, i + name.length)) return true;
   }
   return false;
 }
@@ -108,18 +110,47 @@ function isAfterDefine(bytes: Buffer, i: number): boolean {
 
 /** After a name: `(params)` then `{` — a function definition rather than a call. */
 function isDefinitionAt(bytes: Buffer, j: number): boolean {
+  return definitionBodyAt(bytes, j) >= 0;
+}
+
+/** The offset of the `{` of the definition whose name ends at `j`, or -1. */
+function definitionBodyAt(bytes: Buffer, j: number): number {
   while (j < bytes.length && isSpace(bytes[j])) j++;
-  if (bytes[j] !== 40) return false;
+  if (bytes[j] !== 40) return -1;
   let depth = 0;
   const limit = Math.min(bytes.length, j + 4096);
   for (; j < limit; j++) {
     if (bytes[j] === 40) depth++;
     else if (bytes[j] === 41 && --depth === 0) break;
   }
-  if (depth !== 0) return false;
+  if (depth !== 0) return -1;
   j++;
   while (j < bytes.length && isSpace(bytes[j])) j++;
-  return bytes[j] === 123;
+  return bytes[j] === 123 ? j : -1;
+}
+
+/**
+ * A lock wrapper's definition (summaries.ts: a short body that calls a lock API) for the name
+ * ending at `j` that starts at `i`: a function whose body, or a `#define`d macro whose
+ * replacement (continuation lines included), names a lock call within its first 2 KB.
+ */
+function isWrapperDefinitionAt(bytes: Buffer, i: number, j: number): boolean {
+  let from: number;
+  let to: number;
+  if (bytes[j] === 40 && isAfterDefine(bytes, i)) {
+    from = j;
+    for (to = j; to < bytes.length && to < j + 2048; to++) if (bytes[to] === 10 && bytes[to - 1] !== 92 && bytes[to - 2] !== 92) break;
+  } else {
+    from = definitionBodyAt(bytes, j);
+    if (from < 0) return false;
+    let depth = 0;
+    for (to = from; to < bytes.length && to < from + 2048; to++) {
+      if (bytes[to] === 123) depth++;
+      else if (bytes[to] === 125 && --depth === 0) break;
+    }
+  }
+  const body = bytes.subarray(from, to);
+  return LOCK_TOKENS.some(t => body.indexOf(t) >= 0);
 }
 
 function isSpace(c: number): boolean {
