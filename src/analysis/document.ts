@@ -48,7 +48,16 @@ function balanced(t: string): boolean {
  * anywhere in it may decide otherwise.
  */
 function bracesMatch(body: string): boolean {
-  return matchBrace(maskPreprocessor(maskNonCode(body)), 0) === body.length - 1;
+  const code = maskPreprocessor(maskNonCode(body));
+  // A `\` in code (not ending a preprocessor line) is a line splice or a stray character the
+  // parser recovers from in ways that depend on what surrounds the function.
+  return matchBrace(code, 0) === body.length - 1 && !code.includes('\\');
+}
+
+/** Whether a line break added or removed at `start` can change what is comment or directive. */
+function lineBreakMatters(text: string, start: number): boolean {
+  const before = text.slice(text.lastIndexOf('\n', start - 1) + 1, start);
+  return before.includes('//') || /^\s*#/.test(before) || text[start - 1] === '\\';
 }
 
 export class AnalysedDocument {
@@ -89,7 +98,10 @@ export class AnalysedDocument {
     const safe = item !== undefined && item.column === 0 && !STRUCTURAL.test(insert) && !STRUCTURAL.test(removed)
       && balanced(insert) && balanced(removed)
       // `*` next to an existing `/` would open or close a comment.
-      && !(/\*/.test(insert) && (this.doc.text[start - 1] === '/' || this.doc.text[end] === '/'));
+      && !(/\*/.test(insert) && (this.doc.text[start - 1] === '/' || this.doc.text[end] === '/'))
+      // A line break added or removed in a `//` comment or a preprocessor line, or after a `\`,
+      // moves code into or out of it.
+      && !(/[\n\r]/.test(insert + removed) && lineBreakMatters(this.doc.text, start));
     if (!safe) {
       // Parsed when the facts are asked for, so a burst of edits costs one re-parse.
       this.sumDirty = true;

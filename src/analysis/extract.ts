@@ -105,13 +105,17 @@ export function withWrappers(facts: FileFacts, sums: FileSummaries, extra?: Driv
 }
 
 /**
- * The cache key of an item: its text (after the lock wrappers' identity), and for an item with
- * parse errors its tree too, since the same text can be recovered from differently in another
- * context (after a broken item, inside an `#if`).
+ * The cache key of an item: its node type and text (after the lock wrappers' identity), and for
+ * an item with parse errors where the parser recovered too, since the same text can be
+ * recovered from differently in another context (after a broken item, inside an `#if`).
  */
 export function itemKey(item: Node, sigPrefix: string, text: string): string {
-  const t = sigPrefix + text.slice(item.startIndex, item.endIndex);
-  return item.hasError || item.type === 'ERROR' ? `${t}\0${item.toString()}` : t;
+  const t = `${item.type}\0${sigPrefix}${text.slice(item.startIndex, item.endIndex)}`;
+  if (!item.hasError && item.type !== 'ERROR') return t;
+  // Where the parser recovered (its ERROR nodes, relative to the item): cheaper than the whole tree.
+  let shape = '';
+  for (const e of item.descendantsOfType('ERROR')) if (e) shape += `${e.startIndex - item.startIndex}-${e.endIndex - item.startIndex},`;
+  return `${t}\0${shape}`;
 }
 
 /** One top-level item's place in the text and its facts. */
