@@ -2,7 +2,9 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { FactsCache } from './factsCache';
-import { Project } from './project';
+import type { FileFacts } from './facts';
+import { factsFromBytes } from './fileFacts';
+import { Project, type ExpansionHost } from './project';
 import type { RuleSettings } from './rules';
 import type { Finding } from './rules/rule';
 import { defaultWorkers, driverFilesWithRipgrep, errnoText, isCSource, parseClock, ripgrep, ScanPool, type ScanStats } from './scan';
@@ -88,7 +90,7 @@ export async function checkPaths(paths: string[], opts: CheckOptions = {}): Prom
     }
     const warnings = [...named.warnings, ...walked.warnings];
     const listed = new Map<string, string[]>();
-    warnings.push(...await project.expand({
+    const host: ExpansionHost = {
       // Beyond the files walked, a named file's own directory is in scope for resolving names;
       // with the ripgrep prefilter only candidates were listed, so directories are read here.
       // Each directory is listed once: a second round asks mostly for the same ones.
@@ -99,7 +101,21 @@ export async function checkPaths(paths: string[], opts: CheckOptions = {}): Prom
         return new Map(dirsWanted.map(d => [d, listed.get(d)!]));
       },
       parseMatching: async candidates => pool.parseMatching(candidates),
-    }));
+      reextract: async jobs => {
+        const out: { facts: FileFacts[]; warnings: string[] } = { facts: [], warnings: [] };
+        for (const { file, extra } of jobs) {
+          try {
+            const r = factsFromBytes(file, fs.readFileSync(file), extra);
+            if (r.facts) out.facts.push(r.facts);
+          } catch (e) {
+            out.warnings.push(`${file}: not read again for its driver's lock wrappers: ${errnoText(e)}`);
+          }
+        }
+        return out;
+      },
+    };
+    warnings.push(...await project.expand(host));
+    warnings.push(...await project.linkWrappers(host));
     timing('expand');
     ms.expand = performance.now() - t0 - ms.scan;
     const inScope = (f: string) => explicitSet.has(f) || dirs.some(d => isUnder(f, d));

@@ -7,11 +7,11 @@
 // change the file's item structure (a brace, a comment or string delimiter, a preprocessor line),
 // or when a body parses differently alone. Tests check that the facts always equal those of a
 // fresh parse.
-import { assembleFacts, collectItems, extractItem, ItemCache, LOCKISH, shiftItem, type ItemFacts, type ItemPart } from './extract';
+import { assembleFacts, collectItems, extractItem, ItemCache, itemKey, LOCKISH, shiftItem, withWrappers, type ItemFacts, type ItemPart } from './extract';
 import { withoutDisabledCode } from './disabled';
 import type { FileFacts } from './facts';
 import { IncrementalDocument, parseC, type Node, type Point } from './parser';
-import { fileLockSummaries } from './summaries';
+import { fileLockSummaries, type FileSummaries } from './summaries';
 import { LineIndex, maskNonCode, maskPreprocessor, matchBrace } from './text';
 
 interface Item extends ItemPart {
@@ -42,9 +42,22 @@ function balanced(t: string): boolean {
   return paren === 0 && bracket === 0;
 }
 
-/** The `{` that opens `body` is closed by its last character (comments, literals and preprocessor lines aside). */
+/**
+ * The `{` that opens `body` is closed by its last character (comments, literals and preprocessor
+ * lines aside): otherwise the parser's error recovery decided where the body ends, and an edit
+ * anywhere in it may decide otherwise.
+ */
 function bracesMatch(body: string): boolean {
-  return matchBrace(maskPreprocessor(maskNonCode(body)), 0) === body.length - 1;
+  const code = maskPreprocessor(maskNonCode(body));
+  // A `\` in code (not ending a preprocessor line) is a line splice or a stray character the
+  // parser recovers from in ways that depend on what surrounds the function.
+  return matchBrace(code, 0) === body.length - 1 && !code.includes('\\');
+}
+
+/** Whether a line break added or removed at `start` can change what is comment or directive. */
+function lineBreakMatters(text: string, start: number): boolean {
+  const before = text.slice(text.lastIndexOf('\n', start - 1) + 1, start);
+  return before.includes('//') || /^\s*#/.test(before) || text[start - 1] === '\\';
 }
 
 export class AnalysedDocument {
@@ -64,8 +77,8 @@ export class AnalysedDocument {
    * keystroke does not rescan the whole file for wrappers.
    */
   private sumDirty = false;
-  /** Calls of those wrappers: a body that calls one may itself be a wrapper (of a wrapper). */
-  private sumCallRe?: RegExp;
+  /** Those wrappers (their offsets may be stale: only names and effects are read from them). */
+  private sums?: FileSummaries;
   /** How the last edit was handled, for tests and the benchmark. */
   lastEdit: 'body' | 'reparse' | 'none' = 'none';
 
@@ -85,7 +98,10 @@ export class AnalysedDocument {
     const safe = item !== undefined && item.column === 0 && !STRUCTURAL.test(insert) && !STRUCTURAL.test(removed)
       && balanced(insert) && balanced(removed)
       // `*` next to an existing `/` would open or close a comment.
-      && !(/\*/.test(insert) && (this.doc.text[start - 1] === '/' || this.doc.text[end] === '/'));
+      && !(/\*/.test(insert) && (this.doc.text[start - 1] === '/' || this.doc.text[end] === '/'))
+      // A line break added or removed in a `//` comment or a preprocessor line, or after a `\`,
+      // moves code into or out of it.
+      && !(/[\n\r]/.test(insert + removed) && lineBreakMatters(this.doc.text, start));
     if (!safe) {
       // Parsed when the facts are asked for, so a burst of edits costs one re-parse.
       this.sumDirty = true;
@@ -98,7 +114,7 @@ export class AnalysedDocument {
     const rows = (t: string) => { let n = 0; for (let k = t.indexOf('\n'); k !== -1; k = t.indexOf('\n', k + 1)) n++; return n; };
     const delta = insert.length - removed.length;
     const dRows = rows(insert) - rows(removed);
-    const wrapperish = (t: string) => LOCKISH.test(t) || !!this.sumCallRe?.test(t);
+    const wrapperish = (t: string) => LOCKISH.test(t) || !!this.sums?.callRe?.test(t);
     if (wrapperish(this.doc.text.slice(item.start, item.end))) this.sumDirty = true;
     this.doc.editOnly(start, end, insert, points);
     if (wrapperish(this.doc.text.slice(item.start, item.end + delta))) this.sumDirty = true;
@@ -155,7 +171,7 @@ export class AnalysedDocument {
       it.stale = false;
     }
     let lines: LineIndex | undefined;
-    this.factsMemo = assembleFacts(this.file, text, this.items, () => (lines ??= new LineIndex(text)));
+    this.factsMemo = withWrappers(assembleFacts(this.file, text, this.items, () => (lines ??= new LineIndex(text))), this.sums!);
     return this.factsMemo;
   }
 
@@ -192,11 +208,11 @@ export class AnalysedDocument {
     const lines = new LineIndex(text);
     const sums = fileLockSummaries(text);
     this.sumSig = sums.sig;
-    this.sumCallRe = sums.callRe;
+    this.sums = sums;
     this.sumDirty = false;
     const sigPrefix = sums.sig ? `${sums.sig}\0` : '';
     this.items = nodes.map(n => {
-      const itemText = sigPrefix + text.slice(n.startIndex, n.endIndex);
+      const itemText = itemKey(n, sigPrefix, text);
       const hit = this.cache.get(itemText);
       let facts: ItemFacts;
       if (hit && hit.column === n.startPosition.column) {
@@ -215,7 +231,11 @@ export class AnalysedDocument {
       // Its `}` must also be the one that matches its `{`: error recovery inside a body can end
       // the function at another `}` (an unclosed block inside it), and then an edit in what is
       // really the next function changes where the recovery ends it.
-      const closed = !inError && !!body && text[body.startIndex] === '{' && text[body.endIndex - 1] === '}' && !body.lastChild?.isMissing
+      // Nor may an error follow it: the recovery from a broken item after it can reach back into
+      // this one once its body changes.
+      let after = n.nextNamedSibling;
+      while (after?.type === 'comment') after = after.nextNamedSibling;
+      const closed = !inError && !after?.hasError && !!body && text[body.startIndex] === '{' && text[body.endIndex - 1] === '}' && !body.lastChild?.isMissing
         && bracesMatch(text.slice(body.startIndex, body.endIndex));
       return {
         start: n.startIndex, end: n.endIndex, row: n.startPosition.row, column: n.startPosition.column,
@@ -224,6 +244,6 @@ export class AnalysedDocument {
       };
     });
     this.cache.sweep();
-    this.factsMemo = assembleFacts(this.file, text, this.items, () => lines);
+    this.factsMemo = withWrappers(assembleFacts(this.file, text, this.items, () => lines), sums);
   }
 }

@@ -6,7 +6,7 @@ import type { Node, Tree } from './parser';
 import {
   BINDING_APIS, DRAIN_APIS, GUARD_CLASSES, LOCK_APIS, SCHEDULE_APIS, TRYLOCK_APIS, VQ_SETUP_APIS, WQ_ALLOC_APIS,
 } from './apis';
-import { fileLockSummaries, substituteArgs, type FileSummaries } from './summaries';
+import { exportedWrappers, fileLockSummaries, substituteArgs, type DriverWrappers, type FileSummaries } from './summaries';
 import { callbackOf, callbacksAt, entriesAssigned, entriesOfInitializer, type VqTableEntry } from './vqTables';
 import type {
   ArgFact, BindingFact, CallbackRegFact, ContainerOfFact, ExprRef, FileFacts,
@@ -43,6 +43,8 @@ const MACRO_LOOP = /(^|_)for_each(_|$)|^for_each|_foreach$/;
 export type ItemFacts = Omit<FileFacts, 'file'>;
 
 export interface ExtractOptions {
+  /** Lock wrappers of the driver's other files that this file calls (summaries.ts). */
+  extra?: DriverWrappers;
   /**
    * Cache of item facts keyed by the item's text, so an edited document re-extracts only the
    * items whose text changed. Entries are positioned at `origin` and shifted on reuse.
@@ -71,13 +73,13 @@ export function extractFacts(file: string, tree: Tree, text: string, options: Ex
   const items: Node[] = [];
   collectItems(tree.rootNode, items);
   const cache = options.cache;
-  const sums = fileLockSummaries(text);
+  const sums = fileLockSummaries(text, undefined, options.extra);
   // Items are cached by their text and by the file's lock wrappers, which their facts depend on.
   const sigPrefix = sums.sig ? `${sums.sig}\0` : '';
   const parts = items.map(item => {
     let itemFacts: ItemFacts;
     if (cache) {
-      const itemText = sigPrefix + text.slice(item.startIndex, item.endIndex);
+      const itemText = itemKey(item, sigPrefix, text);
       const hit = cache.get(itemText);
       if (hit && hit.column === item.startPosition.column) {
         itemFacts = shiftItem(hit.facts, item.startIndex - hit.start, item.startPosition.row - hit.line);
@@ -92,7 +94,29 @@ export function extractFacts(file: string, tree: Tree, text: string, options: Ex
     return { start: item.startIndex, end: item.endIndex, isFunction: item.type === 'function_definition', facts: itemFacts };
   });
   cache?.sweep();
-  return assembleFacts(file, text, parts, () => lines);
+  return withWrappers(assembleFacts(file, text, parts, () => lines), sums, options.extra);
+}
+
+/** The file's facts with the wrappers other files may call, and those of other files it was extracted with. */
+export function withWrappers(facts: FileFacts, sums: FileSummaries, extra?: DriverWrappers): FileFacts {
+  const w = exportedWrappers(sums, facts.file);
+  if (w) facts.wrappers = w;
+  if (extra?.length) facts.driverWrappers = extra;
+  return facts;
+}
+
+/**
+ * The cache key of an item: its node type and text (after the lock wrappers' identity), and for
+ * an item with parse errors where the parser recovered too, since the same text can be
+ * recovered from differently in another context (after a broken item, inside an `#if`).
+ */
+export function itemKey(item: Node, sigPrefix: string, text: string): string {
+  const t = `${item.type}\0${sigPrefix}${text.slice(item.startIndex, item.endIndex)}`;
+  if (!item.hasError && item.type !== 'ERROR') return t;
+  // Where the parser recovered (its ERROR nodes, relative to the item): cheaper than the whole tree.
+  let shape = '';
+  for (const e of item.descendantsOfType('ERROR')) if (e) shape += `${e.startIndex - item.startIndex}-${e.endIndex - item.startIndex},`;
+  return `${t}\0${shape}`;
 }
 
 /** One top-level item's place in the text and its facts. */
@@ -1224,7 +1248,7 @@ class FunctionWalker {
           span, nameSpan: nameSpan(), argsSpan: argsSpan(),
           flags: api.flagsArg !== undefined ? args[api.flagsArg] : undefined,
           inLoop: this.loopDepth > 0, ...this.innermostLoop(),
-          via: { fn: name, kind: summary.kind, effect: k },
+          via: { fn: name, kind: summary.kind, effect: k, ...(summary.file !== undefined ? { file: summary.file } : {}) },
         }));
         st = this.applyLock(st, `${api.family}:${lock}`, opIndex, api.action);
       });

@@ -2,6 +2,7 @@
 // is kept, so facts cross worker threads, live in the workspace index cheaply, and a re-parse
 // of one file replaces only that file's facts.
 import type { IrqEffect, LockFamily, LockApi } from './apis';
+import type { DriverWrappers, ExportedWrapper } from './summaries';
 import type { VqTableFact } from './vqTables';
 
 /** A source range; lines and columns are 0-based, columns and offsets in UTF-16 code units. */
@@ -80,7 +81,7 @@ export interface LockOp {
    * `vp_lock(vp)` acquiring `vp->lock` through its `spin_lock()`. `api`, `family`, `irq` and
    * `variant` are the underlying call's; `text` and the spans are the wrapper call's.
    */
-  via?: { fn: string; kind: 'function' | 'macro'; effect: number };
+  via?: { fn: string; kind: 'function' | 'macro'; effect: number; /** The wrapper is defined in this other file of the driver. */ file?: string };
   /** A `spin_trylock*()` in an `if` condition: held on the branch where it succeeded. */
   trylock?: boolean;
 }
@@ -306,6 +307,10 @@ export interface FileFacts {
    * `static const struct vp_ops ops = { .reclaim = vp_reclaim }` is {struct: 'vp_ops', field: 'reclaim', fn: 'vp_reclaim'}.
    */
   fieldFns?: { struct: string; field: string; fn: string }[];
+  /** Lock wrappers other files of the driver may call (summaries.ts: every one of a header, non-static ones of a .c file). */
+  wrappers?: ExportedWrapper[];
+  /** The wrappers of the driver's other files these facts were extracted with (see Project.linkWrappers()). */
+  driverWrappers?: DriverWrappers;
   /** File-scope callback tables (`static vq_callback_t *cbs[] = {...}`, `static struct virtqueue_info info[] = {...}`). */
   vqTables?: VqTableFact[];
   /** File-scope facts: DECLARE_WORK, static callback arrays and virtqueue_info tables. */

@@ -6,6 +6,7 @@ import { extractFacts } from './extract';
 import { parseC } from './parser';
 import { blankLightBodies } from './sparse';
 import { decodeSource, MAX_PARSE_BYTES } from './source';
+import type { DriverWrappers } from './summaries';
 
 /**
  * Tokens that make a file worth parsing when a whole tree is scanned: the drain, and the
@@ -36,13 +37,13 @@ export type FactsResult =
   | { facts: FileFacts; warning?: string }
   | { facts?: undefined; warning: string };
 
-export function factsFromBytes(file: string, bytes: Buffer): FactsResult {
+export function factsFromBytes(file: string, bytes: Buffer, extra?: DriverWrappers): FactsResult {
   if (bytes.length > MAX_PARSE_BYTES) {
     return { warning: `${file}: skipped: too large to analyse (${bytes.length} bytes, limit ${MAX_PARSE_BYTES})` };
   }
   const decoded = decodeSource(bytes);
   if (!decoded.ok) return { warning: `${file}: skipped: ${decoded.reason}` };
-  const facts = factsFromText(file, decoded.text, true);
+  const facts = factsFromText(file, decoded.text, true, extra);
   return { facts, warning: decoded.note ? `${file}: ${decoded.note}` : undefined };
 }
 
@@ -50,10 +51,11 @@ export function factsFromBytes(file: string, bytes: Buffer): FactsResult {
  * Facts of a whole file. `sparse` (batch scans) parses only the function bodies that need a tree
  * (see sparse.ts); the facts are the same, only ERROR counts may differ.
  */
-export function factsFromText(file: string, text: string, sparse = false): FileFacts {
-  const tree = parseC(sparse ? blankLightBodies(text) ?? text : text);
+export function factsFromText(file: string, text: string, sparse = false, extra?: DriverWrappers): FileFacts {
+  // A body that calls only another file's wrapper looks lock-free to the sparse blanking: parsed whole.
+  const tree = parseC(sparse && !extra?.length ? blankLightBodies(text) ?? text : text);
   try {
-    return withoutDisabledCode(extractFacts(file, tree, text), text);
+    return withoutDisabledCode(extractFacts(file, tree, text, { extra }), text);
   } finally {
     tree.delete();
   }
@@ -78,32 +80,79 @@ export function mentions(bytes: Buffer, name: string): boolean {
     const m = name.slice(7);
     return bytes.indexOf(m) >= 0 && (bytes.indexOf('INIT_') >= 0 || bytes.indexOf('DECLARE_') >= 0);
   }
+  // A callee may also be one of the driver's lock wrappers (summaries.ts): a function or a
+  // function-like macro in a file that takes or drops a lock.
+  let wrapper = false;
+  let chain = true;
   if (name.startsWith('near:')) {
-    if (!CHAIN_BYTES.some(t => bytes.indexOf(t) >= 0)) return false;
+    chain = CHAIN_BYTES.some(t => bytes.indexOf(t) >= 0);
+    wrapper = LOCK_TOKENS.some(t => bytes.indexOf(t) >= 0);
+    if (!wrapper && !chain) return false;
     name = name.slice(5);
   }
   for (let i = bytes.indexOf(name); i >= 0; i = bytes.indexOf(name, i + 1)) {
     const before = i > 0 ? bytes[i - 1] : 32;
     if (isIdent(before) || isIdent(bytes[i + name.length] ?? 32)) continue;
-    if (isDefinitionAt(bytes, i + name.length)) return true;
+    if (wrapper ? isWrapperDefinitionAt(bytes, i, i + name.length) || (chain && isDefinitionAt(bytes, i + name.length)) : isDefinitionAt(bytes, i + name.length)) return true;
   }
   return false;
 }
 
+const LOCK_TOKENS = ['spin_lock', 'spin_unlock', 'read_lock', 'read_unlock', 'write_lock', 'write_unlock', 'mutex_lock', 'mutex_unlock', 'local_irq_']
+  .map(t => Buffer.from(t));
+const DEFINE = Buffer.from('define');
+
+/** `#define NAME(`: the name at `i` follows `define` and blanks. */
+function isAfterDefine(bytes: Buffer, i: number): boolean {
+  let j = i - 1;
+  if (j < 0 || (bytes[j] !== 32 && bytes[j] !== 9)) return false;
+  while (j >= 0 && (bytes[j] === 32 || bytes[j] === 9)) j--;
+  return j >= 5 && bytes.compare(DEFINE, 0, 6, j - 5, j + 1) === 0;
+}
+
 /** After a name: `(params)` then `{` — a function definition rather than a call. */
 function isDefinitionAt(bytes: Buffer, j: number): boolean {
+  return definitionBodyAt(bytes, j) >= 0;
+}
+
+/** The offset of the `{` of the definition whose name ends at `j`, or -1. */
+function definitionBodyAt(bytes: Buffer, j: number): number {
   while (j < bytes.length && isSpace(bytes[j])) j++;
-  if (bytes[j] !== 40) return false;
+  if (bytes[j] !== 40) return -1;
   let depth = 0;
   const limit = Math.min(bytes.length, j + 4096);
   for (; j < limit; j++) {
     if (bytes[j] === 40) depth++;
     else if (bytes[j] === 41 && --depth === 0) break;
   }
-  if (depth !== 0) return false;
+  if (depth !== 0) return -1;
   j++;
   while (j < bytes.length && isSpace(bytes[j])) j++;
-  return bytes[j] === 123;
+  return bytes[j] === 123 ? j : -1;
+}
+
+/**
+ * A lock wrapper's definition (summaries.ts: a short body that calls a lock API) for the name
+ * ending at `j` that starts at `i`: a function whose body, or a `#define`d macro whose
+ * replacement (continuation lines included), names a lock call within its first 2 KB.
+ */
+function isWrapperDefinitionAt(bytes: Buffer, i: number, j: number): boolean {
+  let from: number;
+  let to: number;
+  if (bytes[j] === 40 && isAfterDefine(bytes, i)) {
+    from = j;
+    for (to = j; to < bytes.length && to < j + 2048; to++) if (bytes[to] === 10 && bytes[to - 1] !== 92 && bytes[to - 2] !== 92) break;
+  } else {
+    from = definitionBodyAt(bytes, j);
+    if (from < 0) return false;
+    let depth = 0;
+    for (to = from; to < bytes.length && to < from + 2048; to++) {
+      if (bytes[to] === 123) depth++;
+      else if (bytes[to] === 125 && --depth === 0) break;
+    }
+  }
+  const body = bytes.subarray(from, to);
+  return LOCK_TOKENS.some(t => body.indexOf(t) >= 0);
 }
 
 function isSpace(c: number): boolean {

@@ -99,6 +99,14 @@ export class IncrementalDocument {
     if (!fresh) throw new Error('tree-sitter returned no tree');
     this.tree.delete();
     this.tree = fresh;
+    // With errors, an incremental parse can recover differently from a fresh one (subtrees kept
+    // from before the edit): such a tree is parsed again from scratch, so the facts of a document
+    // are always those of its text.
+    if (fresh.rootNode.hasError) {
+      const whole = parseC(this.textValue, this.parser);
+      this.tree.delete();
+      this.tree = whole;
+    }
   }
 
   /** Replaces the whole text (a full re-parse). */

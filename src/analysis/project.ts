@@ -3,6 +3,7 @@
 // a whole kernel tree be checked while parsing only the few dozen files that matter.
 import * as path from 'node:path';
 import type { FileFacts, Span, SuppressionFact } from './facts';
+import { driverWrappersSig, type DriverWrappers } from './summaries';
 import { applyRuleSettings, enabledRules, type RuleSettings } from './rules';
 import type { Finding } from './rules/rule';
 import { WorkspaceIndex } from './workspace';
@@ -19,6 +20,11 @@ export interface ExpansionHost {
    * return the facts of those parsed.
    */
   parseMatching(candidates: { file: string; names: string[] }[]): Promise<{ facts: FileFacts[]; warnings: string[] }>;
+  /**
+   * The facts of each file extracted again with the lock wrappers of the driver's other files
+   * that it calls (see linkWrappers()). A host without it keeps wrappers per file.
+   */
+  reextract?(jobs: { file: string; extra: DriverWrappers }[]): Promise<{ facts: FileFacts[]; warnings: string[] }>;
 }
 
 const MAX_EXPANSION_ROUNDS = 3;
@@ -95,6 +101,47 @@ export class Project {
       if (res.facts.length === 0) break;
     }
     return warnings;
+  }
+
+  /**
+   * Lock wrappers across the files of a driver: a file that calls a wrapper defined in another
+   * file of its directory (a header's `static inline` function or macro, another .c file's
+   * non-static function) is extracted again with that wrapper's summary, so the lock dataflow
+   * applies it at the call. The directory stands for the driver, as in expand(). Returns the
+   * warnings met.
+   */
+  async linkWrappers(host: ExpansionHost): Promise<string[]> {
+    if (!host.reextract) return [];
+    const byDir = new Map<string, Map<string, DriverWrappers[number]>>();
+    const files = [...this.index.allFiles()].sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0));
+    for (const f of files) {
+      if (!f.wrappers) continue;
+      const dir = path.dirname(f.file);
+      const m = byDir.get(dir) ?? new Map<string, DriverWrappers[number]>();
+      byDir.set(dir, m);
+      for (const w of f.wrappers) if (!m.has(w.name)) m.set(w.name, { file: f.file, w });
+    }
+    const jobs: { file: string; extra: DriverWrappers }[] = [];
+    for (const f of files) {
+      const theirs = byDir.get(path.dirname(f.file));
+      const extra = new Map<string, DriverWrappers[number]>();
+      if (theirs) {
+        const own = new Set(f.functions.map(fn => fn.name));
+        for (const fn of f.functions) {
+          for (const c of fn.calls) {
+            const w = c.direct ? theirs.get(c.callee) : undefined;
+            if (w && w.file !== f.file && !own.has(c.callee)) extra.set(c.callee, w);
+          }
+        }
+      }
+      const list = [...extra.values()];
+      if (driverWrappersSig(f.driverWrappers ?? []) !== driverWrappersSig(list)) jobs.push({ file: f.file, extra: list });
+    }
+    if (!jobs.length) return [];
+    const res = await host.reextract(jobs);
+    // The same files, so whether each was parsed for itself or to resolve a name is unchanged.
+    for (const f of res.facts) this.index.update(f);
+    return res.warnings;
   }
 
   /** Findings not silenced by a suppression comment. */

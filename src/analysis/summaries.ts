@@ -29,6 +29,8 @@ export interface SummaryEffect {
   argsEnd: number;
   /** The inner wrappers the effect comes through, outermost first (empty: the wrapper's own call). */
   through: string[];
+  /** The underlying call is in another file of the driver (the offsets are then -1). */
+  file?: string;
 }
 
 export interface LockSummary {
@@ -40,6 +42,39 @@ export interface LockSummary {
   isStatic: boolean;
   /** The effects left for the caller, in order (lock/unlock pairs inside the wrapper cancelled). */
   effects: SummaryEffect[];
+  /** Defined in another file of the driver (a header, or a non-static function of another .c file). */
+  file?: string;
+}
+
+/**
+ * A wrapper other files of the driver may call, as FileFacts carry it: every wrapper of a header,
+ * and the non-static functions of a .c file (no offsets: they are the defining file's).
+ */
+export interface ExportedWrapper {
+  name: string;
+  kind: LockSummary['kind'];
+  params: string[];
+  isStatic: boolean;
+  effects: { api: string; args: string[] }[];
+}
+
+/** Wrappers of other files of the driver, with the file that defines each, for extraction. */
+export type DriverWrappers = { file: string; w: ExportedWrapper }[];
+
+/** The wrappers of `sums` that other files of the driver may call. */
+export function exportedWrappers(sums: FileSummaries, file: string): ExportedWrapper[] | undefined {
+  const header = /\.h$/i.test(file);
+  const out: ExportedWrapper[] = [];
+  for (const s of sums.byName.values()) {
+    if (s.file !== undefined || (!header && (s.isStatic || s.kind === 'macro'))) continue;
+    out.push({ name: s.name, kind: s.kind, params: s.params, isStatic: s.isStatic, effects: s.effects.map(e => ({ api: e.api, args: e.args })) });
+  }
+  return out.length ? out.sort((a, b) => a.name.localeCompare(b.name)) : undefined;
+}
+
+/** Identity of a set of driver wrappers. */
+export function driverWrappersSig(extra: DriverWrappers): string {
+  return extra.map(({ file, w }) => `${file}:${w.name}(${w.params.join(',')})=${w.effects.map(e => `${e.api}(${e.args.join(',')})`).join(';')}`).sort().join('|');
 }
 
 export interface FileSummaries {
@@ -55,13 +90,19 @@ const LOCK_CALL = /\b(?:raw_spin_|spin_|read_|write_|mutex_)(?:un)?lock\w*\s*\(|
 const CONTROL = /\b(?:if|else|while|for|switch|goto|do|case|guard|scoped_guard)\b|\?/;
 
 let memoText: string | undefined;
+let memoExtra: DriverWrappers | undefined;
 let memo: FileSummaries = EMPTY;
 
-/** The file's lock wrappers, memoised for the last text (sparse.ts and extract.ts ask in turn). */
-export function fileLockSummaries(text: string, maskedText?: string): FileSummaries {
-  if (text === memoText) return memo;
+/**
+ * The file's lock wrappers, memoised for the last text (sparse.ts and extract.ts ask in turn).
+ * `extra`: wrappers of the driver's other files the file calls; they apply at its calls too
+ * (after the file's own, which win), and its own wrappers may call them.
+ */
+export function fileLockSummaries(text: string, maskedText?: string, extra?: DriverWrappers): FileSummaries {
+  if (text === memoText && extra === memoExtra) return memo;
   memoText = text;
-  memo = compute(text, maskedText);
+  memoExtra = extra;
+  memo = compute(text, maskedText, extra?.length ? extra : undefined);
   return memo;
 }
 
@@ -74,8 +115,15 @@ const NEST_DEPTH = 3;
 interface Candidate { name: string; kind: LockSummary['kind']; params: string[]; isStatic: boolean; start: number; end: number; masked: string }
 
 /** `maskedText`: maskNonCode(text), when the caller has it already. */
-function compute(text: string, maskedText?: string): FileSummaries {
-  if (!LOCK_CALL.test(text)) return EMPTY;
+function compute(text: string, maskedText?: string, extra?: DriverWrappers): FileSummaries {
+  if (!extra && !LOCK_CALL.test(text)) return EMPTY;
+  const foreign = new Map<string, LockSummary>();
+  for (const { file, w } of extra ?? []) {
+    foreign.set(w.name, {
+      name: w.name, kind: w.kind, params: w.params, isStatic: w.isStatic, file,
+      effects: w.effects.map(e => ({ api: e.api, args: e.args, nameStart: -1, nameEnd: -1, argsStart: -1, argsEnd: -1, through: [], file })),
+    });
+  }
   const masked = maskedText ?? maskNonCode(text);
   // Straight-line candidate bodies; a wrapper is one whose summary has an effect.
   const cands: Candidate[] = [];
@@ -129,20 +177,28 @@ function compute(text: string, maskedText?: string): FileSummaries {
     const s = summarise(c, text, NO_WRAPPERS);
     if (s) byName.set(s.name, s);
   }
-  if (byName.size === 0) return EMPTY;
+  if (byName.size === 0 && foreign.size === 0) return EMPTY;
   let sig = sigOf(byName);
+  // The driver's other wrappers are known from the start; the file's own win over them.
+  const known = () => foreign.size ? new Map([...foreign, ...byName]) : byName;
   for (let level = 0; level < NEST_DEPTH; level++) {
-    const re = callReOf([...byName.keys()]);
+    const all = known();
+    const re = callReOf([...all.keys()]);
     const next = new Map(byName);
     for (const c of cands) {
       if (!re.test(c.masked.slice(c.start, c.end))) continue;
-      const s = summarise(c, text, byName);
+      const s = summarise(c, text, all);
       if (s) next.set(s.name, s); else next.delete(c.name);
     }
     const nextSig = sigOf(next);
     byName = next;
     if (nextSig === sig) break;
     sig = nextSig;
+  }
+  if (foreign.size) {
+    // Which of the driver's wrappers this file calls decides its facts: part of the identity.
+    sig = `${sig}\0${driverWrappersSig(extra!)}`;
+    byName = known();
   }
   if (byName.size === 0) return EMPTY;
   return { byName, callRe: callReOf([...byName.keys()].sort()), sig };

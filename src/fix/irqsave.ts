@@ -222,7 +222,7 @@ function planFix(fn: FunctionFacts, opIndex: number, text: string, facts: FileFa
  * IRQs off or from a vring callback.
  */
 function planWrapperFix(fn: FunctionFacts, opIndex: number, text: string, facts: FileFacts): Plan | { ok: false; reason: string } {
-  const sums = fileLockSummaries(text);
+  const sums = fileLockSummaries(text, undefined, facts.driverWrappers);
   const where = (g: FunctionFacts, o: LockOp) => `${o.text} (line ${o.span.line + 1} in ${g.name}())`;
   // Sections (function, acquisitions, unlocks) that must change together, and the wrappers they use.
   const sections = new Map<FunctionFacts, { locks: Set<number>; unlocks: Set<number> }>();
@@ -235,6 +235,9 @@ function planWrapperFix(fn: FunctionFacts, opIndex: number, text: string, facts:
       starts = o.releases;
     }
     for (const st of starts) {
+      // A wrapper of another file of the driver (linkWrappers()) is shared with that file's other callers.
+      const v = g.lockOps[st]?.via;
+      if (v?.file !== undefined) return foreignReason(v.fn, v.file);
       const sec = sections.get(g) ?? { locks: new Set<number>(), unlocks: new Set<number>() };
       sections.set(g, sec);
       if (sec.locks.has(st)) continue;
@@ -242,8 +245,9 @@ function planWrapperFix(fn: FunctionFacts, opIndex: number, text: string, facts:
       for (const l of c.locks) sec.locks.add(l);
       for (const u of c.unlocks) sec.unlocks.add(u);
       for (const k of [...c.locks, ...c.unlocks]) {
-        const w = g.lockOps[k].via?.fn;
-        if (w) wrappers.add(w);
+        const v = g.lockOps[k].via;
+        if (v?.file !== undefined) return foreignReason(v.fn, v.file);
+        if (v) wrappers.add(v.fn);
       }
     }
     return undefined;
@@ -254,7 +258,8 @@ function planWrapperFix(fn: FunctionFacts, opIndex: number, text: string, facts:
   // that same call changes with it (and so do all their callers).
   const closeWrappers = () => {
     const calls = new Set<number>();
-    for (const w of wrappers) for (const e of sums.byName.get(w)?.effects ?? []) calls.add(e.nameStart);
+    // (A call in another file, offset -1, is refused below.)
+    for (const w of wrappers) for (const e of sums.byName.get(w)?.effects ?? []) if (e.file === undefined) calls.add(e.nameStart);
     let added = false;
     for (const [name, sm] of sums.byName) {
       if (!wrappers.has(name) && sm.effects.some(e => calls.has(e.nameStart))) { wrappers.add(name); added = true; }
@@ -281,6 +286,8 @@ function planWrapperFix(fn: FunctionFacts, opIndex: number, text: string, facts:
   for (const w of wrappers) {
     const sm = sums.byName.get(w);
     if (!sm) return { ok: false, reason: `cannot find the definition of ${w}() in this file` };
+    const foreign = sm.effects.find(e => e.file !== undefined);
+    if (foreign) return { ok: false, reason: foreignReason(foreign.through[foreign.through.length - 1] ?? w, foreign.file!, w) };
     if (!sm.isStatic) return { ok: false, reason: `${w}() takes or drops the lock for its callers but is not static: callers in other files would change with it, so it is left alone` };
     if (facts.fnRefs.includes(w) || facts.functions.some(g => g.fnRefs.includes(w))) {
       return { ok: false, reason: `${w}() is used as a value in this file, so not every caller can be checked` };
@@ -322,6 +329,14 @@ function planWrapperFix(fn: FunctionFacts, opIndex: number, text: string, facts:
     edits: () => dedupe(edits),
     title: `Take ${op.lock} with IRQs off (_irq forms) in ${fn.name}() and the lock wrapper${wrappers.size > 1 ? 's' : ''} ${names}`,
   };
+}
+
+/** Why a wrapper defined in another file of the driver is left alone. */
+function foreignReason(w: string, file: string, via?: string): string {
+  const name = file.replace(/^.*[\\/]/, '');
+  const where = /\.h$/i.test(name) ? `the header ${name}, which other files may include` : `${name}, where it is not static`;
+  const who = via && via !== w ? `${via}() takes or drops the lock through ${w}(), defined in` : `${w}() takes or drops the lock for its callers and is defined in`;
+  return `${who} ${where}: its other callers would change with it, so it is left alone`;
 }
 
 function dedupe(edits: TextEdit[]): TextEdit[] {

@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import { factsFromText, mentions } from '../../src/analysis/fileFacts';
 import { initParser } from '../../src/analysis/parser';
 import { Project } from '../../src/analysis/project';
+import type { DriverWrappers } from '../../src/analysis/summaries';
 import { FIXTURES } from '../helpers/fixtures';
 
 const GPU = path.join(FIXTURES, 'vrl001', 'gpu-helper-binding');
@@ -61,5 +62,44 @@ describe('workspace index', () => {
     });
     assert.deepEqual(parsed, ['demo_vq.c']);
     assert.equal(p.findings().length, 2);
+  });
+
+  it("follows lock wrappers of the driver's other files: re-extracts a caller once, not across directories", async () => {
+    const dir = path.join(FIXTURES, 'vrl001', 'driver-wrappers');
+    const p = new Project();
+    for (const f of ['demo_drv.h', 'demo_main.c', 'demo_util.c']) load(p, path.join(dir, f));
+    // Per file, the wrappers of the header and of demo_util.c are not seen: the locks they take
+    // are missed, and the lock the header's unlock wrapper drops still counts as held.
+    const vrl001 = (x: Project) => x.findings().filter(f => f.rule === 'VRL001');
+    assert.deepEqual(vrl001(p).map(f => f.handler), ['demo_dropped_handler']);
+    const jobs: string[][] = [];
+    const host = {
+      listDirs: async () => new Map<string, string[]>(),
+      parseMatching: async () => ({ facts: [], warnings: [] }),
+      reextract: async (list: { file: string; extra: DriverWrappers }[]) => {
+        jobs.push(list.map(j => `${path.basename(j.file)}: ${j.extra.map(e => `${e.w.name}@${path.basename(e.file)}`).sort().join(' ')}`));
+        return { facts: list.map(j => factsFromText(j.file, fs.readFileSync(j.file, 'utf8'), false, j.extra)), warnings: [] };
+      },
+    };
+    assert.deepEqual(await p.linkWrappers(host), []);
+    assert.deepEqual(jobs, [['demo_main.c: DEMO_DRV_LOCK@demo_drv.h DEMO_DRV_UNLOCK@demo_drv.h demo_drv_lock@demo_drv.h demo_drv_unlock@demo_drv.h demo_util_lock@demo_util.c demo_util_unlock@demo_util.c']]);
+    assert.deepEqual(vrl001(p).map(f => f.handler).sort(), ['demo_hdr_handler', 'demo_macro_handler', 'demo_nested_handler', 'demo_util_handler']);
+    // Linked already: nothing to do again.
+    await p.linkWrappers(host);
+    assert.equal(jobs.length, 1);
+    // The same header in another directory is not this driver's.
+    const q = new Project();
+    load(q, '/elsewhere/demo_drv.h', fs.readFileSync(path.join(dir, 'demo_drv.h'), 'utf8'));
+    load(q, path.join(dir, 'demo_main.c'));
+    await q.linkWrappers(host);
+    assert.equal(jobs.length, 1);
+  });
+
+  it('takes a file that defines a wanted callee as a function or macro and takes a lock for a wrapper', () => {
+    const b = (t: string) => Buffer.from(`#include <linux/virtio.h>\n${t}`);
+    assert.equal(mentions(b('#define vp_lock(vp)\tspin_lock(&(vp)->lock)\n'), 'near:vp_lock'), true);
+    assert.equal(mentions(b('static inline void vp_lock(struct vp *vp)\n{\n\tspin_lock(&vp->lock);\n}\n'), 'near:vp_lock'), true);
+    assert.equal(mentions(b('#define vp_lock(vp)\tfoo(vp)\n'), 'near:vp_lock'), false, 'no lock call in the file');
+    assert.equal(mentions(b('x = vp_lock(vp); spin_lock(&l);'), 'near:vp_lock'), false, 'a call, not a definition');
   });
 });

@@ -1,6 +1,7 @@
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { checkPaths } from '../../src/analysis/checkPaths';
 import { factsFromText } from '../../src/analysis/fileFacts';
 import { initParser } from '../../src/analysis/parser';
 import { Project } from '../../src/analysis/project';
@@ -57,6 +58,25 @@ describe('irqsave fix on before/after fixtures', () => {
       }
     });
   }
+
+  it("refuses a lock taken through a wrapper of the driver's header or of another .c file, naming where it is defined", async () => {
+    const dir = path.join(FIXTURES, 'vrl001', 'driver-wrappers');
+    const { findings, project } = await checkPaths([dir], { workers: 0 });
+    const reasons: Record<string, string> = {};
+    // VRL001's findings (demo_dropped_handler drains after the lock is dropped: VRL002's, no fix).
+    for (const f of findings.filter(x => x.rule === 'VRL001')) {
+      const r = irqsaveFix(f, project.index.get(f.file)!, fs.readFileSync(f.file, 'utf8'));
+      assert.equal(r.ok, false, f.handler);
+      reasons[f.handler!] = !r.ok ? r.reason : '';
+    }
+    const left = ': its other callers would change with it, so it is left alone';
+    assert.deepEqual(reasons, {
+      demo_hdr_handler: `demo_drv_lock() takes or drops the lock for its callers and is defined in the header demo_drv.h, which other files may include${left}`,
+      demo_macro_handler: `DEMO_DRV_LOCK() takes or drops the lock for its callers and is defined in the header demo_drv.h, which other files may include${left}`,
+      demo_util_handler: `demo_util_lock() takes or drops the lock for its callers and is defined in demo_util.c, where it is not static${left}`,
+      demo_nested_handler: `demo_main_lock() takes or drops the lock through demo_drv_lock(), defined in the header demo_drv.h, which other files may include${left}`,
+    });
+  });
 
   it('titles the fix without claiming more than it does', () => {
     const file = path.join(FIXTURES, 'fix', 'basic', 'before.c');

@@ -255,7 +255,8 @@ class Fuzz {
       const over = (HUGE - this.hugeLeft.n) % 2 === 0;
       this.hugeLeft.n--;
       this.stats.huge++;
-      const fill = MAX_PARSE_BYTES - this.text.length - 6 + (over ? 1 + pick(this.next, 64) : -pick(this.next, 64));
+      // The insertion is fill + 5 characters: the text ends at MAX_PARSE_BYTES - 1 + the last term.
+      const fill = MAX_PARSE_BYTES - this.text.length - 6 + (over ? 2 + pick(this.next, 64) : -pick(this.next, 64));
       if (fill > 0) {
         const a = this.offset();
         const big = `/*${' '.repeat(fill)}*/\n`;
