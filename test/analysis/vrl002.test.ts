@@ -67,6 +67,20 @@ describe('VRL002 deferred-drain-irqs-on on annotated fixtures', () => {
     assert.match(send.related.find(r => r.role === 'wait')!.message, /wait_event\(d->acked, virtqueue_get_buf\(vq, &len\)\): demo_send\(\) waits on the queue demo_ack\(\) wakes/);
   });
 
+  it('says a compliant device is quiet during the drain only where the callback suppresses the queue\'s interrupts', async () => {
+    const { findings } = await checkPaths([VRL002], { workers: 0 });
+    const mine = findings.filter(f => f.rule === 'VRL002');
+    // demo_rx_done() only queues the work (as vsock's virtio_vsock_rx_done()): interrupts stay enabled.
+    const rx = mine.find(f => f.handler === 'demo_rx_work')!;
+    assert.match(rx.message, /demo_rx_done\(\) does not suppress the queue's interrupts/);
+    assert.doesNotMatch(rx.message, /decided on before/);
+    // demo_recv_done() calls virtqueue_napi_schedule(), which calls virtqueue_disable_cb() (as virtio_net's).
+    const poll = mine.find(f => f.data?.shape === 'NAPI poll' && f.callback === 'demo_recv_done')!;
+    assert.match(poll.message, /demo_recv_done\(\) suppresses the queue's interrupts \(virtqueue_disable_cb\(\)\), but a compliant device can still send an MSI it decided on before that/);
+    const send = mine.find(f => f.handler === 'demo_send')!;
+    assert.match(send.message, /does not suppress the queue's interrupts/);
+  });
+
   it('has no fix and no patch, and its metadata links the README section', () => {
     assert.equal(vrl002.meta.fixable, false);
     assert.equal(vrl002.fix, undefined);

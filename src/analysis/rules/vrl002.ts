@@ -98,7 +98,7 @@ function check(index: WorkspaceIndex): Finding[] {
         // what the callback hands over (virtio_net: a receive_queue's NAPI poll drains rq->vq for
         // the RX callback; the sq->vq it also cleans is the TX callback's).
         if (!served && !related(t, d.obj, drainQueueKeys(t, r.chain, r.drainFn, r.drain))) continue;
-        out.set(id, makeFinding(cb, d, r, shape));
+        out.set(id, makeFinding(t, cb, d, r, shape));
       }
     }
   }
@@ -277,7 +277,14 @@ function drainsFrom(t: Tables, f: FnRef, from: number, stack: Set<FunctionFacts>
 
 // --- the finding -------------------------------------------------------------------------------
 
-function makeFinding(cb: CallbackInfo, d: Deferral, r: Reached, shape: DeferredShape): Finding {
+/** The callback, or a function it calls, calls virtqueue_disable_cb(). */
+function suppresses(t: Tables, f: FnRef, seen = new Set<FunctionFacts>(), depth = 0): boolean {
+  if (seen.has(f.fn) || depth > MAX_DEPTH) return false;
+  seen.add(f.fn);
+  return f.fn.calls.some(c => c.callee === 'virtqueue_disable_cb' || t.callTargets(c, f).some(g => suppresses(t, g, seen, depth + 1)));
+}
+
+function makeFinding(t: Tables, cb: CallbackInfo, d: Deferral, r: Reached, shape: DeferredShape): Finding {
   const h = d.handler.fn.name;
   const c = cb.fn.fn.name;
   const lock = [...r.locks].reverse().find(l => l.op.action === 'lock' && (l.op.family === 'mutex' || isIrqUnsafeSpin(l.op.family, l.op.irq)));
@@ -303,9 +310,15 @@ function makeFinding(cb: CallbackInfo, d: Deferral, r: Reached, shape: DeferredS
       : shape === 'mutex' ? 'a mutex leaves hard IRQs on (and may sleep, so irqsave is not possible under it)'
         : shape === 'trylock' ? `the lock ${r.trylock}() takes is not one the analysis sees held at the drain, and nothing turns hard IRQs off`
           : 'no lock is held and nothing turns hard IRQs off';
+  // Whether a compliant device is quiet during the drain depends on the callback: virtio_net's
+  // suppress the queue's interrupts (virtqueue_disable_cb()) before scheduling the poll; vsock's,
+  // virtio_bt's, the balloon's and rpmsg's only queue or wake, and leave them enabled.
+  const device = suppresses(t, cb.fn)
+    ? `${c}() suppresses the queue's interrupts (virtqueue_disable_cb()), but a compliant device can still send an MSI it decided on before that; a device that caches the suppression state (which the VIRTIO spec does not allow) can send more. `
+    : `${c}() does not suppress the queue's interrupts (no virtqueue_disable_cb() in it or the functions it calls), so while they are enabled a compliant device notifies for the buffers it uses, and the drain can take such a buffer before its interrupt is handled. `;
   const message = `${first}\n` +
     `The queue's interrupt can arrive while this drain${inside} runs, because ${exposure}; vring_interrupt() then finds the ring already drained and returns IRQ_NONE. ` +
-    'A compliant device can still send an MSI it decided on before the callback suppressed interrupts; a device that caches the suppression state (which the VIRTIO spec does not allow) can send more. ' +
+    device +
     'No lock change makes the interrupt find the buffer, so there is no fix to offer (see the docs); Simulate shows which verdicts need which device.';
   const related: RelatedLocation[] = [
     { role: 'callback', file: cb.fn.file, span: cb.fn.fn.nameSpan, message: `vring callback ${c}() (hard IRQ)` },
