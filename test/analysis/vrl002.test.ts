@@ -73,6 +73,9 @@ describe('VRL002 deferred-drain-irqs-on on annotated fixtures', () => {
     // demo_rx_done() only queues the work (as vsock's virtio_vsock_rx_done()): interrupts stay enabled.
     const rx = mine.find(f => f.handler === 'demo_rx_work')!;
     assert.match(rx.message, /demo_rx_done\(\) does not suppress the queue's interrupts/);
+    // A spin_lock_irqsave() taken inside a mutex's section is fine; the mutex itself cannot become one.
+    assert.match(rx.message, /its holder may sleep, so it cannot be made an irqsave spinlock/);
+    assert.doesNotMatch(rx.message, /irqsave is not possible under it/);
     assert.doesNotMatch(rx.message, /decided on before/);
     // demo_recv_done() calls virtqueue_napi_schedule(), which calls virtqueue_disable_cb() (as virtio_net's).
     const poll = mine.find(f => f.data?.shape === 'NAPI poll' && f.callback === 'demo_recv_done')!;

@@ -307,7 +307,7 @@ function makeFinding(t: Tables, cb: CallbackInfo, d: Deferral, r: Reached, shape
   const first = forms.find(x => x.length <= 100) ?? forms[forms.length - 1];
   const exposure = shape === 'NAPI poll' || shape === 'tasklet' ? `the ${shape === 'tasklet' ? 'tasklet' : 'poll'} runs in softirq with hard IRQs on`
     : shape === 'waiter' ? 'the woken task runs with hard IRQs on'
-      : shape === 'mutex' ? 'a mutex leaves hard IRQs on (and may sleep, so irqsave is not possible under it)'
+      : shape === 'mutex' ? 'a mutex leaves hard IRQs on (and its holder may sleep, so it cannot be made an irqsave spinlock)'
         : shape === 'trylock' ? `the lock ${r.trylock}() takes is not one the analysis sees held at the drain, and nothing turns hard IRQs off`
           : 'no lock is held and nothing turns hard IRQs off';
   // Whether a compliant device is quiet during the drain depends on the callback: virtio_net's
