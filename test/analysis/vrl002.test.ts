@@ -64,7 +64,7 @@ describe('VRL002 deferred-drain-irqs-on on annotated fixtures', () => {
     assert.ok(rx.related.some(r => r.role === 'lock' && r.message.startsWith('mutex_lock(&w->rx_lock)')));
     const send = mine.find(f => f.handler === 'demo_send')!;
     assert.match(send.message, /^waiter demo_send\(\) drains in its wait_event\(\)/);
-    assert.match(send.related.find(r => r.role === 'wait')!.message, /wait_event\(d->acked, virtqueue_get_buf\(vq, &len\)\): demo_send\(\) waits on the queue demo_ack\(\) wakes/);
+    assert.match(send.related.find(r => r.role === 'wait')!.message, /wait_event\(d->acked, virtqueue_get_buf\(vq, &len\)\): demo_send\(\) waits on the wait queue demo_ack\(\) wakes/);
   });
 
   it('says a compliant device is quiet during the drain only where the callback suppresses the queue\'s interrupts', async () => {
@@ -82,6 +82,11 @@ describe('VRL002 deferred-drain-irqs-on on annotated fixtures', () => {
     assert.match(poll.message, /demo_recv_done\(\) suppresses the queue's interrupts \(virtqueue_disable_cb\(\)\), but a compliant device can still send an MSI it decided on before that/);
     const send = mine.find(f => f.handler === 'demo_send')!;
     assert.match(send.message, /does not suppress the queue's interrupts/);
+    // Simulate compares devices only for NAPI, and refuses waiters and tasklets.
+    assert.match(poll.message, /Simulate shows which verdicts need which device\.$/);
+    assert.match(send.message, /Simulate does not model this shape yet\.$/);
+    assert.match(rx.message, /Simulate explores this shape with the device you choose\.$/);
+    for (const f of mine.filter(x => x.data?.shape === 'tasklet')) assert.match(f.message, /Simulate does not model this shape yet\.$/);
   });
 
   it('has no fix and no patch, and its metadata links the README section', () => {

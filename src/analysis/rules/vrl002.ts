@@ -315,18 +315,21 @@ function makeFinding(t: Tables, cb: CallbackInfo, d: Deferral, r: Reached, shape
   // virtio_bt's, the balloon's and rpmsg's only queue or wake, and leave them enabled.
   const device = suppresses(t, cb.fn)
     ? `${c}() suppresses the queue's interrupts (virtqueue_disable_cb()), but a compliant device can still send an MSI it decided on before that; a device that caches the suppression state (which the VIRTIO spec does not allow) can send more. `
-    : `${c}() does not suppress the queue's interrupts (no virtqueue_disable_cb() in it or the functions it calls), so while they are enabled a compliant device notifies for the buffers it uses, and the drain can take such a buffer before its interrupt is handled. `;
+    : `${c}() does not suppress the queue's interrupts (no virtqueue_disable_cb() in it or the functions it calls), so while they are enabled a compliant device notifies for the buffers it uses, also for one this drain may already have taken. `;
   const message = `${first}\n` +
     `The queue's interrupt can arrive while this drain${inside} runs, because ${exposure}; vring_interrupt() then finds the ring already drained and returns IRQ_NONE. ` +
     device +
-    'No lock change makes the interrupt find the buffer, so there is no fix to offer (see the docs); Simulate shows which verdicts need which device.';
+    'No lock change makes the interrupt find the buffer, so there is no fix to offer (see the docs); ' +
+    (shape === 'NAPI poll' ? 'Simulate shows which verdicts need which device.'
+      : shape === 'waiter' || shape === 'tasklet' ? 'Simulate does not model this shape yet.'
+        : 'Simulate explores this shape with the device you choose.');
   const related: RelatedLocation[] = [
     { role: 'callback', file: cb.fn.file, span: cb.fn.fn.nameSpan, message: `vring callback ${c}() (hard IRQ)` },
     { role: 'registration', file: cb.reg.file, span: cb.reg.span, message: `registered as a virtqueue callback (${cb.reg.how})` },
     { role: 'schedule', file: d.site.file, span: d.site.span,
       message: `${d.site.text}` + (d.site.fn.fn !== cb.fn.fn ? ` in ${d.site.fn.fn.name}(), called from the callback` : ' from the callback') },
     d.kind === 'waiter'
-      ? { role: 'wait', file: d.binding.file, span: d.binding.span, message: `${d.binding.text}: ${h}() waits on the queue ${c}() wakes` }
+      ? { role: 'wait', file: d.binding.file, span: d.binding.span, message: `${d.binding.text}: ${h}() waits on the wait queue ${c}() wakes` }
       : { role: 'binding', file: d.binding.file, span: d.binding.span, message: `${d.binding.api} binds ${d.kind === 'napi' ? 'the NAPI instance' : d.kind === 'tasklet' ? 'the tasklet' : 'the work item'} to ${h}()` },
   ];
   if (d.via) related.push({ role: 'helper-call', file: d.via.file, span: d.via.span, message: `${d.via.helper}() called with ${h}` });
