@@ -140,7 +140,8 @@ export class VirtioRaceServer {
     connection.onDidSaveTextDocument(p => this.inOrder('didSave', () => this.didSave(p.textDocument.uri)));
     connection.onDidChangeWatchedFiles(p => this.inOrder('watchedFiles', () => this.watchedFiles(p)));
     connection.onDidChangeConfiguration(() => { void this.settingsChanged(); });
-    connection.onNotification(TrustNotification, (p: TrustParams) => { this.trusted = p?.trusted !== false; });
+    // Only an explicit boolean changes trust: a malformed notification does not grant it.
+    connection.onNotification(TrustNotification, (p: TrustParams) => { if (typeof p?.trusted === 'boolean') this.trusted = p.trusted; });
     connection.onCodeAction(async p => { await this.docQueue; return this.guardValue('codeAction', () => this.codeActions(p), []); });
     connection.onHover(async p => { await this.docQueue; return this.guardValue('hover', () => this.hover(p), null); });
     connection.onExecuteCommand(p => this.executeCommand(p));

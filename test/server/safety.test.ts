@@ -71,6 +71,20 @@ describe('language server safety', function () {
       assert.match(real.text, /^Subject: \[PATCH\] drm\/demo: /m);
     });
 
+    it('a trust notification without a boolean does not make the workspace trusted', async () => {
+      const dir = workspace();
+      c = await startServer(dir, { ...defaultServerOptions() }, {}, undefined, { trusted: false });
+      const vq = uriOf(dir, 'demo_vq.c');
+      await c.waitFor(d => vrl(d.get(vq)).length === 2);
+      const am = () => c!.client.sendRequest('workspace/executeCommand', { command: 'virtioRaceLint.server.applyPatch', arguments: [{ patch: path.join(dir, 'x.patch'), uri: vq }] }) as Promise<{ ok: boolean; reason?: string }>;
+      for (const p of [{}, null, { trusted: 'yes' }]) {
+        await c.client.sendNotification('virtioRaceLint/didChangeTrust', p);
+        assert.deepEqual(await am(), { ok: false, reason: 'the workspace is not trusted: git am is not run in it' }, JSON.stringify(p));
+      }
+      await c.client.sendNotification('virtioRaceLint/didChangeTrust', { trusted: true });
+      assert.notDeepEqual(await am(), { ok: false, reason: 'the workspace is not trusted: git am is not run in it' });
+    });
+
     it('an untrusted workspace without a signoff gets a clear error, not git identity', async () => {
       const dir = workspace();
       const shim = gitShim();
