@@ -153,7 +153,7 @@ export function vrl002Model(finding: Finding, index: WorkspaceIndex): CodeModel 
   if (napi) {
     model.napi = true;
     model.lockText = 'NAPI poll';
-    model.notes = ['the drain runs in a NAPI poll the callback schedules (SIM-MODEL §12): no lock, softirq on the CPU that scheduled it'];
+    model.notes = ['the drain runs in a NAPI poll the callback schedules (SIM-MODEL §12): no lock, softirq on the CPU that scheduled it; threaded NAPI (/sys/class/net/DEV/threaded), whose poll runs in a kernel thread on any CPU, is not modelled'];
   }
   model.handler = finding.handler;
   model.callback = finding.callback;
@@ -170,7 +170,7 @@ export function vrl002Model(finding: Finding, index: WorkspaceIndex): CodeModel 
     model.wqWhy = wq.why;
   } else {
     model.wq = 'local';
-    model.wqWhy = 'a NAPI poll runs on the CPU that scheduled it';
+    model.wqWhy = 'a NAPI poll runs on the CPU that scheduled it (unless NAPI is threaded)';
   }
   return model;
 }

@@ -152,6 +152,7 @@ describe('VRL002 simulate', () => {
     const summary = (j.summary as string[]).join(' ');
     const text = (await runCli(['simulate', 'demo_net.c:52', '--buffers', '3'], path.join(VRL002, 'napi'))).stdout;
     assert.match(text, /Verdicts by device .*\nproperty +question +prompt \(compliant\) +cached \(caches the suppression state\)\n/);
+    assert.match(text, /Note: the drain runs in a NAPI poll .*threaded NAPI .* is not modelled/);
     // B on the poll's CPU is an assumption about interrupts that are not force-threaded.
     assert.ok(prompt.B.violated);
     assert.match(text, /With threadirqs on a kernel without PREEMPT_RT, vring_interrupt\(\) runs in a thread that cannot preempt the poll .* so B is not reachable there/);
