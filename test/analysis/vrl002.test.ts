@@ -105,6 +105,13 @@ describe('VRL002 deferred-drain-irqs-on on annotated fixtures', () => {
     const off = await runCli(['check', '--rule', 'VRL002=off', 'demo_work.c'], cwd);
     assert.ok(!off.stdout.includes('[VRL002]'));
     assert.ok(off.stdout.includes('[VRL001]'));
+    // --rule given twice: both settings count (a later one for the same rule wins).
+    const twice = await runCli(['check', '--rule', 'VRL002=off', '--rule', 'VRL001=information', 'demo_work.c'], cwd);
+    assert.ok(!twice.stdout.includes('[VRL002]'), twice.stdout);
+    assert.match(twice.stdout, / information: .*\[VRL001\]$/m);
+    assert.equal(twice.code, 0);
+    const again = await runCli(['check', '--rule', 'VRL002=off', '--rule', 'VRL002=warning', 'demo_work.c'], cwd);
+    assert.equal(again.stdout.split('\n').filter(l => / warning: .*\[VRL002\]$/.test(l)).length, 3);
     const warn = await runCli(['check', '--rule', 'VRL002=warning', '--format', 'json', 'demo_work.c'], cwd);
     const js = JSON.parse(warn.stdout).findings.filter((f: { rule: string }) => f.rule === 'VRL002');
     assert.equal(js.length, 3);
