@@ -146,6 +146,11 @@ describe('VRL002 simulate', () => {
     const f = findings.find(x => x.rule === 'VRL002' && x.handler === 'demo_poll')!;
     const m = simulationModel(f, project.index)!;
     assert.equal(m.napi, true);
+    // demo_recv_done() suppresses, as the model's callback does; a callback that does not is named.
+    assert.equal(f.data?.callbackSuppresses, true);
+    assert.ok(!m.notes.some(n => /does not, so this code can take more interrupts/.test(n)), m.notes.join('; '));
+    const loud = simulationModel({ ...f, data: { ...f.data, callbackSuppresses: false } }, project.index)!;
+    assert.ok(loud.notes.some(n => n.includes("demo_recv_done() does not, so this code can take more interrupts during the poll than the model shows")), loud.notes.join('; '));
     const sim = simulateCode(m, { buffers: 3 });
     assert.equal(sim.config.napi, true);
     assert.equal(sim.config.stale, 'prompt');

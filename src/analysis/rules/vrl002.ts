@@ -313,7 +313,8 @@ function makeFinding(t: Tables, cb: CallbackInfo, d: Deferral, r: Reached, shape
   // Whether a compliant device is quiet during the drain depends on the callback: virtio_net's
   // suppress the queue's interrupts (virtqueue_disable_cb()) before scheduling the poll; vsock's,
   // virtio_bt's, the balloon's and rpmsg's only queue or wake, and leave them enabled.
-  const device = suppresses(t, cb.fn)
+  const quiet = suppresses(t, cb.fn);
+  const device = quiet
     ? `${c}() suppresses the queue's interrupts (virtqueue_disable_cb()), but a compliant device can still send an MSI it decided on before that; a device that caches the suppression state (which the VIRTIO spec does not allow) can send more. `
     : `${c}() does not suppress the queue's interrupts (no virtqueue_disable_cb() in it or the functions it calls), so while they are enabled a compliant device notifies for the buffers it uses, also for one this drain may already have taken. `;
   const message = `${first}\n` +
@@ -354,6 +355,6 @@ function makeFinding(t: Tables, cb: CallbackInfo, d: Deferral, r: Reached, shape
     callbackTakesLock: false,
     drain: { file: r.drainFn.file, span: r.drain.span, api: r.drain.api, function: r.drainFn.fn.name },
     related,
-    data: { kind: d.kind, shape, api: d.site.api, ...(lock ? { lockFile: lock.fn.file, lockFn: lock.fn.fn.name } : {}) },
+    data: { kind: d.kind, shape, api: d.site.api, callbackSuppresses: quiet, ...(lock ? { lockFile: lock.fn.file, lockFn: lock.fn.fn.name } : {}) },
   };
 }
