@@ -1002,7 +1002,8 @@ export function findingHover(f: Finding, uri: string, uris: Map<string, string>)
   if (f.related.length) {
     lines.push('', '**Where**', '');
     for (const r of f.related) {
-      const target = `${keyToUri(r.file, uris)}#L${r.span.line + 1},${r.span.column + 1}`;
+      // A parenthesis in the path (`/src/linux (copy)/`) would end the Markdown link early: %-encode it.
+      const target = `${keyToUri(r.file, uris).replace(/[()]/g, c => (c === '(' ? '%28' : '%29'))}#L${r.span.line + 1},${r.span.column + 1}`;
       lines.push(`- [${esc(path.basename(r.file))}:${r.span.line + 1}](${target}) ${esc(r.message)}`);
     }
   }
