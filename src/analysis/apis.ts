@@ -198,10 +198,11 @@ export const TASKLET_INIT_APIS: ReadonlyMap<string, { objArg: number; fnArg: num
 /** wake_up*(&wq) (include/linux/wait.h): the wait queue head is argument 0. */
 export const WAKE_API = /^wake_up(?:_interruptible|_all|_interruptible_all|_nr|_interruptible_nr|_poll|_interruptible_poll|_sync|_interruptible_sync|_locked|_all_locked)?$/;
 /**
- * wait_event*(wq, condition): the condition is evaluated by the waiting task. The _lock_irq forms
- * evaluate it under spin_lock_irq(), which the lock dataflow does not see: not counted.
+ * wait_event*(wq, condition): the condition is evaluated by the waiting task. The _lock_irq and
+ * _locked_irq forms evaluate it under spin_lock_irq(), which the lock dataflow does not see: not
+ * counted.
  */
-export const WAIT_API = /^wait_event(?:_(?!\w*lock_irq)\w+)?$/;
+export const WAIT_API = /^wait_event(?:_(?!\w*lock(?:ed)?_irq)\w+)?$/;
 
 /** trylocks the lock dataflow does not hold at a drain (mutex_trylock(), a result kept in a variable). */
 export const TRYLOCK_CALL = /^(?:mutex_trylock|spin_trylock|raw_spin_trylock|spin_trylock_bh|raw_spin_trylock_bh)$/;

@@ -29,6 +29,8 @@ export interface OptionSpec {
   flags?: string[];
   /** Short aliases: `-o` -> `--output`. */
   aliases?: Record<string, string>;
+  /** Options that may be given more than once: the values are joined with commas (`--rule`). */
+  lists?: string[];
 }
 
 export interface ParsedArgs {
@@ -60,7 +62,8 @@ export function parseArgs(args: string[], spec: OptionSpec): ParsedArgs {
     if (values.has(name)) {
       const v = eq >= 0 ? a.slice(eq + 1) : args[++i];
       if (v === undefined) throw new CliError(`option '--${name}' needs a value`);
-      out.options.set(name, v);
+      const prev = out.options.get(name);
+      out.options.set(name, prev !== undefined && spec.lists?.includes(name) ? `${prev},${v}` : v);
     } else if (flags.has(name)) {
       if (eq >= 0) throw new CliError(`option '--${name}' takes no value`);
       out.flags.add(name);

@@ -14,6 +14,8 @@ export interface OptionDoc {
   inUsage?: boolean;
   /** One or more lines of help. */
   help: string;
+  /** May be given more than once; the values are joined with commas. */
+  repeatable?: boolean;
 }
 
 export interface CommandSpec {
@@ -41,7 +43,7 @@ Exit 0: no findings reported as warning; 1: such findings; 2: usage or I/O error
       opt('prefilter', 'how directories are searched for candidate files (default auto: ripgrep when found)', 'auto|ripgrep|builtin'),
       opt('cache', "keep each file's facts in ~/.cache/virtio-race-lint, keyed by the file's content, and reuse them"),
       opt('cache-location', 'the folder --cache uses', 'DIR'),
-      opt('rule', 'turn a rule off or set the severity of its findings, comma-separated\n(VRL002 is information by default: --rule VRL002=warning or VRL002=off)', 'RULE=off|information|warning,...'),
+      opt('rule', 'turn a rule off or set the severity of its findings, comma-separated or repeated\n(VRL002 is information by default: --rule VRL002=warning or VRL002=off)', 'RULE=off|information|warning,...', { repeatable: true }),
       opt('workers', 'scan worker threads, 0 to parse in the main thread (default: the CPUs, at most 4)', 'N', { inUsage: false }),
     ],
   },
@@ -81,7 +83,7 @@ options override them.`,
       opt('drain', 'the drain: the disable_cb/enable_cb re-check loop, a plain get_buf loop under\none hold, or the lock dropped and re-taken inside the loop', 'recheck|plain|relock'),
       opt('notify', 'notification suppression (default event-idx, what QEMU and virtiofsd negotiate)', 'event-idx|flags'),
       opt('event-idx', 'the old spelling of --notify event-idx', undefined, { inUsage: false }),
-      opt('device', 'the device: prompt and lax honour the suppression state, cached does not', 'prompt|lax|cached'),
+      opt('device', 'the device: prompt honours the suppression state, lax notifies even when suppressed\n(both compliant), cached decides on a stale copy of it (not compliant)', 'prompt|lax|cached'),
       opt('latency', 'MSIs in flight: an interrupt is delivered some time after the device sends it'),
       opt('callback-locks', "the callback takes the drain's lock (default: as written)"),
       opt('napi', 'the deferral is a NAPI poll (no lock; the irqsave fix does not apply)'),
@@ -108,9 +110,9 @@ export function commandSpec(name: string): CommandSpec {
 }
 
 /** What parseArgs needs: which options take a value, which are flags, the short aliases. */
-export function parserSpec(name: string): { values: string[]; flags: string[]; aliases: Record<string, string> } {
+export function parserSpec(name: string): { values: string[]; flags: string[]; aliases: Record<string, string>; lists: string[] } {
   const c = commandSpec(name);
   const aliases: Record<string, string> = {};
   for (const o of c.options) if (o.alias) aliases[o.alias] = `--${o.name}`;
-  return { values: c.options.filter(o => o.value).map(o => o.name), flags: c.options.filter(o => !o.value).map(o => o.name), aliases };
+  return { values: c.options.filter(o => o.value).map(o => o.name), flags: c.options.filter(o => !o.value).map(o => o.name), aliases, lists: c.options.filter(o => o.repeatable).map(o => o.name) };
 }

@@ -140,7 +140,8 @@ export class VirtioRaceServer {
     connection.onDidSaveTextDocument(p => this.inOrder('didSave', () => this.didSave(p.textDocument.uri)));
     connection.onDidChangeWatchedFiles(p => this.inOrder('watchedFiles', () => this.watchedFiles(p)));
     connection.onDidChangeConfiguration(() => { void this.settingsChanged(); });
-    connection.onNotification(TrustNotification, (p: TrustParams) => { this.trusted = p?.trusted !== false; });
+    // Only an explicit boolean changes trust: a malformed notification does not grant it.
+    connection.onNotification(TrustNotification, (p: TrustParams) => { if (typeof p?.trusted === 'boolean') this.trusted = p.trusted; });
     connection.onCodeAction(async p => { await this.docQueue; return this.guardValue('codeAction', () => this.codeActions(p), []); });
     connection.onHover(async p => { await this.docQueue; return this.guardValue('hover', () => this.hover(p), null); });
     connection.onExecuteCommand(p => this.executeCommand(p));
@@ -1001,7 +1002,8 @@ export function findingHover(f: Finding, uri: string, uris: Map<string, string>)
   if (f.related.length) {
     lines.push('', '**Where**', '');
     for (const r of f.related) {
-      const target = `${keyToUri(r.file, uris)}#L${r.span.line + 1},${r.span.column + 1}`;
+      // A parenthesis in the path (`/src/linux (copy)/`) would end the Markdown link early: %-encode it.
+      const target = `${keyToUri(r.file, uris).replace(/[()]/g, c => (c === '(' ? '%28' : '%29'))}#L${r.span.line + 1},${r.span.column + 1}`;
       lines.push(`- [${esc(path.basename(r.file))}:${r.span.line + 1}](${target}) ${esc(r.message)}`);
     }
   }

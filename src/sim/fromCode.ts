@@ -153,7 +153,10 @@ export function vrl002Model(finding: Finding, index: WorkspaceIndex): CodeModel 
   if (napi) {
     model.napi = true;
     model.lockText = 'NAPI poll';
-    model.notes = ['the drain runs in a NAPI poll the callback schedules (SIM-MODEL §12): no lock, softirq on the CPU that scheduled it'];
+    model.notes = ['the drain runs in a NAPI poll the callback schedules (SIM-MODEL §12): no lock, softirq on the CPU that scheduled it; threaded NAPI (/sys/class/net/DEV/threaded), whose poll runs in a kernel thread on any CPU, is not modelled'];
+    if (finding.data?.callbackSuppresses === false) {
+      model.notes.push(`the model's callback suppresses the queue's interrupts before scheduling the poll, as virtio_net's virtqueue_napi_schedule() does; ${finding.callback}() does not, so this code can take more interrupts during the poll than the model shows`);
+    }
   }
   model.handler = finding.handler;
   model.callback = finding.callback;
@@ -170,7 +173,7 @@ export function vrl002Model(finding: Finding, index: WorkspaceIndex): CodeModel 
     model.wqWhy = wq.why;
   } else {
     model.wq = 'local';
-    model.wqWhy = 'a NAPI poll runs on the CPU that scheduled it';
+    model.wqWhy = 'a NAPI poll runs on the CPU that scheduled it (unless NAPI is threaded)';
   }
   return model;
 }

@@ -347,6 +347,11 @@ export function summarySentences(cmp: Comparison, ctx: SummaryContext = {}): str
     s.push('With threadirqs on a kernel without PREEMPT_RT, vring_interrupt() runs in a thread that cannot preempt the spin_lock() holder, so B is not reachable there even as written; ' +
       `on PREEMPT_RT spin_lock_irqsave() does not disable IRQs, so the fix changes nothing there (${MODEL_DOC}#threaded-interrupts).`);
   }
+  if (b.violated && c.napi) {
+    // A softirq (or a threaded NAPI poll) runs with bottom halves off, so preemption is off too.
+    s.push('With threadirqs on a kernel without PREEMPT_RT, vring_interrupt() runs in a thread that cannot preempt the poll (it runs with bottom halves, and so preemption, off), ' +
+      `so B is not reachable there even as written (${MODEL_DOC}#threaded-interrupts).`);
+  }
   s.push("The race needs vring_interrupt() to be the queue's own MSI-X vector handler: where vp_find_vqs() falls back to shared vectors (vp_vring_interrupt()), " +
     `an interrupt returns IRQ_NONE only if every queue on its vector is empty (${MODEL_DOC}#shared-vectors).`);
   s.push(`These verdicts hold for the model in ${MODEL_DOC} (sequential consistency, split ring, no PREEMPT_RT).`);

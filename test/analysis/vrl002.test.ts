@@ -64,7 +64,29 @@ describe('VRL002 deferred-drain-irqs-on on annotated fixtures', () => {
     assert.ok(rx.related.some(r => r.role === 'lock' && r.message.startsWith('mutex_lock(&w->rx_lock)')));
     const send = mine.find(f => f.handler === 'demo_send')!;
     assert.match(send.message, /^waiter demo_send\(\) drains in its wait_event\(\)/);
-    assert.match(send.related.find(r => r.role === 'wait')!.message, /wait_event\(d->acked, virtqueue_get_buf\(vq, &len\)\): demo_send\(\) waits on the queue demo_ack\(\) wakes/);
+    assert.match(send.related.find(r => r.role === 'wait')!.message, /wait_event\(d->acked, virtqueue_get_buf\(vq, &len\)\): demo_send\(\) waits on the wait queue demo_ack\(\) wakes/);
+  });
+
+  it('says a compliant device is quiet during the drain only where the callback suppresses the queue\'s interrupts', async () => {
+    const { findings } = await checkPaths([VRL002], { workers: 0 });
+    const mine = findings.filter(f => f.rule === 'VRL002');
+    // demo_rx_done() only queues the work (as vsock's virtio_vsock_rx_done()): interrupts stay enabled.
+    const rx = mine.find(f => f.handler === 'demo_rx_work')!;
+    assert.match(rx.message, /demo_rx_done\(\) does not suppress the queue's interrupts/);
+    // A spin_lock_irqsave() taken inside a mutex's section is fine; the mutex itself cannot become one.
+    assert.match(rx.message, /its holder may sleep, so it cannot be made an irqsave spinlock/);
+    assert.doesNotMatch(rx.message, /irqsave is not possible under it/);
+    assert.doesNotMatch(rx.message, /decided on before/);
+    // demo_recv_done() calls virtqueue_napi_schedule(), which calls virtqueue_disable_cb() (as virtio_net's).
+    const poll = mine.find(f => f.data?.shape === 'NAPI poll' && f.callback === 'demo_recv_done')!;
+    assert.match(poll.message, /demo_recv_done\(\) suppresses the queue's interrupts \(virtqueue_disable_cb\(\)\), but a compliant device can still send an MSI it decided on before that/);
+    const send = mine.find(f => f.handler === 'demo_send')!;
+    assert.match(send.message, /does not suppress the queue's interrupts/);
+    // Simulate compares devices only for NAPI, and refuses waiters and tasklets.
+    assert.match(poll.message, /Simulate shows which verdicts need which device\.$/);
+    assert.match(send.message, /Simulate does not model this shape yet\.$/);
+    assert.match(rx.message, /Simulate explores this shape with the device you choose\.$/);
+    for (const f of mine.filter(x => x.data?.shape === 'tasklet')) assert.match(f.message, /Simulate does not model this shape yet\.$/);
   });
 
   it('has no fix and no patch, and its metadata links the README section', () => {
@@ -83,6 +105,13 @@ describe('VRL002 deferred-drain-irqs-on on annotated fixtures', () => {
     const off = await runCli(['check', '--rule', 'VRL002=off', 'demo_work.c'], cwd);
     assert.ok(!off.stdout.includes('[VRL002]'));
     assert.ok(off.stdout.includes('[VRL001]'));
+    // --rule given twice: both settings count (a later one for the same rule wins).
+    const twice = await runCli(['check', '--rule', 'VRL002=off', '--rule', 'VRL001=information', 'demo_work.c'], cwd);
+    assert.ok(!twice.stdout.includes('[VRL002]'), twice.stdout);
+    assert.match(twice.stdout, / information: .*\[VRL001\]$/m);
+    assert.equal(twice.code, 0);
+    const again = await runCli(['check', '--rule', 'VRL002=off', '--rule', 'VRL002=warning', 'demo_work.c'], cwd);
+    assert.equal(again.stdout.split('\n').filter(l => / warning: .*\[VRL002\]$/.test(l)).length, 3);
     const warn = await runCli(['check', '--rule', 'VRL002=warning', '--format', 'json', 'demo_work.c'], cwd);
     const js = JSON.parse(warn.stdout).findings.filter((f: { rule: string }) => f.rule === 'VRL002');
     assert.equal(js.length, 3);
@@ -117,6 +146,11 @@ describe('VRL002 simulate', () => {
     const f = findings.find(x => x.rule === 'VRL002' && x.handler === 'demo_poll')!;
     const m = simulationModel(f, project.index)!;
     assert.equal(m.napi, true);
+    // demo_recv_done() suppresses, as the model's callback does; a callback that does not is named.
+    assert.equal(f.data?.callbackSuppresses, true);
+    assert.ok(!m.notes.some(n => /does not, so this code can take more interrupts/.test(n)), m.notes.join('; '));
+    const loud = simulationModel({ ...f, data: { ...f.data, callbackSuppresses: false } }, project.index)!;
+    assert.ok(loud.notes.some(n => n.includes("demo_recv_done() does not, so this code can take more interrupts during the poll than the model shows")), loud.notes.join('; '));
     const sim = simulateCode(m, { buffers: 3 });
     assert.equal(sim.config.napi, true);
     assert.equal(sim.config.stale, 'prompt');
@@ -130,6 +164,10 @@ describe('VRL002 simulate', () => {
     const summary = (j.summary as string[]).join(' ');
     const text = (await runCli(['simulate', 'demo_net.c:52', '--buffers', '3'], path.join(VRL002, 'napi'))).stdout;
     assert.match(text, /Verdicts by device .*\nproperty +question +prompt \(compliant\) +cached \(caches the suppression state\)\n/);
+    assert.match(text, /Note: the drain runs in a NAPI poll .*threaded NAPI .* is not modelled/);
+    // B on the poll's CPU is an assumption about interrupts that are not force-threaded.
+    assert.ok(prompt.B.violated);
+    assert.match(text, /With threadirqs on a kernel without PREEMPT_RT, vring_interrupt\(\) runs in a thread that cannot preempt the poll .* so B is not reachable there/);
     const needCached = ids(cached).filter(id => !prompt[id].violated);
     for (const id of ids(prompt)) assert.ok(summary.includes(`With a compliant device (--device prompt) these are reachable:`) && summary.includes(`${id} (`), id);
     if (needCached.length) assert.match(summary, new RegExp(`So ${needCached[0]} \\(`));

@@ -37,6 +37,12 @@ describe('CLI help from the option specs', () => {
     assert.match(r.stderr, /unknown option '--no-such-option'/);
   });
 
+  it('describes --device as the model does: lax notifies although suppressed (docs/model.md)', async () => {
+    const text = (await runCli(['simulate', '--help'], process.cwd())).stdout.replace(/\n\s+/g, ' ');
+    assert.doesNotMatch(text, /lax honours?/);
+    assert.match(text, /--device prompt\|lax\|cached +the device: prompt honours the suppression state, lax notifies even when suppressed \(both compliant\), cached decides on a stale copy of it \(not compliant\)/);
+  });
+
   it('keeps every line of the help within 100 columns', () => {
     for (const line of HELP.split('\n')) assert.ok(line.length <= 100, `${line.length}: ${line}`);
   });

@@ -5,6 +5,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Diagnostic } from 'vscode-languageserver-protocol';
+import { findingHover } from '../../src/server/server';
 import { defaultServerOptions } from '../../src/server/services';
 import { copyDir, tempDir } from '../helpers/cli';
 import { FIXTURES } from '../helpers/fixtures';
@@ -69,6 +70,31 @@ describe('language server safety', function () {
       process.env.PATH = savedPath;
       const real = await c.client.sendRequest('workspace/executeCommand', { command: 'virtioRaceLint.server.createPatch', arguments: [{ uri: vq }] }) as { text: string };
       assert.match(real.text, /^Subject: \[PATCH\] drm\/demo: /m);
+    });
+
+    it('a parenthesis in a path does not end the hover\'s link (nor start another one)', () => {
+      const file = '/src/linux (copy)/x)[y](command:virtioRaceLint.createPatch)/demo.c';
+      const span = { start: 0, end: 1, line: 2, column: 3, endLine: 2, endColumn: 4 };
+      const f = { rule: 'VRL001', file, span, message: 'first\nsecond', related: [{ role: 'drain', file, span, message: 'drain' }] };
+      const md = findingHover(f as unknown as Parameters<typeof findingHover>[0], 'file:///src/demo.c', new Map());
+      const where = md.split('\n').find(l => l.startsWith('- '))!;
+      const m = /^- \[[^\]]*\]\(([^()\s]*)\) drain$/.exec(where);
+      assert.ok(m, where);
+      assert.equal(decodeURIComponent(new URL(m[1]).pathname), file);
+    });
+
+    it('a trust notification without a boolean does not make the workspace trusted', async () => {
+      const dir = workspace();
+      c = await startServer(dir, { ...defaultServerOptions() }, {}, undefined, { trusted: false });
+      const vq = uriOf(dir, 'demo_vq.c');
+      await c.waitFor(d => vrl(d.get(vq)).length === 2);
+      const am = () => c!.client.sendRequest('workspace/executeCommand', { command: 'virtioRaceLint.server.applyPatch', arguments: [{ patch: path.join(dir, 'x.patch'), uri: vq }] }) as Promise<{ ok: boolean; reason?: string }>;
+      for (const p of [{}, null, { trusted: 'yes' }]) {
+        await c.client.sendNotification('virtioRaceLint/didChangeTrust', p);
+        assert.deepEqual(await am(), { ok: false, reason: 'the workspace is not trusted: git am is not run in it' }, JSON.stringify(p));
+      }
+      await c.client.sendNotification('virtioRaceLint/didChangeTrust', { trusted: true });
+      assert.notDeepEqual(await am(), { ok: false, reason: 'the workspace is not trusted: git am is not run in it' });
     });
 
     it('an untrusted workspace without a signoff gets a clear error, not git identity', async () => {

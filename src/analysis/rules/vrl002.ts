@@ -98,7 +98,7 @@ function check(index: WorkspaceIndex): Finding[] {
         // what the callback hands over (virtio_net: a receive_queue's NAPI poll drains rq->vq for
         // the RX callback; the sq->vq it also cleans is the TX callback's).
         if (!served && !related(t, d.obj, drainQueueKeys(t, r.chain, r.drainFn, r.drain))) continue;
-        out.set(id, makeFinding(cb, d, r, shape));
+        out.set(id, makeFinding(t, cb, d, r, shape));
       }
     }
   }
@@ -277,7 +277,14 @@ function drainsFrom(t: Tables, f: FnRef, from: number, stack: Set<FunctionFacts>
 
 // --- the finding -------------------------------------------------------------------------------
 
-function makeFinding(cb: CallbackInfo, d: Deferral, r: Reached, shape: DeferredShape): Finding {
+/** The callback, or a function it calls, calls virtqueue_disable_cb(). */
+function suppresses(t: Tables, f: FnRef, seen = new Set<FunctionFacts>(), depth = 0): boolean {
+  if (seen.has(f.fn) || depth > MAX_DEPTH) return false;
+  seen.add(f.fn);
+  return f.fn.calls.some(c => c.callee === 'virtqueue_disable_cb' || t.callTargets(c, f).some(g => suppresses(t, g, seen, depth + 1)));
+}
+
+function makeFinding(t: Tables, cb: CallbackInfo, d: Deferral, r: Reached, shape: DeferredShape): Finding {
   const h = d.handler.fn.name;
   const c = cb.fn.fn.name;
   const lock = [...r.locks].reverse().find(l => l.op.action === 'lock' && (l.op.family === 'mutex' || isIrqUnsafeSpin(l.op.family, l.op.irq)));
@@ -300,20 +307,30 @@ function makeFinding(cb: CallbackInfo, d: Deferral, r: Reached, shape: DeferredS
   const first = forms.find(x => x.length <= 100) ?? forms[forms.length - 1];
   const exposure = shape === 'NAPI poll' || shape === 'tasklet' ? `the ${shape === 'tasklet' ? 'tasklet' : 'poll'} runs in softirq with hard IRQs on`
     : shape === 'waiter' ? 'the woken task runs with hard IRQs on'
-      : shape === 'mutex' ? 'a mutex leaves hard IRQs on (and may sleep, so irqsave is not possible under it)'
+      : shape === 'mutex' ? 'a mutex leaves hard IRQs on (and its holder may sleep, so it cannot be made an irqsave spinlock)'
         : shape === 'trylock' ? `the lock ${r.trylock}() takes is not one the analysis sees held at the drain, and nothing turns hard IRQs off`
           : 'no lock is held and nothing turns hard IRQs off';
+  // Whether a compliant device is quiet during the drain depends on the callback: virtio_net's
+  // suppress the queue's interrupts (virtqueue_disable_cb()) before scheduling the poll; vsock's,
+  // virtio_bt's, the balloon's and rpmsg's only queue or wake, and leave them enabled.
+  const quiet = suppresses(t, cb.fn);
+  const device = quiet
+    ? `${c}() suppresses the queue's interrupts (virtqueue_disable_cb()), but a compliant device can still send an MSI it decided on before that; a device that caches the suppression state (which the VIRTIO spec does not allow) can send more. `
+    : `${c}() does not suppress the queue's interrupts (no virtqueue_disable_cb() in it or the functions it calls), so while they are enabled a compliant device notifies for the buffers it uses, also for one this drain may already have taken. `;
   const message = `${first}\n` +
     `The queue's interrupt can arrive while this drain${inside} runs, because ${exposure}; vring_interrupt() then finds the ring already drained and returns IRQ_NONE. ` +
-    'A compliant device can still send an MSI it decided on before the callback suppressed interrupts; a device that caches the suppression state (which the VIRTIO spec does not allow) can send more. ' +
-    'No lock change makes the interrupt find the buffer, so there is no fix to offer (see the docs); Simulate shows which verdicts need which device.';
+    device +
+    'No lock change makes the interrupt find the buffer, so there is no fix to offer (see the docs); ' +
+    (shape === 'NAPI poll' ? 'Simulate shows which verdicts need which device.'
+      : shape === 'waiter' || shape === 'tasklet' ? 'Simulate does not model this shape yet.'
+        : 'Simulate explores this shape with the device you choose.');
   const related: RelatedLocation[] = [
     { role: 'callback', file: cb.fn.file, span: cb.fn.fn.nameSpan, message: `vring callback ${c}() (hard IRQ)` },
     { role: 'registration', file: cb.reg.file, span: cb.reg.span, message: `registered as a virtqueue callback (${cb.reg.how})` },
     { role: 'schedule', file: d.site.file, span: d.site.span,
       message: `${d.site.text}` + (d.site.fn.fn !== cb.fn.fn ? ` in ${d.site.fn.fn.name}(), called from the callback` : ' from the callback') },
     d.kind === 'waiter'
-      ? { role: 'wait', file: d.binding.file, span: d.binding.span, message: `${d.binding.text}: ${h}() waits on the queue ${c}() wakes` }
+      ? { role: 'wait', file: d.binding.file, span: d.binding.span, message: `${d.binding.text}: ${h}() waits on the wait queue ${c}() wakes` }
       : { role: 'binding', file: d.binding.file, span: d.binding.span, message: `${d.binding.api} binds ${d.kind === 'napi' ? 'the NAPI instance' : d.kind === 'tasklet' ? 'the tasklet' : 'the work item'} to ${h}()` },
   ];
   if (d.via) related.push({ role: 'helper-call', file: d.via.file, span: d.via.span, message: `${d.via.helper}() called with ${h}` });
@@ -338,6 +355,6 @@ function makeFinding(cb: CallbackInfo, d: Deferral, r: Reached, shape: DeferredS
     callbackTakesLock: false,
     drain: { file: r.drainFn.file, span: r.drain.span, api: r.drain.api, function: r.drainFn.fn.name },
     related,
-    data: { kind: d.kind, shape, api: d.site.api, ...(lock ? { lockFile: lock.fn.file, lockFn: lock.fn.fn.name } : {}) },
+    data: { kind: d.kind, shape, api: d.site.api, callbackSuppresses: quiet, ...(lock ? { lockFile: lock.fn.file, lockFn: lock.fn.fn.name } : {}) },
   };
 }
