@@ -65,11 +65,24 @@ function table(rows: string[][]): string {
   return [line(rows[0]), sep, ...rows.slice(1).map(line)].join('\n');
 }
 
+/**
+ * A property's question for this configuration: B and B2 ask about the drain's critical section,
+ * which is "while the drain holds the lock" only where it takes one (a NAPI poll and a drain with
+ * no lock have none: the question is the drain itself).
+ */
+export function propertyTitle(id: PropertyId, config: SimConfig): string {
+  if (!(config.napi || config.lock === 'none')) return PROPERTY_TITLES[id];
+  const cpu = config.napi ? "the poll's CPU" : "the work's CPU";
+  if (id === 'B') return `IRQ_NONE on ${cpu} while it drains`;
+  if (id === 'B2') return 'IRQ_NONE on any CPU while the drain runs';
+  return PROPERTY_TITLES[id];
+}
+
 /** Plain-text table: one row per property, the code as written vs the irqsave fix. */
 export function renderVerdictTable(cmp: Comparison): string {
   const { before, after } = cmp;
   const rows: string[][] = [['property', 'question', `as written (${before.config.lock})`, `with ${after.config.lock}`]];
-  for (const id of PROPERTY_IDS) rows.push([id, PROPERTY_TITLES[id], cell(before.properties[id]), cell(after.properties[id])]);
+  for (const id of PROPERTY_IDS) rows.push([id, propertyTitle(id, before.config), cell(before.properties[id]), cell(after.properties[id])]);
   rows.push(['', 'states / transitions', `${before.states} / ${before.transitions}`, `${after.states} / ${after.transitions}`]);
   const head = `Environment: ${describeConfig(before.config).replace(`${before.config.lock}, `, '')}`;
   const notes: string[] = ['V = violation reachable (shortest counterexample length), - = holds in the explored model.'];
@@ -85,7 +98,7 @@ export function renderDeviceTable(before: ExploreResult, contrast: { device: Sta
   const runs = [before, contrast.result];
   const name = (r: ExploreResult) => r.config.stale === 'cached' ? 'cached (caches the suppression state)' : `${r.config.stale} (compliant)`;
   const rows: string[][] = [['property', 'question', ...runs.map(name)]];
-  for (const id of PROPERTY_IDS) rows.push([id, PROPERTY_TITLES[id], ...runs.map(r => cell(r.properties[id]))]);
+  for (const id of PROPERTY_IDS) rows.push([id, propertyTitle(id, before.config), ...runs.map(r => cell(r.properties[id]))]);
   rows.push(['', 'states / transitions', ...runs.map(r => `${r.states} / ${r.transitions}`)]);
   return `${table(rows)}\n`;
 }
@@ -100,7 +113,7 @@ const MAX_COL = 64;
  */
 export function renderScenario(result: ExploreResult, id: PropertyId, map?: SourceMap): string {
   const p = result.properties[id];
-  const title = `${id}: ${PROPERTY_TITLES[id]}`;
+  const title = `${id}: ${propertyTitle(id, result.config)}`;
   if (!p.trace) {
     const why = !p.checked ? 'not checked' : p.conclusive ? 'holds in the explored model' : 'no violation found before the state cap';
     return `${title}: ${why} (${describeConfig(result.config)}).\n`;
@@ -158,7 +171,7 @@ export function renderScenarios(result: ExploreResult, map?: SourceMap): string 
     const key = t.map(s => `${s.cmd}/${s.cpu ?? ''}/${s.description}`).join('|');
     const same = shown.get(key);
     if (same) {
-      out.push(`${id}: ${PROPERTY_TITLES[id]}: the counterexample of ${same} shows this too (step ${t.length}).\n`);
+      out.push(`${id}: ${propertyTitle(id, result.config)}: the counterexample of ${same} shows this too (step ${t.length}).\n`);
       continue;
     }
     shown.set(key, id);

@@ -3,6 +3,8 @@ import {
   SourceMap, compareBeforeAfter, comparisonToJson, explore, renderScenario, renderScenarios, renderSummary,
   renderVerdictTable, resultToJson,
 } from '../../src/sim';
+import { resolveConfig } from '../../src/sim/model';
+import { propertyTitle } from '../../src/sim/report';
 
 const F = 'fs/fuse/virtio_fs.c';
 const MAP: SourceMap = {
@@ -123,5 +125,16 @@ describe('sim: reports', () => {
     assert.match(capped, /properties reported as holding are unproven/);
     // Nothing to fix when the code already uses irqsave.
     assert.match(renderSummary(compareBeforeAfter({ n: 3, lock: 'spin_lock_irq' })), /already masks local IRQs/);
+  });
+});
+
+describe('property questions per configuration', () => {
+  it('asks B and B2 about the lock only where the drain takes one', () => {
+    assert.match(propertyTitle('B', resolveConfig({ lock: 'spin_lock' })), /while the drain holds the lock/);
+    assert.match(propertyTitle('B', resolveConfig({ lock: 'mutex' })), /while the drain holds the lock/);
+    assert.equal(propertyTitle('B', resolveConfig({ lock: 'none' })), "IRQ_NONE on the work's CPU while it drains");
+    assert.equal(propertyTitle('B', resolveConfig({ napi: true, lock: 'none' })), "IRQ_NONE on the poll's CPU while it drains");
+    assert.doesNotMatch(propertyTitle('B2', resolveConfig({ lock: 'none' })), /lock/);
+    assert.equal(propertyTitle('A', resolveConfig({ lock: 'none' })), propertyTitle('A', resolveConfig({ lock: 'spin_lock' })));
   });
 });
