@@ -754,7 +754,7 @@ export class VirtioRaceServer {
         if (sup) actions.push(sup);
       }
       if (wants(CodeActionKind.Empty)) {
-        if (rule?.simulate) {
+        if (rule?.simulate && !rule.unmodelled?.(finding)) {
           actions.push({
             title: `Simulate this race (${finding.handler})`, kind: CodeActionKind.Empty, diagnostics: [diag],
             command: { title: 'Simulate race', command: Commands.simulate, arguments: [{ uri: d.uri, line: finding.span.line } satisfies SimulateArgs] },
@@ -1009,7 +1009,7 @@ export function findingHover(f: Finding, uri: string, uris: Map<string, string>)
   }
   const links = [`[Documentation](${cmd(Commands.showDocs, { rule: f.rule, ...docsAnchor(f.rule) })})`];
   const rule = ruleById(f.rule);
-  if (rule?.simulate) links.push(`[Simulate](${cmd(Commands.simulate, { uri, line: f.span.line } satisfies SimulateArgs)})`);
+  if (rule?.simulate && !rule.unmodelled?.(f)) links.push(`[Simulate](${cmd(Commands.simulate, { uri, line: f.span.line } satisfies SimulateArgs)})`);
   if (rule?.patch) links.push(`[Create patch](${cmd(Commands.createPatch, { uri })})`);
   lines.push('', links.join(' · '));
   return lines.join('\n');

@@ -54,3 +54,27 @@ describe('VRL002 in the language server', function () {
     assert.match(v.problems.join('\n'), /unknown rule VRL777/);
   });
 });
+
+describe('VRL002 shapes the simulator does not model', function () {
+  this.timeout(20000);
+  let c: TestClient | undefined;
+  afterEach(() => { c?.close(); c = undefined; });
+
+  it('offers no Simulate for a waiter, in the light bulb or the hover (it would only say "not modelled yet")', async () => {
+    const dir = tempDir('vrl-lsp-');
+    copyDir(path.join(FIXTURES, 'vrl002', 'waiter'), dir);
+    c = await startServer(dir);
+    const uri = `file://${path.join(dir, 'demo_wait.c')}`;
+    const text = fs.readFileSync(path.join(dir, 'demo_wait.c'), 'utf8');
+    await c.client.sendNotification('textDocument/didOpen', { textDocument: { uri, languageId: 'c', version: 1, text } });
+    await c.waitFor(d => only(d.get(uri), 'VRL002').length > 0);
+    const diag = only(c.diagnostics.get(uri), 'VRL002')[0];
+    assert.match(diag.message, /^waiter /);
+    const actions = await c.client.sendRequest('textDocument/codeAction', { textDocument: { uri }, range: diag.range, context: { diagnostics: [diag] } }) as CodeAction[];
+    assert.ok(!actions.some(a => a.command?.command === 'virtioRaceLint.simulate'), JSON.stringify(actions.map(a => a.title)));
+    assert.ok(actions.some(a => a.command?.command === 'virtioRaceLint.showDocs'));
+    const hover = await c.client.sendRequest('textDocument/hover', { textDocument: { uri }, position: diag.range.start }) as { contents: { value: string } };
+    assert.doesNotMatch(hover.contents.value, /\[Simulate\]/);
+    assert.match(hover.contents.value, /\[Documentation\]/);
+  });
+});

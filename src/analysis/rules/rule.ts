@@ -100,6 +100,11 @@ export interface Rule {
    * RangeError (SimOptionError) with one line for a shape that is not modelled yet.
    */
   simulate?(f: Finding, index: WorkspaceIndex): CodeModel | undefined;
+  /**
+   * Why this finding's shape is not modelled yet (simulate would refuse it), or undefined: the
+   * editor offers "Simulate" only for findings it can simulate.
+   */
+  unmodelled?(f: Finding): string | undefined;
 }
 
 export function createRule(meta: Omit<RuleMeta, 'docsUrl' | 'docsAnchor' | 'fixable'> & { fixable?: boolean }, check: Rule['check'], hooks: Omit<Rule, 'meta' | 'check'> = {}): Rule {

@@ -39,12 +39,11 @@ export const vrl002 = createRule({
   description: 'A vring callback defers the drain of its queue (work item, NAPI poll, tasklet or woken task) and the drain runs with hard IRQs on, outside VRL001 (mutex, no lock, trylock, NAPI, tasklet, waiter).',
 }, check, {
   simulate: (f, index) => {
-    const shape = f.data?.shape as DeferredShape | undefined;
-    if (shape === 'waiter' || shape === 'tasklet') {
-      throw new SimOptionError(`${f.handler}(): a drain in ${shape === 'waiter' ? 'a task woken by the callback (wait_event())' : 'a tasklet'} is not modelled yet (docs/model.md#drains-without-a-spinlock)`);
-    }
+    const why = unmodelled(f);
+    if (why) throw new SimOptionError(why);
     return vrl002Model(f, index);
   },
+  unmodelled,
   json: (f, rel) => ({
     ...(f.drain ? { drain: { file: rel(f.drain.file), line: f.drain.span.line + 1, column: f.drain.span.column + 1, function: f.drain.function, api: f.drain.api } } : {}),
     deferral: { kind: f.data?.kind, shape: f.data?.shape, api: f.data?.api },
@@ -52,6 +51,13 @@ export const vrl002 = createRule({
   sarifProperties: (f): Record<string, string> => ({ deferral: String(f.data?.kind), shape: String(f.data?.shape) }),
   fingerprint: f => [f.drain?.function ?? '', f.drain?.api ?? '', String(f.data?.kind)],
 });
+
+/** Waiters and tasklets are not in the model yet (docs/model.md#drains-without-a-spinlock). */
+function unmodelled(f: Finding): string | undefined {
+  const shape = f.data?.shape as DeferredShape | undefined;
+  if (shape !== 'waiter' && shape !== 'tasklet') return undefined;
+  return `${f.handler}(): a drain in ${shape === 'waiter' ? 'a task woken by the callback (wait_event())' : 'a tasklet'} is not modelled yet (docs/model.md#drains-without-a-spinlock)`;
+}
 
 /** A context the callback hands the drain to. */
 interface Deferral {
