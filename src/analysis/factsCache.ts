@@ -1,7 +1,8 @@
-// An opt-in on-disk cache of per-file facts for whole-tree runs of the CLI (`check --cache`),
-// in the manner of `eslint --cache`. A cold run of a kernel tree spends most of its time
-// compiling and warming up the parser and the extraction code (see README, Benchmarks); a run
-// that finds every file's facts here skips both.
+// An on-disk cache of per-file facts for whole-tree runs: of the CLI (`check --cache`, opt-in,
+// in the manner of `eslint --cache`) and of the language server's index (in the directory its
+// client gives; the scan workers look files up, see scan.ts). A cold run of a kernel tree spends
+// most of its time compiling and warming up the parser and the extraction code (see README,
+// Performance); a run that finds every file's facts here skips both.
 //
 // An entry is keyed by the file's path and the SHA-1 of its bytes, so an edit, a checkout or a
 // copy of the file elsewhere is never served stale facts. The cache file's name carries the hash
