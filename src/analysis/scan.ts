@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { spawn, spawnSync } from 'node:child_process';
 import { Worker } from 'node:worker_threads';
 import type { FileFacts } from './facts';
-import type { FactsCache } from './factsCache';
+import { FactsCache } from './factsCache';
 import { factsFromBytes, isSeed, mentions } from './fileFacts';
 import { excludeMatcher, type ExcludeRule } from './glob';
 import { initParser } from './parser';
@@ -17,6 +17,8 @@ import { MAX_PARSE_BYTES } from './source';
 
 export interface ScanStats {
   filesRead: number; bytes: number; filesParsed: number; prefilter?: 'ripgrep' | 'builtin';
+  /** With a facts cache: files whose facts came from it, and files parsed (not in it). */
+  cacheHits?: number; cacheMisses?: number;
   /** Where the time went, for bench/ (VRL_STATS): milliseconds. */
   ms?: Record<string, number>;
 }
@@ -63,6 +65,8 @@ interface RequestBase {
   exclude: ExcludeRule[];
   /** Send back the bytes of files worth parsing instead of parsing them (the caller parses). */
   returnBytes: boolean;
+  /** The pool's facts cache file (factsCache.ts): a worker reads it once and looks files up there. */
+  cacheFile?: string;
 }
 
 export type WorkRequest =
@@ -83,6 +87,12 @@ export interface WorkReply {
   bytes: number;
   read: number;
   parsed: number;
+  /** With a cache: facts found in it, and files parsed. */
+  cacheHits: number;
+  cacheMisses: number;
+  /** From a worker: the cache entries of the files it parsed (the pool's cache keeps them), and the keys it found. */
+  cacheNew: [string, Uint8Array][];
+  cacheUsed: string[];
 }
 
 export function isCSource(name: string): boolean {
@@ -131,9 +141,19 @@ export class UnitProcessor {
   private exclude: (p: string) => boolean = () => false;
   private excludeKey = '';
   private returnBytes = false;
+  /**
+   * The parser is loaded (initParser). A worker with a cache loads it only when a file is not in
+   * the cache: until then, such files wait in `deferred` (see parseDeferred).
+   */
+  parserReady = true;
+  readonly deferred: { file: string; bytes: Buffer; names?: string[] }[] = [];
 
-  /** `cache`: facts of earlier runs (the calling thread only; see factsCache.ts). */
-  constructor(private cache?: FactsCache) {}
+  /**
+   * `cache`: facts of earlier runs (see factsCache.ts). In a worker (`inWorker`) it is the file
+   * each request names, read once, and the reply says what was found and what was parsed, for
+   * the pool to save; the facts parsed here are kept for the worker's later requests too.
+   */
+  constructor(public cache?: FactsCache, private inWorker = false) {}
 
   process(req: WorkRequest): WorkReply {
     const key = JSON.stringify(req.exclude);
@@ -141,8 +161,10 @@ export class UnitProcessor {
       this.excludeKey = key;
       this.exclude = excludeMatcher(req.exclude);
     }
-    const reply: WorkReply = { id: req.id, subdirs: [], files: [], facts: [], toParse: [], warnings: [], errors: [], bytes: 0, read: 0, parsed: 0 };
+    const reply: WorkReply = { id: req.id, subdirs: [], files: [], facts: [], toParse: [], warnings: [], errors: [], bytes: 0, read: 0, parsed: 0,
+      cacheHits: 0, cacheMisses: 0, cacheNew: [], cacheUsed: [] };
     this.returnBytes = req.returnBytes;
+    if (this.inWorker && this.cache?.file !== req.cacheFile) this.cache = req.cacheFile ? new FactsCache(undefined, req.cacheFile) : undefined;
     if (req.kind === 'files') {
       for (const f of req.paths) this.file(f, req.all, reply);
       return reply;
@@ -199,7 +221,25 @@ export class UnitProcessor {
       reply.toParse.push({ file, bytes: Uint8Array.prototype.slice.call(bytes) });
       return;
     }
-    const res = parseOne(file, bytes, this.cache);
+    this.parseInto(file, bytes, reply, names);
+  }
+
+  /** Parses the files deferred until the parser was loaded (set parserReady first). */
+  parseDeferred(reply: WorkReply): void {
+    for (let d = this.deferred.shift(); d; d = this.deferred.shift()) this.parseInto(d.file, d.bytes, reply, d.names);
+  }
+
+  private parseInto(file: string, bytes: Buffer, reply: WorkReply, names?: string[]): void {
+    const res = parseOne(file, bytes, this.cache, this.parserReady);
+    if (res.deferred) {
+      this.deferred.push({ file, bytes: Buffer.from(bytes), names });
+      return;
+    }
+    if (res.cached) {
+      if (res.cached.hit) reply.cacheHits++; else reply.cacheMisses++;
+      if (this.inWorker && res.cached.hit) reply.cacheUsed.push(res.cached.key);
+      else if (this.inWorker && res.cached.bytes) reply.cacheNew.push([res.cached.key, res.cached.bytes]);
+    }
     if (res.warning) reply.warnings.push(res.warning);
     // A neighbour read for a name may fail quietly; a file in scope that could not be analysed
     // leaves the check incomplete.
@@ -212,11 +252,19 @@ export class UnitProcessor {
  * Parses one file's bytes, never throwing: a file skipped on purpose (binary, too large) is a
  * warning; an analysis that failed (20,000 nested #if exhaust the stack) is an error.
  */
-export function parseOne(file: string, bytes: Buffer, cache?: FactsCache): { facts?: FileFacts; warning?: string; error?: string } {
+export function parseOne(file: string, bytes: Buffer, cache?: FactsCache, canParse = true):
+  { facts?: FileFacts; warning?: string; error?: string; deferred?: boolean; cached?: { key: string; hit: boolean; bytes?: Uint8Array } } {
   const t0 = performance.now();
   try {
     // Decoding copies the bytes into a string, so `bytes` may be a reused buffer.
-    return cache ? cache.lookup(file, bytes, () => factsFromBytes(file, bytes)) : factsFromBytes(file, bytes);
+    if (!cache) return factsFromBytes(file, bytes);
+    const key = FactsCache.key(file, bytes);
+    const hit = cache.get(key);
+    if (hit) return { ...hit, cached: { key, hit: true } };
+    // Not in the cache, and the parser is not loaded yet: the caller parses it later.
+    if (!canParse) return { deferred: true };
+    const res = factsFromBytes(file, bytes);
+    return { ...res, cached: { key, hit: false, bytes: cache.set(key, res) } };
   } catch (e) {
     return { error: `${file}: not analysed: analysis failed: ${String((e as Error)?.message ?? e).split('\n')[0]}` };
   } finally {
@@ -360,7 +408,11 @@ export class ScanPool {
   /** The run in progress, if any: units handed to it ahead of its own (see inject()). */
   private active?: { extra: { make: (id: number) => WorkRequest; reply: (r: WorkReply) => void }[]; wake: () => void };
 
-  constructor(count: number, private parseSite: ParseSite = 'workers', private cache?: FactsCache) {
+  /**
+   * `cache`: facts of earlier runs, looked up wherever files are parsed (the workers read the
+   * same file; what they parse is merged here); saveCache() writes it. May be changed between runs.
+   */
+  constructor(count: number, private parseSite: ParseSite = 'workers', public cache?: FactsCache) {
     const script = count > 0 ? workerScript() : undefined;
     if (script) {
       this.workers = Array.from({ length: count }, () => new Worker(script));
@@ -537,16 +589,19 @@ export class ScanPool {
     src.subscribe?.(() => wakeup());
     /** Units injected by inject(), by id: their replies go to their own callers. */
     const routes = new Map<number, (r: WorkReply) => void>();
+    const cacheFile = this.cache?.file;
+    const withCache = <T>(req: T): T => cacheFile && typeof req === 'object' && req ? { ...req, cacheFile } : req;
     const next = (): WorkRequest | 'wait' | undefined => {
       const id = this.nextId++;
       const x = active.extra.shift();
-      if (x) { routes.set(id, x.reply); return x.make(id); }
-      return src.next(id);
+      if (x) { routes.set(id, x.reply); return withCache(x.make(id)); }
+      return withCache(src.next(id));
     };
     /** Ends the run: called in the same turn as the last next() that said so (nothing injected is lost). */
     const end = () => { if (this.active === active) this.active = undefined; };
     const pending: { file: string; bytes: Uint8Array }[] = [];
     const absorb = (r: WorkReply) => {
+      if (r.cacheNew?.length || r.cacheUsed?.length) this.cache?.merge(r.cacheNew, r.cacheUsed);
       const route = routes.get(r.id);
       if (route) { routes.delete(r.id); route(r); return; }
       pending.push(...r.toParse);
@@ -562,6 +617,7 @@ export class ScanPool {
       if (!parserLoaded) return;
       for (let p = pending.shift(); p; p = pending.shift()) {
         const res = parseOne(p.file, Buffer.from(p.bytes.buffer, p.bytes.byteOffset, p.bytes.byteLength), this.cache);
+        if (res.cached) countCache(result, res.cached.hit ? 1 : 0, res.cached.hit ? 0 : 1);
         if (res.warning) result.warnings.push(res.warning);
         if (res.error) result.errors.push(res.error);
         if (res.facts) {
@@ -575,6 +631,7 @@ export class ScanPool {
       if (this.workers.length === 0) {
         await initParser();
         this.inProcess ??= new UnitProcessor(this.cache);
+        this.inProcess.cache = this.cache;
         for (;;) {
           const req = next();
           if (req === undefined) { end(); break; }
@@ -632,6 +689,16 @@ export class ScanPool {
     return result;
   }
 
+  /** Writes the cache if it grew (see FactsCache.save); an error is returned, not thrown. */
+  saveCache(): string | undefined {
+    try {
+      this.cache?.save();
+      return undefined;
+    } catch (e) {
+      return `${this.cache!.file}: ${errnoText(e)}`;
+    }
+  }
+
   async close(): Promise<void> {
     await Promise.all(this.workers.map(w => w.terminate()));
     this.workers = [];
@@ -650,6 +717,12 @@ function absorbInto(result: ScanResult, r: WorkReply): void {
   result.stats.filesRead += r.read;
   result.stats.bytes += r.bytes;
   result.stats.filesParsed += r.parsed;
+  if (r.cacheHits || r.cacheMisses) countCache(result, r.cacheHits, r.cacheMisses);
+}
+
+function countCache(result: ScanResult, hits: number, misses: number): void {
+  result.stats.cacheHits = (result.stats.cacheHits ?? 0) + hits;
+  result.stats.cacheMisses = (result.stats.cacheMisses ?? 0) + misses;
 }
 
 /**

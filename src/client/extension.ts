@@ -71,7 +71,9 @@ async function startClient(context: vscode.ExtensionContext): Promise<void> {
       fileEvents: watcher,
     },
     // trusted: in an untrusted workspace the server starts no process (no git for patches).
-    initializationOptions: { settings: vscode.workspace.getConfiguration('virtioRaceLint'), ripgrep: bundledRipgrep(), trusted: vscode.workspace.isTrusted },
+    // cacheDir: where the server keeps the facts cache of the workspace index (virtioRaceLint.index.cache).
+    initializationOptions: { settings: vscode.workspace.getConfiguration('virtioRaceLint'), ripgrep: bundledRipgrep(), trusted: vscode.workspace.isTrusted,
+      cacheDir: context.globalStorageUri.fsPath },
     outputChannel: output,
     // The hover's command links (docs, simulate, patch) run only these commands.
     markdown: { isTrusted: { enabledCommands: [Commands.showDocs, Commands.simulate, Commands.createPatch] } },

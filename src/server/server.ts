@@ -10,6 +10,7 @@ import {
 } from 'vscode-languageserver/node';
 import { AnalysedDocument } from '../analysis/document';
 import type { FileFacts } from '../analysis/facts';
+import { FactsCache } from '../analysis/factsCache';
 import { factsFromBytes, factsFromText, isSeed } from '../analysis/fileFacts';
 import { readRegularFile } from '../analysis/fileRead';
 import { initParser } from '../analysis/parser';
@@ -101,6 +102,8 @@ export class VirtioRaceServer {
   private canConfigure = false;
   private canFolders = false;
   private settingsProblems = '';
+  /** Where the facts cache of the index lives (initializationOptions.cacheDir); none: no cache. */
+  private cacheDir?: string;
   /** Workspace trust, as the client says (initializationOptions.trusted, TrustNotification). */
   private trusted = true;
   private canProgress = false;
@@ -122,6 +125,8 @@ export class VirtioRaceServer {
   private parserReady = initParser();
   private docQueue: Promise<void> = this.parserReady.then(() => undefined, () => undefined);
   private pool?: ScanPool;
+  /** Files of the index in progress whose facts came from the facts cache (scan and expansion). */
+  private cacheHits = 0;
   /** While the workspace is indexed (see EarlyIndex). */
   private early?: EarlyIndex;
   /** Resolves when the initial workspace index is built (tests and the benchmark wait on it). */
@@ -156,8 +161,11 @@ export class VirtioRaceServer {
     this.canConfigure = !!p.capabilities.workspace?.configuration;
     this.canFolders = !!p.capabilities.workspace?.workspaceFolders;
     this.canProgress = !!p.capabilities.window?.workDoneProgress;
-    const init = p.initializationOptions as { settings?: Partial<Settings>; ripgrep?: string; trusted?: boolean } | undefined;
+    const init = p.initializationOptions as { settings?: Partial<Settings>; ripgrep?: string; trusted?: boolean; cacheDir?: string } | undefined;
     this.trusted = init?.trusted !== false;
+    // The facts cache holds facts this server computed, keyed by each file's content hash: reading
+    // it runs nothing, so it is used in untrusted workspaces too (README, Safety).
+    if (typeof init?.cacheDir === 'string' && path.isAbsolute(init.cacheDir)) this.cacheDir = init.cacheDir;
     if (init?.settings) this.settings = this.checkedSettings(init.settings);
     // VS Code ships ripgrep; the client says where, for the scan's prefilter (scan.ts).
     if (init?.ripgrep && !process.env.VRL_RG && fs.existsSync(init.ripgrep)) process.env.VRL_RG = init.ripgrep;
@@ -309,6 +317,11 @@ export class VirtioRaceServer {
     const started = Date.now();
     try {
       this.pool ??= new ScanPool(this.opts.workers ?? defaultWorkers(), 'workers');
+      // The workers look up each file they parse in the facts cache; this thread saves what they add.
+      const cacheDir = this.settings.index.cache ? this.cacheDir : undefined;
+      if (!cacheDir) this.pool.cache = undefined;
+      else if (this.pool.cache?.file !== new FactsCache(cacheDir).file) this.pool.cache = new FactsCache(cacheDir);
+      this.cacheHits = 0;
       let lastReport = 0;
       let lastText = '';
       for (const [i, folder] of this.folders.entries()) {
@@ -337,6 +350,7 @@ export class VirtioRaceServer {
         // Open buffers win over the disk.
         for (const f of res.facts) if (!this.docs.has(f.file)) project.setFacts(f);
         if (res.stats.prefilter === 'ripgrep') this.usedRipgrep = true;
+        this.cacheHits += res.stats.cacheHits ?? 0;
         for (const w of res.warnings) this.log(w);
         for (const e of res.errors) this.log(`not indexed: ${e}`);
         // Where the folder's scan ended (the reports above are at most every 200 ms, and the
@@ -350,7 +364,10 @@ export class VirtioRaceServer {
       this.log(`scanned in ${Date.now() - started} ms`);
       for (const w of await project.expand(this.expansionHost())) this.log(w);
       this.analysisStale = true;
-      this.log(`indexed ${this.folders.join(', ')} in ${Date.now() - started} ms${cancelled ? ' (cancelled)' : ''}: ${project.index.fileCount} files parsed`);
+      const fromCache = this.pool.cache ? `, ${this.cacheHits} of them from the facts cache` : '';
+      this.log(`indexed ${this.folders.join(', ')} in ${Date.now() - started} ms${cancelled ? ' (cancelled)' : ''}: ${project.index.fileCount} files parsed${fromCache}`);
+      const saveError = this.pool.saveCache();
+      if (saveError) this.log(`facts cache not saved: ${saveError}`, 'warn');
     } catch (e) {
       this.log(`indexing failed: ${(e as Error).stack ?? e}`);
     } finally {
@@ -456,8 +473,12 @@ export class VirtioRaceServer {
         return new Map(dirs.map(d => [d, fromRg?.get(d) ?? [...(this.filesByDir.get(d) ?? [])]]));
       },
       // Open buffers are in the index already, so candidates are files on disk.
-      parseMatching: async (cands: { file: string; names: string[] }[]) =>
-        this.pool ? this.pool.parseMatching(cands) : { facts: [], warnings: [] },
+      parseMatching: async (cands: { file: string; names: string[] }[]) => {
+        if (!this.pool) return { facts: [], warnings: [] };
+        const res = await this.pool.parseMatching(cands);
+        this.cacheHits += res.stats.cacheHits ?? 0;
+        return res;
+      },
     };
   }
 

@@ -12,6 +12,8 @@ export function validateSettings(raw: unknown): { settings: Settings; problems: 
   if (raw !== undefined && raw !== null && !isObject(raw)) problems.push('virtioRaceLint: expected an object of settings; using the defaults');
   const sim = isObject(s.simulator) ? s.simulator : {};
   const patch = isObject(s.patch) ? s.patch : {};
+  const index = isObject(s.index) ? s.index : {};
+  if (s.index !== undefined && s.index !== null && !isObject(s.index)) problems.push(`virtioRaceLint.index: expected an object such as { "cache": true }, not ${JSON.stringify(s.index)}; using the defaults`);
   const bool = (name: string, v: unknown, def: boolean) => {
     if (v === undefined || v === null) return def;
     if (typeof v === 'boolean') return v;
@@ -53,6 +55,7 @@ export function validateSettings(raw: unknown): { settings: Settings; problems: 
       timeoutMs: int('simulator.timeoutMs', sim.timeoutMs, DEFAULT_SETTINGS.simulator.timeoutMs, 1000, 3_600_000),
     },
     patch: { signoff, directory },
+    index: { cache: bool('index.cache', index.cache, DEFAULT_SETTINGS.index.cache) },
     ...(Object.keys(rules).length ? { rules } : {}),
   };
   return { settings, problems };

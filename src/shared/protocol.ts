@@ -69,6 +69,12 @@ export interface Settings {
   simulator: { buffers: number; maxStates: number; timeoutMs: number };
   /** `directory`: where patch files are written; '' is the root of the tree holding the file. */
   patch: { signoff: string; directory: string };
+  /**
+   * `cache`: keep the facts of the files the workspace index parses in a cache file (under the
+   * directory the client gives, initializationOptions.cacheDir), so the next start parses only
+   * what changed. Read at the start of each index.
+   */
+  index: { cache: boolean };
   /** Rules set off or to another severity than their default (`{ "VRL002": "warning" }`). */
   rules?: Record<string, 'off' | 'information' | 'warning'>;
 }
@@ -78,6 +84,7 @@ export const DEFAULT_SETTINGS: Settings = {
   run: 'onType',
   simulator: { buffers: 4, maxStates: 2_000_000, timeoutMs: 30_000 },
   patch: { signoff: '', directory: '' },
+  index: { cache: true },
 };
 
 /**

@@ -557,4 +557,78 @@ describe('language server over in-memory streams', function () {
     assert.equal(c.server.findings.length, 0);
     assert.equal(c.server.indexedFileCount, 0);
   });
+
+  describe('facts cache (initializationOptions.cacheDir, virtioRaceLint.index.cache)', () => {
+    /** The server's "indexed ... N files parsed, K of them from the facts cache" line (it may come after `indexed` resolves). */
+    const parsedLine = async (logs: string[]) => {
+      const find = () => logs.map(l => /indexed .* (\d+) files parsed(?:, (\d+) of them from the facts cache)?$/.exec(l)).find(Boolean);
+      for (let i = 0; i < 100 && !find(); i++) await new Promise(r => setTimeout(r, 20));
+      const m = find();
+      assert.ok(m, logs.join('\n'));
+      return { parsed: Number(m[1]), hits: m[2] === undefined ? undefined : Number(m[2]) };
+    };
+    const cacheFiles = (d: string) => fs.existsSync(d) ? fs.readdirSync(d).filter(f => /^facts-.*\.bin$/.test(f)) : [];
+
+    for (const workers of [0, 2]) {
+      it(`writes the cache; a second start finds the same findings with every file from the cache (${workers} scan workers)`, async () => {
+        const dir = workspace();
+        const cacheDir = path.join(tempDir('vrl-lsp-cache-'), 'globalStorage');
+        const vq = uriOf(dir, 'demo_vq.c');
+        c = await startServer(dir, { workers }, undefined, undefined, { cacheDir });
+        await c.waitFor(d => vrl(d.get(vq)).length === 2);
+        const first = vrl(c.diagnostics.get(vq));
+        const cold = (await parsedLine(c.logs));
+        assert.ok(cold.parsed >= 2);
+        assert.equal(cold.hits, 0);
+        assert.equal(cacheFiles(cacheDir).length, 1, 'the cache file is written at the end of the index');
+        // shutdown ends the scan workers (an idle pool would keep mocha's process alive otherwise).
+        await c.client.sendRequest('shutdown');
+        c.close();
+
+        c = await startServer(dir, { workers }, undefined, undefined, { cacheDir });
+        await c.waitFor(d => vrl(d.get(vq)).length === 2);
+        assert.deepEqual(vrl(c.diagnostics.get(vq)), first);
+        assert.deepEqual((await parsedLine(c.logs)), { parsed: cold.parsed, hits: cold.parsed });
+        assert.ok(!c.logs.some(l => /facts cache not saved/.test(l)), c.logs.join('\n'));
+        await c.client.sendRequest('shutdown');
+      });
+    }
+
+    it('parses an edited file again on the next start', async () => {
+      const dir = workspace();
+      const cacheDir = tempDir('vrl-lsp-cache-');
+      c = await startServer(dir, {}, undefined, undefined, { cacheDir });
+      const cold = (await parsedLine(c.logs));
+      c.close();
+      // demo_vq.c's drain, now under spin_lock_irq: one VRL001 fewer, whatever the cache held.
+      const file = path.join(dir, 'demo_vq.c');
+      const lines = fs.readFileSync(file, 'utf8').split('\n');
+      assert.match(lines[35], /\tspin_lock\(&dev->ctrlq\.qlock\);/);
+      lines[35] = lines[35].replace('spin_lock(', 'spin_lock_irq(');
+      fs.writeFileSync(file, lines.join('\n'));
+      c = await startServer(dir, {}, undefined, undefined, { cacheDir });
+      const vq = uriOf(dir, 'demo_vq.c');
+      await c.waitFor(d => vrl(d.get(vq)).length === 1);
+      assert.deepEqual((await parsedLine(c.logs)), { parsed: cold.parsed, hits: cold.parsed - 1 });
+    });
+
+    it('keeps no cache with virtioRaceLint.index.cache false, nor without a directory from the client', async () => {
+      const dir = workspace();
+      const cacheDir = tempDir('vrl-lsp-cache-');
+      const vq = uriOf(dir, 'demo_vq.c');
+      c = await startServer(dir, {}, { index: { cache: false } }, undefined, { cacheDir });
+      await c.waitFor(d => vrl(d.get(vq)).length === 2);
+      assert.equal((await parsedLine(c.logs)).hits, undefined);
+      assert.deepEqual(cacheFiles(cacheDir), []);
+      c.close();
+      c = await startServer(dir);
+      await c.waitFor(d => vrl(d.get(vq)).length === 2);
+      assert.equal((await parsedLine(c.logs)).hits, undefined);
+      // Turned on again: the next index keeps it.
+      c.close();
+      c = await startServer(dir, {}, { index: { cache: true } }, undefined, { cacheDir });
+      assert.equal((await parsedLine(c.logs)).hits, 0);
+      assert.equal(cacheFiles(cacheDir).length, 1);
+    });
+  });
 });

@@ -256,15 +256,16 @@ describe('language server safety', function () {
   describe('settings', () => {
     it('replaces settings of the wrong type or out of range by their defaults, and says which', async () => {
       const dir = workspace();
-      c = await startServer(dir, {}, { run: 'sometimes', enable: 'yes', simulator: { timeoutMs: 'x', buffers: 99, maxStates: 5000 }, patch: { signoff: 'not an identity', directory: 7 } });
+      c = await startServer(dir, {}, { run: 'sometimes', enable: 'yes', simulator: { timeoutMs: 'x', buffers: 99, maxStates: 5000 }, patch: { signoff: 'not an identity', directory: 7 }, index: { cache: 'off' } });
       const settings = (c.server as unknown as { settings: unknown }).settings;
-      assert.deepEqual(settings, { enable: true, run: 'onType', simulator: { buffers: 4, maxStates: 5000, timeoutMs: 30000 }, patch: { signoff: '', directory: '' } });
+      assert.deepEqual(settings, { enable: true, run: 'onType', simulator: { buffers: 4, maxStates: 5000, timeoutMs: 30000 }, patch: { signoff: '', directory: '' }, index: { cache: true } });
       const warned = c.logs.join('\n');
       assert.match(warned, /virtioRaceLint\.simulator\.timeoutMs: expected a whole number from 1000 to 3600000, not "x"; using 30000/);
       assert.match(warned, /virtioRaceLint\.simulator\.buffers: expected a whole number from 1 to 14, not 99; using 4/);
       assert.match(warned, /virtioRaceLint\.run: expected "onType" or "onSave", not "sometimes"/);
       assert.match(warned, /virtioRaceLint\.enable: expected true or false, not "yes"/);
       assert.match(warned, /virtioRaceLint\.patch\.directory: expected a folder path, not 7; using the tree's root/);
+      assert.match(warned, /virtioRaceLint\.index\.cache: expected true or false, not "off"; using true/);
       assert.match(warned, /virtioRaceLint\.patch\.signoff: expected "Name <mail@example\.org>", not "not an identity"; ignored/);
     });
   });
