@@ -907,15 +907,20 @@ export function defineSteps(name, it, workbench, defaultTimeout = 60_000) {
  * Starts a whole session: temp workspace (`files`, or an existing `folder`), user data dir with
  * DEFAULT_SETTINGS + `settings`, `extensions` installed (.vsix paths or folders), code-server,
  * chromium, the workbench. Always pair with `await session.close()` (use try/finally or after()).
+ * `userDataDir`: reuse that profile (kept after close) instead of a new one in the session's tmp.
  * Returns { workbench, page, browser, server, workspace, userDataDir, extensionsDir, tmp, close }.
  */
-export async function startSession({ files = {}, folder, extensions = [], settings = {}, env = {}, viewport, watchdogMs } = {}) {
+export async function startSession({ files = {}, folder, extensions = [], settings = {}, env = {}, viewport, watchdogMs, userDataDir: keptUserData } = {}) {
   checkEnvironment();
   armWatchdog(watchdogMs);
   const tmp = makeTempDir();
   const workspace = folder ?? writeWorkspace(path.join(tmp, 'workspace'), files);
   fs.mkdirSync(workspace, { recursive: true });
-  const userDataDir = prepareUserDataDir(path.join(tmp, 'user-data'), settings);
+  // `userDataDir`: a profile that outlives the session (the caller removes it), so a second
+  // session finds what the first left there (an extension's global storage, say).
+  const userDataDir = keptUserData && fs.existsSync(path.join(keptUserData, 'User'))
+    ? keptUserData
+    : prepareUserDataDir(keptUserData ?? path.join(tmp, 'user-data'), settings);
   const extensionsDir = path.join(tmp, 'extensions');
   fs.mkdirSync(extensionsDir, { recursive: true });
   const session = { tmp, workspace, userDataDir, extensionsDir, server: null, browser: null, workbench: null, page: null };

@@ -103,6 +103,11 @@ async function filterProblems(wb, text) {
   await sleep(500);
 }
 
+// One profile for both sessions (removed at the end): the second start finds the facts cache the
+// first one wrote in the extension's global storage.
+const PROFILE = skip ? undefined : fs.mkdtempSync(path.join(os.tmpdir(), 'vrl-e2e-profile-'));
+const INDEXED = /^(\S+) \[info\] indexed (.+) in (\d+) ms( \(cancelled\))?: (\d+) files parsed(?:, (\d+) of them from the facts cache)?$/gm;
+
 const PROGRESS = /^virtio-race-lint: indexing(: (listing files|(\d+) of (\d+) files( found so far)?|resolving names across files))?$/;
 
 describe('whole-tree indexing of the 6.12 kernel in VS Code', { skip: skip ?? false, timeout: 300_000 }, () => {
@@ -124,6 +129,7 @@ describe('whole-tree indexing of the 6.12 kernel in VS Code', { skip: skip ?? fa
       extensions: [VSIX],
       env: { VIRTIO_RACE_LINT_E2E: '1' },
       watchdogMs: 280_000,
+      userDataDir: PROFILE,
     });
     wb = session.workbench;
     // Anything in the tree newer than this file was written during the test (step 05).
@@ -234,3 +240,37 @@ describe('whole-tree indexing of the 6.12 kernel in VS Code', { skip: skip ?? fa
     assert.equal((out.match(/\[info\] scanned in /g) ?? []).length, 1, `one scan per start; the channel says:\n${out}`);
   });
 });
+
+describe('a second start on the same profile: the index from the facts cache', { skip: skip ?? false, timeout: 200_000 }, () => {
+  let session;
+  let wb;
+  const steps = defineSteps(`${NAME}-warm`, it, () => wb, 90_000);
+  const step = steps.step;
+
+  before(async () => {
+    session = await startSession({ folder: TREE, extensions: [VSIX], env: { VIRTIO_RACE_LINT_E2E: '1' }, watchdogMs: 190_000, userDataDir: PROFILE });
+    wb = session.workbench;
+  }, { timeout: 150_000 });
+
+  after(async () => {
+    if (session) await session.close({ failed: steps.failed });
+    if (PROFILE) fs.rmSync(PROFILE, { recursive: true, force: true });
+  }, { timeout: 30_000 });
+
+  step('07', `the second start reads every file's facts from the cache and ${FILE} gets its findings`, 'warm', async () => {
+    const indexedLines = () => [...outputChannelText(session.userDataDir, CHANNEL).matchAll(INDEXED)];
+    const before = indexedLines().length;
+    await filterProblems(wb, 'virtgpu_vq.c');
+    const opened = Date.now();
+    await wb.quickOpen(FILE);
+    await wb.waitForProblem(FINDINGS[0], 90_000);
+    const found = Date.now() - opened;
+    const line = await until(() => indexedLines()[before], 120_000, `a second "indexed" line in the ${CHANNEL} output channel`);
+    assert.equal(line[2], TREE);
+    assert.equal(line[4], undefined, 'the index was not cancelled');
+    // Every file the index parsed came from the cache the first session wrote.
+    assert.equal(line[6], line[5], `${line[6] ?? 0} of ${line[5]} files from the facts cache`);
+    log(`warm start: whole index of ${TREE} in ${line[3]} ms as the server logged it (${line[5]} files, all from the facts cache); ${FILE}'s findings ${found} ms after Quick Open; load average ${load()}`);
+  }, 150_000);
+});
+
