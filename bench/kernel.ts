@@ -33,7 +33,12 @@ function childrenCpuMs(): number {
 }
 
 /** A command's wall time and CPU time (its own and its children's: rg's inside check). */
-function timeCommand(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env, cwd?: string): { ms: number; cpu: number; stdout: string; stderr: string; status: number | null } {
+function timeCommand(
+  cmd: string,
+  args: string[],
+  env: NodeJS.ProcessEnv = process.env,
+  cwd?: string,
+): { ms: number; cpu: number; stdout: string; stderr: string; status: number | null } {
   const c0 = childrenCpuMs();
   const t0 = process.hrtime.bigint();
   const r = spawnSync(cmd, args, { encoding: 'utf8', env, cwd, maxBuffer: 256 * 1024 * 1024 });
@@ -46,9 +51,16 @@ function timeCommand(cmd: string, args: string[], env: NodeJS.ProcessEnv = proce
 class Series {
   wall: number[] = [];
   cpu: number[] = [];
-  add(r: { ms: number; cpu: number }): void { this.wall.push(r.ms); this.cpu.push(r.cpu); }
-  get median(): number { return median(this.wall); }
-  get cpuMedian(): number { return median(this.cpu); }
+  add(r: { ms: number; cpu: number }): void {
+    this.wall.push(r.ms);
+    this.cpu.push(r.cpu);
+  }
+  get median(): number {
+    return median(this.wall);
+  }
+  get cpuMedian(): number {
+    return median(this.cpu);
+  }
 }
 
 async function incremental(tree: string, runs: number): Promise<{ median: number; p90: number; parse: number }> {
@@ -66,7 +78,8 @@ async function incremental(tree: string, runs: number): Promise<{ median: number
   const parseTimes: number[] = [];
   for (let i = 0; i < runs; i++) {
     const t0 = performance.now();
-    if (i % 2 === 0) doc.edit(anchor, anchor, line); else doc.edit(anchor, anchor + line.length, '');
+    if (i % 2 === 0) doc.edit(anchor, anchor, line);
+    else doc.edit(anchor, anchor + line.length, '');
     const facts = doc.facts();
     const t1 = performance.now();
     project.setFacts(facts);
@@ -93,7 +106,8 @@ function coccinelleSettings(tree: string): [setting: string, args: string[]][] |
       fs.mkdirSync(path.dirname(idFile), { recursive: true });
       const t0 = performance.now();
       const r = spawnSync('mkid', ['-o', idFile, '-s', '--include=C', '.'], { cwd: tree, stdio: 'ignore' });
-      if (r.status === 0) console.log(`id-utils index built for Coccinelle in ${((performance.now() - t0) / 1000).toFixed(0)} s (untimed): ${idFile}`);
+      if (r.status === 0)
+        console.log(`id-utils index built for Coccinelle in ${((performance.now() - t0) / 1000).toFixed(0)} s (untimed): ${idFile}`);
     }
     if (fs.existsSync(idFile)) settings.push(['--jobs N --no-includes --use-idutils', ['--use-idutils', idFile, ...base]]);
   }
@@ -110,11 +124,15 @@ async function main(): Promise<void> {
   const cli = path.join(root, 'dist/cli.js');
   if (!fs.existsSync(cli)) throw new Error('dist/cli.js is missing: run npm run build first');
   console.log(`tree: ${tree}`);
-  console.log(`runs: ${runs} (alternating rg, virtio-race-lint and spatch; page cache warmed by one untimed run of each; CPU: user + system, children included)`);
+  console.log(
+    `runs: ${runs} (alternating rg, virtio-race-lint and spatch; page cache warmed by one untimed run of each; CPU: user + system, children included)`,
+  );
   const rgAvailable = spawnSync('rg', ['--version']).status === 0;
   const rgArgs = ['-l', '--no-ignore', 'virtqueue', tree];
   if (rgAvailable) {
-    const listed = spawnSync('rg', rgArgs, { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 }).stdout.split('\n').filter(Boolean).length;
+    const listed = spawnSync('rg', rgArgs, { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 })
+      .stdout.split('\n')
+      .filter(Boolean).length;
     if (listed === 0) throw new Error(`rg lists no file containing "virtqueue" under ${tree}: not a kernel tree?`);
     console.log(`rg -l --no-ignore virtqueue lists ${listed} files`);
   }
@@ -132,7 +150,10 @@ async function main(): Promise<void> {
   let builtinStats: Stats = {};
   let cachedStats: Stats = {};
   const ours = (prefilter: string, into: Series, extra: string[] = []) => {
-    const r = timeCommand(process.execPath, [cli, 'check', '--format', 'json', '--prefilter', prefilter, ...extra, tree], { ...process.env, VRL_STATS: '1' });
+    const r = timeCommand(process.execPath, [cli, 'check', '--format', 'json', '--prefilter', prefilter, ...extra, tree], {
+      ...process.env,
+      VRL_STATS: '1',
+    });
     if (r.status !== 0 && r.status !== 1) throw new Error(`check failed (${r.status}): ${r.stderr}`);
     into.add(r);
     const line = r.stderr.split('\n').find(l => l.startsWith('VRL_STATS '));
@@ -166,15 +187,22 @@ async function main(): Promise<void> {
   const floorCpu = rgAvailable ? rgT.cpuMedian : NaN;
   const list = (xs: number[]) => `[${xs.map(t => t.toFixed(0)).join(', ')}]`;
   const show = (t: Series) => `${t.median.toFixed(0)} ms  ${list(t.wall)}; CPU ${t.cpuMedian.toFixed(0)} ms`;
-  const ratio = (t: Series) => rgAvailable ? `${(t.median / floor).toFixed(2)}x (CPU time: ${(t.cpuMedian / floorCpu).toFixed(2)}x)` : 'n/a';
+  const ratio = (t: Series) =>
+    rgAvailable ? `${(t.median / floor).toFixed(2)}x (CPU time: ${(t.cpuMedian / floorCpu).toFixed(2)}x)` : 'n/a';
   const ms = (st: Stats, k: string) => (st.ms?.[k] ?? NaN).toFixed(0);
   // Where the time of a check goes (the last run): from process start to the scan, the scan
   // (rg listing candidates while this thread parses them), the expansion, the rules.
-  const phases = (st: Stats) => `startup ${ms(st, 'start')} ms, scan ${ms(st, 'scan')} ms (rg ${ms(st, 'rg')} ms; parse + facts ${ms(st, 'parseScan')} ms of it), `
-    + `expand ${ms(st, 'expand')} ms, rules ${ms(st, 'findings')} ms`;
+  const phases = (st: Stats) =>
+    `startup ${ms(st, 'start')} ms, scan ${ms(st, 'scan')} ms (rg ${ms(st, 'rg')} ms; parse + facts ${ms(st, 'parseScan')} ms of it), ` +
+    `expand ${ms(st, 'expand')} ms, rules ${ms(st, 'findings')} ms`;
   const best = (t: Series) => Math.min(...t.wall);
-  const cocciRows: [string, string][] = typeof cocciSettings === 'string' ? [['Coccinelle (spatch)', cocciSettings]] : cocciSettings.map(([setting], k) => [
-    `wall time, spatch ${setting} (best)`, `${best(cocciT[k]).toFixed(0)} ms  ${list(cocciT[k].wall)}; CPU ${Math.min(...cocciT[k].cpu).toFixed(0)} ms; reports ${cocciFiles[k]} files`]);
+  const cocciRows: [string, string][] =
+    typeof cocciSettings === 'string'
+      ? [['Coccinelle (spatch)', cocciSettings]]
+      : cocciSettings.map(([setting], k) => [
+          `wall time, spatch ${setting} (best)`,
+          `${best(cocciT[k]).toFixed(0)} ms  ${list(cocciT[k].wall)}; CPU ${Math.min(...cocciT[k].cpu).toFixed(0)} ms; reports ${cocciFiles[k]} files`,
+        ]);
   const cocciBest = cocciT.length ? Math.min(...cocciT.map(best)) : NaN;
   const rows: [string, string][] = [
     ['prefilter (default: ripgrep when installed)', String(stats.prefilter)],
@@ -186,19 +214,38 @@ async function main(): Promise<void> {
     ['wall time, check (median)', show(ourT)],
     ['  ratio to the rg floor (target <= 2x)', ratio(ourT)],
     ['  where the time goes (last run)', phases(stats)],
-    ...(baseline ? [[`wall time, baseline ${path.relative(root, baseline)} check (median)`, show(baselineT)], ['  ratio to the rg floor', ratio(baselineT)]] as [string, string][] : []),
+    ...(baseline
+      ? ([
+          [`wall time, baseline ${path.relative(root, baseline)} check (median)`, show(baselineT)],
+          ['  ratio to the rg floor', ratio(baselineT)],
+        ] as [string, string][])
+      : []),
     ['wall time, check --cache, cache filled (median)', show(cachedT)],
     ['  ratio to the rg floor', ratio(cachedT)],
     ['  where the time goes (last run)', phases(cachedStats)],
     ...cocciRows,
-    ['  Coccinelle best / check (target >= 2.5x)', Number.isNaN(cocciBest) ? 'n/a' : `${(cocciBest / ourT.median).toFixed(2)}x (check --cache: ${(cocciBest / cachedT.median).toFixed(2)}x)`],
+    [
+      '  Coccinelle best / check (target >= 2.5x)',
+      Number.isNaN(cocciBest)
+        ? 'n/a'
+        : `${(cocciBest / ourT.median).toFixed(2)}x (check --cache: ${(cocciBest / cachedT.median).toFixed(2)}x)`,
+    ],
     ['wall time, check --prefilter builtin (median)', show(builtinT)],
     ['  ratio to the rg floor', ratio(builtinT)],
-    ['peak RSS (target < 400 MB)', `${(stats.maxRssBytes / 1048576).toFixed(0)} MB (built-in scan: ${(builtinStats.maxRssBytes / 1048576).toFixed(0)} MB; --cache: ${(cachedStats.maxRssBytes / 1048576).toFixed(0)} MB)`],
-    ['virtio_net.c one-line edit: re-parse + facts + re-link (median; target < 15 ms)', `${inc.median.toFixed(2)} ms (p90 ${inc.p90.toFixed(2)} ms; re-parse + facts alone ${inc.parse.toFixed(2)} ms)`],
+    [
+      'peak RSS (target < 400 MB)',
+      `${(stats.maxRssBytes / 1048576).toFixed(0)} MB (built-in scan: ${(builtinStats.maxRssBytes / 1048576).toFixed(0)} MB; --cache: ${(cachedStats.maxRssBytes / 1048576).toFixed(0)} MB)`,
+    ],
+    [
+      'virtio_net.c one-line edit: re-parse + facts + re-link (median; target < 15 ms)',
+      `${inc.median.toFixed(2)} ms (p90 ${inc.p90.toFixed(2)} ms; re-parse + facts alone ${inc.parse.toFixed(2)} ms)`,
+    ],
   ];
   const w = Math.max(...rows.map(r => r[0].length));
   for (const [k, v] of rows) console.log(`${k.padEnd(w)}  ${v}`);
 }
 
-main().catch(e => { console.error(e); process.exitCode = 1; });
+main().catch(e => {
+  console.error(e);
+  process.exitCode = 1;
+});

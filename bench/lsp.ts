@@ -28,9 +28,13 @@ async function main(): Promise<void> {
     const cold = await start(tree, cacheDir, true);
     console.log('second start (facts cache filled by the first):');
     const warm = await start(tree, cacheDir, false);
-    console.log(`initial index, cold / with the facts cache warm (target <= 3 s): ${(cold.indexMs / 1000).toFixed(2)} s / ${(warm.indexMs / 1000).toFixed(2)} s`);
+    console.log(
+      `initial index, cold / with the facts cache warm (target <= 3 s): ${(cold.indexMs / 1000).toFixed(2)} s / ${(warm.indexMs / 1000).toFixed(2)} s`,
+    );
     console.log(`virtgpu_vq.c's VRL001 published, cold / warm:                   ${sec(cold.gpuMs)} / ${sec(warm.gpuMs)}`);
-    console.log(`VRL001 findings, cold / warm:                                    ${cold.findings} / ${warm.findings}${cold.findings === warm.findings ? '' : '  (DIFFER)'}`);
+    console.log(
+      `VRL001 findings, cold / warm:                                    ${cold.findings} / ${warm.findings}${cold.findings === warm.findings ? '' : '  (DIFFER)'}`,
+    );
   } finally {
     fs.rmSync(cacheDir, { recursive: true, force: true });
   }
@@ -47,7 +51,9 @@ async function start(tree: string, cacheDir: string, withEdits: boolean): Promis
   const server = spawn(process.execPath, [serverJs, '--stdio'], { stdio: ['pipe', 'pipe', 'inherit'] });
   const conn = createMessageConnection(new StreamMessageReader(server.stdout), new StreamMessageWriter(server.stdin));
   let indexed: () => void = () => {};
-  const indexDone = new Promise<void>(r => { indexed = r; });
+  const indexDone = new Promise<void>(r => {
+    indexed = r;
+  });
   let sawIndexing = false;
   const published = new Map<string, { version?: number; at: number }>();
   let onPublish: (() => void) | undefined;
@@ -66,7 +72,9 @@ async function start(tree: string, cacheDir: string, withEdits: boolean): Promis
     }
     onPublish?.();
   });
-  conn.onNotification('window/logMessage', (p: { message: string }) => { if (/indexed|scanned|failed/.test(p.message)) console.log(`  server: ${p.message}`); });
+  conn.onNotification('window/logMessage', (p: { message: string }) => {
+    if (/indexed|scanned|failed/.test(p.message)) console.log(`  server: ${p.message}`);
+  });
   // Progress as the editor shows it; each index reports under a token of its own.
   const progress: { at: number; message?: string; percentage?: number }[] = [];
   let indexRuns = 0;
@@ -76,19 +84,31 @@ async function start(tree: string, cacheDir: string, withEdits: boolean): Promis
   });
   conn.onRequest('window/workDoneProgress/create', () => null);
   // VS Code's default files.exclude.
-  const filesSection = { exclude: { '**/.git': true, '**/.svn': true, '**/.hg': true, '**/CVS': true, '**/.DS_Store': true, '**/Thumbs.db': true } };
-  conn.onRequest('workspace/configuration', (p: { items: { section?: string }[] }) => p.items.map(i => i.section === 'files' ? filesSection : null));
+  const filesSection = {
+    exclude: { '**/.git': true, '**/.svn': true, '**/.hg': true, '**/CVS': true, '**/.DS_Store': true, '**/Thumbs.db': true },
+  };
+  conn.onRequest('workspace/configuration', (p: { items: { section?: string }[] }) =>
+    p.items.map(i => (i.section === 'files' ? filesSection : null)),
+  );
   conn.listen();
   const rootUri = pathToFileURL(tree).href;
-  await conn.sendRequest('initialize', { processId: process.pid, rootUri, workspaceFolders: [{ uri: rootUri, name: 'linux' }],
-    capabilities: { window: { workDoneProgress: true }, workspace: { configuration: true } }, initializationOptions: { cacheDir } });
+  await conn.sendRequest('initialize', {
+    processId: process.pid,
+    rootUri,
+    workspaceFolders: [{ uri: rootUri, name: 'linux' }],
+    capabilities: { window: { workDoneProgress: true }, workspace: { configuration: true } },
+    initializationOptions: { cacheDir },
+  });
   const t0 = performance.now();
   await conn.sendNotification('initialized', {});
   // What vscode-languageclient sends at once (synchronize.configurationSection), and a file
   // opened while the tree is indexed.
   await conn.sendNotification('workspace/didChangeConfiguration', { settings: null });
   // VRL_BENCH_NO_OPEN=1: nothing open while indexing (what reading open files' directories first costs).
-  if (!process.env.VRL_BENCH_NO_OPEN) await conn.sendNotification('textDocument/didOpen', { textDocument: { uri: gpu, languageId: 'c', version: 1, text: fs.readFileSync(new URL(gpu), 'utf8') } });
+  if (!process.env.VRL_BENCH_NO_OPEN)
+    await conn.sendNotification('textDocument/didOpen', {
+      textDocument: { uri: gpu, languageId: 'c', version: 1, text: fs.readFileSync(new URL(gpu), 'utf8') },
+    });
   // Responsiveness while indexing: a request every 100 ms.
   const latencies: number[] = [];
   let indexing = true;
@@ -106,11 +126,17 @@ async function start(tree: string, cacheDir: string, withEdits: boolean): Promis
   await probe;
   // A second index would show here (a begin after the first).
   await new Promise(r => setTimeout(r, 500));
-  const findings = await conn.sendRequest('workspace/executeCommand', { command: 'virtioRaceLint.server.listFindings', arguments: [] }) as { uri: string; line: number; handler: string }[];
-  if (process.env.VRL_BENCH_FINDINGS) fs.writeFileSync(process.env.VRL_BENCH_FINDINGS, JSON.stringify(findings.map(f => `${f.uri}:${f.line} ${f.handler}`).sort(), null, 1));
+  const findings = (await conn.sendRequest('workspace/executeCommand', {
+    command: 'virtioRaceLint.server.listFindings',
+    arguments: [],
+  })) as { uri: string; line: number; handler: string }[];
+  if (process.env.VRL_BENCH_FINDINGS)
+    fs.writeFileSync(process.env.VRL_BENCH_FINDINGS, JSON.stringify(findings.map(f => `${f.uri}:${f.line} ${f.handler}`).sort(), null, 1));
   const result = { indexMs, gpuMs: gpuFirst === undefined ? undefined : gpuFirst - t0, findings: findings.length };
   if (!withEdits) {
-    console.log(`initial index of the workspace: ${(indexMs / 1000).toFixed(2)} s (${indexRuns} index run${indexRuns === 1 ? '' : 's'}); virtgpu_vq.c's VRL001: ${sec(result.gpuMs)}`);
+    console.log(
+      `initial index of the workspace: ${(indexMs / 1000).toFixed(2)} s (${indexRuns} index run${indexRuns === 1 ? '' : 's'}); virtgpu_vq.c's VRL001: ${sec(result.gpuMs)}`,
+    );
     await conn.sendRequest('shutdown');
     await conn.sendNotification('exit');
     server.kill();
@@ -120,11 +146,18 @@ async function start(tree: string, cacheDir: string, withEdits: boolean): Promis
   const file = path.join(tree, 'drivers/net/virtio_net.c');
   const uri = pathToFileURL(file).href;
   const text = fs.readFileSync(file, 'utf8');
-  const waitVersion = (v: number) => new Promise<number>(resolve => {
-    const check = () => { const p = published.get(uri); if (p && p.version === v) { onPublish = undefined; resolve(p.at); } };
-    onPublish = check;
-    check();
-  });
+  const waitVersion = (v: number) =>
+    new Promise<number>(resolve => {
+      const check = () => {
+        const p = published.get(uri);
+        if (p && p.version === v) {
+          onPublish = undefined;
+          resolve(p.at);
+        }
+      };
+      onPublish = check;
+      check();
+    });
   await conn.sendNotification('textDocument/didOpen', { textDocument: { uri, languageId: 'c', version: 1, text } });
   await waitVersion(1);
   const lines = text.split('\n');
@@ -143,16 +176,29 @@ async function start(tree: string, cacheDir: string, withEdits: boolean): Promis
   const warm = edits.slice(5);
   console.log(`tree: ${tree}`);
   console.log(`VRL001 findings in the workspace after the index: ${findings.length}`);
-  console.log(`initial index of the workspace (target <= 3 s):        ${(indexMs / 1000).toFixed(2)} s (${indexRuns} index run${indexRuns === 1 ? '' : 's'})`);
-  console.log(`virtgpu_vq.c opened at initialized -> its VRL001 published: ${gpuFirst === undefined ? 'never' : `${((gpuFirst - t0) / 1000).toFixed(2)} s (${gpuFindings} findings)`}, whole index ${(indexMs / 1000).toFixed(2)} s`);
+  console.log(
+    `initial index of the workspace (target <= 3 s):        ${(indexMs / 1000).toFixed(2)} s (${indexRuns} index run${indexRuns === 1 ? '' : 's'})`,
+  );
+  console.log(
+    `virtgpu_vq.c opened at initialized -> its VRL001 published: ${gpuFirst === undefined ? 'never' : `${((gpuFirst - t0) / 1000).toFixed(2)} s (${gpuFindings} findings)`}, whole index ${(indexMs / 1000).toFixed(2)} s`,
+  );
   const shown = progress.filter(p => p.message);
-  console.log(`progress reports: ${shown.length}: ${shown.map(p => `${((p.at - t0) / 1000).toFixed(2)} s "${p.message}" ${p.percentage ?? ''}%`).join('; ')}`);
-  console.log(`request latency while indexing (median / p95 / max):   ${median(latencies).toFixed(1)} / ${pct(latencies, 0.95).toFixed(1)} / ${Math.max(...latencies).toFixed(1)} ms over ${latencies.length} requests`);
-  console.log(`one-line edit in virtio_net.c -> diagnostics published (median, target < 30 ms): ${median(warm).toFixed(1)} ms (p90 ${pct(warm, 0.9).toFixed(1)} ms, ${warm.length} edits)`);
+  console.log(
+    `progress reports: ${shown.length}: ${shown.map(p => `${((p.at - t0) / 1000).toFixed(2)} s "${p.message}" ${p.percentage ?? ''}%`).join('; ')}`,
+  );
+  console.log(
+    `request latency while indexing (median / p95 / max):   ${median(latencies).toFixed(1)} / ${pct(latencies, 0.95).toFixed(1)} / ${Math.max(...latencies).toFixed(1)} ms over ${latencies.length} requests`,
+  );
+  console.log(
+    `one-line edit in virtio_net.c -> diagnostics published (median, target < 30 ms): ${median(warm).toFixed(1)} ms (p90 ${pct(warm, 0.9).toFixed(1)} ms, ${warm.length} edits)`,
+  );
   await conn.sendRequest('shutdown');
   await conn.sendNotification('exit');
   server.kill();
   return result;
 }
 
-main().catch(e => { console.error(e); process.exitCode = 1; });
+main().catch(e => {
+  console.error(e);
+  process.exitCode = 1;
+});

@@ -14,12 +14,20 @@ async function main(): Promise<void> {
   let drains = 0;
   for (const f of r.facts) {
     functions += f.functions.length;
-    for (const fn of f.functions) { lockOps += fn.lockOps.length; drains += fn.drains.length; }
+    for (const fn of f.functions) {
+      lockOps += fn.lockOps.length;
+      drains += fn.drains.length;
+    }
   }
-  console.log(`files read ${r.stats.filesRead}, parsed ${r.stats.filesParsed}, skipped with a warning ${r.warnings.length - failed.length}, analysis failures ${failed.length}`);
+  console.log(
+    `files read ${r.stats.filesRead}, parsed ${r.stats.filesParsed}, skipped with a warning ${r.warnings.length - failed.length}, analysis failures ${failed.length}`,
+  );
   console.log(`functions ${functions}, lock operations ${lockOps}, drains ${drains}, ${((performance.now() - t0) / 1000).toFixed(0)} s`);
   for (const w of r.warnings) console.log(`  ${w}`);
   if (failed.length) process.exitCode = 1;
 }
 
-main().catch(e => { console.error(e); process.exitCode = 1; });
+main().catch(e => {
+  console.error(e);
+  process.exitCode = 1;
+});

@@ -9,7 +9,12 @@
 
 import { DRAIN_SHAPES, LockKind, SimConfig, Stale, Target, explore, runTimed, simulateTimed } from '../src/sim';
 
-interface Row { lock: LockKind; target: Target; stale: Stale; cbLock: boolean }
+interface Row {
+  lock: LockKind;
+  target: Target;
+  stale: Stale;
+  cbLock: boolean;
+}
 
 // §9 main table; spin_lock stands for spin_lock, _bh and mutex (identical state spaces).
 const ROWS: Row[] = [];
@@ -43,7 +48,8 @@ function median(xs: number[]): number {
 
 /** Median wall time and median CPU time (user + system) of `runs` calls, in ms. */
 function time(f: () => void, runs: number): string {
-  const wall: number[] = [], cpu: number[] = [];
+  const wall: number[] = [],
+    cpu: number[] = [];
   for (let i = 0; i < runs; i++) {
     const c0 = process.cpuUsage();
     const t0 = performance.now();
@@ -99,8 +105,14 @@ function countsV2(): void {
       for (const [env, e] of ENVS) {
         for (const eventIdx of [false, true]) {
           for (const stale of ['prompt', 'lax'] as Stale[]) {
-            line([drain, lock, env, eventIdx ? 'event-idx' : 'flags', stale,
-              ...NS_V2.map(n => cellFor({ ...e, drain, lock, eventIdx, stale, n }))]);
+            line([
+              drain,
+              lock,
+              env,
+              eventIdx ? 'event-idx' : 'flags',
+              stale,
+              ...NS_V2.map(n => cellFor({ ...e, drain, lock, eventIdx, stale, n })),
+            ]);
           }
         }
       }
@@ -109,8 +121,14 @@ function countsV2(): void {
   for (const [env, e] of ENVS.slice(0, 2)) {
     for (const eventIdx of [false, true]) {
       for (const stale of ['prompt', 'cached', 'lax'] as Stale[]) {
-        line(['napi', 'none', env, eventIdx ? 'event-idx' : 'flags', stale,
-          ...NS_V2.map(n => cellFor({ ...e, napi: true, lock: 'none', eventIdx, stale, n }))]);
+        line([
+          'napi',
+          'none',
+          env,
+          eventIdx ? 'event-idx' : 'flags',
+          stale,
+          ...NS_V2.map(n => cellFor({ ...e, napi: true, lock: 'none', eventIdx, stale, n })),
+        ]);
       }
     }
   }
@@ -119,19 +137,31 @@ function countsV2(): void {
 function timings(quick: boolean): void {
   const runs = quick ? 1 : 5;
   console.log('');
-  console.log(`default model (spin_lock, same CPU, work local, prompt, flags), N=3, all properties: ${time(() => explore({ n: 3 }), runs)}`);
+  console.log(
+    `default model (spin_lock, same CPU, work local, prompt, flags), N=3, all properties: ${time(() => explore({ n: 3 }), runs)}`,
+  );
   console.log(`default model, N=5, all properties: ${time(() => explore({ n: 5 }), runs)}`);
   const big: Partial<SimConfig> = { n: 5, target: 'any', wqLocal: true, lat: true, stale: 'cached', cbLock: true, eventIdx: true };
   const r = explore(big, { traceStates: false });
-  console.log(`largest variant (any, WQLOCAL, LAT, cached, cb-lock, EVIDX), N=5: ${r.states} states, ` +
-    `${r.storedStates} stored with observers: ${time(() => explore(big), runs)}`);
+  console.log(
+    `largest variant (any, WQLOCAL, LAT, cached, cb-lock, EVIDX), N=5: ${r.states} states, ` +
+      `${r.storedStates} stored with observers: ${time(() => explore(big), runs)}`,
+  );
   const tRuns = quick ? 1 : 3;
   let last = simulateTimed({ completions: 1 });
-  console.log(`timed mode, 1,000,000 completions, one run: ${time(() => { runTimed({ completions: 1_000_000 }); }, tRuns)}`);
+  console.log(
+    `timed mode, 1,000,000 completions, one run: ${time(() => {
+      runTimed({ completions: 1_000_000 });
+    }, tRuns)}`,
+  );
   for (const notify of ['event-idx', 'flags'] as const) {
-    const both = time(() => { last = simulateTimed({ completions: 1_000_000, notify }); }, tRuns);
-    console.log(`timed mode (${notify}, R=${last.params.ring}), 1,000,000 completions, as written + irqsave (two runs): ${both} ` +
-      `(unhandled ${(100 * last.asIs.unhandledFraction).toFixed(2)}% / ${(100 * last.irqsave.unhandledFraction).toFixed(2)}%)`);
+    const both = time(() => {
+      last = simulateTimed({ completions: 1_000_000, notify });
+    }, tRuns);
+    console.log(
+      `timed mode (${notify}, R=${last.params.ring}), 1,000,000 completions, as written + irqsave (two runs): ${both} ` +
+        `(unhandled ${(100 * last.asIs.unhandledFraction).toFixed(2)}% / ${(100 * last.irqsave.unhandledFraction).toFixed(2)}%)`,
+    );
   }
 }
 

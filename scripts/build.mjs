@@ -21,10 +21,7 @@ function walk(dir, out = []) {
   return out;
 }
 
-const wasm = [
-  require.resolve('web-tree-sitter/tree-sitter.wasm'),
-  require.resolve('tree-sitter-c/tree-sitter-c.wasm'),
-];
+const wasm = [require.resolve('web-tree-sitter/tree-sitter.wasm'), require.resolve('tree-sitter-c/tree-sitter-c.wasm')];
 
 const entries = [
   ['src/cli/main.ts', 'dist/cli.js', { banner: { js: '#!/usr/bin/env node' } }],
@@ -35,30 +32,37 @@ const entries = [
 ];
 
 mkdirSync(path.join(root, 'dist'), { recursive: true });
-await Promise.all(entries
-  .filter(([src]) => existsSync(path.join(root, src)))
-  .map(([src, out, extra]) => esbuild.build({
-    entryPoints: [path.join(root, src)],
-    outfile: path.join(root, out),
-    bundle: true,
-    platform: 'node',
-    format: 'cjs',
-    target: 'node20',
-    sourcemap: production ? false : 'linked',
-    minify: production,
-    logLevel: 'warning',
-    define,
-    // The CommonJS build of web-tree-sitter: its ES module reads import.meta.url, which a CJS
-    // bundle does not have.
-    alias: { 'web-tree-sitter': require.resolve('web-tree-sitter') },
-    ...extra,
-  })));
+await Promise.all(
+  entries
+    .filter(([src]) => existsSync(path.join(root, src)))
+    .map(([src, out, extra]) =>
+      esbuild.build({
+        entryPoints: [path.join(root, src)],
+        outfile: path.join(root, out),
+        bundle: true,
+        platform: 'node',
+        format: 'cjs',
+        target: 'node20',
+        sourcemap: production ? false : 'linked',
+        minify: production,
+        logLevel: 'warning',
+        define,
+        // The CommonJS build of web-tree-sitter: its ES module reads import.meta.url, which a CJS
+        // bundle does not have.
+        alias: { 'web-tree-sitter': require.resolve('web-tree-sitter') },
+        ...extra,
+      }),
+    ),
+);
 for (const f of wasm) copyFileSync(f, path.join(root, 'dist', path.basename(f)));
 
 if (!production) {
   rmSync(path.join(root, 'out'), { recursive: true, force: true });
-  const sources = [...walk(path.join(root, 'src')), ...walk(path.join(root, 'test')),
-    ...(existsSync(path.join(root, 'bench')) ? walk(path.join(root, 'bench')) : [])];
+  const sources = [
+    ...walk(path.join(root, 'src')),
+    ...walk(path.join(root, 'test')),
+    ...(existsSync(path.join(root, 'bench')) ? walk(path.join(root, 'bench')) : []),
+  ];
   await esbuild.build({
     entryPoints: sources,
     outdir: path.join(root, 'out'),

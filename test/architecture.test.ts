@@ -35,24 +35,34 @@ function offenders(layer: string, banned: (spec: string, file: string) => boolea
   return bad;
 }
 
-const isEditorOrLsp = (spec: string) => spec === 'vscode' || spec.startsWith('vscode-languageserver') || spec.startsWith('vscode-languageclient') || spec.startsWith('vscode-jsonrpc');
+const isEditorOrLsp = (spec: string) =>
+  spec === 'vscode' ||
+  spec.startsWith('vscode-languageserver') ||
+  spec.startsWith('vscode-languageclient') ||
+  spec.startsWith('vscode-jsonrpc');
 const reaches = (from: string, spec: string, layer: string) =>
   spec.startsWith('.') && path.resolve(path.dirname(from), spec).startsWith(path.join(SRC, layer) + path.sep);
 
 describe('architecture', () => {
   it('finds imports in every form it checks (the checker itself)', () => {
-    assert.deepEqual(importsOf("import * as v from 'vscode';\nexport { x } from \"../server/a\";\nconst m = require('vscode-languageserver/node');\nimport 'side';\nawait import('./dyn');"),
-      ['vscode', '../server/a', 'vscode-languageserver/node', 'side', './dyn']);
+    assert.deepEqual(
+      importsOf(
+        "import * as v from 'vscode';\nexport { x } from \"../server/a\";\nconst m = require('vscode-languageserver/node');\nimport 'side';\nawait import('./dyn');",
+      ),
+      ['vscode', '../server/a', 'vscode-languageserver/node', 'side', './dyn'],
+    );
   });
 
   for (const layer of ['analysis', 'fix', 'sim', 'api']) {
     it(`src/${layer} imports neither vscode, an LSP package, nor a front end`, () => {
-      assert.deepEqual(offenders(layer, (spec, f) => isEditorOrLsp(spec) ||
-        ['server', 'client', 'cli'].some(l => reaches(f, spec, l))), []);
+      assert.deepEqual(
+        offenders(layer, (spec, f) => isEditorOrLsp(spec) || ['server', 'client', 'cli'].some(l => reaches(f, spec, l))),
+        [],
+      );
     });
   }
 
-  it('only gitInfo.ts and scan.ts import child_process; only kernelTools.ts starts processes through gitInfo\'s runner', () => {
+  it("only gitInfo.ts and scan.ts import child_process; only kernelTools.ts starts processes through gitInfo's runner", () => {
     // ARCHITECTURE.md: the core modules that may start processes. gitInfo.ts runs git and holds
     // the hardened runner (runProgram); kernelTools.ts runs the kernel tree's scripts and git
     // through it; scan.ts may start ripgrep. The front ends start none themselves.
@@ -67,14 +77,24 @@ describe('architecture', () => {
     assert.deepEqual(runners.sort(), ['fix/gitInfo.ts', 'fix/kernelTools.ts']);
   });
 
-  it('the simulator does not import the view\'s types (src/shared): src/api converts its results', () => {
-    assert.deepEqual(offenders('sim', (spec, f) => reaches(f, spec, 'shared') || reaches(f, spec, 'api')), []);
+  it("the simulator does not import the view's types (src/shared): src/api converts its results", () => {
+    assert.deepEqual(
+      offenders('sim', (spec, f) => reaches(f, spec, 'shared') || reaches(f, spec, 'api')),
+      [],
+    );
   });
 
   it('only src/client imports vscode; the CLI imports neither the server nor the client', () => {
     for (const layer of ['analysis', 'fix', 'sim', 'api', 'server', 'cli', 'shared', 'report']) {
-      assert.deepEqual(offenders(layer, spec => spec === 'vscode'), [], layer);
+      assert.deepEqual(
+        offenders(layer, spec => spec === 'vscode'),
+        [],
+        layer,
+      );
     }
-    assert.deepEqual(offenders('cli', (spec, f) => reaches(f, spec, 'server') && !/\/lsp\.ts$/.test(f) || reaches(f, spec, 'client')), []);
+    assert.deepEqual(
+      offenders('cli', (spec, f) => (reaches(f, spec, 'server') && !/\/lsp\.ts$/.test(f)) || reaches(f, spec, 'client')),
+      [],
+    );
   });
 });

@@ -4,8 +4,8 @@
 
 /** What holding a lock does to hard IRQs on the holder's CPU. */
 export type IrqEffect =
-  | 'irqs-on'     // spin_lock, spin_lock_bh, raw_spin_lock, read_lock, ...: hard IRQs stay enabled
-  | 'irqs-off';   // spin_lock_irqsave, spin_lock_irq, local_irq_save, ...
+  | 'irqs-on' // spin_lock, spin_lock_bh, raw_spin_lock, read_lock, ...: hard IRQs stay enabled
+  | 'irqs-off'; // spin_lock_irqsave, spin_lock_irq, local_irq_save, ...
 
 export type LockFamily = 'spinlock' | 'raw_spinlock' | 'rwlock' | 'irq' | 'mutex';
 
@@ -63,13 +63,26 @@ export const LOCK_APIS: ReadonlyMap<string, LockApi> = new Map(lockRows.map(r =>
 export const TRYLOCK_APIS: ReadonlyMap<string, LockApi> = new Map(
   ['spin_', 'raw_spin_', 'read_', 'write_'].flatMap(p => {
     const fam: LockFamily = p === 'spin_' ? 'spinlock' : p === 'raw_spin_' ? 'raw_spinlock' : 'rwlock';
-    const row = (suffix: string, irq: IrqEffect, variant: LockApi['variant'], flagsArg?: number): [string, LockApi] =>
-      [`${p}trylock${suffix}`, { name: `${p}trylock${suffix}`, action: 'lock', family: fam, irq, variant, lockArg: 0, flagsArg }];
-    return [row('', 'irqs-on', ''), row('_bh', 'irqs-on', '_bh'), row('_irq', 'irqs-off', '_irq'), row('_irqsave', 'irqs-off', '_irqsave', 1)];
-  }));
+    const row = (suffix: string, irq: IrqEffect, variant: LockApi['variant'], flagsArg?: number): [string, LockApi] => [
+      `${p}trylock${suffix}`,
+      { name: `${p}trylock${suffix}`, action: 'lock', family: fam, irq, variant, lockArg: 0, flagsArg },
+    ];
+    return [
+      row('', 'irqs-on', ''),
+      row('_bh', 'irqs-on', '_bh'),
+      row('_irq', 'irqs-off', '_irq'),
+      row('_irqsave', 'irqs-off', '_irqsave', 1),
+    ];
+  }),
+);
 
 /** Guard classes of include/linux/spinlock.h and mutex.h usable with guard() / scoped_guard(). */
-export interface GuardClass { name: string; family: LockFamily; irq: IrqEffect; variant: LockApi['variant'] }
+export interface GuardClass {
+  name: string;
+  family: LockFamily;
+  irq: IrqEffect;
+  variant: LockApi['variant'];
+}
 
 const guardRows: GuardClass[] = [
   { name: 'spinlock', family: 'spinlock', irq: 'irqs-on', variant: '' },
@@ -104,7 +117,13 @@ export function isIrqUnsafeSpin(family: LockFamily, irq: IrqEffect): boolean {
  * Work queueing APIs (include/linux/workqueue.h): the argument index of the work item, and of
  * the workqueue, the CPU (NUMA node for queue_work_node) and the delay where the API takes one.
  */
-export interface ScheduleApi { workArg: number; delayed: boolean; wqArg?: number; cpuArg?: number; delayArg?: number }
+export interface ScheduleApi {
+  workArg: number;
+  delayed: boolean;
+  wqArg?: number;
+  cpuArg?: number;
+  delayArg?: number;
+}
 export const SCHEDULE_APIS: ReadonlyMap<string, ScheduleApi> = new Map<string, ScheduleApi>([
   ['schedule_work', { workArg: 0, delayed: false }],
   ['schedule_work_on', { workArg: 1, delayed: false, cpuArg: 0 }],
@@ -165,11 +184,31 @@ export const VQ_SETUP_APIS: ReadonlyMap<string, { arg: number; array: boolean }>
 
 /** Helpers that sleep: holding a spinlock across them is already a bug, and irqsave makes it worse. */
 export const SLEEPING_APIS: ReadonlySet<string> = new Set([
-  'msleep', 'ssleep', 'usleep_range', 'schedule', 'schedule_timeout', 'wait_event', 'wait_event_interruptible',
-  'wait_for_completion', 'wait_for_completion_timeout', 'wait_for_completion_interruptible', 'mutex_lock',
-  'mutex_lock_interruptible', 'down', 'down_interruptible', 'flush_work', 'cancel_work_sync',
-  'cancel_delayed_work_sync', 'flush_workqueue', 'synchronize_rcu', 'might_sleep', 'cond_resched',
-  'vmalloc', 'vfree', 'copy_to_user', 'copy_from_user',
+  'msleep',
+  'ssleep',
+  'usleep_range',
+  'schedule',
+  'schedule_timeout',
+  'wait_event',
+  'wait_event_interruptible',
+  'wait_for_completion',
+  'wait_for_completion_timeout',
+  'wait_for_completion_interruptible',
+  'mutex_lock',
+  'mutex_lock_interruptible',
+  'down',
+  'down_interruptible',
+  'flush_work',
+  'cancel_work_sync',
+  'cancel_delayed_work_sync',
+  'flush_workqueue',
+  'synchronize_rcu',
+  'might_sleep',
+  'cond_resched',
+  'vmalloc',
+  'vfree',
+  'copy_to_user',
+  'copy_from_user',
 ]);
 
 /**
@@ -180,23 +219,32 @@ export const SLEEPING_APIS: ReadonlySet<string> = new Set([
  * virtqueue_napi_schedule(napi, vq), include/linux/interrupt.h (tasklet_*).
  */
 export const NAPI_SCHEDULE_APIS: ReadonlyMap<string, { objArg: number }> = new Map([
-  ['napi_schedule', { objArg: 0 }], ['napi_schedule_irqoff', { objArg: 0 }], ['__napi_schedule', { objArg: 0 }],
-  ['__napi_schedule_irqoff', { objArg: 0 }], ['virtqueue_napi_schedule', { objArg: 0 }],
+  ['napi_schedule', { objArg: 0 }],
+  ['napi_schedule_irqoff', { objArg: 0 }],
+  ['__napi_schedule', { objArg: 0 }],
+  ['__napi_schedule_irqoff', { objArg: 0 }],
+  ['virtqueue_napi_schedule', { objArg: 0 }],
 ]);
 export const NAPI_ADD_APIS: ReadonlyMap<string, { objArg: number; fnArg: number }> = new Map([
-  ['netif_napi_add', { objArg: 1, fnArg: 2 }], ['netif_napi_add_weight', { objArg: 1, fnArg: 2 }],
-  ['netif_napi_add_tx', { objArg: 1, fnArg: 2 }], ['netif_napi_add_tx_weight', { objArg: 1, fnArg: 2 }],
-  ['netif_napi_add_config', { objArg: 1, fnArg: 2 }], ['netif_napi_add_locked', { objArg: 1, fnArg: 2 }],
+  ['netif_napi_add', { objArg: 1, fnArg: 2 }],
+  ['netif_napi_add_weight', { objArg: 1, fnArg: 2 }],
+  ['netif_napi_add_tx', { objArg: 1, fnArg: 2 }],
+  ['netif_napi_add_tx_weight', { objArg: 1, fnArg: 2 }],
+  ['netif_napi_add_config', { objArg: 1, fnArg: 2 }],
+  ['netif_napi_add_locked', { objArg: 1, fnArg: 2 }],
 ]);
 export const TASKLET_SCHEDULE_APIS: ReadonlyMap<string, { objArg: number }> = new Map([
-  ['tasklet_schedule', { objArg: 0 }], ['tasklet_hi_schedule', { objArg: 0 }],
+  ['tasklet_schedule', { objArg: 0 }],
+  ['tasklet_hi_schedule', { objArg: 0 }],
 ]);
 export const TASKLET_INIT_APIS: ReadonlyMap<string, { objArg: number; fnArg: number }> = new Map([
-  ['tasklet_setup', { objArg: 0, fnArg: 1 }], ['tasklet_init', { objArg: 0, fnArg: 1 }],
+  ['tasklet_setup', { objArg: 0, fnArg: 1 }],
+  ['tasklet_init', { objArg: 0, fnArg: 1 }],
 ]);
 
 /** wake_up*(&wq) (include/linux/wait.h): the wait queue head is argument 0. */
-export const WAKE_API = /^wake_up(?:_interruptible|_all|_interruptible_all|_nr|_interruptible_nr|_poll|_interruptible_poll|_sync|_interruptible_sync|_locked|_all_locked)?$/;
+export const WAKE_API =
+  /^wake_up(?:_interruptible|_all|_interruptible_all|_nr|_interruptible_nr|_poll|_interruptible_poll|_sync|_interruptible_sync|_locked|_all_locked)?$/;
 /**
  * wait_event*(wq, condition): the condition is evaluated by the waiting task. The _lock_irq and
  * _locked_irq forms evaluate it under spin_lock_irq(), which the lock dataflow does not see: not

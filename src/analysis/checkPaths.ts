@@ -10,7 +10,10 @@ import type { Finding } from './rules/rule';
 import { defaultWorkers, driverFilesWithRipgrep, errnoText, isCSource, parseClock, ripgrep, ScanPool, type ScanStats } from './scan';
 
 export class PathError extends Error {
-  constructor(readonly path: string, readonly reason: string) {
+  constructor(
+    readonly path: string,
+    readonly reason: string,
+  ) {
     super(`${path}: ${reason}`);
   }
 }
@@ -46,7 +49,9 @@ export async function checkPaths(paths: string[], opts: CheckOptions = {}): Prom
   const t0 = performance.now();
   const parse0 = parseClock.ms;
   const ms: Record<string, number> = { start: t0 };
-  const timing = process.env.VRL_TIMING ? (label: string) => console.error(`[timing] ${label} ${(performance.now() - t0).toFixed(0)} ms`) : () => {};
+  const timing = process.env.VRL_TIMING
+    ? (label: string) => console.error(`[timing] ${label} ${(performance.now() - t0).toFixed(0)} ms`)
+    : () => {};
   const dirs: string[] = [];
   const explicit: string[] = [];
   for (const p of paths) {
@@ -73,7 +78,8 @@ export async function checkPaths(paths: string[], opts: CheckOptions = {}): Prom
     // A named file's neighbours are context (a callback registered in virtgpu_kms.c for a
     // handler in virtgpu_vq.c): read with the prefilter, used for linking, not reported.
     const explicitSet = new Set(explicit);
-    const context = [...new Set(explicit.map(f => path.dirname(f)))].flatMap(listCFiles)
+    const context = [...new Set(explicit.map(f => path.dirname(f)))]
+      .flatMap(listCFiles)
       .filter(f => !explicitSet.has(f) && !dirs.some(d => isUnder(f, d)));
     const [walked, named] = [await pool.scan(dirs, context, { prefilter: opts.prefilter }), await pool.scan([], explicit, { all: true })];
     timing('scan');
@@ -86,7 +92,8 @@ export async function checkPaths(paths: string[], opts: CheckOptions = {}): Prom
     for (const f of files) {
       const d = path.dirname(f);
       const list = byDir.get(d);
-      if (list) list.push(f); else byDir.set(d, [f]);
+      if (list) list.push(f);
+      else byDir.set(d, [f]);
     }
     const warnings = [...named.warnings, ...walked.warnings];
     const listed = new Map<string, string[]>();
@@ -114,8 +121,8 @@ export async function checkPaths(paths: string[], opts: CheckOptions = {}): Prom
         return out;
       },
     };
-    warnings.push(...await project.expand(host));
-    warnings.push(...await project.linkWrappers(host));
+    warnings.push(...(await project.expand(host)));
+    warnings.push(...(await project.linkWrappers(host)));
     timing('expand');
     ms.expand = performance.now() - t0 - ms.scan;
     const inScope = (f: string) => explicitSet.has(f) || dirs.some(d => isUnder(f, d));
@@ -149,7 +156,10 @@ function isUnder(file: string, dir: string): boolean {
 
 function listCFiles(dir: string): string[] {
   try {
-    return fs.readdirSync(dir, { withFileTypes: true }).filter(e => e.isFile() && isCSource(e.name)).map(e => path.join(dir, e.name));
+    return fs
+      .readdirSync(dir, { withFileTypes: true })
+      .filter(e => e.isFile() && isCSource(e.name))
+      .map(e => path.join(dir, e.name));
   } catch {
     return [];
   }

@@ -22,7 +22,10 @@ export function disabledRegions(text: string): [number, number][] {
       stack.push(zero && !inside ? { start: m.index + m[0].length } : {});
     } else if (stack.length) {
       const top = stack[stack.length - 1];
-      if (top.start !== undefined) { out.push([top.start, m.index]); top.start = undefined; }
+      if (top.start !== undefined) {
+        out.push([top.start, m.index]);
+        top.start = undefined;
+      }
       if (kw === 'endif') stack.pop();
     }
   }

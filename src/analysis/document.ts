@@ -7,7 +7,18 @@
 // change the file's item structure (a brace, a comment or string delimiter, a preprocessor line),
 // or when a body parses differently alone. Tests check that the facts always equal those of a
 // fresh parse.
-import { assembleFacts, collectItems, extractItem, ItemCache, itemKey, LOCKISH, shiftItem, withWrappers, type ItemFacts, type ItemPart } from './extract';
+import {
+  assembleFacts,
+  collectItems,
+  extractItem,
+  ItemCache,
+  itemKey,
+  LOCKISH,
+  shiftItem,
+  withWrappers,
+  type ItemFacts,
+  type ItemPart,
+} from './extract';
 import { withoutDisabledCode } from './disabled';
 import type { FileFacts } from './facts';
 import { IncrementalDocument, parseC, type Node, type Point } from './parser';
@@ -82,12 +93,17 @@ export class AnalysedDocument {
   /** How the last edit was handled, for tests and the benchmark. */
   lastEdit: 'body' | 'reparse' | 'none' = 'none';
 
-  constructor(readonly file: string, text: string) {
+  constructor(
+    readonly file: string,
+    text: string,
+  ) {
     this.doc = new IncrementalDocument(text);
     this.rebuild();
   }
 
-  get text(): string { return this.doc.text; }
+  get text(): string {
+    return this.doc.text;
+  }
 
   /** Replaces [start, end) with `insert`; `points` are the positions of start and end if known. */
   edit(start: number, end: number, insert: string, points?: { start: Point; end: Point }): void {
@@ -95,13 +111,18 @@ export class AnalysedDocument {
     const removed = this.doc.text.slice(start, end);
     const i = this.itemsStale ? -1 : this.items.findIndex(it => it.bodyOpen >= 0 && it.bodyOpen < start && end <= it.bodyClose);
     const item = this.items[i];
-    const safe = item !== undefined && item.column === 0 && !STRUCTURAL.test(insert) && !STRUCTURAL.test(removed)
-      && balanced(insert) && balanced(removed)
+    const safe =
+      item !== undefined &&
+      item.column === 0 &&
+      !STRUCTURAL.test(insert) &&
+      !STRUCTURAL.test(removed) &&
+      balanced(insert) &&
+      balanced(removed) &&
       // `*` next to an existing `/` would open or close a comment.
-      && !(/\*/.test(insert) && (this.doc.text[start - 1] === '/' || this.doc.text[end] === '/'))
+      !(/\*/.test(insert) && (this.doc.text[start - 1] === '/' || this.doc.text[end] === '/')) &&
       // A line break added or removed in a `//` comment or a preprocessor line, or after a `\`,
       // moves code into or out of it.
-      && !(/[\n\r]/.test(insert + removed) && lineBreakMatters(this.doc.text, start));
+      !(/[\n\r]/.test(insert + removed) && lineBreakMatters(this.doc.text, start));
     if (!safe) {
       // Parsed when the facts are asked for, so a burst of edits costs one re-parse.
       this.sumDirty = true;
@@ -111,7 +132,11 @@ export class AnalysedDocument {
       this.lastEdit = 'reparse';
       return;
     }
-    const rows = (t: string) => { let n = 0; for (let k = t.indexOf('\n'); k !== -1; k = t.indexOf('\n', k + 1)) n++; return n; };
+    const rows = (t: string) => {
+      let n = 0;
+      for (let k = t.indexOf('\n'); k !== -1; k = t.indexOf('\n', k + 1)) n++;
+      return n;
+    };
     const delta = insert.length - removed.length;
     const dRows = rows(insert) - rows(removed);
     const wrapperish = (t: string) => LOCKISH.test(t) || !!this.sums?.callRe?.test(t);
@@ -125,7 +150,11 @@ export class AnalysedDocument {
     item.stale = true;
     for (let j = i + 1; j < this.items.length; j++) {
       const it = this.items[j];
-      it.start += delta; it.end += delta; it.bodyOpen += delta; it.bodyClose += delta; it.row += dRows;
+      it.start += delta;
+      it.end += delta;
+      it.bodyOpen += delta;
+      it.bodyClose += delta;
+      it.row += dRows;
       it.facts = shiftItem(it.facts, delta, dRows);
     }
   }
@@ -171,7 +200,10 @@ export class AnalysedDocument {
       it.stale = false;
     }
     let lines: LineIndex | undefined;
-    this.factsMemo = withWrappers(assembleFacts(this.file, text, this.items, () => (lines ??= new LineIndex(text))), this.sums!);
+    this.factsMemo = withWrappers(
+      assembleFacts(this.file, text, this.items, () => (lines ??= new LineIndex(text))),
+      this.sums!,
+    );
     return this.factsMemo;
   }
 
@@ -186,7 +218,13 @@ export class AnalysedDocument {
     try {
       const found: Node[] = [];
       collectItems(tree.rootNode, found);
-      if (found.length !== 1 || found[0].type !== 'function_definition' || found[0].startIndex !== 0 || found[0].endIndex !== itemText.length) return undefined;
+      if (
+        found.length !== 1 ||
+        found[0].type !== 'function_definition' ||
+        found[0].startIndex !== 0 ||
+        found[0].endIndex !== itemText.length
+      )
+        return undefined;
       const body = found[0].childForFieldName('body');
       if (!body) return undefined;
       return shiftItem(extractItem(found[0], itemText, new LineIndex(itemText), fileLockSummaries(this.doc.text)), it.start, it.row);
@@ -227,7 +265,11 @@ export class AnalysedDocument {
       // The fast path needs a body closed by a real `}` (not one the parser made up), in a
       // function the parser did not reach through error recovery.
       let inError = false;
-      for (let p = n.parent; p; p = p.parent) if (p.type === 'ERROR') { inError = true; break; }
+      for (let p = n.parent; p; p = p.parent)
+        if (p.type === 'ERROR') {
+          inError = true;
+          break;
+        }
       // Its `}` must also be the one that matches its `{`: error recovery inside a body can end
       // the function at another `}` (an unclosed block inside it), and then an edit in what is
       // really the next function changes where the recovery ends it.
@@ -235,15 +277,30 @@ export class AnalysedDocument {
       // this one once its body changes.
       let after = n.nextNamedSibling;
       while (after?.type === 'comment') after = after.nextNamedSibling;
-      const closed = !inError && !after?.hasError && !!body && text[body.startIndex] === '{' && text[body.endIndex - 1] === '}' && !body.lastChild?.isMissing
-        && bracesMatch(text.slice(body.startIndex, body.endIndex));
+      const closed =
+        !inError &&
+        !after?.hasError &&
+        !!body &&
+        text[body.startIndex] === '{' &&
+        text[body.endIndex - 1] === '}' &&
+        !body.lastChild?.isMissing &&
+        bracesMatch(text.slice(body.startIndex, body.endIndex));
       return {
-        start: n.startIndex, end: n.endIndex, row: n.startPosition.row, column: n.startPosition.column,
-        isFunction, bodyOpen: closed ? body!.startIndex : -1, bodyClose: closed ? body!.endIndex - 1 : -1,
-        facts, stale: false,
+        start: n.startIndex,
+        end: n.endIndex,
+        row: n.startPosition.row,
+        column: n.startPosition.column,
+        isFunction,
+        bodyOpen: closed ? body!.startIndex : -1,
+        bodyClose: closed ? body!.endIndex - 1 : -1,
+        facts,
+        stale: false,
       };
     });
     this.cache.sweep();
-    this.factsMemo = withWrappers(assembleFacts(this.file, text, this.items, () => lines), sums);
+    this.factsMemo = withWrappers(
+      assembleFacts(this.file, text, this.items, () => lines),
+      sums,
+    );
   }
 }

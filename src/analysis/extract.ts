@@ -3,22 +3,45 @@
 // produce ERROR and MISSING nodes; the walk keeps going through them, and where the tree is
 // unreliable the facts come from the item's text (call arguments, access paths).
 import type { Node, Tree } from './parser';
-import {
-  BINDING_APIS, DRAIN_APIS, GUARD_CLASSES, LOCK_APIS, SCHEDULE_APIS, TRYLOCK_APIS, VQ_SETUP_APIS, WQ_ALLOC_APIS,
-} from './apis';
+import { BINDING_APIS, DRAIN_APIS, GUARD_CLASSES, LOCK_APIS, SCHEDULE_APIS, TRYLOCK_APIS, VQ_SETUP_APIS, WQ_ALLOC_APIS } from './apis';
 import { exportedWrappers, fileLockSummaries, substituteArgs, type DriverWrappers, type FileSummaries } from './summaries';
 import { callbackOf, callbacksAt, entriesAssigned, entriesOfInitializer, type VqTableEntry } from './vqTables';
 import type {
-  ArgFact, BindingFact, CallbackRegFact, ContainerOfFact, ExprRef, FileFacts,
-  FunctionFacts, LockState, LoopFact, SuppressionFact, ParamFact, ScheduleFact, Span, TypeRef, VqSetupFact, WqAllocFact,
+  ArgFact,
+  BindingFact,
+  CallbackRegFact,
+  ContainerOfFact,
+  ExprRef,
+  FileFacts,
+  FunctionFacts,
+  LockState,
+  LoopFact,
+  SuppressionFact,
+  ParamFact,
+  ScheduleFact,
+  Span,
+  TypeRef,
+  VqSetupFact,
+  WqAllocFact,
 } from './facts';
 import {
-  identArg, LineIndex, maskNonCode, matchBrace, matchParen, normaliseLockExpr, parseExprRef, parseMemberPath, parseTypeText, splitArgs,
-  stripComments, type ArgText,
+  identArg,
+  LineIndex,
+  maskNonCode,
+  matchBrace,
+  matchParen,
+  normaliseLockExpr,
+  parseExprRef,
+  parseMemberPath,
+  parseTypeText,
+  splitArgs,
+  stripComments,
+  type ArgText,
 } from './text';
 
 /** A body that may take or drop a lock, or mask interrupts, needs the full dataflow. */
-export const LOCKISH = /\b(?:raw_spin_|spin_|read_|write_|mutex_)(?:un|try)?lock(?:_bh|_irq|_irqsave|_irqrestore|_nested|_interruptible){0,2}\s*\(|\b(?:scoped_)?guard\s*\(|\blocal_irq_(?:save|restore|disable|enable)\s*\(/;
+export const LOCKISH =
+  /\b(?:raw_spin_|spin_|read_|write_|mutex_)(?:un|try)?lock(?:_bh|_irq|_irqsave|_irqrestore|_nested|_interruptible){0,2}\s*\(|\b(?:scoped_)?guard\s*\(|\blocal_irq_(?:save|restore|disable|enable)\s*\(/;
 
 /** Calls after which the device raises no more interrupts on its queues (teardown). */
 const RESET_CALL = /^(?:virtio_reset_device|del_vqs)$/;
@@ -29,7 +52,8 @@ const RESET_KEY = 'reset:';
  * or binds and for container_of, callback tables, the loop context of a drain, and the objects
  * of the other deferrals VRL002 follows (NAPI, tasklets, wait queues).
  */
-export const NEEDS_TREE = /\b_*(?:INIT|DECLARE)_\w*WORK\w*|\b(?:schedule|queue|mod)_\w*work\w*\s*\(|container_of|\bcallbacks?\b|virtqueue_info|vq_callback_t|virtqueue_get_buf|\b(?:alloc|create)_\w*workqueue\w*\s*\(|napi_schedule|netif_napi_add|\btasklet_(?:schedule|hi_schedule|setup|init)\s*\(|\bwake_up\w*\s*\(|\bwait_event\w*\s*\(/;
+export const NEEDS_TREE =
+  /\b_*(?:INIT|DECLARE)_\w*WORK\w*|\b(?:schedule|queue|mod)_\w*work\w*\s*\(|container_of|\bcallbacks?\b|virtqueue_info|vq_callback_t|virtqueue_get_buf|\b(?:alloc|create)_\w*workqueue\w*\s*\(|napi_schedule|netif_napi_add|\btasklet_(?:schedule|hi_schedule|setup|init)\s*\(|\bwake_up\w*\s*\(|\bwait_event\w*\s*\(/;
 
 /** A workqueue allocation: the target's type is read from the tree (NEEDS_TREE). */
 const WQ_ALLOC = /\b(?:alloc_(?:ordered_)?workqueue(?:_lockdep_map)?|create_(?:singlethread_|freezable_)?workqueue)\s*\(/;
@@ -55,7 +79,10 @@ export interface ExtractOptions {
 export class ItemCache {
   private entries = new Map<string, { facts: ItemFacts; start: number; line: number; column: number }>();
   private live = new Set<string>();
-  get(text: string) { this.live.add(text); return this.entries.get(text); }
+  get(text: string) {
+    this.live.add(text);
+    return this.entries.get(text);
+  }
   set(text: string, facts: ItemFacts, start: number, line: number, column: number) {
     this.live.add(text);
     this.entries.set(text, { facts, start, line, column });
@@ -65,7 +92,9 @@ export class ItemCache {
     for (const k of this.entries.keys()) if (!this.live.has(k)) this.entries.delete(k);
     this.live.clear();
   }
-  get size() { return this.entries.size; }
+  get size() {
+    return this.entries.size;
+  }
 }
 
 export function extractFacts(file: string, tree: Tree, text: string, options: ExtractOptions = {}): FileFacts {
@@ -94,7 +123,11 @@ export function extractFacts(file: string, tree: Tree, text: string, options: Ex
     return { start: item.startIndex, end: item.endIndex, isFunction: item.type === 'function_definition', facts: itemFacts };
   });
   cache?.sweep();
-  return withWrappers(assembleFacts(file, text, parts, () => lines), sums, options.extra);
+  return withWrappers(
+    assembleFacts(file, text, parts, () => lines),
+    sums,
+    options.extra,
+  );
 }
 
 /** The file's facts with the wrappers other files may call, and those of other files it was extracted with. */
@@ -120,7 +153,12 @@ export function itemKey(item: Node, sigPrefix: string, text: string): string {
 }
 
 /** One top-level item's place in the text and its facts. */
-export interface ItemPart { start: number; end: number; isFunction: boolean; facts: ItemFacts }
+export interface ItemPart {
+  start: number;
+  end: number;
+  isFunction: boolean;
+  facts: ItemFacts;
+}
 
 /**
  * A file's facts from its items' facts, in order. A suppression comment just before a function
@@ -128,8 +166,16 @@ export interface ItemPart { start: number; end: number; isFunction: boolean; fac
  */
 export function assembleFacts(file: string, text: string, parts: ItemPart[], lines: () => LineIndex): FileFacts {
   const facts: FileFacts = {
-    file, functions: [], prototypes: {}, structs: [], globals: [], bindings: [], callbackRegs: [], fnRefs: [],
-    errors: 0, problems: [],
+    file,
+    functions: [],
+    prototypes: {},
+    structs: [],
+    globals: [],
+    bindings: [],
+    callbackRegs: [],
+    fnRefs: [],
+    errors: 0,
+    problems: [],
   };
   let prevEnd = 0;
   for (const part of parts) {
@@ -152,8 +198,13 @@ export function collectItems(node: Node, out: Node[]): void {
   for (const child of node.namedChildren) {
     if (!child) continue;
     switch (child.type) {
-      case 'preproc_if': case 'preproc_ifdef': case 'preproc_else': case 'preproc_elif':
-      case 'preproc_elifdef': case 'linkage_specification': case 'declaration_list':
+      case 'preproc_if':
+      case 'preproc_ifdef':
+      case 'preproc_else':
+      case 'preproc_elif':
+      case 'preproc_elifdef':
+      case 'linkage_specification':
+      case 'declaration_list':
         collectItems(child, out);
         break;
       case 'ERROR':
@@ -161,7 +212,10 @@ export function collectItems(node: Node, out: Node[]): void {
         if (child.namedChildren.some(c => c?.type === 'function_definition' || c?.type === 'compound_statement')) collectItems(child, out);
         else out.push(child);
         break;
-      case 'comment': case 'preproc_include': case 'preproc_def': case 'preproc_call':
+      case 'comment':
+      case 'preproc_include':
+      case 'preproc_def':
+      case 'preproc_call':
         break;
       case 'preproc_function_def':
         out.push(child);
@@ -182,9 +236,13 @@ const SUPPRESSION = /virtio-race-lint:\s*ignore\s+(VRL\d+(?:\s*,\s*VRL\d+)*)/g;
 function missingReason(rest: string): string | undefined {
   const dash = /^\s*--/.exec(rest);
   if (!dash) return 'no reason given (write `-- reviewed: why` after the rule)';
-  const reason = rest.slice(dash[0].length).replace(/^\s*reviewed\s*:?/i, '').trim();
+  const reason = rest
+    .slice(dash[0].length)
+    .replace(/^\s*reviewed\s*:?/i, '')
+    .trim();
   if (reason === '') return 'the reason is empty';
-  if (/^(<[^>]*>|\.\.\.|…|todo|fixme|xxx|tbd|reason|why)$/i.test(reason.replace(/[.:!]+$/, '').trim())) return `the reason is a placeholder (${reason})`;
+  if (/^(<[^>]*>|\.\.\.|…|todo|fixme|xxx|tbd|reason|why)$/i.test(reason.replace(/[.:!]+$/, '').trim()))
+    return `the reason is a placeholder (${reason})`;
   return undefined;
 }
 
@@ -225,7 +283,15 @@ function mergeItem(into: FileFacts, item: ItemFacts): void {
 
 export function extractItem(item: Node, text: string, lines: LineIndex, summaries?: FileSummaries): ItemFacts {
   const out: ItemFacts = {
-    functions: [], prototypes: {}, structs: [], globals: [], bindings: [], callbackRegs: [], fnRefs: [], errors: 0, problems: [],
+    functions: [],
+    prototypes: {},
+    structs: [],
+    globals: [],
+    bindings: [],
+    callbackRegs: [],
+    fnRefs: [],
+    errors: 0,
+    problems: [],
   };
   try {
     const fc = new FileCtx(text, lines, out, summaries);
@@ -260,7 +326,11 @@ export function shiftItem(f: ItemFacts, dOff: number, dLine: number): ItemFacts 
       span: sp(fn.span),
       bodySpan: sp(fn.bodySpan),
       lockOps: fn.lockOps.map(o => ({
-        ...o, span: sp(o.span), nameSpan: sp(o.nameSpan), argsSpan: sp(o.argsSpan), ...(o.classSpan ? { classSpan: sp(o.classSpan) } : {}),
+        ...o,
+        span: sp(o.span),
+        nameSpan: sp(o.nameSpan),
+        argsSpan: sp(o.argsSpan),
+        ...(o.classSpan ? { classSpan: sp(o.classSpan) } : {}),
       })),
       calls: fn.calls.map(c => ({ ...c, span: sp(c.span) })),
       drains: fn.drains.map(withSpan),
@@ -287,8 +357,15 @@ export function shiftItem(f: ItemFacts, dOff: number, dLine: number): ItemFacts 
 function typeOf(typeNode: Node | null, declarator: Node | null): TypeRef {
   let pointer = 0;
   let d = declarator;
-  while (d && (d.type === 'pointer_declarator' || d.type === 'array_declarator' || d.type === 'init_declarator'
-    || d.type === 'parenthesized_declarator' || d.type === 'attributed_declarator' || d.type === 'abstract_pointer_declarator')) {
+  while (
+    d &&
+    (d.type === 'pointer_declarator' ||
+      d.type === 'array_declarator' ||
+      d.type === 'init_declarator' ||
+      d.type === 'parenthesized_declarator' ||
+      d.type === 'attributed_declarator' ||
+      d.type === 'abstract_pointer_declarator')
+  ) {
     if (d.type === 'pointer_declarator' || d.type === 'array_declarator' || d.type === 'abstract_pointer_declarator') pointer++;
     d = d.childForFieldName('declarator') ?? d.namedChildren.find(c => c && c.type.endsWith('declarator')) ?? null;
   }
@@ -313,7 +390,10 @@ function typeOf(typeNode: Node | null, declarator: Node | null): TypeRef {
 function declaratorName(d: Node | null): Node | null {
   while (d) {
     if (d.type === 'identifier' || d.type === 'field_identifier' || d.type === 'type_identifier') return d;
-    const next: Node | null = d.childForFieldName('declarator') ?? d.namedChildren.find(c => c && (c.type.endsWith('declarator') || c.type === 'identifier' || c.type === 'field_identifier')) ?? null;
+    const next: Node | null =
+      d.childForFieldName('declarator') ??
+      d.namedChildren.find(c => c && (c.type.endsWith('declarator') || c.type === 'identifier' || c.type === 'field_identifier')) ??
+      null;
     if (next === d) return null;
     d = next;
   }
@@ -332,9 +412,16 @@ function findFunctionDeclarator(d: Node | null): Node | null {
 // File-level context
 
 class FileCtx {
-  constructor(readonly text: string, readonly lines: LineIndex, readonly out: ItemFacts, readonly summaries?: FileSummaries) {}
+  constructor(
+    readonly text: string,
+    readonly lines: LineIndex,
+    readonly out: ItemFacts,
+    readonly summaries?: FileSummaries,
+  ) {}
 
-  span(n: Node): Span { return this.lines.span(n.startIndex, n.endIndex); }
+  span(n: Node): Span {
+    return this.lines.span(n.startIndex, n.endIndex);
+  }
 
   item(node: Node): void {
     switch (node.type) {
@@ -367,13 +454,20 @@ class FileCtx {
       const api = BINDING_APIS.get(m[1])!;
       const start = node.startIndex + m.index;
       this.out.bindings.push({
-        api: m[1], span: this.lines.span(start, start + m[0].length),
+        api: m[1],
+        span: this.lines.span(start, start + m[0].length),
         work: { text: m[2], base: { kind: 'var', name: m[2], global: true }, chain: [], addressOf: true },
-        handler: { fn: m[3] }, delayed: api.delayed,
+        handler: { fn: m[3] },
+        delayed: api.delayed,
       });
       this.out.globals.push({
-        name: m[2], isStatic: /\bstatic\b/.test(t.slice(0, m.index + 1)),
-        type: { name: api.delayed ? 'delayed_work' : 'work_struct', pointer: 0, text: api.delayed ? 'struct delayed_work' : 'struct work_struct' },
+        name: m[2],
+        isStatic: /\bstatic\b/.test(t.slice(0, m.index + 1)),
+        type: {
+          name: api.delayed ? 'delayed_work' : 'work_struct',
+          pointer: 0,
+          text: api.delayed ? 'struct delayed_work' : 'struct work_struct',
+        },
         span: this.lines.span(start, start + m[0].length),
       });
     }
@@ -486,8 +580,17 @@ class FileCtx {
       returnType: typeOf(typeNode, declarator && declarator !== fdecl ? ptrWrapper(declarator) : null),
       params,
       locals: {},
-      lockOps: [], calls: [], drains: [], schedules: [], bindings: [], callbackRegs: [], containerOfs: [],
-      fnRefs: [], exitStates: [], declaredNames: params.map(p => p.name).filter(Boolean), errors: 0,
+      lockOps: [],
+      calls: [],
+      drains: [],
+      schedules: [],
+      bindings: [],
+      callbackRegs: [],
+      containerOfs: [],
+      fnRefs: [],
+      exitStates: [],
+      declaredNames: params.map(p => p.name).filter(Boolean),
+      errors: 0,
       suppressions: suppressionsIn(this.text, node.startIndex, node.endIndex, this.lines),
     };
     new FunctionWalker(this, fn).run(body);
@@ -510,7 +613,10 @@ function countErrors(node: Node): number {
     if (t.isError || t.isMissing) n++;
     if (t.hasError && cursor.gotoFirstChild()) continue;
     while (!cursor.gotoNextSibling()) {
-      if (!cursor.gotoParent() || cursor.currentNode.id === node.id) { done = true; break; }
+      if (!cursor.gotoParent() || cursor.currentNode.id === node.id) {
+        done = true;
+        break;
+      }
     }
   }
   cursor.delete();
@@ -521,8 +627,12 @@ function countErrors(node: Node): number {
 // Initialisers: callback tables at file or function scope
 
 class InitializerScan {
-  constructor(private fc: FileCtx, private type: TypeRef, private varName: string,
-    private sink: { callbackRegs: CallbackRegFact[]; fnRefs: string[] } = fc.out) {}
+  constructor(
+    private fc: FileCtx,
+    private type: TypeRef,
+    private varName: string,
+    private sink: { callbackRegs: CallbackRegFact[]; fnRefs: string[] } = fc.out,
+  ) {}
 
   /** vq_callback_t *callbacks[] = { a, b } / struct virtqueue_info info[] = { { "n", cb }, ... }. */
   scan(value: Node): void {
@@ -539,7 +649,8 @@ class InitializerScan {
           const designator = e.namedChildren[0]?.text ?? '';
           const value = e.childForFieldName('value') ?? e.namedChildren[e.namedChildren.length - 1];
           if (!value) return;
-          if (designator === '.callback' && value.type === 'identifier') this.reg(value, isInfo ? 'struct virtqueue_info .callback' : '.callback =');
+          if (designator === '.callback' && value.type === 'identifier')
+            this.reg(value, isInfo ? 'struct virtqueue_info .callback' : '.callback =');
           else this.visit(value, isCallbacks, isInfo, depth + 1);
         } else if (e.type === 'identifier') {
           this.sink.fnRefs.push(e.text);
@@ -553,7 +664,8 @@ class InitializerScan {
     } else if (n.type === 'identifier') {
       this.sink.fnRefs.push(n.text);
     } else if (n.type === 'pointer_expression' || n.type === 'cast_expression' || n.type === 'compound_literal_expression') {
-      for (const c of n.namedChildren) if (c) this.visit(c, isCallbacks || /\bvq_callback_t\b/.test(c.text), isInfo || c.text.includes('virtqueue_info'), depth);
+      for (const c of n.namedChildren)
+        if (c) this.visit(c, isCallbacks || /\bvq_callback_t\b/.test(c.text), isInfo || c.text.includes('virtqueue_info'), depth);
     }
   }
 
@@ -600,7 +712,11 @@ function sameState(a: State | null, b: State | null): boolean {
   return true;
 }
 
-interface LoopCtx { breaks: State | null; continues: State | null; isSwitch: boolean }
+interface LoopCtx {
+  breaks: State | null;
+  continues: State | null;
+  isSwitch: boolean;
+}
 
 class FunctionWalker {
   private lockOpByNode = new Map<number, number>();
@@ -624,7 +740,10 @@ class FunctionWalker {
   /** After a reset that every later point of a lock-free body is reached through. */
   private static RESET: State = { may: new Map(), must: new Set([RESET_KEY]) };
 
-  constructor(private fc: FileCtx, private fn: FunctionFacts) {
+  constructor(
+    private fc: FileCtx,
+    private fn: FunctionFacts,
+  ) {
     this.paramIndex = new Map(fn.params.map((p, i) => [p.name, i]));
   }
 
@@ -689,7 +808,7 @@ class FunctionWalker {
   private enterLoop(key: number, start: number, end: number, recheck: boolean): void {
     let i = this.loopByKey.get(key);
     if (i === undefined) {
-      const loops = this.fn.loops ??= [];
+      const loops = (this.fn.loops ??= []);
       const parent = this.loopStack[this.loopStack.length - 1];
       loops.push({ span: this.fc.lines.span(start, end), recheck, ...(parent !== undefined ? { parent } : {}) } satisfies LoopFact);
       i = loops.length - 1;
@@ -724,13 +843,14 @@ class FunctionWalker {
         // An access path or an alias (`fsvq->vq`, `vqs[2]`, `other`), not a call's result.
         const e = parseExprRef(rhs);
         if (!e || (e.chain.length === 0 && e.base.kind !== 'var') || /^\d/.test(rhs)) continue;
-        const l = values[m[1]] ??= [];
+        const l = (values[m[1]] ??= []);
         if (!l.includes(rhs) && l.length < 4) l.push(rhs);
       }
       if (Object.keys(values).length) this.fn.values = values;
     }
     if (hasAlloc) {
-      const re = /([A-Za-z_][\w\s.>[\]-]*?)\s*=\s*(alloc_(?:ordered_)?workqueue(?:_lockdep_map)?|create_(?:singlethread_|freezable_)?workqueue)\s*\(/g;
+      const re =
+        /([A-Za-z_][\w\s.>[\]-]*?)\s*=\s*(alloc_(?:ordered_)?workqueue(?:_lockdep_map)?|create_(?:singlethread_|freezable_)?workqueue)\s*\(/g;
       for (let m; (m = re.exec(masked));) {
         const open = m.index + m[0].length - 1;
         const close = matchParen(masked, open);
@@ -740,7 +860,9 @@ class FunctionWalker {
         const target = foldSpace(m[1]).replace(/^.*[\s*(]/, '');
         const start = body.startIndex + m.index + m[0].indexOf(target);
         (this.fn.wqAllocs ??= []).push({
-          api: m[2], target, targetExpr: parseExprRef(target),
+          api: m[2],
+          target,
+          targetExpr: parseExprRef(target),
           flags: api.flagsArg !== undefined ? foldSpace(args[api.flagsArg]?.text ?? '') : '',
           span: this.fc.lines.span(start, body.startIndex + close + 1),
         } satisfies WqAllocFact);
@@ -786,10 +908,15 @@ class FunctionWalker {
         local = true;
       }
       const assigned = entriesAssigned(cbs, masked);
-      if (assigned.length) { entries = [...entries, ...assigned]; local = true; }
+      if (assigned.length) {
+        entries = [...entries, ...assigned];
+        local = true;
+      }
       // A local table the body declares but does not fill here (filled by a helper): not known.
-      const declaredHere = cbs in this.fn.locals || this.fn.params.some(p => p.name === cbs)
-        || new RegExp(`(?:vq_callback_t|virtqueue_info)[^;=(){}]*\\b${cbs}\\b`).test(masked);
+      const declaredHere =
+        cbs in this.fn.locals ||
+        this.fn.params.some(p => p.name === cbs) ||
+        new RegExp(`(?:vq_callback_t|virtqueue_info)[^;=(){}]*\\b${cbs}\\b`).test(masked);
       if (!local && declaredHere) continue;
       const push = (target: string, sub: string | undefined, at: number, to: number) => {
         if (!local) {
@@ -816,7 +943,11 @@ class FunctionWalker {
   private stmt(n: Node, s: State | null): State | null {
     switch (n.type) {
       case 'compound_statement':
-        return this.block(n.namedChildren.filter((c): c is Node => !!c), s, n.id);
+        return this.block(
+          n.namedChildren.filter((c): c is Node => !!c),
+          s,
+          n.id,
+        );
       case 'declaration':
         this.localDecl(n, s);
         return s;
@@ -866,7 +997,11 @@ class FunctionWalker {
         return mergeStates(mergeStates(fall, ctx.breaks), sawDefault ? null : afterCond);
       }
       case 'case_statement':
-        return this.block(n.namedChildren.filter((c): c is Node => !!c && c.id !== n.childForFieldName('value')?.id), s, -1);
+        return this.block(
+          n.namedChildren.filter((c): c is Node => !!c && c.id !== n.childForFieldName('value')?.id),
+          s,
+          -1,
+        );
       case 'return_statement': {
         const r = this.expr(n, s);
         if (r) this.fn.exitStates.push(this.snapshot(r));
@@ -897,13 +1032,26 @@ class FunctionWalker {
         const inner = n.namedChildren.filter((c): c is Node => !!c && c.type !== 'statement_identifier');
         return this.block(inner, st, -1);
       }
-      case 'preproc_if': case 'preproc_ifdef': case 'preproc_elif': case 'preproc_else': case 'preproc_elifdef':
+      case 'preproc_if':
+      case 'preproc_ifdef':
+      case 'preproc_elif':
+      case 'preproc_else':
+      case 'preproc_elifdef':
         return this.preproc(n, s);
-      case 'comment': case 'preproc_include': case 'preproc_def': case 'preproc_function_def': case 'preproc_call':
-      case 'type_definition': case 'struct_specifier':
+      case 'comment':
+      case 'preproc_include':
+      case 'preproc_def':
+      case 'preproc_function_def':
+      case 'preproc_call':
+      case 'type_definition':
+      case 'struct_specifier':
         return s;
       case 'attributed_statement':
-        return this.block(n.namedChildren.filter((c): c is Node => !!c && c.type !== 'attribute_declaration'), s, -1);
+        return this.block(
+          n.namedChildren.filter((c): c is Node => !!c && c.type !== 'attribute_declaration'),
+          s,
+          -1,
+        );
       default:
         // ERROR nodes and anything unexpected: treat the children as a statement sequence.
         return this.expr(n, s);
@@ -932,7 +1080,11 @@ class FunctionWalker {
           this.consumed.add(next.id);
           st = this.stmt(next, st);
         }
-        if (st && key.key) { st = cloneState(st); st.may.delete(key.key); st.must.delete(key.key); }
+        if (st && key.key) {
+          st = cloneState(st);
+          st.may.delete(key.key);
+          st.must.delete(key.key);
+        }
         continue;
       }
       if (call && callee && MACRO_LOOP.test(callee) && next && !isLoopLike(next)) {
@@ -944,7 +1096,11 @@ class FunctionWalker {
         this.loopStack.pop();
         continue;
       }
-      if (call && call.childForFieldName('function')?.type === 'call_expression' && calleeName(call.childForFieldName('function')!) === 'guard') {
+      if (
+        call &&
+        call.childForFieldName('function')?.type === 'call_expression' &&
+        calleeName(call.childForFieldName('function')!) === 'guard'
+      ) {
         const key = this.guardAcquire(call, 'guard', st);
         st = key.state;
         if (key.key) guards.push(key.key);
@@ -954,7 +1110,10 @@ class FunctionWalker {
     }
     if (st && guards.length && scopeId !== -1) {
       st = cloneState(st);
-      for (const k of guards) { st.may.delete(k); st.must.delete(k); }
+      for (const k of guards) {
+        st.may.delete(k);
+        st.must.delete(k);
+      }
     }
     return st;
   }
@@ -1046,12 +1205,22 @@ class FunctionWalker {
     const lock = lockArg ? normaliseLockExpr(lockArg.text) : '';
     const call = e;
     const opIndex = this.record(this.lockOpByNode, call.id, this.fn.lockOps, () => ({
-      api: api.name, action: 'lock' as const, family: api.family, irq: api.irq, variant: api.variant,
-      form: 'call' as const, text: foldSpace(this.fc.text.slice(call.startIndex, call.endIndex)), lock,
+      api: api.name,
+      action: 'lock' as const,
+      family: api.family,
+      irq: api.irq,
+      variant: api.variant,
+      form: 'call' as const,
+      text: foldSpace(this.fc.text.slice(call.startIndex, call.endIndex)),
+      lock,
       lockExpr: lockArg ? parseExprRef(lockArg.text) : undefined,
-      span: this.fc.span(call), nameSpan: this.fc.span(fnNode), argsSpan: this.fc.span(argsNode),
+      span: this.fc.span(call),
+      nameSpan: this.fc.span(fnNode),
+      argsSpan: this.fc.span(argsNode),
       flags: api.flagsArg !== undefined ? rawArgs[api.flagsArg]?.text : undefined,
-      inLoop: this.loopDepth > 0, ...this.innermostLoop(), trylock: true,
+      inLoop: this.loopDepth > 0,
+      ...this.innermostLoop(),
+      trylock: true,
     }));
     return { state: this.applyLock(s, `${api.family}:${lock}`, opIndex, 'lock'), negated };
   }
@@ -1082,7 +1251,10 @@ class FunctionWalker {
     let last: Node | null = null;
     for (const c of body.namedChildren) {
       if (!c || c.type === 'comment') continue;
-      if (c.type === 'declaration' || isMacroDeclaration(c)) { last = c; continue; }
+      if (c.type === 'declaration' || isMacroDeclaration(c)) {
+        last = c;
+        continue;
+      }
       break;
     }
     if (!last) return;
@@ -1137,8 +1309,14 @@ class FunctionWalker {
         return st;
       }
       case 'identifier':
-      case 'string_literal': case 'number_literal': case 'char_literal': case 'field_identifier':
-      case 'true': case 'false': case 'null': case 'comment':
+      case 'string_literal':
+      case 'number_literal':
+      case 'char_literal':
+      case 'field_identifier':
+      case 'true':
+      case 'false':
+      case 'null':
+      case 'comment':
         return s;
       case 'compound_statement':
         // A GNU statement expression ({ ... }).
@@ -1190,11 +1368,21 @@ class FunctionWalker {
     const fnNode = n.childForFieldName('function');
     const argsNode = n.childForFieldName('arguments');
     if (!name || !argsNode || !fnNode) return s;
-    const nameNode = fnNode.type === 'field_expression' ? fnNode.childForFieldName('field') ?? fnNode : fnNode;
-    return this.callSite({
-      key: n.id, name, direct: fnNode.type === 'identifier', start: n.startIndex, end: n.endIndex,
-      nameStart: nameNode.startIndex, nameEnd: nameNode.endIndex, argsStart: argsNode.startIndex, argsEnd: argsNode.endIndex,
-    }, s);
+    const nameNode = fnNode.type === 'field_expression' ? (fnNode.childForFieldName('field') ?? fnNode) : fnNode;
+    return this.callSite(
+      {
+        key: n.id,
+        name,
+        direct: fnNode.type === 'identifier',
+        start: n.startIndex,
+        end: n.endIndex,
+        nameStart: nameNode.startIndex,
+        nameEnd: nameNode.endIndex,
+        argsStart: argsNode.startIndex,
+        argsEnd: argsNode.endIndex,
+      },
+      s,
+    );
   }
 
   private callSite(site: CallSite, s: State | null): State | null {
@@ -1220,10 +1408,23 @@ class FunctionWalker {
     if (first) {
       for (const a of args) if (a.ident && a.param === undefined) this.fn.fnRefs.push(a.ident);
     }
-    this.record(this.callByNode, site.key, this.fn.calls, () => ({
-      callee: name, direct: site.direct, ...(site.direct ? {} : { fnExpr: this.fnExprOf(site) }), span, args, state,
-      inLoop: this.loopDepth > 0, inLoopCondition: this.conditionDepth > 0 && this.loopDepth > 0, ...this.innermostLoop(),
-    }), state);
+    this.record(
+      this.callByNode,
+      site.key,
+      this.fn.calls,
+      () => ({
+        callee: name,
+        direct: site.direct,
+        ...(site.direct ? {} : { fnExpr: this.fnExprOf(site) }),
+        span,
+        args,
+        state,
+        inLoop: this.loopDepth > 0,
+        inLoopCondition: this.conditionDepth > 0 && this.loopDepth > 0,
+        ...this.innermostLoop(),
+      }),
+      state,
+    );
 
     if (RESET_CALL.test(name) && s) {
       const st = cloneState(s);
@@ -1242,12 +1443,21 @@ class FunctionWalker {
         const lockArg = api.lockArg >= 0 ? args[api.lockArg] : undefined;
         const lock = lockArg ? normaliseLockExpr(lockArg) : '';
         const opIndex = this.record(this.summaryOpByKey, site.key * 16 + k, this.fn.lockOps, () => ({
-          api: eff.api, action: api.action, family: api.family, irq: api.irq, variant: api.variant,
-          form: 'call' as const, text: foldSpace(this.fc.text.slice(site.start, site.end)), lock,
+          api: eff.api,
+          action: api.action,
+          family: api.family,
+          irq: api.irq,
+          variant: api.variant,
+          form: 'call' as const,
+          text: foldSpace(this.fc.text.slice(site.start, site.end)),
+          lock,
           lockExpr: lockArg ? parseExprRef(lockArg) : undefined,
-          span, nameSpan: nameSpan(), argsSpan: argsSpan(),
+          span,
+          nameSpan: nameSpan(),
+          argsSpan: argsSpan(),
           flags: api.flagsArg !== undefined ? args[api.flagsArg] : undefined,
-          inLoop: this.loopDepth > 0, ...this.innermostLoop(),
+          inLoop: this.loopDepth > 0,
+          ...this.innermostLoop(),
           via: { fn: name, kind: summary.kind, effect: k, ...(summary.file !== undefined ? { file: summary.file } : {}) },
         }));
         st = this.applyLock(st, `${api.family}:${lock}`, opIndex, api.action);
@@ -1262,23 +1472,46 @@ class FunctionWalker {
       const lock = lockArg ? normaliseLockExpr(lockArg.text) : '';
       const key = `${lockApi.family}:${lock}`;
       const opIndex = this.record(this.lockOpByNode, site.key, this.fn.lockOps, () => ({
-        api: name, action: lockApi.action, family: lockApi.family, irq: lockApi.irq, variant: lockApi.variant,
-        form: 'call' as const, text: foldSpace(this.fc.text.slice(site.start, site.end)), lock, lockExpr: lockArg ? parseExprRef(lockArg.text) : undefined,
-        span, nameSpan: nameSpan(), argsSpan: argsSpan(),
+        api: name,
+        action: lockApi.action,
+        family: lockApi.family,
+        irq: lockApi.irq,
+        variant: lockApi.variant,
+        form: 'call' as const,
+        text: foldSpace(this.fc.text.slice(site.start, site.end)),
+        lock,
+        lockExpr: lockArg ? parseExprRef(lockArg.text) : undefined,
+        span,
+        nameSpan: nameSpan(),
+        argsSpan: argsSpan(),
         flags: lockApi.flagsArg !== undefined ? rawArgs[lockApi.flagsArg]?.text : undefined,
-        inLoop: this.loopDepth > 0, ...this.innermostLoop(),
+        inLoop: this.loopDepth > 0,
+        ...this.innermostLoop(),
       }));
       return this.applyLock(s, key, opIndex, lockApi.action);
     }
 
     // Drains.
     if (DRAIN_APIS.has(name)) {
-      this.record(this.drainByNode, site.key, this.fn.drains, () => ({
-        api: name, span, vq: rawArgs[0]?.text ?? '', state,
-        inLoop: this.loopDepth > 0, recheckLoop: this.recheckDepth > 0,
-        poll: this.conditionDepth > 0 && this.loopDepth > 0 && /!\s*\(?\s*$/.test(this.fc.text.slice(Math.max(0, site.start - 8), site.start)),
-        ...this.innermostLoop(),
-      }), state);
+      this.record(
+        this.drainByNode,
+        site.key,
+        this.fn.drains,
+        () => ({
+          api: name,
+          span,
+          vq: rawArgs[0]?.text ?? '',
+          state,
+          inLoop: this.loopDepth > 0,
+          recheckLoop: this.recheckDepth > 0,
+          poll:
+            this.conditionDepth > 0 &&
+            this.loopDepth > 0 &&
+            /!\s*\(?\s*$/.test(this.fc.text.slice(Math.max(0, site.start - 8), site.start)),
+          ...this.innermostLoop(),
+        }),
+        state,
+      );
     }
 
     if (!first) return s;
@@ -1287,15 +1520,21 @@ class FunctionWalker {
     if (sched) {
       const w = rawArgs[sched.workArg];
       const work = w ? parseExprRef(w.text) : undefined;
-      const arg = (i: number | undefined) => i !== undefined && rawArgs[i] ? foldSpace(rawArgs[i].text) : undefined;
+      const arg = (i: number | undefined) => (i !== undefined && rawArgs[i] ? foldSpace(rawArgs[i].text) : undefined);
       const wq = arg(sched.wqArg);
       const wqExpr = wq ? parseExprRef(wq) : undefined;
       const cpu = arg(sched.cpuArg);
       const delay = arg(sched.delayArg);
       if (work) {
         this.fn.schedules.push({
-          api: name, span, work, delayed: sched.delayed,
-          ...(wq ? { wq } : {}), ...(wqExpr ? { wqExpr } : {}), ...(cpu ? { cpu } : {}), ...(delay ? { delay } : {}),
+          api: name,
+          span,
+          work,
+          delayed: sched.delayed,
+          ...(wq ? { wq } : {}),
+          ...(wqExpr ? { wqExpr } : {}),
+          ...(cpu ? { cpu } : {}),
+          ...(delay ? { delay } : {}),
         } satisfies ScheduleFact);
       }
     }
@@ -1308,12 +1547,21 @@ class FunctionWalker {
       if (work && hn) {
         const pi = this.paramIndex.get(hn);
         this.fn.bindings.push({
-          api: name, span, work, delayed: bind.delayed,
+          api: name,
+          span,
+          work,
+          delayed: bind.delayed,
           handler: pi !== undefined ? { param: pi, name: hn } : { fn: hn },
         } satisfies BindingFact);
       } else if (work && h && /^[A-Za-z_]\w*(?:\s*(?:->|\.)\s*[A-Za-z_]\w*)+$/.test(h.text.trim())) {
         // INIT_WORK(&w, vp->cfg->done_fn): a handler fixed by a const table, resolved by the index.
-        this.fn.bindings.push({ api: name, span, work, delayed: bind.delayed, handler: { member: foldSpace(h.text) } } satisfies BindingFact);
+        this.fn.bindings.push({
+          api: name,
+          span,
+          work,
+          delayed: bind.delayed,
+          handler: { member: foldSpace(h.text) },
+        } satisfies BindingFact);
       }
     }
     if (name === 'container_of' || name === 'container_of_const') {
@@ -1383,11 +1631,21 @@ class FunctionWalker {
     const span = this.fc.span(call);
     const nameNode = form === 'guard' ? inner?.childForFieldName('function') : call.childForFieldName('function');
     const opIndex = this.record(this.lockOpByNode, call.id, this.fn.lockOps, () => ({
-      api: `${form}(${classArg!.text})`, action: 'lock' as const, family: cls.family, irq: cls.irq, variant: cls.variant,
-      form, text: foldSpace(this.fc.text.slice(call.startIndex, call.endIndex)), lock, lockExpr: lockArg ? parseExprRef(lockArg.text) : undefined,
-      span, nameSpan: nameNode ? this.fc.span(nameNode) : span, argsSpan: this.fc.span(argsNode),
+      api: `${form}(${classArg!.text})`,
+      action: 'lock' as const,
+      family: cls.family,
+      irq: cls.irq,
+      variant: cls.variant,
+      form,
+      text: foldSpace(this.fc.text.slice(call.startIndex, call.endIndex)),
+      lock,
+      lockExpr: lockArg ? parseExprRef(lockArg.text) : undefined,
+      span,
+      nameSpan: nameNode ? this.fc.span(nameNode) : span,
+      argsSpan: this.fc.span(argsNode),
       classSpan: this.fc.lines.span(classBase + classArg!.start, classBase + classArg!.end),
-      inLoop: this.loopDepth > 0, ...this.innermostLoop(),
+      inLoop: this.loopDepth > 0,
+      ...this.innermostLoop(),
     }));
     st = this.applyLock(st, key, opIndex, 'lock');
     return { state: st, key };
@@ -1413,8 +1671,7 @@ class FunctionWalker {
   }
 
   /** Records a fact on the first visit of a node; later visits (loop iterations) widen its state. */
-  private record<T extends object>(byNode: Map<number, number>, key: number, list: T[],
-    make: () => T, state?: LockState): number {
+  private record<T extends object>(byNode: Map<number, number>, key: number, list: T[], make: () => T, state?: LockState): number {
     const existing = byNode.get(key);
     if (existing !== undefined) {
       const f = list[existing] as { state?: LockState };
@@ -1422,12 +1679,20 @@ class FunctionWalker {
         const a = f.state;
         const held = [...new Set([...a.held, ...state.held])].sort((x, y) => x - y);
         // A lock is held on every path only if it is (by any of its acquisitions) at each visit.
-        const key = (i: number) => { const o = this.fn.lockOps[i]; return o ? `${o.family}:${o.lock}` : `#${i}`; };
+        const key = (i: number) => {
+          const o = this.fn.lockOps[i];
+          return o ? `${o.family}:${o.lock}` : `#${i}`;
+        };
         const surely = (st: LockState) => new Set(st.held.filter(i => !st.maybe?.includes(i)).map(key));
         const sa = surely(a);
         const sb = surely(state);
         const maybe = held.filter(h => !sa.has(key(h)) || !sb.has(key(h)));
-        f.state = { held, irqsOff: a.irqsOff && state.irqsOff, ...(maybe.length ? { maybe } : {}), ...(a.afterReset && state.afterReset ? { afterReset: true } : {}) };
+        f.state = {
+          held,
+          irqsOff: a.irqsOff && state.irqsOff,
+          ...(maybe.length ? { maybe } : {}),
+          ...(a.afterReset && state.afterReset ? { afterReset: true } : {}),
+        };
       }
       return existing;
     }
@@ -1455,14 +1720,19 @@ class FunctionWalker {
       if (!e) return;
       if (e.base.kind === 'var') {
         const pi = this.paramIndex.get(e.base.name);
-        if (pi !== undefined) { e.base.param = pi; e.base.type = this.fn.params[pi].type; }
-        else if (this.fn.locals[e.base.name]) e.base.type = this.fn.locals[e.base.name];
+        if (pi !== undefined) {
+          e.base.param = pi;
+          e.base.type = this.fn.params[pi].type;
+        } else if (this.fn.locals[e.base.name]) e.base.type = this.fn.locals[e.base.name];
         else e.base.global = true;
       } else if (e.base.kind === 'call') {
         resolve(e.base.argBase);
       }
     };
-    for (const s of this.fn.schedules) { resolve(s.work); resolve(s.wqExpr); }
+    for (const s of this.fn.schedules) {
+      resolve(s.work);
+      resolve(s.wqExpr);
+    }
     for (const a of this.fn.wqAllocs ?? []) resolve(a.targetExpr);
     for (const b of this.fn.bindings) resolve(b.work);
     for (const c of this.fn.calls) for (const a of c.args) resolve(a.expr);
@@ -1485,9 +1755,33 @@ interface CallSite {
   argsEnd: number;
 }
 
-const NOT_CALLS = new Set(['if', 'while', 'for', 'switch', 'return', 'sizeof', 'typeof', '__typeof__', '__typeof',
-  'alignof', '_Alignof', '__alignof__', '__attribute__', 'asm', '__asm__', 'do', 'else', 'case', 'defined',
-  'offsetof', '__builtin_expect', 'likely', 'unlikely', 'READ_ONCE', 'WRITE_ONCE']);
+const NOT_CALLS = new Set([
+  'if',
+  'while',
+  'for',
+  'switch',
+  'return',
+  'sizeof',
+  'typeof',
+  '__typeof__',
+  '__typeof',
+  'alignof',
+  '_Alignof',
+  '__alignof__',
+  '__attribute__',
+  'asm',
+  '__asm__',
+  'do',
+  'else',
+  'case',
+  'defined',
+  'offsetof',
+  '__builtin_expect',
+  'likely',
+  'unlikely',
+  'READ_ONCE',
+  'WRITE_ONCE',
+]);
 
 /** `lhs = fn;` where the right side is a bare name: candidate callback registrations. */
 function lexicalFnAssignments(masked: string): { left: string; right: string; rightStart: number }[] {
@@ -1530,8 +1824,15 @@ function lexicalCalls(masked: string, base: number): CallSite[] {
     // Skip declarations of function pointers and prototypes: `int (*f)(` never matches; `int f(void);`
     // inside a body is rare enough to ignore.
     out.push({
-      key: -(base + m.index + 1), name, direct, start: base + m.index, end: base + close + 1,
-      nameStart: base + m.index, nameEnd: base + m.index + name.length, argsStart: base + open, argsEnd: base + close + 1,
+      key: -(base + m.index + 1),
+      name,
+      direct,
+      start: base + m.index,
+      end: base + close + 1,
+      nameStart: base + m.index,
+      nameEnd: base + m.index + name.length,
+      argsStart: base + open,
+      argsEnd: base + close + 1,
     });
   }
   return out;
@@ -1548,12 +1849,23 @@ function topLevelResetEnd(masked: string): number {
   let stmtStart = 1;
   for (let i = 0; i < masked.length; i++) {
     const c = masked[i];
-    if (c === '{') { depth++; if (depth === 1) stmtStart = i + 1; continue; }
-    if (c === '}') { depth--; if (depth === 1) stmtStart = i + 1; continue; }
+    if (c === '{') {
+      depth++;
+      if (depth === 1) stmtStart = i + 1;
+      continue;
+    }
+    if (c === '}') {
+      depth--;
+      if (depth === 1) stmtStart = i + 1;
+      continue;
+    }
     if (depth !== 1) continue;
-    if (c === ';') { stmtStart = i + 1; continue; }
+    if (c === ';') {
+      stmtStart = i + 1;
+      continue;
+    }
     if (c === ':' && /^\s*[A-Za-z_]\w*\s*$/.test(masked.slice(stmtStart, i)) && masked[i + 1] !== ':') return Infinity;
-    if (c === '(' ) {
+    if (c === '(') {
       const head = masked.slice(stmtStart, i);
       const m = /^\s*(?:virtio_reset_device|[A-Za-z_]\w*(?:\s*(?:->|\.)\s*[A-Za-z_]\w*)*\s*->\s*del_vqs)\s*$/.exec(head);
       if (m) {
@@ -1606,4 +1918,3 @@ function isMacroDeclaration(n: Node): boolean {
   const name = call ? calleeName(call) : undefined;
   return !!name && /^(LIST_HEAD|HLIST_HEAD|DECLARE_[A-Z_]+|DEFINE_[A-Z_]+)$/.test(name);
 }
-

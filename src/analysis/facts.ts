@@ -81,7 +81,12 @@ export interface LockOp {
    * `vp_lock(vp)` acquiring `vp->lock` through its `spin_lock()`. `api`, `family`, `irq` and
    * `variant` are the underlying call's; `text` and the spans are the wrapper call's.
    */
-  via?: { fn: string; kind: 'function' | 'macro'; effect: number; /** The wrapper is defined in this other file of the driver. */ file?: string };
+  via?: {
+    fn: string;
+    kind: 'function' | 'macro';
+    effect: number;
+    /** The wrapper is defined in this other file of the driver. */ file?: string;
+  };
   /** A `spin_trylock*()` in an `if` condition: held on the branch where it succeeded. */
   trylock?: boolean;
 }
@@ -227,7 +232,10 @@ export interface ContainerOfFact {
   span: Span;
 }
 
-export interface ParamFact { name: string; type?: TypeRef }
+export interface ParamFact {
+  name: string;
+  type?: TypeRef;
+}
 
 export interface FunctionFacts {
   name: string;

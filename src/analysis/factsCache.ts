@@ -52,7 +52,9 @@ export class FactsCache {
     return this.loaded;
   }
 
-  get size(): number { return this.entries.size; }
+  get size(): number {
+    return this.entries.size;
+  }
 
   /** The key of a file's bytes: its path and the SHA-1 of the bytes. */
   static key(file: string, bytes: Uint8Array): string {
@@ -86,7 +88,11 @@ export class FactsCache {
    * save() merges them. `used` keys (the worker's hits) are kept first when the cache is trimmed.
    */
   merge(added: Iterable<[string, Uint8Array]>, used: Iterable<string> = []): void {
-    for (const [k, v] of added) { this.added.set(k, v); this.used.add(k); this.dirty = true; }
+    for (const [k, v] of added) {
+      this.added.set(k, v);
+      this.used.add(k);
+      this.dirty = true;
+    }
     for (const k of used) this.used.add(k);
   }
 
@@ -121,7 +127,11 @@ export class FactsCache {
       fs.writeFileSync(tmp, v8.serialize(keep));
       fs.renameSync(tmp, this.file);
     } catch (e) {
-      try { fs.unlinkSync(tmp); } catch { /* not written */ }
+      try {
+        fs.unlinkSync(tmp);
+      } catch {
+        /* not written */
+      }
       throw e;
     }
     this.dirty = false;
@@ -142,8 +152,17 @@ let hash: string | undefined;
 function codeHash(): string {
   if (hash) return hash;
   const h = crypto.createHash('sha1');
-  for (const f of [__filename, ...['extract.js', 'fileFacts.js', 'sparse.js', 'text.js', 'apis.js', 'facts.js', 'scanWorker.js', 'tree-sitter-c.wasm'].map(n => path.join(__dirname, n))]) {
-    try { h.update(fs.readFileSync(f)); } catch { /* not in this build */ }
+  for (const f of [
+    __filename,
+    ...['extract.js', 'fileFacts.js', 'sparse.js', 'text.js', 'apis.js', 'facts.js', 'scanWorker.js', 'tree-sitter-c.wasm'].map(n =>
+      path.join(__dirname, n),
+    ),
+  ]) {
+    try {
+      h.update(fs.readFileSync(f));
+    } catch {
+      /* not in this build */
+    }
   }
   hash = h.digest('hex').slice(0, 16);
   return hash;

@@ -13,8 +13,15 @@ import type { DriverWrappers } from './summaries';
  * virtqueue setup calls and tables that register callbacks. Other files are parsed only when
  * the index asks for a name they define (see Project.expand()).
  */
-export const SEED_TOKENS: readonly string[] = ['virtqueue_get_buf', 'find_vqs', 'find_single_vq', 'vring_create_virtqueue',
-  'vring_new_virtqueue', 'virtqueue_info', 'vq_callback_t'];
+export const SEED_TOKENS: readonly string[] = [
+  'virtqueue_get_buf',
+  'find_vqs',
+  'find_single_vq',
+  'vring_create_virtqueue',
+  'vring_new_virtqueue',
+  'virtqueue_info',
+  'vq_callback_t',
+];
 const SEED_BYTES = SEED_TOKENS.map(t => Buffer.from(t));
 export function isSeed(bytes: Buffer): boolean {
   return containsVirtqueue(bytes) && SEED_BYTES.some(t => bytes.indexOf(t) >= 0);
@@ -27,15 +34,22 @@ export function isSeed(bytes: Buffer): boolean {
  */
 export function containsVirtqueue(b: Buffer): boolean {
   for (let i = b.indexOf(113, 4); i >= 0; i = b.indexOf(113, i + 1)) {
-    if (b[i - 1] === 116 && b[i - 2] === 114 && b[i - 3] === 105 && b[i - 4] === 118
-      && b[i + 1] === 117 && b[i + 2] === 101 && b[i + 3] === 117 && b[i + 4] === 101) return true;
+    if (
+      b[i - 1] === 116 &&
+      b[i - 2] === 114 &&
+      b[i - 3] === 105 &&
+      b[i - 4] === 118 &&
+      b[i + 1] === 117 &&
+      b[i + 2] === 101 &&
+      b[i + 3] === 117 &&
+      b[i + 4] === 101
+    )
+      return true;
   }
   return false;
 }
 
-export type FactsResult =
-  | { facts: FileFacts; warning?: string }
-  | { facts?: undefined; warning: string };
+export type FactsResult = { facts: FileFacts; warning?: string } | { facts?: undefined; warning: string };
 
 export function factsFromBytes(file: string, bytes: Buffer, extra?: DriverWrappers): FactsResult {
   if (bytes.length > MAX_PARSE_BYTES) {
@@ -53,7 +67,7 @@ export function factsFromBytes(file: string, bytes: Buffer, extra?: DriverWrappe
  */
 export function factsFromText(file: string, text: string, sparse = false, extra?: DriverWrappers): FileFacts {
   // A body that calls only another file's wrapper looks lock-free to the sparse blanking: parsed whole.
-  const tree = parseC(sparse && !extra?.length ? blankLightBodies(text) ?? text : text);
+  const tree = parseC(sparse && !extra?.length ? (blankLightBodies(text) ?? text) : text);
   try {
     return withoutDisabledCode(extractFacts(file, tree, text, { extra }), text);
   } finally {
@@ -63,8 +77,14 @@ export function factsFromText(file: string, text: string, sparse = false, extra?
 
 const VIRTIO = Buffer.from('virtio');
 /** What a callee's file must contain to extend a callback -> work -> drain chain. */
-export const CHAIN_TOKENS: readonly string[] = ['schedule_work', 'queue_work', 'queue_delayed_work', 'schedule_delayed_work',
-  'mod_delayed_work', 'virtqueue_get_buf'];
+export const CHAIN_TOKENS: readonly string[] = [
+  'schedule_work',
+  'queue_work',
+  'queue_delayed_work',
+  'schedule_delayed_work',
+  'mod_delayed_work',
+  'virtqueue_get_buf',
+];
 const CHAIN_BYTES = CHAIN_TOKENS.map(t => Buffer.from(t));
 
 /**
@@ -93,13 +113,27 @@ export function mentions(bytes: Buffer, name: string): boolean {
   for (let i = bytes.indexOf(name); i >= 0; i = bytes.indexOf(name, i + 1)) {
     const before = i > 0 ? bytes[i - 1] : 32;
     if (isIdent(before) || isIdent(bytes[i + name.length] ?? 32)) continue;
-    if (wrapper ? isWrapperDefinitionAt(bytes, i, i + name.length) || (chain && isDefinitionAt(bytes, i + name.length)) : isDefinitionAt(bytes, i + name.length)) return true;
+    if (
+      wrapper
+        ? isWrapperDefinitionAt(bytes, i, i + name.length) || (chain && isDefinitionAt(bytes, i + name.length))
+        : isDefinitionAt(bytes, i + name.length)
+    )
+      return true;
   }
   return false;
 }
 
-const LOCK_TOKENS = ['spin_lock', 'spin_unlock', 'read_lock', 'read_unlock', 'write_lock', 'write_unlock', 'mutex_lock', 'mutex_unlock', 'local_irq_']
-  .map(t => Buffer.from(t));
+const LOCK_TOKENS = [
+  'spin_lock',
+  'spin_unlock',
+  'read_lock',
+  'read_unlock',
+  'write_lock',
+  'write_unlock',
+  'mutex_lock',
+  'mutex_unlock',
+  'local_irq_',
+].map(t => Buffer.from(t));
 const DEFINE = Buffer.from('define');
 
 /** `#define NAME(`: the name at `i` follows `define` and blanks. */

@@ -14,9 +14,7 @@ export interface FileSnapshot {
   mtimeMs: number;
 }
 
-export type ReadResult =
-  | { ok: true; snapshot: FileSnapshot }
-  | { ok: false; reason: string; code: 'not-regular' | 'too-large' | 'io' };
+export type ReadResult = { ok: true; snapshot: FileSnapshot } | { ok: false; reason: string; code: 'not-regular' | 'too-large' | 'io' };
 
 export function hashBytes(b: Uint8Array): string {
   return createHash('sha256').update(b).digest('hex');
@@ -63,9 +61,14 @@ function tooLarge(size: number, limit: number): ReadResult {
 function errnoReason(e: unknown): string {
   const err = e as NodeJS.ErrnoException;
   switch (err.code) {
-    case 'ENOENT': return 'No such file or directory';
-    case 'EACCES': case 'EPERM': return 'Permission denied';
-    case 'EISDIR': return 'Is a directory';
-    default: return err.code ? `${err.code}: ${err.message.replace(/^[A-Z]+: /, '')}` : String(err.message ?? e);
+    case 'ENOENT':
+      return 'No such file or directory';
+    case 'EACCES':
+    case 'EPERM':
+      return 'Permission denied';
+    case 'EISDIR':
+      return 'Is a directory';
+    default:
+      return err.code ? `${err.code}: ${err.message.replace(/^[A-Z]+: /, '')}` : String(err.message ?? e);
   }
 }

@@ -15,7 +15,9 @@ type Tok =
 /** Alternatives more than this after brace expansion make the glob invalid (it is ignored). */
 export const MAX_ALTERNATIVES = 256;
 
-export interface CompiledGlob { alternatives: Tok[][] }
+export interface CompiledGlob {
+  alternatives: Tok[][];
+}
 
 /** `{a,b}` expanded (nested too); undefined when the expansion exceeds MAX_ALTERNATIVES. */
 function expandBraces(glob: string): string[] | undefined {
@@ -63,7 +65,13 @@ function classEnd(glob: string, open: number): number {
 function matchingBrace(glob: string, open: number): number {
   let depth = 0;
   for (let j = open; j < glob.length; j++) {
-    if (glob[j] === '[') { const e = classEnd(glob, j); if (e >= 0) { j = e; continue; } }
+    if (glob[j] === '[') {
+      const e = classEnd(glob, j);
+      if (e >= 0) {
+        j = e;
+        continue;
+      }
+    }
     if (glob[j] === '{') depth++;
     else if (glob[j] === '}' && --depth === 0) return j;
   }
@@ -75,10 +83,19 @@ function splitTop(s: string): string[] {
   let depth = 0;
   let start = 0;
   for (let j = 0; j < s.length; j++) {
-    if (s[j] === '[') { const e = classEnd(s, j); if (e >= 0) { j = e; continue; } }
+    if (s[j] === '[') {
+      const e = classEnd(s, j);
+      if (e >= 0) {
+        j = e;
+        continue;
+      }
+    }
     if (s[j] === '{') depth++;
     else if (s[j] === '}') depth--;
-    else if (s[j] === ',' && depth === 0) { parts.push(s.slice(start, j)); start = j + 1; }
+    else if (s[j] === ',' && depth === 0) {
+      parts.push(s.slice(start, j));
+      start = j + 1;
+    }
   }
   parts.push(s.slice(start));
   return parts;
@@ -93,8 +110,16 @@ function tokenize(glob: string): Tok[] {
       while (glob[j + 1] === '*') j++;
       if (j > i) {
         // `**`: followed by '/', zero or more directories; at the end, everything.
-        if (glob[j + 1] === '/') { if (toks[toks.length - 1]?.k !== 'globstar') toks.push({ k: 'globstar' }); i = j + 1; continue; }
-        if (j + 1 === glob.length) { toks.push({ k: 'all' }); i = j; continue; }
+        if (glob[j + 1] === '/') {
+          if (toks[toks.length - 1]?.k !== 'globstar') toks.push({ k: 'globstar' });
+          i = j + 1;
+          continue;
+        }
+        if (j + 1 === glob.length) {
+          toks.push({ k: 'all' });
+          i = j;
+          continue;
+        }
       }
       if (toks[toks.length - 1]?.k !== 'star') toks.push({ k: 'star' });
       i = j;
@@ -107,7 +132,10 @@ function tokenize(glob: string): Tok[] {
       if (neg) j++;
       const items: [string, string][] = [];
       for (; j < end; j++) {
-        if (glob[j + 1] === '-' && j + 2 < end) { items.push([glob[j], glob[j + 2]]); j += 2; } else items.push([glob[j], glob[j]]);
+        if (glob[j + 1] === '-' && j + 2 < end) {
+          items.push([glob[j], glob[j + 2]]);
+          j += 2;
+        } else items.push([glob[j], glob[j]]);
       }
       toks.push({ k: 'class', neg, items });
       i = end;
@@ -139,7 +167,8 @@ function run(toks: Tok[], s: string): boolean {
     while (i <= n && !set[i]) {
       set[i] = 1;
       const k = toks[i]?.k;
-      if (k === 'star' || k === 'all' || k === 'globstar') i++; else break;
+      if (k === 'star' || k === 'all' || k === 'globstar') i++;
+      else break;
     }
   };
   add(cur, 0);
@@ -152,12 +181,39 @@ function run(toks: Tok[], s: string): boolean {
       if (!cur[i]) continue;
       const t = toks[i];
       switch (t.k) {
-        case 'lit': if (t.c === c) { add(next, i + 1); any = true; } break;
-        case 'one': if (c !== '/') { add(next, i + 1); any = true; } break;
-        case 'class': if (c !== '/' && t.items.some(([a, b]) => c >= a && c <= b) !== t.neg) { add(next, i + 1); any = true; } break;
-        case 'star': if (c !== '/') { add(next, i); any = true; } break;
-        case 'all': add(next, i); any = true; break;
-        case 'globstar': add(next, i); if (c === '/') add(next, i + 1); any = true; break;
+        case 'lit':
+          if (t.c === c) {
+            add(next, i + 1);
+            any = true;
+          }
+          break;
+        case 'one':
+          if (c !== '/') {
+            add(next, i + 1);
+            any = true;
+          }
+          break;
+        case 'class':
+          if (c !== '/' && t.items.some(([a, b]) => c >= a && c <= b) !== t.neg) {
+            add(next, i + 1);
+            any = true;
+          }
+          break;
+        case 'star':
+          if (c !== '/') {
+            add(next, i);
+            any = true;
+          }
+          break;
+        case 'all':
+          add(next, i);
+          any = true;
+          break;
+        case 'globstar':
+          add(next, i);
+          if (c === '/') add(next, i + 1);
+          any = true;
+          break;
       }
     }
     if (!any) return false;
@@ -167,7 +223,10 @@ function run(toks: Tok[], s: string): boolean {
 }
 
 /** A files.exclude glob of one workspace folder. */
-export interface ExcludeRule { root: string; glob: string }
+export interface ExcludeRule {
+  root: string;
+  glob: string;
+}
 
 /**
  * The rules of a files.exclude object for `root`, and the globs that were ignored (braces that
@@ -181,14 +240,18 @@ export function excludeRules(root: string, exclude: Record<string, unknown> | un
   for (const [glob, on] of Object.entries(exclude ?? {})) {
     if (on !== true) continue;
     const g = glob.replace(/^\.\//, '').replace(/\/+$/, '').replace(/^\//, '');
-    if (compileGlob(g)) rules.push({ root: base, glob: g }); else invalid.push(glob);
+    if (compileGlob(g)) rules.push({ root: base, glob: g });
+    else invalid.push(glob);
   }
   return { rules, invalid };
 }
 
 /** A predicate over absolute paths (directories end in '/') for a list of rules. */
 export function excludeMatcher(rules: ExcludeRule[]): (absPath: string) => boolean {
-  const compiled = rules.flatMap(r => { const g = compileGlob(r.glob); return g ? [{ prefix: r.root + '/', g }] : []; });
+  const compiled = rules.flatMap(r => {
+    const g = compileGlob(r.glob);
+    return g ? [{ prefix: r.root + '/', g }] : [];
+  });
   if (compiled.length === 0) return () => false;
   return p => compiled.some(c => p.startsWith(c.prefix) && globMatches(c.g, p.slice(c.prefix.length)));
 }

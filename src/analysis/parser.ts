@@ -63,8 +63,12 @@ export class IncrementalDocument {
     this.tree = parseC(textValue, this.parser);
   }
 
-  get text(): string { return this.textValue; }
-  get syntaxTree(): Tree { return this.tree; }
+  get text(): string {
+    return this.textValue;
+  }
+  get syntaxTree(): Tree {
+    return this.tree;
+  }
 
   /**
    * Replaces [start, end) (UTF-16 offsets into the current text) with `insert` and re-parses

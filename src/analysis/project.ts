@@ -154,14 +154,22 @@ export class Project {
    * the lock, and the suppressions that silenced nothing (stale once the code was fixed).
    */
   analyse(): Analysis {
-    const all = applyRuleSettings(enabledRules(this.rules).flatMap(r => r.check(this.index)), this.rules);
+    const all = applyRuleSettings(
+      enabledRules(this.rules).flatMap(r => r.check(this.index)),
+      this.rules,
+    );
     const used = new Set<SuppressionFact>();
     const findings: Finding[] = [];
     const suppressed: Finding[] = [];
     for (const f of all) {
-      const fn = this.index.get(f.file)?.functions.find(x => x.name === f.lockFunction && x.span.start <= f.span.start && f.span.end <= x.span.end);
+      const fn = this.index
+        .get(f.file)
+        ?.functions.find(x => x.name === f.lockFunction && x.span.start <= f.span.start && f.span.end <= x.span.end);
       const s = fn?.suppressions.find(x => !x.invalid && x.rules.includes(f.rule));
-      if (s) { used.add(s); suppressed.push(f); } else findings.push(f);
+      if (s) {
+        used.add(s);
+        suppressed.push(f);
+      } else findings.push(f);
     }
     const unusedSuppressions: Analysis['unusedSuppressions'] = [];
     const invalidSuppressions: NonNullable<Analysis['invalidSuppressions']> = [];

@@ -16,9 +16,13 @@ import { initParser } from './parser';
 import { MAX_PARSE_BYTES } from './source';
 
 export interface ScanStats {
-  filesRead: number; bytes: number; filesParsed: number; prefilter?: 'ripgrep' | 'builtin';
+  filesRead: number;
+  bytes: number;
+  filesParsed: number;
+  prefilter?: 'ripgrep' | 'builtin';
   /** With a facts cache: files whose facts came from it, and files parsed (not in it). */
-  cacheHits?: number; cacheMisses?: number;
+  cacheHits?: number;
+  cacheMisses?: number;
   /** Where the time went, for bench/ (VRL_STATS): milliseconds. */
   ms?: Record<string, number>;
 }
@@ -41,7 +45,11 @@ export interface ScanResult {
  * `total` counts ripgrep's candidates, or the C files the built-in walk has found, plus the files
  * of directories read first; while `listing` it may still grow.
  */
-export interface ScanProgress { done: number; total: number; listing: boolean }
+export interface ScanProgress {
+  done: number;
+  total: number;
+  listing: boolean;
+}
 
 /** One unit's results, for a caller that uses them before the scan ends (ScanOptions.onBatch). */
 export interface ScanBatch {
@@ -70,10 +78,10 @@ interface RequestBase {
 }
 
 export type WorkRequest =
-  | RequestBase & { kind: 'dirs'; paths: string[] }
-  | RequestBase & { kind: 'files'; paths: string[] }
+  | (RequestBase & { kind: 'dirs'; paths: string[] })
+  | (RequestBase & { kind: 'files'; paths: string[] })
   /** Parse each file only if it defines one of its names (the expansion step). */
-  | RequestBase & { kind: 'match'; paths: string[]; names: string[][] };
+  | (RequestBase & { kind: 'match'; paths: string[]; names: string[][] });
 
 export interface WorkReply {
   id: number;
@@ -112,11 +120,13 @@ export function readFileInto(file: string, buf: Buffer): { buffer: Buffer; bytes
   try {
     const st = fs.fstatSync(fd);
     if (!st.isFile()) throw Object.assign(new Error('not a regular file'), { code: 'ENOTREG' });
-    if (st.size > MAX_PARSE_BYTES) throw Object.assign(new Error(`too large to analyse (${st.size} bytes, limit ${MAX_PARSE_BYTES})`), { code: 'ETOOLARGE' });
+    if (st.size > MAX_PARSE_BYTES)
+      throw Object.assign(new Error(`too large to analyse (${st.size} bytes, limit ${MAX_PARSE_BYTES})`), { code: 'ETOOLARGE' });
     let len = 0;
     for (;;) {
       if (len === buf.length) {
-        if (len > MAX_PARSE_BYTES) throw Object.assign(new Error(`too large to analyse (over ${MAX_PARSE_BYTES} bytes)`), { code: 'ETOOLARGE' });
+        if (len > MAX_PARSE_BYTES)
+          throw Object.assign(new Error(`too large to analyse (over ${MAX_PARSE_BYTES} bytes)`), { code: 'ETOOLARGE' });
         const bigger = Buffer.allocUnsafe(buf.length * 2);
         buf.copy(bigger, 0, 0, len);
         buf = bigger;
@@ -153,7 +163,10 @@ export class UnitProcessor {
    * each request names, read once, and the reply says what was found and what was parsed, for
    * the pool to save; the facts parsed here are kept for the worker's later requests too.
    */
-  constructor(public cache?: FactsCache, private inWorker = false) {}
+  constructor(
+    public cache?: FactsCache,
+    private inWorker = false,
+  ) {}
 
   process(req: WorkRequest): WorkReply {
     const key = JSON.stringify(req.exclude);
@@ -161,10 +174,25 @@ export class UnitProcessor {
       this.excludeKey = key;
       this.exclude = excludeMatcher(req.exclude);
     }
-    const reply: WorkReply = { id: req.id, subdirs: [], files: [], facts: [], toParse: [], warnings: [], errors: [], bytes: 0, read: 0, parsed: 0,
-      cacheHits: 0, cacheMisses: 0, cacheNew: [], cacheUsed: [] };
+    const reply: WorkReply = {
+      id: req.id,
+      subdirs: [],
+      files: [],
+      facts: [],
+      toParse: [],
+      warnings: [],
+      errors: [],
+      bytes: 0,
+      read: 0,
+      parsed: 0,
+      cacheHits: 0,
+      cacheMisses: 0,
+      cacheNew: [],
+      cacheUsed: [],
+    };
     this.returnBytes = req.returnBytes;
-    if (this.inWorker && this.cache?.file !== req.cacheFile) this.cache = req.cacheFile ? new FactsCache(undefined, req.cacheFile) : undefined;
+    if (this.inWorker && this.cache?.file !== req.cacheFile)
+      this.cache = req.cacheFile ? new FactsCache(undefined, req.cacheFile) : undefined;
     if (req.kind === 'files') {
       for (const f of req.paths) this.file(f, req.all, reply);
       return reply;
@@ -210,7 +238,8 @@ export class UnitProcessor {
       const code = (e as NodeJS.ErrnoException).code;
       // Not a C source after all, or too large: skipped with a warning. A file that cannot be
       // read is an error (README: exit 2), unless it went away since it was listed.
-      if (code === 'ENOTREG' || code === 'ETOOLARGE' || code === 'ENOENT' || names) reply.warnings.push(`${file}: skipped: ${errnoText(e)}`);
+      if (code === 'ENOTREG' || code === 'ETOOLARGE' || code === 'ENOENT' || names)
+        reply.warnings.push(`${file}: skipped: ${errnoText(e)}`);
       else reply.errors.push(`${file}: ${errnoText(e)}`);
       return;
     }
@@ -236,7 +265,8 @@ export class UnitProcessor {
       return;
     }
     if (res.cached) {
-      if (res.cached.hit) reply.cacheHits++; else reply.cacheMisses++;
+      if (res.cached.hit) reply.cacheHits++;
+      else reply.cacheMisses++;
       if (this.inWorker && res.cached.hit) reply.cacheUsed.push(res.cached.key);
       else if (this.inWorker && res.cached.bytes) reply.cacheNew.push([res.cached.key, res.cached.bytes]);
     }
@@ -244,7 +274,10 @@ export class UnitProcessor {
     // A neighbour read for a name may fail quietly; a file in scope that could not be analysed
     // leaves the check incomplete.
     if (res.error) (names ? reply.warnings : reply.errors).push(res.error);
-    if (res.facts) { reply.facts.push(res.facts); reply.parsed++; }
+    if (res.facts) {
+      reply.facts.push(res.facts);
+      reply.parsed++;
+    }
   }
 }
 
@@ -252,8 +285,12 @@ export class UnitProcessor {
  * Parses one file's bytes, never throwing: a file skipped on purpose (binary, too large) is a
  * warning; an analysis that failed (20,000 nested #if exhaust the stack) is an error.
  */
-export function parseOne(file: string, bytes: Buffer, cache?: FactsCache, canParse = true):
-  { facts?: FileFacts; warning?: string; error?: string; deferred?: boolean; cached?: { key: string; hit: boolean; bytes?: Uint8Array } } {
+export function parseOne(
+  file: string,
+  bytes: Buffer,
+  cache?: FactsCache,
+  canParse = true,
+): { facts?: FileFacts; warning?: string; error?: string; deferred?: boolean; cached?: { key: string; hit: boolean; bytes?: Uint8Array } } {
   const t0 = performance.now();
   try {
     // Decoding copies the bytes into a string, so `bytes` may be a reused buffer.
@@ -274,13 +311,21 @@ export function parseOne(file: string, bytes: Buffer, cache?: FactsCache, canPar
 
 export function errnoText(e: unknown): string {
   switch ((e as NodeJS.ErrnoException).code) {
-    case 'ENOENT': return 'No such file or directory';
-    case 'EACCES': case 'EPERM': return 'Permission denied';
-    case 'ENOTDIR': return 'Not a directory';
-    case 'EISDIR': return 'Is a directory';
-    case 'ELOOP': return 'Too many levels of symbolic links';
-    case 'ENOTREG': return 'not a regular file';
-    default: return (e as Error).message;
+    case 'ENOENT':
+      return 'No such file or directory';
+    case 'EACCES':
+    case 'EPERM':
+      return 'Permission denied';
+    case 'ENOTDIR':
+      return 'Not a directory';
+    case 'EISDIR':
+      return 'Is a directory';
+    case 'ELOOP':
+      return 'Too many levels of symbolic links';
+    case 'ENOTREG':
+      return 'not a regular file';
+    default:
+      return (e as Error).message;
   }
 }
 
@@ -343,8 +388,11 @@ export function ripgrep(required = false): string | undefined {
  */
 function rgFiles(rg: string, args: string[], onFile: (f: string) => void, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
-    const child = spawn(rg, ['--files-with-matches', '--null', '--no-ignore', '--hidden', '--no-messages', '--no-config',
-      '-g', '*.[ch]', ...args], { stdio: ['ignore', 'pipe', 'ignore'], ...(signal ? { signal } : {}) });
+    const child = spawn(
+      rg,
+      ['--files-with-matches', '--null', '--no-ignore', '--hidden', '--no-messages', '--no-config', '-g', '*.[ch]', ...args],
+      { stdio: ['ignore', 'pipe', 'ignore'], ...(signal ? { signal } : {}) },
+    );
     let rest = '';
     child.stdout.setEncoding('utf8');
     child.stdout.on('data', (chunk: string) => {
@@ -356,7 +404,8 @@ function rgFiles(rg: string, args: string[], onFile: (f: string) => void, signal
     // rg exits 1 when nothing matched: not an error.
     child.on('close', code => {
       if (rest) onFile(rest);
-      if (code === 0 || code === 1) resolve(); else reject(new Error(`rg exited with ${code}`));
+      if (code === 0 || code === 1) resolve();
+      else reject(new Error(`rg exited with ${code}`));
     });
   });
 }
@@ -374,8 +423,10 @@ export function driverFilesWithRipgrep(dirs: string[]): Promise<Map<string, stri
   const rg = ripgrep();
   if (!rg || dirs.length === 0) return undefined;
   const out = new Map<string, string[]>(dirs.map(d => [d, []]));
-  return rgFiles(rg, ['--max-depth', '1', '-e', 'virtio|virtqueue', '--', ...dirs], f => out.get(path.dirname(f))?.push(f))
-    .then(() => out, () => out);
+  return rgFiles(rg, ['--max-depth', '1', '-e', 'virtio|virtqueue', '--', ...dirs], f => out.get(path.dirname(f))?.push(f)).then(
+    () => out,
+    () => out,
+  );
 }
 
 /**
@@ -412,7 +463,11 @@ export class ScanPool {
    * `cache`: facts of earlier runs, looked up wherever files are parsed (the workers read the
    * same file; what they parse is merged here); saveCache() writes it. May be changed between runs.
    */
-  constructor(count: number, private parseSite: ParseSite = 'workers', public cache?: FactsCache) {
+  constructor(
+    count: number,
+    private parseSite: ParseSite = 'workers',
+    public cache?: FactsCache,
+  ) {
     const script = count > 0 ? workerScript() : undefined;
     if (script) {
       this.workers = Array.from({ length: count }, () => new Worker(script));
@@ -421,7 +476,9 @@ export class ScanPool {
     }
   }
 
-  get size(): number { return this.workers.length; }
+  get size(): number {
+    return this.workers.length;
+  }
 
   /** Walks directories recursively and reads the given files, parsing what matters. */
   async scan(dirs: string[], files: string[], opts: ScanOptions = {}): Promise<ScanResult> {
@@ -459,20 +516,36 @@ export class ScanPool {
       rgDone = false;
       walking = false;
       dirQueue.length = 0;
-      listCandidates(rg, dirs, f => {
-        if (excluded(f) || urgentTaken.has(path.dirname(f))) return;
-        fileQueue.push(f);
-        total++;
-        kick();
-      }, abort.signal).then(() => { rgDone = true; rgMs = performance.now() - rgStart; kick(); }, () => {
-        if (abort.signal.aborted) { rgDone = true; kick(); return; }
-        // rg failed: walk the directories ourselves.
-        walking = true;
-        for (const d of dirs) known.add(d);
-        dirQueue.push(...dirs);
-        rgDone = true;
-        kick();
-      });
+      listCandidates(
+        rg,
+        dirs,
+        f => {
+          if (excluded(f) || urgentTaken.has(path.dirname(f))) return;
+          fileQueue.push(f);
+          total++;
+          kick();
+        },
+        abort.signal,
+      ).then(
+        () => {
+          rgDone = true;
+          rgMs = performance.now() - rgStart;
+          kick();
+        },
+        () => {
+          if (abort.signal.aborted) {
+            rgDone = true;
+            kick();
+            return;
+          }
+          // rg failed: walk the directories ourselves.
+          walking = true;
+          for (const d of dirs) known.add(d);
+          dirQueue.push(...dirs);
+          rgDone = true;
+          kick();
+        },
+      );
     }
     const prioritize = (ds: string[]) => {
       for (const d of ds) {
@@ -506,7 +579,10 @@ export class ScanPool {
         // Few directories per unit while the queue is short, so that the walk fans out quickly.
         while (dirQueue.length) {
           const paths = dirQueue.splice(0, Math.max(1, Math.min(32, dirQueue.length >> 3))).filter(d => !urgentTaken.has(d));
-          if (paths.length) { dirUnits.add(id); return { id, kind: 'dirs', paths, all, exclude, returnBytes }; }
+          if (paths.length) {
+            dirUnits.add(id);
+            return { id, kind: 'dirs', paths, all, exclude, returnBytes };
+          }
         }
         return rgDone ? undefined : 'wait';
       },
@@ -516,11 +592,18 @@ export class ScanPool {
         // Files found by listing a directory count when read; rg's and the given ones when queued.
         if (dir !== undefined || dirUnits.delete(r.id)) total += r.files.length;
         done += r.files.length;
-        if (walking) for (const d of r.subdirs) if (!known.has(d)) { known.add(d); dirQueue.push(d); }
+        if (walking)
+          for (const d of r.subdirs)
+            if (!known.has(d)) {
+              known.add(d);
+              dirQueue.push(d);
+            }
         opts.onBatch?.({ facts: r.facts, files: r.files, dirsDone: dir === undefined ? [] : [dir] });
         opts.onProgress?.({ done, total, listing: !rgDone || (walking && (dirQueue.length > 0 || dirUnits.size > 0)) });
       },
-      subscribe: k => { kick = k; },
+      subscribe: k => {
+        kick = k;
+      },
       rgUsed: !!rg,
     };
     const res = await this.run(source, opts);
@@ -540,17 +623,25 @@ export class ScanPool {
    */
   async parseMatching(candidates: { file: string; names: string[] }[]): Promise<ScanResult> {
     // After the scan the workers are idle: they parse the few files the expansion asks for.
-    const unit = (id: number, part: { file: string; names: string[] }[]): WorkRequest =>
-      ({ id, kind: 'match', paths: part.map(c => c.file), names: part.map(c => c.names), all: false, exclude: [], returnBytes: false });
+    const unit = (id: number, part: { file: string; names: string[] }[]): WorkRequest => ({
+      id,
+      kind: 'match',
+      paths: part.map(c => c.file),
+      names: part.map(c => c.names),
+      all: false,
+      exclude: [],
+      returnBytes: false,
+    });
     if (this.active && candidates.length) return this.inject(candidates, unit);
     const queue = [...candidates];
-    return this.run({
-      next: id => queue.length ? unit(id, queue.splice(0, 2)) : undefined,
-    }, {});
+    return this.run({ next: id => (queue.length ? unit(id, queue.splice(0, 2)) : undefined) }, {});
   }
 
   /** Hands units to the run in progress, ahead of its own; resolves with their results. */
-  private inject(candidates: { file: string; names: string[] }[], unit: (id: number, part: { file: string; names: string[] }[]) => WorkRequest): Promise<ScanResult> {
+  private inject(
+    candidates: { file: string; names: string[] }[],
+    unit: (id: number, part: { file: string; names: string[] }[]) => WorkRequest,
+  ): Promise<ScanResult> {
     const active = this.active!;
     const result = emptyResult();
     let left = 0;
@@ -562,7 +653,10 @@ export class ScanPool {
           make: id => unit(id, part),
           reply: r => {
             absorbInto(result, r);
-            if (--left === 0) { finish(result); resolve(result); }
+            if (--left === 0) {
+              finish(result);
+              resolve(result);
+            }
           },
         });
       }
@@ -590,20 +684,29 @@ export class ScanPool {
     /** Units injected by inject(), by id: their replies go to their own callers. */
     const routes = new Map<number, (r: WorkReply) => void>();
     const cacheFile = this.cache?.file;
-    const withCache = <T>(req: T): T => cacheFile && typeof req === 'object' && req ? { ...req, cacheFile } : req;
+    const withCache = <T>(req: T): T => (cacheFile && typeof req === 'object' && req ? { ...req, cacheFile } : req);
     const next = (): WorkRequest | 'wait' | undefined => {
       const id = this.nextId++;
       const x = active.extra.shift();
-      if (x) { routes.set(id, x.reply); return withCache(x.make(id)); }
+      if (x) {
+        routes.set(id, x.reply);
+        return withCache(x.make(id));
+      }
       return withCache(src.next(id));
     };
     /** Ends the run: called in the same turn as the last next() that said so (nothing injected is lost). */
-    const end = () => { if (this.active === active) this.active = undefined; };
+    const end = () => {
+      if (this.active === active) this.active = undefined;
+    };
     const pending: { file: string; bytes: Uint8Array }[] = [];
     const absorb = (r: WorkReply) => {
       if (r.cacheNew?.length || r.cacheUsed?.length) this.cache?.merge(r.cacheNew, r.cacheUsed);
       const route = routes.get(r.id);
-      if (route) { routes.delete(r.id); route(r); return; }
+      if (route) {
+        routes.delete(r.id);
+        route(r);
+        return;
+      }
       pending.push(...r.toParse);
       absorbInto(result, r);
       src.onReply?.(r);
@@ -611,7 +714,14 @@ export class ScanPool {
     // The workers start reading while this thread loads the parser; what they send back waits
     // for it (a reply can come first on a loaded machine).
     let parserLoaded = !this.returnBytes;
-    if (this.returnBytes) initParser().then(() => { parserLoaded = true; drain(); }, () => undefined);
+    if (this.returnBytes)
+      initParser().then(
+        () => {
+          parserLoaded = true;
+          drain();
+        },
+        () => undefined,
+      );
     /** Parses what workers sent back, in between their replies. */
     const drain = () => {
       if (!parserLoaded) return;
@@ -634,9 +744,14 @@ export class ScanPool {
         this.inProcess.cache = this.cache;
         for (;;) {
           const req = next();
-          if (req === undefined) { end(); break; }
+          if (req === undefined) {
+            end();
+            break;
+          }
           if (req === 'wait') {
-            await new Promise<void>(r => { wakeup = r; });
+            await new Promise<void>(r => {
+              wakeup = r;
+            });
             wakeup = () => {};
             continue;
           }
@@ -654,12 +769,19 @@ export class ScanPool {
             let waiting = false;
             while (idle.length) {
               const req = next();
-              if (req === 'wait') { waiting = true; break; }
+              if (req === 'wait') {
+                waiting = true;
+                break;
+              }
               if (req === undefined) break;
               busy++;
               idle.pop()!.postMessage(req);
             }
-            if (busy === 0 && !waiting) { finished = true; end(); resolve(); }
+            if (busy === 0 && !waiting) {
+              finished = true;
+              end();
+              resolve();
+            }
           };
           wakeup = dispatch;
           for (const w of this.workers) {
@@ -673,12 +795,19 @@ export class ScanPool {
               // Parse after handing out new work, so the workers keep reading meanwhile.
               drain();
             });
-            w.on('error', e => { finished = true; end(); reject(e); });
+            w.on('error', e => {
+              finished = true;
+              end();
+              reject(e);
+            });
             idle.push(w);
           }
           dispatch();
         });
-        if (!parserLoaded) { await initParser(); parserLoaded = true; }
+        if (!parserLoaded) {
+          await initParser();
+          parserLoaded = true;
+        }
         drain();
       }
     } finally {

@@ -10,7 +10,10 @@ if (port) {
   const processor = new UnitProcessor(undefined, true);
   let loaded = false;
   port.on('message', async (req: WorkRequest) => {
-    if (!req.returnBytes && !req.cacheFile && !loaded) { await initParser(); loaded = true; }
+    if (!req.returnBytes && !req.cacheFile && !loaded) {
+      await initParser();
+      loaded = true;
+    }
     processor.parserReady = loaded;
     const reply = processor.process(req);
     if (processor.deferred.length) {

@@ -8,7 +8,10 @@ import type { Finding } from './rules/rule';
 import { parseExprRef } from './text';
 import type { FnRef, Tables, WorkKey, WorkspaceIndex } from './workspace';
 
-export interface At { file: string; span: Span }
+export interface At {
+  file: string;
+  span: Span;
+}
 
 export interface DrainShapeInfo {
   /** SIM-MODEL §2.5: DRAIN 0 ('recheck'), 1 ('plain'), 2 ('relock'). */
@@ -67,14 +70,15 @@ function locate(finding: Finding, index: WorkspaceIndex): Located | undefined {
   const t = index.link();
   const owner = fnContaining(index, finding.file, finding.lockFunction, finding.span.start);
   if (!owner) return undefined;
-  const op = owner.fn.lockOps[finding.lockOp]?.span.start === finding.span.start
-    ? finding.lockOp
-    : owner.fn.lockOps.findIndex(o => o.span.start === finding.span.start);
+  const op =
+    owner.fn.lockOps[finding.lockOp]?.span.start === finding.span.start
+      ? finding.lockOp
+      : owner.fn.lockOps.findIndex(o => o.span.start === finding.span.start);
   if (op < 0 || !finding.drain) return undefined;
   const d = finding.drain;
   const drainFn = fnContaining(index, d.file, d.function, d.span.start);
   const drain = drainFn?.fn.drains.find(x => x.span.start === d.span.start);
-  const chain = drainFn && drainFn.fn !== owner.fn ? callChain(t, owner, drainFn, op) ?? [] : [];
+  const chain = drainFn && drainFn.fn !== owner.fn ? (callChain(t, owner, drainFn, op) ?? []) : [];
   return { t, owner, op, drainFn, drain, chain };
 }
 
@@ -86,15 +90,16 @@ function callChain(t: Tables, from: FnRef, to: FnRef, op: number): Located['chai
   while (queue.length) {
     const { at, path } = queue.shift()!;
     if (path.length > MAX_DEPTH) continue;
-    for (const call of at.fn.calls) for (const g of t.callTargets(call, at)) {
-      if (DRAIN_APIS.has(call.callee)) continue;
-      if (path.length === 0 && !call.state.held.includes(op)) continue;
-      const p = [...path, { from: at, call, to: g }];
-      if (g.fn === to.fn) return p;
-      if (seen.has(g.fn)) continue;
-      seen.add(g.fn);
-      queue.push({ at: g, path: p });
-    }
+    for (const call of at.fn.calls)
+      for (const g of t.callTargets(call, at)) {
+        if (DRAIN_APIS.has(call.callee)) continue;
+        if (path.length === 0 && !call.state.held.includes(op)) continue;
+        const p = [...path, { from: at, call, to: g }];
+        if (g.fn === to.fn) return p;
+        if (seen.has(g.fn)) continue;
+        seen.add(g.fn);
+        queue.push({ at: g, path: p });
+      }
   }
   return undefined;
 }
@@ -133,7 +138,13 @@ function sameLock(a: LockOp, b: LockOp): boolean {
   return a.family === b.family && a.lock === b.lock;
 }
 
-function shapeOf(owner: FnRef, opIndex: number, drainFn: FnRef | undefined, drain: DrainFact | undefined, hops: Located['chain']): DrainShapeInfo {
+function shapeOf(
+  owner: FnRef,
+  opIndex: number,
+  drainFn: FnRef | undefined,
+  drain: DrainFact | undefined,
+  hops: Located['chain'],
+): DrainShapeInfo {
   const chain = hops.map(h => h.call);
   const fn = owner.fn;
   const op = fn.lockOps[opIndex];
@@ -142,7 +153,11 @@ function shapeOf(owner: FnRef, opIndex: number, drainFn: FnRef | undefined, drai
   if (!drain || !drainFn) {
     const recheck = hasRecheckCalls(fn, op);
     return recheck
-      ? { shape: 'recheck', single: false, why: `no virtqueue_get_buf() found under ${lockText}, but ${ownerName} has the virtqueue_disable_cb() / virtqueue_enable_cb() re-check; modelled as DRAIN 0` }
+      ? {
+          shape: 'recheck',
+          single: false,
+          why: `no virtqueue_get_buf() found under ${lockText}, but ${ownerName} has the virtqueue_disable_cb() / virtqueue_enable_cb() re-check; modelled as DRAIN 0`,
+        }
       : { shape: 'plain', single: false, why: `no virtqueue_get_buf() found under ${lockText} in ${ownerName}; modelled as a plain drain` };
   }
   const drainName = `${drainFn.fn.name}()`;
@@ -151,16 +166,24 @@ function shapeOf(owner: FnRef, opIndex: number, drainFn: FnRef | undefined, drai
   // owner drains, else the loop around the call (in the owner) that leads to a single get_buf.
   const first = chain[0];
   const drainLoops = loopChain(drainFn.fn, drain.loop);
-  const drainLoopHere = drainFn.fn === fn ? drain.loop : (!drain.inLoop ? first?.loop : undefined);
+  const drainLoopHere = drainFn.fn === fn ? drain.loop : !drain.inLoop ? first?.loop : undefined;
 
   // DRAIN 2: the lock dropped and re-taken inside the loop that takes one buffer per iteration.
   if (op && drainLoopHere !== undefined) {
     const unlock = fn.lockOps.find(u => u.action === 'unlock' && sameLock(u, op) && inLoop(fn, u.loop, drainLoopHere));
-    const relock = unlock && fn.lockOps.find(r => r.action === 'lock' && sameLock(r, op) && inLoop(fn, r.loop, drainLoopHere) && r.span.start > unlock.span.start);
+    const relock =
+      unlock &&
+      fn.lockOps.find(r => r.action === 'lock' && sameLock(r, op) && inLoop(fn, r.loop, drainLoopHere) && r.span.start > unlock.span.start);
     if (unlock && relock) {
-      const where = drainFn.fn === fn ? `the ${api} loop of ${ownerName}` : `the loop of ${ownerName} around ${first!.callee}(), which calls ${api} once`;
+      const where =
+        drainFn.fn === fn
+          ? `the ${api} loop of ${ownerName}`
+          : `the loop of ${ownerName} around ${first!.callee}(), which calls ${api} once`;
       return {
-        shape: 'relock', single: false, dropUnlock: at(owner.file, unlock.span), relock: at(owner.file, relock.span),
+        shape: 'relock',
+        single: false,
+        dropUnlock: at(owner.file, unlock.span),
+        relock: at(owner.file, relock.span),
         why: `${unlock.text} and ${relock.text} inside ${where}: the lock is dropped after each buffer and re-taken before the next ${api}`,
       };
     }
@@ -172,25 +195,35 @@ function shapeOf(owner: FnRef, opIndex: number, drainFn: FnRef | undefined, drai
     const rl = drainLoops.map(i => drainFn.fn.loops?.[i]).find(x => x?.recheck);
     const disabled = rl ? calledWithin(drainFn.fn, 'virtqueue_disable_cb', rl.span) : true;
     return {
-      shape: 'recheck', single: false,
-      why: `the ${api} ${drain.inLoop && drainLoops.length > 1 ? 'loop' : 'call'} in ${drainName} runs inside a do { ... } while (!virtqueue_enable_cb()) re-check loop` + (disabled ? '' : ' (without virtqueue_disable_cb() in it)'),
+      shape: 'recheck',
+      single: false,
+      why:
+        `the ${api} ${drain.inLoop && drainLoops.length > 1 ? 'loop' : 'call'} in ${drainName} runs inside a do { ... } while (!virtqueue_enable_cb()) re-check loop` +
+        (disabled ? '' : ' (without virtqueue_disable_cb() in it)'),
     };
   }
   for (const { from, call: c } of hops) {
     const caller = from.fn;
-    const rl = loopChain(caller, c.loop).map(x => caller.loops?.[x]).find(x => x?.recheck);
+    const rl = loopChain(caller, c.loop)
+      .map(x => caller.loops?.[x])
+      .find(x => x?.recheck);
     if (rl) {
       const disabled = calledWithin(caller, 'virtqueue_disable_cb', rl.span);
       return {
-        shape: 'recheck', single: false,
-        why: `the ${api} ${drain.inLoop ? 'loop' : 'call'} in ${drainName}` + (c.callee === drainFn.fn.name ? ', called' : `, reached through ${c.callee}(),`) +
-          ` inside the do { ... } while (!virtqueue_enable_cb()) re-check loop of ${caller.name}()` + (disabled ? '' : ' (without virtqueue_disable_cb() in it)'),
+        shape: 'recheck',
+        single: false,
+        why:
+          `the ${api} ${drain.inLoop ? 'loop' : 'call'} in ${drainName}` +
+          (c.callee === drainFn.fn.name ? ', called' : `, reached through ${c.callee}(),`) +
+          ` inside the do { ... } while (!virtqueue_enable_cb()) re-check loop of ${caller.name}()` +
+          (disabled ? '' : ' (without virtqueue_disable_cb() in it)'),
       };
     }
   }
   if (!drain.inLoop && !chain.some(c => c.inLoop)) {
     return {
-      shape: 'plain', single: true,
+      shape: 'plain',
+      single: true,
       why: `a single ${api} in ${drainName}, not in a loop, under ${lockText}: modelled as a plain drain, which over-approximates it`,
     };
   }
@@ -204,20 +237,30 @@ function calledWithin(fn: FunctionFacts, name: string, span: Span): boolean {
 
 function hasRecheckCalls(fn: FunctionFacts, op: LockOp | undefined): boolean {
   const after = (c: CallFact) => !op || c.span.start > op.span.start;
-  return fn.calls.some(c => c.callee === 'virtqueue_disable_cb' && after(c))
-    && fn.calls.some(c => /^virtqueue_enable_cb/.test(c.callee) && after(c));
+  return (
+    fn.calls.some(c => c.callee === 'virtqueue_disable_cb' && after(c)) &&
+    fn.calls.some(c => /^virtqueue_enable_cb/.test(c.callee) && after(c))
+  );
 }
 
 // ---------------------------------------------------------------------------------------------
 // WQLOCAL
 
 /** Per-CPU system workqueues (include/linux/workqueue.h): queue_work() on them queues locally. */
-const PERCPU_SYSTEM_WQ = new Set(['system_wq', 'system_percpu_wq', 'system_highpri_wq', 'system_long_wq', 'system_freezable_wq',
-  'system_bh_wq', 'system_bh_highpri_wq']);
+const PERCPU_SYSTEM_WQ = new Set([
+  'system_wq',
+  'system_percpu_wq',
+  'system_highpri_wq',
+  'system_long_wq',
+  'system_freezable_wq',
+  'system_bh_wq',
+  'system_bh_highpri_wq',
+]);
 const UNBOUND_SYSTEM_WQ = new Set(['system_unbound_wq', 'system_dfl_wq']);
 const POWER_EFFICIENT_WQ = new Set(['system_power_efficient_wq', 'system_freezable_power_efficient_wq']);
 
-const POWER_NOTE = 'per-CPU unless the kernel runs with workqueue.power_efficient=1 or CONFIG_WQ_POWER_EFFICIENT_DEFAULT=y, or (6.12) with nohz_full=, which make it unbound (Debian amd64 leaves the option off)';
+const POWER_NOTE =
+  'per-CPU unless the kernel runs with workqueue.power_efficient=1 or CONFIG_WQ_POWER_EFFICIENT_DEFAULT=y, or (6.12) with nohz_full=, which make it unbound (Debian amd64 leaves the option off)';
 
 export function workLocalityOf(finding: Finding, index: WorkspaceIndex): WqInfo {
   const rel = finding.related.find(r => r.role === 'schedule');
@@ -227,7 +270,11 @@ export function workLocalityOf(finding: Finding, index: WorkspaceIndex): WqInfo 
     const s = fn.schedules.find(x => x.span.start === rel.span.start);
     if (s) return { ...localityOfSchedule(t, { file: rel.file, fn }, s), at: at(rel.file, s.span) };
   }
-  return { wq: 'local', why: `the schedule call at ${rel.file}:${rel.span.line + 1} was not found in the facts; assumed a per-CPU queue (local)`, at: at(rel.file, rel.span) };
+  return {
+    wq: 'local',
+    why: `the schedule call at ${rel.file}:${rel.span.line + 1} was not found in the facts; assumed a per-CPU queue (local)`,
+    at: at(rel.file, rel.span),
+  };
 }
 
 const LOCAL_CPU = /^(?:raw_)?smp_processor_id\s*\(\s*\)$/;
@@ -236,13 +283,19 @@ function localityOfSchedule(t: Tables, f: FnRef, s: ScheduleFact): Omit<WqInfo, 
   const call = `${s.api}()`;
   // The *_on() forms: a CPU chosen by the caller, unless it is this one or WORK_CPU_UNBOUND.
   if (s.api === 'queue_work_node') {
-    return { wq: 'pinned', why: `queue_work_node(${s.cpu ?? 'node'}, ...) queues on a CPU of that NUMA node, not necessarily the one that took the interrupt` };
+    return {
+      wq: 'pinned',
+      why: `queue_work_node(${s.cpu ?? 'node'}, ...) queues on a CPU of that NUMA node, not necessarily the one that took the interrupt`,
+    };
   }
   if (s.cpu !== undefined && s.cpu !== 'WORK_CPU_UNBOUND') {
     if (LOCAL_CPU.test(s.cpu)) {
       return { wq: 'local', why: `${s.api}(${s.cpu}, ...) queues on the CPU that runs the callback, the one that took the interrupt` };
     }
-    return { wq: 'pinned', why: `${s.api}(${s.cpu}, ...) queues on the CPU the driver names, not necessarily the one that took the interrupt` };
+    return {
+      wq: 'pinned',
+      why: `${s.api}(${s.cpu}, ...) queues on the CPU the driver names, not necessarily the one that took the interrupt`,
+    };
   }
   // A delayed work with a delay goes through a timer that is not pinned (add_timer_global() in
   // 6.12, add_timer() with timer migration in 6.1): the work is queued where the timer fires.
@@ -254,25 +307,48 @@ function localityOfSchedule(t: Tables, f: FnRef, s: ScheduleFact): Omit<WqInfo, 
   }
   const delayNote = s.delayed ? ' (a delay of 0 queues at once, __queue_delayed_work)' : '';
   if (s.wq === undefined) {
-    return { wq: 'local', why: `${call} queues on the per-CPU system workqueue (system_percpu_wq in 6.12, system_wq in 6.1), on the CPU that took the interrupt${delayNote}` };
+    return {
+      wq: 'local',
+      why: `${call} queues on the per-CPU system workqueue (system_percpu_wq in 6.12, system_wq in 6.1), on the CPU that took the interrupt${delayNote}`,
+    };
   }
   const wq = s.wq.replace(/^\(\s*|\s*\)$/g, '');
-  if (PERCPU_SYSTEM_WQ.has(wq)) return { wq: 'local', why: `${s.api}(${wq}, ...): a per-CPU workqueue, so the work is queued on the CPU that took the interrupt${delayNote}` };
-  if (UNBOUND_SYSTEM_WQ.has(wq)) return { wq: 'pinned', why: `${s.api}(${wq}, ...): an unbound workqueue, so the work may run on another CPU than the interrupt` };
+  if (PERCPU_SYSTEM_WQ.has(wq))
+    return {
+      wq: 'local',
+      why: `${s.api}(${wq}, ...): a per-CPU workqueue, so the work is queued on the CPU that took the interrupt${delayNote}`,
+    };
+  if (UNBOUND_SYSTEM_WQ.has(wq))
+    return { wq: 'pinned', why: `${s.api}(${wq}, ...): an unbound workqueue, so the work may run on another CPU than the interrupt` };
   if (POWER_EFFICIENT_WQ.has(wq)) return { wq: 'local', why: `${s.api}(${wq}, ...): ${POWER_NOTE}; modelled as per-CPU (local)` };
   const alloc = findWqAlloc(t, f, s);
   if (!alloc) {
-    return { wq: 'local', why: `${s.api}(${wq}, ...): no alloc_workqueue() assignment to ${wq} found in the driver's indexed files, so its kind is unknown; assumed per-CPU (local)` };
+    return {
+      wq: 'local',
+      why: `${s.api}(${wq}, ...): no alloc_workqueue() assignment to ${wq} found in the driver's indexed files, so its kind is unknown; assumed per-CPU (local)`,
+    };
   }
   const a = alloc.fact;
   const flags = a.flags;
   const allocText = `${wq} = ${a.api}(${flags ? `..., ${flags}, ...` : '...'}) in ${alloc.fn.fn.name}()`;
   if (/\bWQ_UNBOUND\b/.test(flags) || /ordered|singlethread|freezable/.test(a.api)) {
-    const reason = /\bWQ_UNBOUND\b/.test(flags) ? 'WQ_UNBOUND' : `${a.api}() allocates an unbound workqueue in 6.1 and 6.12 (include/linux/workqueue.h)`;
-    return { wq: 'pinned', why: `${s.api}(${wq}, ...) where ${allocText}: ${reason}, so the work may run on another CPU than the interrupt` };
+    const reason = /\bWQ_UNBOUND\b/.test(flags)
+      ? 'WQ_UNBOUND'
+      : `${a.api}() allocates an unbound workqueue in 6.1 and 6.12 (include/linux/workqueue.h)`;
+    return {
+      wq: 'pinned',
+      why: `${s.api}(${wq}, ...) where ${allocText}: ${reason}, so the work may run on another CPU than the interrupt`,
+    };
   }
-  if (/\bWQ_POWER_EFFICIENT\b/.test(flags)) return { wq: 'local', why: `${s.api}(${wq}, ...) where ${allocText}: WQ_POWER_EFFICIENT is ${POWER_NOTE}; modelled as per-CPU (local)` };
-  return { wq: 'local', why: `${s.api}(${wq}, ...) where ${allocText}: a per-CPU workqueue (no WQ_UNBOUND), so the work is queued on the CPU that took the interrupt${delayNote}` };
+  if (/\bWQ_POWER_EFFICIENT\b/.test(flags))
+    return {
+      wq: 'local',
+      why: `${s.api}(${wq}, ...) where ${allocText}: WQ_POWER_EFFICIENT is ${POWER_NOTE}; modelled as per-CPU (local)`,
+    };
+  return {
+    wq: 'local',
+    why: `${s.api}(${wq}, ...) where ${allocText}: a per-CPU workqueue (no WQ_UNBOUND), so the work is queued on the CPU that took the interrupt${delayNote}`,
+  };
 }
 
 function findWqAlloc(t: Tables, f: FnRef, s: ScheduleFact) {
@@ -291,7 +367,14 @@ function findWqAlloc(t: Tables, f: FnRef, s: ScheduleFact) {
         const te = a.targetExpr;
         if (!te) continue;
         if (bare !== undefined) {
-          if (te.base.kind === 'var' && te.chain.length === 0 && te.base.name === bare && !(bare in fn.locals) && !fn.params.some(p => p.name === bare)) return { fn: ref, fact: a };
+          if (
+            te.base.kind === 'var' &&
+            te.chain.length === 0 &&
+            te.base.name === bare &&
+            !(bare in fn.locals) &&
+            !fn.params.some(p => p.name === bare)
+          )
+            return { fn: ref, fact: a };
           continue;
         }
         const k = exprKey(t, te, ref);
@@ -334,7 +417,12 @@ export function keysMatch(t: Tables, a: WorkKey, aFile: string, b: WorkKey, bFil
  * The keys an expression written in `f` may name: a local is followed to the values assigned to
  * it, and a parameter to the argument of each call of `f` (or of the one call in `ctx`).
  */
-interface Resolved { key: WorkKey; file: string; via: { caller: FnRef; call: CallFact }[]; /** The expression that named it. */ text: string }
+interface Resolved {
+  key: WorkKey;
+  file: string;
+  via: { caller: FnRef; call: CallFact }[];
+  /** The expression that named it. */ text: string;
+}
 
 export function resolveKeys(t: Tables, text: string, f: FnRef, depth: number, ctx?: { caller: FnRef; call: CallFact }[]): Resolved[] {
   const e = parseExprRef(text);
@@ -364,29 +452,35 @@ export function resolveKeys(t: Tables, text: string, f: FnRef, depth: number, ct
 export function ringBoundOf(finding: Finding, index: WorkspaceIndex): RingBoundInfo {
   const l = locate(finding, index);
   const none = (why: string): RingBoundInfo => ({ cond1: false, cond2: false, applies: false, why, submits: [] });
-  if (!l || !l.drain || !l.drainFn) return none(`the drain of ${finding.handler}() was not found in the facts, so the ring bound cannot be read from the code`);
+  if (!l || !l.drain || !l.drainFn)
+    return none(`the drain of ${finding.handler}() was not found in the facts, so the ring bound cannot be read from the code`);
   const { t, owner, op: opIndex, drain, drainFn } = l;
   const op = owner.fn.lockOps[opIndex];
 
   // The drained queue, followed up the call chain when the draining helper takes it as a parameter.
   const chainCtx = l.chain.map(h => ({ caller: h.from, call: h.call }));
   const queues = resolveKeys(t, drain.vq, drainFn, 0, chainCtx);
-  if (queues.length === 0) return none(`the queue ${drain.vq} drained in ${drainFn.fn.name}() could not be resolved to a member or variable, so the ring bound cannot be read from the code`);
+  if (queues.length === 0)
+    return none(
+      `the queue ${drain.vq} drained in ${drainFn.fn.name}() could not be resolved to a member or variable, so the ring bound cannot be read from the code`,
+    );
   const queueName = describeQueue(drain.vq, queues);
   const locks = op.lockExpr ? resolveKeys(t, op.lockExpr.text.replace(/^&\s*/, ''), owner, 0) : [];
-  if (locks.length === 0) return none(`the lock ${op.text} could not be resolved to a member or variable, so the ring bound cannot be read from the code`);
+  if (locks.length === 0)
+    return none(`the lock ${op.text} could not be resolved to a member or variable, so the ring bound cannot be read from the code`);
   const lockName = op.lock;
 
   const isQueue = (r: Resolved) => queues.some(q => keysMatch(t, q.key, q.file, r.key, r.file));
   const isLock = (r: Resolved) => locks.some(k => keysMatch(t, k.key, k.file, r.key, r.file));
   /** The drain's lock is held on every path at a point of `f` with lock state `s`. */
-  const holds = (f: FnRef, s: LockState, may: boolean, ctx?: { caller: FnRef; call: CallFact }[]) => s.held.some(i => {
-    const o = f.fn.lockOps[i];
-    if (!o || o.action !== 'lock' || o.family !== op.family || !o.lockExpr) return false;
-    if (!may && s.maybe?.includes(i)) return false;
-    const rs = resolveKeys(t, o.lockExpr.text.replace(/^&\s*/, ''), f, 0, ctx);
-    return rs.length > 0 && (may ? rs.some(isLock) : rs.every(isLock));
-  });
+  const holds = (f: FnRef, s: LockState, may: boolean, ctx?: { caller: FnRef; call: CallFact }[]) =>
+    s.held.some(i => {
+      const o = f.fn.lockOps[i];
+      if (!o || o.action !== 'lock' || o.family !== op.family || !o.lockExpr) return false;
+      if (!may && s.maybe?.includes(i)) return false;
+      const rs = resolveKeys(t, o.lockExpr.text.replace(/^&\s*/, ''), f, 0, ctx);
+      return rs.length > 0 && (may ? rs.some(isLock) : rs.every(isLock));
+    });
 
   // Condition 1: every submission on the queue, in the driver's files, runs with the lock held.
   const dirs = new Set([dirOf(drainFn.file), dirOf(owner.file)]);
@@ -446,10 +540,13 @@ export function ringBoundOf(finding: Finding, index: WorkspaceIndex): RingBoundI
   const cond1 = submits.length > 0 && unlocked.length === 0;
   const lockShort = lockName;
   let why: string;
-  if (!cond2) why = `${uniq(resubmits).join(', ')} resubmits to ${queueName} under ${lockShort}, so one hold is not bounded by the ring (condition 2 fails)`;
-  else if (submits.length === 0) why = `no virtqueue_add_* on ${queueName} found in the driver's files, so condition 1 cannot be read from the code`;
+  if (!cond2)
+    why = `${uniq(resubmits).join(', ')} resubmits to ${queueName} under ${lockShort}, so one hold is not bounded by the ring (condition 2 fails)`;
+  else if (submits.length === 0)
+    why = `no virtqueue_add_* on ${queueName} found in the driver's files, so condition 1 cannot be read from the code`;
   else if (!cond1) why = `${uniq(unlocked).join(', ')} adds to ${queueName} without ${lockShort} held on every path (condition 1 fails)`;
-  else why = `${uniq(lockedAt).join(', ')} ${lockedAt.length > 1 ? 'add' : 'adds'} to ${queueName} under ${lockShort}, and the drain does not resubmit while it holds it`;
+  else
+    why = `${uniq(lockedAt).join(', ')} ${lockedAt.length > 1 ? 'add' : 'adds'} to ${queueName} under ${lockShort}, and the drain does not resubmit while it holds it`;
   return { cond1, cond2, applies: cond1 && cond2, why, submits };
 }
 

@@ -5,9 +5,7 @@ export const MAX_PARSE_BYTES = 4 * 1024 * 1024;
 
 export type Encoding = 'utf8' | 'utf8-bom' | 'utf16le' | 'utf16be' | 'latin1';
 
-export type Decoded =
-  | { ok: true; text: string; encoding: Encoding; note?: string }
-  | { ok: false; reason: string };
+export type Decoded = { ok: true; text: string; encoding: Encoding; note?: string } | { ok: false; reason: string };
 
 // ignoreBOM: the BOM is stripped here, by hand; a second one is text and must be kept.
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
@@ -35,27 +33,44 @@ export function decodeSource(bytes: Uint8Array): Decoded {
   } catch {
     // Buffer's 'latin1' is ISO-8859-1 both ways (TextDecoder's is windows-1252), so a fix
     // writes back exactly the bytes it read.
-    return { ok: true, text: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1'), encoding: 'latin1', note: 'not valid UTF-8; read as Latin-1' };
+    return {
+      ok: true,
+      text: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1'),
+      encoding: 'latin1',
+      note: 'not valid UTF-8; read as Latin-1',
+    };
   }
 }
 
 /** Encodes text back the way it was read, so a fix keeps the file's encoding and BOM. */
 export function encodeSource(text: string, encoding: Encoding): Buffer {
   switch (encoding) {
-    case 'utf8': return Buffer.from(text, 'utf8');
-    case 'utf8-bom': return Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(text, 'utf8')]);
-    case 'latin1': return Buffer.from(text, 'latin1');
-    case 'utf16le': return Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(text, 'utf16le')]);
+    case 'utf8':
+      return Buffer.from(text, 'utf8');
+    case 'utf8-bom':
+      return Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(text, 'utf8')]);
+    case 'latin1':
+      return Buffer.from(text, 'latin1');
+    case 'utf16le':
+      return Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(text, 'utf16le')]);
     case 'utf16be': {
       const le = Buffer.from(text, 'utf16le');
-      for (let i = 0; i + 1 < le.length; i += 2) { const a = le[i]; le[i] = le[i + 1]; le[i + 1] = a; }
+      for (let i = 0; i + 1 < le.length; i += 2) {
+        const a = le[i];
+        le[i] = le[i + 1];
+        le[i + 1] = a;
+      }
       return Buffer.concat([Buffer.from([0xfe, 0xff]), le]);
     }
   }
 }
 
 /** A text edit in UTF-16 offsets of the decoded text (the shape of fix/irqsave's TextEdit). */
-export interface OffsetEdit { start: number; end: number; newText: string }
+export interface OffsetEdit {
+  start: number;
+  end: number;
+  newText: string;
+}
 
 /**
  * The edits applied to the file's own bytes: every byte outside an edit is kept as it was read
@@ -73,7 +88,12 @@ export function applyEditsToBytes(bytes: Uint8Array, decoded: Decoded & { ok: tr
   const byteAt = (o: number): number => {
     if (o < lastText || o > text.length) throw new Error(`edit offset ${o} out of order or beyond the text`);
     const piece = text.slice(lastText, o);
-    const n = encoding === 'utf8' || encoding === 'utf8-bom' ? Buffer.byteLength(piece, 'utf8') : encoding === 'latin1' ? piece.length : piece.length * 2;
+    const n =
+      encoding === 'utf8' || encoding === 'utf8-bom'
+        ? Buffer.byteLength(piece, 'utf8')
+        : encoding === 'latin1'
+          ? piece.length
+          : piece.length * 2;
     lastText = o;
     lastByte += n;
     return lastByte;
@@ -92,7 +112,10 @@ export function applyEditsToBytes(bytes: Uint8Array, decoded: Decoded & { ok: tr
   const out = Buffer.concat(parts);
   let expect = '';
   let pos = 0;
-  for (const e of sorted) { expect += text.slice(pos, e.start) + e.newText; pos = e.end; }
+  for (const e of sorted) {
+    expect += text.slice(pos, e.start) + e.newText;
+    pos = e.end;
+  }
   expect += text.slice(pos);
   const back = decodeSource(out);
   if (!back.ok || back.text !== expect) throw new Error('the edited bytes do not decode to the edited text');
@@ -101,16 +124,23 @@ export function applyEditsToBytes(bytes: Uint8Array, decoded: Decoded & { ok: tr
 
 function encodePiece(s: string, encoding: Encoding): Buffer {
   switch (encoding) {
-    case 'utf8': case 'utf8-bom': return Buffer.from(s, 'utf8');
+    case 'utf8':
+    case 'utf8-bom':
+      return Buffer.from(s, 'utf8');
     case 'latin1': {
       // eslint-disable-next-line no-control-regex -- the Latin-1 range starts at NUL
       if (/[^\u0000-\u00ff]/.test(s)) throw new Error('the new text cannot be written in Latin-1');
       return Buffer.from(s, 'latin1');
     }
-    case 'utf16le': return Buffer.from(s, 'utf16le');
+    case 'utf16le':
+      return Buffer.from(s, 'utf16le');
     case 'utf16be': {
       const le = Buffer.from(s, 'utf16le');
-      for (let i = 0; i + 1 < le.length; i += 2) { const a = le[i]; le[i] = le[i + 1]; le[i + 1] = a; }
+      for (let i = 0; i + 1 < le.length; i += 2) {
+        const a = le[i];
+        le[i] = le[i + 1];
+        le[i + 1] = a;
+      }
       return le;
     }
   }

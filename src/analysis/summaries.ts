@@ -67,14 +67,23 @@ export function exportedWrappers(sums: FileSummaries, file: string): ExportedWra
   const out: ExportedWrapper[] = [];
   for (const s of sums.byName.values()) {
     if (s.file !== undefined || (!header && (s.isStatic || s.kind === 'macro'))) continue;
-    out.push({ name: s.name, kind: s.kind, params: s.params, isStatic: s.isStatic, effects: s.effects.map(e => ({ api: e.api, args: e.args })) });
+    out.push({
+      name: s.name,
+      kind: s.kind,
+      params: s.params,
+      isStatic: s.isStatic,
+      effects: s.effects.map(e => ({ api: e.api, args: e.args })),
+    });
   }
   return out.length ? out.sort((a, b) => a.name.localeCompare(b.name)) : undefined;
 }
 
 /** Identity of a set of driver wrappers. */
 export function driverWrappersSig(extra: DriverWrappers): string {
-  return extra.map(({ file, w }) => `${file}:${w.name}(${w.params.join(',')})=${w.effects.map(e => `${e.api}(${e.args.join(',')})`).join(';')}`).sort().join('|');
+  return extra
+    .map(({ file, w }) => `${file}:${w.name}(${w.params.join(',')})=${w.effects.map(e => `${e.api}(${e.args.join(',')})`).join(';')}`)
+    .sort()
+    .join('|');
 }
 
 export interface FileSummaries {
@@ -112,7 +121,15 @@ const NO_WRAPPERS = new Map<string, LockSummary>();
 const NEST_DEPTH = 3;
 
 /** A straight-line candidate body: a function-like macro or a top-level function. */
-interface Candidate { name: string; kind: LockSummary['kind']; params: string[]; isStatic: boolean; start: number; end: number; masked: string }
+interface Candidate {
+  name: string;
+  kind: LockSummary['kind'];
+  params: string[];
+  isStatic: boolean;
+  start: number;
+  end: number;
+  masked: string;
+}
 
 /** `maskedText`: maskNonCode(text), when the caller has it already. */
 function compute(text: string, maskedText?: string, extra?: DriverWrappers): FileSummaries {
@@ -120,14 +137,29 @@ function compute(text: string, maskedText?: string, extra?: DriverWrappers): Fil
   const foreign = new Map<string, LockSummary>();
   for (const { file, w } of extra ?? []) {
     foreign.set(w.name, {
-      name: w.name, kind: w.kind, params: w.params, isStatic: w.isStatic, file,
-      effects: w.effects.map(e => ({ api: e.api, args: e.args, nameStart: -1, nameEnd: -1, argsStart: -1, argsEnd: -1, through: [], file })),
+      name: w.name,
+      kind: w.kind,
+      params: w.params,
+      isStatic: w.isStatic,
+      file,
+      effects: w.effects.map(e => ({
+        api: e.api,
+        args: e.args,
+        nameStart: -1,
+        nameEnd: -1,
+        argsStart: -1,
+        argsEnd: -1,
+        through: [],
+        file,
+      })),
     });
   }
   const masked = maskedText ?? maskNonCode(text);
   // Straight-line candidate bodies; a wrapper is one whose summary has an effect.
   const cands: Candidate[] = [];
-  const consider = (c: Candidate) => { if (cands.length < 8192) cands.push(c); };
+  const consider = (c: Candidate) => {
+    if (cands.length < 8192) cands.push(c);
+  };
   // Macros: `#define name(a, b) body`, continuation lines included.
   if (masked.includes('define')) {
     const re = /^[ \t]*#[ \t]*define[ \t]+([A-Za-z_]\w*)\(([^)]*)\)((?:[^\n\\]|\\[^\n]|\\\n)*)/gm;
@@ -138,7 +170,15 @@ function compute(text: string, maskedText?: string, extra?: DriverWrappers): Fil
       // `do { ... } while (0)` is the usual macro statement form; any other control flow is not straight-line.
       const inner = body.replace(/\bdo\s*\{/, '{').replace(/\}\s*while\s*\(\s*0\s*\)/, '}');
       if (/\b(?:if|else|for|switch|goto|while)\b|\?/.test(inner)) continue;
-      consider({ name: m[1], kind: 'macro', params: splitParams(m[2]), isStatic: true, start: bodyStart, end: bodyStart + body.length, masked });
+      consider({
+        name: m[1],
+        kind: 'macro',
+        params: splitParams(m[2]),
+        isStatic: true,
+        start: bodyStart,
+        end: bodyStart + body.length,
+        masked,
+      });
     }
   }
   // Functions: top-level bodies, found by brace matching as sparse.ts does.
@@ -180,7 +220,7 @@ function compute(text: string, maskedText?: string, extra?: DriverWrappers): Fil
   if (byName.size === 0 && foreign.size === 0) return EMPTY;
   let sig = sigOf(byName);
   // The driver's other wrappers are known from the start; the file's own win over them.
-  const known = () => foreign.size ? new Map([...foreign, ...byName]) : byName;
+  const known = () => (foreign.size ? new Map([...foreign, ...byName]) : byName);
   for (let level = 0; level < NEST_DEPTH; level++) {
     const all = known();
     const re = callReOf([...all.keys()]);
@@ -188,7 +228,8 @@ function compute(text: string, maskedText?: string, extra?: DriverWrappers): Fil
     for (const c of cands) {
       if (!re.test(c.masked.slice(c.start, c.end))) continue;
       const s = summarise(c, text, all);
-      if (s) next.set(s.name, s); else next.delete(c.name);
+      if (s) next.set(s.name, s);
+      else next.delete(c.name);
     }
     const nextSig = sigOf(next);
     byName = next;
@@ -205,10 +246,13 @@ function compute(text: string, maskedText?: string, extra?: DriverWrappers): Fil
 }
 
 function sigOf(byName: Map<string, LockSummary>): string {
-  return [...byName.keys()].sort().map(n => {
-    const s = byName.get(n)!;
-    return `${n}(${s.params.join(',')})=${s.effects.map(e => `${e.api}(${e.args.join(',')})`).join(';')}`;
-  }).join('|');
+  return [...byName.keys()]
+    .sort()
+    .map(n => {
+      const s = byName.get(n)!;
+      return `${n}(${s.params.join(',')})=${s.effects.map(e => `${e.api}(${e.args.join(',')})`).join(';')}`;
+    })
+    .join('|');
 }
 
 function callReOf(names: string[]): RegExp {
@@ -238,7 +282,10 @@ function summarise(c: Candidate, text: string, known: Map<string, LockSummary>):
       // An unlock of a lock this body took cancels it; otherwise it releases the caller's.
       let j = effects.length - 1;
       while (j >= 0 && !(effects[j].action === 'lock' && effects[j].key === key)) j--;
-      if (j >= 0) { effects.splice(j, 1); return; }
+      if (j >= 0) {
+        effects.splice(j, 1);
+        return;
+      }
     }
     effects.push({ ...e, key, action });
   };
@@ -257,8 +304,19 @@ function summarise(c: Candidate, text: string, known: Map<string, LockSummary>):
     const args = splitArgs(text.slice(open, close + 1)).map(a => a.text);
     lastLock = m.index;
     if (api) {
-      add({ api: m[1], args, nameStart: start + m.index, nameEnd: start + m.index + m[1].length, argsStart: open, argsEnd: close + 1, through: [] },
-        api.action, keyOf(m[1], args));
+      add(
+        {
+          api: m[1],
+          args,
+          nameStart: start + m.index,
+          nameEnd: start + m.index + m[1].length,
+          argsStart: open,
+          argsEnd: close + 1,
+          through: [],
+        },
+        api.action,
+        keyOf(m[1], args),
+      );
       continue;
     }
     // A call of another wrapper: its effects, its parameters replaced by this call's arguments.
@@ -279,10 +337,12 @@ function summarise(c: Candidate, text: string, known: Map<string, LockSummary>):
  */
 export function substituteArgs(arg: string, params: string[], actual: string[]): string {
   if (!params.length) return arg;
-  return arg.replace(/(?<![\w$.]|->)([A-Za-z_]\w*)\b/g, (w: string) => {
-    const i = params.indexOf(w);
-    if (i < 0 || actual[i] === undefined) return w;
-    const a = actual[i].trim();
-    return /^(?:[A-Za-z_][\w]*(?:(?:->|\.)[A-Za-z_]\w*|\[[^\]]*\])*|\d\w*)$/.test(a) ? a : `(${a})`;
-  }).replace(/\(\s*([A-Za-z_]\w*(?:(?:->|\.)[A-Za-z_]\w*)*)\s*\)(?=\s*(?:->|\.))/g, '$1');
+  return arg
+    .replace(/(?<![\w$.]|->)([A-Za-z_]\w*)\b/g, (w: string) => {
+      const i = params.indexOf(w);
+      if (i < 0 || actual[i] === undefined) return w;
+      const a = actual[i].trim();
+      return /^(?:[A-Za-z_][\w]*(?:(?:->|\.)[A-Za-z_]\w*|\[[^\]]*\])*|\d\w*)$/.test(a) ? a : `(${a})`;
+    })
+    .replace(/\(\s*([A-Za-z_]\w*(?:(?:->|\.)[A-Za-z_]\w*)*)\s*\)(?=\s*(?:->|\.))/g, '$1');
 }

@@ -8,14 +8,19 @@ export class LineIndex {
   constructor(text: string) {
     for (let i = text.indexOf('\n'); i !== -1; i = text.indexOf('\n', i + 1)) this.starts.push(i + 1);
   }
-  get lineCount(): number { return this.starts.length; }
-  lineStart(line: number): number { return this.starts[Math.min(line, this.starts.length - 1)]; }
+  get lineCount(): number {
+    return this.starts.length;
+  }
+  lineStart(line: number): number {
+    return this.starts[Math.min(line, this.starts.length - 1)];
+  }
   position(offset: number): { line: number; column: number } {
     let lo = 0;
     let hi = this.starts.length - 1;
     while (lo < hi) {
       const mid = (lo + hi + 1) >> 1;
-      if (this.starts[mid] <= offset) lo = mid; else hi = mid - 1;
+      if (this.starts[mid] <= offset) lo = mid;
+      else hi = mid - 1;
     }
     return { line: lo, column: offset - this.starts[lo] };
   }
@@ -32,7 +37,7 @@ export function stripComments(text: string): string {
   let out = '';
   for (let i = 0; i < text.length; i++) {
     const c = text[i];
-    if (c === '"' || c === '\'') {
+    if (c === '"' || c === "'") {
       const j = skipQuoted(text, i);
       out += text.slice(i, j);
       i = j - 1;
@@ -66,7 +71,7 @@ export function maskNonCode(text: string): string {
   for (let m; (m = re.exec(text));) {
     const i = m.index;
     const c = text[i];
-    if (c === '"' || c === '\'') {
+    if (c === '"' || c === "'") {
       const j = skipQuoted(text, i);
       blank(i + 1, Math.max(i + 1, j - 1));
       re.lastIndex = j;
@@ -95,7 +100,11 @@ function skipQuoted(text: string, i: number): number {
   return text.length;
 }
 
-export interface ArgText { text: string; start: number; end: number }
+export interface ArgText {
+  text: string;
+  start: number;
+  end: number;
+}
 
 /**
  * Splits the text of an argument list `( a, f(b, c), d )` at its top-level commas. Offsets are
@@ -118,12 +127,26 @@ export function splitArgs(text: string): ArgText[] {
   };
   for (let i = open + 1; i < close; i++) {
     const c = text[i];
-    if (c === '"' || c === '\'') { i = skipQuoted(text, i) - 1; continue; }
-    if (c === '/' && text[i + 1] === '*') { const j = text.indexOf('*/', i + 2); i = j === -1 ? close : j + 1; continue; }
-    if (c === '/' && text[i + 1] === '/') { const j = text.indexOf('\n', i); i = j === -1 ? close : j; continue; }
+    if (c === '"' || c === "'") {
+      i = skipQuoted(text, i) - 1;
+      continue;
+    }
+    if (c === '/' && text[i + 1] === '*') {
+      const j = text.indexOf('*/', i + 2);
+      i = j === -1 ? close : j + 1;
+      continue;
+    }
+    if (c === '/' && text[i + 1] === '/') {
+      const j = text.indexOf('\n', i);
+      i = j === -1 ? close : j;
+      continue;
+    }
     if (c === '(' || c === '[' || c === '{') depth++;
     else if (c === ')' || c === ']' || c === '}') depth--;
-    else if (c === ',' && depth === 0) { push(i); start = i + 1; }
+    else if (c === ',' && depth === 0) {
+      push(i);
+      start = i + 1;
+    }
   }
   push(close);
   if (args.length === 1 && args[0].text === '') return [];
@@ -134,8 +157,14 @@ export function splitArgs(text: string): ArgText[] {
 export function normaliseLockExpr(text: string): string {
   let t = stripComments(text).replace(/\s+/g, '');
   for (;;) {
-    if (t.startsWith('&')) { t = t.slice(1); continue; }
-    if (t.startsWith('(') && matchingParen(t, 0) === t.length - 1) { t = t.slice(1, -1); continue; }
+    if (t.startsWith('&')) {
+      t = t.slice(1);
+      continue;
+    }
+    if (t.startsWith('(') && matchingParen(t, 0) === t.length - 1) {
+      t = t.slice(1, -1);
+      continue;
+    }
     break;
   }
   return t;
@@ -190,7 +219,10 @@ export function parseExprRef(text: string): ExprRef | undefined {
   if (!toks || toks.length === 0) return undefined;
   let pos = 0;
   let addressOf = false;
-  while (toks[pos]?.text === '&') { addressOf = true; pos++; }
+  while (toks[pos]?.text === '&') {
+    addressOf = true;
+    pos++;
+  }
   const parsed = parsePostfix();
   if (!parsed || pos !== toks.length) return undefined;
   return { text: stripComments(text).replace(/\s+/g, ' ').trim(), ...parsed, addressOf };
@@ -220,7 +252,10 @@ export function parseExprRef(text: string): ExprRef | undefined {
     if (toks![pos]?.text === '(') {
       const close = findClose(pos);
       if (close < 0) return undefined;
-      const argText = toks!.slice(pos + 1, close).map(x => x.text).join(' ');
+      const argText = toks!
+        .slice(pos + 1, close)
+        .map(x => x.text)
+        .join(' ');
       pos = close + 1;
       const argBase = parseExprRef(splitArgs(`(${argText})`)[0]?.text ?? '');
       return { base: { kind: 'call', callee: t.text, argBase }, chain: [] };
@@ -230,7 +265,10 @@ export function parseExprRef(text: string): ExprRef | undefined {
 
   function parseInner(): Pick<ExprRef, 'base' | 'chain'> | undefined {
     // `(&x->y)`: the address-of inside the parentheses is the one that counts.
-    while (toks![pos]?.text === '&') { pos++; addressOf = true; }
+    while (toks![pos]?.text === '&') {
+      pos++;
+      addressOf = true;
+    }
     return parsePostfix();
   }
 
@@ -278,7 +316,14 @@ function typeFromTokens(toks: Tok[]): TypeRef {
   const pointer = toks.filter(t => t.text === '*').length;
   const words = toks.filter(t => t.kind === 'id' && t.text !== 'const' && t.text !== 'volatile').map(t => t.text);
   const name = words[0] === 'struct' || words[0] === 'union' ? words[1] : words[words.length - 1];
-  return { name, pointer, text: toks.map(t => t.text).join(' ').replace(/ \*/g, '*') };
+  return {
+    name,
+    pointer,
+    text: toks
+      .map(t => t.text)
+      .join(' ')
+      .replace(/ \*/g, '*'),
+  };
 }
 
 /** Parses a type written as text: `struct foo`, `struct foo *`, `typeof(*w)` is not handled here. */

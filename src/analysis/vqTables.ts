@@ -27,7 +27,10 @@ export interface VqTableFact {
 
 /** `fn`, `&fn`, `(vq_callback_t *)fn`: the name; `NULL` or `0`: null; anything else: undefined. */
 export function callbackOf(t: string | undefined): string | null | undefined {
-  const c = (t ?? '').replace(/^\(\s*vq_callback_t\s*\*\s*\)/, '').replace(/^&/, '').trim();
+  const c = (t ?? '')
+    .replace(/^\(\s*vq_callback_t\s*\*\s*\)/, '')
+    .replace(/^&/, '')
+    .trim();
   return c === 'NULL' || c === '0' ? null : /^[A-Za-z_]\w*$/.test(c) ? c : undefined;
 }
 
@@ -53,8 +56,12 @@ export function entriesOfInitializer(inner: string): VqTableEntry[] {
       const fields = splitTop(e.slice(1, e.lastIndexOf('}')));
       const named = fields.find(x => /^\s*\.callback\s*=/.test(x));
       // Positional struct virtqueue_info { name, callback, ctx }: the callback is second.
-      callback = named !== undefined ? callbackOf(named.replace(/^\s*\.callback\s*=/, '')) 
-        : fields.some(x => /^\s*\./.test(x)) || fields.length < 2 ? null : callbackOf(fields[1]);
+      callback =
+        named !== undefined
+          ? callbackOf(named.replace(/^\s*\.callback\s*=/, ''))
+          : fields.some(x => /^\s*\./.test(x)) || fields.length < 2
+            ? null
+            : callbackOf(fields[1]);
     } else {
       callback = callbackOf(e);
     }

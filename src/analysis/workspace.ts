@@ -3,18 +3,34 @@
 // Facts are replaced one file at a time; the derived tables are rebuilt lazily, on the next
 // query after a change, from the facts alone (no syntax trees are kept).
 import type {
-  BindingFact, CallFact, CallbackRegFact, ExprRef, FileFacts, FunctionFacts, ScheduleFact, Span, StructFacts, TypeRef,
+  BindingFact,
+  CallFact,
+  CallbackRegFact,
+  ExprRef,
+  FileFacts,
+  FunctionFacts,
+  ScheduleFact,
+  Span,
+  StructFacts,
+  TypeRef,
 } from './facts';
 import { parseExprRef } from './text';
 
-export interface FnRef { file: string; fn: FunctionFacts }
+export interface FnRef {
+  file: string;
+  fn: FunctionFacts;
+}
 
 /**
  * A work item, canonically: the struct type that contains it by value and the member path from
  * there (`struct virtio_gpu_device` + `ctrlq.dequeue_work`), or a named global work item.
  * `root` is undefined when the containing type could not be resolved.
  */
-export interface WorkKey { root?: string; path: string[]; global?: string }
+export interface WorkKey {
+  root?: string;
+  path: string[];
+  global?: string;
+}
 
 export interface ResolvedBinding {
   key: WorkKey;
@@ -46,19 +62,98 @@ const MAX_DEPTH = 5;
  * Names that are kernel API, never a driver's helper: the expansion step does not look for their
  * definitions among a driver's neighbours. Macros (all capitals) are in the same position.
  */
-const KERNEL_API = new RegExp('^(?:[A-Z_0-9]+|' + [
-  'k[mvz]?alloc\\w*', 'k[cv]?free\\w*', 'kcalloc', 'vfree', 'devm_\\w+', 'dev_\\w+', 'pr_\\w+', 'netdev_\\w+', 'netif_\\w+',
-  'list_\\w+', 'hlist_\\w+', 'llist_\\w+', 'spin_\\w+', 'raw_spin_\\w+', 'read_\\w*lock\\w*', 'write_\\w*lock\\w*',
-  'mutex_\\w+', 'wake_up\\w*', 'wait_\\w+', 'complete\\w*', 'init_completion', 'atomic\\w*', 'test_\\w+', 'set_bit',
-  'clear_bit', '__set_bit', '__clear_bit', 'mem\\w+', 'str\\w+', 'sg_\\w+', 'dma_\\w+', 'virtqueue_\\w+', 'virtio_c\\w+',
-  'le\\d+_to_cpu\\w*', 'cpu_to_le\\d+\\w*', 'be\\d+_to_cpu\\w*', 'cpu_to_be\\d+\\w*', 'virtio\\d+_to_cpu', 'cpu_to_virtio\\d+',
-  '\\w*schedule\\w*', 'queue_\\w*work\\w*', 'mod_delayed_work\\w*', 'cancel_\\w*work\\w*', 'flush_\\w*work\\w*',
-  'rcu_\\w+', 'synchronize_\\w+', 'local_irq_\\w+', 'preempt_\\w+', 'put_device', 'get_device', 'kref_\\w+',
-  'copy_\\w+_user', 'likely', 'unlikely', 'min', 'max', 'min_t', 'max_t', 'clamp\\w*', 'container_of\\w*', 'sprintf',
-  'snprintf', 'scnprintf', 'printk\\w*', 'jiffies\\w*', 'msecs_to_jiffies', 'usecs_to_jiffies', 'cpu_relax', 'udelay', 'mdelay',
-  'msleep\\w*', 'usleep_range', 'xa_\\w+', 'idr_\\w+', 'ida_\\w+', 'bitmap_\\w+', 'find_\\w+_bit', 'skb_\\w+',
-  'kfree_skb\\w*', 'napi_\\w+', 'tasklet_\\w+', 'timer_\\w+', 'mod_timer', 'del_timer\\w*', 'add_timer', 'hrtimer_\\w+',
-].join('|') + ')$');
+const KERNEL_API = new RegExp(
+  '^(?:[A-Z_0-9]+|' +
+    [
+      'k[mvz]?alloc\\w*',
+      'k[cv]?free\\w*',
+      'kcalloc',
+      'vfree',
+      'devm_\\w+',
+      'dev_\\w+',
+      'pr_\\w+',
+      'netdev_\\w+',
+      'netif_\\w+',
+      'list_\\w+',
+      'hlist_\\w+',
+      'llist_\\w+',
+      'spin_\\w+',
+      'raw_spin_\\w+',
+      'read_\\w*lock\\w*',
+      'write_\\w*lock\\w*',
+      'mutex_\\w+',
+      'wake_up\\w*',
+      'wait_\\w+',
+      'complete\\w*',
+      'init_completion',
+      'atomic\\w*',
+      'test_\\w+',
+      'set_bit',
+      'clear_bit',
+      '__set_bit',
+      '__clear_bit',
+      'mem\\w+',
+      'str\\w+',
+      'sg_\\w+',
+      'dma_\\w+',
+      'virtqueue_\\w+',
+      'virtio_c\\w+',
+      'le\\d+_to_cpu\\w*',
+      'cpu_to_le\\d+\\w*',
+      'be\\d+_to_cpu\\w*',
+      'cpu_to_be\\d+\\w*',
+      'virtio\\d+_to_cpu',
+      'cpu_to_virtio\\d+',
+      '\\w*schedule\\w*',
+      'queue_\\w*work\\w*',
+      'mod_delayed_work\\w*',
+      'cancel_\\w*work\\w*',
+      'flush_\\w*work\\w*',
+      'rcu_\\w+',
+      'synchronize_\\w+',
+      'local_irq_\\w+',
+      'preempt_\\w+',
+      'put_device',
+      'get_device',
+      'kref_\\w+',
+      'copy_\\w+_user',
+      'likely',
+      'unlikely',
+      'min',
+      'max',
+      'min_t',
+      'max_t',
+      'clamp\\w*',
+      'container_of\\w*',
+      'sprintf',
+      'snprintf',
+      'scnprintf',
+      'printk\\w*',
+      'jiffies\\w*',
+      'msecs_to_jiffies',
+      'usecs_to_jiffies',
+      'cpu_relax',
+      'udelay',
+      'mdelay',
+      'msleep\\w*',
+      'usleep_range',
+      'xa_\\w+',
+      'idr_\\w+',
+      'ida_\\w+',
+      'bitmap_\\w+',
+      'find_\\w+_bit',
+      'skb_\\w+',
+      'kfree_skb\\w*',
+      'napi_\\w+',
+      'tasklet_\\w+',
+      'timer_\\w+',
+      'mod_timer',
+      'del_timer\\w*',
+      'add_timer',
+      'hrtimer_\\w+',
+    ].join('|') +
+    ')$',
+);
 
 export class WorkspaceIndex {
   private files = new Map<string, FileFacts>();
@@ -84,10 +179,18 @@ export class WorkspaceIndex {
     this.version++;
   }
 
-  has(file: string): boolean { return this.files.has(file); }
-  get(file: string): FileFacts | undefined { return this.files.get(file); }
-  get fileCount(): number { return this.files.size; }
-  allFiles(): IterableIterator<FileFacts> { return this.files.values(); }
+  has(file: string): boolean {
+    return this.files.has(file);
+  }
+  get(file: string): FileFacts | undefined {
+    return this.files.get(file);
+  }
+  get fileCount(): number {
+    return this.files.size;
+  }
+  allFiles(): IterableIterator<FileFacts> {
+    return this.files.values();
+  }
 
   /** Derived tables, rebuilt when facts changed since the last query. */
   link(): Tables {
@@ -130,7 +233,11 @@ class Symbols {
   readonly refs = new Map<string, Set<string>>();
 
   add(f: FileFacts): void {
-    const push = <T>(m: Map<string, T[]>, k: string, v: T) => { const l = m.get(k); if (l) l.push(v); else m.set(k, [v]); };
+    const push = <T>(m: Map<string, T[]>, k: string, v: T) => {
+      const l = m.get(k);
+      if (l) l.push(v);
+      else m.set(k, [v]);
+    };
     for (const fn of f.functions) {
       const ref = { file: f.file, fn };
       push(this.byName, fn.name, ref);
@@ -138,9 +245,10 @@ class Symbols {
       for (const c of fn.calls) {
         if (!c.direct) continue;
         let byFile = this.callersByFile.get(c.callee);
-        if (!byFile) this.callersByFile.set(c.callee, byFile = new Map());
+        if (!byFile) this.callersByFile.set(c.callee, (byFile = new Map()));
         const l = byFile.get(f.file);
-        if (l) l.push({ caller: ref, call: c }); else byFile.set(f.file, [{ caller: ref, call: c }]);
+        if (l) l.push({ caller: ref, call: c });
+        else byFile.set(f.file, [{ caller: ref, call: c }]);
       }
       for (const r of fn.fnRefs) this.addRef(r, f.file);
     }
@@ -155,7 +263,8 @@ class Symbols {
       const l = m.get(k);
       if (!l) return;
       const kept = l.filter(x => x.file !== f.file);
-      if (kept.length) m.set(k, kept); else m.delete(k);
+      if (kept.length) m.set(k, kept);
+      else m.delete(k);
     };
     for (const fn of f.functions) {
       drop(this.byName, fn.name);
@@ -171,7 +280,8 @@ class Symbols {
 
   private addRef(name: string, file: string): void {
     const set = this.refs.get(name);
-    if (set) set.add(file); else this.refs.set(name, new Set([file]));
+    if (set) set.add(file);
+    else this.refs.set(name, new Set([file]));
   }
 }
 
@@ -182,9 +292,14 @@ export class Tables {
   private bindingsByForm?: Map<string, ResolvedBinding[]>;
   private callersMemo = new Map<string, { caller: FnRef; call: CallFact }[]>();
 
-  constructor(readonly files: Map<string, FileFacts>, private symbols: Symbols) {}
+  constructor(
+    readonly files: Map<string, FileFacts>,
+    private symbols: Symbols,
+  ) {}
 
-  get byName(): Map<string, FnRef[]> { return this.symbols.byName; }
+  get byName(): Map<string, FnRef[]> {
+    return this.symbols.byName;
+  }
 
   callersOf(name: string): { caller: FnRef; call: CallFact }[] {
     let l = this.callersMemo.get(name);
@@ -245,7 +360,8 @@ export class Tables {
       const bare = name.replace(/^(member|near):/, '');
       if (!name.startsWith('member:') && (this.byName.has(bare) || KERNEL_API.test(bare))) return;
       const s = out.get(file);
-      if (s) s.add(name); else out.set(file, new Set([name]));
+      if (s) s.add(name);
+      else out.set(file, new Set([name]));
     };
     const visited = new Set<FunctionFacts>();
     const closure = (f: FnRef, depth: number) => {
@@ -254,7 +370,8 @@ export class Tables {
       for (const c of f.fn.calls) {
         if (!c.direct) continue;
         const g = this.resolveFunction(c.callee, f.file);
-        if (g) closure(g, depth + 1); else want(f.file, `near:${c.callee}`);
+        if (g) closure(g, depth + 1);
+        else want(f.file, `near:${c.callee}`);
       }
     };
     for (const f of this.files.values()) {
@@ -263,7 +380,10 @@ export class Tables {
       for (const fn of f.functions) {
         for (const r of fn.callbackRegs) want(f.file, r.fn);
         for (const b of fn.bindings) {
-          if ('fn' in b.handler) { want(f.file, b.handler.fn); continue; }
+          if ('fn' in b.handler) {
+            want(f.file, b.handler.fn);
+            continue;
+          }
           if (!('param' in b.handler)) continue;
           // A binding helper: the handlers are whatever its callers pass.
           const p = b.handler.param;
@@ -311,7 +431,8 @@ export class Tables {
         for (const x of file.fieldFns ?? []) {
           const l = this.fieldFnIndex.get(x.field);
           const v = { struct: x.struct, fn: x.fn, file: file.file };
-          if (l) l.push(v); else this.fieldFnIndex.set(x.field, [v]);
+          if (l) l.push(v);
+          else this.fieldFnIndex.set(x.field, [v]);
         }
       }
     }
@@ -354,9 +475,12 @@ export class Tables {
         if (l) return l;
         return this.globalType(b.name, ctx.file);
       }
-      case 'call': return this.returnType(b.callee, ctx.file);
-      case 'cast': return b.type;
-      default: return undefined;
+      case 'call':
+        return this.returnType(b.callee, ctx.file);
+      case 'cast':
+        return b.type;
+      default:
+        return undefined;
     }
   }
 
@@ -387,7 +511,11 @@ export class Tables {
   workKey(e: ExprRef, ctx: FnRef): WorkKey | undefined {
     const chain = e.chain;
     let lastArrow = -1;
-    for (let i = chain.length - 1; i >= 0; i--) if (chain[i].op === '->') { lastArrow = i; break; }
+    for (let i = chain.length - 1; i >= 0; i--)
+      if (chain[i].op === '->') {
+        lastArrow = i;
+        break;
+      }
     if (lastArrow >= 0) {
       const ptr = this.prefixType(e, lastArrow, ctx);
       return { root: ptr && ptr.pointer >= 1 ? ptr.name : undefined, path: chain.slice(lastArrow).map(c => c.field) };
@@ -473,7 +601,8 @@ export class Tables {
       if (visited.has(f.fn) || path.length > MAX_DEPTH) return;
       visited.add(f.fn);
       for (const s of f.fn.schedules) {
-        for (const key of this.scheduleKeys(s, f)) out.push({ callback: cb, site: { file: f.file, fact: s, fn: f }, key, path: [...path, f] });
+        for (const key of this.scheduleKeys(s, f))
+          out.push({ callback: cb, site: { file: f.file, fact: s, fn: f }, key, path: [...path, f] });
       }
       for (const c of f.fn.calls) for (const g of this.callTargets(c, f)) walk(g, [...path, f]);
     };
@@ -510,7 +639,11 @@ export class Tables {
         const handler = this.resolveFunction(b.handler.fn, f.file);
         const isStatic = b.work.base.kind === 'var' && this.symbols.globals.get(b.work.base.name)?.find(g => g.file === f.file)?.isStatic;
         if (handler && b.work.base.kind === 'var') {
-          out.push({ key: { global: isStatic ? `${f.file}#${b.work.base.name}` : b.work.base.name, path: [] }, handler, site: { file: f.file, span: b.span, api: b.api } });
+          out.push({
+            key: { global: isStatic ? `${f.file}#${b.work.base.name}` : b.work.base.name, path: [] },
+            handler,
+            site: { file: f.file, span: b.span, api: b.api },
+          });
         }
       }
       for (const fn of f.functions) {
@@ -591,7 +724,12 @@ export class Tables {
       // Each binding under every form of its key, and under its primary forms marked '=' so a
       // less specific key can find the more specific bindings that reduce to it.
       this.bindingsByForm = new Map();
-      const put = (k: string, b: ResolvedBinding) => { const l = this.bindingsByForm!.get(k); if (l) { if (!l.includes(b)) l.push(b); } else this.bindingsByForm!.set(k, [b]); };
+      const put = (k: string, b: ResolvedBinding) => {
+        const l = this.bindingsByForm!.get(k);
+        if (l) {
+          if (!l.includes(b)) l.push(b);
+        } else this.bindingsByForm!.set(k, [b]);
+      };
       for (const b of this.bindings()) {
         for (const f of primaryForms(b.key)) put(`=${f}`, b);
         for (const f of this.keyForms(b.key, b.site.file)) put(f, b);
@@ -621,6 +759,10 @@ function primaryForms(k: WorkKey): string[] {
 
 /** `void f(struct virtqueue *vq)`: the type vq_callback_t of include/linux/virtio.h. */
 export function isVqCallbackSignature(fn: FunctionFacts): boolean {
-  return fn.params.length === 1 && fn.params[0].type?.name === 'virtqueue' && fn.params[0].type.pointer === 1
-    && (fn.returnType?.text ?? 'void') === 'void';
+  return (
+    fn.params.length === 1 &&
+    fn.params[0].type?.name === 'virtqueue' &&
+    fn.params[0].type.pointer === 1 &&
+    (fn.returnType?.text ?? 'void') === 'void'
+  );
 }

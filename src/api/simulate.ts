@@ -18,7 +18,9 @@ export function simulationTargets(findings: readonly Finding[], index: Workspace
   if (line !== undefined) {
     try {
       const m = modelAt(findings, index, file, line, f => simulationModel(f, index));
-      return m ? { models: [m], skipped: [] } : { error: 'no finding, and no lock held around a virtqueue drain, in a function at this line' };
+      return m
+        ? { models: [m], skipped: [] }
+        : { error: 'no finding, and no lock held around a virtqueue drain, in a function at this line' };
     } catch (e) {
       if (e instanceof RangeError) return { error: e.message };
       throw e;
@@ -36,7 +38,9 @@ export function simulationTargets(findings: readonly Finding[], index: Workspace
     }
   }
   if (models.length) return { models, skipped };
-  return { error: skipped.length ? skipped.join('; ') : 'no finding to simulate in this file (give a line to simulate a particular function)' };
+  return {
+    error: skipped.length ? skipped.join('; ') : 'no finding to simulate in this file (give a line to simulate a particular function)',
+  };
 }
 
 /**

@@ -40,8 +40,12 @@ function viewStep(s: TraceStep, map: SourceMap): ViewStep {
   const lane = s.actor === 'device' || s.actor === 'fabric' ? 'device' : `CPU${s.cpu ?? 0}`;
   const loc = stepLoc(s, map);
   return {
-    n: s.step, lane, command: s.cmd, text: s.actor === 'fabric' ? `MSI latches on CPU ${s.cpu}` : s.description,
-    ...(s.actor === 'irq' ? { irq: true } : {}), ...(loc ? { loc } : {}),
+    n: s.step,
+    lane,
+    command: s.cmd,
+    text: s.actor === 'fabric' ? `MSI latches on CPU ${s.cpu}` : s.description,
+    ...(s.actor === 'irq' ? { irq: true } : {}),
+    ...(loc ? { loc } : {}),
   };
 }
 

@@ -1,7 +1,19 @@
 import * as path from 'node:path';
 import { ripgrep } from '../analysis/scan';
 import { formatText, toJson, toSarif } from '../report/formats';
-import { analyse, CliError, EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, intOption, oneOf, parseArgs, ruleOption, reportReadErrors, type Io } from './common';
+import {
+  analyse,
+  CliError,
+  EXIT_FINDINGS,
+  EXIT_OK,
+  EXIT_USAGE,
+  intOption,
+  oneOf,
+  parseArgs,
+  ruleOption,
+  reportReadErrors,
+  type Io,
+} from './common';
 import { parserSpec } from './specs';
 import { VERSION } from './help';
 
@@ -10,7 +22,8 @@ export async function checkCommand(args: string[], io: Io): Promise<number> {
   const format = oneOf('format', a.options.get('format'), ['text', 'json', 'sarif'] as const, 'text');
   const prefilter = oneOf('prefilter', a.options.get('prefilter'), ['auto', 'ripgrep', 'builtin'] as const, 'auto');
   if (a.positional.length === 0) throw new CliError('check: no PATH given (try: virtio-race-lint check drivers/)');
-  if (prefilter === 'ripgrep' && !ripgrep()) throw new CliError('--prefilter ripgrep: ripgrep (rg) is not installed (install it, or use --prefilter builtin)');
+  if (prefilter === 'ripgrep' && !ripgrep())
+    throw new CliError('--prefilter ripgrep: ripgrep (rg) is not installed (install it, or use --prefilter builtin)');
   const workers = intOption('workers', a.options.get('workers'), 0, 64);
   const cacheDir = a.options.get('cache-location');
   const cache = cacheDir !== undefined ? path.resolve(io.cwd, cacheDir) : a.flags.has('cache');
@@ -20,7 +33,9 @@ export async function checkCommand(args: string[], io: Io): Promise<number> {
   const { findings } = result;
   if (process.env.VRL_STATS) {
     // For bench/: one JSON line on stderr with what this run read and parsed and its peak RSS.
-    io.err(`VRL_STATS ${JSON.stringify({ ...result.stats, findings: findings.length, maxRssBytes: process.resourceUsage().maxRSS * 1024 })}\n`);
+    io.err(
+      `VRL_STATS ${JSON.stringify({ ...result.stats, findings: findings.length, maxRssBytes: process.resourceUsage().maxRSS * 1024 })}\n`,
+    );
   }
   switch (format) {
     case 'text':

@@ -17,7 +17,10 @@ export interface Io {
 }
 
 export class CliError extends Error {
-  constructor(message: string, readonly exitCode = EXIT_USAGE) {
+  constructor(
+    message: string,
+    readonly exitCode = EXIT_USAGE,
+  ) {
     super(message);
   }
 }
@@ -45,7 +48,10 @@ export function parseArgs(args: string[], spec: OptionSpec): ParsedArgs {
   const flags = new Set(spec.flags ?? []);
   for (let i = 0; i < args.length; i++) {
     let a = args[i];
-    if (a === '--') { out.positional.push(...args.slice(i + 1)); break; }
+    if (a === '--') {
+      out.positional.push(...args.slice(i + 1));
+      break;
+    }
     if (spec.aliases?.[a]) a = spec.aliases[a];
     else if (/^-[a-zA-Z]./.test(a) && spec.aliases?.[a.slice(0, 2)]) {
       // -oFILE: a short option with its value attached.
@@ -99,7 +105,8 @@ export function ruleOption(value: string | undefined): RuleSettings | undefined 
 export function intOption(name: string, value: string | undefined, min: number, max: number): number | undefined {
   if (value === undefined) return undefined;
   const n = /^(?:0|[1-9][0-9]{0,15})$/.test(value) ? Number(value) : NaN;
-  if (!Number.isSafeInteger(n) || n < min || n > max) throw new CliError(`--${name} takes a whole number from ${min} to ${max}, not '${value}'`);
+  if (!Number.isSafeInteger(n) || n < min || n > max)
+    throw new CliError(`--${name} takes a whole number from ${min} to ${max}, not '${value}'`);
   return n;
 }
 
@@ -125,7 +132,10 @@ export function parseDate(name: string, text: string): Date {
     d = new Date(NaN);
   }
   const y = d.getUTCFullYear();
-  if (Number.isNaN(d.getTime()) || y < 1970 || y > 9999) throw new CliError(`${name}: cannot read '${text}' as a date (seconds since 1970, or a date such as 2026-01-02T03:04:05Z or Fri, 2 Jan 2026 03:04:05 +0000)`);
+  if (Number.isNaN(d.getTime()) || y < 1970 || y > 9999)
+    throw new CliError(
+      `${name}: cannot read '${text}' as a date (seconds since 1970, or a date such as 2026-01-02T03:04:05Z or Fri, 2 Jan 2026 03:04:05 +0000)`,
+    );
   return d;
 }
 

@@ -24,7 +24,12 @@ function byFile(findings: Finding[]): Map<string, Finding[]> {
 }
 
 /** One file with findings, read once: its bytes, their decoding, and its facts re-extracted from them. */
-interface Snap { file: string; rel: string; snapshot: FileSnapshot; decoded: Decoded & { ok: true } }
+interface Snap {
+  file: string;
+  rel: string;
+  snapshot: FileSnapshot;
+  decoded: Decoded & { ok: true };
+}
 
 /**
  * Reads each file with findings once, re-extracts its facts from exactly those bytes and
@@ -32,7 +37,11 @@ interface Snap { file: string; rel: string; snapshot: FileSnapshot; decoded: Dec
  * back, even if the file changed after the analysis read it. A file that cannot be read is
  * reported (one line) and counted.
  */
-function snapshotFiles(result: CheckResult, io: Io, what: string): { snaps: Map<string, Snap>; findings: Map<string, Finding[]>; errors: number } {
+function snapshotFiles(
+  result: CheckResult,
+  io: Io,
+  what: string,
+): { snaps: Map<string, Snap>; findings: Map<string, Finding[]>; errors: number } {
   const snaps = new Map<string, Snap>();
   let errors = 0;
   for (const file of byFile(result.findings).keys()) {
@@ -66,7 +75,11 @@ export async function fixCommand(args: string[], io: Io): Promise<number> {
   for (const [file, findings] of current) {
     const { rel, snapshot, decoded } = snaps.get(file)!;
     const facts = result.project.index.get(file);
-    if (!facts) { io.err(`virtio-race-lint: ${rel}: cannot be fixed: no facts\n`); errors++; continue; }
+    if (!facts) {
+      io.err(`virtio-race-lint: ${rel}: cannot be fixed: no facts\n`);
+      errors++;
+      continue;
+    }
     const res = fixAll(findings, facts, decoded.text);
     for (const r of res.refused) {
       refusedCount++;
@@ -89,8 +102,12 @@ export async function fixCommand(args: string[], io: Io): Promise<number> {
     fixedCount += res.fixed.length;
     files++;
   }
-  io.err(`virtio-race-lint: ${a.flags.has('dry-run') ? 'would fix' : 'fixed'} ${fixedCount} finding${fixedCount === 1 ? '' : 's'} in ${files} file${files === 1 ? '' : 's'}` +
-    (refusedCount ? `; ${refusedCount} left as they are (see above)` : '') + (errors ? `; ${errors} file${errors === 1 ? '' : 's'} not written (see above)` : '') + '\n');
+  io.err(
+    `virtio-race-lint: ${a.flags.has('dry-run') ? 'would fix' : 'fixed'} ${fixedCount} finding${fixedCount === 1 ? '' : 's'} in ${files} file${files === 1 ? '' : 's'}` +
+      (refusedCount ? `; ${refusedCount} left as they are (see above)` : '') +
+      (errors ? `; ${errors} file${errors === 1 ? '' : 's'} not written (see above)` : '') +
+      '\n',
+  );
   return errors ? EXIT_USAGE : refusedCount ? EXIT_FINDINGS : EXIT_OK;
 }
 
@@ -114,9 +131,19 @@ export async function patchCommand(args: string[], io: Io): Promise<number> {
   // The mail must not replace a source file (`patch -o race.c race.c`): not one the analysis
   // read, nor one named on the command line.
   if (outPath) {
-    const real = (p: string) => { try { return fs.realpathSync(p); } catch { return path.resolve(p); } };
+    const real = (p: string) => {
+      try {
+        return fs.realpathSync(p);
+      } catch {
+        return path.resolve(p);
+      }
+    };
     const target = real(outPath);
-    const sources = new Set([...result.files, ...[...result.project.index.allFiles()].map(f => f.file), ...a.positional.map(p => path.resolve(io.cwd, p))].map(real));
+    const sources = new Set(
+      [...result.files, ...[...result.project.index.allFiles()].map(f => f.file), ...a.positional.map(p => path.resolve(io.cwd, p))].map(
+        real,
+      ),
+    );
     if (sources.has(target)) throw new CliError(`--output ${out}: is a source file being patched; refusing to overwrite it`);
     if (fs.existsSync(outPath) && fs.statSync(outPath).isDirectory()) throw new CliError(`--output ${out}: Is a directory`);
   }
@@ -138,7 +165,10 @@ export async function patchCommand(args: string[], io: Io): Promise<number> {
     const repo = repoInfo(file, io.cwd, repos);
     ident ??= repo.ident;
     const p = preparePatch({ text: decoded.text, findings, facts, repo });
-    if (!p.ok) { io.err(`virtio-race-lint: ${rel}: not patched: ${p.reason}\n`); continue; }
+    if (!p.ok) {
+      io.err(`virtio-race-lint: ${rel}: not patched: ${p.reason}\n`);
+      continue;
+    }
     for (const r of p.refused) io.err(`virtio-race-lint: ${rel}: left as it is: ${r}\n`);
     prepared.push(p);
     trees.push({ root: repo.root, git: !!repo.git });

@@ -12,12 +12,18 @@ function optionText(o: OptionDoc): string {
 
 /** `check [--format text|json|sarif] [--related] ... PATH...`, wrapped at WIDTH. */
 function usage(c: CommandSpec): string {
-  const words = [`virtio-race-lint ${c.name}`, ...c.options.filter(o => o.inUsage).map(o => `[${o.alias ? `${o.alias}|` : ''}${optionText(o)}]`)];
+  const words = [
+    `virtio-race-lint ${c.name}`,
+    ...c.options.filter(o => o.inUsage).map(o => `[${o.alias ? `${o.alias}|` : ''}${optionText(o)}]`),
+  ];
   if (c.operands) words.push(c.operands);
   const lines: string[] = [];
   let line = '  ';
   for (const w of words) {
-    if (line.trim() && line.length + 1 + w.length > WIDTH) { lines.push(line); line = '      '; }
+    if (line.trim() && line.length + 1 + w.length > WIDTH) {
+      lines.push(line);
+      line = '      ';
+    }
     line += (line.trim() ? ' ' : '') + w;
   }
   lines.push(line);
@@ -29,14 +35,20 @@ function wrap(text: string, width: number): string[] {
   const out: string[] = [];
   let line = '';
   for (const w of text.split(' ')) {
-    if (line && line.length + 1 + w.length > width) { out.push(line); line = w; } else line = line ? `${line} ${w}` : w;
+    if (line && line.length + 1 + w.length > width) {
+      out.push(line);
+      line = w;
+    } else line = line ? `${line} ${w}` : w;
   }
   out.push(line);
   return out;
 }
 
 function indent(text: string, by: string): string {
-  return text.split('\n').map(l => (l ? by + l : l)).join('\n');
+  return text
+    .split('\n')
+    .map(l => (l ? by + l : l))
+    .join('\n');
 }
 
 /** One command's help: usage, what it does, every option it accepts. */

@@ -36,7 +36,9 @@ export async function main(argv: string[], io: Io): Promise<number> {
     return 0;
   }
   try {
-    return await (await load())(rest, io);
+    return await (
+      await load()
+    )(rest, io);
   } catch (e) {
     if (e instanceof CliError) {
       io.err(`virtio-race-lint: ${e.message}\n`);
@@ -52,22 +54,35 @@ if (require.main === module) {
   for (const stream of [process.stdout, process.stderr]) {
     stream.on('error', (e: NodeJS.ErrnoException) => {
       if (e.code !== 'EPIPE' && stream === process.stdout) {
-        try { process.stderr.write(`virtio-race-lint: cannot write the output: ${e.message}\n`); } catch { /* nowhere to say it */ }
+        try {
+          process.stderr.write(`virtio-race-lint: cannot write the output: ${e.message}\n`);
+        } catch {
+          /* nowhere to say it */
+        }
       }
       process.exit(EXIT_USAGE);
     });
   }
   const io: Io = {
-    out: s => { process.stdout.write(s); },
-    err: s => { process.stderr.write(s); },
+    out: s => {
+      process.stdout.write(s);
+    },
+    err: s => {
+      process.stderr.write(s);
+    },
     cwd: process.cwd(),
   };
-  main(process.argv.slice(2), io).then(code => {
-    process.exitCode = code;
-  }, e => {
-    // One line; the stack only when asked for (VRL_DEBUG=1).
-    const err = e as Error;
-    process.stderr.write(`virtio-race-lint: internal error: ${process.env.VRL_DEBUG ? err.stack ?? err : String(err?.message ?? err).split('\n')[0]}\n`);
-    process.exitCode = EXIT_USAGE;
-  });
+  main(process.argv.slice(2), io).then(
+    code => {
+      process.exitCode = code;
+    },
+    e => {
+      // One line; the stack only when asked for (VRL_DEBUG=1).
+      const err = e as Error;
+      process.stderr.write(
+        `virtio-race-lint: internal error: ${process.env.VRL_DEBUG ? (err.stack ?? err) : String(err?.message ?? err).split('\n')[0]}\n`,
+      );
+      process.exitCode = EXIT_USAGE;
+    },
+  );
 }

@@ -18,7 +18,8 @@ export async function simulateCommand(args: string[], io: Io): Promise<number> {
   }
   const opt = <T extends string>(name: string, allowed: readonly T[]): T | undefined =>
     a.options.has(name) ? oneOf(name, a.options.get(name), allowed, allowed[0]) : undefined;
-  if (a.positional.length !== 1) throw new CliError('simulate: give one FILE or FILE:LINE (try: virtio-race-lint simulate fs/fuse/virtio_fs.c:816)');
+  if (a.positional.length !== 1)
+    throw new CliError('simulate: give one FILE or FILE:LINE (try: virtio-race-lint simulate fs/fuse/virtio_fs.c:816)');
   const m = /^(.*?)(?::(\d+))?$/.exec(a.positional[0])!;
   const file = path.resolve(io.cwd, m[1]);
   const line = m[2] !== undefined ? Number(m[2]) : undefined;
@@ -53,7 +54,13 @@ export async function simulateCommand(args: string[], io: Io): Promise<number> {
   }
   const rel = (f: string) => relativePath(f, io.cwd);
   if (a.flags.has('json')) {
-    io.out(JSON.stringify(sims.map(s => simulationJson(s, rel)), null, 2) + '\n');
+    io.out(
+      JSON.stringify(
+        sims.map(s => simulationJson(s, rel)),
+        null,
+        2,
+      ) + '\n',
+    );
   } else {
     io.out(sims.map(s => renderSimulationText(s, rel)).join('\n'));
   }

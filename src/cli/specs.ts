@@ -27,7 +27,13 @@ export interface CommandSpec {
   options: OptionDoc[];
 }
 
-const opt = (name: string, help: string, value?: string, more: Partial<OptionDoc> = {}): OptionDoc => ({ name, value, help, inUsage: true, ...more });
+const opt = (name: string, help: string, value?: string, more: Partial<OptionDoc> = {}): OptionDoc => ({
+  name,
+  value,
+  help,
+  inUsage: true,
+  ...more,
+});
 
 export const COMMANDS: readonly CommandSpec[] = [
   {
@@ -43,7 +49,12 @@ Exit 0: no findings reported as warning; 1: such findings; 2: usage or I/O error
       opt('prefilter', 'how directories are searched for candidate files (default auto: ripgrep when found)', 'auto|ripgrep|builtin'),
       opt('cache', "keep each file's facts in ~/.cache/virtio-race-lint, keyed by the file's content, and reuse them"),
       opt('cache-location', 'the folder --cache uses', 'DIR'),
-      opt('rule', 'turn a rule off or set the severity of its findings, comma-separated or repeated\n(VRL002 is information by default: --rule VRL002=warning or VRL002=off)', 'RULE=off|information|warning,...', { repeatable: true }),
+      opt(
+        'rule',
+        'turn a rule off or set the severity of its findings, comma-separated or repeated\n(VRL002 is information by default: --rule VRL002=warning or VRL002=off)',
+        'RULE=off|information|warning,...',
+        { repeatable: true },
+      ),
       opt('workers', 'scan worker threads, 0 to parse in the main thread (default: the CPUs, at most 4)', 'N', { inUsage: false }),
     ],
   },
@@ -64,10 +75,23 @@ Exit 2 if a tool asked for fails.`,
     options: [
       opt('output', 'write the mails to FILE (an mbox) instead of stdout', 'FILE', { alias: '-o' }),
       opt('signoff', 'the Signed-off-by: and From: identity (default: git config user.name/user.email)', '"Name <mail>"', { alias: '-s' }),
-      opt('date', 'the mail date: seconds since the epoch, or an ISO 8601 or RFC 2822 date\n(default: SOURCE_DATE_EPOCH, else now)', 'DATE'),
-      opt('checkpatch', "run scripts/checkpatch.pl --strict on each mail; its report goes to stderr;\nexit 1 if it reports an error, warning or check"),
-      opt('to-maintainers', 'To: the people (maintainers, reviewers, ...), Cc: the lists, from\nscripts/get_maintainer.pl --no-rolestats --roles --no-git --no-git-fallback --no-fixes run on the mail'),
-      opt('fixes', 'a Fixes: line naming the commit that last changed each lock line (git blame):\ncheck it is the one that introduced the race. Outside a git repository there is\nnothing to blame: one line says so'),
+      opt(
+        'date',
+        'the mail date: seconds since the epoch, or an ISO 8601 or RFC 2822 date\n(default: SOURCE_DATE_EPOCH, else now)',
+        'DATE',
+      ),
+      opt(
+        'checkpatch',
+        'run scripts/checkpatch.pl --strict on each mail; its report goes to stderr;\nexit 1 if it reports an error, warning or check',
+      ),
+      opt(
+        'to-maintainers',
+        'To: the people (maintainers, reviewers, ...), Cc: the lists, from\nscripts/get_maintainer.pl --no-rolestats --roles --no-git --no-git-fallback --no-fixes run on the mail',
+      ),
+      opt(
+        'fixes',
+        'a Fixes: line naming the commit that last changed each lock line (git blame):\ncheck it is the one that introduced the race. Outside a git repository there is\nnothing to blame: one line says so',
+      ),
     ],
   },
   {
@@ -78,12 +102,28 @@ checker. The lock, drain shape, work placement and callback locking come from th
 options override them.`,
     options: [
       opt('lock', 'the lock the drain holds (default: as written)', LOCKS.join('|')),
-      opt('irq', "which CPU the queue's interrupt goes to (default same: the work's CPU,\na stable affinity); other needs --wq pinned", 'same|other|any'),
-      opt('wq', 'where the work runs: local (schedule_work() on a per-CPU workqueue queues it on\nthe CPU that took the interrupt) or pinned (unbound workqueue, queue_work_on())', 'local|pinned'),
-      opt('drain', 'the drain: the disable_cb/enable_cb re-check loop, a plain get_buf loop under\none hold, or the lock dropped and re-taken inside the loop', 'recheck|plain|relock'),
+      opt(
+        'irq',
+        "which CPU the queue's interrupt goes to (default same: the work's CPU,\na stable affinity); other needs --wq pinned",
+        'same|other|any',
+      ),
+      opt(
+        'wq',
+        'where the work runs: local (schedule_work() on a per-CPU workqueue queues it on\nthe CPU that took the interrupt) or pinned (unbound workqueue, queue_work_on())',
+        'local|pinned',
+      ),
+      opt(
+        'drain',
+        'the drain: the disable_cb/enable_cb re-check loop, a plain get_buf loop under\none hold, or the lock dropped and re-taken inside the loop',
+        'recheck|plain|relock',
+      ),
       opt('notify', 'notification suppression (default event-idx, what QEMU and virtiofsd negotiate)', 'event-idx|flags'),
       opt('event-idx', 'the old spelling of --notify event-idx', undefined, { inUsage: false }),
-      opt('device', 'the device: prompt honours the suppression state, lax notifies even when suppressed\n(both compliant), cached decides on a stale copy of it (not compliant)', 'prompt|lax|cached'),
+      opt(
+        'device',
+        'the device: prompt honours the suppression state, lax notifies even when suppressed\n(both compliant), cached decides on a stale copy of it (not compliant)',
+        'prompt|lax|cached',
+      ),
       opt('latency', 'MSIs in flight: an interrupt is delivered some time after the device sends it'),
       opt('callback-locks', "the callback takes the drain's lock (default: as written)"),
       opt('napi', 'the deferral is a NAPI poll (no lock; the irqsave fix does not apply)'),
@@ -114,5 +154,10 @@ export function parserSpec(name: string): { values: string[]; flags: string[]; a
   const c = commandSpec(name);
   const aliases: Record<string, string> = {};
   for (const o of c.options) if (o.alias) aliases[o.alias] = `--${o.name}`;
-  return { values: c.options.filter(o => o.value).map(o => o.name), flags: c.options.filter(o => !o.value).map(o => o.name), aliases, lists: c.options.filter(o => o.repeatable).map(o => o.name) };
+  return {
+    values: c.options.filter(o => o.value).map(o => o.name),
+    flags: c.options.filter(o => !o.value).map(o => o.name),
+    aliases,
+    lists: c.options.filter(o => o.repeatable).map(o => o.name),
+  };
 }

@@ -6,8 +6,20 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { LanguageClient, State, TransportKind, type LanguageClientOptions, type ServerOptions } from 'vscode-languageclient/node';
 import {
-  Commands, RULE_ANCHORS, ServerCommands, StatusNotification, TrustNotification, type ApplyPatchArgs, type CommandArgs, type CommandResult, type ServerCommand,
-  type FindingSummary, type SimulateArgs, type StatusParams, type SuppressArgs, type TrustParams,
+  Commands,
+  RULE_ANCHORS,
+  ServerCommands,
+  StatusNotification,
+  TrustNotification,
+  type ApplyPatchArgs,
+  type CommandArgs,
+  type CommandResult,
+  type ServerCommand,
+  type FindingSummary,
+  type SimulateArgs,
+  type StatusParams,
+  type SuppressArgs,
+  type TrustParams,
 } from '../shared/protocol';
 import { SimulationPanel, type SimulationResult } from './simulationView';
 import { statusText } from './statusText';
@@ -36,7 +48,9 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     vscode.commands.registerCommand(Commands.showOutput, () => output.show(true)),
     vscode.commands.registerCommand(Commands.menu, () => statusMenu(context)),
     vscode.commands.registerCommand(Commands.reindex, () => reindex()),
-    vscode.commands.registerCommand(Commands.showDocs, (arg?: { rule?: string; anchor?: string }) => showDocs(context, arg?.rule, arg?.anchor)),
+    vscode.commands.registerCommand(Commands.showDocs, (arg?: { rule?: string; anchor?: string }) =>
+      showDocs(context, arg?.rule, arg?.anchor),
+    ),
     vscode.commands.registerCommand(Commands.insertSuppression, (arg: SuppressArgs) => insertSuppression(arg)),
     vscode.commands.registerCommand(Commands.restart, async () => {
       await client?.stop();
@@ -45,12 +59,26 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   );
   if (process.env.VIRTIO_RACE_LINT_E2E) {
     // Test-only: lets the end-to-end suite read state without scraping the DOM.
-    context.subscriptions.push(vscode.commands.registerCommand('virtioRaceLint.e2e.diagnostics', () =>
-      vscode.languages.getDiagnostics().map(([uri, diags]) => ({ uri: uri.toString(), diagnostics: diags.map(d => ({ line: d.range.start.line, code: String(typeof d.code === 'object' ? d.code.value : d.code), message: d.message })) }))));
+    context.subscriptions.push(
+      vscode.commands.registerCommand('virtioRaceLint.e2e.diagnostics', () =>
+        vscode.languages
+          .getDiagnostics()
+          .map(([uri, diags]) => ({
+            uri: uri.toString(),
+            diagnostics: diags.map(d => ({
+              line: d.range.start.line,
+              code: String(typeof d.code === 'object' ? d.code.value : d.code),
+              message: d.message,
+            })),
+          })),
+      ),
+    );
   }
-  context.subscriptions.push(vscode.workspace.onDidGrantWorkspaceTrust(() => {
-    void client?.sendNotification(TrustNotification, { trusted: true } satisfies TrustParams);
-  }));
+  context.subscriptions.push(
+    vscode.workspace.onDidGrantWorkspaceTrust(() => {
+      void client?.sendNotification(TrustNotification, { trusted: true } satisfies TrustParams);
+    }),
+  );
   await startClient(context);
 }
 
@@ -65,15 +93,20 @@ async function startClient(context: vscode.ExtensionContext): Promise<void> {
     debug: { module, transport: TransportKind.stdio, options: { execArgv: ['--nolazy', '--inspect=6010'] } },
   };
   const clientOptions: LanguageClientOptions = {
-    documentSelector: [{ scheme: 'file', language: 'c' }, { scheme: 'file', language: 'cpp', pattern: '**/*.h' }, { scheme: 'untitled', language: 'c' }],
-    synchronize: {
-      configurationSection: ['virtioRaceLint', 'files'],
-      fileEvents: watcher,
-    },
+    documentSelector: [
+      { scheme: 'file', language: 'c' },
+      { scheme: 'file', language: 'cpp', pattern: '**/*.h' },
+      { scheme: 'untitled', language: 'c' },
+    ],
+    synchronize: { configurationSection: ['virtioRaceLint', 'files'], fileEvents: watcher },
     // trusted: in an untrusted workspace the server starts no process (no git for patches).
     // cacheDir: where the server keeps the facts cache of the workspace index (virtioRaceLint.index.cache).
-    initializationOptions: { settings: vscode.workspace.getConfiguration('virtioRaceLint'), ripgrep: bundledRipgrep(), trusted: vscode.workspace.isTrusted,
-      cacheDir: context.globalStorageUri.fsPath },
+    initializationOptions: {
+      settings: vscode.workspace.getConfiguration('virtioRaceLint'),
+      ripgrep: bundledRipgrep(),
+      trusted: vscode.workspace.isTrusted,
+      cacheDir: context.globalStorageUri.fsPath,
+    },
     outputChannel: output,
     // The hover's command links (docs, simulate, patch) run only these commands.
     markdown: { isTrusted: { enabledCommands: [Commands.showDocs, Commands.simulate, Commands.createPatch] } },
@@ -82,7 +115,8 @@ async function startClient(context: vscode.ExtensionContext): Promise<void> {
       // preview at the rule's section (works offline), instead of the web page.
       handleDiagnostics: (uri, diagnostics, next) => {
         for (const d of diagnostics) {
-          if (typeof d.code === 'object' && d.code && RULE_ANCHORS[String(d.code.value)]) d.code = { value: d.code.value, target: docsCommandUri(String(d.code.value)) };
+          if (typeof d.code === 'object' && d.code && RULE_ANCHORS[String(d.code.value)])
+            d.code = { value: d.code.value, target: docsCommandUri(String(d.code.value)) };
         }
         next(uri, diagnostics);
       },
@@ -135,21 +169,28 @@ async function pickFinding(arg?: SimulateArgs): Promise<SimulateArgs | undefined
   if (editor) {
     const uri = editor.document.uri.toString();
     const line = editor.selection.active.line;
-    const here = all.find(f => f.uri === uri && f.line === line)
-      ?? (vscode.languages.getDiagnostics(editor.document.uri).some(d => d.source === 'virtio-race-lint' && d.range.contains(editor.selection.active))
-        ? all.find(f => f.uri === uri) : undefined);
+    const here =
+      all.find(f => f.uri === uri && f.line === line) ??
+      (vscode.languages
+        .getDiagnostics(editor.document.uri)
+        .some(d => d.source === 'virtio-race-lint' && d.range.contains(editor.selection.active))
+        ? all.find(f => f.uri === uri)
+        : undefined);
     if (here) return { uri: here.uri, line: here.line };
   }
   if (all.length === 0) {
     void vscode.window.showInformationMessage('Virtio Race: no VRL001 finding in the workspace to simulate.');
     return undefined;
   }
-  const choice = await vscode.window.showQuickPick(all.map(f => ({
-    label: `${f.handler}()`,
-    description: `${vscode.workspace.asRelativePath(vscode.Uri.parse(f.uri))}:${f.line + 1}`,
-    detail: `${f.lock}, scheduled from ${f.callback}()`,
-    finding: f,
-  })), { placeHolder: 'Simulate which race?', matchOnDescription: true });
+  const choice = await vscode.window.showQuickPick(
+    all.map(f => ({
+      label: `${f.handler}()`,
+      description: `${vscode.workspace.asRelativePath(vscode.Uri.parse(f.uri))}:${f.line + 1}`,
+      detail: `${f.lock}, scheduled from ${f.callback}()`,
+      finding: f,
+    })),
+    { placeHolder: 'Simulate which race?', matchOnDescription: true },
+  );
   return choice ? { uri: choice.finding.uri, line: choice.finding.line } : undefined;
 }
 
@@ -199,10 +240,13 @@ async function createPatch(arg?: { uri?: string }): Promise<void> {
     await vscode.window.showTextDocument(doc, { preview: false });
   }
   const where = res.path ? vscode.workspace.asRelativePath(res.path) : res.fileName;
-  const check = res.checkpatch === undefined ? ''
-    : 'error' in res.checkpatch ? ` checkpatch.pl did not run: ${res.checkpatch.error}.`
-      : ` checkpatch.pl --strict: ${res.checkpatch.total.replace(/^total: /, '').replace(/, \d+ lines? checked$/, '')}` +
-        (res.checkpatch.clean ? '.' : ' (see the output).');
+  const check =
+    res.checkpatch === undefined
+      ? ''
+      : 'error' in res.checkpatch
+        ? ` checkpatch.pl did not run: ${res.checkpatch.error}.`
+        : ` checkpatch.pl --strict: ${res.checkpatch.total.replace(/^total: /, '').replace(/, \d+ lines? checked$/, '')}` +
+          (res.checkpatch.clean ? '.' : ' (see the output).');
   const head = res.path ? `Kernel patch written: ${where}.` : `Kernel patch opened unsaved (${where}).`;
   const text = `${head}${check}${res.note ? ` Note: ${res.note}.` : ''}`;
   const actions = [...(res.canApply && res.path ? ['Apply with git am'] : []), 'Show output'];
@@ -220,7 +264,9 @@ async function createPatch(arg?: { uri?: string }): Promise<void> {
 async function applyPatch(arg?: ApplyPatchArgs): Promise<void> {
   if (!client) return;
   if (!vscode.workspace.isTrusted) {
-    void vscode.window.showWarningMessage('Virtio Race: git am is not run in an untrusted workspace (it runs git with the repository\'s configuration).');
+    void vscode.window.showWarningMessage(
+      "Virtio Race: git am is not run in an untrusted workspace (it runs git with the repository's configuration).",
+    );
     return;
   }
   let target = arg;
@@ -234,9 +280,13 @@ async function applyPatch(arg?: ApplyPatchArgs): Promise<void> {
     return;
   }
   // The editor knows about unsaved edits first; the server checks again (other clients).
-  const dirty = vscode.workspace.textDocuments.filter(d => d.isDirty && (d.uri.toString() === target!.uri || (target!.patch && d.uri.fsPath === target!.patch)));
+  const dirty = vscode.workspace.textDocuments.filter(
+    d => d.isDirty && (d.uri.toString() === target!.uri || (target!.patch && d.uri.fsPath === target!.patch)),
+  );
   if (dirty.length) {
-    void vscode.window.showWarningMessage(`Virtio Race: not applied: ${dirty.map(d => vscode.workspace.asRelativePath(d.uri)).join(', ')} has unsaved edits; save first.`);
+    void vscode.window.showWarningMessage(
+      `Virtio Race: not applied: ${dirty.map(d => vscode.workspace.asRelativePath(d.uri)).join(', ')} has unsaved edits; save first.`,
+    );
     return;
   }
   // The server logs the outcome in the output channel.
@@ -298,7 +348,11 @@ async function reindex(): Promise<void> {
 async function statusMenu(context: vscode.ExtensionContext): Promise<void> {
   const items: (vscode.QuickPickItem & { run: () => unknown })[] = [
     { label: '$(refresh) Re-index the workspace', run: () => reindex() },
-    { label: '$(list-flat) Show findings', description: 'Problems panel', run: () => vscode.commands.executeCommand('workbench.actions.view.problems') },
+    {
+      label: '$(list-flat) Show findings',
+      description: 'Problems panel',
+      run: () => vscode.commands.executeCommand('workbench.actions.view.problems'),
+    },
     { label: '$(play) Simulate the current finding', run: () => simulate(context) },
     { label: '$(output) Show output', run: () => output.show(true) },
   ];

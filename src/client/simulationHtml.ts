@@ -7,13 +7,24 @@
 // summary. Colours come from the theme (--vscode-*), except the "reachable" text colour of the
 // light and dark kinds, whose contrast the unit tests check (the theme's errorForeground is 3.4:1
 // on Light Modern's white).
-import { PROPERTY_IDS, type ExploreResult, type PropertyId, type SimulationResult, type TimedResult, type TimedSeriesPoint, type TraceStep } from '../shared/simulation';
+import {
+  PROPERTY_IDS,
+  type ExploreResult,
+  type PropertyId,
+  type SimulationResult,
+  type TimedResult,
+  type TimedSeriesPoint,
+  type TraceStep,
+} from '../shared/simulation';
 
 export function escapeHtml(s: string): string {
-  return s.replace(/[&<>"']/g, c => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', '\'': '&#39;' }[c]!));
+  return s.replace(/[&<>"']/g, c => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 }
 
-export interface HtmlOptions { nonce: string; cspSource: string }
+export interface HtmlOptions {
+  nonce: string;
+  cspSource: string;
+}
 
 // --- the environment: what the controls may send (the simulate command's option names) ----------
 
@@ -68,13 +79,20 @@ export function sanitizeOptions(raw: unknown): ViewOptions {
 /** docs/model.md#properties, as questions; `work` is "the work" or "the NAPI poll". */
 function question(id: PropertyId, work: string, n: number): string {
   switch (id) {
-    case 'A': return 'Can vring_interrupt() return IRQ_NONE at all?';
-    case 'B': return `Can it return IRQ_NONE on ${work}'s CPU while ${work} holds the lock?`;
-    case 'B2': return `Can it return IRQ_NONE on any CPU while ${work} holds the lock?`;
-    case 'C': return 'Can unhandled returns outnumber handled ones more than 2 to 1? (needed for "nobody cared")';
-    case 'CX': return `Can one IRQ_HANDLED come with ${n > 1 ? n - 1 : 'N-1'} or more IRQ_NONE?`;
-    case 'D': return `Can the callback deadlock against ${work} it interrupted (AA)?`;
-    case 'E': return 'Can a completion be lost (a used buffer nobody consumes)?';
+    case 'A':
+      return 'Can vring_interrupt() return IRQ_NONE at all?';
+    case 'B':
+      return `Can it return IRQ_NONE on ${work}'s CPU while ${work} holds the lock?`;
+    case 'B2':
+      return `Can it return IRQ_NONE on any CPU while ${work} holds the lock?`;
+    case 'C':
+      return 'Can unhandled returns outnumber handled ones more than 2 to 1? (needed for "nobody cared")';
+    case 'CX':
+      return `Can one IRQ_HANDLED come with ${n > 1 ? n - 1 : 'N-1'} or more IRQ_NONE?`;
+    case 'D':
+      return `Can the callback deadlock against ${work} it interrupted (AA)?`;
+    case 'E':
+      return 'Can a completion be lost (a used buffer nobody consumes)?';
   }
 }
 
@@ -92,7 +110,8 @@ const EVENT: Record<PropertyId, string> = {
 // --- the summary -----------------------------------------------------------------------------------
 
 /** Sentences that restate the table or the model's scope: shown under "More", not up front. */
-const SECONDARY = /^(Exhaustive exploration|Partial exploration|As written \([^)]*\) (these are reachable|none of the checked)|With threadirqs|The race needs|These verdicts hold)/;
+const SECONDARY =
+  /^(Exhaustive exploration|Partial exploration|As written \([^)]*\) (these are reachable|none of the checked)|With threadirqs|The race needs|These verdicts hold)/;
 
 /** The bottom line, the sentences about the fix (and anything unclassified), and the rest. */
 export function splitSummary(summary: readonly string[]): { verdict: string; fix: string[]; more: string[] } {
@@ -102,8 +121,11 @@ export function splitSummary(summary: readonly string[]): { verdict: string; fix
 
 /** Escaped text whose citations of docs/model.md (with or without a heading) open the bundled document. */
 function withDocLinks(text: string): string {
-  return escapeHtml(text).replace(/docs\/model\.md(?:#([a-z0-9-]+))?/g, (m, anchor?: string) =>
-    `<a class="doc" href="#" data-anchor="${anchor ?? ''}" title="Open docs/model.md${anchor ? ` at #${anchor}` : ''} (bundled with the extension)">${m}</a>`);
+  return escapeHtml(text).replace(
+    /docs\/model\.md(?:#([a-z0-9-]+))?/g,
+    (m, anchor?: string) =>
+      `<a class="doc" href="#" data-anchor="${anchor ?? ''}" title="Open docs/model.md${anchor ? ` at #${anchor}` : ''} (bundled with the extension)">${m}</a>`,
+  );
 }
 
 function docLink(anchor: string, label: string): string {
@@ -177,9 +199,17 @@ function verdictTable(before: ExploreResult, after: ExploreResult, lock: string,
     }
     return `<td class="good">not reachable${e.capped ? ' <span class="steps">(exploration capped: unproven)</span>' : ''}</td>`;
   };
-  const same = after === before || (after.states === before.states && after.transitions === before.transitions && PROPERTY_IDS.every(id => after.properties[id].violated === before.properties[id].violated));
-  const rows = PROPERTY_IDS.map(id => `<tr data-property="${id}"><th scope="row" title="property ${id} (docs/model.md#properties)">${escapeHtml(question(id, work, n))}</th>${cell(before, id, 'before')}${cell(after, id, 'after')}</tr>`);
-  const counts = (e: ExploreResult) => `${e.states.toLocaleString('en-US')} states, ${e.transitions.toLocaleString('en-US')} transitions${e.capped ? ` (capped${e.message ? `: ${escapeHtml(e.message)}` : ''})` : ''}`;
+  const same =
+    after === before ||
+    (after.states === before.states &&
+      after.transitions === before.transitions &&
+      PROPERTY_IDS.every(id => after.properties[id].violated === before.properties[id].violated));
+  const rows = PROPERTY_IDS.map(
+    id =>
+      `<tr data-property="${id}"><th scope="row" title="property ${id} (docs/model.md#properties)">${escapeHtml(question(id, work, n))}</th>${cell(before, id, 'before')}${cell(after, id, 'after')}</tr>`,
+  );
+  const counts = (e: ExploreResult) =>
+    `${e.states.toLocaleString('en-US')} states, ${e.transitions.toLocaleString('en-US')} transitions${e.capped ? ` (capped${e.message ? `: ${escapeHtml(e.message)}` : ''})` : ''}`;
   const afterHead = lock === 'spin_lock_irqsave' || lock === 'spin_lock_irq' ? `with ${lock} (as written)` : 'with spin_lock_irqsave';
   return `<section aria-labelledby="h-verdicts">
 <h2 id="h-verdicts">As written and with the fix</h2>
@@ -202,8 +232,12 @@ function environmentForm(r: SimulationResult): string {
   const select = (name: keyof typeof CHOICES, label: string, help: string, opts: [string, string, string?][], disabledWhy?: string) => {
     const current = str(m[name]);
     return `<div class="field"><label for="opt-${name}">${escapeHtml(label)}</label>
-<select id="opt-${name}" name="${name}" title="${escapeHtml(help)}"${disabledWhy ? ` disabled data-why="${escapeHtml(disabledWhy)}"` : ''}>${opts.map(([v, text, why]) =>
-      `<option value="${v}"${v === current ? ' selected' : ''}${why ? ` data-needs="${escapeHtml(why)}"` : ''}>${escapeHtml(text)}</option>`).join('')}</select></div>`;
+<select id="opt-${name}" name="${name}" title="${escapeHtml(help)}"${disabledWhy ? ` disabled data-why="${escapeHtml(disabledWhy)}"` : ''}>${opts
+      .map(
+        ([v, text, why]) =>
+          `<option value="${v}"${v === current ? ' selected' : ''}${why ? ` data-needs="${escapeHtml(why)}"` : ''}>${escapeHtml(text)}</option>`,
+      )
+      .join('')}</select></div>`;
   };
   const check = (name: string, label: string, help: string, disabledWhy?: string) =>
     `<div class="field check"><input type="checkbox" id="opt-${name}" name="${name}"${m[name] === true ? ' checked' : ''}${disabledWhy ? ` disabled data-why="${escapeHtml(disabledWhy)}"` : ''} title="${escapeHtml(help)}"><label for="opt-${name}" title="${escapeHtml(help)}">${escapeHtml(label)}</label></div>`;
@@ -215,32 +249,44 @@ function environmentForm(r: SimulationResult): string {
 <form id="env" data-napi="${napi}">
 <div class="fields">
 ${select('irq', 'Interrupt goes to', 'IRQ routing: which CPU the MSI targets (docs/model.md#interrupt-delivery)', [
-    ['same', "the work's CPU"],
-    ['other', 'the other CPU', 'needs pinned work: local work follows the interrupt'],
-    ['any', 'either (affinity moves)'],
-  ])}
-${select('wq', 'Work runs', 'Work placement (docs/model.md#work-locality)', [
+  ['same', "the work's CPU"],
+  ['other', 'the other CPU', 'needs pinned work: local work follows the interrupt'],
+  ['any', 'either (affinity moves)'],
+])}
+${select(
+  'wq',
+  'Work runs',
+  'Work placement (docs/model.md#work-locality)',
+  [
     ['local', 'where the IRQ was taken', irq === 'other' ? 'the other CPU needs pinned work' : undefined],
     ['pinned', 'pinned to CPU 0'],
-  ], napiWhy)}
+  ],
+  napiWhy,
+)}
 ${select('device', 'Device', 'Device behaviour (docs/model.md#the-device)', [
-    ['prompt', 'prompt (compliant)'],
-    ['lax', 'lax: extra MSIs (compliant)'],
-    ['cached', 'cached flags (non-compliant)'],
-  ])}
+  ['prompt', 'prompt (compliant)'],
+  ['lax', 'lax: extra MSIs (compliant)'],
+  ['cached', 'cached flags (non-compliant)'],
+])}
 ${select('notify', 'Notification', 'Notification suppression mode', [
-    ['event-idx', 'EVENT_IDX'],
-    ['flags', 'flags (NO_INTERRUPT)'],
-  ])}
-${select('drain', 'Drain shape', 'The drain loop (docs/model.md#drain-shapes); the default is read from the code', [
+  ['event-idx', 'EVENT_IDX'],
+  ['flags', 'flags (NO_INTERRUPT)'],
+])}
+${select(
+  'drain',
+  'Drain shape',
+  'The drain loop (docs/model.md#drain-shapes); the default is read from the code',
+  [
     ['recheck', 're-check loop (disable_cb … enable_cb)'],
     ['plain', 'plain get_buf loop'],
     ['relock', 'relock per buffer'],
-  ], napiWhy)}
+  ],
+  napiWhy,
+)}
 ${number('buffers', 'N buffers', `Buffers the exhaustive exploration completes (${BUFFERS_RANGE.min}-${BUFFERS_RANGE.max}; C and CX need N ≥ 4)`, BUFFERS_RANGE, 4)}
 ${number('ring', 'Ring R', `Ring entries R for the ring bound and the timed mode (${RING_RANGE.min}-${RING_RANGE.max})`, RING_RANGE, 128)}
 ${check('latency', 'MSI latency', 'Each MSI is in flight for an arbitrary time before it latches (docs/model.md#interrupt-delivery)')}
-${check('callbackLocks', 'callback takes the lock', 'The vring callback also takes the drain\'s lock (property D)', napiWhy)}
+${check('callbackLocks', 'callback takes the lock', "The vring callback also takes the drain's lock (property D)", napiWhy)}
 </div>
 <p class="hint" id="env-hint">“The other CPU” needs work pinned to CPU 0: work that runs where the IRQ was taken follows the interrupt (${docLink('work-locality', 'work locality')}).${napi ? ' The NAPI poll takes no lock and has one drain shape.' : ''}</p>
 <div class="actions"><button type="submit" id="rerun">Re-run</button><button type="button" id="reset" class="secondary" title="Re-run with the settings read from the code">Settings from the code</button>
@@ -252,7 +298,11 @@ ${check('callbackLocks', 'callback takes the lock', 'The vring callback also tak
 
 // --- counterexamples as swimlanes ------------------------------------------------------------------------
 
-const LANES = [['CPU0', 'CPU 0'], ['CPU1', 'CPU 1'], ['device', 'device']] as const;
+const LANES = [
+  ['CPU0', 'CPU 0'],
+  ['CPU1', 'CPU 1'],
+  ['device', 'device'],
+] as const;
 
 function laneOf(s: TraceStep): string {
   return s.lane === 'fabric' ? 'device' : s.lane;
@@ -282,7 +332,8 @@ function scenarios(r: SimulationResult): string {
       if (!p.violated || p.trace.length === 0) continue;
       const key = JSON.stringify(p.trace.map(s => [s.lane, s.command, s.text]));
       const g = groups.find(x => x.side === side && JSON.stringify(x.trace.map(s => [s.lane, s.command, s.text])) === key);
-      if (g) g.ids.push(id); else groups.push({ side, ids: [id], trace: p.trace });
+      if (g) g.ids.push(id);
+      else groups.push({ side, ids: [id], trace: p.trace });
     }
   }
   if (groups.length === 0) return '';
@@ -322,7 +373,8 @@ const CEIL = 0.9997;
 const logit = (f: number) => Math.log(f / (1 - f));
 export function chartY(f: number, top: number, bottom: number): number {
   const c = Math.min(CEIL, Math.max(FLOOR, f));
-  const lo = logit(FLOOR), hi = logit(CEIL);
+  const lo = logit(FLOOR),
+    hi = logit(CEIL);
   return bottom - ((logit(c) - lo) / (hi - lo)) * (bottom - top);
 }
 
@@ -339,15 +391,26 @@ function timedSection(t: { before: TimedResult; after: TimedResult }, r: Simulat
   const bound = ring / (ring + 1);
   const lock = str(m.lock, 'spin_lock');
   const same = t.after === t.before || lock === 'spin_lock_irqsave' || lock === 'spin_lock_irq';
-  const W = 640, H = 300, left = 64, right = 16, top = 28, bottom = H - 40;
+  const W = 640,
+    H = 300,
+    left = 64,
+    right = 16,
+    top = 28,
+    bottom = H - 40;
   const maxX = Math.max(1, ...t.before.series.map(p => p.interrupts), ...t.after.series.map(p => p.interrupts));
   const x = (v: number) => left + (v / maxX) * (W - left - right);
   const y = (f: number) => chartY(f, top, bottom);
   const pts = (s: TimedSeriesPoint[]) => s.map(p => `${x(p.interrupts).toFixed(1)},${y(p.fraction).toFixed(1)}`).join(' ');
-  const series = (res: TimedResult, cls: string, label: string) => res.series.length
-    ? `<polyline class="series ${cls}" points="${pts(res.series)}"><title>${escapeHtml(label)}</title></polyline>`
-    : '';
-  const ticks: [number, string][] = [[0, '0'], [0.001, '0.1%'], [0.01, '1%'], [0.1, '10%'], [0.5, '50%'], [0.9, '90%']];
+  const series = (res: TimedResult, cls: string, label: string) =>
+    res.series.length ? `<polyline class="series ${cls}" points="${pts(res.series)}"><title>${escapeHtml(label)}</title></polyline>` : '';
+  const ticks: [number, string][] = [
+    [0, '0'],
+    [0.001, '0.1%'],
+    [0.01, '1%'],
+    [0.1, '10%'],
+    [0.5, '50%'],
+    [0.9, '90%'],
+  ];
   const xTicks = [...new Set([0, 0.25, 0.5, 0.75, 1].map(f => Math.round(f * maxX)))];
   const thresholdY = y(THRESHOLD);
   const boundY = y(bound);
@@ -362,8 +425,12 @@ ${xTicks.map((v, i) => `<text class="tick" x="${x(v).toFixed(1)}" y="${bottom + 
 <line id="threshold" class="threshold" x1="${left}" x2="${W - right}" y1="${thresholdY.toFixed(1)}" y2="${thresholdY.toFixed(1)}"/>
 <text class="tick" x="${left - 6}" y="${(thresholdY + 4).toFixed(1)}" text-anchor="end">99.9%</text>
 <text class="threshold-label" x="${W - right - 4}" y="${(thresholdY - 5).toFixed(1)}" text-anchor="end">99.9%: note_interrupt() disables the line ("nobody cared")</text>
-${boundApplies ? `<line id="ring-bound" class="bound" x1="${left}" x2="${W - right}" y1="${boundY.toFixed(1)}" y2="${boundY.toFixed(1)}"/>
-<text class="bound-label" x="${W - right - 4}" y="${(boundY + (labelGap ? 14 : 13)).toFixed(1)}" text-anchor="end">ring bound R/(R+1) = ${ring}/${ring + 1} = ${pct(bound)}: this race cannot go higher</text>` : ''}
+${
+  boundApplies
+    ? `<line id="ring-bound" class="bound" x1="${left}" x2="${W - right}" y1="${boundY.toFixed(1)}" y2="${boundY.toFixed(1)}"/>
+<text class="bound-label" x="${W - right - 4}" y="${(boundY + (labelGap ? 14 : 13)).toFixed(1)}" text-anchor="end">ring bound R/(R+1) = ${ring}/${ring + 1} = ${pct(bound)}: this race cannot go higher</text>`
+    : ''
+}
 ${series(t.before, 'before', `as written (${lock})`)}
 ${same ? '' : series(t.after, 'after', 'with spin_lock_irqsave')}
 </svg>`;
@@ -373,13 +440,19 @@ ${same ? '' : series(t.after, 'after', 'with spin_lock_irqsave')}
   const stopped = (res: TimedResult) => {
     if (res.nobodyCared || !(requested > 0 && res.completions < requested)) return '';
     const e = explored(res).properties;
-    const why = e.E.violated ? 'published buffers were never consumed and nothing more could happen (a lost completion, as in the table)'
-      : e.D.violated ? 'the callback deadlocked against the work (D)' : 'nothing more could happen';
+    const why = e.E.violated
+      ? 'published buffers were never consumed and nothing more could happen (a lost completion, as in the table)'
+      : e.D.violated
+        ? 'the callback deadlocked against the work (D)'
+        : 'nothing more could happen';
     return ` The run stopped after ${res.completions.toLocaleString('en-US')} of ${requested.toLocaleString('en-US')} completions: ${why}.`;
   };
   const describe = (label: string, res: TimedResult) =>
-    `<li>${escapeHtml(label)}: ${res.unhandled.toLocaleString('en-US')} of ${(res.handled + res.unhandled).toLocaleString('en-US')} handler returns were IRQ_NONE (${pct(res.fraction)}); `
-    + (res.nobodyCared && res.firedAt ? `<strong>"nobody cared" at return ${res.firedAt.interrupt.toLocaleString('en-US')} (${res.firedAt.seconds.toFixed(3)} s)</strong>` : 'the line stays enabled') + `.${escapeHtml(stopped(res))}</li>`;
+    `<li>${escapeHtml(label)}: ${res.unhandled.toLocaleString('en-US')} of ${(res.handled + res.unhandled).toLocaleString('en-US')} handler returns were IRQ_NONE (${pct(res.fraction)}); ` +
+    (res.nobodyCared && res.firedAt
+      ? `<strong>"nobody cared" at return ${res.firedAt.interrupt.toLocaleString('en-US')} (${res.firedAt.seconds.toFixed(3)} s)</strong>`
+      : 'the line stays enabled') +
+    `.${escapeHtml(stopped(res))}</li>`;
   const boundSentence = r.summary.find(s => /ring bound/i.test(s) && s.startsWith('The ring bound'));
   return `<section aria-labelledby="h-timed">
 <h2 id="h-timed">Timed run: note_interrupt() (${docLink('timed-mode', 'timed mode')})</h2>

@@ -16,9 +16,7 @@ export type { SimulationResult };
 export type SimulationRunner = (args: SimulateArgs) => Promise<SimulationResult | { error: string }>;
 
 type ViewMessage =
-  | { type: 'reveal'; file?: unknown; line?: unknown }
-  | { type: 'openDoc'; anchor?: unknown }
-  | { type: 'rerun'; options?: unknown };
+  { type: 'reveal'; file?: unknown; line?: unknown } | { type: 'openDoc'; anchor?: unknown } | { type: 'rerun'; options?: unknown };
 
 export class SimulationPanel {
   private static current?: SimulationPanel;
@@ -36,11 +34,12 @@ export class SimulationPanel {
       return;
     }
     const single = vscode.window.tabGroups.all.length === 1;
-    const panel = vscode.window.createWebviewPanel('virtioRaceLint.simulation', 'Virtio race simulation', { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true }, {
-      enableScripts: true,
-      localResourceRoots: [],
-      retainContextWhenHidden: true,
-    });
+    const panel = vscode.window.createWebviewPanel(
+      'virtioRaceLint.simulation',
+      'Virtio race simulation',
+      { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true },
+      { enableScripts: true, localResourceRoots: [], retainContextWhenHidden: true },
+    );
     SimulationPanel.current = new SimulationPanel(panel, context, args, run);
     SimulationPanel.current.update(result);
     // Beside a single editor group the view would get half the width: give it 60%, which keeps
@@ -48,9 +47,20 @@ export class SimulationPanel {
     if (single) widenBeside(panel);
   }
 
-  private constructor(private panel: vscode.WebviewPanel, private context: vscode.ExtensionContext, args: SimulateArgs, private run: SimulationRunner) {
+  private constructor(
+    private panel: vscode.WebviewPanel,
+    private context: vscode.ExtensionContext,
+    args: SimulateArgs,
+    private run: SimulationRunner,
+  ) {
     this.args = args;
-    panel.onDidDispose(() => { SimulationPanel.current = undefined; }, null, context.subscriptions);
+    panel.onDidDispose(
+      () => {
+        SimulationPanel.current = undefined;
+      },
+      null,
+      context.subscriptions,
+    );
     panel.webview.onDidReceiveMessage((m: ViewMessage) => this.onMessage(m), null, context.subscriptions);
   }
 
@@ -63,14 +73,19 @@ export class SimulationPanel {
       const pos = new vscode.Position(Math.max(0, m.line - 1), 0);
       // The group that already shows the file, else the first one (the view stays where it is).
       const shown = vscode.window.visibleTextEditors.find(e => e.document.uri.toString() === doc.uri.toString());
-      const column = shown?.viewColumn ?? (this.panel.viewColumn === vscode.ViewColumn.One ? vscode.ViewColumn.Beside : vscode.ViewColumn.One);
+      const column =
+        shown?.viewColumn ?? (this.panel.viewColumn === vscode.ViewColumn.One ? vscode.ViewColumn.Beside : vscode.ViewColumn.One);
       await vscode.window.showTextDocument(doc, { viewColumn: column, selection: new vscode.Range(pos, pos) });
     } else if (m.type === 'openDoc') {
       const anchor = typeof m.anchor === 'string' && /^[a-z0-9-]*$/.test(m.anchor) ? m.anchor : '';
       await openModelDoc(this.context, anchor);
     } else if (m.type === 'rerun') {
       const options = sanitizeOptions(m.options);
-      const args: SimulateArgs = { uri: this.args.uri, ...(this.args.line !== undefined ? { line: this.args.line } : {}), options: { ...options } };
+      const args: SimulateArgs = {
+        uri: this.args.uri,
+        ...(this.args.line !== undefined ? { line: this.args.line } : {}),
+        options: { ...options },
+      };
       const run = ++this.runs;
       void this.panel.webview.postMessage({ type: 'running' });
       let result: SimulationResult | { error: string };
@@ -79,7 +94,7 @@ export class SimulationPanel {
       } catch (e) {
         result = { error: (e as Error).message };
       }
-      if (run !== this.runs) return;   // a newer request superseded this one
+      if (run !== this.runs) return; // a newer request superseded this one
       if ('error' in result) {
         void this.panel.webview.postMessage({ type: 'error', message: result.error.split('\n')[0] });
         return;
@@ -106,13 +121,25 @@ function widenBeside(panel: vscode.WebviewPanel): void {
   const fit = () => {
     if (done || groups.all.length !== 2 || panel.viewColumn !== vscode.ViewColumn.Two) return;
     done = true;
-    void vscode.commands.executeCommand('vscode.setEditorLayout', { orientation: 0, groups: [{ size: 0.4 }, { size: 0.6 }] }).then(undefined, () => undefined);
+    void vscode.commands
+      .executeCommand('vscode.setEditorLayout', { orientation: 0, groups: [{ size: 0.4 }, { size: 0.6 }] })
+      .then(undefined, () => undefined);
   };
   fit();
   if (done) return;
-  const sub = groups.onDidChangeTabGroups(() => { fit(); if (done) sub.dispose(); });
-  const sub2 = panel.onDidChangeViewState(() => { fit(); if (done) sub2.dispose(); });
-  setTimeout(() => { fit(); sub.dispose(); sub2.dispose(); }, 2000);
+  const sub = groups.onDidChangeTabGroups(() => {
+    fit();
+    if (done) sub.dispose();
+  });
+  const sub2 = panel.onDidChangeViewState(() => {
+    fit();
+    if (done) sub2.dispose();
+  });
+  setTimeout(() => {
+    fit();
+    sub.dispose();
+    sub2.dispose();
+  }, 2000);
 }
 
 /** Opens the bundled docs/model.md in the markdown preview, at a heading when one is given. */

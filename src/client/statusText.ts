@@ -7,8 +7,7 @@
 import type { StatusParams } from '../shared/protocol';
 
 export function statusText(p: StatusParams): { text: string; tooltip: string } {
-  const text = p.message ? `$(warning) virtio: ${p.message}`
-    : p.findings ? `$(bug) VRL001: ${p.findings}` : '$(check) VRL001: 0';
+  const text = p.message ? `$(warning) virtio: ${p.message}` : p.findings ? `$(bug) VRL001: ${p.findings}` : '$(check) VRL001: 0';
   const counted = p.findings
     ? `${p.findings} work function(s) drain a virtqueue under an IRQ-unsafe lock, in ${p.files} file(s).`
     : 'No VRL001 findings.';

@@ -121,7 +121,11 @@ export function diffLines(oldLines: string[], newLines: string[]): Change[] {
   let i = head;
   let j = head;
   for (const op of ops) {
-    if (op === '=') { i++; j++; } else if (op === '-') changedA[i++] = 1; else changedB[j++] = 1;
+    if (op === '=') {
+      i++;
+      j++;
+    } else if (op === '-') changedA[i++] = 1;
+    else changedB[j++] = 1;
   }
   slideDown(oldLines, changedA);
   slideDown(newLines, changedB);
@@ -144,7 +148,10 @@ function myers(a: string[], b: string[]): string[] {
     for (let k = -d; k <= d; k += 2) {
       let x = k === -d || (k !== d && v[off + k - 1] < v[off + k + 1]) ? v[off + k + 1] : v[off + k - 1] + 1;
       let y = x - k;
-      while (x < n && y < m && a[x] === b[y]) { x++; y++; }
+      while (x < n && y < m && a[x] === b[y]) {
+        x++;
+        y++;
+      }
       next[off + k] = x;
       if (x >= n && y >= m) return walkBack(trace, d, k, off, a, b);
     }
@@ -166,11 +173,25 @@ function walkBack(trace: Int32Array[], dEnd: number, kEnd: number, off: number, 
     const prevK = down ? k + 1 : k - 1;
     const prevX = v[off + prevK];
     const prevY = prevX - prevK;
-    while (x > prevX + (down ? 0 : 1) && y > prevY + (down ? 1 : 0)) { ops.push('='); x--; y--; }
-    if (down) { ops.push('+'); y--; } else { ops.push('-'); x--; }
+    while (x > prevX + (down ? 0 : 1) && y > prevY + (down ? 1 : 0)) {
+      ops.push('=');
+      x--;
+      y--;
+    }
+    if (down) {
+      ops.push('+');
+      y--;
+    } else {
+      ops.push('-');
+      x--;
+    }
     k = prevK;
   }
-  while (x > 0 && y > 0) { ops.push('='); x--; y--; }
+  while (x > 0 && y > 0) {
+    ops.push('=');
+    x--;
+    y--;
+  }
   return ops.reverse();
 }
 
@@ -181,7 +202,10 @@ function walkBack(trace: Int32Array[], dEnd: number, kEnd: number, off: number, 
 function slideDown(lines: string[], changed: Uint8Array): void {
   let i = 0;
   while (i < lines.length) {
-    if (!changed[i]) { i++; continue; }
+    if (!changed[i]) {
+      i++;
+      continue;
+    }
     let start = i;
     let end = i;
     while (end < lines.length && changed[end]) end++;
@@ -289,8 +313,7 @@ function formatHunks(a: string[], b: string[], script: Change[], ctx: number, in
   let funcLinePrev = -1;
   for (let first = 0; first < script.length;) {
     let last = first;
-    while (last + 1 < script.length &&
-           script[last + 1].i1 - (script[last].i1 + script[last].del) <= maxCommon) last++;
+    while (last + 1 < script.length && script[last + 1].i1 - (script[last].i1 + script[last].del) <= maxCommon) last++;
     const xch = script[first];
     const xche = script[last];
     const s1 = Math.max(xch.i1 - ctx, 0);
@@ -305,7 +328,10 @@ function formatHunks(a: string[], b: string[], script: Change[], ctx: number, in
     // if nothing is found, the previous hunk's function line carries over.
     for (let l = s1 - 1; l !== funcLinePrev && l >= 0; l--) {
       const f = funcLine(a[l], rule);
-      if (f !== undefined) { func = f; break; }
+      if (f !== undefined) {
+        func = f;
+        break;
+      }
     }
     funcLinePrev = s1 - 1;
 
@@ -390,7 +416,10 @@ export function countChangedLines(oldText: string, newText: string): LineCounts 
   const script = diffLines(splitLines(oldText), splitLines(newText));
   let added = 0;
   let removed = 0;
-  for (const c of script) { added += c.ins; removed += c.del; }
+  for (const c of script) {
+    added += c.ins;
+    removed += c.del;
+  }
   return { added, removed };
 }
 
@@ -408,9 +437,16 @@ export function countDiffLines(diffText: string): LineCounts {
       continue;
     }
     if (oldLeft === 0 && newLeft === 0) continue;
-    if (line.startsWith('+')) { added++; newLeft--; }
-    else if (line.startsWith('-')) { removed++; oldLeft--; }
-    else if (line.startsWith(' ') || line === '') { oldLeft--; newLeft--; }
+    if (line.startsWith('+')) {
+      added++;
+      newLeft--;
+    } else if (line.startsWith('-')) {
+      removed++;
+      oldLeft--;
+    } else if (line.startsWith(' ') || line === '') {
+      oldLeft--;
+      newLeft--;
+    }
   }
   return { added, removed };
 }
@@ -483,8 +519,11 @@ export function diffstat(files: DiffstatFile[], opts: DiffstatOptions = {}): str
       }
     }
     const count = f.added + f.removed;
-    out += ` ${prefix}${name.padEnd(len)} | ${String(count).padStart(numberWidth)}${count ? ' ' : ''}` +
-      '+'.repeat(add) + '-'.repeat(del) + '\n';
+    out +=
+      ` ${prefix}${name.padEnd(len)} | ${String(count).padStart(numberWidth)}${count ? ' ' : ''}` +
+      '+'.repeat(add) +
+      '-'.repeat(del) +
+      '\n';
     adds += f.added;
     dels += f.removed;
   });

@@ -98,8 +98,14 @@ export function gitArgs(args: string[]): string[] {
 function git(cwd: string, args: string[], opts: { global?: boolean } = {}): string | undefined {
   try {
     return execFileSync('git', gitArgs(args), {
-      cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], maxBuffer: 16 * 1024 * 1024,
-      env: gitEnv(!!opts.global), timeout: GIT_TIMEOUT_MS, killSignal: 'SIGKILL', windowsHide: true,
+      cwd,
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+      maxBuffer: 16 * 1024 * 1024,
+      env: gitEnv(!!opts.global),
+      timeout: GIT_TIMEOUT_MS,
+      killSignal: 'SIGKILL',
+      windowsHide: true,
     }).trimEnd();
   } catch {
     return undefined;
@@ -137,17 +143,34 @@ export function runProgram(program: 'git' | 'perl', args: string[], opts: RunOpt
   const env = { ...(isGit ? gitEnv(!!opts.global) : scriptEnv()), ...opts.env };
   const timeoutMs = opts.timeoutMs ?? GIT_TIMEOUT_MS;
   return new Promise(resolve => {
-    const child = execFile(program, isGit ? gitArgs(args) : args, {
-      cwd: opts.cwd, encoding: 'utf8', maxBuffer: 16 * 1024 * 1024, env, timeout: timeoutMs, killSignal: 'SIGKILL', windowsHide: true, shell: false,
-    }, (err, stdout, stderr) => {
-      const e = err as (NodeJS.ErrnoException & { code?: number | string; killed?: boolean; signal?: string }) | null;
-      const timedOut = !!e?.killed && e.signal === 'SIGKILL';
-      const code = !e ? 0 : typeof e.code === 'number' ? e.code : null;
-      const error = timedOut ? `${program} was stopped after ${timeoutMs} ms`
-        : e && code === null ? (e.message.split('\n')[0] || `${program} failed`) : undefined;
-      resolve({ code, stdout: String(stdout ?? ''), stderr: String(stderr ?? ''), timedOut, ...(error ? { error } : {}) });
+    const child = execFile(
+      program,
+      isGit ? gitArgs(args) : args,
+      {
+        cwd: opts.cwd,
+        encoding: 'utf8',
+        maxBuffer: 16 * 1024 * 1024,
+        env,
+        timeout: timeoutMs,
+        killSignal: 'SIGKILL',
+        windowsHide: true,
+        shell: false,
+      },
+      (err, stdout, stderr) => {
+        const e = err as (NodeJS.ErrnoException & { code?: number | string; killed?: boolean; signal?: string }) | null;
+        const timedOut = !!e?.killed && e.signal === 'SIGKILL';
+        const code = !e ? 0 : typeof e.code === 'number' ? e.code : null;
+        const error = timedOut
+          ? `${program} was stopped after ${timeoutMs} ms`
+          : e && code === null
+            ? e.message.split('\n')[0] || `${program} failed`
+            : undefined;
+        resolve({ code, stdout: String(stdout ?? ''), stderr: String(stderr ?? ''), timedOut, ...(error ? { error } : {}) });
+      },
+    );
+    child.stdin?.on('error', () => {
+      /* the program exited without reading its input */
     });
-    child.stdin?.on('error', () => { /* the program exited without reading its input */ });
     child.stdin?.end(opts.input ?? '');
   });
 }
@@ -221,7 +244,19 @@ export function repoInfo(file: string, fallbackRoot: string, cache = new RepoCac
   const top = gitTop && !(kroot && realPath(kroot).startsWith(gitTop + path.sep)) ? gitTop : undefined;
   if (top) {
     const rel = relativeTo(top, real);
-    const log = git(top, ['log', '--no-show-signature', '--no-ext-diff', '--no-textconv', '--no-color', '--no-merges', '--format=%s', '-n', '300', '--', rel]);
+    const log = git(top, [
+      'log',
+      '--no-show-signature',
+      '--no-ext-diff',
+      '--no-textconv',
+      '--no-color',
+      '--no-merges',
+      '--format=%s',
+      '-n',
+      '300',
+      '--',
+      rel,
+    ]);
     return { root: top, path: rel, git: true, subjects: log ? log.split('\n').filter(Boolean) : [], ident: cache.ident(top, top) };
   }
   const root = realPath(kroot ?? fallbackRoot);

@@ -16,12 +16,17 @@ export function irqFlagsFix(finding: Finding, facts: FileFacts, text: string): F
   if (!fn) return { ok: false, reason: `cannot find ${finding.lockFunction}() in the current text; re-run the analysis` };
   const ui = fn.lockOps.findIndex(o => o.action === 'unlock' && o.span.start === finding.span.start);
   const u = fn.lockOps[ui];
-  if (!u || !mismatchAt(fn, ui)) return { ok: false, reason: 'the unlock no longer mismatches its lock; re-run the analysis', function: fn.name };
+  if (!u || !mismatchAt(fn, ui))
+    return { ok: false, reason: 'the unlock no longer mismatches its lock; re-run the analysis', function: fn.name };
   const acqs = (u.releases ?? []).map(i => fn.lockOps[i]);
   const a = acqs[0];
   const flagsOf = (t?: string) => (t ?? '').replace(/\s+/g, '');
   if (acqs.some(x => x.variant.replace('_nested', '') !== a.variant.replace('_nested', '') || flagsOf(x.flags) !== flagsOf(a.flags))) {
-    return { ok: false, reason: `${u.text} (line ${u.span.line + 1}) may release acquisitions of different kinds; make them consistent by hand`, function: fn.name };
+    return {
+      ok: false,
+      reason: `${u.text} (line ${u.span.line + 1}) may release acquisitions of different kinds; make them consistent by hand`,
+      function: fn.name,
+    };
   }
   const prefix = /^(raw_spin_|spin_|read_|write_)unlock/.exec(u.api)?.[1];
   if (!prefix) return { ok: false, reason: `${u.api}() is not a spinlock or rwlock unlock`, function: fn.name };

@@ -25,8 +25,7 @@ export interface TextEdit {
 }
 
 export type FixResult =
-  | { ok: true; edits: TextEdit[]; title: string; flags?: string; function: string }
-  | { ok: false; reason: string; function?: string };
+  { ok: true; edits: TextEdit[]; title: string; flags?: string; function: string } | { ok: false; reason: string; function?: string };
 
 /** Call-form renames: spin_lock -> spin_lock_irqsave, and so on. */
 const LOCK_RENAME: Record<string, string> = {};
@@ -67,8 +66,10 @@ const FLAG_NAMES = ['flags', 'irqflags', 'irq_flags', 'lock_flags', 'flags2', 'f
 
 /** The function a finding's lock call is in. */
 export function lockFunctionOf(finding: Finding, facts: FileFacts): FunctionFacts | undefined {
-  return facts.functions.find(f => f.name === finding.lockFunction && f.lockOps[finding.lockOp]?.span.start === finding.span.start)
-    ?? facts.functions.find(f => f.name === finding.lockFunction && f.lockOps.some(o => o.span.start === finding.span.start));
+  return (
+    facts.functions.find(f => f.name === finding.lockFunction && f.lockOps[finding.lockOp]?.span.start === finding.span.start) ??
+    facts.functions.find(f => f.name === finding.lockFunction && f.lockOps.some(o => o.span.start === finding.span.start))
+  );
 }
 
 /**
@@ -112,9 +113,11 @@ export function irqsaveFix(finding: Finding, facts: FileFacts, text: string): Fi
     }
   }
   const op = fn.lockOps[opIndex];
-  const title = plan.title ? plan.title : op.form === 'call'
-    ? `Take ${op.lock} with ${LOCK_RENAME[op.api]}() in ${fn.name}()`
-    : `Use ${op.form}(${GUARD_RENAME[className(op)]}, …) for ${op.lock} in ${fn.name}()`;
+  const title = plan.title
+    ? plan.title
+    : op.form === 'call'
+      ? `Take ${op.lock} with ${LOCK_RENAME[op.api]}() in ${fn.name}()`
+      : `Use ${op.form}(${GUARD_RENAME[className(op)]}, …) for ${op.lock} in ${fn.name}()`;
   const result: FixResult = { ok: true, edits: sortEdits(edits), title, flags, function: fn.name };
   return checkParses(text, result);
 }
@@ -139,13 +142,19 @@ function planFix(fn: FunctionFacts, opIndex: number, text: string, facts: FileFa
   // The lock must be taken and released in this function.
   for (const l of locks) {
     if (fn.exitStates.some(s => s.held.includes(l))) {
-      return { ok: false, reason: `${fn.lockOps[l].text} (line ${line(fn.lockOps[l])}) is still held when ${fn.name}() returns: the lock is released in another function, so the irqsave flags cannot be carried to its unlock` };
+      return {
+        ok: false,
+        reason: `${fn.lockOps[l].text} (line ${line(fn.lockOps[l])}) is still held when ${fn.name}() returns: the lock is released in another function, so the irqsave flags cannot be carried to its unlock`,
+      };
     }
   }
   const key = (o: LockOp) => `${o.family}:${o.lock}`;
   for (const u of fn.lockOps) {
     if (u.action === 'unlock' && key(u) === key(op) && u.unpaired) {
-      return { ok: false, reason: `${u.text} (line ${line(u)}) releases a lock this function did not take: the lock is taken in another function` };
+      return {
+        ok: false,
+        reason: `${u.text} (line ${line(u)}) releases a lock this function did not take: the lock is taken in another function`,
+      };
     }
   }
   // Operations already irq-safe (another preprocessor branch: `#ifdef X spin_lock_irqsave ...
@@ -156,16 +165,24 @@ function planFix(fn: FunctionFacts, opIndex: number, text: string, facts: FileFa
   let irqForms = false;
   let reuseFlags: string | undefined;
   if (safe.length) {
-    const kinds = new Set(safe.map(o => (o.variant === '_irqsave' || o.variant === '_irqrestore' ? 'save' : o.variant === '_irq' ? 'irq' : 'other')));
+    const kinds = new Set(
+      safe.map(o => (o.variant === '_irqsave' || o.variant === '_irqrestore' ? 'save' : o.variant === '_irq' ? 'irq' : 'other')),
+    );
     if (kinds.size > 1 || kinds.has('other')) {
-      return { ok: false, reason: `the lock is taken or released both with _irq and with _irqsave forms elsewhere in ${fn.name}() (${safe.map(o => `line ${line(o)}`).join(', ')}), so there is no one form to make the other branches consistent with` };
+      return {
+        ok: false,
+        reason: `the lock is taken or released both with _irq and with _irqsave forms elsewhere in ${fn.name}() (${safe.map(o => `line ${line(o)}`).join(', ')}), so there is no one form to make the other branches consistent with`,
+      };
     }
     if (kinds.has('irq')) irqForms = true;
     else {
       const names = new Set(safe.map(o => (o.flags ?? '').replace(/\s+/g, '')));
       const [only] = [...names];
       if (names.size !== 1 || !/^[A-Za-z_]\w*$/.test(only) || !fn.declaredNames.includes(only)) {
-        return { ok: false, reason: `the irqsave forms elsewhere in ${fn.name}() use flags ${[...names].join(', ')}, not one local variable the other branches could share` };
+        return {
+          ok: false,
+          reason: `the irqsave forms elsewhere in ${fn.name}() use flags ${[...names].join(', ')}, not one local variable the other branches could share`,
+        };
       }
       reuseFlags = only;
     }
@@ -175,7 +192,8 @@ function planFix(fn: FunctionFacts, opIndex: number, text: string, facts: FileFa
   for (const i of todo) {
     const o = fn.lockOps[i];
     if (irqForms) {
-      if (o.form !== 'call' || !IRQ_RENAME[o.api]) return { ok: false, reason: `${o.text} (line ${line(o)}) has no _irq form to match the other branches` };
+      if (o.form !== 'call' || !IRQ_RENAME[o.api])
+        return { ok: false, reason: `${o.text} (line ${line(o)}) has no _irq form to match the other branches` };
       continue;
     }
     if (o.form === 'call' && o.action === 'lock' && !LOCK_RENAME[o.api]) return { ok: false, reason: `${o.api}() has no irqsave form` };
@@ -188,13 +206,18 @@ function planFix(fn: FunctionFacts, opIndex: number, text: string, facts: FileFa
   // the fix is not offered until that is sorted out.
   for (const c of fn.calls) {
     if (SLEEPING_APIS.has(c.callee) && c.state.held.some(h => locks.includes(h))) {
-      return { ok: false, reason: `${c.callee}() (line ${c.span.line + 1}) may sleep while the lock is held; disabling IRQs around it would make that worse` };
+      return {
+        ok: false,
+        reason: `${c.callee}() (line ${c.span.line + 1}) may sleep while the lock is held; disabling IRQs around it would make that worse`,
+      };
     }
   }
 
   if (irqForms) {
     return {
-      ok: true, needsFlags: false, locks,
+      ok: true,
+      needsFlags: false,
+      locks,
       edits: () => todo.map(i => fn.lockOps[i]).map(o => ({ start: o.nameSpan.start, end: o.nameSpan.end, newText: IRQ_RENAME[o.api] })),
       title: `Take ${op.lock} with ${IRQ_RENAME[op.api]}() in ${fn.name}(), as the other preprocessor branches do`,
     };
@@ -209,7 +232,9 @@ function planFix(fn: FunctionFacts, opIndex: number, text: string, facts: FileFa
       for (const i of todo) edits.push(...opEdits(fn.lockOps[i], text, reuseFlags ?? flags));
       return edits;
     },
-    ...(reuseFlags ? { title: `Take ${op.lock} with ${LOCK_RENAME[op.api]}() in ${fn.name}(), reusing ${reuseFlags} from the other preprocessor branch` } : {}),
+    ...(reuseFlags
+      ? { title: `Take ${op.lock} with ${LOCK_RENAME[op.api]}() in ${fn.name}(), reusing ${reuseFlags} from the other preprocessor branch` }
+      : {}),
   };
 }
 
@@ -262,7 +287,10 @@ function planWrapperFix(fn: FunctionFacts, opIndex: number, text: string, facts:
     for (const w of wrappers) for (const e of sums.byName.get(w)?.effects ?? []) if (e.file === undefined) calls.add(e.nameStart);
     let added = false;
     for (const [name, sm] of sums.byName) {
-      if (!wrappers.has(name) && sm.effects.some(e => calls.has(e.nameStart))) { wrappers.add(name); added = true; }
+      if (!wrappers.has(name) && sm.effects.some(e => calls.has(e.nameStart))) {
+        wrappers.add(name);
+        added = true;
+      }
     }
     return added;
   };
@@ -288,7 +316,11 @@ function planWrapperFix(fn: FunctionFacts, opIndex: number, text: string, facts:
     if (!sm) return { ok: false, reason: `cannot find the definition of ${w}() in this file` };
     const foreign = sm.effects.find(e => e.file !== undefined);
     if (foreign) return { ok: false, reason: foreignReason(foreign.through[foreign.through.length - 1] ?? w, foreign.file!, w) };
-    if (!sm.isStatic) return { ok: false, reason: `${w}() takes or drops the lock for its callers but is not static: callers in other files would change with it, so it is left alone` };
+    if (!sm.isStatic)
+      return {
+        ok: false,
+        reason: `${w}() takes or drops the lock for its callers but is not static: callers in other files would change with it, so it is left alone`,
+      };
     if (facts.fnRefs.includes(w) || facts.functions.some(g => g.fnRefs.includes(w))) {
       return { ok: false, reason: `${w}() is used as a value in this file, so not every caller can be checked` };
     }
@@ -300,22 +332,31 @@ function planWrapperFix(fn: FunctionFacts, opIndex: number, text: string, facts:
   for (const [g, sec] of sections) {
     for (const l of sec.locks) {
       if (g.exitStates.some(s => s.held.includes(l))) {
-        return { ok: false, reason: `${where(g, g.lockOps[l])} is still held when ${g.name}() returns: the lock is released in another function` };
+        return {
+          ok: false,
+          reason: `${where(g, g.lockOps[l])} is still held when ${g.name}() returns: the lock is released in another function`,
+        };
       }
     }
     for (const i of [...sec.locks, ...sec.unlocks]) {
       const o = g.lockOps[i];
-      if (o.form !== 'call' || (!o.via && !IRQ_RENAME[o.api])) return { ok: false, reason: `${where(g, o)} has no _irq form to pair with the wrapper` };
+      if (o.form !== 'call' || (!o.via && !IRQ_RENAME[o.api]))
+        return { ok: false, reason: `${where(g, o)} has no _irq form to pair with the wrapper` };
       if (o.action === 'lock') {
         const at = g.calls.find(c => c.span.start === o.span.start);
-        if (at?.state.irqsOff) return { ok: false, reason: `${where(g, o)} runs with IRQs already off; spin_unlock_irq() would turn them on` };
-        if (isVqCallbackSignature(g)) return { ok: false, reason: `${where(g, o)} is in a vring callback (hard IRQ); spin_unlock_irq() would turn IRQs on there` };
+        if (at?.state.irqsOff)
+          return { ok: false, reason: `${where(g, o)} runs with IRQs already off; spin_unlock_irq() would turn them on` };
+        if (isVqCallbackSignature(g))
+          return { ok: false, reason: `${where(g, o)} is in a vring callback (hard IRQ); spin_unlock_irq() would turn IRQs on there` };
       }
       if (!o.via) edits.push({ start: o.nameSpan.start, end: o.nameSpan.end, newText: IRQ_RENAME[o.api] });
     }
     for (const c of g.calls) {
       if (SLEEPING_APIS.has(c.callee) && c.state.held.some(h => sec.locks.has(h))) {
-        return { ok: false, reason: `${c.callee}() (line ${c.span.line + 1}) may sleep while the lock is held; disabling IRQs around it would make that worse` };
+        return {
+          ok: false,
+          reason: `${c.callee}() (line ${c.span.line + 1}) may sleep while the lock is held; disabling IRQs around it would make that worse`,
+        };
       }
     }
   }
@@ -323,9 +364,14 @@ function planWrapperFix(fn: FunctionFacts, opIndex: number, text: string, facts:
     for (const e of sums.byName.get(w)!.effects) edits.push({ start: e.nameStart, end: e.nameEnd, newText: IRQ_RENAME[e.api] });
   }
   const op = fn.lockOps[opIndex];
-  const names = [...wrappers].sort().map(w => `${w}()`).join(', ');
+  const names = [...wrappers]
+    .sort()
+    .map(w => `${w}()`)
+    .join(', ');
   return {
-    ok: true, needsFlags: false, locks: [...sections.get(fn)!.locks].sort((a, b) => a - b),
+    ok: true,
+    needsFlags: false,
+    locks: [...sections.get(fn)!.locks].sort((a, b) => a - b),
     edits: () => dedupe(edits),
     title: `Take ${op.lock} with IRQs off (_irq forms) in ${fn.name}() and the lock wrapper${wrappers.size > 1 ? 's' : ''} ${names}`,
   };
@@ -335,7 +381,10 @@ function planWrapperFix(fn: FunctionFacts, opIndex: number, text: string, facts:
 function foreignReason(w: string, file: string, via?: string): string {
   const name = file.replace(/^.*[\\/]/, '');
   const where = /\.h$/i.test(name) ? `the header ${name}, which other files may include` : `${name}, where it is not static`;
-  const who = via && via !== w ? `${via}() takes or drops the lock through ${w}(), defined in` : `${w}() takes or drops the lock for its callers and is defined in`;
+  const who =
+    via && via !== w
+      ? `${via}() takes or drops the lock through ${w}(), defined in`
+      : `${w}() takes or drops the lock for its callers and is defined in`;
   return `${who} ${where}: its other callers would change with it, so it is left alone`;
 }
 
@@ -420,7 +469,13 @@ function lastLeadingDecl(fn: FunctionFacts, tree: Tree): { start: number; end: n
   for (const c of n.namedChildren) {
     if (!c || c.type === 'comment') continue;
     // Declarations, and the declaring macros extract.ts counts as such (LIST_HEAD(x); DEFINE_...).
-    if (c.type === 'declaration' || (c.type === 'expression_statement' && /^(?:H?LIST_HEAD|DECLARE_[A-Z_]+|DEFINE_[A-Z_]+)\s*\(/.test(c.text))) { last = c; continue; }
+    if (
+      c.type === 'declaration' ||
+      (c.type === 'expression_statement' && /^(?:H?LIST_HEAD|DECLARE_[A-Z_]+|DEFINE_[A-Z_]+)\s*\(/.test(c.text))
+    ) {
+      last = c;
+      continue;
+    }
     break;
   }
   return last ? { start: last.startIndex, end: last.endIndex } : undefined;
@@ -440,7 +495,7 @@ function declarationCandidates(fn: FunctionFacts, text: string, names: string[],
   if (fn.declsEnd || last) {
     const eol = eolAt(text, declEnd);
     const lineStart = lineStartOf(text, last?.start ?? declEnd);
-    const indent = last ? /^[ \t]*/.exec(text.slice(lineStart))![0] : fn.declsEnd?.indent ?? '\t';
+    const indent = last ? /^[ \t]*/.exec(text.slice(lineStart))![0] : (fn.declsEnd?.indent ?? '\t');
     const decl = names.map(n => `${indent}unsigned long ${n};${eol}`).join('');
     const after = nextLineStart(text, declEnd);
     if (after !== undefined) {
@@ -492,7 +547,13 @@ function flagsDeclaredBeforeUse(fn: FunctionFacts, text: string, edits: TextEdit
 }
 
 /** The declaration edit that passes flagsDeclaredBeforeUse() with `others`, or a reason. */
-function placeDeclaration(fn: FunctionFacts, text: string, names: string[], others: TextEdit[], tree: () => Tree): TextEdit | { reason: string } {
+function placeDeclaration(
+  fn: FunctionFacts,
+  text: string,
+  names: string[],
+  others: TextEdit[],
+  tree: () => Tree,
+): TextEdit | { reason: string } {
   for (const d of declarationCandidates(fn, text, names, tree())) {
     if (flagsDeclaredBeforeUse(fn, text, [...others, d], d, names)) return d;
   }
@@ -540,7 +601,10 @@ export function errorCount(text: string): number {
       if (node.hasError && c.gotoFirstChild()) continue;
       let up = false;
       while (!c.gotoNextSibling()) {
-        if (!c.gotoParent()) { up = true; break; }
+        if (!c.gotoParent()) {
+          up = true;
+          break;
+        }
       }
       if (up) break;
     }
@@ -555,7 +619,11 @@ export function errorCount(text: string): number {
  * Every VRL001 finding of one file at once (fix-all); findings of other rules are skipped. Findings in the same function that need flags
  * share one declaration when their lock sections never overlap; otherwise each gets its own name.
  */
-export function fixAll(findings: Finding[], facts: FileFacts, text: string): { edits: TextEdit[]; fixed: Finding[]; refused: { finding: Finding; reason: string }[] } {
+export function fixAll(
+  findings: Finding[],
+  facts: FileFacts,
+  text: string,
+): { edits: TextEdit[]; fixed: Finding[]; refused: { finding: Finding; reason: string }[] } {
   const refused: { finding: Finding; reason: string }[] = [];
   const fixed: Finding[] = [];
   const edits: TextEdit[] = [];
@@ -564,65 +632,74 @@ export function fixAll(findings: Finding[], facts: FileFacts, text: string): { e
   for (const f of findings) {
     if (f.rule !== 'VRL001') continue;
     const fn = lockFunctionOf(f, facts);
-    if (!fn) { refused.push({ finding: f, reason: `cannot find ${f.lockFunction}()` }); continue; }
+    if (!fn) {
+      refused.push({ finding: f, reason: `cannot find ${f.lockFunction}()` });
+      continue;
+    }
     byFn.set(fn, [...(byFn.get(fn) ?? []), f]);
   }
   let before: number | undefined;
   let tree: Tree | undefined;
   const treeOf = () => (tree ??= parseC(text));
   try {
-  for (const [fn, list] of byFn) {
-    // One plan per lock component, with every finding whose lock call it changes.
-    const plans: { findings: Finding[]; plan: Plan }[] = [];
-    const planAt = new Map<number, { findings: Finding[]; plan: Plan }>();
-    for (const f of list) {
-      const opIndex = fn.lockOps.findIndex(o => o.span.start === f.span.start);
-      const covering = planAt.get(opIndex);
-      if (covering) { covering.findings.push(f); continue; }
-      const plan = planFix(fn, opIndex, text, facts);
-      if (!plan.ok) { refused.push({ finding: f, reason: plan.reason }); continue; }
-      const entry = { findings: [f], plan };
-      for (const i of plan.locks) planAt.set(i, entry);
-      plans.push(entry);
-    }
-    const withFlags = plans.filter(p => p.plan.needsFlags);
-    const overlap = withFlags.some((a, i) => withFlags.some((b, j) => j > i && sectionsOverlap(fn, a.plan.locks, b.plan.locks)));
-    const names: string[] = [];
-    const pickName = () => {
-      const n = chooseFlagsName(fn, text, names);
-      if (n) names.push(n);
-      return n;
-    };
-    const shared = withFlags.length && !overlap ? pickName() : undefined;
-    const fnEdits: TextEdit[] = [];
-    const planned: Finding[] = [];
-    for (const p of plans) {
-      const name = p.plan.needsFlags ? (shared ?? pickName()) : '';
-      if (p.plan.needsFlags && !name) {
-        for (const f of p.findings) refused.push({ finding: f, reason: 'no free name for the flags variable' });
-        continue;
+    for (const [fn, list] of byFn) {
+      // One plan per lock component, with every finding whose lock call it changes.
+      const plans: { findings: Finding[]; plan: Plan }[] = [];
+      const planAt = new Map<number, { findings: Finding[]; plan: Plan }>();
+      for (const f of list) {
+        const opIndex = fn.lockOps.findIndex(o => o.span.start === f.span.start);
+        const covering = planAt.get(opIndex);
+        if (covering) {
+          covering.findings.push(f);
+          continue;
+        }
+        const plan = planFix(fn, opIndex, text, facts);
+        if (!plan.ok) {
+          refused.push({ finding: f, reason: plan.reason });
+          continue;
+        }
+        const entry = { findings: [f], plan };
+        for (const i of plan.locks) planAt.set(i, entry);
+        plans.push(entry);
       }
-      fnEdits.push(...p.plan.edits(name ?? ''));
-      planned.push(...p.findings);
-    }
-    if (planned.length === 0) continue;
-    if (names.length) {
-      const d = placeDeclaration(fn, text, names, fnEdits, treeOf);
-      if ('reason' in d) {
-        for (const f of planned) refused.push({ finding: f, reason: d.reason });
-        continue;
+      const withFlags = plans.filter(p => p.plan.needsFlags);
+      const overlap = withFlags.some((a, i) => withFlags.some((b, j) => j > i && sectionsOverlap(fn, a.plan.locks, b.plan.locks)));
+      const names: string[] = [];
+      const pickName = () => {
+        const n = chooseFlagsName(fn, text, names);
+        if (n) names.push(n);
+        return n;
+      };
+      const shared = withFlags.length && !overlap ? pickName() : undefined;
+      const fnEdits: TextEdit[] = [];
+      const planned: Finding[] = [];
+      for (const p of plans) {
+        const name = p.plan.needsFlags ? (shared ?? pickName()) : '';
+        if (p.plan.needsFlags && !name) {
+          for (const f of p.findings) refused.push({ finding: f, reason: 'no free name for the flags variable' });
+          continue;
+        }
+        fnEdits.push(...p.plan.edits(name ?? ''));
+        planned.push(...p.findings);
       }
-      fnEdits.push(d);
+      if (planned.length === 0) continue;
+      if (names.length) {
+        const d = placeDeclaration(fn, text, names, fnEdits, treeOf);
+        if ('reason' in d) {
+          for (const f of planned) refused.push({ finding: f, reason: d.reason });
+          continue;
+        }
+        fnEdits.push(d);
+      }
+      before ??= errorCount(text);
+      const checked = checkParses(text, { ok: true, edits: sortEdits(fnEdits), title: '', function: fn.name }, before);
+      if (checked.ok) {
+        edits.push(...checked.edits);
+        fixed.push(...planned);
+      } else {
+        for (const f of planned) refused.push({ finding: f, reason: checked.reason });
+      }
     }
-    before ??= errorCount(text);
-    const checked = checkParses(text, { ok: true, edits: sortEdits(fnEdits), title: '', function: fn.name }, before);
-    if (checked.ok) {
-      edits.push(...checked.edits);
-      fixed.push(...planned);
-    } else {
-      for (const f of planned) refused.push({ finding: f, reason: checked.reason });
-    }
-  }
   } finally {
     tree?.delete();
   }
@@ -631,6 +708,7 @@ export function fixAll(findings: Finding[], facts: FileFacts, text: string): { e
 
 /** Whether an acquisition of one section may be held at an operation of the other. */
 function sectionsOverlap(fn: FunctionFacts, a: number[], b: number[]): boolean {
-  const heldAt = (i: number) => [...fn.calls, ...fn.drains].filter(c => c.span.start === fn.lockOps[i].span.start).flatMap(c => c.state.held);
+  const heldAt = (i: number) =>
+    [...fn.calls, ...fn.drains].filter(c => c.span.start === fn.lockOps[i].span.start).flatMap(c => c.state.held);
   return b.some(i => heldAt(i).some(h => a.includes(h))) || a.some(i => heldAt(i).some(h => b.includes(h)));
 }

@@ -23,12 +23,19 @@ export function isKernelTree(root: string): boolean {
 }
 
 function isFile(p: string): boolean {
-  try { return fs.statSync(p).isFile(); } catch { return false; }
+  try {
+    return fs.statSync(p).isFile();
+  } catch {
+    return false;
+  }
 }
 
 /** The first non-empty line of what a failed program said (or why it did not run). */
 function failure(what: string, r: RunResult): string {
-  const said = (r.stderr || r.stdout).split('\n').map(l => l.trim()).find(Boolean);
+  const said = (r.stderr || r.stdout)
+    .split('\n')
+    .map(l => l.trim())
+    .find(Boolean);
   return `${what} failed${r.error ? `: ${r.error}` : said ? `: ${said}` : r.code !== null ? ` (exit status ${r.code})` : ''}`;
 }
 
@@ -122,7 +129,10 @@ export async function runGetMaintainer(root: string, patchFile: string): Promise
   let r = await runProgram('perl', [script, ...GET_MAINTAINER_ARGS, patchFile], { cwd: root, timeoutMs: TOOL_TIMEOUT_MS });
   // Trees older than get_maintainer.pl's --fixes option refuse it: they do not look fixes up either.
   if (r.code !== 0 && /Unknown option: (?:no-?)?fixes\b/i.test(r.stderr)) {
-    r = await runProgram('perl', [script, ...GET_MAINTAINER_ARGS.filter(a => a !== '--no-fixes'), patchFile], { cwd: root, timeoutMs: TOOL_TIMEOUT_MS });
+    r = await runProgram('perl', [script, ...GET_MAINTAINER_ARGS.filter(a => a !== '--no-fixes'), patchFile], {
+      cwd: root,
+      timeoutMs: TOOL_TIMEOUT_MS,
+    });
   }
   if (r.code !== 0) return { error: failure(GET_MAINTAINER, r) };
   return parseMaintainers(r.stdout);
@@ -155,20 +165,38 @@ export function fixesTrailer(sha: string, subject: string): string {
  * `rel` of the repository `top`. One tag per commit; `problems` says, one line each, why a line
  * has none (not committed yet, git failed).
  */
-export async function blameFixes(top: string, rel: string, text: string, lines: number[]): Promise<{ tags: FixesTag[]; problems: string[] }> {
+export async function blameFixes(
+  top: string,
+  rel: string,
+  text: string,
+  lines: number[],
+): Promise<{ tags: FixesTag[]; problems: string[] }> {
   const tags: FixesTag[] = [];
   const problems: string[] = [];
   for (const line of lines) {
     // A long history (a kernel checkout) can take blame several seconds.
-    const r = await runProgram('git', ['blame', '--porcelain', '--no-textconv', '-L', `${line + 1},+1`, '--contents', '-', '--', rel], { cwd: top, input: text, timeoutMs: TOOL_TIMEOUT_MS });
+    const r = await runProgram('git', ['blame', '--porcelain', '--no-textconv', '-L', `${line + 1},+1`, '--contents', '-', '--', rel], {
+      cwd: top,
+      input: text,
+      timeoutMs: TOOL_TIMEOUT_MS,
+    });
     const head = /^([0-9a-f]{40,64}) \d+ \d+/.exec(r.stdout);
-    if (r.code !== 0 || !head) { problems.push(`${rel}:${line + 1}: ${failure('git blame', r)}`); continue; }
+    if (r.code !== 0 || !head) {
+      problems.push(`${rel}:${line + 1}: ${failure('git blame', r)}`);
+      continue;
+    }
     const sha = head[1];
-    if (/^0+$/.test(sha)) { problems.push(`${rel}:${line + 1}: the lock line is not committed yet: no commit to name in Fixes:`); continue; }
+    if (/^0+$/.test(sha)) {
+      problems.push(`${rel}:${line + 1}: the lock line is not committed yet: no commit to name in Fixes:`);
+      continue;
+    }
     if (tags.some(t => t.sha === sha)) continue;
     const log = await runProgram('git', ['log', '-n', '1', '--no-show-signature', '--no-color', '--format=%s', sha, '--'], { cwd: top });
     const subject = log.code === 0 ? log.stdout.replace(/\n+$/, '') : '';
-    if (!subject) { problems.push(`${rel}:${line + 1}: ${failure(`git log ${sha.slice(0, 12)}`, log)}`); continue; }
+    if (!subject) {
+      problems.push(`${rel}:${line + 1}: ${failure(`git log ${sha.slice(0, 12)}`, log)}`);
+      continue;
+    }
     // The porcelain headers end at the line's content (a tab first); `boundary` marks a first commit.
     const boundary = /^boundary$/m.test(r.stdout.split('\n\t')[0]);
     tags.push({ sha, subject, trailer: fixesTrailer(sha, subject), line, boundary });
@@ -213,7 +241,12 @@ export interface ToolsOutcome {
  * then To:/Cc:, then checkpatch.pl's report on the mail as it will be written. The scripts read
  * the mail from a temporary file, removed afterwards.
  */
-export async function applyKernelTools(prepared: (PatchResult & { ok: true })[], trees: PatchTree[], mailOpts: MailOptions, o: KernelToolsOptions): Promise<ToolsOutcome> {
+export async function applyKernelTools(
+  prepared: (PatchResult & { ok: true })[],
+  trees: PatchTree[],
+  mailOpts: MailOptions,
+  o: KernelToolsOptions,
+): Promise<ToolsOutcome> {
   const log: string[] = [];
   const failed: string[] = [];
   const fixes: FixesTag[][] = prepared.map(() => []);
@@ -225,7 +258,8 @@ export async function applyKernelTools(prepared: (PatchResult & { ok: true })[],
       o.fixes ? 'git blame (no Fixes: line)' : '',
     ].filter(Boolean);
     if (skipped.length) {
-      const note = `virtio-race-lint ran nothing from the workspace, which is not trusted: not ${listOf(skipped, 'or')}. ` +
+      const note =
+        `virtio-race-lint ran nothing from the workspace, which is not trusted: not ${listOf(skipped, 'or')}. ` +
         'Trust the workspace and create the patch again, or run them yourself.';
       for (const p of prepared) p.notes = joinNotes(p.notes, note);
       log.push(`not run (untrusted workspace): ${skipped.join(', ')}`);
@@ -237,7 +271,10 @@ export async function applyKernelTools(prepared: (PatchResult & { ok: true })[],
     for (let i = 0; i < prepared.length; i++) {
       const p = prepared[i];
       const t = trees[i];
-      if (!t.git) { log.push(`${p.path}: no Fixes: line: the file is not in a git repository (nothing to blame)`); continue; }
+      if (!t.git) {
+        log.push(`${p.path}: no Fixes: line: the file is not in a git repository (nothing to blame)`);
+        continue;
+      }
       const { tags, problems } = await blameFixes(t.root, p.path, p.oldText, p.lockLines);
       for (const pr of problems) {
         log.push(`no Fixes: line for ${pr}`);
@@ -248,16 +285,23 @@ export async function applyKernelTools(prepared: (PatchResult & { ok: true })[],
       p.trailers = [...(p.trailers ?? []), ...tags.map(x => x.trailer)];
       const lines = tags.map(x => `${p.path}:${x.line + 1}`);
       const one = tags.length === 1;
-      const note = (one ? 'The Fixes: line names the commit that last changed the lock line'
-        : 'The Fixes: lines name the commits that last changed the lock lines') + ` (git blame of ${lines.join(', ')}), ` +
+      const note =
+        (one
+          ? 'The Fixes: line names the commit that last changed the lock line'
+          : 'The Fixes: lines name the commits that last changed the lock lines') +
+        ` (git blame of ${lines.join(', ')}), ` +
         `which ${one ? 'is' : 'are'} not necessarily the one${one ? '' : 's'} that introduced the race: check before sending.` +
-        (!tags.some(x => x.boundary) ? ''
-          : one ? ' It is the first commit of this repository: the line may be older than the history.'
+        (!tags.some(x => x.boundary)
+          ? ''
+          : one
+            ? ' It is the first commit of this repository: the line may be older than the history.'
             : ' One of them is the first commit of this repository: its line may be older than the history.');
       p.notes = joinNotes(p.notes, note);
       for (const x of tags) {
-        log.push(`${p.path}:${x.line + 1}: ${x.trailer} (the commit that last changed the lock line; check it` +
-          `${x.boundary ? '; it is the repository\'s first commit, the line may be older' : ''})`);
+        log.push(
+          `${p.path}:${x.line + 1}: ${x.trailer} (the commit that last changed the lock line; check it` +
+            `${x.boundary ? "; it is the repository's first commit, the line may be older" : ''})`,
+        );
       }
     }
   }
@@ -266,8 +310,10 @@ export async function applyKernelTools(prepared: (PatchResult & { ok: true })[],
   const kernel = trees.map(t => isKernelTree(t.root));
   if ((o.checkpatch || o.maintainers) && kernel.some(k => !k)) {
     for (const root of new Set(trees.filter((_, i) => !kernel[i]).map(t => t.root))) {
-      log.push(`${root} is not a kernel tree (no ${CHECKPATCH} and MAINTAINERS there): ` +
-        `${[o.checkpatch ? 'checkpatch.pl' : '', o.maintainers ? 'get_maintainer.pl' : ''].filter(Boolean).join(' and ')} not run`);
+      log.push(
+        `${root} is not a kernel tree (no ${CHECKPATCH} and MAINTAINERS there): ` +
+          `${[o.checkpatch ? 'checkpatch.pl' : '', o.maintainers ? 'get_maintainer.pl' : ''].filter(Boolean).join(' and ')} not run`,
+      );
     }
   }
   if (!(o.checkpatch || o.maintainers) || !kernel.some(Boolean)) return { mails, checkpatch, log, fixes, failed };
@@ -304,7 +350,8 @@ export async function applyKernelTools(prepared: (PatchResult & { ok: true })[],
         if ('error' in r) {
           log.push(`${prepared[i].path}: ${r.error}`);
           failed.push(r.error);
-        } else log.push(`${prepared[i].path}: checkpatch.pl --strict: ${r.total}`, ...r.messages.flatMap(m => m.split('\n').map(l => `  ${l}`)));
+        } else
+          log.push(`${prepared[i].path}: checkpatch.pl --strict: ${r.total}`, ...r.messages.flatMap(m => m.split('\n').map(l => `  ${l}`)));
       }
     }
   } finally {
@@ -319,7 +366,7 @@ function joinNotes(a: string | undefined, b: string): string {
 }
 
 function listOf(xs: string[], conj: string): string {
-  return xs.length <= 1 ? xs[0] ?? '' : `${xs.slice(0, -1).join(', ')} ${conj} ${xs[xs.length - 1]}`;
+  return xs.length <= 1 ? (xs[0] ?? '') : `${xs.slice(0, -1).join(', ')} ${conj} ${xs[xs.length - 1]}`;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -358,7 +405,9 @@ export type AmResult = { ok: true; message: string } | { ok: false; reason: stri
  * config is read for them, and only for them).
  */
 export async function gitAm(top: string, patchFile: string, files: string[]): Promise<AmResult> {
-  const rp = await runProgram('git', ['rev-parse', '--show-toplevel', '--git-path', 'rebase-apply', '--git-path', 'rebase-merge'], { cwd: top });
+  const rp = await runProgram('git', ['rev-parse', '--show-toplevel', '--git-path', 'rebase-apply', '--git-path', 'rebase-merge'], {
+    cwd: top,
+  });
   if (rp.code !== 0) return { ok: false, reason: `${top} is not a git repository (${failure('git rev-parse', rp)})` };
   const [, ...busy] = rp.stdout.trim().split('\n');
   if (busy.some(p => fs.existsSync(path.resolve(top, p)))) {
@@ -366,9 +415,15 @@ export async function gitAm(top: string, patchFile: string, files: string[]): Pr
   }
   const st = await runProgram('git', ['status', '--porcelain=v1', '--untracked-files=no', '--', ...files], { cwd: top });
   if (st.code !== 0) return { ok: false, reason: failure('git status', st) };
-  const dirty = st.stdout.split('\n').filter(Boolean).map(l => l.slice(3));
+  const dirty = st.stdout
+    .split('\n')
+    .filter(Boolean)
+    .map(l => l.slice(3));
   if (dirty.length) {
-    return { ok: false, reason: `${dirty.join(', ')} ${dirty.length === 1 ? 'has' : 'have'} uncommitted changes: commit or stash them first (git am applies the patch to the committed file)` };
+    return {
+      ok: false,
+      reason: `${dirty.join(', ')} ${dirty.length === 1 ? 'has' : 'have'} uncommitted changes: commit or stash them first (git am applies the patch to the committed file)`,
+    };
   }
   const ident = readIdent(top);
   if (!ident) return { ok: false, reason: 'no committer identity: set git config user.name and user.email' };
@@ -376,10 +431,25 @@ export async function gitAm(top: string, patchFile: string, files: string[]): Pr
   const am = await runProgram('git', ['am', '--', patchFile], { cwd: top, env, timeoutMs: TOOL_TIMEOUT_MS });
   if (am.code !== 0) {
     const abort = await runProgram('git', ['am', '--abort'], { cwd: top, env });
-    const why = (am.stderr || am.stdout).split('\n').map(l => l.trim()).filter(l => l && !/^hint:/.test(l)).slice(0, 3).join(' ') || am.error || 'failed';
-    return { ok: false, reason: `git am failed: ${why}${abort.code === 0 ? ' (aborted: the tree is as it was)' : `; ${failure('git am --abort', abort)}`}` };
+    const why =
+      (am.stderr || am.stdout)
+        .split('\n')
+        .map(l => l.trim())
+        .filter(l => l && !/^hint:/.test(l))
+        .slice(0, 3)
+        .join(' ') ||
+      am.error ||
+      'failed';
+    return {
+      ok: false,
+      reason: `git am failed: ${why}${abort.code === 0 ? ' (aborted: the tree is as it was)' : `; ${failure('git am --abort', abort)}`}`,
+    };
   }
-  const head = await runProgram('git', ['log', '-n', '1', '--no-show-signature', '--no-color', '--format=%h ("%s")', '--abbrev=12', 'HEAD', '--'], { cwd: top });
+  const head = await runProgram(
+    'git',
+    ['log', '-n', '1', '--no-show-signature', '--no-color', '--format=%h ("%s")', '--abbrev=12', 'HEAD', '--'],
+    { cwd: top },
+  );
   return { ok: true, message: `applied as ${head.code === 0 ? head.stdout.trim() : 'HEAD'}` };
 }
 

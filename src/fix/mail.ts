@@ -159,8 +159,14 @@ export function formatPatch(opts: PatchOptions): string {
   const stats: { path: string; added: number; removed: number }[] = [];
   for (const f of files) {
     const d = unifiedDiff(f.oldText, f.newText, {
-      oldPath: f.path, newPath: f.path, context: opts.context, abbrev: opts.abbrev ?? 7,
-      mode: f.mode, oldBlob: f.oldBlob, newBlob: f.newBlob, funcname: opts.funcname,
+      oldPath: f.path,
+      newPath: f.path,
+      context: opts.context,
+      abbrev: opts.abbrev ?? 7,
+      mode: f.mode,
+      oldBlob: f.oldBlob,
+      newBlob: f.newBlob,
+      funcname: opts.funcname,
     });
     if (!d) continue;
     diffs.push(d);
@@ -170,7 +176,14 @@ export function formatPatch(opts: PatchOptions): string {
   out += '---\n';
   const notes = (opts.notes ?? '').replace(/\r\n/g, '\n').replace(/\s+$/, '');
   // git indents every line of a note, blank ones too.
-  if (notes) out += '\nNotes:\n' + notes.split('\n').map(l => `    ${l}`).join('\n') + '\n\n';
+  if (notes)
+    out +=
+      '\nNotes:\n' +
+      notes
+        .split('\n')
+        .map(l => `    ${l}`)
+        .join('\n') +
+      '\n\n';
   if (stats.length) out += diffstat(stats) + '\n' + diffs.join('');
   else out += '\n';
   const signature = opts.signature === undefined ? `virtio-race-lint ${VERSION}` : opts.signature;
@@ -257,7 +270,10 @@ function cleanupMessage(msg: string): string {
   let pendingBlank = false;
   for (const raw of msg.split('\n')) {
     const line = raw.replace(/[ \t\r\n\v\f]+$/, '');
-    if (!line) { pendingBlank = out.length > 0; continue; }
+    if (!line) {
+      pendingBlank = out.length > 0;
+      continue;
+    }
     if (pendingBlank) out.push('');
     pendingBlank = false;
     out.push(line);
@@ -292,8 +308,10 @@ export function rfc2822Date(date: Date, tzOffsetMinutes = 0): string {
   const two = (n: number) => String(n).padStart(2, '0');
   const off = Math.abs(tzOffsetMinutes);
   const tz = `${tzOffsetMinutes < 0 ? '-' : '+'}${two(Math.floor(off / 60))}${two(off % 60)}`;
-  return `${days[local.getUTCDay()]}, ${local.getUTCDate()} ${months[local.getUTCMonth()]} ${local.getUTCFullYear()} ` +
-    `${two(local.getUTCHours())}:${two(local.getUTCMinutes())}:${two(local.getUTCSeconds())} ${tz}`;
+  return (
+    `${days[local.getUTCDay()]}, ${local.getUTCDate()} ${months[local.getUTCMonth()]} ${local.getUTCFullYear()} ` +
+    `${two(local.getUTCHours())}:${two(local.getUTCMinutes())}:${two(local.getUTCSeconds())} ${tz}`
+  );
 }
 
 const RFC822_SPECIALS = /[()<>[\]:;@,."\\]/;
@@ -365,7 +383,11 @@ function wrapHeaderText(text: string, used: number, width: number): string {
   for (let i = 0; i < parts.length; i += 2) {
     const gap = i > 0 ? parts[i - 1] : '';
     const word = parts[i];
-    if (!word && i > 0) { out += gap; col += gap.length; continue; }
+    if (!word && i > 0) {
+      out += gap;
+      col += gap.length;
+      continue;
+    }
     if (col + gap.length + word.length <= width) {
       out += gap + word;
       col += gap.length + word.length;
@@ -418,7 +440,11 @@ export function wrapParagraphs(text: string, width = 75): string {
   };
   for (const raw of text.replace(/\r\n/g, '\n').split('\n')) {
     const line = raw.replace(/\s+$/, '');
-    if (!line) { flush(); out.push(''); continue; }
+    if (!line) {
+      flush();
+      out.push('');
+      continue;
+    }
     const item = LIST_ITEM.exec(line);
     if (item) {
       flush();
@@ -433,7 +459,11 @@ export function wrapParagraphs(text: string, width = 75): string {
       prose.push(rest);
       continue;
     }
-    if (isVerbatim(line)) { flush(); out.push(line); continue; }
+    if (isVerbatim(line)) {
+      flush();
+      out.push(line);
+      continue;
+    }
     // Prose: continues the current paragraph or list item.
     prose.push(line);
   }
@@ -490,7 +520,10 @@ function fill(units: Unit[], first: string, hang: string, width: number): string
   for (const w of words) {
     if (gap < 0) line += w.text;
     else if (line.length + gap + w.text.length <= width) line += ' '.repeat(gap) + w.text;
-    else { lines.push(line); line = hang + w.text; }
+    else {
+      lines.push(line);
+      line = hang + w.text;
+    }
     gap = w.gap;
   }
   if (gap >= 0) lines.push(line);
@@ -501,8 +534,23 @@ function fill(units: Unit[], first: string, hang: string, width: number): string
 // Subject prefixes
 
 // Subjects that say nothing about a file's own subsystem.
-const GENERIC_PREFIXES = new Set(['treewide', 'tree-wide', 'tree wide', 'all', 'global', 'cocci', 'coccinelle',
-  'trivial', 'spelling', 'typo', 'kernel-doc', 'docs', 'documentation', 'license', 'spdx']);
+const GENERIC_PREFIXES = new Set([
+  'treewide',
+  'tree-wide',
+  'tree wide',
+  'all',
+  'global',
+  'cocci',
+  'coccinelle',
+  'trivial',
+  'spelling',
+  'typo',
+  'kernel-doc',
+  'docs',
+  'documentation',
+  'license',
+  'spdx',
+]);
 
 /**
  * The subsystem prefix of one subject (`scsi: virtio_scsi: fix ...` gives `scsi: virtio_scsi`):

@@ -42,10 +42,17 @@ export interface PatchExtras {
 
 export type PatchResult =
   | ({
-    ok: true; path: string; oldText: string; newText: string; prefix: string; summary: string; body: string; refused: string[];
-    /** The 0-based lines of `oldText` holding the locks the patch changes (what `git blame` is asked about). */
-    lockLines: number[];
-  } & PatchExtras)
+      ok: true;
+      path: string;
+      oldText: string;
+      newText: string;
+      prefix: string;
+      summary: string;
+      body: string;
+      refused: string[];
+      /** The 0-based lines of `oldText` holding the locks the patch changes (what `git blame` is asked about). */
+      lockLines: number[];
+    } & PatchExtras)
   | { ok: false; reason: string };
 
 /** The fixed text and the message for one file. */
@@ -53,7 +60,10 @@ export function preparePatch(input: FilePatchInput): PatchResult {
   const { text, findings, facts, repo } = input;
   const res = fixAll(findings, facts, text);
   if (res.edits.length === 0) {
-    return { ok: false, reason: res.refused.length ? res.refused.map(r => `${r.finding.handler}(): ${r.reason}`).join('; ') : 'nothing to fix' };
+    return {
+      ok: false,
+      reason: res.refused.length ? res.refused.map(r => `${r.finding.handler}(): ${r.reason}`).join('; ') : 'nothing to fix',
+    };
   }
   const path = repo.path;
   const prefix = (repo.subjects && subjectPrefixFromLog(repo.subjects)) || subjectPrefixForPath(path);
@@ -87,51 +97,61 @@ export function commitMessage(fixed: Finding[], shape: { disablesCb?: boolean; d
   const callbacks = unique(fixed.map(x => `${x.callback}()`));
   const locks = unique(fixed.map(x => x.lock));
   const viaHelper = drain.function !== f.lockFunction ? ` in ${drain.function}()` : '';
-  const schedules = unique(fixed.flatMap(x => {
-    const m = x.related.find(r => r.role === 'schedule')?.message.replace(/ from the callback$| in .*$/, '');
-    return m ? [m] : [];
-  }));
+  const schedules = unique(
+    fixed.flatMap(x => {
+      const m = x.related.find(r => r.role === 'schedule')?.message.replace(/ from the callback$| in .*$/, '');
+      return m ? [m] : [];
+    }),
+  );
   const plural = (n: number, one: string, many: string) => (n > 1 ? many : one);
   const paras: string[] = [];
   paras.push(
     `${list(callbacks)} ${plural(callbacks.length, 'runs', 'run')} from vring_interrupt() in hard irq context and ` +
-    `${plural(callbacks.length, 'defers', 'defer')} the completions to ${plural(schedules.length, 'a work item', 'work items')}` +
-    `${schedules.length ? ` with ${list(schedules)}` : ''}. ` +
-    `${list(handlers)} then ${plural(handlers.length, 'drains the virtqueue', 'drain their virtqueues')} with ${drain.api}()${viaHelper} ` +
-    `under ${list(locks)}, which ${plural(locks.length, 'leaves', 'leave')} hard irqs enabled on the CPU running the work.`);
-  paras.push('The device can mark further buffers used while the drain runs, and ' +
-    (disablesCb
-      ? 'disabling callbacks with virtqueue_disable_cb() is only a hint to it, so it can still send their interrupts. '
-      : 'callbacks stay enabled during the drain, so it can send their interrupts. ') +
-    'When such an interrupt is taken on the CPU running the work:');
-  paras.push([
-    `1. ${f.handler}() holds the lock and drains the virtqueue.`,
-    '2. The device marks another buffer used.',
-    `3. The drain takes that buffer with ${drain.api}().`,
-    '4. The interrupt for that buffer arrives and preempts the drain;',
-    '   vring_interrupt() finds no used buffer and returns IRQ_NONE.',
-  ].join('\n'));
+      `${plural(callbacks.length, 'defers', 'defer')} the completions to ${plural(schedules.length, 'a work item', 'work items')}` +
+      `${schedules.length ? ` with ${list(schedules)}` : ''}. ` +
+      `${list(handlers)} then ${plural(handlers.length, 'drains the virtqueue', 'drain their virtqueues')} with ${drain.api}()${viaHelper} ` +
+      `under ${list(locks)}, which ${plural(locks.length, 'leaves', 'leave')} hard irqs enabled on the CPU running the work.`,
+  );
+  paras.push(
+    'The device can mark further buffers used while the drain runs, and ' +
+      (disablesCb
+        ? 'disabling callbacks with virtqueue_disable_cb() is only a hint to it, so it can still send their interrupts. '
+        : 'callbacks stay enabled during the drain, so it can send their interrupts. ') +
+      'When such an interrupt is taken on the CPU running the work:',
+  );
+  paras.push(
+    [
+      `1. ${f.handler}() holds the lock and drains the virtqueue.`,
+      '2. The device marks another buffer used.',
+      `3. The drain takes that buffer with ${drain.api}().`,
+      '4. The interrupt for that buffer arrives and preempts the drain;',
+      '   vring_interrupt() finds no used buffer and returns IRQ_NONE.',
+    ].join('\n'),
+  );
   const lockers = unique(fixed.filter(x => x.callbackTakesLock).map(x => `${x.callback}()`));
   if (lockers.length) {
     paras.push(
       `If the interrupt finds a used buffer instead, ${list(lockers)} ${plural(lockers.length, 'takes', 'take')} the same ` +
-      'lock in hard irq context while the work it interrupted holds it on the same CPU: an AA deadlock.');
+        'lock in hard irq context while the work it interrupted holds it on the same CPU: an AA deadlock.',
+    );
   }
   paras.push(
     `Take the lock with spin_lock_irqsave() in ${list(handlers)}. Hard irqs then stay disabled on the CPU ` +
-    'running the work while it holds the lock. The vring interrupt can no longer run there during that ' +
-    'time and find the ring already drained' +
-    (lockers.length ? `, and ${list(lockers)} can no longer deadlock against the work.` : '.') +
-    (dropsLock.length
-      ? ` ${list(unique(dropsLock).map(h => `${h}()`))} ${plural(unique(dropsLock).length, 'drops', 'drop')} the lock ` +
-        'for each buffer, and irqs are enabled again until it is re-taken, so there the interrupt can still ' +
-        'run between two buffers.'
-      : ''));
+      'running the work while it holds the lock. The vring interrupt can no longer run there during that ' +
+      'time and find the ring already drained' +
+      (lockers.length ? `, and ${list(lockers)} can no longer deadlock against the work.` : '.') +
+      (dropsLock.length
+        ? ` ${list(unique(dropsLock).map(h => `${h}()`))} ${plural(unique(dropsLock).length, 'drops', 'drop')} the lock ` +
+          'for each buffer, and irqs are enabled again until it is re-taken, so there the interrupt can still ' +
+          'run between two buffers.'
+        : ''),
+  );
   paras.push(
     'This does not make IRQ_NONE impossible: an interrupt that arrives while the lock is held is deferred to ' +
-    'the unlock, and the ring can be empty by then. An interrupt routed to another CPU is not masked. ' +
-    'With threadirqs or PREEMPT_RT, vring_interrupt() runs in a thread, and the change makes no ' +
-    'difference to this race. The cost: local irqs are disabled for as long as the lock is held.');
+      'the unlock, and the ring can be empty by then. An interrupt routed to another CPU is not masked. ' +
+      'With threadirqs or PREEMPT_RT, vring_interrupt() runs in a thread, and the change makes no ' +
+      'difference to this race. The cost: local irqs are disabled for as long as the lock is held.',
+  );
   paras.push('Found with virtio-race-lint (VRL001).');
   return paras.join('\n\n');
 }
@@ -191,4 +211,3 @@ function list(xs: string[]): string {
   if (xs.length <= 1) return xs[0] ?? '';
   return `${xs.slice(0, -1).join(', ')} and ${xs[xs.length - 1]}`;
 }
-

@@ -68,7 +68,13 @@ export function toJson(findings: Finding[], base: string): { findings: JsonFindi
       lock: f.lock,
       message: f.message,
       ...ruleById(f.rule)?.json?.(f, file => relativePath(file, base)),
-      related: f.related.map(r => ({ role: r.role, file: relativePath(r.file, base), line: r.span.line + 1, column: r.span.column + 1, message: r.message })),
+      related: f.related.map(r => ({
+        role: r.role,
+        file: relativePath(r.file, base),
+        line: r.span.line + 1,
+        column: r.span.column + 1,
+        message: r.message,
+      })),
     })),
   };
 }
@@ -78,45 +84,52 @@ const SARIF_LEVEL: Record<string, string> = { error: 'error', warning: 'warning'
 /** SARIF 2.1.0 as GitHub code scanning takes it: relative URIs under %SRCROOT%, 1-based regions. */
 export function toSarif(findings: Finding[], base: string, version: string): object {
   const rules = allRules.map(r => r.meta);
-  const region = (s: Finding['span']) => ({ startLine: s.line + 1, startColumn: s.column + 1, endLine: s.endLine + 1, endColumn: s.endColumn + 1 });
+  const region = (s: Finding['span']) => ({
+    startLine: s.line + 1,
+    startColumn: s.column + 1,
+    endLine: s.endLine + 1,
+    endColumn: s.endColumn + 1,
+  });
   const loc = (file: string, s: Finding['span']) => ({
     physicalLocation: { artifactLocation: artifactLocation(file, base), region: region(s) },
   });
   return {
     $schema: 'https://json.schemastore.org/sarif-2.1.0.json',
     version: '2.1.0',
-    runs: [{
-      tool: {
-        driver: {
-          name: TOOL_NAME,
-          version,
-          semanticVersion: version,
-          informationUri: TOOL_URI,
-          rules: rules.map(m => ({
-            id: m.id,
-            name: m.name,
-            shortDescription: { text: m.description },
-            fullDescription: { text: m.description },
-            helpUri: m.docsUrl,
-            help: { text: `See ${m.docsUrl}` },
-            defaultConfiguration: { level: SARIF_LEVEL[m.severity] },
-            properties: { tags: ['concurrency', 'linux-kernel', 'virtio'], precision: 'high', 'problem.severity': m.severity },
-          })),
+    runs: [
+      {
+        tool: {
+          driver: {
+            name: TOOL_NAME,
+            version,
+            semanticVersion: version,
+            informationUri: TOOL_URI,
+            rules: rules.map(m => ({
+              id: m.id,
+              name: m.name,
+              shortDescription: { text: m.description },
+              fullDescription: { text: m.description },
+              helpUri: m.docsUrl,
+              help: { text: `See ${m.docsUrl}` },
+              defaultConfiguration: { level: SARIF_LEVEL[m.severity] },
+              properties: { tags: ['concurrency', 'linux-kernel', 'virtio'], precision: 'high', 'problem.severity': m.severity },
+            })),
+          },
         },
+        originalUriBaseIds: { '%SRCROOT%': { uri: pathToFileUri(base) } },
+        columnKind: 'utf16CodeUnits',
+        results: findings.map(f => ({
+          ruleId: f.rule,
+          ruleIndex: rules.findIndex(m => m.id === f.rule),
+          level: SARIF_LEVEL[f.severity],
+          message: { text: f.message },
+          locations: [loc(f.file, f.span)],
+          relatedLocations: f.related.map((r, i) => ({ id: i + 1, ...loc(r.file, r.span), message: { text: r.message } })),
+          partialFingerprints: { 'virtioRaceLint/v1': fingerprint(f, base) },
+          properties: { handler: f.handler, callback: f.callback, lock: f.lock, ...ruleById(f.rule)?.sarifProperties?.(f) },
+        })),
       },
-      originalUriBaseIds: { '%SRCROOT%': { uri: pathToFileUri(base) } },
-      columnKind: 'utf16CodeUnits',
-      results: findings.map(f => ({
-        ruleId: f.rule,
-        ruleIndex: rules.findIndex(m => m.id === f.rule),
-        level: SARIF_LEVEL[f.severity],
-        message: { text: f.message },
-        locations: [loc(f.file, f.span)],
-        relatedLocations: f.related.map((r, i) => ({ id: i + 1, ...loc(r.file, r.span), message: { text: r.message } })),
-        partialFingerprints: { 'virtioRaceLint/v1': fingerprint(f, base) },
-        properties: { handler: f.handler, callback: f.callback, lock: f.lock, ...ruleById(f.rule)?.sarifProperties?.(f) },
-      })),
-    }],
+    ],
   };
 }
 
@@ -125,7 +138,7 @@ export function toSarif(findings: Finding[], base: string, version: string): obj
  * and what the rule's fingerprint() adds (VRL003: the unlock call).
  */
 export function fingerprint(f: Finding, base: string): string {
-  const parts = [f.rule, relativePath(f.file, base), f.lockFunction, f.lockExpr, f.handler, ...ruleById(f.rule)?.fingerprint?.(f) ?? []];
+  const parts = [f.rule, relativePath(f.file, base), f.lockFunction, f.lockExpr, f.handler, ...(ruleById(f.rule)?.fingerprint?.(f) ?? [])];
   return createHash('sha256').update(parts.join('\0')).digest('hex').slice(0, 32);
 }
 

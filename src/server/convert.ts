@@ -1,5 +1,13 @@
 // Pure conversions between the core's plain data and LSP types (ast-grep's utils.rs role).
-import { CodeActionKind, DiagnosticSeverity, DiagnosticTag, type CodeAction, type Diagnostic, type Range, type TextEdit as LspTextEdit } from 'vscode-languageserver/node';
+import {
+  CodeActionKind,
+  DiagnosticSeverity,
+  DiagnosticTag,
+  type CodeAction,
+  type Diagnostic,
+  type Range,
+  type TextEdit as LspTextEdit,
+} from 'vscode-languageserver/node';
 import type { Span } from '../analysis/facts';
 import type { Analysis } from '../analysis/project';
 import { DOCS_BASE, type Finding } from '../analysis/rules/rule';
@@ -14,12 +22,19 @@ export function spanToRange(s: Span): Range {
 }
 
 const SEVERITY: Record<string, DiagnosticSeverity> = {
-  error: DiagnosticSeverity.Error, warning: DiagnosticSeverity.Warning,
-  information: DiagnosticSeverity.Information, hint: DiagnosticSeverity.Hint,
+  error: DiagnosticSeverity.Error,
+  warning: DiagnosticSeverity.Warning,
+  information: DiagnosticSeverity.Information,
+  hint: DiagnosticSeverity.Hint,
 };
 
 /** What a diagnostic carries back in code action requests, to find its finding again. */
-export interface DiagnosticData { rule: string; lockFunction: string; lockStart: number; handler: string }
+export interface DiagnosticData {
+  rule: string;
+  lockFunction: string;
+  lockStart: number;
+  handler: string;
+}
 
 /**
  * A finding as a diagnostic. The message is the finding's first line (handler, lock, callback):
@@ -34,10 +49,7 @@ export function findingToDiagnostic(f: Finding, uris?: Map<string, string>): Dia
     codeDescription: { href: ruleById(f.rule)?.meta.docsUrl ?? DOCS_BASE },
     source: SOURCE,
     message: f.message.split('\n')[0],
-    relatedInformation: f.related.map(r => ({
-      location: { uri: keyToUri(r.file, uris), range: spanToRange(r.span) },
-      message: r.message,
-    })),
+    relatedInformation: f.related.map(r => ({ location: { uri: keyToUri(r.file, uris), range: spanToRange(r.span) }, message: r.message })),
     data: { rule: f.rule, lockFunction: f.lockFunction, lockStart: f.span.start, handler: f.handler } satisfies DiagnosticData,
   };
 }
@@ -69,7 +81,14 @@ export function toLspEdits(text: string, edits: TextEdit[]): LspTextEdit[] {
   return edits.map(e => ({ range: spanToRange(idx.span(e.start, e.end)), newText: e.newText }));
 }
 
-export function quickFix(title: string, uri: string, version: number | null, edits: LspTextEdit[], diagnostic: Diagnostic, preferred: boolean): CodeAction {
+export function quickFix(
+  title: string,
+  uri: string,
+  version: number | null,
+  edits: LspTextEdit[],
+  diagnostic: Diagnostic,
+  preferred: boolean,
+): CodeAction {
   return {
     title,
     kind: CodeActionKind.QuickFix,

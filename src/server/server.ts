@@ -4,9 +4,24 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import {
-  CodeActionKind, type CodeAction, type CodeActionParams, type Connection, type Diagnostic, type DidChangeTextDocumentParams,
-  type DidChangeWatchedFilesParams, type Hover, type HoverParams, type DidCloseTextDocumentParams, type DidOpenTextDocumentParams, type ExecuteCommandParams,
-  FileChangeType, type InitializeParams, type InitializeResult, TextDocumentSyncKind, type WorkspaceFolder, type WorkspaceFoldersChangeEvent,
+  CodeActionKind,
+  type CodeAction,
+  type CodeActionParams,
+  type Connection,
+  type Diagnostic,
+  type DidChangeTextDocumentParams,
+  type DidChangeWatchedFilesParams,
+  type Hover,
+  type HoverParams,
+  type DidCloseTextDocumentParams,
+  type DidOpenTextDocumentParams,
+  type ExecuteCommandParams,
+  FileChangeType,
+  type InitializeParams,
+  type InitializeResult,
+  TextDocumentSyncKind,
+  type WorkspaceFolder,
+  type WorkspaceFoldersChangeEvent,
 } from 'vscode-languageserver/node';
 import { AnalysedDocument } from '../analysis/document';
 import type { FileFacts } from '../analysis/facts';
@@ -24,10 +39,34 @@ import { fixAll, lockFunctionOf } from '../fix/irqsave';
 import { type CodeModel, type SimulateOptions } from '../sim/fromCode';
 import { baseSimulateOptions, simulationTargets } from '../api/simulate';
 import {
-  Commands, DEFAULT_SETTINGS, RULE_ANCHORS, FIX_ALL_KIND, FIX_ALL_TITLE, ServerCommands, type SuppressArgs, StatusNotification, TrustNotification, type FindingSummary, type Settings,
-  type SimulateArgs, type StatusParams, type TrustParams, type ApplyPatchArgs, type ApplyPatchResult, type CreatePatchResult, type CommandResult, type FixAllResult,
+  Commands,
+  DEFAULT_SETTINGS,
+  RULE_ANCHORS,
+  FIX_ALL_KIND,
+  FIX_ALL_TITLE,
+  ServerCommands,
+  type SuppressArgs,
+  StatusNotification,
+  TrustNotification,
+  type FindingSummary,
+  type Settings,
+  type SimulateArgs,
+  type StatusParams,
+  type TrustParams,
+  type ApplyPatchArgs,
+  type ApplyPatchResult,
+  type CreatePatchResult,
+  type CommandResult,
+  type FixAllResult,
 } from '../shared/protocol';
-import { findingToDiagnostic, invalidSuppressionDiagnostic, quickFix, toLspEdits, unusedSuppressionDiagnostic, type DiagnosticData } from './convert';
+import {
+  findingToDiagnostic,
+  invalidSuppressionDiagnostic,
+  quickFix,
+  toLspEdits,
+  unusedSuppressionDiagnostic,
+  type DiagnosticData,
+} from './convert';
 import { excludeMatcher, excludeRules } from './glob';
 import { validateSettings } from './settings';
 import { isFileKey, keyToUri, uriToKey } from './paths';
@@ -41,8 +80,14 @@ export interface ServerOptions {
    * Builds a patch mail for a file; injected so the server stays thin. `trusted` false (an
    * untrusted workspace): start no process (no git).
    */
-  createPatch?: (file: string, text: string, findings: Finding[], facts: FileFacts, settings: Settings, env: { trusted: boolean; folders: string[] }) =>
-    Promise<CreatePatchResult | { error: string }>;
+  createPatch?: (
+    file: string,
+    text: string,
+    findings: Finding[],
+    facts: FileFacts,
+    settings: Settings,
+    env: { trusted: boolean; folders: string[] },
+  ) => Promise<CreatePatchResult | { error: string }>;
   /**
    * `git am` of a created patch (see services.ts); called only in a trusted workspace.
    * `unsaved(file)`: an open buffer of that file differs from the disk.
@@ -123,7 +168,10 @@ export class VirtioRaceServer {
   private analysisStale = true;
   private pending?: NodeJS.Immediate;
   private parserReady = initParser();
-  private docQueue: Promise<void> = this.parserReady.then(() => undefined, () => undefined);
+  private docQueue: Promise<void> = this.parserReady.then(
+    () => undefined,
+    () => undefined,
+  );
   private pool?: ScanPool;
   /** Files of the index in progress whose facts came from the facts cache (scan and expansion). */
   private cacheHits = 0;
@@ -133,10 +181,17 @@ export class VirtioRaceServer {
   indexed: Promise<void>;
   private resolveIndexed!: () => void;
 
-  constructor(private connection: Connection, private opts: ServerOptions = {}) {
-    this.indexed = new Promise(r => { this.resolveIndexed = r; });
+  constructor(
+    private connection: Connection,
+    private opts: ServerOptions = {},
+  ) {
+    this.indexed = new Promise(r => {
+      this.resolveIndexed = r;
+    });
     connection.onInitialize(p => this.initialize(p));
-    connection.onInitialized(() => { void this.initialized(); });
+    connection.onInitialized(() => {
+      void this.initialized();
+    });
     // Document events are handled in order, after the parser has loaded (a client may open a
     // document before `initialized`).
     connection.onDidOpenTextDocument(p => this.inOrder('didOpen', () => this.didOpen(p)));
@@ -144,13 +199,25 @@ export class VirtioRaceServer {
     connection.onDidCloseTextDocument(p => this.inOrder('didClose', () => this.didClose(p)));
     connection.onDidSaveTextDocument(p => this.inOrder('didSave', () => this.didSave(p.textDocument.uri)));
     connection.onDidChangeWatchedFiles(p => this.inOrder('watchedFiles', () => this.watchedFiles(p)));
-    connection.onDidChangeConfiguration(() => { void this.settingsChanged(); });
+    connection.onDidChangeConfiguration(() => {
+      void this.settingsChanged();
+    });
     // Only an explicit boolean changes trust: a malformed notification does not grant it.
-    connection.onNotification(TrustNotification, (p: TrustParams) => { if (typeof p?.trusted === 'boolean') this.trusted = p.trusted; });
-    connection.onCodeAction(async p => { await this.docQueue; return this.guardValue('codeAction', () => this.codeActions(p), []); });
-    connection.onHover(async p => { await this.docQueue; return this.guardValue('hover', () => this.hover(p), null); });
+    connection.onNotification(TrustNotification, (p: TrustParams) => {
+      if (typeof p?.trusted === 'boolean') this.trusted = p.trusted;
+    });
+    connection.onCodeAction(async p => {
+      await this.docQueue;
+      return this.guardValue('codeAction', () => this.codeActions(p), []);
+    });
+    connection.onHover(async p => {
+      await this.docQueue;
+      return this.guardValue('hover', () => this.hover(p), null);
+    });
     connection.onExecuteCommand(p => this.executeCommand(p));
-    connection.onShutdown(async () => { await this.pool?.close(); });
+    connection.onShutdown(async () => {
+      await this.pool?.close();
+    });
   }
 
   // --- lifecycle ------------------------------------------------------------------------------
@@ -161,7 +228,8 @@ export class VirtioRaceServer {
     this.canConfigure = !!p.capabilities.workspace?.configuration;
     this.canFolders = !!p.capabilities.workspace?.workspaceFolders;
     this.canProgress = !!p.capabilities.window?.workDoneProgress;
-    const init = p.initializationOptions as { settings?: Partial<Settings>; ripgrep?: string; trusted?: boolean; cacheDir?: string } | undefined;
+    const init = p.initializationOptions as
+      { settings?: Partial<Settings>; ripgrep?: string; trusted?: boolean; cacheDir?: string } | undefined;
     this.trusted = init?.trusted !== false;
     // The facts cache holds facts this server computed, keyed by each file's content hash: reading
     // it runs nothing, so it is used in untrusted workspaces too (README, Safety).
@@ -182,7 +250,10 @@ export class VirtioRaceServer {
   }
 
   private async initialized(): Promise<void> {
-    if (this.canFolders) this.connection.workspace.onDidChangeWorkspaceFolders(e => { void this.foldersChanged(e); });
+    if (this.canFolders)
+      this.connection.workspace.onDidChangeWorkspaceFolders(e => {
+        void this.foldersChanged(e);
+      });
     await this.parserReady;
     let first: Promise<void> | undefined;
     await this.serially(async () => {
@@ -268,7 +339,10 @@ export class VirtioRaceServer {
       // Before initialized() has started the first index: it will, with the settings read now.
       if (!this.started) return;
       if (!this.settings.enable) this.indexedWith = undefined;
-      if (!this.settings.enable || this.indexedWith === this.indexKey()) { this.schedule(); return; }
+      if (!this.settings.enable || this.indexedWith === this.indexKey()) {
+        this.schedule();
+        return;
+      }
       await this.docQueue;
       run = this.reindex();
     });
@@ -301,7 +375,14 @@ export class VirtioRaceServer {
     }
     this.indexing = true;
     const project = this.project;
-    const early: EarlyIndex = { project: new Project(), first: new Map(this.folders.map(f => [f, []])), wanted: new Set(), listed: new Map(), expanding: false, again: false };
+    const early: EarlyIndex = {
+      project: new Project(),
+      first: new Map(this.folders.map(f => [f, []])),
+      wanted: new Set(),
+      listed: new Map(),
+      expanding: false,
+      again: false,
+    };
     this.early = early;
     for (const d of this.docs.values()) {
       const facts = project.index.get(d.key);
@@ -313,7 +394,9 @@ export class VirtioRaceServer {
     let cancelled = false;
     const progress = this.canProgress ? await this.connection.window.createWorkDoneProgress().catch(() => undefined) : undefined;
     progress?.begin('virtio-race-lint: indexing', 0, 'listing files', true);
-    progress?.token.onCancellationRequested(() => { cancelled = true; });
+    progress?.token.onCancellationRequested(() => {
+      cancelled = true;
+    });
     const started = Date.now();
     try {
       this.pool ??= new ScanPool(this.opts.workers ?? defaultWorkers(), 'workers');
@@ -331,7 +414,9 @@ export class VirtioRaceServer {
           exclude,
           first: early.first.get(folder),
           isCancelled: () => cancelled || generation !== this.indexGeneration,
-          onBatch: b => { if (project === this.project) this.absorbBatch(b, early); },
+          onBatch: b => {
+            if (project === this.project) this.absorbBatch(b, early);
+          },
           onProgress: p => {
             last = p;
             const now = Date.now();
@@ -365,7 +450,9 @@ export class VirtioRaceServer {
       for (const w of await project.expand(this.expansionHost())) this.log(w);
       this.analysisStale = true;
       const fromCache = this.pool.cache ? `, ${this.cacheHits} of them from the facts cache` : '';
-      this.log(`indexed ${this.folders.join(', ')} in ${Date.now() - started} ms${cancelled ? ' (cancelled)' : ''}: ${project.index.fileCount} files parsed${fromCache}`);
+      this.log(
+        `indexed ${this.folders.join(', ')} in ${Date.now() - started} ms${cancelled ? ' (cancelled)' : ''}: ${project.index.fileCount} files parsed${fromCache}`,
+      );
       const saveError = this.pool.saveCache();
       if (saveError) this.log(`facts cache not saved: ${saveError}`, 'warn');
     } catch (e) {
@@ -386,7 +473,11 @@ export class VirtioRaceServer {
    */
   private absorbBatch(b: ScanBatch, early: EarlyIndex): void {
     if (b.dirsDone.length === 0 || this.early !== early) return;
-    for (const d of b.dirsDone) early.listed.set(d, b.files.filter(f => path.dirname(f) === d));
+    for (const d of b.dirsDone)
+      early.listed.set(
+        d,
+        b.files.filter(f => path.dirname(f) === d),
+      );
     for (const f of b.facts) if (!this.docs.has(f.file)) early.project.setFacts(f);
     this.expandEarly(early);
   }
@@ -397,11 +488,14 @@ export class VirtioRaceServer {
    * the scan's own units (ScanPool.parseMatching during a scan).
    */
   private expandEarly(early: EarlyIndex): void {
-    if (early.expanding) { early.again = true; return; }
+    if (early.expanding) {
+      early.again = true;
+      return;
+    }
     early.expanding = true;
     const host: ExpansionHost = {
       listDirs: async dirs => new Map(dirs.map(d => [d, early.listed.get(d) ?? []])),
-      parseMatching: async cands => this.pool ? this.pool.parseMatching(cands) : { facts: [], warnings: [] },
+      parseMatching: async cands => (this.pool ? this.pool.parseMatching(cands) : { facts: [], warnings: [] }),
     };
     void (async () => {
       try {
@@ -463,7 +557,8 @@ export class VirtioRaceServer {
   private addKnownFile(f: string): void {
     const dir = path.dirname(f);
     const set = this.filesByDir.get(dir);
-    if (set) set.add(f); else this.filesByDir.set(dir, new Set([f]));
+    if (set) set.add(f);
+    else this.filesByDir.set(dir, new Set([f]));
   }
 
   private expansionHost() {
@@ -519,7 +614,9 @@ export class VirtioRaceServer {
         if (start === undefined || end === undefined || end < start) {
           // The client's text and ours no longer agree: analysing on would report and fix
           // the wrong places. The buffer is dropped until it is opened again.
-          this.log(`${d.key}: invalid edit range ${JSON.stringify(c.range)} for version ${p.textDocument.version}; the document is out of sync and no longer analysed (re-open it)`);
+          this.log(
+            `${d.key}: invalid edit range ${JSON.stringify(c.range)} for version ${p.textDocument.version}; the document is out of sync and no longer analysed (re-open it)`,
+          );
           this.dropDoc(d.key);
           this.schedule();
           return;
@@ -592,15 +689,21 @@ export class VirtioRaceServer {
     if (changed.length === 0) return;
     this.project.forgetTried(changed);
     this.analysisStale = true;
-    this.project.expand(this.expansionHost()).then(ws => {
-      for (const w of ws) this.log(w);
-      this.schedule();
-    }, e => this.log(`expanding the index failed: ${(e as Error).stack ?? e}`));
+    this.project.expand(this.expansionHost()).then(
+      ws => {
+        for (const w of ws) this.log(w);
+        this.schedule();
+      },
+      e => this.log(`expanding the index failed: ${(e as Error).stack ?? e}`),
+    );
   }
 
   /** Reads a file from disk into the index (`onlyIfSeed`: only if it mentions the virtqueue APIs). */
   private reloadFromDisk(key: string, onlyIfSeed = false): void {
-    if (!isFileKey(key)) { this.removeFile(key); return; }
+    if (!isFileKey(key)) {
+      this.removeFile(key);
+      return;
+    }
     // Regular files only, size checked before reading: a FIFO named *.c would block this
     // thread for good, /dev/zero would never end.
     const read = readRegularFile(key);
@@ -614,7 +717,8 @@ export class VirtioRaceServer {
     this.safely(key, () => {
       const res = factsFromBytes(key, bytes);
       if (res.warning) this.log(res.warning);
-      if (res.facts) this.setFacts(res.facts); else this.removeFile(key);
+      if (res.facts) this.setFacts(res.facts);
+      else this.removeFile(key);
     });
   }
 
@@ -670,7 +774,11 @@ export class VirtioRaceServer {
     this.analysisStale = true;
     this.freshen(this.settings.run === 'onType');
     const byUri = new Map<string, Diagnostic[]>();
-    const add = (uri: string, d: Diagnostic) => { const l = byUri.get(uri); if (l) l.push(d); else byUri.set(uri, [d]); };
+    const add = (uri: string, d: Diagnostic) => {
+      const l = byUri.get(uri);
+      if (l) l.push(d);
+      else byUri.set(uri, [d]);
+    };
     for (const f of this.analysis.findings) add(keyToUri(f.file, this.uris), findingToDiagnostic(f, this.uris));
     for (const u of this.analysis.unusedSuppressions) add(keyToUri(u.file, this.uris), unusedSuppressionDiagnostic(u));
     for (const u of this.analysis.invalidSuppressions ?? []) add(keyToUri(u.file, this.uris), invalidSuppressionDiagnostic(u));
@@ -705,7 +813,9 @@ export class VirtioRaceServer {
     const vrl001 = this.analysis.findings.filter(isVrl001);
     const files = new Set(vrl001.map(f => f.file)).size;
     void this.connection.sendNotification(StatusNotification, {
-      findings: vrl001.length, files, indexing: this.indexing,
+      findings: vrl001.length,
+      files,
+      indexing: this.indexing,
     } satisfies StatusParams);
   }
 
@@ -714,9 +824,11 @@ export class VirtioRaceServer {
   private findingFor(key: string, diag: Diagnostic): Finding | undefined {
     const data = diag.data as DiagnosticData | undefined;
     const inFile = this.analysis.findings.filter(f => f.file === key && (!data?.rule || f.rule === data.rule));
-    return inFile.find(f => data && f.lockFunction === data.lockFunction && f.handler === data.handler && f.span.start === data.lockStart)
-      ?? inFile.find(f => data && f.lockFunction === data.lockFunction && f.handler === data.handler)
-      ?? inFile.find(f => f.span.line === diag.range.start.line);
+    return (
+      inFile.find(f => data && f.lockFunction === data.lockFunction && f.handler === data.handler && f.span.start === data.lockStart) ??
+      inFile.find(f => data && f.lockFunction === data.lockFunction && f.handler === data.handler) ??
+      inFile.find(f => f.span.line === diag.range.start.line)
+    );
   }
 
   private codeActions(p: CodeActionParams): CodeAction[] {
@@ -733,7 +845,9 @@ export class VirtioRaceServer {
     const wants = (kind: string) => !only || only.some(k => k === kind || (k !== '' && kind.startsWith(k + '.')));
     // A file the server cannot write (permissions) gets the actions that do not edit it.
     const editable = !isFileKey(key) || isWritable(key);
-    const fileEdit = (edits: ReturnType<typeof toLspEdits>) => ({ documentChanges: [{ textDocument: { uri: d.uri, version: d.version }, edits }] });
+    const fileEdit = (edits: ReturnType<typeof toLspEdits>) => ({
+      documentChanges: [{ textDocument: { uri: d.uri, version: d.version }, edits }],
+    });
     const actions: CodeAction[] = [];
     // Fix-all applies the fixes of the rules whose fixes make the patch (VRL001's irqsave fix).
     const patchInFile = this.analysis.findings.filter(f => f.file === key && isPatched(f));
@@ -752,7 +866,12 @@ export class VirtioRaceServer {
       if (diag.source !== 'virtio-race-lint') continue;
       if (diag.code === 'unused-suppression' || diag.code === 'invalid-suppression') {
         if (editable && wants(CodeActionKind.QuickFix) && diag.code === 'unused-suppression') {
-          actions.push({ title: 'Remove the unused suppression comment', kind: CodeActionKind.QuickFix, diagnostics: [diag], edit: fileEdit([{ range: diag.range, newText: '' }]) });
+          actions.push({
+            title: 'Remove the unused suppression comment',
+            kind: CodeActionKind.QuickFix,
+            diagnostics: [diag],
+            edit: fileEdit([{ range: diag.range, newText: '' }]),
+          });
         }
         continue;
       }
@@ -764,7 +883,13 @@ export class VirtioRaceServer {
         if (rule?.fix) {
           const fix = rule.fix.apply(finding, facts, text);
           if (fix.ok) actions.push(quickFix(fix.title, d.uri, d.version, toLspEdits(text, fix.edits), diag, true));
-          else actions.push({ title: rule.fix.refusedTitle(finding), kind: CodeActionKind.QuickFix, diagnostics: [diag], disabled: { reason: fix.reason } });
+          else
+            actions.push({
+              title: rule.fix.refusedTitle(finding),
+              kind: CodeActionKind.QuickFix,
+              diagnostics: [diag],
+              disabled: { reason: fix.reason },
+            });
         }
         if (rule?.patch && !fixAllOffered && patchInFile.length > 1) {
           fixAllOffered = true;
@@ -777,13 +902,21 @@ export class VirtioRaceServer {
       if (wants(CodeActionKind.Empty)) {
         if (rule?.simulate && !rule.unmodelled?.(finding)) {
           actions.push({
-            title: `Simulate this race (${finding.handler})`, kind: CodeActionKind.Empty, diagnostics: [diag],
-            command: { title: 'Simulate race', command: Commands.simulate, arguments: [{ uri: d.uri, line: finding.span.line } satisfies SimulateArgs] },
+            title: `Simulate this race (${finding.handler})`,
+            kind: CodeActionKind.Empty,
+            diagnostics: [diag],
+            command: {
+              title: 'Simulate race',
+              command: Commands.simulate,
+              arguments: [{ uri: d.uri, line: finding.span.line } satisfies SimulateArgs],
+            },
           });
         }
         if (rule?.patch) {
           actions.push({
-            title: 'Create kernel patch for this file', kind: CodeActionKind.Empty, diagnostics: [diag],
+            title: 'Create kernel patch for this file',
+            kind: CodeActionKind.Empty,
+            diagnostics: [diag],
             command: { title: 'Create kernel patch', command: Commands.createPatch, arguments: [{ uri: d.uri }] },
           });
         }
@@ -791,8 +924,14 @@ export class VirtioRaceServer {
       if (wants(CodeActionKind.Empty) && !docsOffered.has(finding.rule)) {
         docsOffered.add(finding.rule);
         actions.push({
-          title: `Show documentation for ${finding.rule}`, kind: CodeActionKind.Empty, diagnostics: [diag],
-          command: { title: `Show documentation for ${finding.rule}`, command: Commands.showDocs, arguments: [{ rule: finding.rule, ...docsAnchor(finding.rule) }] },
+          title: `Show documentation for ${finding.rule}`,
+          kind: CodeActionKind.Empty,
+          diagnostics: [diag],
+          command: {
+            title: `Show documentation for ${finding.rule}`,
+            command: Commands.showDocs,
+            arguments: [{ rule: finding.rule, ...docsAnchor(finding.rule) }],
+          },
         });
       }
     }
@@ -821,7 +960,13 @@ export class VirtioRaceServer {
     if (hits.length === 0) return null;
     const parts = hits.map(f => findingHover(f, d.uri, this.uris));
     const first = hits[0];
-    return { contents: { kind: 'markdown', value: parts.join('\n\n---\n\n') }, range: { start: { line: first.span.line, character: first.span.column }, end: { line: first.span.endLine, character: first.span.endColumn } } };
+    return {
+      contents: { kind: 'markdown', value: parts.join('\n\n---\n\n') },
+      range: {
+        start: { line: first.span.line, character: first.span.column },
+        end: { line: first.span.endLine, character: first.span.endColumn },
+      },
+    };
   }
 
   /**
@@ -829,16 +974,25 @@ export class VirtioRaceServer {
    * the reason selected (an LSP edit cannot select text); the reason is required (an empty or
    * placeholder reason is reported as an invalid suppression and not honoured).
    */
-  private suppressAction(finding: Finding, facts: FileFacts, text: string, d: { uri: string; version: number }, diag: Diagnostic): CodeAction | undefined {
+  private suppressAction(
+    finding: Finding,
+    facts: FileFacts,
+    text: string,
+    d: { uri: string; version: number },
+    diag: Diagnostic,
+  ): CodeAction | undefined {
     // The function holding the finding's span (its lock call, or VRL002's drain): suppressions follow it.
-    const fn = lockFunctionOf(finding, facts)
-      ?? facts.functions.find(f => f.name === finding.lockFunction && f.span.start <= finding.span.start && finding.span.end <= f.span.end);
+    const fn =
+      lockFunctionOf(finding, facts) ??
+      facts.functions.find(f => f.name === finding.lockFunction && f.span.start <= finding.span.start && finding.span.end <= f.span.end);
     if (!fn) return undefined;
     const line = fn.span.line;
     const indent = /^[ \t]*/.exec(text.slice(new LineIndex(text).lineStart(line)))![0];
     const args: SuppressArgs = { uri: d.uri, version: d.version, line, indent, rule: finding.rule, function: fn.name };
     return {
-      title: `Suppress ${finding.rule} for ${fn.name}()`, kind: CodeActionKind.QuickFix, diagnostics: [diag],
+      title: `Suppress ${finding.rule} for ${fn.name}()`,
+      kind: CodeActionKind.QuickFix,
+      diagnostics: [diag],
       command: { title: `Suppress ${finding.rule}`, command: Commands.insertSuppression, arguments: [args] },
     };
   }
@@ -856,22 +1010,42 @@ export class VirtioRaceServer {
           void this.reindex();
           return { started: true } satisfies CommandResult<typeof ServerCommands.reindex>;
         case ServerCommands.listFindings:
-          return this.analysis.findings.filter(isVrl001).map(f => ({
-            uri: keyToUri(f.file, this.uris), line: f.span.line, character: f.span.column,
-            handler: f.handler, callback: f.callback, lock: f.lock, message: f.message,
-          } satisfies FindingSummary)) satisfies CommandResult<typeof ServerCommands.listFindings>;
+          return this.analysis.findings
+            .filter(isVrl001)
+            .map(
+              f =>
+                ({
+                  uri: keyToUri(f.file, this.uris),
+                  line: f.span.line,
+                  character: f.span.column,
+                  handler: f.handler,
+                  callback: f.callback,
+                  lock: f.lock,
+                  message: f.message,
+                }) satisfies FindingSummary,
+            ) satisfies CommandResult<typeof ServerCommands.listFindings>;
         case ServerCommands.fixAll: {
           const key = uriToKey(arg.uri);
           // Edits go only to an open document, against its version: for a file on disk the
           // client would apply them to whatever the disk holds by then.
           if (!this.docs.has(key)) {
-            return { applied: false, message: `${path.basename(key)} is not open: open it to fix it (edits are sent only for open documents, with their version)` } satisfies FixAllResult;
+            return {
+              applied: false,
+              message: `${path.basename(key)} is not open: open it to fix it (edits are sent only for open documents, with their version)`,
+            } satisfies FixAllResult;
           }
           const { text, facts, version } = this.current(key);
           if (!facts) return { applied: false, message: 'nothing to fix' } satisfies FixAllResult;
-          const res = fixAll(this.analysis.findings.filter(f => f.file === key), facts, text);
+          const res = fixAll(
+            this.analysis.findings.filter(f => f.file === key),
+            facts,
+            text,
+          );
           if (res.edits.length === 0) {
-            return { applied: false, message: res.refused.length ? res.refused.map(r => r.reason).join('; ') : 'nothing to fix' } satisfies FixAllResult;
+            return {
+              applied: false,
+              message: res.refused.length ? res.refused.map(r => r.reason).join('; ') : 'nothing to fix',
+            } satisfies FixAllResult;
           }
           const applied = await this.connection.workspace.applyEdit({
             label: 'virtio-race-lint: fix all',
@@ -892,24 +1066,34 @@ export class VirtioRaceServer {
             return { error: `the file is not plain UTF-8 (${onDisk.encoding}), so a patch would not apply; use the quick fix instead` };
           }
           const made = await this.withProgress('Creating kernel patch', () =>
-            this.opts.createPatch!(key, text, findings, facts, this.settings, { trusted: this.trusted, folders: this.folders }));
+            this.opts.createPatch!(key, text, findings, facts, this.settings, { trusted: this.trusted, folders: this.folders }),
+          );
           if ('log' in made) for (const l of made.log) this.log(`patch: ${l}`);
           return made satisfies CommandResult<typeof ServerCommands.createPatch>;
         }
         case ServerCommands.applyPatch: {
           const a = (p.arguments?.[0] ?? {}) as ApplyPatchArgs;
-          if (!this.trusted) return { ok: false, reason: 'the workspace is not trusted: git am is not run in it' } satisfies ApplyPatchResult;
+          if (!this.trusted)
+            return { ok: false, reason: 'the workspace is not trusted: git am is not run in it' } satisfies ApplyPatchResult;
           if (!this.opts.applyPatch) return { ok: false, reason: 'git am is not available in this server' } satisfies ApplyPatchResult;
-          if (typeof a.patch !== 'string' || !path.isAbsolute(a.patch)) return { ok: false, reason: 'no patch file given' } satisfies ApplyPatchResult;
+          if (typeof a.patch !== 'string' || !path.isAbsolute(a.patch))
+            return { ok: false, reason: 'no patch file given' } satisfies ApplyPatchResult;
           const source = a.uri ? uriToKey(a.uri) : undefined;
           // An open buffer whose text is not the disk's: git am would apply to the disk's.
-          const real = (f: string) => { try { return fs.realpathSync(f); } catch { return f; } };
-          const unsaved = (file: string) => [...this.docs.values()].some(d => {
-            if (d.key !== file && real(d.key) !== real(file)) return false;
-            const r = readRegularFile(d.key);
-            const t = r.ok ? decodeSource(r.snapshot.bytes) : undefined;
-            return !t?.ok || t.text !== d.doc.text;
-          });
+          const real = (f: string) => {
+            try {
+              return fs.realpathSync(f);
+            } catch {
+              return f;
+            }
+          };
+          const unsaved = (file: string) =>
+            [...this.docs.values()].some(d => {
+              if (d.key !== file && real(d.key) !== real(file)) return false;
+              const r = readRegularFile(d.key);
+              const t = r.ok ? decodeSource(r.snapshot.bytes) : undefined;
+              return !t?.ok || t.text !== d.doc.text;
+            });
           const res = await this.opts.applyPatch(a.patch, source && isFileKey(source) ? source : undefined, unsaved);
           this.log(`git am ${a.patch}: ${res.ok ? res.message : res.reason}`);
           return res satisfies CommandResult<typeof ServerCommands.applyPatch>;
@@ -928,7 +1112,8 @@ export class VirtioRaceServer {
             ...(arg.options as SimulateOptions | undefined),
           };
           const result: CommandResult<typeof ServerCommands.simulate> = await this.withProgress(`Simulating ${model.handler}()`, token =>
-            this.opts.simulate!({ model, options, timeoutMs: this.settings.simulator.timeoutMs }, token));
+            this.opts.simulate!({ model, options, timeoutMs: this.settings.simulator.timeoutMs }, token),
+          );
           return result;
         }
         default:
@@ -969,7 +1154,9 @@ export class VirtioRaceServer {
     const token = { isCancellationRequested: false };
     const progress = this.canProgress ? await this.connection.window.createWorkDoneProgress().catch(() => undefined) : undefined;
     progress?.begin(title, undefined, undefined, true);
-    progress?.token.onCancellationRequested(() => { token.isCancellationRequested = true; });
+    progress?.token.onCancellationRequested(() => {
+      token.isCancellationRequested = true;
+    });
     try {
       return await run(token);
     } finally {
@@ -980,7 +1167,10 @@ export class VirtioRaceServer {
   // --- plumbing -------------------------------------------------------------------------------
 
   /** One line in the client's "Virtio Race Lint" channel: time and level first. */
-  private log(message: string, level: 'info' | 'warn' | 'error' = /failed|invalid|not indexed|skipped/.test(message) ? 'warn' : 'info'): void {
+  private log(
+    message: string,
+    level: 'info' | 'warn' | 'error' = /failed|invalid|not indexed|skipped/.test(message) ? 'warn' : 'info',
+  ): void {
     this.connection.console.log(`${new Date().toISOString()} [${level}] ${message}`);
   }
 
@@ -1007,9 +1197,13 @@ export class VirtioRaceServer {
   }
 
   /** Test and benchmark access to the current findings. */
-  get findings(): Finding[] { return this.analysis.findings; }
+  get findings(): Finding[] {
+    return this.analysis.findings;
+  }
   /** Test access: how many files the index holds. */
-  get indexedFileCount(): number { return this.project.index.fileCount; }
+  get indexedFileCount(): number {
+    return this.project.index.fileCount;
+  }
 }
 
 /** A finding as hover markdown (see VirtioRaceServer.hover). */
@@ -1030,7 +1224,8 @@ export function findingHover(f: Finding, uri: string, uris: Map<string, string>)
   }
   const links = [`[Documentation](${cmd(Commands.showDocs, { rule: f.rule, ...docsAnchor(f.rule) })})`];
   const rule = ruleById(f.rule);
-  if (rule?.simulate && !rule.unmodelled?.(f)) links.push(`[Simulate](${cmd(Commands.simulate, { uri, line: f.span.line } satisfies SimulateArgs)})`);
+  if (rule?.simulate && !rule.unmodelled?.(f))
+    links.push(`[Simulate](${cmd(Commands.simulate, { uri, line: f.span.line } satisfies SimulateArgs)})`);
   if (rule?.patch) links.push(`[Create patch](${cmd(Commands.createPatch, { uri })})`);
   lines.push('', links.join(' · '));
   return lines.join('\n');
@@ -1042,14 +1237,18 @@ export function findingHover(f: Finding, uri: string, uris: Map<string, string>)
  */
 export function progressReport(p: ScanProgress, folder: number, folders: number): { message: string; percentage: number } {
   const frac = p.listing || p.total === 0 ? 0 : Math.min(1, p.done / p.total);
-  const percentage = Math.floor(100 * (folder + frac) / folders);
+  const percentage = Math.floor((100 * (folder + frac)) / folders);
   return { message: `${p.done} of ${p.total} files${p.listing ? ' found so far' : ''}`, percentage };
 }
 
 /** Whether this process may write the file (a read-only file gets no editing actions). */
 function isWritable(file: string): boolean {
   // The mode bits, not access(2): root may write anything, but a file marked read-only is not to be edited.
-  try { return (fs.statSync(file).mode & 0o222) !== 0; } catch { return true; }
+  try {
+    return (fs.statSync(file).mode & 0o222) !== 0;
+  } catch {
+    return true;
+  }
 }
 
 /** The status item, the findings list and Simulate without a line count VRL001 findings (the client's status text names it). */
@@ -1077,7 +1276,8 @@ function isPatched(f: Finding): boolean {
  * or a line past the end of the text (the line just after it, character 0, is the end).
  */
 function offsetAt(idx: LineIndex, text: string, pos: { line: number; character: number }): number | undefined {
-  if (!pos || !Number.isSafeInteger(pos.line) || !Number.isSafeInteger(pos.character) || pos.line < 0 || pos.character < 0) return undefined;
+  if (!pos || !Number.isSafeInteger(pos.line) || !Number.isSafeInteger(pos.character) || pos.line < 0 || pos.character < 0)
+    return undefined;
   if (pos.line >= idx.lineCount) return pos.line === idx.lineCount && pos.character === 0 ? text.length : undefined;
   const start = idx.lineStart(pos.line);
   const end = pos.line + 1 < idx.lineCount ? idx.lineStart(pos.line + 1) - 1 : text.length;

@@ -27,7 +27,12 @@ export class SimRunner {
 
   constructor(private script = path.join(__dirname, 'simWorker.js')) {}
 
-  async run(model: CodeModel, options: SimulateOptions, timeoutMs: number, token: { isCancellationRequested: boolean }): Promise<SimulationResult | { error: string }> {
+  async run(
+    model: CodeModel,
+    options: SimulateOptions,
+    timeoutMs: number,
+    token: { isCancellationRequested: boolean },
+  ): Promise<SimulationResult | { error: string }> {
     if (!fs.existsSync(this.script)) {
       // Unbundled (tests): run in-process.
       return simulationView(simulateCode(model, options));
@@ -44,12 +49,21 @@ export class SimRunner {
       const poll = setInterval(() => {
         const timedOut = Date.now() - started > timeoutMs;
         if (!token.isCancellationRequested && !timedOut) return;
-        finish({ error: timedOut ? `simulation stopped after ${timeoutMs} ms (virtioRaceLint.simulator.timeoutMs); try fewer buffers` : 'simulation cancelled' });
+        finish({
+          error: timedOut
+            ? `simulation stopped after ${timeoutMs} ms (virtioRaceLint.simulator.timeoutMs); try fewer buffers`
+            : 'simulation cancelled',
+        });
         void w.terminate();
         if (this.worker === w) this.worker = undefined;
       }, 50);
-      const onMessage = (r: SimReply) => { if (r.id === id) finish('result' in r ? r.result : { error: r.error }); };
-      const onError = (e: Error) => { finish({ error: `simulator failed: ${e.message}` }); this.worker = undefined; };
+      const onMessage = (r: SimReply) => {
+        if (r.id === id) finish('result' in r ? r.result : { error: r.error });
+      };
+      const onError = (e: Error) => {
+        finish({ error: `simulator failed: ${e.message}` });
+        this.worker = undefined;
+      };
       const finish = (v: SimulationResult | { error: string }) => {
         clearInterval(poll);
         w.off('message', onMessage);
@@ -70,11 +84,7 @@ export class SimRunner {
 
 export function defaultServerOptions(): ServerOptions {
   const runner = new SimRunner();
-  return {
-    simulate: (req, token) => runner.run(req.model, req.options, req.timeoutMs, token),
-    createPatch,
-    applyPatch,
-  };
+  return { simulate: (req, token) => runner.run(req.model, req.options, req.timeoutMs, token), createPatch, applyPatch };
 }
 
 /**
@@ -83,39 +93,62 @@ export function defaultServerOptions(): ServerOptions {
  * Fixes: line; in an untrusted one nothing runs (git neither: its config could name programs)
  * and, in a kernel tree, the patch's notes say what was skipped.
  */
-export async function createPatch(file: string, text: string, findings: Finding[], facts: FileFacts, settings: Settings,
-  env: { trusted: boolean; folders?: string[] }): Promise<CreatePatchResult | { error: string }> {
+export async function createPatch(
+  file: string,
+  text: string,
+  findings: Finding[],
+  facts: FileFacts,
+  settings: Settings,
+  env: { trusted: boolean; folders?: string[] },
+): Promise<CreatePatchResult | { error: string }> {
   // A patch names its file by a path in a tree, and is written next to it.
   if (!isFileKey(file)) return { error: 'the file is not on disk (an unsaved buffer): save it in its tree first, then create the patch' };
-  const folder = (env.folders ?? []).filter(f => file.startsWith(f.endsWith(path.sep) ? f : f + path.sep)).sort((a, b) => b.length - a.length)[0];
+  const folder = (env.folders ?? [])
+    .filter(f => file.startsWith(f.endsWith(path.sep) ? f : f + path.sep))
+    .sort((a, b) => b.length - a.length)[0];
   const repo = repoInfo(file, folder ?? path.dirname(file), undefined, { runGit: env.trusted });
   const notes: string[] = [];
-  if (!env.trusted) notes.push('git was not run (untrusted workspace): the subject prefix comes from the built-in table and the author from virtioRaceLint.patch.signoff');
+  if (!env.trusted)
+    notes.push(
+      'git was not run (untrusted workspace): the subject prefix comes from the built-in table and the author from virtioRaceLint.patch.signoff',
+    );
   const p = preparePatch({ text, findings, facts, repo });
   if (!p.ok) return { error: p.reason };
   const from = (settings.patch.signoff ? parseIdent(settings.patch.signoff) : undefined) ?? repo.ident;
   if (!from) {
     return {
-      error: env.trusted ? 'no author for the patch: set virtioRaceLint.patch.signoff to "Name <mail>" or git config user.name and user.email'
+      error: env.trusted
+        ? 'no author for the patch: set virtioRaceLint.patch.signoff to "Name <mail>" or git config user.name and user.email'
         : 'no author for the patch: set virtioRaceLint.patch.signoff to "Name <mail>" in your user settings (git is not run in an untrusted workspace)',
     };
   }
   const date = new Date();
   // The tree's tools, in a kernel tree only (its checkpatch.pl and MAINTAINERS at the root).
   const kernel = isKernelTree(repo.root);
-  const tools = await applyKernelTools([p], [{ root: repo.root, git: !!repo.git }], { from, date, tzOffsetMinutes: -date.getTimezoneOffset() },
-    { trusted: env.trusted, checkpatch: kernel, maintainers: kernel, fixes: kernel });
-  if (!kernel && env.trusted) tools.log.push(`${repo.root} is not a kernel tree (no ${CHECKPATCH} and MAINTAINERS there): checkpatch.pl, get_maintainer.pl and git blame not run`);
+  const tools = await applyKernelTools(
+    [p],
+    [{ root: repo.root, git: !!repo.git }],
+    { from, date, tzOffsetMinutes: -date.getTimezoneOffset() },
+    { trusted: env.trusted, checkpatch: kernel, maintainers: kernel, fixes: kernel },
+  );
+  if (!kernel && env.trusted)
+    tools.log.push(
+      `${repo.root} is not a kernel tree (no ${CHECKPATCH} and MAINTAINERS there): checkpatch.pl, get_maintainer.pl and git blame not run`,
+    );
   const [mail] = tools.mails;
   const check = tools.checkpatch[0];
   // `~/patches` is the user's; a relative folder is the tree root's.
-  const dir = settings.patch.directory ? path.resolve(repo.root, settings.patch.directory.replace(/^~(?=$|[\\/])/, os.homedir())) : repo.root;
+  const dir = settings.patch.directory
+    ? path.resolve(repo.root, settings.patch.directory.replace(/^~(?=$|[\\/])/, os.homedir()))
+    : repo.root;
   let written: string | undefined;
   try {
     fs.mkdirSync(dir, { recursive: true });
     written = writeNewFile(dir, mail.fileName, mail.text);
   } catch (e) {
-    notes.push(`the patch could not be written to ${dir} (${(e as Error).message}); set virtioRaceLint.patch.directory to a writable folder`);
+    notes.push(
+      `the patch could not be written to ${dir} (${(e as Error).message}); set virtioRaceLint.patch.directory to a writable folder`,
+    );
   }
   return {
     fileName: written ? path.basename(written) : mail.fileName,
@@ -123,7 +156,9 @@ export async function createPatch(file: string, text: string, findings: Finding[
     text: mail.text,
     ...(notes.length ? { note: notes.join('; ') } : {}),
     log: [...(written ? [`wrote ${written}`] : []), ...tools.log],
-    ...(check ? { checkpatch: 'error' in check ? { error: check.error } : { total: check.total, clean: check.clean, messages: check.messages } } : {}),
+    ...(check
+      ? { checkpatch: 'error' in check ? { error: check.error } : { total: check.total, clean: check.clean, messages: check.messages } }
+      : {}),
     canApply: env.trusted && !!repo.git && !!written,
   };
 }
@@ -133,7 +168,11 @@ export async function createPatch(file: string, text: string, findings: Finding[
  * folder). Refused while a file the patch changes has unsaved edits (`unsaved`), and by gitAm()
  * while it has uncommitted ones. The caller checks the workspace is trusted.
  */
-export async function applyPatch(patchFile: string, source: string | undefined, unsaved: (file: string) => boolean): Promise<ApplyPatchResult> {
+export async function applyPatch(
+  patchFile: string,
+  source: string | undefined,
+  unsaved: (file: string) => boolean,
+): Promise<ApplyPatchResult> {
   const read = readRegularFile(patchFile);
   if (!read.ok) return { ok: false, reason: `${patchFile}: ${read.reason}` };
   const decoded = decodeSource(read.snapshot.bytes);
@@ -142,10 +181,18 @@ export async function applyPatch(patchFile: string, source: string | undefined, 
   const top = new RepoCache().top(path.dirname(source ? realPath(source) : realPath(patchFile)));
   if (!top) return { ok: false, reason: `${source ?? patchFile} is not in a git repository: git am needs one` };
   const open = files.filter(f => unsaved(path.join(top, ...f.split('/'))));
-  if (open.length) return { ok: false, reason: `${open.join(', ')} ${open.length === 1 ? 'has' : 'have'} unsaved edits: save ${open.length === 1 ? 'it' : 'them'} (and commit) first` };
+  if (open.length)
+    return {
+      ok: false,
+      reason: `${open.join(', ')} ${open.length === 1 ? 'has' : 'have'} unsaved edits: save ${open.length === 1 ? 'it' : 'them'} (and commit) first`,
+    };
   return gitAm(top, patchFile, files);
 }
 
 function realPath(p: string): string {
-  try { return fs.realpathSync(p); } catch { return p; }
+  try {
+    return fs.realpathSync(p);
+  } catch {
+    return p;
+  }
 }

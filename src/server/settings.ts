@@ -9,11 +9,13 @@ import { MAX_N } from '../sim/model';
 export function validateSettings(raw: unknown): { settings: Settings; problems: string[] } {
   const problems: string[] = [];
   const s = isObject(raw) ? raw : {};
-  if (raw !== undefined && raw !== null && !isObject(raw)) problems.push('virtioRaceLint: expected an object of settings; using the defaults');
+  if (raw !== undefined && raw !== null && !isObject(raw))
+    problems.push('virtioRaceLint: expected an object of settings; using the defaults');
   const sim = isObject(s.simulator) ? s.simulator : {};
   const patch = isObject(s.patch) ? s.patch : {};
   const index = isObject(s.index) ? s.index : {};
-  if (s.index !== undefined && s.index !== null && !isObject(s.index)) problems.push(`virtioRaceLint.index: expected an object such as { "cache": true }, not ${JSON.stringify(s.index)}; using the defaults`);
+  if (s.index !== undefined && s.index !== null && !isObject(s.index))
+    problems.push(`virtioRaceLint.index: expected an object such as { "cache": true }, not ${JSON.stringify(s.index)}; using the defaults`);
   const bool = (name: string, v: unknown, def: boolean) => {
     if (v === undefined || v === null) return def;
     if (typeof v === 'boolean') return v;
@@ -28,18 +30,25 @@ export function validateSettings(raw: unknown): { settings: Settings; problems: 
   };
   let run: Settings['run'] = DEFAULT_SETTINGS.run;
   if (s.run === 'onType' || s.run === 'onSave') run = s.run;
-  else if (s.run !== undefined && s.run !== null) problems.push(`virtioRaceLint.run: expected "onType" or "onSave", not ${JSON.stringify(s.run)}; using "${run}"`);
+  else if (s.run !== undefined && s.run !== null)
+    problems.push(`virtioRaceLint.run: expected "onType" or "onSave", not ${JSON.stringify(s.run)}; using "${run}"`);
   let signoff = DEFAULT_SETTINGS.patch.signoff;
-  if (typeof patch.signoff === 'string' && (patch.signoff.trim() === '' || parseIdent(patch.signoff))) signoff = patch.signoff.trim() === '' ? '' : patch.signoff;
-  else if (patch.signoff !== undefined && patch.signoff !== null) problems.push(`virtioRaceLint.patch.signoff: expected "Name <mail@example.org>", not ${JSON.stringify(patch.signoff)}; ignored`);
+  if (typeof patch.signoff === 'string' && (patch.signoff.trim() === '' || parseIdent(patch.signoff)))
+    signoff = patch.signoff.trim() === '' ? '' : patch.signoff;
+  else if (patch.signoff !== undefined && patch.signoff !== null)
+    problems.push(`virtioRaceLint.patch.signoff: expected "Name <mail@example.org>", not ${JSON.stringify(patch.signoff)}; ignored`);
   let directory = DEFAULT_SETTINGS.patch.directory;
   if (typeof patch.directory === 'string') directory = patch.directory.trim();
-  else if (patch.directory !== undefined && patch.directory !== null) problems.push(`virtioRaceLint.patch.directory: expected a folder path, not ${JSON.stringify(patch.directory)}; using the tree's root`);
+  else if (patch.directory !== undefined && patch.directory !== null)
+    problems.push(`virtioRaceLint.patch.directory: expected a folder path, not ${JSON.stringify(patch.directory)}; using the tree's root`);
   // virtioRaceLint.rules: { "VRL002": "off" | "information" | "warning" }; a wrong entry is dropped.
   const rules: NonNullable<Settings['rules']> = {};
   if (isObject(s.rules)) {
     for (const [id, level] of Object.entries(s.rules)) {
-      const r = typeof level === 'string' ? parseRuleSetting(`${id}=${level}`) : { error: `${id}: expected "off", "information" or "warning", not ${JSON.stringify(level)}` };
+      const r =
+        typeof level === 'string'
+          ? parseRuleSetting(`${id}=${level}`)
+          : { error: `${id}: expected "off", "information" or "warning", not ${JSON.stringify(level)}` };
       if ('error' in r) problems.push(`virtioRaceLint.rules: ${r.error}; ignored`);
       else rules[r.id] = r.level;
     }

@@ -4,7 +4,11 @@ import { parentPort } from 'node:worker_threads';
 import { simulateCode, type CodeModel, type SimulateOptions } from '../sim/fromCode';
 import { simulationView } from '../api/simulationView';
 
-export interface SimRequest { id: number; model: CodeModel; options: SimulateOptions }
+export interface SimRequest {
+  id: number;
+  model: CodeModel;
+  options: SimulateOptions;
+}
 export type SimReply = { id: number; result: ReturnType<typeof simulationView> } | { id: number; error: string };
 
 const port = parentPort;

@@ -25,13 +25,17 @@ export const Commands = {
 } as const;
 
 /** Arguments of the insertSuppression command. */
-export interface SuppressArgs { uri: string; version: number; line: number; indent: string; rule: string; function: string }
+export interface SuppressArgs {
+  uri: string;
+  version: number;
+  line: number;
+  indent: string;
+  rule: string;
+  function: string;
+}
 
 /** A rule's README anchor (the section heading's GitHub slug), as the docs links use. */
-export const RULE_ANCHORS: Record<string, string> = {
-  VRL001: 'vrl001-irq-unsafe-vq-drain',
-  VRL003: 'vrl003-irq-flags-mismatch',
-};
+export const RULE_ANCHORS: Record<string, string> = { VRL001: 'vrl001-irq-unsafe-vq-drain', VRL003: 'vrl003-irq-flags-mismatch' };
 
 /**
  * The server's workspace/executeCommand commands. They have their own names because
@@ -50,7 +54,12 @@ export const ServerCommands = {
 
 /** Server -> client: the number of findings and whether the workspace index is being built. */
 export const StatusNotification = 'virtioRaceLint/status';
-export interface StatusParams { findings: number; files: number; indexing: boolean; message?: string }
+export interface StatusParams {
+  findings: number;
+  files: number;
+  indexing: boolean;
+  message?: string;
+}
 
 /**
  * Client -> server: whether the workspace is trusted (VS Code's workspace trust). Also sent as
@@ -58,7 +67,9 @@ export interface StatusParams { findings: number; files: number; indexing: boole
  * (no git for patches). Clients that say nothing are trusted, as a command line is.
  */
 export const TrustNotification = 'virtioRaceLint/didChangeTrust';
-export interface TrustParams { trusted: boolean }
+export interface TrustParams {
+  trusted: boolean;
+}
 
 export const FIX_ALL_KIND = 'source.fixAll.virtio-race-lint';
 export const FIX_ALL_TITLE = 'Fix all VRL001 in file';
@@ -137,7 +148,9 @@ export interface FindingSummary {
 }
 
 /** A command that could not run, and why (one line for the user). */
-export interface CommandError { error: string }
+export interface CommandError {
+  error: string;
+}
 
 /** What the fixAll command returns. */
 export interface FixAllResult {
@@ -167,4 +180,3 @@ export type CommandArgs<K extends ServerCommand> = ServerCommandTypes[K]['args']
 export type CommandResult<K extends ServerCommand> = ServerCommandTypes[K]['result'];
 /** Compile-time check: every server command has its types above. */
 export const EVERY_COMMAND_TYPED: Exclude<ServerCommand, keyof ServerCommandTypes> extends never ? true : never = true;
-

@@ -20,7 +20,10 @@ export interface TraceStep {
   irq?: boolean;
 }
 
-export interface PropertyResult { violated: boolean; trace: TraceStep[] }
+export interface PropertyResult {
+  violated: boolean;
+  trace: TraceStep[];
+}
 
 export interface ExploreResult {
   states: number;

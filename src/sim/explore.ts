@@ -55,16 +55,22 @@ class Parents {
   set(i: number, p: number, code: number): void {
     if (i >= this.parent.length) {
       const cap = Math.max(i + 1, this.parent.length * 2);
-      const a = new Int32Array(cap), b = new Int32Array(cap);
-      a.set(this.parent); b.set(this.via);
-      this.parent = a; this.via = b;
+      const a = new Int32Array(cap),
+        b = new Int32Array(cap);
+      a.set(this.parent);
+      b.set(this.via);
+      this.parent = a;
+      this.via = b;
     }
     this.parent[i] = p;
     this.via[i] = code;
   }
 }
 
-interface Found { from: number; code: number } // code < 0: state property at `from`
+interface Found {
+  from: number;
+  code: number;
+} // code < 0: state property at `from`
 
 export interface ExploreOptions {
   /** Attach the state after each step to the traces (default true). */
@@ -86,20 +92,32 @@ export function explore(config: Partial<SimConfig> = {}, opts: ExploreOptions = 
   const par = new Parents();
   const found: Partial<Record<PropertyId, Found>> = {};
   // Event bit -> property, for transition properties checked at I1 (§6).
-  const evProps: [number, PropertyId][] = ([[EV_NONE, 'A'], [EV_B, 'B'], [EV_B2, 'B2'], [EV_C, 'C'], [EV_CX, 'CX']] as [number, PropertyId][])
-    .filter(([, p]) => want.has(p));
+  const evProps: [number, PropertyId][] = (
+    [
+      [EV_NONE, 'A'],
+      [EV_B, 'B'],
+      [EV_B2, 'B2'],
+      [EV_C, 'C'],
+      [EV_CX, 'CX'],
+    ] as [number, PropertyId][]
+  ).filter(([, p]) => want.has(p));
   let pendingEv = 0;
   for (const [bit] of evProps) pendingEv |= bit;
-  const checkD = want.has('D'), checkE = want.has('E');
+  const checkD = want.has('D'),
+    checkE = want.has('E');
   let illegal = false;
 
   let cur = 0;
-  let transitions = 0, terminal = 0;
+  let transitions = 0,
+    terminal = 0;
   const onEvent = (ev: number, code: number): void => {
     if (ev & EV_ILLEGAL) illegal = true;
     if ((ev & pendingEv) === 0) return;
     for (const [bit, p] of evProps) {
-      if ((ev & bit) !== 0 && found[p] === undefined) { found[p] = { from: cur, code }; pendingEv &= ~bit; }
+      if ((ev & bit) !== 0 && found[p] === undefined) {
+        found[p] = { from: cur, code };
+        pendingEv &= ~bit;
+      }
     }
   };
   const emit = (code: number, t: Int32Array, ev: number): void => {
@@ -120,8 +138,12 @@ export function explore(config: Partial<SimConfig> = {}, opts: ExploreOptions = 
   const s = new Int32Array(FIELD_COUNT);
   let capped = false;
   for (cur = 0; cur < seen.size; cur++) {
-    if (seen.size > cap) { capped = true; break; }
-    const hi = seen.hi[cur], lo = seen.lo[cur];
+    if (seen.size > cap) {
+      capped = true;
+      break;
+    }
+    const hi = seen.hi[cur],
+      lo = seen.lo[cur];
     layout.unpack(hi, lo, s);
     const k = tr.expand(s, emit);
     const fresh = canon === null || canon.insert(hi & canonMask, lo) >= 0;
@@ -164,7 +186,8 @@ export function explore(config: Partial<SimConfig> = {}, opts: ExploreOptions = 
     elapsedMs: Math.round((performance.now() - started) * 10) / 10,
   };
   if (capped) {
-    result.message = `state cap reached: more than ${cap} states stored (maxStates=${cap}) after expanding ${cur}; ` +
+    result.message =
+      `state cap reached: more than ${cap} states stored (maxStates=${cap}) after expanding ${cur}; ` +
       'the counts are partial and properties reported as holding are unproven. Raise maxStates or lower N.';
   }
   if (illegal) result.illegal = 'mutex taken in hard-IRQ context';
@@ -176,7 +199,8 @@ function buildTrace(layout: Layout, tr: Transitions, seen: PairSet, par: Parents
   for (let i = f.from; i >= 0; i = par.parent[i]) path.push(i);
   path.reverse();
   const steps: TraceStep[] = [];
-  const pre = new Int32Array(FIELD_COUNT), post = new Int32Array(FIELD_COUNT);
+  const pre = new Int32Array(FIELD_COUNT),
+    post = new Int32Array(FIELD_COUNT);
   for (let j = 1; j < path.length; j++) {
     layout.unpack(seen.hi[path[j - 1]], seen.lo[path[j - 1]], pre);
     layout.unpack(seen.hi[path[j]], seen.lo[path[j]], post);
@@ -187,7 +211,10 @@ function buildTrace(layout: Layout, tr: Transitions, seen: PairSet, par: Parents
     layout.unpack(seen.hi[f.from], seen.lo[f.from], pre);
     let got = false;
     tr.expand(pre, (code, t) => {
-      if (!got && code === f.code) { post.set(t); got = true; }
+      if (!got && code === f.code) {
+        post.set(t);
+        got = true;
+      }
     });
     if (!got) throw new Error(`internal: command ${f.code} not enabled when rebuilding the trace`);
     steps.push(makeStep(layout, steps.length + 1, f.code, pre, post, withState));

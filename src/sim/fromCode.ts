@@ -8,9 +8,30 @@ import { drainShapeOf, drainShapeOfFunction, ringBoundOf, workLocalityOf, type D
 import type { WorkspaceIndex } from '../analysis/workspace';
 import { compareBeforeAfter, type Comparison } from './compare';
 import { explore, type ExploreResult } from './explore';
-import { describeConfig, masksHardIrqs, PROPERTY_IDS, resolveConfig, type DrainShape, type LockKind, type Notify, type SimConfig, type Stale, type Target, type WqLocality } from './model';
+import {
+  describeConfig,
+  masksHardIrqs,
+  PROPERTY_IDS,
+  resolveConfig,
+  type DrainShape,
+  type LockKind,
+  type Notify,
+  type SimConfig,
+  type Stale,
+  type Target,
+  type WqLocality,
+} from './model';
 import { renderTimed, timedSentences } from './timedReport';
-import { renderDeviceTable, renderScenarios, renderSummary, summarySentences, renderVerdictTable, resultToJson, type SourceMap, type SummaryContext } from './report';
+import {
+  renderDeviceTable,
+  renderScenarios,
+  renderSummary,
+  summarySentences,
+  renderVerdictTable,
+  resultToJson,
+  type SourceMap,
+  type SummaryContext,
+} from './report';
 import { simulateTimed, type TimedComparison, type TimedRun } from './timed';
 
 /** What the code says, before any user override. */
@@ -88,7 +109,8 @@ export class SimOptionError extends RangeError {}
 function lockKindOf(op: LockOp): { kind: LockKind; note?: string } {
   if (op.family === 'mutex') return { kind: 'mutex' };
   const v = op.variant;
-  const kind: LockKind = v === '_bh' ? 'spin_lock_bh' : v === '_irqsave' ? 'spin_lock_irqsave' : v === '_irq' ? 'spin_lock_irq' : 'spin_lock';
+  const kind: LockKind =
+    v === '_bh' ? 'spin_lock_bh' : v === '_irqsave' ? 'spin_lock_irqsave' : v === '_irq' ? 'spin_lock_irq' : 'spin_lock';
   if (op.family === 'raw_spinlock' || op.family === 'rwlock' || op.form !== 'call' || v === '_nested') {
     return { kind, note: `${op.text} is modelled as ${kind}: only whether hard IRQs are masked matters to the model` };
   }
@@ -139,23 +161,38 @@ export function vrl002Model(finding: Finding, index: WorkspaceIndex): CodeModel 
   let model: CodeModel;
   const lockFnName = finding.data?.lockFn;
   const lockFile = String(finding.data?.lockFile ?? d.file);
-  const lockFn = lockFnName ? index.get(lockFile)?.functions.find(f => f.name === lockFnName && f.lockOps[finding.lockOp]?.text === finding.lock) : undefined;
+  const lockFn = lockFnName
+    ? index.get(lockFile)?.functions.find(f => f.name === lockFnName && f.lockOps[finding.lockOp]?.text === finding.lock)
+    : undefined;
   if (shape === 'mutex' && lockFn) {
-    model = baseModel(lockFn, finding.lockOp, lockFile, drain, d.file, drainShapeOfFunction(lockFn, lockFile, finding.lockOp, lockFn === drainFn ? drain : undefined));
+    model = baseModel(
+      lockFn,
+      finding.lockOp,
+      lockFile,
+      drain,
+      d.file,
+      drainShapeOfFunction(lockFn, lockFile, finding.lockOp, lockFn === drainFn ? drain : undefined),
+    );
     model.noFix = true;
     model.notes.push('a mutex may sleep, so the irqsave fix does not apply: only the code as written is explored (SIM-MODEL §12)');
   } else {
     model = noLockModel(drainFn, d.file, drain);
     if (shape === 'trylock') {
-      model.notes = [`the drain follows a trylock the analysis does not see held there; modelled as no lock (LOCK 0): for hard IRQs a held trylock is the same`];
+      model.notes = [
+        `the drain follows a trylock the analysis does not see held there; modelled as no lock (LOCK 0): for hard IRQs a held trylock is the same`,
+      ];
     }
   }
   if (napi) {
     model.napi = true;
     model.lockText = 'NAPI poll';
-    model.notes = ['the drain runs in a NAPI poll the callback schedules (SIM-MODEL §12): no lock, softirq on the CPU that scheduled it; threaded NAPI (/sys/class/net/DEV/threaded), whose poll runs in a kernel thread on any CPU, is not modelled'];
+    model.notes = [
+      'the drain runs in a NAPI poll the callback schedules (SIM-MODEL §12): no lock, softirq on the CPU that scheduled it; threaded NAPI (/sys/class/net/DEV/threaded), whose poll runs in a kernel thread on any CPU, is not modelled',
+    ];
     if (finding.data?.callbackSuppresses === false) {
-      model.notes.push(`the model's callback suppresses the queue's interrupts before scheduling the poll, as virtio_net's virtqueue_napi_schedule() does; ${finding.callback}() does not, so this code can take more interrupts during the poll than the model shows`);
+      model.notes.push(
+        `the model's callback suppresses the queue's interrupts before scheduling the poll, as virtio_net's virtqueue_napi_schedule() does; ${finding.callback}() does not, so this code can take more interrupts during the poll than the model shows`,
+      );
     }
   }
   model.handler = finding.handler;
@@ -203,8 +240,9 @@ export function modelFromFunction(fn: FunctionFacts, file: string): CodeModel | 
  * and a tasklet.
  */
 export function unmodelledShape(fn: FunctionFacts, drain: DrainFact): string | undefined {
-  const inWait = fn.calls.some(c => /^(?:wait_event|___wait_event|__wait_event)/.test(c.callee) &&
-    c.span.start <= drain.span.start && drain.span.end <= c.span.end);
+  const inWait = fn.calls.some(
+    c => /^(?:wait_event|___wait_event|__wait_event)/.test(c.callee) && c.span.start <= drain.span.start && drain.span.end <= c.span.end,
+  );
   if (inWait) return 'a drain in a wait_event() condition (a task woken by the callback)';
   if (fn.params.some(p => p.type?.name === 'tasklet_struct')) return 'a drain in a tasklet';
   return undefined;
@@ -228,7 +266,9 @@ function noLockModel(fn: FunctionFacts, file: string, drain: DrainFact): CodeMod
     wqWhy: ASSUMED_WQ,
     callbackLocks: false,
     sourceMap: { drain: { file, line: drain.span.line + 1 }, handler: { file, line: fn.nameSpan.line + 1 } },
-    notes: ['no lock is held around the drain: for hard IRQs this is the same as spin_lock, and there is no lock for the irqsave fix to change'],
+    notes: [
+      'no lock is held around the drain: for hard IRQs this is the same as spin_lock, and there is no lock for the irqsave fix to change',
+    ],
   };
 }
 
@@ -241,8 +281,13 @@ function noLockModel(fn: FunctionFacts, file: string, drain: DrainFact): CodeMod
  * no lock held around a virtqueue drain there. `modelOf` is the finding's rule's model (the
  * front ends pass the registry's simulationModel; the default is VRL001's).
  */
-export function modelAt(findings: readonly Finding[], index: WorkspaceIndex, file: string, line: number,
-  modelOf: (f: Finding) => CodeModel | undefined = f => modelFromFinding(f, index)): CodeModel | undefined {
+export function modelAt(
+  findings: readonly Finding[],
+  index: WorkspaceIndex,
+  file: string,
+  line: number,
+  modelOf: (f: Finding) => CodeModel | undefined = f => modelFromFinding(f, index),
+): CodeModel | undefined {
   const fns = index.get(file)?.functions ?? [];
   const within = (s: Span) => s.line <= line && line <= s.endLine;
   const fnAt = fns.find(f => within(f.span));
@@ -259,7 +304,14 @@ export function modelAt(findings: readonly Finding[], index: WorkspaceIndex, fil
   return fnAt ? modelFromFunction(fnAt, file) : undefined;
 }
 
-function baseModel(fn: FunctionFacts, opIndex: number, file: string, drain: DrainFact | undefined, drainFile: string, shape: DrainShapeInfo): CodeModel {
+function baseModel(
+  fn: FunctionFacts,
+  opIndex: number,
+  file: string,
+  drain: DrainFact | undefined,
+  drainFile: string,
+  shape: DrainShapeInfo,
+): CodeModel {
   const op = fn.lockOps[opIndex];
   const lockKind = lockKindOf(op);
   let { kind } = lockKind;
@@ -272,7 +324,8 @@ function baseModel(fn: FunctionFacts, opIndex: number, file: string, drain: Drai
     const local = fn.drains.includes(drain)
       ? drain.state.held.map(i => fn.lockOps[i]).find(o => o?.family === 'irq' || (o && o !== op && o.irq === 'irqs-off'))
       : undefined;
-    irqsOffNote = `${op.text} is modelled as spin_lock_irqsave: hard IRQs are already off at the drain` +
+    irqsOffNote =
+      `${op.text} is modelled as spin_lock_irqsave: hard IRQs are already off at the drain` +
       `${local ? ` (${local.text})` : ''}, so the work cannot be interrupted on its CPU while it holds the lock`;
     kind = 'spin_lock_irqsave';
   }
@@ -323,26 +376,31 @@ export function configFor(model: CodeModel, o: SimulateOptions = {}): SimConfig 
   const target = o.irq ?? 'same';
   if (target === 'other' && wq === 'local') {
     const from = o.wq ? '' : model.wqWhy === ASSUMED_WQ ? ` (${model.wqWhy})` : ` (read from the code: ${model.wqWhy})`;
-    throw new SimOptionError(`--irq other needs --wq pinned: with the work queued on the CPU that took the interrupt${from}, ` +
-      'the work follows the IRQ and "other" is the same as "same"');
+    throw new SimOptionError(
+      `--irq other needs --wq pinned: with the work queued on the CPU that took the interrupt${from}, ` +
+        'the work follows the IRQ and "other" is the same as "same"',
+    );
   }
   const napi = o.napi ?? model.napi ?? false;
   if (napi) {
-    if (o.lock || o.drain || o.callbackLocks) throw new SimOptionError('--napi models a NAPI poll, which takes no lock and has one drain shape: drop --lock, --drain and --callback-locks');
+    if (o.lock || o.drain || o.callbackLocks)
+      throw new SimOptionError(
+        '--napi models a NAPI poll, which takes no lock and has one drain shape: drop --lock, --drain and --callback-locks',
+      );
     if (wq === 'pinned') throw new SimOptionError('--napi: a NAPI poll runs on the CPU that scheduled it, so --wq pinned does not apply');
   }
   return resolveConfig({
-    lock: napi ? 'none' : o.lock ?? model.lock,
+    lock: napi ? 'none' : (o.lock ?? model.lock),
     target,
     wqLocal: napi || wq === 'local',
     stale: o.device,
     eventIdx: (o.notify ?? 'event-idx') === 'event-idx',
     lat: o.latency,
-    cbLock: napi ? false : o.callbackLocks ?? model.callbackLocks,
+    cbLock: napi ? false : (o.callbackLocks ?? model.callbackLocks),
     // C and CX need N >= 4 to tell the lock kinds apart (SIM-MODEL.md §6); DEFAULT_CONFIG has 3.
     n: o.buffers ?? 4,
     maxStates: o.maxStates,
-    drain: napi ? 'plain' : o.drain ?? model.drain,
+    drain: napi ? 'plain' : (o.drain ?? model.drain),
     napi,
   });
 }
@@ -399,8 +457,18 @@ export interface SimulationSettings {
 
 function settingsOf(c: SimConfig, ring: number, o: SimulateOptions): SimulationSettings {
   return {
-    lock: c.lock, irq: c.target, wq: c.wqLocal ? 'local' : 'pinned', drain: c.drain, notify: c.eventIdx ? 'event-idx' : 'flags',
-    device: c.stale, latency: c.lat, callbackLocks: c.cbLock, napi: c.napi, buffers: c.n, ring, timed: !!o.timed,
+    lock: c.lock,
+    irq: c.target,
+    wq: c.wqLocal ? 'local' : 'pinned',
+    drain: c.drain,
+    notify: c.eventIdx ? 'event-idx' : 'flags',
+    device: c.stale,
+    latency: c.lat,
+    callbackLocks: c.cbLock,
+    napi: c.napi,
+    buffers: c.n,
+    ring,
+    timed: !!o.timed,
     ...(o.timed ? { completions: o.completions ?? 100_000 } : {}),
   };
 }
@@ -410,31 +478,42 @@ export function simulateCode(model: CodeModel, o: SimulateOptions = {}): CodeSim
   const ringBound = ringBoundFor(model, o, config);
   const settings = settingsOf(config, ringBound.ring, o);
   // VRL002's mutex: the irqsave fix does not apply (a mutex may sleep), so only the code as written is explored.
-  const comparison = model.noFix && config.lock === model.lock && !o.lock
-    ? (() => { const before = explore(config); return { before, after: before, fixApplies: false }; })()
-    : compareBeforeAfter(config);
+  const comparison =
+    model.noFix && config.lock === model.lock && !o.lock
+      ? (() => {
+          const before = explore(config);
+          return { before, after: before, fixApplies: false };
+        })()
+      : compareBeforeAfter(config);
   // The RFC's claim for NAPI is about the device: explore it with the other kind as well.
   const deviceContrast = config.napi
-    ? (() => { const device: Stale = config.stale === 'cached' ? 'prompt' : 'cached'; return { device, result: compareBeforeAfter({ ...config, stale: device }).before }; })()
+    ? (() => {
+        const device: Stale = config.stale === 'cached' ? 'prompt' : 'cached';
+        return { device, result: compareBeforeAfter({ ...config, stale: device }).before };
+      })()
     : undefined;
   if (o.timed && (config.napi || config.lock === 'none')) {
-    throw new SimOptionError(`--timed does not model ${config.napi ? 'a NAPI poll' : 'a drain under no lock'} yet; the exploration without --timed does`);
+    throw new SimOptionError(
+      `--timed does not model ${config.napi ? 'a NAPI poll' : 'a drain under no lock'} yet; the exploration without --timed does`,
+    );
   }
-  const timed = o.timed ? simulateTimed({
-    lock: config.lock,
-    // Every environment setting goes through; the timed mode refuses what it cannot honour.
-    target: config.target,
-    wq: config.wqLocal ? 'local' : 'pinned',
-    device: config.stale,
-    latency: config.lat,
-    cbLock: config.cbLock,
-    notify: config.eventIdx ? 'event-idx' : 'flags',
-    drain: config.drain,
-    ring: ringBound.ring,
-    // §6.1 condition 1 from the code: a consumed buffer is replaced only when the lock is free.
-    ringCond1: !!model.ring?.cond1 && !config.napi,
-    ...(o.completions ? { completions: o.completions } : {}),
-  }) : undefined;
+  const timed = o.timed
+    ? simulateTimed({
+        lock: config.lock,
+        // Every environment setting goes through; the timed mode refuses what it cannot honour.
+        target: config.target,
+        wq: config.wqLocal ? 'local' : 'pinned',
+        device: config.stale,
+        latency: config.lat,
+        cbLock: config.cbLock,
+        notify: config.eventIdx ? 'event-idx' : 'flags',
+        drain: config.drain,
+        ring: ringBound.ring,
+        // §6.1 condition 1 from the code: a consumed buffer is replaced only when the lock is free.
+        ringCond1: !!model.ring?.cond1 && !config.napi,
+        ...(o.completions ? { completions: o.completions } : {}),
+      })
+    : undefined;
   return { model, config, settings, ringBound, comparison, timed, ...(deviceContrast ? { deviceContrast } : {}) };
 }
 
@@ -458,7 +537,6 @@ function renamedResult(r: ExploreResult, m: CodeModel): ExploreResult {
   }
   return { ...r, properties };
 }
-
 
 /** Both results in the driver's names, each renamed once. */
 export function renamed(sim: CodeSimulation): Comparison {
@@ -490,7 +568,9 @@ export function renderText(sim: CodeSimulation, cmp: Comparison, relFile: (f: st
     'Verdicts',
     renderVerdictTable(cmp),
     '',
-    ...(sim.deviceContrast ? ['Verdicts by device (the RFC: "hardware devices might cache the value")', renderDeviceTable(cmp.before, sim.deviceContrast), ''] : []),
+    ...(sim.deviceContrast
+      ? ['Verdicts by device (the RFC: "hardware devices might cache the value")', renderDeviceTable(cmp.before, sim.deviceContrast), '']
+      : []),
     'What the fix does and does not do here',
     renderSummary(cmp, summaryContext(sim)),
     '',
@@ -548,7 +628,8 @@ function modelNotes(sim: CodeSimulation): string[] {
 
 export function summaryContext(sim: CodeSimulation): SummaryContext {
   return {
-    ringBound: sim.ringBound, ringFromUser: sim.settings.ring !== DEFAULT_RING,
+    ringBound: sim.ringBound,
+    ringFromUser: sim.settings.ring !== DEFAULT_RING,
     ...(sim.deviceContrast ? { deviceContrast: sim.deviceContrast } : {}),
   };
 }
@@ -562,11 +643,26 @@ export function simulationJson(sim: CodeSimulation, relFile: (f: string) => stri
     handler: m.handler,
     file: relFile(m.file),
     line: m.line,
-    model: { ...sim.config, ...sim.settings, lockCall: m.lockText, callback: m.callback ?? null, notes: modelNotes(sim), ringBound: sim.ringBound },
+    model: {
+      ...sim.config,
+      ...sim.settings,
+      lockCall: m.lockText,
+      callback: m.callback ?? null,
+      notes: modelNotes(sim),
+      ringBound: sim.ringBound,
+    },
     before: resultToJson(cmp.before, map),
     after: resultToJson(cmp.after, map),
-    ...(sim.timed ? { timed: { params: sim.timed.params, asIs: timedRunJson(sim.timed.asIs), irqsave: timedRunJson(sim.timed.irqsave),
-      summary: timedSentences(sim.timed, sim.ringBound) } } : {}),
+    ...(sim.timed
+      ? {
+          timed: {
+            params: sim.timed.params,
+            asIs: timedRunJson(sim.timed.asIs),
+            irqsave: timedRunJson(sim.timed.irqsave),
+            summary: timedSentences(sim.timed, sim.ringBound),
+          },
+        }
+      : {}),
     ...(sim.deviceContrast ? { deviceContrast: deviceContrastJson(sim) } : {}),
     summary: summarySentences(cmp, summaryContext(sim)),
   };
@@ -578,7 +674,9 @@ function deviceContrastJson(sim: CodeSimulation): object {
     { device: sim.config.stale, result: sim.comparison.before },
     { device: sim.deviceContrast!.device, result: sim.deviceContrast!.result },
   ];
-  return Object.fromEntries(runs.map(r => [r.device, PROPERTY_IDS.filter(id => r.result.properties[id].checked && r.result.properties[id].violated)]));
+  return Object.fromEntries(
+    runs.map(r => [r.device, PROPERTY_IDS.filter(id => r.result.properties[id].checked && r.result.properties[id].violated)]),
+  );
 }
 
 function relativeMap(map: SourceMap, rel: (f: string) => string): SourceMap {

@@ -1,8 +1,21 @@
 // Public API of the race simulator (SIM-MODEL.md). Pure TypeScript: no vscode, no LSP.
 
 export {
-  DEFAULT_CONFIG, DRAIN_SHAPES, LOCKS, MAX_N, NOTIFY_MODES, PROPERTY_IDS, PROPERTY_TITLES, STALES, TARGETS, cpuCount, describeConfig, masksHardIrqs, resolveConfig,
-  WQ_LOCALITIES, withIrqsaveFix,
+  DEFAULT_CONFIG,
+  DRAIN_SHAPES,
+  LOCKS,
+  MAX_N,
+  NOTIFY_MODES,
+  PROPERTY_IDS,
+  PROPERTY_TITLES,
+  STALES,
+  TARGETS,
+  cpuCount,
+  describeConfig,
+  masksHardIrqs,
+  resolveConfig,
+  WQ_LOCALITIES,
+  withIrqsaveFix,
 } from './model';
 export type { DrainShape, LockKind, Notify, PropertyId, SimConfig, Stale, Target, WqLocality } from './model';
 export { explore } from './explore';
@@ -19,7 +32,14 @@ export { NOTE_WINDOW, NoteInterrupt, nobodyCaredMessage } from './noteInterrupt'
 export type { IrqReturn, NobodyCared } from './noteInterrupt';
 export { Mulberry32 } from './prng';
 export {
-  comparisonToJson, renderScenario, renderScenarios, renderSummary, renderVerdictTable, resultToJson, ringBoundSentence, stepLoc,
+  comparisonToJson,
+  renderScenario,
+  renderScenarios,
+  renderSummary,
+  renderVerdictTable,
+  resultToJson,
+  ringBoundSentence,
+  stepLoc,
   summarySentences,
 } from './report';
 export type { Loc, SourceMap } from './report';

@@ -159,8 +159,11 @@ export function needsObservers(c: SimConfig): boolean {
 
 /** Short one-line description, e.g. "spin_lock, IRQ on same CPU, prompt device, N=4". */
 export function describeConfig(c: SimConfig): string {
-  const parts = [c.napi ? 'NAPI poll (no lock)' : c.lock === 'none' ? 'no lock' : c.lock,
-    `IRQ on ${c.target === 'any' ? 'any' : c.target} CPU`, `${c.stale} device`];
+  const parts = [
+    c.napi ? 'NAPI poll (no lock)' : c.lock === 'none' ? 'no lock' : c.lock,
+    `IRQ on ${c.target === 'any' ? 'any' : c.target} CPU`,
+    `${c.stale} device`,
+  ];
   if (c.cbLock) parts.push('callback takes the lock');
   if (c.lat) parts.push('MSIs in flight (LAT=1)');
   parts.push(c.eventIdx ? 'EVENT_IDX' : 'flags mode');

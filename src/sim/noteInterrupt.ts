@@ -39,7 +39,7 @@ export class NoteInterrupt {
 
   /** jiffies at simulated time `us` (microseconds, the timed mode's unit): floor(t * HZ), t in seconds. */
   jiffiesAt(us: number): number {
-    return Math.floor(us * this.hz / 1e6);
+    return Math.floor((us * this.hz) / 1e6);
   }
 
   /**

@@ -20,7 +20,8 @@ export class PairSet {
 
   /** Index of the new entry, or -1 - index of the existing one. */
   insert(hi: number, lo: number): number {
-    const t = this.table, m = this.tmask;
+    const t = this.table,
+      m = this.tmask;
     let h = hash(hi, lo) & m;
     for (;;) {
       const e = t[h];
@@ -42,13 +43,17 @@ export class PairSet {
 
   private grow(): void {
     const cap = this.hi.length * 2;
-    const hi = new Int32Array(cap), lo = new Int32Array(cap);
-    hi.set(this.hi); lo.set(this.lo);
-    this.hi = hi; this.lo = lo;
+    const hi = new Int32Array(cap),
+      lo = new Int32Array(cap);
+    hi.set(this.hi);
+    lo.set(this.lo);
+    this.hi = hi;
+    this.lo = lo;
     // Load factor stays at most 1/2.
     this.table = new Int32Array(cap * 2).fill(-1);
     this.tmask = cap * 2 - 1;
-    const t = this.table, m = this.tmask;
+    const t = this.table,
+      m = this.tmask;
     for (let i = 0; i < this.size; i++) {
       let h = hash(hi[i], lo[i]) & m;
       while (t[h] >= 0) h = (h + 1) & m;

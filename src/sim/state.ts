@@ -5,45 +5,49 @@
 import { SimConfig, cpuCount, needsObservers } from './model';
 
 // Field indices into a state array (Int32Array of length FIELD_COUNT).
-export const USED = 0;       // used->idx (buffers published)
-export const LAST = 1;       // vq->last_used_idx
-export const AFLAG = 2;      // avail->flags & VRING_AVAIL_F_NO_INTERRUPT (shared memory)
-export const SHADOW = 3;     // avail_flags_shadow & NO_INTERRUPT
-export const UEVENT = 4;     // used_event (EVENT_IDX); NOEV = n + 1
-export const EVTRIG = 5;     // vq->event_triggered
-export const DCACHE = 6;     // device's cached copy of avail_flag / used_event (STALE=1)
-export const DEVPC = 7;      // 0 next publish, 1 published, 2 decided to notify
-export const INF0 = 8;       // inflight[c] (LAT=1): INF0 + c
-export const PEND0 = 10;     // pending[c]
-export const INIRQ0 = 12;    // in_irq[c]
-export const IPC0 = 14;      // ipc[c]: 1 entered, 4 more_used true (EVENT_IDX: event_triggered next), 2 callback next, 3 callback holds lock
-export const DINPROG = 16;   // IRQD_IRQ_INPROGRESS (TARGET=any)
-export const DPEND = 17;     // IRQS_PENDING (TARGET=any)
-export const MASKED = 18;    // vector masked (TARGET=any)
-export const PBA = 19;       // MSI-X pending bit array (TARGET=any)
-export const LOCK = 20;      // FREE, WORK, HIRQ0, HIRQ1
-export const WQP = 21;       // WORK_STRUCT_PENDING
-export const RUN = 22;       // work function executing
-export const WCPU = 23;      // pool CPU of the work item
-export const WPC = 24;       // next work step W0..W9 (0 = idle); NAPI: P1..P4 as 3..6
-export const SCHED = 25;     // NAPI_STATE_SCHED (NAPI only)
-export const QUEUED = 26;    // NAPI on the poll list, softirq raised (NAPI only)
-export const NONES = 27;     // observer: IRQ_NONE returns
-export const HANDLED = 28;   // observer: IRQ_HANDLED returns
+export const USED = 0; // used->idx (buffers published)
+export const LAST = 1; // vq->last_used_idx
+export const AFLAG = 2; // avail->flags & VRING_AVAIL_F_NO_INTERRUPT (shared memory)
+export const SHADOW = 3; // avail_flags_shadow & NO_INTERRUPT
+export const UEVENT = 4; // used_event (EVENT_IDX); NOEV = n + 1
+export const EVTRIG = 5; // vq->event_triggered
+export const DCACHE = 6; // device's cached copy of avail_flag / used_event (STALE=1)
+export const DEVPC = 7; // 0 next publish, 1 published, 2 decided to notify
+export const INF0 = 8; // inflight[c] (LAT=1): INF0 + c
+export const PEND0 = 10; // pending[c]
+export const INIRQ0 = 12; // in_irq[c]
+export const IPC0 = 14; // ipc[c]: 1 entered, 4 more_used true (EVENT_IDX: event_triggered next), 2 callback next, 3 callback holds lock
+export const DINPROG = 16; // IRQD_IRQ_INPROGRESS (TARGET=any)
+export const DPEND = 17; // IRQS_PENDING (TARGET=any)
+export const MASKED = 18; // vector masked (TARGET=any)
+export const PBA = 19; // MSI-X pending bit array (TARGET=any)
+export const LOCK = 20; // FREE, WORK, HIRQ0, HIRQ1
+export const WQP = 21; // WORK_STRUCT_PENDING
+export const RUN = 22; // work function executing
+export const WCPU = 23; // pool CPU of the work item
+export const WPC = 24; // next work step W0..W9 (0 = idle); NAPI: P1..P4 as 3..6
+export const SCHED = 25; // NAPI_STATE_SCHED (NAPI only)
+export const QUEUED = 26; // NAPI on the poll list, softirq raised (NAPI only)
+export const NONES = 27; // observer: IRQ_NONE returns
+export const HANDLED = 28; // observer: IRQ_HANDLED returns
 export const FIELD_COUNT = 29;
 
 export const L_FREE = 0;
 export const L_WORK = 1;
-export const L_HIRQ0 = 2;     // HIRQ1 = 3
+export const L_HIRQ0 = 2; // HIRQ1 = 3
 
 /** Fields that are observers, not part of the canonical state (§3). */
 const OBSERVER_FIELDS: readonly number[] = [NONES, HANDLED];
 
-interface FieldDef { name: string; index: number; width: number }
+interface FieldDef {
+  name: string;
+  index: number;
+  width: number;
+}
 
 function bitsFor(maxValue: number): number {
   let b = 0;
-  while ((1 << b) <= maxValue) b++;
+  while (1 << b <= maxValue) b++;
   return b;
 }
 
@@ -109,12 +113,15 @@ export class Layout {
     this.mask = new Int32Array(active.length);
     // Fill the low word, then the high word; a field never straddles the two words. The
     // observers always go to the high word, so masking them off yields the canonical key.
-    let w = 0, pos = 0, canonHi = 0;
+    let w = 0,
+      pos = 0,
+      canonHi = 0;
     active.forEach((d, i) => {
       const observer = OBSERVER_FIELDS.includes(d.index);
       if (pos + d.width > 32 || (observer && w === 0)) {
         if (w === 1) throw new RangeError('state vector does not fit in 64 bits');
-        w = 1; pos = 0;
+        w = 1;
+        pos = 0;
       }
       this.fields[i] = d.index;
       this.word[i] = w;
@@ -128,11 +135,15 @@ export class Layout {
 
   /** Packs s; the high word is left in `this.hi`, the low word returned. */
   pack(s: Int32Array): number {
-    let lo = 0, hi = 0;
-    const f = this.fields, wd = this.word, sh = this.shift;
+    let lo = 0,
+      hi = 0;
+    const f = this.fields,
+      wd = this.word,
+      sh = this.shift;
     for (let i = 0; i < f.length; i++) {
       const v = s[f[i]] << sh[i];
-      if (wd[i] === 0) lo |= v; else hi |= v;
+      if (wd[i] === 0) lo |= v;
+      else hi |= v;
     }
     this.hi = hi;
     return lo;
@@ -140,7 +151,10 @@ export class Layout {
 
   unpack(hi: number, lo: number, s: Int32Array): void {
     s.fill(0);
-    const f = this.fields, wd = this.word, sh = this.shift, m = this.mask;
+    const f = this.fields,
+      wd = this.word,
+      sh = this.shift,
+      m = this.mask;
     for (let i = 0; i < f.length; i++) s[f[i]] = ((wd[i] === 0 ? lo : hi) >>> sh[i]) & m[i];
   }
 }

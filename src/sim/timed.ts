@@ -32,7 +32,21 @@
 //   the unlock; if it holds it on the handler's own CPU (which it interrupted), that is the AA
 //   deadlock of property D: the run stops there (`deadlock`). Refused with a mutex (might_sleep()).
 
-import { DRAIN_SHAPES, LOCKS, NOTIFY_MODES, STALES, TARGETS, WQ_LOCALITIES, masksHardIrqs, type DrainShape, type LockKind, type Notify, type Stale, type Target, type WqLocality } from './model';
+import {
+  DRAIN_SHAPES,
+  LOCKS,
+  NOTIFY_MODES,
+  STALES,
+  TARGETS,
+  WQ_LOCALITIES,
+  masksHardIrqs,
+  type DrainShape,
+  type LockKind,
+  type Notify,
+  type Stale,
+  type Target,
+  type WqLocality,
+} from './model';
 import { Mulberry32 } from './prng';
 import { IrqReturn, NOTE_WINDOW, NoteInterrupt, nobodyCaredMessage } from './noteInterrupt';
 
@@ -247,13 +261,7 @@ export interface TimedComparison {
 
 // A drain under no lock (and NAPI) has no lock for the timed mode's work to take: refused.
 const LOCK_KINDS: readonly LockKind[] = LOCKS.filter(l => l !== 'none');
-const ENUMS = {
-  target: TARGETS,
-  wq: WQ_LOCALITIES,
-  device: STALES,
-  notify: NOTIFY_MODES,
-  drain: DRAIN_SHAPES,
-} as const;
+const ENUMS = { target: TARGETS, wq: WQ_LOCALITIES, device: STALES, notify: NOTIFY_MODES, drain: DRAIN_SHAPES } as const;
 const KNOWN = new Set<string>(Object.keys(DEFAULT_TIMED));
 
 /** Defaults for missing fields; throws TimedOptionError for anything the timed mode cannot honour. */
@@ -288,26 +296,45 @@ function resolveTimed(p: Partial<TimedParams> = {}): TimedParams {
   for (const k of ['latency', 'ringCond1'] as const) {
     if (typeof r[k] !== 'boolean') throw new TimedOptionError(`timed mode: ${k} must be true or false`);
   }
-  if (!Number.isInteger(r.completions) || r.completions < 0) throw new TimedOptionError('timed mode: completions must be a non-negative integer');
+  if (!Number.isInteger(r.completions) || r.completions < 0)
+    throw new TimedOptionError('timed mode: completions must be a non-negative integer');
   if (!Number.isInteger(r.ring) || r.ring < 1 || r.ring > 32768) {
     throw new TimedOptionError(`timed mode: ring must be an integer in 1..32768 (a virtqueue has at most 32768 entries), got ${r.ring}`);
   }
   if (!Number.isInteger(r.seed)) throw new TimedOptionError('timed mode: seed must be an integer');
   if (!Number.isInteger(r.hz) || r.hz <= 0) throw new TimedOptionError('timed mode: hz must be a positive integer');
-  for (const k of ['decisionDelayUs', 'msiLatencyUs', 'msiJitterUs', 'msiLateMeanUs', 'handlerUs', 'callbackAtUs', 'wakeUs',
-    'rerunUs', 'disableCbUs', 'getBufUs', 'nullGetBufUs', 'enableCbWindowUs', 'completeUs'] as const) {
+  for (const k of [
+    'decisionDelayUs',
+    'msiLatencyUs',
+    'msiJitterUs',
+    'msiLateMeanUs',
+    'handlerUs',
+    'callbackAtUs',
+    'wakeUs',
+    'rerunUs',
+    'disableCbUs',
+    'getBufUs',
+    'nullGetBufUs',
+    'enableCbWindowUs',
+    'completeUs',
+  ] as const) {
     if (!(r[k] >= 0) || !Number.isFinite(r[k])) throw new TimedOptionError(`timed mode: ${k} must be a finite non-negative number`);
   }
   for (const k of ['affinityMeanUs', 'cacheRefreshUs'] as const) {
     if (!(r[k] > 0) || !Number.isFinite(r[k])) throw new TimedOptionError(`timed mode: ${k} must be a finite positive number`);
   }
-  if (r.callbackAtUs > r.handlerUs) throw new TimedOptionError('timed mode: callbackAtUs must not exceed handlerUs (the callback runs inside the handler)');
+  if (r.callbackAtUs > r.handlerUs)
+    throw new TimedOptionError('timed mode: callbackAtUs must not exceed handlerUs (the callback runs inside the handler)');
   const a = r.arrival;
-  if (!a || !['poisson', 'periodic', 'bursts'].includes(a.kind)) throw new TimedOptionError('timed mode: arrival must be poisson, periodic or bursts');
+  if (!a || !['poisson', 'periodic', 'bursts'].includes(a.kind))
+    throw new TimedOptionError('timed mode: arrival must be poisson, periodic or bursts');
   const gaps = a.kind === 'poisson' ? [a.meanGapUs] : a.kind === 'periodic' ? [a.gapUs] : [a.intraGapUs, a.interGapUs];
-  for (const g of gaps) if (!(g >= 0) || !Number.isFinite(g)) throw new TimedOptionError('timed mode: arrival gaps must be finite non-negative numbers');
-  if (a.kind === 'bursts' && (!Number.isInteger(a.burstSize) || a.burstSize < 1)) throw new TimedOptionError('timed mode: burstSize must be a positive integer');
-  if (!Number.isInteger(r.seriesEvery) || r.seriesEvery < 0) throw new TimedOptionError('timed mode: seriesEvery must be a non-negative integer');
+  for (const g of gaps)
+    if (!(g >= 0) || !Number.isFinite(g)) throw new TimedOptionError('timed mode: arrival gaps must be finite non-negative numbers');
+  if (a.kind === 'bursts' && (!Number.isInteger(a.burstSize) || a.burstSize < 1))
+    throw new TimedOptionError('timed mode: burstSize must be a positive integer');
+  if (!Number.isInteger(r.seriesEvery) || r.seriesEvery < 0)
+    throw new TimedOptionError('timed mode: seriesEvery must be a non-negative integer');
   return r;
 }
 
@@ -335,51 +362,73 @@ class TimeHeap {
   a = new Float64Array(64);
   size = 0;
   push(x: number): void {
-    if (this.size === this.a.length) { const b = new Float64Array(this.a.length * 2); b.set(this.a); this.a = b; }
+    if (this.size === this.a.length) {
+      const b = new Float64Array(this.a.length * 2);
+      b.set(this.a);
+      this.a = b;
+    }
     const a = this.a;
     let i = this.size++;
     while (i > 0) {
       const p = (i - 1) >> 1;
       if (a[p] <= x) break;
-      a[i] = a[p]; i = p;
+      a[i] = a[p];
+      i = p;
     }
     a[i] = x;
   }
   pop(): number {
-    const a = this.a, top = a[0], x = a[--this.size];
+    const a = this.a,
+      top = a[0],
+      x = a[--this.size];
     let i = 0;
     for (;;) {
       let c = 2 * i + 1;
       if (c >= this.size) break;
       if (c + 1 < this.size && a[c + 1] < a[c]) c++;
       if (a[c] >= x) break;
-      a[i] = a[c]; i = c;
+      a[i] = a[c];
+      i = c;
     }
     if (this.size > 0) a[i] = x;
     return top;
   }
-  peek(): number { return this.size > 0 ? this.a[0] : INF; }
+  peek(): number {
+    return this.size > 0 ? this.a[0] : INF;
+  }
 }
 
 // Device phases.
-const D_PUBLISH = 0, D_DECIDE = 1, D_LATCH = 2, D_STARVED = 3, D_DONE = 4;
+const D_PUBLISH = 0,
+  D_DECIDE = 1,
+  D_LATCH = 2,
+  D_STARVED = 3,
+  D_DONE = 4;
 // Work program counter: the W steps of §2.5; 10 = return.
 const W_RET = 10;
 
 class TimedSim {
   private t = 0;
   // Ring and suppression state (§3).
-  private used = 0; private last = 0; private aflag = 0; private shadow = 0;
-  private uevent = 0; private evtrig = 0;
+  private used = 0;
+  private last = 0;
+  private aflag = 0;
+  private shadow = 0;
+  private uevent = 0;
+  private evtrig = 0;
   private readonly noev = -1;
   /** Requests made available to the device; consumed buffers not yet replaced (ringCond1). */
-  private submitted: number; private owed = 0;
+  private submitted: number;
+  private owed = 0;
   // Device.
   private devPhase = D_PUBLISH;
   private devT = INF;
   private nextReady = 0;
-  private cacheFlag = 0; private cacheEvent = 0; private nextRefresh = INF;
-  private tgt = 0; private nextMove = INF;
+  private cacheFlag = 0;
+  private cacheEvent = 0;
+  private nextRefresh = INF;
+  private tgt = 0;
+  private nextMove = INF;
   private readonly rng: Mulberry32;
   private readonly msi = [new TimeHeap(), new TimeHeap()];
   // CPUs: pending bit, handler (more_used result, callback time, return time).
@@ -388,12 +437,22 @@ class TimedSim {
   private readonly hEnd = Float64Array.of(INF, INF);
   private readonly hRet = new Int8Array(2);
   // TARGET any: irq_desc state of handle_edge_irq (§2.2).
-  private descCpu = -1; private descPend = 0; private masked = 0; private pba = 0;
+  private descCpu = -1;
+  private descPend = 0;
+  private masked = 0;
+  private pba = 0;
   // Work item.
   private wcpu = 0;
-  private wqp = 0; private running = false; private wpc = 0;
-  private busyUntil = INF; private preempted = false; private remaining = 0;
-  private wakeAt = INF; private drainedRun = 0; private drainedHold = 0; private toComplete = 0;
+  private wqp = 0;
+  private running = false;
+  private wpc = 0;
+  private busyUntil = INF;
+  private preempted = false;
+  private remaining = 0;
+  private wakeAt = INF;
+  private drainedRun = 0;
+  private drainedHold = 0;
+  private toComplete = 0;
   private irqsOff = false;
   /** The work holds the drain's lock. */
   private locked = false;
@@ -424,9 +483,30 @@ class TimedSim {
     this.tgt = p.target === 'other' ? 1 : 0;
     this.submitted = Math.min(p.ring, p.completions);
     this.res = {
-      lock: p.lock, completions: 0, consumed: 0, interrupts: 0, handled: 0, unhandled: 0, unhandledFraction: 0,
-      nobodyCared: null, stoppedEarly: false, deadlock: null, longestCallbackSpinUs: 0, workRuns: 0, irqsPerCpu: [0, 0], workRunsPerCpu: [0, 0], lockHolds: 0, maxConsumedPerHold: 0, maxConsumedPerRun: 0,
-      maxNoneStreak: 0, lostCompletions: 0, longestLockHoldUs: 0, maxUnhandledAtCheck: 0, windowChecks: 0, simulatedUs: 0, series: [],
+      lock: p.lock,
+      completions: 0,
+      consumed: 0,
+      interrupts: 0,
+      handled: 0,
+      unhandled: 0,
+      unhandledFraction: 0,
+      nobodyCared: null,
+      stoppedEarly: false,
+      deadlock: null,
+      longestCallbackSpinUs: 0,
+      workRuns: 0,
+      irqsPerCpu: [0, 0],
+      workRunsPerCpu: [0, 0],
+      lockHolds: 0,
+      maxConsumedPerHold: 0,
+      maxConsumedPerRun: 0,
+      maxNoneStreak: 0,
+      lostCompletions: 0,
+      longestLockHoldUs: 0,
+      maxUnhandledAtCheck: 0,
+      windowChecks: 0,
+      simulatedUs: 0,
+      series: [],
     };
     this.seriesEvery = p.seriesEvery > 0 ? p.seriesEvery : Math.max(1, Math.ceil(p.completions / 200));
     if (this.any) this.nextMove = this.rng.exponential(p.affinityMeanUs);
@@ -443,17 +523,23 @@ class TimedSim {
   private gap(i: number): number {
     const a = this.p.arrival;
     switch (a.kind) {
-      case 'poisson': return this.rng.exponential(a.meanGapUs);
-      case 'periodic': return a.gapUs;
-      case 'bursts': return i % a.burstSize === 0 ? a.interGapUs : a.intraGapUs;
+      case 'poisson':
+        return this.rng.exponential(a.meanGapUs);
+      case 'periodic':
+        return a.gapUs;
+      case 'bursts':
+        return i % a.burstSize === 0 ? a.interGapUs : a.intraGapUs;
     }
   }
 
   run(): TimedRun {
-    const hEnd = this.hEnd, hMid = this.hMid, msi = this.msi;
+    const hEnd = this.hEnd,
+      hMid = this.hMid,
+      msi = this.msi;
     for (;;) {
       let tn = this.devT;
-      const m0 = msi[0].peek(), m1 = msi[1].peek();
+      const m0 = msi[0].peek(),
+        m1 = msi[1].peek();
       if (m0 < tn) tn = m0;
       if (m1 < tn) tn = m1;
       if (hMid[0] < tn) tn = hMid[0];
@@ -465,7 +551,7 @@ class TimedSim {
       if (w < tn) tn = w;
       // The cached device's refreshes matter only while something else can still happen.
       if (this.nextRefresh < tn && this.devPhase !== D_DONE && (tn !== INF || this.devPhase !== D_STARVED)) tn = this.nextRefresh;
-      if (tn >= SPIN) break;   // INF, or only a spinning handler left (cannot happen: the holder runs)
+      if (tn >= SPIN) break; // INF, or only a spinning handler left (cannot happen: the holder runs)
       this.t = tn;
       if (this.nextRefresh <= tn) this.refresh();
       for (let c = 0; c < 2; c++) if (hMid[c] <= tn && this.callback(c)) return this.finish(true);
@@ -473,7 +559,11 @@ class TimedSim {
       for (let c = 0; c < 2; c++) {
         if (hEnd[c] <= tn && this.endHandler(c)) return this.finish(true);
       }
-      for (let c = 0; c < 2; c++) while (msi[c].peek() <= tn) { msi[c].pop(); this.pending[c] = 1; }
+      for (let c = 0; c < 2; c++)
+        while (msi[c].peek() <= tn) {
+          msi[c].pop();
+          this.pending[c] = 1;
+        }
       if (this.devT <= tn) this.deviceStep();
       this.settle();
     }
@@ -493,7 +583,8 @@ class TimedSim {
 
   // ---- device (§2.1): publish, decide after the decision delay, emit
   private refresh(): void {
-    this.cacheFlag = this.aflag; this.cacheEvent = this.uevent;
+    this.cacheFlag = this.aflag;
+    this.cacheEvent = this.uevent;
     this.nextRefresh = this.t + this.rng.exponential(this.p.cacheRefreshUs);
   }
 
@@ -501,7 +592,11 @@ class TimedSim {
     const p = this.p;
     switch (this.devPhase) {
       case D_PUBLISH:
-        if (this.used >= this.submitted) { this.devPhase = D_STARVED; this.devT = INF; return; }
+        if (this.used >= this.submitted) {
+          this.devPhase = D_STARVED;
+          this.devT = INF;
+          return;
+        }
         this.used++;
         this.res.completions++;
         this.devPhase = D_DECIDE;
@@ -522,7 +617,8 @@ class TimedSim {
             this.send(0);
           } else {
             // LAT=0: the in-order device publishes nothing before this MSI has latched.
-            this.devPhase = D_LATCH; this.devT = this.t + lat;
+            this.devPhase = D_LATCH;
+            this.devT = this.t + lat;
             return;
           }
         }
@@ -537,7 +633,11 @@ class TimedSim {
   }
 
   private nextPublish(): void {
-    if (this.res.completions >= this.p.completions) { this.devPhase = D_DONE; this.devT = INF; return; }
+    if (this.res.completions >= this.p.completions) {
+      this.devPhase = D_DONE;
+      this.devT = INF;
+      return;
+    }
     this.devPhase = D_PUBLISH;
     this.nextReady += this.gap(this.res.completions);
     this.devT = this.nextReady > this.t ? this.nextReady : this.t;
@@ -546,10 +646,17 @@ class TimedSim {
   /** The device sends the vector's MSI now; it latches `lat` later on the affinity's CPU. */
   private send(lat: number): void {
     if (this.any) {
-      while (this.nextMove <= this.t) { this.tgt ^= 1; this.nextMove += this.rng.exponential(this.p.affinityMeanUs); }
-      if (this.masked) { this.pba = 1; return; }   // masked vector: the device's pending bit (PBA)
+      while (this.nextMove <= this.t) {
+        this.tgt ^= 1;
+        this.nextMove += this.rng.exponential(this.p.affinityMeanUs);
+      }
+      if (this.masked) {
+        this.pba = 1;
+        return;
+      } // masked vector: the device's pending bit (PBA)
     }
-    if (lat === 0) this.pending[this.tgt] = 1; else this.msi[this.tgt].push(this.t + lat);
+    if (lat === 0) this.pending[this.tgt] = 1;
+    else this.msi[this.tgt].push(this.t + lat);
   }
 
   /** Submissions of replacement requests (§6.1); wakes a starved device. */
@@ -565,14 +672,18 @@ class TimedSim {
 
   // ---- hard IRQs
   private settle(): void {
-    const pend = this.pending, hEnd = this.hEnd;
+    const pend = this.pending,
+      hEnd = this.hEnd;
     for (let c = 0; c < 2; c++) {
       if (pend[c] === 1 && hEnd[c] === INF && !(this.irqsOff && c === this.wcpu)) this.takeIrq(c);
     }
     for (;;) {
       const w = this.wcpu;
       if (hEnd[w] !== INF) return;
-      if (pend[w] === 1 && !this.irqsOff) { this.takeIrq(w); continue; }
+      if (pend[w] === 1 && !this.irqsOff) {
+        this.takeIrq(w);
+        continue;
+      }
       if (!this.workStep()) return;
     }
   }
@@ -583,7 +694,8 @@ class TimedSim {
     if (this.any) {
       if (this.descCpu >= 0) {
         // IRQD_IRQ_INPROGRESS on the other CPU: IRQS_PENDING, mask, return without the handler.
-        this.descPend = 1; this.masked = 1;
+        this.descPend = 1;
+        this.masked = 1;
         return;
       }
       this.descCpu = c;
@@ -603,7 +715,7 @@ class TimedSim {
       this.hRet[c] = 1;
       this.hMid[c] = this.t + p.callbackAtUs;
       this.hEnd[c] = this.t + p.handlerUs;
-      if (p.callbackAtUs === 0) this.hMid[c] = this.t;   // the loop runs the callback at this instant
+      if (p.callbackAtUs === 0) this.hMid[c] = this.t; // the loop runs the callback at this instant
     } else {
       this.hRet[c] = 0;
       this.hEnd[c] = this.t + p.handlerUs;
@@ -651,7 +763,10 @@ class TimedSim {
     this.hEnd[c] = INF;
     r.interrupts++;
     r.irqsPerCpu[c]++;
-    if (ret === 'handled') { r.handled++; this.noneStreak = 0; } else {
+    if (ret === 'handled') {
+      r.handled++;
+      this.noneStreak = 0;
+    } else {
       r.unhandled++;
       if (++this.noneStreak > r.maxNoneStreak) r.maxNoneStreak = this.noneStreak;
     }
@@ -668,16 +783,23 @@ class TimedSim {
     }
     if (fired) {
       r.nobodyCared = {
-        timeUs: this.t, jiffies, interruptIndex: this.note.fired!.interruptIndex,
-        unhandledInWindow: this.note.fired!.unhandled, message: nobodyCaredMessage(this.p.irq),
+        timeUs: this.t,
+        jiffies,
+        interruptIndex: this.note.fired!.interruptIndex,
+        unhandledInWindow: this.note.fired!.unhandled,
+        message: nobodyCaredMessage(this.p.irq),
       };
       return true;
     }
     if (this.any) {
       if (this.descPend === 1) {
         // handle_edge_irq loops: unmask (the device replays its PBA), and run the handler again.
-        this.descPend = 0; this.masked = 0;
-        if (this.pba === 1) { this.pba = 0; this.send(this.p.msiLatencyUs + (this.p.latency ? this.rng.exponential(this.p.msiLateMeanUs) : 0)); }
+        this.descPend = 0;
+        this.masked = 0;
+        if (this.pba === 1) {
+          this.pba = 0;
+          this.send(this.p.msiLatencyUs + (this.p.latency ? this.rng.exponential(this.p.msiLateMeanUs) : 0));
+        }
         this.enterHandler(c);
         return false;
       }
@@ -714,24 +836,35 @@ class TimedSim {
   private unlock(): void {
     this.locked = false;
     if (this.p.cbLock) this.releaseSpinners();
-    const hold = this.t - this.lockStart, r = this.res;
+    const hold = this.t - this.lockStart,
+      r = this.res;
     if (hold > r.longestLockHoldUs) r.longestLockHoldUs = hold;
     if (this.drainedHold > r.maxConsumedPerHold) r.maxConsumedPerHold = this.drainedHold;
-    this.irqsOff = false;   // irqrestore: a latched interrupt is taken next
-    if (this.owed > 0) { const n = this.owed; this.owed = 0; this.submit(n); }
+    this.irqsOff = false; // irqrestore: a latched interrupt is taken next
+    if (this.owed > 0) {
+      const n = this.owed;
+      this.owed = 0;
+      this.submit(n);
+    }
   }
 
   // ---- workqueue (kernel/workqueue.c) and the work function (§2.5)
   /** Starts the next work step if one is due at time t; false when nothing happened. */
   private workStep(): boolean {
-    const p = this.p, t = this.t;
+    const p = this.p,
+      t = this.t;
     if (!this.running) {
       if (this.wakeAt > t) return false;
       // W0: process_one_work clears PENDING before calling the function.
-      this.wakeAt = INF; this.wqp = 0; this.running = true; this.drainedRun = 0; this.toComplete = 0;
+      this.wakeAt = INF;
+      this.wqp = 0;
+      this.running = true;
+      this.drainedRun = 0;
+      this.toComplete = 0;
       this.res.workRuns++;
       this.res.workRunsPerCpu[this.wcpu]++;
-      this.wpc = 1; this.busyUntil = t;
+      this.wpc = 1;
+      this.busyUntil = t;
       return true;
     }
     if (this.preempted || this.busyUntil > t) return false;
@@ -744,29 +877,42 @@ class TimedSim {
       case 2: // virtqueue_disable_cb_split
         if (this.shadow === 0) {
           this.shadow = 1;
-          if (this.evtrig === 0) { if (this.evIdx) this.uevent = this.noev; else this.aflag = 1; }
+          if (this.evtrig === 0) {
+            if (this.evIdx) this.uevent = this.noev;
+            else this.aflag = 1;
+          }
         }
-        cost = p.disableCbUs; this.wpc = 3;
+        cost = p.disableCbUs;
+        this.wpc = 3;
         break;
       case 3: // virtqueue_get_buf_ctx_split
         if (this.last !== this.used) {
-          this.last++; this.drainedRun++; this.drainedHold++;
+          this.last++;
+          this.drainedRun++;
+          this.drainedHold++;
           if (this.drainedRun > this.res.maxConsumedPerRun) this.res.maxConsumedPerRun = this.drainedRun;
           // The descriptor is free again: its replacement request waits for the lock or goes at once.
-          if (p.ringCond1) this.owed++; else this.submit(1);
+          if (p.ringCond1) this.owed++;
+          else this.submit(1);
           // "If we expect an interrupt for the next entry, tell host" (shadow flag clear).
           if (this.evIdx && this.shadow === 0) this.uevent = this.last;
           cost = p.getBufUs;
-          if (p.drain === 'relock') this.wpc = 8; else this.toComplete++;
+          if (p.drain === 'relock') this.wpc = 8;
+          else this.toComplete++;
         } else {
-          cost = p.nullGetBufUs; this.wpc = p.drain === 'recheck' ? 4 : 6;
+          cost = p.nullGetBufUs;
+          this.wpc = p.drain === 'recheck' ? 4 : 6;
         }
         break;
       case 4: // virtqueue_enable_cb_prepare(_split); the poll follows after the window
         this.evtrig = 0;
-        if (this.shadow === 1) { this.shadow = 0; if (!this.evIdx) this.aflag = 0; }
+        if (this.shadow === 1) {
+          this.shadow = 0;
+          if (!this.evIdx) this.aflag = 0;
+        }
         if (this.evIdx) this.uevent = this.last;
-        cost = p.enableCbWindowUs; this.wpc = 5;
+        cost = p.enableCbWindowUs;
+        this.wpc = 5;
         break;
       case 5: // virtqueue_poll_split
         this.wpc = this.used !== this.last ? 2 : 6;
@@ -776,18 +922,22 @@ class TimedSim {
         this.wpc = 7;
         break;
       case 7: // complete the drained requests outside the lock
-        cost = p.completeUs * this.toComplete; this.wpc = W_RET;
+        cost = p.completeUs * this.toComplete;
+        this.wpc = W_RET;
         break;
       case 8: // DRAIN 2: unlock after a buffer, handle it outside the lock
         this.unlock();
-        cost = p.completeUs; this.wpc = 9;
+        cost = p.completeUs;
+        this.wpc = 9;
         break;
       case 9: // DRAIN 2: re-lock before the next get_buf
         this.lock();
         this.wpc = 3;
         break;
       default: // return from the work function
-        this.running = false; this.busyUntil = INF; this.wpc = 0;
+        this.running = false;
+        this.busyUntil = INF;
+        this.wpc = 0;
         if (this.wqp === 1) this.wakeAt = t + p.rerunUs;
         return true;
     }

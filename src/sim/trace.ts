@@ -2,10 +2,50 @@
 // kernel terms. Descriptions are derived from the states before and after the step.
 
 import { LockKind, SimConfig, masksHardIrqs } from './model';
-import { AFLAG, DCACHE, DPEND, EVTRIG, INF0, IPC0, LAST, Layout, LOCK, L_WORK, MASKED, RUN, SCHED, SHADOW, StateView, UEVENT, USED, WQP, WPC, viewState } from './state';
 import {
-  CommandId, K_D1, K_D2N, K_D2S, K_D2X, K_D3, K_D4, K_F, K_I0, K_I1, K_I1E, K_I2, K_I2A, K_I2B, K_I2N, K_P0, K_W0, KIND_IDS,
-  codeCpu, codeKind, codeVariant,
+  AFLAG,
+  DCACHE,
+  DPEND,
+  EVTRIG,
+  INF0,
+  IPC0,
+  LAST,
+  Layout,
+  LOCK,
+  L_WORK,
+  MASKED,
+  RUN,
+  SCHED,
+  SHADOW,
+  StateView,
+  UEVENT,
+  USED,
+  WQP,
+  WPC,
+  viewState,
+} from './state';
+import {
+  CommandId,
+  K_D1,
+  K_D2N,
+  K_D2S,
+  K_D2X,
+  K_D3,
+  K_D4,
+  K_F,
+  K_I0,
+  K_I1,
+  K_I1E,
+  K_I2,
+  K_I2A,
+  K_I2B,
+  K_I2N,
+  K_P0,
+  K_W0,
+  KIND_IDS,
+  codeCpu,
+  codeKind,
+  codeVariant,
 } from './transitions';
 
 export type Actor = 'device' | 'fabric' | 'irq' | 'work' | 'napi';
@@ -24,12 +64,18 @@ export interface TraceStep {
 
 function unlockName(lock: LockKind): string {
   switch (lock) {
-    case 'spin_lock': return 'spin_unlock';
-    case 'spin_lock_bh': return 'spin_unlock_bh';
-    case 'spin_lock_irqsave': return 'spin_unlock_irqrestore';
-    case 'spin_lock_irq': return 'spin_unlock_irq';
-    case 'mutex': return 'mutex_unlock';
-    case 'none': return '';
+    case 'spin_lock':
+      return 'spin_unlock';
+    case 'spin_lock_bh':
+      return 'spin_unlock_bh';
+    case 'spin_lock_irqsave':
+      return 'spin_unlock_irqrestore';
+    case 'spin_lock_irq':
+      return 'spin_unlock_irq';
+    case 'mutex':
+      return 'mutex_unlock';
+    case 'none':
+      return '';
   }
 }
 
@@ -72,43 +118,81 @@ export function makeStep(layout: Layout, index: number, code: number, pre: Int32
   const replay = variant > 0 ? `; IRQS_PENDING: unmask, the PBA bit replays the MSI to CPU ${variant - 1}, handler re-runs` : '';
   const rerun = variant === 0 && pre[DPEND] === 1 && cfg.target === 'any' ? '; IRQS_PENDING: handler re-runs' : '';
   switch (kind) {
-    case K_D1: actor = 'device'; stepCpu = undefined; desc = `publish used buffer ${post[USED]} (used->idx=${post[USED]})`; break;
-    case K_D2N: actor = 'device'; stepCpu = undefined; desc = `decide: notify (${suppressionText(cfg, pre, layout.noev)})`; break;
-    case K_D2S: actor = 'device'; stepCpu = undefined; desc = `decide: suppressed, no MSI (${suppressionText(cfg, pre, layout.noev)})`; break;
-    case K_D2X: actor = 'device'; stepCpu = undefined; desc = `decide: suppressed, but the lax device notifies anyway (${suppressionText(cfg, pre, layout.noev)})`; break;
+    case K_D1:
+      actor = 'device';
+      stepCpu = undefined;
+      desc = `publish used buffer ${post[USED]} (used->idx=${post[USED]})`;
+      break;
+    case K_D2N:
+      actor = 'device';
+      stepCpu = undefined;
+      desc = `decide: notify (${suppressionText(cfg, pre, layout.noev)})`;
+      break;
+    case K_D2S:
+      actor = 'device';
+      stepCpu = undefined;
+      desc = `decide: suppressed, no MSI (${suppressionText(cfg, pre, layout.noev)})`;
+      break;
+    case K_D2X:
+      actor = 'device';
+      stepCpu = undefined;
+      desc = `decide: suppressed, but the lax device notifies anyway (${suppressionText(cfg, pre, layout.noev)})`;
+      break;
     case K_D3:
       actor = 'device';
-      desc = pre[MASKED] === 1 && cfg.target === 'any'
-        ? `send MSI to CPU ${cpu}: vector masked, PBA bit set`
-        : cfg.lat ? `send MSI to CPU ${cpu} (in flight)` : `send MSI to CPU ${cpu} (latched: pending[${cpu}]=1)`;
+      desc =
+        pre[MASKED] === 1 && cfg.target === 'any'
+          ? `send MSI to CPU ${cpu}: vector masked, PBA bit set`
+          : cfg.lat
+            ? `send MSI to CPU ${cpu} (in flight)`
+            : `send MSI to CPU ${cpu} (latched: pending[${cpu}]=1)`;
       break;
-    case K_D4: actor = 'device'; stepCpu = undefined; desc = `refresh the cached suppression state (${cfg.eventIdx ? 'used_event' : 'avail->flags'})`; break;
-    case K_F: actor = 'fabric'; desc = `in-flight MSI latches on CPU ${cpu} (pending[${cpu}]=1, ${post[INF0 + cpu]} still in flight)`; break;
+    case K_D4:
+      actor = 'device';
+      stepCpu = undefined;
+      desc = `refresh the cached suppression state (${cfg.eventIdx ? 'used_event' : 'avail->flags'})`;
+      break;
+    case K_F:
+      actor = 'fabric';
+      desc = `in-flight MSI latches on CPU ${cpu} (pending[${cpu}]=1, ${post[INF0 + cpu]} still in flight)`;
+      break;
     case K_I0:
       actor = 'irq';
-      desc = post[IPC0 + cpu] === 1 && pre[IPC0 + cpu] === 0
-        ? 'hard IRQ: handle_edge_irq() acks (EOI), calls vring_interrupt()'
-        : 'hard IRQ: handler in progress on the other CPU: IRQS_PENDING, vector masked';
+      desc =
+        post[IPC0 + cpu] === 1 && pre[IPC0 + cpu] === 0
+          ? 'hard IRQ: handle_edge_irq() acks (EOI), calls vring_interrupt()'
+          : 'hard IRQ: handler in progress on the other CPU: IRQS_PENDING, vector masked';
       break;
     case K_I1:
       actor = 'irq';
-      desc = post[IPC0 + cpu] !== 0 && post[IPC0 + cpu] !== 1
-        ? `vring_interrupt(): more_used() (last_used=${pre[LAST]} != used->idx=${pre[USED]})`
-        : `vring_interrupt(): ring empty (last_used == used->idx == ${pre[USED]}) -> IRQ_NONE${inDrain(cfg, pre)}${replay}${rerun}`;
+      desc =
+        post[IPC0 + cpu] !== 0 && post[IPC0 + cpu] !== 1
+          ? `vring_interrupt(): more_used() (last_used=${pre[LAST]} != used->idx=${pre[USED]})`
+          : `vring_interrupt(): ring empty (last_used == used->idx == ${pre[USED]}) -> IRQ_NONE${inDrain(cfg, pre)}${replay}${rerun}`;
       break;
-    case K_I1E: actor = 'irq'; desc = 'vring_interrupt(): event_triggered = true'; break;
+    case K_I1E:
+      actor = 'irq';
+      desc = 'vring_interrupt(): event_triggered = true';
+      break;
     case K_I2N:
       actor = 'irq';
-      desc = pre[SCHED] === 1
-        ? `callback: virtqueue_napi_schedule(): NAPI already scheduled (no-op) -> IRQ_HANDLED${replay}${rerun}`
-        : `callback: virtqueue_napi_schedule(): virtqueue_disable_cb(), napi scheduled on CPU ${pre[RUN] === 1 ? 'of the running poll' : cpu} -> IRQ_HANDLED${replay}${rerun}`;
+      desc =
+        pre[SCHED] === 1
+          ? `callback: virtqueue_napi_schedule(): NAPI already scheduled (no-op) -> IRQ_HANDLED${replay}${rerun}`
+          : `callback: virtqueue_napi_schedule(): virtqueue_disable_cb(), napi scheduled on CPU ${pre[RUN] === 1 ? 'of the running poll' : cpu} -> IRQ_HANDLED${replay}${rerun}`;
       break;
     case K_I2:
       actor = 'irq';
       desc = `callback: schedule_work(&fsvq->done_work)${pre[WQP] === 1 ? ' (already pending: no-op)' : ''} -> IRQ_HANDLED${replay}${rerun}`;
       break;
-    case K_I2A: actor = 'irq'; desc = `callback: spin_lock(&fsvq->lock)${cfg.lock === 'mutex' ? ' (a mutex: illegal in hard IRQ)' : ''}`; break;
-    case K_I2B: actor = 'irq'; desc = `callback: schedule_work(&fsvq->done_work), spin_unlock(&fsvq->lock) -> IRQ_HANDLED${replay}${rerun}`; break;
+    case K_I2A:
+      actor = 'irq';
+      desc = `callback: spin_lock(&fsvq->lock)${cfg.lock === 'mutex' ? ' (a mutex: illegal in hard IRQ)' : ''}`;
+      break;
+    case K_I2B:
+      actor = 'irq';
+      desc = `callback: schedule_work(&fsvq->done_work), spin_unlock(&fsvq->lock) -> IRQ_HANDLED${replay}${rerun}`;
+      break;
     default: {
       if (kind >= K_P0) {
         actor = 'napi';
@@ -134,11 +218,14 @@ function inDrain(cfg: SimConfig, pre: Int32Array): string {
 
 function pollText(p: number, pre: Int32Array, post: Int32Array): string {
   switch (p) {
-    case 0: return 'softirq: net_rx_action() runs the NAPI poll';
+    case 0:
+      return 'softirq: net_rx_action() runs the NAPI poll';
     case 1:
       return post[LAST] !== pre[LAST] ? `virtqueue_get_buf() -> buffer ${post[LAST]}` : 'virtqueue_get_buf() -> NULL';
-    case 2: return 'virtqueue_napi_complete(): virtqueue_enable_cb_prepare(): callbacks re-enabled';
-    case 3: return 'napi_complete_done(): NAPI_STATE_SCHED cleared';
+    case 2:
+      return 'virtqueue_napi_complete(): virtqueue_enable_cb_prepare(): callbacks re-enabled';
+    case 3:
+      return 'napi_complete_done(): NAPI_STATE_SCHED cleared';
     default:
       return post[SCHED] === 1 && pre[SCHED] === 0
         ? `virtqueue_poll(): used->idx=${pre[USED]} != ${pre[LAST]}: virtqueue_disable_cb(), NAPI scheduled again`
@@ -148,12 +235,16 @@ function pollText(p: number, pre: Int32Array, post: Int32Array): string {
 
 function workText(cfg: SimConfig, w: number, pre: Int32Array, post: Int32Array, noev: number): string {
   switch (w) {
-    case 0: return 'worker runs virtio_fs_requests_done_work() (WORK_STRUCT_PENDING cleared first)';
-    case 1: return lockText(cfg);
+    case 0:
+      return 'worker runs virtio_fs_requests_done_work() (WORK_STRUCT_PENDING cleared first)';
+    case 1:
+      return lockText(cfg);
     case 2: {
       if (pre[SHADOW] === 1) return 'virtqueue_disable_cb(): already disabled (shadow flag set)';
       if (pre[EVTRIG] === 1) return 'virtqueue_disable_cb(): shadow flag set; event_triggered, so used_event is left alone';
-      return cfg.eventIdx ? 'virtqueue_disable_cb(): used_event=0 ("hack", never notifies)' : 'virtqueue_disable_cb(): avail->flags=NO_INTERRUPT';
+      return cfg.eventIdx
+        ? 'virtqueue_disable_cb(): used_event=0 ("hack", never notifies)'
+        : 'virtqueue_disable_cb(): avail->flags=NO_INTERRUPT';
     }
     case 3:
       return post[LAST] !== pre[LAST]
@@ -167,10 +258,15 @@ function workText(cfg: SimConfig, w: number, pre: Int32Array, post: Int32Array, 
       return post[WPC] === 2
         ? `virtqueue_poll(): used->idx=${pre[USED]} != ${pre[LAST]}: loop again`
         : `virtqueue_poll(): ring empty (used->idx=${pre[USED]}): leave the loop`;
-    case 6: return unlockText(cfg, '');
-    case 8: return unlockText(cfg, ' after the buffer');
-    case 9: return cfg.lock === 'none' ? 're-enter the drain' : `${lockCall(cfg.lock)} again before the next get_buf${masksHardIrqs(cfg.lock) ? ': local IRQs off' : ''}`;
-    default: return 'complete requests outside the lock; the work function returns';
+    case 6:
+      return unlockText(cfg, '');
+    case 8:
+      return unlockText(cfg, ' after the buffer');
+    case 9:
+      return cfg.lock === 'none'
+        ? 're-enter the drain'
+        : `${lockCall(cfg.lock)} again before the next get_buf${masksHardIrqs(cfg.lock) ? ': local IRQs off' : ''}`;
+    default:
+      return 'complete requests outside the lock; the work function returns';
   }
 }
-

@@ -3,7 +3,14 @@
 // when an API is added to a table and a shortcut would not let a file using it through.
 import * as assert from 'node:assert/strict';
 import {
-  BINDING_APIS, DRAIN_APIS, GUARD_CLASSES, LOCK_APIS, SCHEDULE_APIS, TRYLOCK_APIS, VQ_SETUP_APIS, WQ_ALLOC_APIS,
+  BINDING_APIS,
+  DRAIN_APIS,
+  GUARD_CLASSES,
+  LOCK_APIS,
+  SCHEDULE_APIS,
+  TRYLOCK_APIS,
+  VQ_SETUP_APIS,
+  WQ_ALLOC_APIS,
 } from '../../src/analysis/apis';
 import { LOCKISH, NEEDS_TREE } from '../../src/analysis/extract';
 import { CHAIN_TOKENS, factsFromText, isSeed, mentions, SEED_TOKENS } from '../../src/analysis/fileFacts';
@@ -16,11 +23,12 @@ describe('apis.ts and the prefilters agree', () => {
       assert.ok(isSeed(file), `${name} is not a seed (SEED_TOKENS: ${SEED_TOKENS.join(', ')})`);
     }
     // The callback table types (6.11+ struct virtqueue_info, older vq_callback_t arrays).
-    for (const type of ['struct virtqueue_info', 'vq_callback_t']) assert.ok(isSeed(Buffer.from(`struct virtqueue *v; ${type} x[2];`)), type);
+    for (const type of ['struct virtqueue_info', 'vq_callback_t'])
+      assert.ok(isSeed(Buffer.from(`struct virtqueue *v; ${type} x[2];`)), type);
     assert.ok(!isSeed(Buffer.from('struct virtqueue *vq; schedule_work(&w);')), 'a file with neither drain nor setup is not a seed');
   });
 
-  it('every schedule and drain API lets a callee\'s file extend a chain (mentions near:)', () => {
+  it("every schedule and drain API lets a callee's file extend a chain (mentions near:)", () => {
     for (const name of [...SCHEDULE_APIS.keys(), ...DRAIN_APIS]) {
       const file = Buffer.from(`/* virtio */\nstatic void helper(struct dev *d)\n{\n\t${name}(x, y, z);\n}\n`);
       assert.ok(mentions(file, 'near:helper'), `${name} is not in CHAIN_TOKENS (${CHAIN_TOKENS.join(', ')})`);
@@ -53,7 +61,11 @@ describe('a batch scan (sparse bodies) sees what the tables name', () => {
     for (const name of [...BINDING_APIS.keys()].filter(n => !BINDING_APIS.get(n)!.declares)) {
       const text = `struct demo { struct work_struct w; };\nstatic void demo_fn(struct work_struct *w)\n{\n}\nstatic void demo_init(struct demo *d)\n{\n\t${name}(&d->w, demo_fn${name.startsWith('__') ? ', 0' : ''});\n}\n`;
       const sparse = factsFromText('t.c', text, true);
-      assert.deepEqual(sparse.functions.find(f => f.name === 'demo_init')!.bindings.map(b => b.handler), [{ fn: 'demo_fn' }], name);
+      assert.deepEqual(
+        sparse.functions.find(f => f.name === 'demo_init')!.bindings.map(b => b.handler),
+        [{ fn: 'demo_fn' }],
+        name,
+      );
     }
   });
 });

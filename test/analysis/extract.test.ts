@@ -29,11 +29,20 @@ describe('fact extraction', () => {
       spin_unlock(&q->lock);
       virtqueue_get_buf(q->vq, &len);
     }`);
-    assert.deepEqual(drainStates(f), [{ held: ['spin_lock(&q->lock)'], irqsOff: false }, { held: [], irqsOff: false }]);
+    assert.deepEqual(drainStates(f), [
+      { held: ['spin_lock(&q->lock)'], irqsOff: false },
+      { held: [], irqsOff: false },
+    ]);
     assert.equal(f.drains[0].inLoop, true);
     assert.equal(f.drains[0].recheckLoop, true);
     assert.equal(f.drains[1].inLoop, false);
-    assert.deepEqual(f.lockOps.map(o => [o.api, o.action, o.releases ?? null]), [['spin_lock', 'lock', null], ['spin_unlock', 'unlock', [0]]]);
+    assert.deepEqual(
+      f.lockOps.map(o => [o.api, o.action, o.releases ?? null]),
+      [
+        ['spin_lock', 'lock', null],
+        ['spin_unlock', 'unlock', [0]],
+      ],
+    );
   });
 
   it('records loops, locks held on some path only, and the values of locals in virtqueue code', () => {
@@ -61,7 +70,10 @@ describe('fact extraction', () => {
     const d = f.drains[0];
     assert.equal(d.loop, 0);
     assert.equal(d.state.maybe, undefined);
-    assert.deepEqual(f.lockOps.filter(o => o.loop === 0).map(o => o.text), ['spin_unlock(&q->lock)', 'spin_lock(&q->lock)']);
+    assert.deepEqual(
+      f.lockOps.filter(o => o.loop === 0).map(o => o.text),
+      ['spin_unlock(&q->lock)', 'spin_lock(&q->lock)'],
+    );
   });
 
   it('records the workqueue, CPU and delay of a schedule call and workqueue allocations', () => {
@@ -70,8 +82,17 @@ describe('fact extraction', () => {
       queue_work(d->wq, &d->w);
       queue_delayed_work_on(2, system_wq, &d->dw, HZ);
     }`);
-    assert.deepEqual(f.schedules.map(s => [s.api, s.wq, s.cpu, s.delay]), [['queue_work', 'd->wq', undefined, undefined], ['queue_delayed_work_on', 'system_wq', '2', 'HZ']]);
-    assert.deepEqual(f.wqAllocs?.map(a => [a.api, a.target, a.flags, a.targetExpr?.base.kind === 'var' && a.targetExpr.base.type?.name]), [['alloc_workqueue', 'd->wq', 'WQ_UNBOUND | WQ_MEM_RECLAIM', 'd']]);
+    assert.deepEqual(
+      f.schedules.map(s => [s.api, s.wq, s.cpu, s.delay]),
+      [
+        ['queue_work', 'd->wq', undefined, undefined],
+        ['queue_delayed_work_on', 'system_wq', '2', 'HZ'],
+      ],
+    );
+    assert.deepEqual(
+      f.wqAllocs?.map(a => [a.api, a.target, a.flags, a.targetExpr?.base.kind === 'var' && a.targetExpr.base.type?.name]),
+      [['alloc_workqueue', 'd->wq', 'WQ_UNBOUND | WQ_MEM_RECLAIM', 'd']],
+    );
   });
 
   it('sees the re-taken lock at a drain in the loop condition', () => {
@@ -105,8 +126,14 @@ describe('fact extraction', () => {
       virtqueue_get_buf(vq, &len);
       return 0;
     }`);
-    assert.deepEqual(drainStates(f).map(s => s.held.length), [1, 0]);
-    assert.deepEqual(f.lockOps.filter(o => o.action === 'unlock').map(o => o.releases), [[0], [0]]);
+    assert.deepEqual(
+      drainStates(f).map(s => s.held.length),
+      [1, 0],
+    );
+    assert.deepEqual(
+      f.lockOps.filter(o => o.action === 'unlock').map(o => o.releases),
+      [[0], [0]],
+    );
     assert.ok(f.exitStates.every(s => s.held.length === 0));
   });
 
@@ -124,7 +151,10 @@ describe('fact extraction', () => {
       spin_unlock(&p->b);
       local_irq_restore(flags);
     }`);
-    assert.deepEqual(drainStates(f).map(s => s.irqsOff), [true, true]);
+    assert.deepEqual(
+      drainStates(f).map(s => s.irqsOff),
+      [true, true],
+    );
     assert.equal(f.lockOps[0].flags, 'flags');
   });
 
@@ -140,7 +170,10 @@ describe('fact extraction', () => {
       }
       virtqueue_get_buf(vq, &len);
     }`);
-    assert.deepEqual(drainStates(f).map(s => s.held), [['guard(spinlock)(&p->l)'], [], ['scoped_guard(spinlock_bh, &p->l)'], []]);
+    assert.deepEqual(
+      drainStates(f).map(s => s.held),
+      [['guard(spinlock)(&p->l)'], [], ['scoped_guard(spinlock_bh, &p->l)'], []],
+    );
     assert.equal(f.lockOps[0].form, 'guard');
     assert.equal(f.lockOps[1].form, 'scoped_guard');
     assert.equal(f.lockOps[1].variant, '_bh');
@@ -171,11 +204,16 @@ describe('fact extraction', () => {
       while ((b = virtqueue_get_buf(vq, &len))) kfree(b);
       for (;;) { if (!virtqueue_get_buf(vq, &len)) break; }
     }`);
-    assert.deepEqual(f.drains.map(d => d.poll), [true, false, false]);
+    assert.deepEqual(
+      f.drains.map(d => d.poll),
+      [true, false, false],
+    );
   });
 
   it('records bindings, schedules, container_of and callback registrations', () => {
-    const facts = factsFromText('t.c', `
+    const facts = factsFromText(
+      't.c',
+      `
       static DECLARE_DELAYED_WORK(gw, gfn);
       static vq_callback_t *cbs[] = { cb_a, NULL };
       void init(struct q *q, work_func_t fn, struct virtio_device *vdev) {
@@ -191,15 +229,43 @@ describe('fact extraction', () => {
         struct r *r = container_of(work, typeof(*r), w);
         queue_delayed_work(system_wq, &q->dw, 0);
         schedule_work(&vq_to_q(q)->w);
-      }`);
-    assert.deepEqual(facts.bindings.map(b => [b.api, b.work.text, b.handler]), [['DECLARE_DELAYED_WORK', 'gw', { fn: 'gfn' }]]);
-    assert.deepEqual(facts.callbackRegs.map(r => r.fn), ['cb_a']);
+      }`,
+    );
+    assert.deepEqual(
+      facts.bindings.map(b => [b.api, b.work.text, b.handler]),
+      [['DECLARE_DELAYED_WORK', 'gw', { fn: 'gfn' }]],
+    );
+    assert.deepEqual(
+      facts.callbackRegs.map(r => r.fn),
+      ['cb_a'],
+    );
     const init = facts.functions[0];
-    assert.deepEqual(init.bindings.map(b => [b.work.text, b.handler]), [['&q->w', { param: 1, name: 'fn' }], ['&q->dw', { fn: 'handler' }]]);
-    assert.deepEqual(init.callbackRegs.map(r => r.fn), ['cb_b', 'cb_c', 'cb_d', 'cb_e', 'cb_f']);
+    assert.deepEqual(
+      init.bindings.map(b => [b.work.text, b.handler]),
+      [
+        ['&q->w', { param: 1, name: 'fn' }],
+        ['&q->dw', { fn: 'handler' }],
+      ],
+    );
+    assert.deepEqual(
+      init.callbackRegs.map(r => r.fn),
+      ['cb_b', 'cb_c', 'cb_d', 'cb_e', 'cb_f'],
+    );
     const h = facts.functions[1];
-    assert.deepEqual(h.containerOfs.map(c => [c.type.name, c.member.join('.')]), [['q', 'dw.work'], ['r', 'w']]);
-    assert.deepEqual(h.schedules.map(s => [s.api, s.work.text, s.delayed]), [['queue_delayed_work', '&q->dw', true], ['schedule_work', '&vq_to_q(q)->w', false]]);
+    assert.deepEqual(
+      h.containerOfs.map(c => [c.type.name, c.member.join('.')]),
+      [
+        ['q', 'dw.work'],
+        ['r', 'w'],
+      ],
+    );
+    assert.deepEqual(
+      h.schedules.map(s => [s.api, s.work.text, s.delayed]),
+      [
+        ['queue_delayed_work', '&q->dw', true],
+        ['schedule_work', '&vq_to_q(q)->w', false],
+      ],
+    );
     assert.equal(h.schedules[0].work.base.kind === 'var' && h.schedules[0].work.base.type?.name, 'q');
   });
 
@@ -212,7 +278,8 @@ describe('fact extraction', () => {
   });
 
   it('reuses cached item facts after an edit elsewhere, with positions shifted', () => {
-    const base = 'void a(void)\n{\n\tspin_lock(&l);\n\tvirtqueue_get_buf(vq, &n);\n\tspin_unlock(&l);\n}\n\nvoid b(void)\n{\n\tspin_lock(&m);\n\tvirtqueue_get_buf(vq, &n);\n\tspin_unlock(&m);\n}\n';
+    const base =
+      'void a(void)\n{\n\tspin_lock(&l);\n\tvirtqueue_get_buf(vq, &n);\n\tspin_unlock(&l);\n}\n\nvoid b(void)\n{\n\tspin_lock(&m);\n\tvirtqueue_get_buf(vq, &n);\n\tspin_unlock(&m);\n}\n';
     const cache = new ItemCache();
     const t1 = parseC(base);
     extractFacts('t.c', t1, base, { cache });

@@ -13,7 +13,9 @@ const VRL001 = path.join(FIXTURES, 'vrl001');
 describe('FactsCache (check --cache)', function () {
   this.timeout(20000);
   let dir: string;
-  beforeEach(() => { dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vrl-cache-')); });
+  beforeEach(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vrl-cache-'));
+  });
   afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
   it('gives the same findings and facts as an uncached run, cold and warm', async () => {
@@ -32,7 +34,10 @@ describe('FactsCache (check --cache)', function () {
   it('is keyed by the bytes: a changed file is analysed again', () => {
     const cache = new FactsCache(dir);
     let calls = 0;
-    const compute = () => { calls++; return { warning: `w${calls}` }; };
+    const compute = () => {
+      calls++;
+      return { warning: `w${calls}` };
+    };
     assert.equal(cache.lookup('/a.c', Buffer.from('int a;'), compute).warning, 'w1');
     assert.equal(cache.lookup('/a.c', Buffer.from('int a;'), compute).warning, 'w1');
     assert.equal(cache.lookup('/a.c', Buffer.from('int b;'), compute).warning, 'w2');
@@ -50,10 +55,12 @@ describe('FactsCache (check --cache)', function () {
   });
 });
 
-describe('FactsCache in the scan workers (the language server\'s index)', function () {
+describe("FactsCache in the scan workers (the language server's index)", function () {
   this.timeout(30000);
   let dir: string;
-  beforeEach(() => { dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vrl-cache-')); });
+  beforeEach(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vrl-cache-'));
+  });
   afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
   async function scanWith(cache: FactsCache | undefined, workers: number, site: ParseSite, root = VRL001) {
@@ -67,7 +74,11 @@ describe('FactsCache in the scan workers (the language server\'s index)', functi
     }
   }
 
-  for (const [workers, site] of [[0, 'workers'], [2, 'workers'], [2, 'caller']] as const) {
+  for (const [workers, site] of [
+    [0, 'workers'],
+    [2, 'workers'],
+    [2, 'caller'],
+  ] as const) {
     it(`a second scan of the same files parses nothing and gives the same facts (${workers} workers, parse site ${site})`, async () => {
       const plain = await scanWith(undefined, workers, site);
       assert.equal(plain.stats.cacheHits, undefined);
@@ -102,7 +113,10 @@ describe('FactsCache in the scan workers (the language server\'s index)', functi
       assert.ok(warm.facts.find(f => f.file === vq)!.functions.some(g => g.name === 'demo_added_after_the_first_scan'));
       // The edited file's facts were new to the cache: now the expansion finds them there.
       const match = await pool.parseMatching([{ file: vq, names: ['demo_added_after_the_first_scan'] }]);
-      assert.deepEqual(match.facts.map(f => f.file), [vq]);
+      assert.deepEqual(
+        match.facts.map(f => f.file),
+        [vq],
+      );
       assert.equal(match.stats.cacheHits, 1);
       assert.equal(pool.saveCache(), undefined);
     } finally {

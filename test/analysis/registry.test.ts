@@ -15,31 +15,48 @@ import { expectationsIn, FIXTURES } from '../helpers/fixtures';
 const DIR = path.join(FIXTURES, 'registry');
 
 /** The demonstration rule's module: a busy-poll for one buffer (`while (!virtqueue_get_buf(..))`). */
-const demo = createRule({
-  id: 'VRL900',
-  name: 'demo-poll-drain',
-  severity: 'information',
-  description: 'A function busy-polls a virtqueue for one buffer (registry test rule).',
-}, (index: WorkspaceIndex): Finding[] => {
-  const out: Finding[] = [];
-  for (const file of index.allFiles()) {
-    for (const fn of file.functions) {
-      for (const d of fn.drains) {
-        if (!d.poll) continue;
-        out.push({
-          rule: 'VRL900', file: file.file, span: d.span, message: `${fn.name}() polls ${d.vq} for one buffer`, severity: 'information',
-          handler: fn.name, handlerFile: file.file, callback: '', lock: '', lockApi: '', lockExpr: '', lockFunction: fn.name, lockOp: -1,
-          callbackTakesLock: false, related: [], data: { queue: d.vq },
-        });
+const demo = createRule(
+  {
+    id: 'VRL900',
+    name: 'demo-poll-drain',
+    severity: 'information',
+    description: 'A function busy-polls a virtqueue for one buffer (registry test rule).',
+  },
+  (index: WorkspaceIndex): Finding[] => {
+    const out: Finding[] = [];
+    for (const file of index.allFiles()) {
+      for (const fn of file.functions) {
+        for (const d of fn.drains) {
+          if (!d.poll) continue;
+          out.push({
+            rule: 'VRL900',
+            file: file.file,
+            span: d.span,
+            message: `${fn.name}() polls ${d.vq} for one buffer`,
+            severity: 'information',
+            handler: fn.name,
+            handlerFile: file.file,
+            callback: '',
+            lock: '',
+            lockApi: '',
+            lockExpr: '',
+            lockFunction: fn.name,
+            lockOp: -1,
+            callbackTakesLock: false,
+            related: [],
+            data: { queue: d.vq },
+          });
+        }
       }
     }
-  }
-  return out;
-}, {
-  json: f => ({ polled: f.data?.queue }),
-  sarifProperties: (f): Record<string, string> => ({ polled: String(f.data?.queue) }),
-  fingerprint: f => [String(f.data?.queue)],
-});
+    return out;
+  },
+  {
+    json: f => ({ polled: f.data?.queue }),
+    sarifProperties: (f): Record<string, string> => ({ polled: String(f.data?.queue) }),
+    fingerprint: f => [String(f.data?.queue)],
+  },
+);
 
 describe('rule registry', () => {
   before(() => registerRule(demo));
@@ -57,13 +74,22 @@ describe('rule registry', () => {
   it('is reported by check in text, JSON (with its own fields) and SARIF (with its metadata), where its fixture says', async () => {
     const want = expectationsIn(DIR).filter(e => e.rule === 'VRL900');
     const text = await runCli(['check', 'demo_poll.c'], DIR);
-    const lines = text.stdout.trimEnd().split('\n').filter(l => l.endsWith('[VRL900]'));
-    assert.deepEqual(lines.map(l => Number(/:(\d+):\d+: information: /.exec(l)![1]) - 1), want.filter(e => e.kind === 'ruleid').map(e => e.line));
-    for (const ok of want.filter(e => e.kind === 'ok')) assert.ok(!lines.some(l => l.includes(`:${ok.line + 1}:`)), `reported at ${ok.line + 1}`);
+    const lines = text.stdout
+      .trimEnd()
+      .split('\n')
+      .filter(l => l.endsWith('[VRL900]'));
+    assert.deepEqual(
+      lines.map(l => Number(/:(\d+):\d+: information: /.exec(l)![1]) - 1),
+      want.filter(e => e.kind === 'ruleid').map(e => e.line),
+    );
+    for (const ok of want.filter(e => e.kind === 'ok'))
+      assert.ok(!lines.some(l => l.includes(`:${ok.line + 1}:`)), `reported at ${ok.line + 1}`);
     // Information findings alone do not fail the check.
     assert.equal(text.code, 0);
 
-    const json = JSON.parse((await runCli(['check', '--format', 'json', 'demo_poll.c'], DIR)).stdout) as { findings: Record<string, unknown>[] };
+    const json = JSON.parse((await runCli(['check', '--format', 'json', 'demo_poll.c'], DIR)).stdout) as {
+      findings: Record<string, unknown>[];
+    };
     const mine = json.findings.filter(f => f.rule === 'VRL900');
     assert.equal(mine.length, 1);
     assert.equal(mine[0].polled, 'c->ctrl_vq');
@@ -95,7 +121,10 @@ describe('rule registry', () => {
     const f = { rule: 'VRL900', severity: 'information' } as Finding;
     const g = { rule: 'VRL001', severity: 'warning' } as Finding;
     assert.deepEqual(applyRuleSettings([f, g], { VRL900: 'off' }), [g]);
-    assert.deepEqual(applyRuleSettings([f, g], { VRL900: 'warning' }).map(x => x.severity), ['warning', 'warning']);
+    assert.deepEqual(
+      applyRuleSettings([f, g], { VRL900: 'warning' }).map(x => x.severity),
+      ['warning', 'warning'],
+    );
     assert.deepEqual(parseRuleSetting('VRL900 = information'), { id: 'VRL900', level: 'information' });
     // The fingerprint takes the rule's own parts.
     const base = { ...f, file: '/x/a.c', lockFunction: 'fn', lockExpr: '', handler: 'fn' } as Finding;

@@ -18,7 +18,10 @@ describe('scan: file names', function () {
     const builtin = await runCli(['check', '--format=json', '--prefilter', 'builtin', '.'], dir);
     assert.equal(builtin.code, 1, builtin.stderr);
     assert.equal(rg.code, 1, rg.stderr);
-    assert.deepEqual(JSON.parse(rg.stdout).findings.map((f: { file: string }) => f.file), ['two\nlines.c']);
+    assert.deepEqual(
+      JSON.parse(rg.stdout).findings.map((f: { file: string }) => f.file),
+      ['two\nlines.c'],
+    );
     assert.equal(rg.stdout, builtin.stdout);
   });
 });

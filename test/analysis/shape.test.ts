@@ -25,7 +25,10 @@ describe('shape fixtures', () => {
   for (const dir of fixtureDirs('shape')) {
     it(`${path.basename(dir)}: VRL001 reports exactly the annotated lock calls`, async () => {
       const { findings } = await checkPaths([dir], { workers: 0 });
-      const want = expectationsIn(dir).filter(e => e.kind === 'ruleid').map(e => `${path.basename(e.file)}:${e.line + 1}:${e.attrs.handler}`).sort();
+      const want = expectationsIn(dir)
+        .filter(e => e.kind === 'ruleid')
+        .map(e => `${path.basename(e.file)}:${e.line + 1}:${e.attrs.handler}`)
+        .sort();
       assert.deepEqual(findings.map(f => `${path.basename(f.file)}:${f.span.line + 1}:${f.handler}`).sort(), want);
     });
   }
@@ -89,7 +92,10 @@ describe('shape: the drain (SIM-MODEL §2.5)', () => {
 
   it('the relock-in-loop VRL001 fixture (virtio_console shape) is DRAIN 2', async () => {
     const { findings, project } = await checkPaths([path.join(FIXTURES, 'vrl001', 'relock-in-loop')], { workers: 0 });
-    const s = drainShapeOf(findings.find(f => f.handler === 'control_work_handler')!, project.index);
+    const s = drainShapeOf(
+      findings.find(f => f.handler === 'control_work_handler')!,
+      project.index,
+    );
     assert.equal(s.shape, 'relock');
   });
 
@@ -129,7 +135,10 @@ describe('shape: where the work runs (SIM-MODEL §2.4)', () => {
     const { index, find } = await analyse('relock');
     const w = workLocalityOf(find('demo_ctl_work'), index);
     assert.equal(w.wq, 'pinned');
-    assert.match(w.why, /queue_work\(c->wq, \.\.\.\) where c->wq = alloc_workqueue\(\.\.\., WQ_UNBOUND \| WQ_MEM_RECLAIM, \.\.\.\) in demo_ctl_probe\(\)/);
+    assert.match(
+      w.why,
+      /queue_work\(c->wq, \.\.\.\) where c->wq = alloc_workqueue\(\.\.\., WQ_UNBOUND \| WQ_MEM_RECLAIM, \.\.\.\) in demo_ctl_probe\(\)/,
+    );
   });
 
   it('a member workqueue from alloc_workqueue() without WQ_UNBOUND is local', async () => {
@@ -169,7 +178,10 @@ describe('shape: the ring bound (SIM-MODEL §6.1)', () => {
     const { index, find } = await analyse('recheck');
     const b = ringBoundOf(find('demo_rq_done_work'), index);
     assert.deepEqual([b.cond1, b.cond2, b.applies], [true, true, true]);
-    assert.deepEqual(b.submits.map(s => [s.fn, s.locked, line(s)]), [['demo_rq_send', true, 42]]);
+    assert.deepEqual(
+      b.submits.map(s => [s.fn, s.locked, line(s)]),
+      [['demo_rq_send', true, 42]],
+    );
     assert.match(b.why, /virtqueue_add_outbuf\(\) in demo_rq_send\(\) adds to rq->vq under rq->lock/);
   });
 
@@ -177,26 +189,38 @@ describe('shape: the ring bound (SIM-MODEL §6.1)', () => {
     const { index, find } = await analyse('recheck-helper');
     const ctrl = ringBoundOf(find('demo_gfx_dequeue_ctrl'), index);
     assert.deepEqual([ctrl.cond1, ctrl.cond2, ctrl.applies], [true, true, true]);
-    assert.deepEqual(ctrl.submits.map(s => [s.fn, s.locked]), [['demo_gfx_queue_sgs', true]]);
+    assert.deepEqual(
+      ctrl.submits.map(s => [s.fn, s.locked]),
+      [['demo_gfx_queue_sgs', true]],
+    );
     assert.match(ctrl.why, /demo_gfx_queue_sgs\(\) adds to g->ctrlq\.vq under g->ctrlq\.qlock/);
     const cursor = ringBoundOf(find('demo_gfx_dequeue_cursor'), index);
     assert.deepEqual([cursor.cond1, cursor.cond2, cursor.applies], [false, true, false]);
-    assert.deepEqual(cursor.submits.map(s => [s.fn, s.locked]), [['demo_gfx_move_cursor', false]]);
+    assert.deepEqual(
+      cursor.submits.map(s => [s.fn, s.locked]),
+      [['demo_gfx_move_cursor', false]],
+    );
     assert.match(cursor.why, /virtqueue_add_sgs\(\) in demo_gfx_move_cursor\(\) adds to g->cursorq\.vq without g->cursorq\.qlock/);
   });
 
-  it('counts a helper that takes the queue as a parameter at its callers\' lock state', async () => {
+  it("counts a helper that takes the queue as a parameter at its callers' lock state", async () => {
     const { index, find } = await analyse('plain');
     const b = ringBoundOf(find('demo_plain_rx_work'), index);
     assert.equal(b.applies, true);
-    assert.deepEqual(b.submits.map(s => [s.fn, s.locked]), [['demo_plain_refill', true]]);
+    assert.deepEqual(
+      b.submits.map(s => [s.fn, s.locked]),
+      [['demo_plain_refill', true]],
+    );
   });
 
   it('follows a lock passed as a parameter to the filling helper', async () => {
     const { index, find } = await analyse('relock-helper');
     const b = ringBoundOf(find('demo_rh_work'), index);
     assert.equal(b.applies, true);
-    assert.deepEqual(b.submits.map(s => [s.fn, s.locked]), [['demo_rh_probe', true]]);
+    assert.deepEqual(
+      b.submits.map(s => [s.fn, s.locked]),
+      [['demo_rh_probe', true]],
+    );
   });
 
   it('condition 2 fails when the drain resubmits under the re-taken lock', async () => {
@@ -210,7 +234,10 @@ describe('shape: the ring bound (SIM-MODEL §6.1)', () => {
     const { index, find } = await analyse('locality');
     const b = ringBoundOf(find('demo_slow_fn'), index);
     assert.deepEqual([b.cond1, b.cond2, b.applies], [false, true, false]);
-    assert.deepEqual(b.submits.map(s => [s.fn, s.locked]), [['demo_loc_refill', false]]);
+    assert.deepEqual(
+      b.submits.map(s => [s.fn, s.locked]),
+      [['demo_loc_refill', false]],
+    );
     assert.match(b.why, /virtqueue_add_inbuf\(\) in demo_loc_refill\(\) adds to d->vqs\[0\] without d->lock held on every path/);
   });
 

@@ -10,7 +10,12 @@ describe('sparse parsing', () => {
   before(() => initParser());
 
   it('gives the same facts as a full parse', () => {
-    const dirs = [...fixtureDirs('vrl001'), ...fixtureDirs('shape'), ...fixtureDirs('fix'), path.resolve(FIXTURES, '../../examples/virtio_sensor')];
+    const dirs = [
+      ...fixtureDirs('vrl001'),
+      ...fixtureDirs('shape'),
+      ...fixtureDirs('fix'),
+      path.resolve(FIXTURES, '../../examples/virtio_sensor'),
+    ];
     let files = 0;
     for (const dir of dirs) {
       for (const name of fs.readdirSync(dir).filter(n => /\.[ch]$/.test(n))) {

@@ -22,11 +22,17 @@ describe("lock summaries of a file's wrappers", () => {
     // user() calls two wrappers: d_lock2()'s lock is released again by d_unlock_all(), whose other
     // unlock (of p->b) is left for user()'s callers, so user() is a wrapper of wrappers.
     assert.deepEqual([...s.byName.keys()].sort(), ['d_lock', 'd_lock2', 'd_off', 'd_unlock_all', 'user']);
-    assert.deepEqual(s.byName.get('user')!.effects.map(e => [e.api, e.args.join(', '), e.through]), [['spin_unlock_irqrestore', '&q->b, 0', ['d_unlock_all']]]);
+    assert.deepEqual(
+      s.byName.get('user')!.effects.map(e => [e.api, e.args.join(', '), e.through]),
+      [['spin_unlock_irqrestore', '&q->b, 0', ['d_unlock_all']]],
+    );
     assert.equal(s.byName.get('d_lock')!.kind, 'macro');
     assert.equal(s.byName.get('d_lock2')!.isStatic, true);
     assert.equal(s.byName.get('d_unlock_all')!.isStatic, false);
-    assert.deepEqual(s.byName.get('d_unlock_all')!.effects.map(e => e.api), ['spin_unlock_irqrestore', 'spin_unlock']);
+    assert.deepEqual(
+      s.byName.get('d_unlock_all')!.effects.map(e => e.api),
+      ['spin_unlock_irqrestore', 'spin_unlock'],
+    );
     assert.deepEqual(s.byName.get('d_lock')!.params, ['x']);
   });
 
@@ -38,13 +44,19 @@ describe("lock summaries of a file's wrappers", () => {
 
   it('applies them at each call in the dataflow', () => {
     const f = factsFromText('t.c', SRC).functions.find(x => x.name === 'user')!;
-    assert.deepEqual(f.lockOps.map(o => [o.api, o.lock, o.action, o.via?.fn]), [
-      ['spin_lock', 'q->lock', 'lock', 'd_lock2'],
-      ['spin_unlock_irqrestore', 'q->b', 'unlock', 'd_unlock_all'],
-      ['spin_unlock', 'q->lock', 'unlock', 'd_unlock_all'],
-    ]);
+    assert.deepEqual(
+      f.lockOps.map(o => [o.api, o.lock, o.action, o.via?.fn]),
+      [
+        ['spin_lock', 'q->lock', 'lock', 'd_lock2'],
+        ['spin_unlock_irqrestore', 'q->b', 'unlock', 'd_unlock_all'],
+        ['spin_unlock', 'q->lock', 'unlock', 'd_unlock_all'],
+      ],
+    );
     assert.deepEqual(f.lockOps[2].releases, [0]);
-    assert.deepEqual(f.exitStates.map(s => s.held), [[]]);
+    assert.deepEqual(
+      f.exitStates.map(s => s.held),
+      [[]],
+    );
   });
 
   it('follows wrappers of wrappers (and macros that call a wrapper), with the parameters substituted at each level', () => {
@@ -59,8 +71,14 @@ static void pair(struct d *p) { w2(p); spin_unlock(&p->lock); }
 static void user(struct d *s) { W(s->next); s->n = 0; w3(s); }
 `;
     const s = fileLockSummaries(src);
-    assert.deepEqual(s.byName.get('w3')!.effects.map(e => [e.api, e.args[0], e.through]), [['spin_lock', '&r->lock', ['w2', 'w1']]]);
-    assert.deepEqual(s.byName.get('W')!.effects.map(e => [e.args[0], e.through]), [['&x->lock', ['w2', 'w1']]]);
+    assert.deepEqual(
+      s.byName.get('w3')!.effects.map(e => [e.api, e.args[0], e.through]),
+      [['spin_lock', '&r->lock', ['w2', 'w1']]],
+    );
+    assert.deepEqual(
+      s.byName.get('W')!.effects.map(e => [e.args[0], e.through]),
+      [['&x->lock', ['w2', 'w1']]],
+    );
     // The underlying call is w1()'s, for the fix.
     assert.equal(src.slice(s.byName.get('w3')!.effects[0].nameStart, s.byName.get('w3')!.effects[0].nameEnd), 'spin_lock');
     // Balanced inside: no effect. Deeper than three wrappers above the lock call: not followed.
@@ -68,7 +86,13 @@ static void user(struct d *s) { W(s->next); s->n = 0; w3(s); }
     assert.equal(s.byName.has('w4'), true);
     assert.equal(s.byName.has('w5'), false);
     const f = factsFromText('t.c', src).functions.find(x => x.name === 'user')!;
-    assert.deepEqual(f.lockOps.map(o => [o.lock, o.via?.fn]), [['s->next->lock', 'W'], ['s->lock', 'w3']]);
+    assert.deepEqual(
+      f.lockOps.map(o => [o.lock, o.via?.fn]),
+      [
+        ['s->next->lock', 'W'],
+        ['s->lock', 'w3'],
+      ],
+    );
   });
 
   it('re-extracts the callers when an edit makes a function a wrapper of a wrapper', () => {
@@ -83,7 +107,10 @@ static void user(struct d *s) { w2(s); s->n = 0; }
     doc.edit(at, at + 'q->n = 1;'.length, 'w1(q);');
     assert.equal(doc.lastEdit, 'body');
     const after = doc.facts().functions.find(x => x.name === 'user')!;
-    assert.deepEqual(after.lockOps.map(o => [o.lock, o.via?.fn]), [['s->lock', 'w2']]);
+    assert.deepEqual(
+      after.lockOps.map(o => [o.lock, o.via?.fn]),
+      [['s->lock', 'w2']],
+    );
     assert.deepEqual(after.lockOps, factsFromText('t.c', doc.text).functions.find(x => x.name === 'user')!.lockOps);
   });
 
@@ -94,7 +121,10 @@ static void user(struct d *s) { w2(s); s->n = 0; }
     const at = SRC.indexOf('spin_lock(&p->lock); }');
     doc.edit(at, at + 'spin_lock(&p->lock);'.length, 'p->n = 1;');
     const after = doc.facts().functions.find(x => x.name === 'user')!;
-    assert.deepEqual(after.lockOps.map(o => o.via?.fn), ['d_unlock_all', 'd_unlock_all']);
+    assert.deepEqual(
+      after.lockOps.map(o => o.via?.fn),
+      ['d_unlock_all', 'd_unlock_all'],
+    );
     const fresh = factsFromText('t.c', doc.text).functions.find(x => x.name === 'user')!;
     assert.deepEqual(after.lockOps, fresh.lockOps);
   });

@@ -3,10 +3,19 @@ import { identArg, LineIndex, maskNonCode, normaliseLockExpr, parseExprRef, pars
 
 describe('text helpers', () => {
   it('splits arguments at top-level commas only', () => {
-    assert.deepEqual(splitArgs('(a, f(b, c), "x,y", d[1, 2])').map(a => a.text), ['a', 'f(b, c)', '"x,y"', 'd[1, 2]']);
+    assert.deepEqual(
+      splitArgs('(a, f(b, c), "x,y", d[1, 2])').map(a => a.text),
+      ['a', 'f(b, c)', '"x,y"', 'd[1, 2]'],
+    );
     assert.deepEqual(splitArgs('()'), []);
     const args = splitArgs('( &q->lock ,flags)');
-    assert.deepEqual(args.map(a => [a.text, a.start, a.end]), [['&q->lock', 2, 10], ['flags', 12, 17]]);
+    assert.deepEqual(
+      args.map(a => [a.text, a.start, a.end]),
+      [
+        ['&q->lock', 2, 10],
+        ['flags', 12, 17],
+      ],
+    );
   });
 
   it('normalises lock expressions', () => {
@@ -27,14 +36,20 @@ describe('text helpers', () => {
     const e = parseExprRef('&vgdev->ctrlq.dequeue_work')!;
     assert.equal(e.addressOf, true);
     assert.deepEqual(e.base, { kind: 'var', name: 'vgdev' });
-    assert.deepEqual(e.chain, [{ op: '->', field: 'ctrlq' }, { op: '.', field: 'dequeue_work' }]);
+    assert.deepEqual(e.chain, [
+      { op: '->', field: 'ctrlq' },
+      { op: '.', field: 'dequeue_work' },
+    ]);
     const c = parseExprRef('&vq_to_fsvq(vq)->done_work')!;
     assert.equal(c.base.kind, 'call');
     assert.deepEqual(c.chain, [{ op: '->', field: 'done_work' }]);
     const cast = parseExprRef('&((struct foo *)p)->w')!;
     assert.equal(cast.base.kind, 'cast');
     assert.equal(cast.base.kind === 'cast' && cast.base.type.name, 'foo');
-    assert.deepEqual(parseExprRef('&dev->vqs[i].work')!.chain.map(x => x.field), ['vqs[]', 'work']);
+    assert.deepEqual(
+      parseExprRef('&dev->vqs[i].work')!.chain.map(x => x.field),
+      ['vqs[]', 'work'],
+    );
     assert.equal(parseExprRef('a + b'), undefined);
   });
 

@@ -27,7 +27,11 @@ describe('VRL001 irq-unsafe-vq-drain on annotated fixtures', () => {
         if (e.attrs.callback) assert.equal(here[0].callback, e.attrs.callback, where);
       }
       const wanted = new Set(expected.filter(e => e.kind === 'ruleid').map(e => `${e.file}:${e.line}`));
-      for (const f of findings) assert.ok(wanted.has(`${f.file}:${f.span.line}`), `finding not annotated: ${path.basename(f.file)}:${f.span.line + 1} ${f.message}`);
+      for (const f of findings)
+        assert.ok(
+          wanted.has(`${f.file}:${f.span.line}`),
+          `finding not annotated: ${path.basename(f.file)}:${f.span.line + 1} ${f.message}`,
+        );
     });
   }
 
@@ -37,7 +41,10 @@ describe('VRL001 irq-unsafe-vq-drain on annotated fixtures', () => {
     const f = findings.find(x => x.handler === 'demo_dequeue_ctrl_func')!;
     assert.equal(f.rule, 'VRL001');
     assert.equal(f.lock, 'spin_lock(&dev->ctrlq.qlock)');
-    assert.deepEqual(f.related.map(r => r.role), ['callback', 'registration', 'schedule', 'binding', 'helper-call', 'drain']);
+    assert.deepEqual(
+      f.related.map(r => r.role),
+      ['callback', 'registration', 'schedule', 'binding', 'helper-call', 'drain'],
+    );
     const byRole = Object.fromEntries(f.related.map(r => [r.role, r]));
     assert.equal(path.basename(byRole.callback.file), 'demo_vq.c');
     assert.equal(path.basename(byRole.registration.file), 'demo_kms.c');
@@ -49,7 +56,10 @@ describe('VRL001 irq-unsafe-vq-drain on annotated fixtures', () => {
 
   it('says in a short first line what the code shows, then only what docs/model.md supports', async () => {
     const sim = path.join(FIXTURES, 'sim');
-    const { findings: all } = await checkPaths([path.join(sim, 'cb_lock.c'), path.join(sim, 'lock_in_helper.c'), ...fixtureDirs('vrl001')], { workers: 0 });
+    const { findings: all } = await checkPaths(
+      [path.join(sim, 'cb_lock.c'), path.join(sim, 'lock_in_helper.c'), ...fixtureDirs('vrl001')],
+      { workers: 0 },
+    );
     const findings = all.filter(f => f.rule === vrl001.meta.id);
     const by = (handler: string) => findings.find(f => f.handler === handler)!;
     for (const f of findings) {
@@ -61,14 +71,26 @@ describe('VRL001 irq-unsafe-vq-drain on annotated fixtures', () => {
       const names = f.lockFunction.length + f.lock.length + f.callback.length + (f.handler === f.lockFunction ? 0 : f.handler.length + 2);
       assert.ok(first.length - names <= 40, `${first.length}: ${first}`);
       // What can happen on the work's CPU, and that irqsave defers the interrupt rather than removing IRQ_NONE.
-      assert.match(second, /^Unless IRQs are force-threaded \(threadirqs, PREEMPT_RT\), the queue's interrupt can run on the work's CPU mid-drain and find the ring already drained, so vring_interrupt\(\) returns IRQ_NONE\./);
-      assert.match(second, /Taking the lock with irqsave defers such interrupts to the unlock\b.*; IRQ_NONE stays possible, as the ring can be empty by then\.$/);
+      assert.match(
+        second,
+        /^Unless IRQs are force-threaded \(threadirqs, PREEMPT_RT\), the queue's interrupt can run on the work's CPU mid-drain and find the ring already drained, so vring_interrupt\(\) returns IRQ_NONE\./,
+      );
+      assert.match(
+        second,
+        /Taking the lock with irqsave defers such interrupts to the unlock\b.*; IRQ_NONE stays possible, as the ring can be empty by then\.$/,
+      );
       assert.doesNotMatch(f.message, /nobody cared|disables? the line/);
       assert.equal(/deadlock/.test(second), f.callbackTakesLock, second);
     }
-    assert.match(by('demo_work').message, /demo_done\(\) takes the same lock, so such an interrupt can also deadlock against the work \(AA\)\. Taking the lock with irqsave defers such interrupts to the unlock, which removes that deadlock;/);
+    assert.match(
+      by('demo_work').message,
+      /demo_done\(\) takes the same lock, so such an interrupt can also deadlock against the work \(AA\)\. Taking the lock with irqsave defers such interrupts to the unlock, which removes that deadlock;/,
+    );
     // A lock taken in a helper: the first line names the helper and the work function it serves.
-    assert.match(by('helper_work').message, /^helper_reclaim\(\) drains under spin_lock\(&d->lock\), IRQs on; helper_done\(\) queues helper_work\(\)\n/);
+    assert.match(
+      by('helper_work').message,
+      /^helper_reclaim\(\) drains under spin_lock\(&d->lock\), IRQs on; helper_done\(\) queues helper_work\(\)\n/,
+    );
   });
 
   it('names the registration of the queue whose callback schedules the handler, when one callback serves several queues', async () => {

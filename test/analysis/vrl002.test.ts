@@ -33,7 +33,11 @@ describe('VRL002 deferred-drain-irqs-on on annotated fixtures', () => {
         if (e.attrs.shape) assert.equal(here[0].data?.shape, e.attrs.shape.replace(/-/g, ' '), where);
       }
       const wanted = new Set(all.filter(e => e.kind === 'ruleid').map(e => `${e.rule}:${e.file}:${e.line}`));
-      for (const f of findings) assert.ok(wanted.has(`${f.rule}:${f.file}:${f.span.line}`), `finding not annotated: ${path.basename(f.file)}:${f.span.line + 1} ${f.message}`);
+      for (const f of findings)
+        assert.ok(
+          wanted.has(`${f.rule}:${f.file}:${f.span.line}`),
+          `finding not annotated: ${path.basename(f.file)}:${f.span.line + 1} ${f.message}`,
+        );
     });
   }
 
@@ -42,8 +46,12 @@ describe('VRL002 deferred-drain-irqs-on on annotated fixtures', () => {
     const mine = findings.filter(f => f.rule === 'VRL002');
     assert.ok(mine.length >= 8, `${mine.length}`);
     const words: Record<string, RegExp> = {
-      'mutex': /drains under mutex_lock/, 'no lock': /drains with no lock/, 'trylock': /drains after mutex_trylock\(\)/,
-      'NAPI poll': /^NAPI poll /, 'tasklet': /^tasklet /, 'waiter': /^waiter \w+\(\) drains (?:in|after) its wait(?:_event\w*\(\))?,/,
+      mutex: /drains under mutex_lock/,
+      'no lock': /drains with no lock/,
+      trylock: /drains after mutex_trylock\(\)/,
+      'NAPI poll': /^NAPI poll /,
+      tasklet: /^tasklet /,
+      waiter: /^waiter \w+\(\) drains (?:in|after) its wait(?:_event\w*\(\))?,/,
     };
     for (const f of mine) {
       const [first, second, ...rest] = f.message.split('\n');
@@ -64,10 +72,13 @@ describe('VRL002 deferred-drain-irqs-on on annotated fixtures', () => {
     assert.ok(rx.related.some(r => r.role === 'lock' && r.message.startsWith('mutex_lock(&w->rx_lock)')));
     const send = mine.find(f => f.handler === 'demo_send')!;
     assert.match(send.message, /^waiter demo_send\(\) drains in its wait_event\(\)/);
-    assert.match(send.related.find(r => r.role === 'wait')!.message, /wait_event\(d->acked, virtqueue_get_buf\(vq, &len\)\): demo_send\(\) waits on the wait queue demo_ack\(\) wakes/);
+    assert.match(
+      send.related.find(r => r.role === 'wait')!.message,
+      /wait_event\(d->acked, virtqueue_get_buf\(vq, &len\)\): demo_send\(\) waits on the wait queue demo_ack\(\) wakes/,
+    );
   });
 
-  it('says a compliant device is quiet during the drain only where the callback suppresses the queue\'s interrupts', async () => {
+  it("says a compliant device is quiet during the drain only where the callback suppresses the queue's interrupts", async () => {
     const { findings } = await checkPaths([VRL002], { workers: 0 });
     const mine = findings.filter(f => f.rule === 'VRL002');
     // demo_rx_done() only queues the work (as vsock's virtio_vsock_rx_done()): interrupts stay enabled.
@@ -79,7 +90,10 @@ describe('VRL002 deferred-drain-irqs-on on annotated fixtures', () => {
     assert.doesNotMatch(rx.message, /decided on before/);
     // demo_recv_done() calls virtqueue_napi_schedule(), which calls virtqueue_disable_cb() (as virtio_net's).
     const poll = mine.find(f => f.data?.shape === 'NAPI poll' && f.callback === 'demo_recv_done')!;
-    assert.match(poll.message, /demo_recv_done\(\) suppresses the queue's interrupts \(virtqueue_disable_cb\(\)\), but a compliant device can still send an MSI it decided on before that/);
+    assert.match(
+      poll.message,
+      /demo_recv_done\(\) suppresses the queue's interrupts \(virtqueue_disable_cb\(\)\), but a compliant device can still send an MSI it decided on before that/,
+    );
     const send = mine.find(f => f.handler === 'demo_send')!;
     assert.match(send.message, /does not suppress the queue's interrupts/);
     // Simulate compares devices only for NAPI, and refuses waiters and tasklets.
@@ -135,9 +149,15 @@ describe('VRL002 simulate', () => {
     const text = (await runCli(['simulate', 'demo_work.c:32', '--buffers', '3'], path.join(VRL002, 'work-shapes'))).stdout;
     assert.match(text, /The irqsave fix does not apply: the drain holds a mutex/);
     assert.doesNotMatch(text, /Verdicts by device/);
-    const none = simulationModel(findings.find(x => x.rule === 'VRL002' && x.handler === 'demo_tx_work')!, project.index)!;
+    const none = simulationModel(
+      findings.find(x => x.rule === 'VRL002' && x.handler === 'demo_tx_work')!,
+      project.index,
+    )!;
     assert.equal(none.lock, 'none');
-    const tryl = simulationModel(findings.find(x => x.rule === 'VRL002' && x.handler === 'demo_st_work')!, project.index)!;
+    const tryl = simulationModel(
+      findings.find(x => x.rule === 'VRL002' && x.handler === 'demo_st_work')!,
+      project.index,
+    )!;
     assert.equal(tryl.lock, 'none');
   });
 
@@ -150,7 +170,12 @@ describe('VRL002 simulate', () => {
     assert.equal(f.data?.callbackSuppresses, true);
     assert.ok(!m.notes.some(n => /does not, so this code can take more interrupts/.test(n)), m.notes.join('; '));
     const loud = simulationModel({ ...f, data: { ...f.data, callbackSuppresses: false } }, project.index)!;
-    assert.ok(loud.notes.some(n => n.includes("demo_recv_done() does not, so this code can take more interrupts during the poll than the model shows")), loud.notes.join('; '));
+    assert.ok(
+      loud.notes.some(n =>
+        n.includes('demo_recv_done() does not, so this code can take more interrupts during the poll than the model shows'),
+      ),
+      loud.notes.join('; '),
+    );
     const sim = simulateCode(m, { buffers: 3 });
     assert.equal(sim.config.napi, true);
     assert.equal(sim.config.stale, 'prompt');
@@ -167,9 +192,13 @@ describe('VRL002 simulate', () => {
     assert.match(text, /Note: the drain runs in a NAPI poll .*threaded NAPI .* is not modelled/);
     // B on the poll's CPU is an assumption about interrupts that are not force-threaded.
     assert.ok(prompt.B.violated);
-    assert.match(text, /With threadirqs on a kernel without PREEMPT_RT, vring_interrupt\(\) runs in a thread that cannot preempt the poll .* so B is not reachable there/);
+    assert.match(
+      text,
+      /With threadirqs on a kernel without PREEMPT_RT, vring_interrupt\(\) runs in a thread that cannot preempt the poll .* so B is not reachable there/,
+    );
     const needCached = ids(cached).filter(id => !prompt[id].violated);
-    for (const id of ids(prompt)) assert.ok(summary.includes(`With a compliant device (--device prompt) these are reachable:`) && summary.includes(`${id} (`), id);
+    for (const id of ids(prompt))
+      assert.ok(summary.includes(`With a compliant device (--device prompt) these are reachable:`) && summary.includes(`${id} (`), id);
     if (needCached.length) assert.match(summary, new RegExp(`So ${needCached[0]} \\(`));
     // The other way round: the caching device as written, the compliant one as the contrast.
     const sim2 = simulateCode(m, { buffers: 3, device: 'cached' });
@@ -178,7 +207,10 @@ describe('VRL002 simulate', () => {
   });
 
   it('says "not modelled yet" in one line for a waiter and a tasklet', async () => {
-    for (const [dir, at, what] of [['waiter', 'demo_wait.c:27', 'a task woken by the callback'], ['tasklet', 'demo_tl.c:16', 'a tasklet']]) {
+    for (const [dir, at, what] of [
+      ['waiter', 'demo_wait.c:27', 'a task woken by the callback'],
+      ['tasklet', 'demo_tl.c:16', 'a tasklet'],
+    ]) {
       const r = await runCli(['simulate', at], path.join(VRL002, dir));
       assert.equal(r.code, 2);
       assert.equal(r.stderr.split('\n').filter(Boolean).length, 1, r.stderr);

@@ -19,20 +19,32 @@ describe('workspace index', () => {
   it('links facts across files and re-links after one file changes', () => {
     const p = new Project();
     for (const f of ['demo_drv.h', 'demo_kms.c', 'demo_vq.c']) load(p, path.join(GPU, f));
-    assert.deepEqual(p.findings().map(f => f.handler), ['demo_dequeue_ctrl_func', 'demo_dequeue_cursor_func']);
+    assert.deepEqual(
+      p.findings().map(f => f.handler),
+      ['demo_dequeue_ctrl_func', 'demo_dequeue_cursor_func'],
+    );
 
     // Bind the cursor queue's work to nothing: its finding goes, the control one stays.
     const kms = path.join(GPU, 'demo_kms.c');
     load(p, kms, fs.readFileSync(kms, 'utf8').replace('demo_init_vq(&dev->cursorq, demo_dequeue_cursor_func);', ''));
-    assert.deepEqual(p.findings().map(f => f.handler), ['demo_dequeue_ctrl_func']);
+    assert.deepEqual(
+      p.findings().map(f => f.handler),
+      ['demo_dequeue_ctrl_func'],
+    );
 
     // Fix the control handler in its own file: no findings left.
     const vq = path.join(GPU, 'demo_vq.c');
     const fixed = fs.readFileSync(vq, 'utf8').replace('spin_lock(&dev->ctrlq.qlock);', 'spin_lock_irq(&dev->ctrlq.qlock);');
     load(p, vq, fixed);
-    assert.deepEqual(p.findings().filter(f => f.rule === 'VRL001'), []);
+    assert.deepEqual(
+      p.findings().filter(f => f.rule === 'VRL001'),
+      [],
+    );
     // Only the lock was changed: its spin_unlock() now leaves hard IRQs off (VRL003).
-    assert.deepEqual(p.findings().map(f => `${f.rule} ${f.unlock?.text}`), ['VRL003 spin_unlock(&dev->ctrlq.qlock)']);
+    assert.deepEqual(
+      p.findings().map(f => `${f.rule} ${f.unlock?.text}`),
+      ['VRL003 spin_unlock(&dev->ctrlq.qlock)'],
+    );
 
     // Removing the file that binds the work items unlinks everything.
     load(p, vq);
@@ -45,7 +57,8 @@ describe('workspace index', () => {
     load(p, path.join(GPU, 'demo_kms.c'));
     const wanted = p.index.unresolvedNames();
     const names = [...(wanted.get(path.join(GPU, 'demo_kms.c')) ?? [])];
-    for (const n of ['demo_ctrl_ack', 'demo_cursor_ack', 'demo_dequeue_ctrl_func', 'demo_dequeue_cursor_func']) assert.ok(names.includes(n), n);
+    for (const n of ['demo_ctrl_ack', 'demo_cursor_ack', 'demo_dequeue_ctrl_func', 'demo_dequeue_cursor_func'])
+      assert.ok(names.includes(n), n);
   });
 
   it('pulls in a neighbouring file that defines a wanted name, and only such a file', async () => {
@@ -55,8 +68,12 @@ describe('workspace index', () => {
     await p.expand({
       listDirs: async dirs => new Map(dirs.map(dir => [dir, fs.readdirSync(dir).map(n => path.join(dir, n))])),
       parseMatching: async cands => {
-        const facts = cands.filter(c => c.names.some(n => mentions(fs.readFileSync(c.file), n)))
-          .map(c => { parsed.push(path.basename(c.file)); return factsFromText(c.file, fs.readFileSync(c.file, 'utf8')); });
+        const facts = cands
+          .filter(c => c.names.some(n => mentions(fs.readFileSync(c.file), n)))
+          .map(c => {
+            parsed.push(path.basename(c.file));
+            return factsFromText(c.file, fs.readFileSync(c.file, 'utf8'));
+          });
         return { facts, warnings: [] };
       },
     });
@@ -71,19 +88,39 @@ describe('workspace index', () => {
     // Per file, the wrappers of the header and of demo_util.c are not seen: the locks they take
     // are missed, and the lock the header's unlock wrapper drops still counts as held.
     const vrl001 = (x: Project) => x.findings().filter(f => f.rule === 'VRL001');
-    assert.deepEqual(vrl001(p).map(f => f.handler), ['demo_dropped_handler']);
+    assert.deepEqual(
+      vrl001(p).map(f => f.handler),
+      ['demo_dropped_handler'],
+    );
     const jobs: string[][] = [];
     const host = {
       listDirs: async () => new Map<string, string[]>(),
       parseMatching: async () => ({ facts: [], warnings: [] }),
       reextract: async (list: { file: string; extra: DriverWrappers }[]) => {
-        jobs.push(list.map(j => `${path.basename(j.file)}: ${j.extra.map(e => `${e.w.name}@${path.basename(e.file)}`).sort().join(' ')}`));
+        jobs.push(
+          list.map(
+            j =>
+              `${path.basename(j.file)}: ${j.extra
+                .map(e => `${e.w.name}@${path.basename(e.file)}`)
+                .sort()
+                .join(' ')}`,
+          ),
+        );
         return { facts: list.map(j => factsFromText(j.file, fs.readFileSync(j.file, 'utf8'), false, j.extra)), warnings: [] };
       },
     };
     assert.deepEqual(await p.linkWrappers(host), []);
-    assert.deepEqual(jobs, [['demo_main.c: DEMO_DRV_LOCK@demo_drv.h DEMO_DRV_UNLOCK@demo_drv.h demo_drv_lock@demo_drv.h demo_drv_unlock@demo_drv.h demo_util_lock@demo_util.c demo_util_unlock@demo_util.c']]);
-    assert.deepEqual(vrl001(p).map(f => f.handler).sort(), ['demo_hdr_handler', 'demo_macro_handler', 'demo_nested_handler', 'demo_util_handler']);
+    assert.deepEqual(jobs, [
+      [
+        'demo_main.c: DEMO_DRV_LOCK@demo_drv.h DEMO_DRV_UNLOCK@demo_drv.h demo_drv_lock@demo_drv.h demo_drv_unlock@demo_drv.h demo_util_lock@demo_util.c demo_util_unlock@demo_util.c',
+      ],
+    ]);
+    assert.deepEqual(
+      vrl001(p)
+        .map(f => f.handler)
+        .sort(),
+      ['demo_hdr_handler', 'demo_macro_handler', 'demo_nested_handler', 'demo_util_handler'],
+    );
     // Linked already: nothing to do again.
     await p.linkWrappers(host);
     assert.equal(jobs.length, 1);

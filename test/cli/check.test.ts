@@ -23,7 +23,10 @@ describe('virtio-race-lint check', () => {
     const r = await runCli(['check', '--related', 'demo_vq.c', 'demo_kms.c', 'demo_drv.h'], GPU);
     assert.equal(r.code, 1);
     // The message's explanation follows the warning as a note at the same place.
-    assert.match(r.stdout, /^demo_vq\.c:36:2: warning: demo_dequeue_ctrl_func\(\) drains under .* \[VRL001\]\ndemo_vq\.c:36:2: note: Unless IRQs are force-threaded .*IRQ_NONE stays possible, as the ring can be empty by then\.\n/);
+    assert.match(
+      r.stdout,
+      /^demo_vq\.c:36:2: warning: demo_dequeue_ctrl_func\(\) drains under .* \[VRL001\]\ndemo_vq\.c:36:2: note: Unless IRQs are force-threaded .*IRQ_NONE stays possible, as the ring can be empty by then\.\n/,
+    );
     assert.match(r.stdout, /^demo_kms\.c:\d+:\d+: note: registered as a virtqueue callback/m);
     assert.match(r.stdout, /^demo_vq\.c:\d+:\d+: note: reclaim_bufs|^demo_vq\.c:\d+:\d+: note: virtqueue_get_buf\(\) drains/m);
   });
@@ -35,8 +38,10 @@ describe('virtio-race-lint check', () => {
     assert.deepEqual(Object.keys(out), ['findings']);
     const f = out.findings[0];
     for (const k of ['rule', 'file', 'line', 'column', 'handler', 'callback', 'lock', 'message']) assert.ok(k in f, k);
-    assert.deepEqual([f.rule, f.file, f.line, f.column, f.handler, f.callback, f.lock],
-      ['VRL001', 'demo_vq.c', 36, 2, 'demo_dequeue_ctrl_func', 'demo_ctrl_ack', 'spin_lock(&dev->ctrlq.qlock)']);
+    assert.deepEqual(
+      [f.rule, f.file, f.line, f.column, f.handler, f.callback, f.lock],
+      ['VRL001', 'demo_vq.c', 36, 2, 'demo_dequeue_ctrl_func', 'demo_ctrl_ack', 'spin_lock(&dev->ctrlq.qlock)'],
+    );
   });
 
   it('emits SARIF 2.1.0 with the fields GitHub code scanning requires', async () => {
@@ -84,7 +89,8 @@ describe('virtio-race-lint check', () => {
       const r = await runCli([cmd, '.', 'no/such/file.c'], GPU);
       assert.deepEqual([r.code, r.stdout, r.stderr], [2, '', 'virtio-race-lint: no/such/file.c: No such file or directory\n'], cmd);
     }
-    for (const cmd of ['fix', 'patch']) assert.deepEqual(await runCli([cmd], GPU), { code: 2, stdout: '', stderr: 'virtio-race-lint: no PATH given\n' });
+    for (const cmd of ['fix', 'patch'])
+      assert.deepEqual(await runCli([cmd], GPU), { code: 2, stdout: '', stderr: 'virtio-race-lint: no PATH given\n' });
   });
 
   it('exits 2 for an unreadable file', async function () {
@@ -128,12 +134,17 @@ describe('virtio-race-lint check', () => {
   it('finds the same with the ripgrep prefilter as with the built-in one', async function () {
     if (!ripgrep()) this.skip(); // rg is not installed here
     const dir = path.join(FIXTURES, 'vrl001');
-    const [rg, builtin] = await Promise.all(['ripgrep', 'builtin'].map(p => runCli(['check', '--format', 'json', '--rule', 'VRL002=off', '--prefilter', p, '.'], dir)));
+    const [rg, builtin] = await Promise.all(
+      ['ripgrep', 'builtin'].map(p => runCli(['check', '--format', 'json', '--rule', 'VRL002=off', '--prefilter', p, '.'], dir)),
+    );
     assert.equal(rg.code, 1);
     const findings = JSON.parse(rg.stdout).findings;
     // Every `// ruleid: VRL001` annotation of the fixtures, and nothing else.
-    const wanted = fixtureDirs('vrl001').flatMap(d => expectationsIn(d)).filter(e => e.kind === 'ruleid')
-      .map(e => `${path.relative(dir, e.file)}:${e.line + 1}`).sort();
+    const wanted = fixtureDirs('vrl001')
+      .flatMap(d => expectationsIn(d))
+      .filter(e => e.kind === 'ruleid')
+      .map(e => `${path.relative(dir, e.file)}:${e.line + 1}`)
+      .sort();
     assert.deepEqual(findings.map((f: { file: string; line: number }) => `${f.file}:${f.line}`).sort(), wanted);
     assert.deepEqual(findings, JSON.parse(builtin.stdout).findings);
     assert.equal(rg.stderr, builtin.stderr);
@@ -145,7 +156,10 @@ describe('virtio-race-lint check', () => {
     const run = (args: string[]) => spawnSync(process.execPath, [cli, 'check', ...args, '.'], { cwd: GPU, env, encoding: 'utf8' });
     const required = run(['--prefilter', 'ripgrep']);
     assert.equal(required.status, 2);
-    assert.equal(required.stderr, 'virtio-race-lint: --prefilter ripgrep: ripgrep (rg) is not installed (install it, or use --prefilter builtin)\n');
+    assert.equal(
+      required.stderr,
+      'virtio-race-lint: --prefilter ripgrep: ripgrep (rg) is not installed (install it, or use --prefilter builtin)\n',
+    );
     const auto = run([]);
     assert.equal(auto.status, 1);
     assert.equal(auto.stdout.trimEnd().split('\n').length, 2);

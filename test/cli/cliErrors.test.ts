@@ -45,13 +45,20 @@ describe('CLI errors and outputs', function () {
       const dir = race();
       const r = await runCli(['patch', '--signoff', 'A <a@example.org>', `--date=${bad}`, 'race.c'], dir);
       assert.equal(r.code, 2, r.stdout);
-      assert.match(r.stderr, /^virtio-race-lint: --date: cannot read '.*' as a date \(seconds since 1970, or a date such as 2026-01-02T03:04:05Z or Fri, 2 Jan 2026 03:04:05 \+0000\)\n$/);
+      assert.match(
+        r.stderr,
+        /^virtio-race-lint: --date: cannot read '.*' as a date \(seconds since 1970, or a date such as 2026-01-02T03:04:05Z or Fri, 2 Jan 2026 03:04:05 \+0000\)\n$/,
+      );
     });
   }
 
   it('--date takes epoch seconds and ISO dates', async () => {
     const dir = race();
-    for (const [d, line] of [['0', 'Date: Thu, 1 Jan 1970 00:00:00 +0000'], ['2026-01-02T03:04:05Z', 'Date: Fri, 2 Jan 2026 03:04:05 +0000'], ['Fri, 2 Jan 2026 03:04:05 +0000', 'Date: Fri, 2 Jan 2026 03:04:05 +0000']]) {
+    for (const [d, line] of [
+      ['0', 'Date: Thu, 1 Jan 1970 00:00:00 +0000'],
+      ['2026-01-02T03:04:05Z', 'Date: Fri, 2 Jan 2026 03:04:05 +0000'],
+      ['Fri, 2 Jan 2026 03:04:05 +0000', 'Date: Fri, 2 Jan 2026 03:04:05 +0000'],
+    ]) {
       const r = await runCli(['patch', '--signoff', 'A <a@example.org>', '--date', d, 'race.c'], dir);
       assert.equal(r.code, 0, r.stderr);
       assert.ok(r.stdout.includes(`\n${line}\n`), r.stdout.slice(0, 300));
@@ -70,7 +77,10 @@ describe('CLI errors and outputs', function () {
     if (process.platform === 'win32' || !fs.existsSync(CLI)) this.skip();
     const dir = race();
     // `true` exits at once, long before the CLI has analysed the file and writes the mail.
-    const r = spawnSync('sh', ['-c', `'${process.execPath}' '${CLI}' patch --signoff 'A <a@example.org>' race.c 2>err.txt | true`], { cwd: dir, encoding: 'utf8' });
+    const r = spawnSync('sh', ['-c', `'${process.execPath}' '${CLI}' patch --signoff 'A <a@example.org>' race.c 2>err.txt | true`], {
+      cwd: dir,
+      encoding: 'utf8',
+    });
     assert.equal(r.status, 0);
     const err = fs.readFileSync(path.join(dir, 'err.txt'), 'utf8');
     assert.doesNotMatch(err, /\n\s+at |Error:/, err);
@@ -88,11 +98,18 @@ describe('CLI errors and outputs', function () {
     fs.mkdirSync(path.join(dir, 'locked'), { mode: 0o000 });
     fs.chmodSync(path.join(dir, 'locked'), 0o000);
     for (const prefilter of ['builtin', 'ripgrep']) {
-      const r: { status: number | null; stdout: string; stderr: string } = spawnSync(setpriv as string, ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, CLI, 'check', '--prefilter', prefilter, '.'],
-        { cwd: dir, encoding: 'utf8', env: { ...process.env, HOME: '/nonexistent' } });
+      const r: { status: number | null; stdout: string; stderr: string } = spawnSync(
+        setpriv as string,
+        ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, CLI, 'check', '--prefilter', prefilter, '.'],
+        { cwd: dir, encoding: 'utf8', env: { ...process.env, HOME: '/nonexistent' } },
+      );
       if (prefilter === 'ripgrep' && /ripgrep \(rg\) is not installed/.test(r.stderr)) continue;
       assert.equal(r.status, 2, `${prefilter}: ${r.stderr}`);
-      assert.match(r.stdout, /^race\.c:\d+:\d+: warning: .*\[VRL001\]$/m, `the readable file is still checked (${prefilter}): ${r.stdout} ${r.stderr}`);
+      assert.match(
+        r.stdout,
+        /^race\.c:\d+:\d+: warning: .*\[VRL001\]$/m,
+        `the readable file is still checked (${prefilter}): ${r.stdout} ${r.stderr}`,
+      );
       if (prefilter === 'builtin') {
         assert.match(r.stderr, /^virtio-race-lint: secret\.c: Permission denied$/m);
         assert.match(r.stderr, /^virtio-race-lint: locked: Permission denied$/m);

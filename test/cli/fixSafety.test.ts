@@ -15,7 +15,16 @@ const AFTER = fs.readFileSync(path.join(FIXTURES, 'fix/basic/after.c'), 'utf8');
 async function runWith(args: string[], cwd: string, hooks: { afterAnalyse?(): void; beforeRename?(file: string): void }) {
   let stdout = '';
   let stderr = '';
-  const code = await main(args, { out: s => { stdout += s; }, err: s => { stderr += s; }, cwd, hooks });
+  const code = await main(args, {
+    out: s => {
+      stdout += s;
+    },
+    err: s => {
+      stderr += s;
+    },
+    cwd,
+    hooks,
+  });
   return { code, stdout, stderr };
 }
 
@@ -51,7 +60,10 @@ describe('fix keeps the source safe', function () {
     const theirs = BEFORE.replace('demo_done_work(', 'demo_done_work2(');
     const r = await runWith(['fix', 'drv.c'], dir, { beforeRename: () => fs.writeFileSync(file, theirs) });
     assert.equal(r.code, 2);
-    assert.match(r.stderr, /^virtio-race-lint: drv\.c: not fixed: the file changed on disk since it was read; not written \(run fix again\)$/m);
+    assert.match(
+      r.stderr,
+      /^virtio-race-lint: drv\.c: not fixed: the file changed on disk since it was read; not written \(run fix again\)$/m,
+    );
     assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
     assert.equal(fs.readFileSync(file, 'utf8'), theirs);
     assert.deepEqual(fs.readdirSync(dir), ['drv.c'], 'no temporary file left behind');
@@ -77,7 +89,10 @@ describe('fix keeps the source safe', function () {
     fs.writeFileSync(path.join(dir, 'a.c'), BEFORE);
     fs.writeFileSync(path.join(dir, 'b.c'), BEFORE.replace(/demo_/g, 'other_'));
     const r = await runWith(['fix', 'a.c', 'b.c'], dir, {
-      afterAnalyse: () => { fs.rmSync(path.join(dir, 'a.c')); fs.mkdirSync(path.join(dir, 'a.c')); },
+      afterAnalyse: () => {
+        fs.rmSync(path.join(dir, 'a.c'));
+        fs.mkdirSync(path.join(dir, 'a.c'));
+      },
     });
     assert.equal(r.code, 2, r.stderr);
     assert.match(r.stderr, /^virtio-race-lint: a\.c: cannot be fixed: not a regular file$/m);
@@ -85,7 +100,10 @@ describe('fix keeps the source safe', function () {
     assert.equal(fs.readFileSync(path.join(dir, 'b.c'), 'utf8'), AFTER.replace(/demo_/g, 'other_'));
   });
 
-  for (const [name, eol] of [['CRLF', '\r\n'], ['CR-only', '\r']] as const) {
+  for (const [name, eol] of [
+    ['CRLF', '\r\n'],
+    ['CR-only', '\r'],
+  ] as const) {
     it(`keeps ${name} line endings, the inserted declaration included`, async () => {
       const { dir, file } = oneFile('drv.c', BEFORE.replace(/\n/g, eol));
       const r = await runCli(['fix', 'drv.c'], dir);
@@ -113,7 +131,10 @@ describe('fix keeps the source safe', function () {
   });
 
   it('declares flags outside a trailing multi-line comment of the last declaration', async () => {
-    const src = BEFORE.replace('\tLIST_HEAD(reqs);\n', '\tLIST_HEAD(reqs); /* requests taken off the queue,\n\t\t\t  handed to the dispatcher */\n');
+    const src = BEFORE.replace(
+      '\tLIST_HEAD(reqs);\n',
+      '\tLIST_HEAD(reqs); /* requests taken off the queue,\n\t\t\t  handed to the dispatcher */\n',
+    );
     const { dir, file } = oneFile('drv.c', src);
     const r = await runCli(['fix', 'drv.c'], dir);
     assert.equal(r.code, 0, r.stderr);
@@ -122,9 +143,11 @@ describe('fix keeps the source safe', function () {
     assert.equal((await runCli(['check', 'drv.c'], dir)).code, 0);
   });
 
-  it('declares flags before its first use when a statement shares the last declaration\'s line', async () => {
-    const src = BEFORE.replace('\tLIST_HEAD(reqs);\n\n\t/* Collect completed requests off the virtqueue */\n\tspin_lock(&fsvq->lock);',
-      '\tLIST_HEAD(reqs); spin_lock(&fsvq->lock);');
+  it("declares flags before its first use when a statement shares the last declaration's line", async () => {
+    const src = BEFORE.replace(
+      '\tLIST_HEAD(reqs);\n\n\t/* Collect completed requests off the virtqueue */\n\tspin_lock(&fsvq->lock);',
+      '\tLIST_HEAD(reqs); spin_lock(&fsvq->lock);',
+    );
     assert.notEqual(src, BEFORE);
     const { dir, file } = oneFile('drv.c', src);
     const r = await runCli(['fix', 'drv.c'], dir);

@@ -29,7 +29,10 @@ describe('CLI help from the option specs', () => {
       assert.ok(documented.length >= 1, c.name);
       const spec = parserSpec(c.name);
       for (const name of new Set(documented.filter(n => n !== 'help'))) {
-        assert.ok(spec.values.includes(name) || spec.flags.includes(name), `${c.name} --help documents --${name}, which it does not accept`);
+        assert.ok(
+          spec.values.includes(name) || spec.flags.includes(name),
+          `${c.name} --help documents --${name}, which it does not accept`,
+        );
       }
     }
     const r = await runCli(['simulate', '--no-such-option', 'x.c'], process.cwd());
@@ -40,7 +43,10 @@ describe('CLI help from the option specs', () => {
   it('describes --device as the model does: lax notifies although suppressed (docs/model.md)', async () => {
     const text = (await runCli(['simulate', '--help'], process.cwd())).stdout.replace(/\n\s+/g, ' ');
     assert.doesNotMatch(text, /lax honours?/);
-    assert.match(text, /--device prompt\|lax\|cached +the device: prompt honours the suppression state, lax notifies even when suppressed \(both compliant\), cached decides on a stale copy of it \(not compliant\)/);
+    assert.match(
+      text,
+      /--device prompt\|lax\|cached +the device: prompt honours the suppression state, lax notifies even when suppressed \(both compliant\), cached decides on a stale copy of it \(not compliant\)/,
+    );
   });
 
   it('keeps every line of the help within 100 columns', () => {

@@ -14,7 +14,10 @@ describe('virtio-race-lint check: VRL003', () => {
     assert.equal(r.stderr, '');
     const lines = r.stdout.trimEnd().split('\n');
     assert.equal(lines.length, 17);
-    assert.equal(lines[0], 'pairings.c:18:2: warning: demo_irqsave_plain() takes spin_lock_irqsave() but releases it with spin_unlock(): hard IRQs stay off [VRL003]');
+    assert.equal(
+      lines[0],
+      'pairings.c:18:2: warning: demo_irqsave_plain() takes spin_lock_irqsave() but releases it with spin_unlock(): hard IRQs stay off [VRL003]',
+    );
     for (const l of lines) assert.match(l, /^pairings\.c:\d+:\d+: warning: \w+\(\) takes .* but releases it with \w+\(\): .* \[VRL003\]$/);
   });
 
@@ -30,11 +33,16 @@ describe('virtio-race-lint check: VRL003', () => {
     const out = JSON.parse(r.stdout);
     const f = out.findings[0];
     for (const k of ['rule', 'file', 'line', 'column', 'handler', 'callback', 'lock', 'message']) assert.ok(k in f, k);
-    assert.deepEqual([f.rule, f.file, f.line, f.column, f.handler, f.callback, f.lock],
-      ['VRL003', 'pairings.c', 18, 2, 'demo_irqsave_plain', '', 'spin_lock_irqsave(&d->lock, flags)']);
+    assert.deepEqual(
+      [f.rule, f.file, f.line, f.column, f.handler, f.callback, f.lock],
+      ['VRL003', 'pairings.c', 18, 2, 'demo_irqsave_plain', '', 'spin_lock_irqsave(&d->lock, flags)'],
+    );
     assert.deepEqual(f.unlock, { line: 18, column: 2, text: 'spin_unlock(&d->lock)', api: 'spin_unlock' });
     assert.equal('drain' in f, false);
-    assert.deepEqual(f.related.map((x: { role: string; line: number }) => [x.role, x.line]), [['lock', 15]]);
+    assert.deepEqual(
+      f.related.map((x: { role: string; line: number }) => [x.role, x.line]),
+      [['lock', 15]],
+    );
   });
 
   it('emits VRL003 in SARIF with its rule in the driver and a fingerprint per unlock', async () => {
@@ -42,12 +50,21 @@ describe('virtio-race-lint check: VRL003', () => {
     assert.equal(r.code, 1);
     const run = JSON.parse(r.stdout).runs[0];
     const rules = run.tool.driver.rules as { id: string; name: string; helpUri: string; defaultConfiguration: { level: string } }[];
-    assert.deepEqual(rules.map(x => x.id), ['VRL001', 'VRL002', 'VRL003']);
+    assert.deepEqual(
+      rules.map(x => x.id),
+      ['VRL001', 'VRL002', 'VRL003'],
+    );
     const i = rules.findIndex(x => x.id === 'VRL003');
     assert.equal(rules[i].name, 'irq-flags-mismatch');
     assert.equal(rules[i].defaultConfiguration.level, 'warning');
     assert.match(rules[i].helpUri, /README\.md#vrl003-irq-flags-mismatch$/);
-    const results = run.results as { ruleId: string; ruleIndex: number; level: string; partialFingerprints: Record<string, string>; properties: { unlock?: string } }[];
+    const results = run.results as {
+      ruleId: string;
+      ruleIndex: number;
+      level: string;
+      partialFingerprints: Record<string, string>;
+      properties: { unlock?: string };
+    }[];
     assert.equal(results.length, 17);
     for (const x of results) {
       assert.equal(x.ruleId, 'VRL003');

@@ -2,7 +2,16 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { checkPaths } from '../../src/analysis/checkPaths';
-import { chartY, escapeHtml, FLOOR, renderSimulationHtml, sanitizeOptions, splitSummary, STYLE, THRESHOLD } from '../../src/client/simulationHtml';
+import {
+  chartY,
+  escapeHtml,
+  FLOOR,
+  renderSimulationHtml,
+  sanitizeOptions,
+  splitSummary,
+  STYLE,
+  THRESHOLD,
+} from '../../src/client/simulationHtml';
 import { modelFromFinding, simulateCode, type SimulateOptions } from '../../src/sim/fromCode';
 import { simulationView } from '../../src/api/simulationView';
 import { PROPERTY_IDS, type SimulationResult } from '../../src/shared/simulation';
@@ -14,7 +23,10 @@ async function result(o: SimulateOptions = {}): Promise<SimulationResult> {
   if (!cache.has(key)) {
     const dir = path.join(FIXTURES, 'vrl001', 'gpu-helper-binding');
     const { findings, project } = await checkPaths([dir], { workers: 0 });
-    cache.set(key, simulationView(simulateCode(modelFromFinding(findings[0], project.index)!, { buffers: 4, timed: true, completions: 3000, ...o })));
+    cache.set(
+      key,
+      simulationView(simulateCode(modelFromFinding(findings[0], project.index)!, { buffers: 4, timed: true, completions: 3000, ...o })),
+    );
   }
   return cache.get(key)!;
 }
@@ -24,8 +36,17 @@ const render = (r: SimulationResult) => renderSimulationHtml(r, { nonce: 'N0NCE'
 /** What a user can read: the body without the script, tags, or attribute values. */
 function visibleText(html: string): string {
   const body = html.slice(html.indexOf('<body'), html.indexOf('<script'));
-  return body.replace(/<title>[^<]*<\/title>/g, ' ').replace(/<\/?(a|span|strong|code)\b[^>]*>/g, '').replace(/<[^>]*>/g, ' ')
-    .replace(/&middot;/g, '·').replace(/&#39;/g, '\'').replace(/&quot;/g, '"').replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&').replace(/\s+/g, ' ');
+  return body
+    .replace(/<title>[^<]*<\/title>/g, ' ')
+    .replace(/<\/?(a|span|strong|code)\b[^>]*>/g, '')
+    .replace(/<[^>]*>/g, ' ')
+    .replace(/&middot;/g, '·')
+    .replace(/&#39;/g, "'")
+    .replace(/&quot;/g, '"')
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
+    .replace(/&amp;/g, '&')
+    .replace(/\s+/g, ' ');
 }
 
 function rowOf(html: string, id: string): string {
@@ -35,7 +56,8 @@ function rowOf(html: string, id: string): string {
 /** WCAG 2.x contrast ratio of two #rrggbb colours. */
 function contrast(a: string, b: string): number {
   const lum = (hex: string) => {
-    const [r, g, bl] = [1, 3, 5].map(i => parseInt(hex.slice(i, i + 2), 16) / 255)
+    const [r, g, bl] = [1, 3, 5]
+      .map(i => parseInt(hex.slice(i, i + 2), 16) / 255)
       .map(c => (c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4));
     return 0.2126 * r + 0.7152 * g + 0.0722 * bl;
   };
@@ -45,7 +67,11 @@ function contrast(a: string, b: string): number {
 
 /** VS Code's slug for a markdown heading (lower case, punctuation dropped, spaces to hyphens). */
 function slug(heading: string): string {
-  return heading.trim().toLowerCase().replace(/[\][!'"#$%&()*+,./:;<=>?@\\^{|}~`]/g, '').replace(/\s+/g, '-');
+  return heading
+    .trim()
+    .toLowerCase()
+    .replace(/[\][!'"#$%&()*+,./:;<=>?@\\^{|}~`]/g, '')
+    .replace(/\s+/g, '-');
 }
 
 describe('simulation view HTML', () => {
@@ -57,7 +83,10 @@ describe('simulation view HTML', () => {
     assert.doesNotMatch(csp, /https?:|unsafe-inline|unsafe-eval/);
     const scripts = [...html.matchAll(/<script([^>]*)>/g)].map(m => m[1]);
     assert.deepEqual(scripts, [' nonce="N0NCE"']);
-    assert.deepEqual([...html.matchAll(/<style([^>]*)>/g)].map(m => m[1]), [' nonce="N0NCE"']);
+    assert.deepEqual(
+      [...html.matchAll(/<style([^>]*)>/g)].map(m => m[1]),
+      [' nonce="N0NCE"'],
+    );
     assert.doesNotMatch(html, /\son[a-z]+=/i, 'no inline event handlers');
     assert.doesNotMatch(html, /\sstyle=/i, 'no inline styles (the CSP would block them)');
     assert.doesNotMatch(html, /(src|href)="(https?:|\/\/)/);
@@ -69,12 +98,18 @@ describe('simulation view HTML', () => {
     const text = visibleText(html);
     const verdict = /<p id="verdict" class="verdict">(.*?)<\/p>/.exec(html)![1];
     assert.equal(verdict, escapeHtml(r.summary[0]));
-    assert.match(r.summary[0], /^Confirmed as written \(spin_lock\): an interrupt can land on the work's CPU mid-drain and return IRQ_NONE \(B, \d+ steps\)\.$/);
+    assert.match(
+      r.summary[0],
+      /^Confirmed as written \(spin_lock\): an interrupt can land on the work's CPU mid-drain and return IRQ_NONE \(B, \d+ steps\)\.$/,
+    );
     // Nothing but the title and the location line comes before it.
     const before = text.slice(0, text.indexOf(r.summary[0]));
     assert.match(before, /^ ?Simulation of demo_dequeue_ctrl_func\(\) demo_vq\.c:36 · spin_lock as written · model: docs\/model\.md $/);
     const { fix, more } = splitSummary(r.summary);
-    assert.ok(fix.some(s => s.startsWith('With spin_lock_irqsave IRQ_NONE stays reachable')), JSON.stringify(fix));
+    assert.ok(
+      fix.some(s => s.startsWith('With spin_lock_irqsave IRQ_NONE stays reachable')),
+      JSON.stringify(fix),
+    );
     assert.ok(fix.some(s => s.startsWith('Under the explored environment the fix closes B')));
     assert.ok(more.some(s => s.startsWith('Exhaustive exploration')));
     assert.equal(fix.length + more.length + 1, r.summary.length, 'every sentence is shown');
@@ -93,7 +128,10 @@ describe('simulation view HTML', () => {
     for (const c of cells) assert.match(c, /^(reachable \(\d+ steps\)|not reachable)$/);
     assert.doesNotMatch(visibleText(`<body>${table}<script`), /violated|\bholds\b(?! the lock)/);
     assert.match(table, /<th scope="col">as written \(spin_lock\)<\/th><th scope="col">with spin_lock_irqsave<\/th>/);
-    assert.match(rowOf(html, 'B'), /^<th scope="row"[^>]*>Can it return IRQ_NONE on the work&#39;s CPU while the work holds the lock\?<\/th><td class="bad">.*reachable<\/a> <span class="steps">\(\d+ steps\)<\/span><\/td><td class="good">not reachable<\/td>$/);
+    assert.match(
+      rowOf(html, 'B'),
+      /^<th scope="row"[^>]*>Can it return IRQ_NONE on the work&#39;s CPU while the work holds the lock\?<\/th><td class="bad">.*reachable<\/a> <span class="steps">\(\d+ steps\)<\/span><\/td><td class="good">not reachable<\/td>$/,
+    );
     for (const id of PROPERTY_IDS) {
       const cells = [...rowOf(html, id).matchAll(/<td class="(bad|good)">/g)].map(m => m[1] === 'bad');
       assert.deepEqual(cells, [r.before.properties[id].violated, r.after.properties[id].violated], id);
@@ -104,7 +142,7 @@ describe('simulation view HTML', () => {
     for (const m of table.matchAll(/data-target="([^"]+)"/g)) assert.ok(html.includes(`id="${m[1]}"`), m[1]);
   });
 
-  it('draws the counterexamples as CPU 0 / CPU 1 / device lanes in the driver\'s names, without model step codes', async () => {
+  it("draws the counterexamples as CPU 0 / CPU 1 / device lanes in the driver's names, without model step codes", async () => {
     const r = await result();
     const html = render(r);
     assert.match(html, /<th scope="col">#<\/th><th scope="col">CPU 0<\/th><th scope="col">CPU 1<\/th><th scope="col">device<\/th>/);
@@ -115,15 +153,24 @@ describe('simulation view HTML', () => {
     for (const c of codes) assert.doesNotMatch(text, new RegExp(`(^|[^\\w\\[])${c}([^\\w\\]]|$)`), `step code ${c} is visible`);
     assert.match(text, /demo_dequeue_ctrl_func\(\)/);
     assert.match(text, /spin_lock\(&dev->ctrlq\.qlock\)/);
-    assert.doesNotMatch(text, /fsvq|virtio_fs_/, 'the simulator\'s virtio-fs names are replaced');
+    assert.doesNotMatch(text, /fsvq|virtio_fs_/, "the simulator's virtio-fs names are replaced");
     // Every step that stands for a source line links to it.
     const withLoc = r.before.properties.B.trace.filter(s => s.loc);
     assert.ok(withLoc.length > 3);
     const links = [...html.matchAll(/<a class="step" href="#" data-file="([^"]*)" data-line="(\d+)"/g)];
-    for (const s of withLoc) assert.ok(links.some(l => l[1] === escapeHtml(s.loc!.file) && Number(l[2]) === s.loc!.line), `${s.loc!.file}:${s.loc!.line}`);
+    for (const s of withLoc)
+      assert.ok(
+        links.some(l => l[1] === escapeHtml(s.loc!.file) && Number(l[2]) === s.loc!.line),
+        `${s.loc!.file}:${s.loc!.line}`,
+      );
     // The handler's steps are marked as hard-IRQ context.
-    const irqCells = [...html.matchAll(/<td class="irq[^"]*" title="[^"]*"><span class="tag" title="hard-IRQ context">IRQ<\/span> ([^<]*)/g)].map(m => m[1]);
-    assert.ok(irqCells.some(t => t.startsWith('hard IRQ: handle_edge_irq()')) && irqCells.some(t => t.startsWith('vring_interrupt(): ring empty')), JSON.stringify(irqCells.slice(0, 4)));
+    const irqCells = [
+      ...html.matchAll(/<td class="irq[^"]*" title="[^"]*"><span class="tag" title="hard-IRQ context">IRQ<\/span> ([^<]*)/g),
+    ].map(m => m[1]);
+    assert.ok(
+      irqCells.some(t => t.startsWith('hard IRQ: handle_edge_irq()')) && irqCells.some(t => t.startsWith('vring_interrupt(): ring empty')),
+      JSON.stringify(irqCells.slice(0, 4)),
+    );
     assert.ok(!irqCells.some(t => t.startsWith('spin_lock')));
     // Identical traces are shown once (B's trace is A's here), the first one open.
     assert.match(html, /<details class="scenario" open data-side="before" data-properties="A B B2">/);
@@ -131,7 +178,8 @@ describe('simulation view HTML', () => {
 
   it('has environment controls set to the settings used, and explains the refused --irq other with local work', async () => {
     const html = render(await result());
-    const selected = (name: string) => new RegExp(`<select id="opt-${name}" name="${name}"[^>]*>.*?<option value="([^"]+)" selected>`).exec(html)?.[1];
+    const selected = (name: string) =>
+      new RegExp(`<select id="opt-${name}" name="${name}"[^>]*>.*?<option value="([^"]+)" selected>`).exec(html)?.[1];
     assert.equal(selected('irq'), 'same');
     assert.equal(selected('wq'), 'local');
     assert.equal(selected('device'), 'prompt');
@@ -142,7 +190,10 @@ describe('simulation view HTML', () => {
     assert.match(html, /<input type="number" id="opt-buffers" name="buffers" min="1" max="7" step="1" value="4"/);
     assert.match(html, /<input type="number" id="opt-ring" name="ring" min="1" max="32768" step="1" value="128"/);
     assert.match(html, /<input type="checkbox" id="opt-latency" name="latency"/);
-    assert.match(visibleText(html), /“The other CPU” needs work pinned to CPU 0: work that runs where the IRQ was taken follows the interrupt/);
+    assert.match(
+      visibleText(html),
+      /“The other CPU” needs work pinned to CPU 0: work that runs where the IRQ was taken follows the interrupt/,
+    );
     assert.match(html, /other\.disabled = wq\.value === 'local'/, 'the script disables "other" while the work is local');
     assert.match(html, /<p id="error" class="error" role="alert" hidden><\/p>/);
 
@@ -153,9 +204,34 @@ describe('simulation view HTML', () => {
   });
 
   it('accepts only the simulate options from the webview', () => {
-    assert.deepEqual(sanitizeOptions({ irq: 'any', wq: 'pinned', device: 'cached', notify: 'flags', drain: 'relock', latency: true, callbackLocks: false, buffers: 5, ring: 1024 }),
-      { irq: 'any', wq: 'pinned', device: 'cached', notify: 'flags', drain: 'relock', latency: true, callbackLocks: false, buffers: 5, ring: 1024 });
-    assert.deepEqual(sanitizeOptions({ irq: 'elsewhere', lock: 'mutex', maxStates: 1e12, buffers: 99, ring: 0, latency: 'yes', __proto__: { x: 1 } }), {});
+    assert.deepEqual(
+      sanitizeOptions({
+        irq: 'any',
+        wq: 'pinned',
+        device: 'cached',
+        notify: 'flags',
+        drain: 'relock',
+        latency: true,
+        callbackLocks: false,
+        buffers: 5,
+        ring: 1024,
+      }),
+      {
+        irq: 'any',
+        wq: 'pinned',
+        device: 'cached',
+        notify: 'flags',
+        drain: 'relock',
+        latency: true,
+        callbackLocks: false,
+        buffers: 5,
+        ring: 1024,
+      },
+    );
+    assert.deepEqual(
+      sanitizeOptions({ irq: 'elsewhere', lock: 'mutex', maxStates: 1e12, buffers: 99, ring: 0, latency: 'yes', __proto__: { x: 1 } }),
+      {},
+    );
     assert.deepEqual(sanitizeOptions({ buffers: 4.5, ring: 70000 }), {});
     assert.deepEqual(sanitizeOptions(null), {});
   });
@@ -169,7 +245,10 @@ describe('simulation view HTML', () => {
     const threshold = yOf(/<line id="threshold" class="threshold" x1="[\d.]+" x2="[\d.]+" y1="([\d.]+)"/);
     assert.match(svg, /99\.9%: note_interrupt\(\) disables the line/);
     const series = [...svg.matchAll(/<polyline class="series (before|after)" points="([^"]+)"/g)];
-    assert.deepEqual(series.map(s => s[1]), ['before', 'after']);
+    assert.deepEqual(
+      series.map(s => s[1]),
+      ['before', 'after'],
+    );
     const ys = series.flatMap(s => s[2].split(' ').map(p => Number(p.split(',')[1])));
     const [top, bottom] = [28, 260];
     for (const y of [...ys, threshold]) assert.ok(y >= top && y <= bottom, `${y} inside the plot`);
@@ -184,11 +263,14 @@ describe('simulation view HTML', () => {
     assert.match(visibleText(html), /No ring bound line: The ring bound \(docs\/model\.md#the-ring-bound\) does not apply here/);
   });
 
-  it('says why a timed run stopped early, and labels a short run\'s axis once per value', async () => {
+  it("says why a timed run stopped early, and labels a short run's axis once per value", async () => {
     const r = await result({ device: 'cached' });
     assert.ok(r.timed!.before.completions < 3000, 'the caching device stops the queue');
     const html = render(r);
-    assert.match(visibleText(html), /The run stopped after [\d,]+ of 3,000 completions: published buffers were never consumed and nothing more could happen \(a lost completion, as in the table\)\./);
+    assert.match(
+      visibleText(html),
+      /The run stopped after [\d,]+ of 3,000 completions: published buffers were never consumed and nothing more could happen \(a lost completion, as in the table\)\./,
+    );
     const svg = /<svg id="timed-chart"[\s\S]*?<\/svg>/.exec(html)![0];
     const xLabels = [...svg.matchAll(/<text class="tick" x="[\d.]+" y="276" text-anchor="\w+">([^<]*)<\/text>/g)].map(m => m[1]);
     assert.ok(xLabels.length >= 2, JSON.stringify(xLabels));
@@ -210,8 +292,12 @@ describe('simulation view HTML', () => {
   it('uses theme colours, and the few of its own pass WCAG AA on the default light and dark themes', () => {
     // Every literal colour is the "reachable" colour of one theme kind.
     const literal = [...STYLE.matchAll(/([^{}]+)\{([^}]*)\}/g)].flatMap(([, sel, body]) =>
-      [...body.matchAll(/#[0-9a-fA-F]{3,8}\b|rgba?\(|hsla?\(/g)].map(m => ({ sel: sel.trim(), colour: m[0] })));
-    assert.deepEqual(literal.map(l => l.sel), ['body.vscode-light', 'body.vscode-dark']);
+      [...body.matchAll(/#[0-9a-fA-F]{3,8}\b|rgba?\(|hsla?\(/g)].map(m => ({ sel: sel.trim(), colour: m[0] })),
+    );
+    assert.deepEqual(
+      literal.map(l => l.sel),
+      ['body.vscode-light', 'body.vscode-dark'],
+    );
     // Editor backgrounds of VS Code's default themes (extensions/theme-defaults/themes, 1.100).
     const backgrounds = { 'body.vscode-light': ['#FFFFFF'], 'body.vscode-dark': ['#1F1F1F', '#1E1E1E'] } as Record<string, string[]>;
     for (const { sel, colour } of literal) {
@@ -240,7 +326,9 @@ describe('simulation view HTML', () => {
   it('escapes everything taken from source code and the results', async () => {
     const r = await result();
     const evil: SimulationResult = {
-      ...r, handler: '<img src=x onerror=alert(1)>', file: '"/><script>x</script>',
+      ...r,
+      handler: '<img src=x onerror=alert(1)>',
+      file: '"/><script>x</script>',
       summary: ['<b>bold</b> docs/model.md#the-race"><script>', ...r.summary.slice(1)],
       model: { ...r.model, lock: '<i>lock</i>', irq: '"><svg onload=1>' },
     };

@@ -11,6 +11,9 @@ describe('status item', () => {
     assert.equal(after.text, during.text);
     assert.doesNotMatch(after.tooltip, /indexed/);
     assert.deepEqual(statusText({ findings: 0, files: 0, indexing: true }).text, '$(check) VRL001: 0');
-    assert.equal(statusText({ findings: 0, files: 0, indexing: false, message: 'server stopped' }).text, '$(warning) virtio: server stopped');
+    assert.equal(
+      statusText({ findings: 0, files: 0, indexing: false, message: 'server stopped' }).text,
+      '$(warning) virtio: server stopped',
+    );
   });
 });

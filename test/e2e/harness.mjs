@@ -61,12 +61,12 @@ export const DEFAULT_SETTINGS = {
   'task.autoDetect': 'off',
 };
 
-const log = (msg) => console.log(`# e2e: ${msg}`);
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const log = msg => console.log(`# e2e: ${msg}`);
+const sleep = ms => new Promise(r => setTimeout(r, ms));
 // Resolves with the promise's value, or `fallback` after ms; the timer never keeps Node alive.
 function within(promise, ms, fallback = null) {
   let timer;
-  const t = new Promise((r) => {
+  const t = new Promise(r => {
     timer = setTimeout(() => r(fallback), ms);
   });
   return Promise.race([promise, t]).finally(() => clearTimeout(timer));
@@ -305,7 +305,7 @@ export function writeZip(outFile, entries) {
   return outFile;
 }
 
-const xml = (s) => String(s ?? '').replace(/[<>&"]/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;' })[c]);
+const xml = s => String(s ?? '').replace(/[<>&"]/g, c => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;' })[c]);
 const CONTENT_TYPES = {
   '.json': 'application/json',
   '.js': 'application/javascript',
@@ -335,11 +335,14 @@ export function packVsix(folder, outFile) {
     }
   })('');
   files.sort();
-  const exts = new Set(files.map((f) => path.extname(f).toLowerCase()).filter(Boolean));
+  const exts = new Set(files.map(f => path.extname(f).toLowerCase()).filter(Boolean));
   exts.add('.vsixmanifest');
   const types =
     '<?xml version="1.0" encoding="utf-8"?>\n<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">' +
-    [...exts].sort().map((e) => `<Default Extension="${xml(e)}" ContentType="${CONTENT_TYPES[e] || 'application/octet-stream'}"/>`).join('') +
+    [...exts]
+      .sort()
+      .map(e => `<Default Extension="${xml(e)}" ContentType="${CONTENT_TYPES[e] || 'application/octet-stream'}"/>`)
+      .join('') +
     '</Types>\n';
   const vsixManifest = `<?xml version="1.0" encoding="utf-8"?>
 <PackageManifest Version="2.0.0" xmlns="http://schemas.microsoft.com/developer/vsx-schema/2011" xmlns:d="http://schemas.microsoft.com/developer/vsx-schema-design/2011">
@@ -369,7 +372,7 @@ export function packVsix(folder, outFile) {
   return writeZip(outFile, [
     { name: '[Content_Types].xml', data: Buffer.from(types) },
     { name: 'extension.vsixmanifest', data: Buffer.from(vsixManifest) },
-    ...files.map((f) => ({ name: `extension/${f}`, data: fs.readFileSync(path.join(folder, f)) })),
+    ...files.map(f => ({ name: `extension/${f}`, data: fs.readFileSync(path.join(folder, f)) })),
   ]);
 }
 
@@ -402,12 +405,7 @@ export function installExtension({ extension, extensionsDir, userDataDir }) {
   }
   let out;
   try {
-    out = runCodeServerCli([
-      '--user-data-dir', userDataDir,
-      '--extensions-dir', extensionsDir,
-      '--force',
-      '--install-extension', vsix,
-    ]);
+    out = runCodeServerCli(['--user-data-dir', userDataDir, '--extensions-dir', extensionsDir, '--force', '--install-extension', vsix]);
   } finally {
     if (tmp) removeTempDir(tmp);
   }
@@ -428,16 +426,21 @@ export async function startCodeServer({ folder, userDataDir, extensionsDir, logF
   fs.writeFileSync(configFile, 'bind-addr: 127.0.0.1:0\nauth: none\ncert: false\n');
   const args = [
     paths.codeServer,
-    '--config', configFile, // never read or create ~/.config/code-server/config.yaml
-    '--bind-addr', '127.0.0.1:0',
-    '--auth', 'none',
+    '--config',
+    configFile, // never read or create ~/.config/code-server/config.yaml
+    '--bind-addr',
+    '127.0.0.1:0',
+    '--auth',
+    'none',
     '--disable-telemetry',
     '--disable-update-check',
     '--disable-workspace-trust',
     '--disable-getting-started-override',
     '--ignore-last-opened',
-    '--user-data-dir', userDataDir,
-    '--extensions-dir', extensionsDir,
+    '--user-data-dir',
+    userDataDir,
+    '--extensions-dir',
+    extensionsDir,
     folder,
   ];
   logFile ??= path.join(userDataDir, 'code-server.log');
@@ -451,13 +454,13 @@ export async function startCodeServer({ folder, userDataDir, extensionsDir, logF
   recordGroup(proc.pid, true);
   let text = '';
   let exited = null;
-  const exitPromise = new Promise((resolve) => {
+  const exitPromise = new Promise(resolve => {
     proc.once('exit', (code, signal) => {
       exited = { code, signal };
       resolve(exited);
     });
   });
-  const onData = (chunk) => {
+  const onData = chunk => {
     text += chunk;
     try {
       fs.writeSync(logFd, chunk);
@@ -492,8 +495,7 @@ export async function startCodeServer({ folder, userDataDir, extensionsDir, logF
     else if (exited) {
       await stop();
       throw new Error(`code-server exited (${JSON.stringify(exited)}) before listening:\n${tail(text)}`);
-    }
-    else if (Date.now() > deadline) {
+    } else if (Date.now() > deadline) {
       await stop();
       throw new Error(`code-server did not listen within ${timeoutMs} ms:\n${tail(text)}`);
     } else await sleep(100);
@@ -511,27 +513,26 @@ function tail(text, lines = 30) {
 /** Launches Debian's chromium, headless, through playwright-core. */
 export async function launchBrowser({ timeoutMs = 30_000 } = {}) {
   const { chromium } = loadPlaywright();
-  return chromium.launch({
-    executablePath: paths.chromium,
-    headless: true,
-    args: CHROMIUM_ARGS,
-    timeout: timeoutMs,
-  });
+  return chromium.launch({ executablePath: paths.chromium, headless: true, args: CHROMIUM_ARGS, timeout: timeoutMs });
 }
 
 /**
  * Opens the workbench for `folder` in a new page and waits until it is usable: `.monaco-workbench`,
  * the Explorer showing the folder, and the status bar. Returns a Workbench page object.
  */
-export async function openWorkbench(browser, server, { folder, viewport = { width: 1440, height: 900 }, timeoutMs = 60_000, consoleLog } = {}) {
+export async function openWorkbench(
+  browser,
+  server,
+  { folder, viewport = { width: 1440, height: 900 }, timeoutMs = 60_000, consoleLog } = {},
+) {
   // colorScheme dark: the first paint matches the dark theme in DEFAULT_SETTINGS (no light flash).
   const context = await browser.newContext({ viewport, deviceScaleFactor: 1, colorScheme: 'dark' });
   const page = await context.newPage();
   page.setDefaultTimeout(15_000);
   if (consoleLog) {
-    const write = (line) => fs.appendFileSync(consoleLog, line + '\n');
-    page.on('console', (m) => write(`[${m.type()}] ${m.text()}`));
-    page.on('pageerror', (e) => write(`[pageerror] ${e.stack || e}`));
+    const write = line => fs.appendFileSync(consoleLog, line + '\n');
+    page.on('console', m => write(`[${m.type()}] ${m.text()}`));
+    page.on('pageerror', e => write(`[pageerror] ${e.stack || e}`));
   }
   const url = folder ? `${server.url}?folder=${encodeURIComponent(folder)}` : server.url;
   await page.goto(url, { timeout: timeoutMs, waitUntil: 'domcontentloaded' });
@@ -551,7 +552,7 @@ export async function openWorkbench(browser, server, { folder, viewport = { widt
   return wb;
 }
 
-const escapeRe = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+const escapeRe = s => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 // ---- (e) page object ----------------------------------------------------------------------------
 
@@ -582,7 +583,9 @@ export class Workbench {
       }
       if (regex.test(last)) return last;
       if (Date.now() > deadline) {
-        throw new Error(`waitForText: ${selector} did not match ${regex} within ${timeoutMs} ms; last text: ${JSON.stringify(last.slice(0, 600))}`);
+        throw new Error(
+          `waitForText: ${selector} did not match ${regex} within ${timeoutMs} ms; last text: ${JSON.stringify(last.slice(0, 600))}`,
+        );
       }
       await sleep(250);
     }
@@ -594,7 +597,12 @@ export class Workbench {
    */
   async refocus() {
     await this.page.keyboard.press('Escape').catch(() => {});
-    if (!(await this.focusEditor().then(() => true, () => false))) {
+    if (
+      !(await this.focusEditor().then(
+        () => true,
+        () => false,
+      ))
+    ) {
       await this.page.evaluate(() => document.activeElement?.blur?.()).catch(() => {});
     }
   }
@@ -655,7 +663,7 @@ export class Workbench {
         await page.keyboard.press('Control+.');
         await menu.waitFor({ state: 'visible', timeout: timeoutMs });
         await rows.first().waitFor({ state: 'visible', timeout: timeoutMs });
-        const offered = (await rows.evaluateAll((els) => els.map((e) => e.getAttribute('aria-label') || ''))).map((t) => t.trim());
+        const offered = (await rows.evaluateAll(els => els.map(e => e.getAttribute('aria-label') || ''))).map(t => t.trim());
         const index = offered.indexOf(label);
         if (index < 0) throw new Error(`quick fix menu has no ${JSON.stringify(label)}; offered: ${JSON.stringify(offered)}`);
         if (onMenu) await onMenu();
@@ -700,9 +708,9 @@ export class Workbench {
   async openFile(relPath, { timeoutMs = 20_000, attempts = 3 } = {}) {
     const parts = relPath.split('/').filter(Boolean);
     const name = parts[parts.length - 1];
-    const tab = this.page.locator('.tabs-container .tab.active').filter({
-      has: this.page.locator('.label-name', { hasText: new RegExp(`^\\s*${escapeRe(name)}\\s*$`) }),
-    });
+    const tab = this.page
+      .locator('.tabs-container .tab.active')
+      .filter({ has: this.page.locator('.label-name', { hasText: new RegExp(`^\\s*${escapeRe(name)}\\s*$`) }) });
     let lastError;
     for (let i = 1; i <= attempts; i++) {
       try {
@@ -743,9 +751,9 @@ export class Workbench {
       .filter({ has: page.locator('.label-name', { hasText: new RegExp(`^\\s*${escapeRe(name)}\\s*$`) }) })
       .filter({ has: page.locator('.label-description', { hasText: new RegExp(`^\\s*${escapeRe(dir)}\\s*$`) }) })
       .first();
-    const tab = page.locator('.tabs-container .tab.active').filter({
-      has: page.locator('.label-name', { hasText: new RegExp(`^\\s*${escapeRe(name)}\\s*$`) }),
-    });
+    const tab = page
+      .locator('.tabs-container .tab.active')
+      .filter({ has: page.locator('.label-name', { hasText: new RegExp(`^\\s*${escapeRe(name)}\\s*$`) }) });
     let lastError;
     for (let i = 1; i <= attempts; i++) {
       try {
@@ -798,8 +806,13 @@ export class Workbench {
         try {
           await row.waitFor({ state: 'visible', timeout: timeoutMs });
         } catch {
-          const seen = await widget.locator('.quick-input-list .monaco-list-row .label-name').allInnerTexts().catch(() => []);
-          throw new Error(`no palette row labelled exactly ${JSON.stringify(title)} within ${timeoutMs} ms; rows: ${JSON.stringify(seen.slice(0, 8))}`);
+          const seen = await widget
+            .locator('.quick-input-list .monaco-list-row .label-name')
+            .allInnerTexts()
+            .catch(() => []);
+          throw new Error(
+            `no palette row labelled exactly ${JSON.stringify(title)} within ${timeoutMs} ms; rows: ${JSON.stringify(seen.slice(0, 8))}`,
+          );
         }
         await row.click();
         if (!keepOpen) await widget.waitFor({ state: 'hidden', timeout: 5000 });
@@ -851,10 +864,10 @@ export class Workbench {
   /** The rendered lines of the active editor, in order (Monaco renders only what is on screen). */
   async activeEditorText() {
     const lines = this.page.locator('.part.editor .editor-group-container.active .monaco-editor .view-lines').first();
-    return lines.evaluate((el) =>
+    return lines.evaluate(el =>
       [...el.querySelectorAll(':scope > .view-line')]
         .sort((a, b) => parseFloat(a.style.top) - parseFloat(b.style.top))
-        .map((l) => l.textContent.replace(/\u00a0/g, ' '))
+        .map(l => l.textContent.replace(/\u00a0/g, ' '))
         .join('\n'),
     );
   }
@@ -869,11 +882,12 @@ export function outputChannelText(userDataDir, name) {
   const logs = path.join(userDataDir, 'logs');
   if (!fs.existsSync(logs)) return '';
   const suffix = `-${name}.log`;
-  const found = fs.readdirSync(logs, { recursive: true })
+  const found = fs
+    .readdirSync(logs, { recursive: true })
     .map(String)
-    .filter((f) => /(^|\/)output_logging_[^/]+\/\d+-/.test(f) && f.endsWith(suffix))
+    .filter(f => /(^|\/)output_logging_[^/]+\/\d+-/.test(f) && f.endsWith(suffix))
     .sort();
-  return found.map((f) => fs.readFileSync(path.join(logs, f), 'utf8')).join('');
+  return found.map(f => fs.readFileSync(path.join(logs, f), 'utf8')).join('');
 }
 
 // ---- (f) one call for all of it, and a clean shutdown -----------------------------------------------
@@ -910,7 +924,16 @@ export function defineSteps(name, it, workbench, defaultTimeout = 60_000) {
  * `userDataDir`: reuse that profile (kept after close) instead of a new one in the session's tmp.
  * Returns { workbench, page, browser, server, workspace, userDataDir, extensionsDir, tmp, close }.
  */
-export async function startSession({ files = {}, folder, extensions = [], settings = {}, env = {}, viewport, watchdogMs, userDataDir: keptUserData } = {}) {
+export async function startSession({
+  files = {},
+  folder,
+  extensions = [],
+  settings = {},
+  env = {},
+  viewport,
+  watchdogMs,
+  userDataDir: keptUserData,
+} = {}) {
   checkEnvironment();
   armWatchdog(watchdogMs);
   const tmp = makeTempDir();
@@ -918,9 +941,10 @@ export async function startSession({ files = {}, folder, extensions = [], settin
   fs.mkdirSync(workspace, { recursive: true });
   // `userDataDir`: a profile that outlives the session (the caller removes it), so a second
   // session finds what the first left there (an extension's global storage, say).
-  const userDataDir = keptUserData && fs.existsSync(path.join(keptUserData, 'User'))
-    ? keptUserData
-    : prepareUserDataDir(keptUserData ?? path.join(tmp, 'user-data'), settings);
+  const userDataDir =
+    keptUserData && fs.existsSync(path.join(keptUserData, 'User'))
+      ? keptUserData
+      : prepareUserDataDir(keptUserData ?? path.join(tmp, 'user-data'), settings);
   const extensionsDir = path.join(tmp, 'extensions');
   fs.mkdirSync(extensionsDir, { recursive: true });
   const session = { tmp, workspace, userDataDir, extensionsDir, server: null, browser: null, workbench: null, page: null };
@@ -929,9 +953,15 @@ export async function startSession({ files = {}, folder, extensions = [], settin
     if (closed) return;
     closed = true;
     if (failed && session.server) {
-      console.error(`# code-server log (last lines), full log ${session.server.logFile}:\n${tail(session.server.logText(), 40).replace(/^/gm, '#   ')}`);
+      console.error(
+        `# code-server log (last lines), full log ${session.server.logFile}:\n${tail(session.server.logText(), 40).replace(/^/gm, '#   ')}`,
+      );
     }
-    if (session.browser) await within(session.browser.close().catch(() => {}), 10_000);
+    if (session.browser)
+      await within(
+        session.browser.close().catch(() => {}),
+        10_000,
+      );
     if (session.server) await session.server.stop();
     disarmWatchdog();
     if (failed && process.env.VRL_E2E_KEEP !== '1') log('set VRL_E2E_KEEP=1 to keep the temp dirs and logs');
@@ -953,7 +983,9 @@ export async function startSession({ files = {}, folder, extensions = [], settin
     session.page = session.workbench.page;
     const s = (a, b) => ((b - a) / 1000).toFixed(1);
     const t4 = Date.now();
-    log(`session up in ${s(t0, t4)} s (extensions ${s(t0, t1)}, code-server ${s(t1, t2)}, chromium ${s(t2, t3)}, workbench ${s(t3, t4)}) at ${session.server.url}`);
+    log(
+      `session up in ${s(t0, t4)} s (extensions ${s(t0, t1)}, code-server ${s(t1, t2)}, chromium ${s(t2, t3)}, workbench ${s(t3, t4)}) at ${session.server.url}`,
+    );
     return session;
   } catch (e) {
     await session.close({ failed: true });

@@ -30,25 +30,31 @@ describe('e2e harness smoke (code-server + chromium + fixture extension)', { tim
   const steps = defineSteps(NAME, it, () => wb, 60_000);
   const step = steps.step;
 
-  before(async () => {
-    session = await startSession({
-      files: {
-        'drivers/virtio/virtio_demo.c': RING_C,
-        'clean.c': 'int clean;\n',
-      },
-      extensions: [path.join(here, 'fixture-extension')],
-    });
-    wb = session.workbench;
-    await wb.screenshot(`${NAME}-01-workbench`);
-  }, { timeout: 120_000 });
+  before(
+    async () => {
+      session = await startSession({
+        files: { 'drivers/virtio/virtio_demo.c': RING_C, 'clean.c': 'int clean;\n' },
+        extensions: [path.join(here, 'fixture-extension')],
+      });
+      wb = session.workbench;
+      await wb.screenshot(`${NAME}-01-workbench`);
+    },
+    { timeout: 120_000 },
+  );
 
-  after(async () => {
-    if (session) await session.close({ failed: steps.failed });
-  }, { timeout: 30_000 });
+  after(
+    async () => {
+      if (session) await session.close({ failed: steps.failed });
+    },
+    { timeout: 30_000 },
+  );
 
   step('02', 'the fixture extension is installed in the extensions dir', 'installed', async () => {
     const dirs = fs.readdirSync(session.extensionsDir);
-    assert.ok(dirs.some((d) => d.startsWith('vrl-e2e.vrl-e2e-fixture-0.0.1')), `extensions dir holds ${JSON.stringify(dirs)}`);
+    assert.ok(
+      dirs.some(d => d.startsWith('vrl-e2e.vrl-e2e-fixture-0.0.1')),
+      `extensions dir holds ${JSON.stringify(dirs)}`,
+    );
   });
 
   step('03', 'opens a C file from the Explorer', 'file-open', async () => {
@@ -72,7 +78,7 @@ describe('e2e harness smoke (code-server + chromium + fixture extension)', { tim
     const ping = JSON.parse(await waitForFile(out));
     assert.equal(ping.pong, true);
     assert.equal(ping.env, '1', 'VRL_E2E from the harness reaches the extension host');
-    const files = ping.diagnostics.filter((f) => f.diagnostics.length > 0);
+    const files = ping.diagnostics.filter(f => f.diagnostics.length > 0);
     assert.equal(files.length, 1);
     assert.match(files[0].uri, /drivers\/virtio\/virtio_demo\.c$/);
     assert.deepEqual(files[0].diagnostics, [
@@ -82,9 +88,7 @@ describe('e2e harness smoke (code-server + chromium + fixture extension)', { tim
 
   step('06', 'applies the quick fix from the Ctrl+. menu and saves the file', 'quick-fix', async () => {
     await wb.goToLine(5, 3);
-    const offered = await wb.quickFix('vrlE2E: use spin_lock_irqsave', {
-      onMenu: () => wb.screenshot(`${NAME}-06-quick-fix-menu`),
-    });
+    const offered = await wb.quickFix('vrlE2E: use spin_lock_irqsave', { onMenu: () => wb.screenshot(`${NAME}-06-quick-fix-menu`) });
     assert.deepEqual(offered, ['vrlE2E: use spin_lock_irqsave']);
     await wb.waitForNoProblems();
     const text = await wb.activeEditorText();

@@ -2,16 +2,30 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import {
-  countChangedLines, countDiffLines, diffLines, diffstat, diffstatSummary, gitBlobSha1, quotePath, splitLines,
-  unifiedDiff, unifiedHunks,
+  countChangedLines,
+  countDiffLines,
+  diffLines,
+  diffstat,
+  diffstatSummary,
+  gitBlobSha1,
+  quotePath,
+  splitLines,
+  unifiedDiff,
+  unifiedHunks,
 } from '../../src/fix/diff';
 import { FIXTURES } from '../helpers/fixtures';
 
 const DIR = path.join(FIXTURES, 'fix-mail');
 
 interface DiffCase {
-  name: string; path: string; context?: number; attributes?: string;
-  oldFile?: string; newFile?: string; old?: string; new?: string;
+  name: string;
+  path: string;
+  context?: number;
+  attributes?: string;
+  oldFile?: string;
+  newFile?: string;
+  old?: string;
+  new?: string;
   expected: string;
 }
 
@@ -38,9 +52,13 @@ function applyHunks(old: string, hunks: string): string {
       const l = lines[i];
       const noEol = lines[i + 1] === '\\ No newline at end of file';
       const body = l.slice(1) + (noEol ? '' : '\n');
-      if (l[0] === ' ') { assert.equal(a[pos], body, 'context line'); out.push(a[pos++]); }
-      else if (l[0] === '-') { assert.equal(a[pos], body, 'removed line'); pos++; }
-      else if (l[0] === '+') out.push(body);
+      if (l[0] === ' ') {
+        assert.equal(a[pos], body, 'context line');
+        out.push(a[pos++]);
+      } else if (l[0] === '-') {
+        assert.equal(a[pos], body, 'removed line');
+        pos++;
+      } else if (l[0] === '+') out.push(body);
       if (noEol) i++;
     }
     i--;
@@ -79,7 +97,8 @@ describe('unified diff', () => {
     assert.match(unifiedHunks(old, changed), /^@@ -4,5 \+4,5 @@ out:\n/);
     assert.match(unifiedHunks(old, changed, { funcname: 'cpp' }), /^@@ -4,5 \+4,5 @@ int f\(void\)\n/);
     const other = '$x\nfoo: bar\n::g()\n\ta();\n\tb();\n\tc();\n\td();\n';
-    const hunk = (rule: 'default' | 'cpp', text: string) => /^@@ [^@]* @@ ?(.*)\n/.exec(unifiedHunks(text, text.replace('\td();', '\tD();'), { funcname: rule }))![1];
+    const hunk = (rule: 'default' | 'cpp', text: string) =>
+      /^@@ [^@]* @@ ?(.*)\n/.exec(unifiedHunks(text, text.replace('\td();', '\tD();'), { funcname: rule }))![1];
     assert.equal(hunk('cpp', other), '::g()');
     assert.equal(hunk('default', other), 'foo: bar');
     assert.equal(hunk('cpp', 'label: /* why */\n$y\n\ta();\n\tb();\n\tc();\n\td();\n'), '');
@@ -109,7 +128,10 @@ describe('unified diff', () => {
   it('describes the change exactly: applying the hunks gives the new text', () => {
     // Deterministic pseudo-random C-like files with many repeated lines (ambiguous matches).
     let seed = 42;
-    const rnd = () => { seed = (seed * 1103515245 + 12345) & 0x7fffffff; return seed / 0x7fffffff; };
+    const rnd = () => {
+      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+      return seed / 0x7fffffff;
+    };
     const vocab = ['{', '}', '', '\treturn 0;', '\tspin_lock(&q->lock);', '\tspin_unlock(&q->lock);', 'static void f(void)', '\t\tbreak;'];
     const gen = (n: number) => Array.from({ length: n }, () => vocab[Math.floor(rnd() * vocab.length)] + '\n');
     for (let t = 0; t < 200; t++) {
@@ -128,7 +150,10 @@ describe('unified diff', () => {
   it('produces a minimal script on a simple case', () => {
     const a = splitLines('a\nb\nc\nd\n');
     const b = splitLines('a\nc\nd\ne\n');
-    assert.deepEqual(diffLines(a, b), [{ i1: 1, del: 1, i2: 1, ins: 0 }, { i1: 4, del: 0, i2: 3, ins: 1 }]);
+    assert.deepEqual(diffLines(a, b), [
+      { i1: 1, del: 1, i2: 1, ins: 0 },
+      { i1: 4, del: 0, i2: 3, ins: 1 },
+    ]);
   });
 });
 
@@ -163,46 +188,61 @@ describe('line counts', () => {
 describe('diffstat', () => {
   // Expected blocks printed by git 2.39.5 `format-patch` for files with these counts.
   it('prints a short stat unscaled', () => {
-    assert.equal(diffstat([{ path: 'fs/fuse/virtio_fs.c', added: 4, removed: 2 }]),
-      ' fs/fuse/virtio_fs.c | 6 ++++--\n 1 file changed, 4 insertions(+), 2 deletions(-)\n');
+    assert.equal(
+      diffstat([{ path: 'fs/fuse/virtio_fs.c', added: 4, removed: 2 }]),
+      ' fs/fuse/virtio_fs.c | 6 ++++--\n 1 file changed, 4 insertions(+), 2 deletions(-)\n',
+    );
   });
 
   it('scales the graph to the 72-column width', () => {
-    assert.equal(diffstat([{ path: 'drivers/gpu/drm/virtio/virtgpu_vq.c', added: 300, removed: 100 }]),
+    assert.equal(
+      diffstat([{ path: 'drivers/gpu/drm/virtio/virtgpu_vq.c', added: 300, removed: 100 }]),
       ' drivers/gpu/drm/virtio/virtgpu_vq.c | 400 +++++++++++++++++++++-------\n' +
-      ' 1 file changed, 300 insertions(+), 100 deletions(-)\n');
+        ' 1 file changed, 300 insertions(+), 100 deletions(-)\n',
+    );
   });
 
   it('keeps at least one + and one - for a small change next to a big one', () => {
-    assert.equal(diffstat([
-      { path: 'drivers/char/virtio_console.c', added: 1, removed: 1 },
-      { path: 'drivers/block/virtio_blk.c', added: 900, removed: 300 },
-    ]),
-    ' drivers/block/virtio_blk.c    | 1200 ++++++++++++++++++++++++---------\n' +
-    ' drivers/char/virtio_console.c |    2 +-\n' +
-    ' 2 files changed, 901 insertions(+), 301 deletions(-)\n');
+    assert.equal(
+      diffstat([
+        { path: 'drivers/char/virtio_console.c', added: 1, removed: 1 },
+        { path: 'drivers/block/virtio_blk.c', added: 900, removed: 300 },
+      ]),
+      ' drivers/block/virtio_blk.c    | 1200 ++++++++++++++++++++++++---------\n' +
+        ' drivers/char/virtio_console.c |    2 +-\n' +
+        ' 2 files changed, 901 insertions(+), 301 deletions(-)\n',
+    );
   });
 
   it('shortens long names from the left at a slash', () => {
-    assert.equal(diffstat([
-      { path: 'drivers/demo/a/very/long/path/that/does/not/fit/in/the/name/column/at/all/x.c', added: 10, removed: 0 },
-      { path: 'b.c', added: 0, removed: 3 },
-    ]),
-    ' b.c                                                    |  3 ---\n' +
-    ' .../that/does/not/fit/in/the/name/column/at/all/x.c    | 10 ++++++++++\n' +
-    ' 2 files changed, 10 insertions(+), 3 deletions(-)\n');
+    assert.equal(
+      diffstat([
+        { path: 'drivers/demo/a/very/long/path/that/does/not/fit/in/the/name/column/at/all/x.c', added: 10, removed: 0 },
+        { path: 'b.c', added: 0, removed: 3 },
+      ]),
+      ' b.c                                                    |  3 ---\n' +
+        ' .../that/does/not/fit/in/the/name/column/at/all/x.c    | 10 ++++++++++\n' +
+        ' 2 files changed, 10 insertions(+), 3 deletions(-)\n',
+    );
   });
 
   it('writes the summary in singular and plural, leaving out a zero side', () => {
     assert.equal(diffstat([{ path: 'a.c', added: 1, removed: 0 }]), ' a.c | 1 +\n 1 file changed, 1 insertion(+)\n');
-    assert.equal(diffstat([{ path: 'a.c', added: 0, removed: 2 }, { path: 'b.c', added: 0, removed: 1 }]),
-      ' a.c | 2 --\n b.c | 1 -\n 2 files changed, 3 deletions(-)\n');
+    assert.equal(
+      diffstat([
+        { path: 'a.c', added: 0, removed: 2 },
+        { path: 'b.c', added: 0, removed: 1 },
+      ]),
+      ' a.c | 2 --\n b.c | 1 -\n 2 files changed, 3 deletions(-)\n',
+    );
     assert.equal(diffstatSummary(1, 0, 0), ' 1 file changed, 0 insertions(+), 0 deletions(-)\n');
   });
 
   it('honours another stat width (git show --stat=120)', () => {
     const files = [{ path: 'drivers/gpu/drm/virtio/virtgpu_vq.c', added: 300, removed: 100 }];
-    assert.equal(diffstat(files, { width: 120 }).split('\n')[0],
-      ` drivers/gpu/drm/virtio/virtgpu_vq.c | 400 ${'+'.repeat(57)}${'-'.repeat(19)}`);
+    assert.equal(
+      diffstat(files, { width: 120 }).split('\n')[0],
+      ` drivers/gpu/drm/virtio/virtgpu_vq.c | 400 ${'+'.repeat(57)}${'-'.repeat(19)}`,
+    );
   });
 });

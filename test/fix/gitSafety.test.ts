@@ -18,10 +18,22 @@ function git(cwd: string, args: string[], env: NodeJS.ProcessEnv = process.env):
 }
 
 function haveGit(): boolean {
-  try { git(process.cwd(), ['--version']); return true; } catch { return false; }
+  try {
+    git(process.cwd(), ['--version']);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
-interface Trap { dir: string; file: string; rel: string; marker: string; prog: string; home: string }
+interface Trap {
+  dir: string;
+  file: string;
+  rel: string;
+  marker: string;
+  prog: string;
+  home: string;
+}
 
 /**
  * A repository with the fixture driver and, on top, one commit per signature format (OpenPGP,
@@ -52,8 +64,11 @@ function trapRepo(): Trap {
     const tree = git(dir, ['write-tree'], env).trim();
     const parent = git(dir, ['rev-parse', 'HEAD'], env).trim();
     const obj = path.join(base, 'commit.txt');
-    fs.writeFileSync(obj, `tree ${tree}\nparent ${parent}\nauthor Ada Hacker <ada@example.org> 1700000000 +0000\n` +
-      `committer Ada Hacker <ada@example.org> 1700000000 +0000\ngpgsig -----BEGIN ${armor}-----\n \n AAAA\n -----END ${armor}-----\n\ndemo: signed\n`);
+    fs.writeFileSync(
+      obj,
+      `tree ${tree}\nparent ${parent}\nauthor Ada Hacker <ada@example.org> 1700000000 +0000\n` +
+        `committer Ada Hacker <ada@example.org> 1700000000 +0000\ngpgsig -----BEGIN ${armor}-----\n \n AAAA\n -----END ${armor}-----\n\ndemo: signed\n`,
+    );
     const c = git(dir, ['hash-object', '-t', 'commit', '-w', obj], env).trim();
     git(dir, ['update-ref', 'HEAD', c], env);
   }
@@ -64,8 +79,15 @@ function trapRepo(): Trap {
 /** What gitInfo.ts ran before it was hardened. */
 function oldLog(t: Trap, env: NodeJS.ProcessEnv): void {
   try {
-    execFileSync('git', ['log', '--no-merges', '--format=%s', '-n', '300', '--', t.rel], { cwd: t.dir, env, stdio: ['ignore', 'pipe', 'pipe'], timeout: 20000 });
-  } catch { /* the program fails */ }
+    execFileSync('git', ['log', '--no-merges', '--format=%s', '-n', '300', '--', t.rel], {
+      cwd: t.dir,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      timeout: 20000,
+    });
+  } catch {
+    /* the program fails */
+  }
 }
 
 interface Case {
@@ -78,18 +100,52 @@ interface Case {
   noHistory?: boolean;
 }
 
-const cfg = (t: Trap, ...kv: [string, string][]) => { for (const [k, v] of kv) git(t.dir, ['config', k, v]); };
+const cfg = (t: Trap, ...kv: [string, string][]) => {
+  for (const [k, v] of kv) git(t.dir, ['config', k, v]);
+};
 
 const CASES: Case[] = [
-  { name: 'log.showSignature + gpg.program', live: true, setup: t => { cfg(t, ['log.showSignature', 'true'], ['gpg.program', t.prog]); return {}; } },
-  { name: 'log.showSignature + gpg.openpgp.program', live: true, setup: t => { cfg(t, ['log.showSignature', 'true'], ['gpg.openpgp.program', t.prog]); return {}; } },
-  { name: 'log.showSignature + gpg.x509.program', live: true, setup: t => { cfg(t, ['log.showSignature', 'true'], ['gpg.x509.program', t.prog]); return {}; } },
   {
-    name: 'log.showSignature + gpg.format=ssh + gpg.ssh.program', live: true,
-    setup: t => { cfg(t, ['log.showSignature', 'true'], ['gpg.format', 'ssh'], ['gpg.ssh.program', t.prog], ['gpg.ssh.allowedSignersFile', '/dev/null']); return {}; },
+    name: 'log.showSignature + gpg.program',
+    live: true,
+    setup: t => {
+      cfg(t, ['log.showSignature', 'true'], ['gpg.program', t.prog]);
+      return {};
+    },
   },
   {
-    name: 'include.path pulling in a file that turns signatures on', live: true,
+    name: 'log.showSignature + gpg.openpgp.program',
+    live: true,
+    setup: t => {
+      cfg(t, ['log.showSignature', 'true'], ['gpg.openpgp.program', t.prog]);
+      return {};
+    },
+  },
+  {
+    name: 'log.showSignature + gpg.x509.program',
+    live: true,
+    setup: t => {
+      cfg(t, ['log.showSignature', 'true'], ['gpg.x509.program', t.prog]);
+      return {};
+    },
+  },
+  {
+    name: 'log.showSignature + gpg.format=ssh + gpg.ssh.program',
+    live: true,
+    setup: t => {
+      cfg(
+        t,
+        ['log.showSignature', 'true'],
+        ['gpg.format', 'ssh'],
+        ['gpg.ssh.program', t.prog],
+        ['gpg.ssh.allowedSignersFile', '/dev/null'],
+      );
+      return {};
+    },
+  },
+  {
+    name: 'include.path pulling in a file that turns signatures on',
+    live: true,
     setup: t => {
       const inc = path.join(path.dirname(t.dir), 'evil.inc');
       fs.writeFileSync(inc, `[log]\n\tshowSignature = true\n[gpg]\n\tprogram = ${t.prog}\n`);
@@ -98,7 +154,8 @@ const CASES: Case[] = [
     },
   },
   {
-    name: 'includeIf gitdir: pulling in a file that turns signatures on', live: true,
+    name: 'includeIf gitdir: pulling in a file that turns signatures on',
+    live: true,
     setup: t => {
       const inc = path.join(path.dirname(t.dir), 'evil-if.inc');
       fs.writeFileSync(inc, `[log]\n\tshowSignature = true\n[gpg]\n\tprogram = ${t.prog}\n`);
@@ -107,26 +164,50 @@ const CASES: Case[] = [
     },
   },
   {
-    name: 'the global config (HOME/.gitconfig) turning signatures on', live: true,
+    name: 'the global config (HOME/.gitconfig) turning signatures on',
+    live: true,
     setup: t => {
       fs.writeFileSync(path.join(t.home, '.gitconfig'), `[log]\n\tshowSignature = true\n[gpg]\n\tprogram = ${t.prog}\n`);
       return { HOME: t.home };
     },
   },
   {
-    name: 'config from the inherited environment (GIT_CONFIG_COUNT)', live: true,
-    setup: t => ({ GIT_CONFIG_COUNT: '2', GIT_CONFIG_KEY_0: 'log.showSignature', GIT_CONFIG_VALUE_0: 'true', GIT_CONFIG_KEY_1: 'gpg.program', GIT_CONFIG_VALUE_1: t.prog }),
+    name: 'config from the inherited environment (GIT_CONFIG_COUNT)',
+    live: true,
+    setup: t => ({
+      GIT_CONFIG_COUNT: '2',
+      GIT_CONFIG_KEY_0: 'log.showSignature',
+      GIT_CONFIG_VALUE_0: 'true',
+      GIT_CONFIG_KEY_1: 'gpg.program',
+      GIT_CONFIG_VALUE_1: t.prog,
+    }),
   },
   {
-    name: 'config from the inherited environment (GIT_CONFIG_PARAMETERS)', live: true,
+    name: 'config from the inherited environment (GIT_CONFIG_PARAMETERS)',
+    live: true,
     setup: t => ({ GIT_CONFIG_PARAMETERS: `'log.showsignature'='true' 'gpg.program'='${t.prog}'` }),
   },
   // Keys the commands we run do not reach today (no tty for a pager, no index for fsmonitor, no
   // diff for external diff or textconv, no hooks or aliases for log): pinned anyway, checked here.
-  { name: 'core.fsmonitor', live: false, setup: t => { cfg(t, ['core.fsmonitor', t.prog]); return {}; } },
-  { name: 'core.pager and pager.log', live: false, setup: t => { cfg(t, ['core.pager', t.prog], ['pager.log', t.prog]); return { GIT_PAGER: t.prog, PAGER: t.prog }; } },
   {
-    name: 'diff.external and a textconv driver', live: false,
+    name: 'core.fsmonitor',
+    live: false,
+    setup: t => {
+      cfg(t, ['core.fsmonitor', t.prog]);
+      return {};
+    },
+  },
+  {
+    name: 'core.pager and pager.log',
+    live: false,
+    setup: t => {
+      cfg(t, ['core.pager', t.prog], ['pager.log', t.prog]);
+      return { GIT_PAGER: t.prog, PAGER: t.prog };
+    },
+  },
+  {
+    name: 'diff.external and a textconv driver',
+    live: false,
     setup: t => {
       cfg(t, ['diff.external', t.prog], ['diff.evil.textconv', t.prog], ['diff.evil.command', t.prog]);
       fs.writeFileSync(path.join(t.dir, '.git/info/attributes'), '* diff=evil\n');
@@ -134,11 +215,13 @@ const CASES: Case[] = [
     },
   },
   {
-    name: 'core.hooksPath and alias.log', live: false,
+    name: 'core.hooksPath and alias.log',
+    live: false,
     setup: t => {
       const hooks = path.join(path.dirname(t.dir), 'hooks');
       fs.mkdirSync(hooks);
-      for (const h of ['post-checkout', 'post-index-change', 'reference-transaction', 'fsmonitor-watchman']) fs.copyFileSync(t.prog, path.join(hooks, h));
+      for (const h of ['post-checkout', 'post-index-change', 'reference-transaction', 'fsmonitor-watchman'])
+        fs.copyFileSync(t.prog, path.join(hooks, h));
       fs.chmodSync(hooks, 0o755);
       cfg(t, ['core.hooksPath', hooks], ['alias.log', `!${t.prog}`], ['alias.rev-parse', `!${t.prog}`], ['alias.config', `!${t.prog}`]);
       return {};
@@ -147,22 +230,38 @@ const CASES: Case[] = [
   {
     // git log reads every commit's tree; one missing from a partial clone is fetched from the
     // promisor remote, over ssh with core.sshCommand.
-    name: 'core.sshCommand of a partial clone missing a tree (lazy fetch)', live: true, noHistory: true,
+    name: 'core.sshCommand of a partial clone missing a tree (lazy fetch)',
+    live: true,
+    noHistory: true,
     setup: t => {
       const tree = git(t.dir, ['rev-parse', 'HEAD~3:drivers/demo']).trim();
       fs.rmSync(path.join(t.dir, '.git/objects', tree.slice(0, 2), tree.slice(2)));
-      cfg(t, ['core.repositoryformatversion', '1'], ['extensions.partialClone', 'origin'], ['remote.origin.url', 'ssh://example.invalid/r.git'],
-        ['remote.origin.promisor', 'true'], ['core.sshCommand', t.prog], ['credential.helper', `!${t.prog}`]);
+      cfg(
+        t,
+        ['core.repositoryformatversion', '1'],
+        ['extensions.partialClone', 'origin'],
+        ['remote.origin.url', 'ssh://example.invalid/r.git'],
+        ['remote.origin.promisor', 'true'],
+        ['core.sshCommand', t.prog],
+        ['credential.helper', `!${t.prog}`],
+      );
       return {};
     },
   },
   {
-    name: 'GIT_SSH_COMMAND, GIT_SSH and GIT_ASKPASS inherited, with a partial clone missing a tree', live: true, noHistory: true,
+    name: 'GIT_SSH_COMMAND, GIT_SSH and GIT_ASKPASS inherited, with a partial clone missing a tree',
+    live: true,
+    noHistory: true,
     setup: t => {
       const tree = git(t.dir, ['rev-parse', 'HEAD~3:drivers/demo']).trim();
       fs.rmSync(path.join(t.dir, '.git/objects', tree.slice(0, 2), tree.slice(2)));
-      cfg(t, ['core.repositoryformatversion', '1'], ['extensions.partialClone', 'origin'], ['remote.origin.url', 'ssh://example.invalid/r.git'],
-        ['remote.origin.promisor', 'true']);
+      cfg(
+        t,
+        ['core.repositoryformatversion', '1'],
+        ['extensions.partialClone', 'origin'],
+        ['remote.origin.url', 'ssh://example.invalid/r.git'],
+        ['remote.origin.promisor', 'true'],
+      );
       return { GIT_SSH_COMMAND: t.prog, GIT_SSH: t.prog, GIT_ASKPASS: t.prog };
     },
   },
@@ -174,13 +273,18 @@ function withEnv<T>(vars: Record<string, string>, f: () => T): T {
   try {
     return f();
   } finally {
-    for (const [k, v] of saved) { if (v === undefined) delete process.env[k]; else process.env[k] = v; }
+    for (const [k, v] of saved) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
   }
 }
 
 describe('git is run with no program from the repository or the environment', function () {
   this.timeout(60000);
-  before(function () { if (!haveGit() || process.platform === 'win32') this.skip(); });
+  before(function () {
+    if (!haveGit() || process.platform === 'win32') this.skip();
+  });
 
   for (const c of CASES) {
     it(`${c.name}: no program runs${c.noHistory ? '' : ', the history is still read'}`, () => {

@@ -70,7 +70,10 @@ describe('VRL003 fix on before/after fixtures', () => {
   }
 
   it('is not the irqsave fix: fix-all of VRL001 leaves VRL003 findings alone', () => {
-    const file = path.join(fixtureDirs('fix-vrl003').find(d => d.endsWith('irqsave'))!, 'before.c');
+    const file = path.join(
+      fixtureDirs('fix-vrl003').find(d => d.endsWith('irqsave'))!,
+      'before.c',
+    );
     const text = fs.readFileSync(file, 'utf8');
     const { facts, findings } = analyse(file, text);
     assert.equal(findings.length, 1);
@@ -78,7 +81,10 @@ describe('VRL003 fix on before/after fixtures', () => {
   });
 
   it('titles the fix by what it changes', () => {
-    const file = path.join(fixtureDirs('fix-vrl003').find(d => d.endsWith('irqsave'))!, 'before.c');
+    const file = path.join(
+      fixtureDirs('fix-vrl003').find(d => d.endsWith('irqsave'))!,
+      'before.c',
+    );
     const text = fs.readFileSync(file, 'utf8');
     const { facts, findings } = analyse(file, text);
     const r = irqFlagsFix(findings[0], facts, text);

@@ -110,11 +110,14 @@ describe('irqsave fix on before/after fixtures', () => {
     const bad = fixAll([f, twin, atUnlock], broken, text);
     assert.deepEqual(bad.edits, []);
     assert.deepEqual(bad.fixed, []);
-    assert.deepEqual(bad.refused.map(r => [r.finding, r.reason]), [
-      [atUnlock, 'the finding does not point at a lock call'],
-      [f, 'the edited function would not parse cleanly; not applying'],
-      [twin, 'the edited function would not parse cleanly; not applying'],
-    ]);
+    assert.deepEqual(
+      bad.refused.map(r => [r.finding, r.reason]),
+      [
+        [atUnlock, 'the finding does not point at a lock call'],
+        [f, 'the edited function would not parse cleanly; not applying'],
+        [twin, 'the edited function would not parse cleanly; not applying'],
+      ],
+    );
   });
 
   it('refuses, with a reason, when the text changed under the finding', () => {

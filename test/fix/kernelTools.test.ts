@@ -4,7 +4,17 @@
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { applyKernelTools, blameFixes, fixesTrailer, gitAm, parseCheckpatch, parseMaintainers, patchedPaths, runCheckpatch, writeNewFile } from '../../src/fix/kernelTools';
+import {
+  applyKernelTools,
+  blameFixes,
+  fixesTrailer,
+  gitAm,
+  parseCheckpatch,
+  parseMaintainers,
+  patchedPaths,
+  runCheckpatch,
+  writeNewFile,
+} from '../../src/fix/kernelTools';
 import { formatPatch } from '../../src/fix/mail';
 import { runCli, tempDir } from '../helpers/cli';
 import { calls, driverText, fakeKernelTree, git, haveTools, LOCK_LINE, type FakeTree } from '../helpers/kernelTree';
@@ -19,7 +29,10 @@ function withEnv<T>(vars: Record<string, string>, f: () => Promise<T>): Promise<
   const saved = new Map(Object.keys(vars).map(k => [k, process.env[k]]));
   Object.assign(process.env, vars);
   return f().finally(() => {
-    for (const [k, v] of saved) { if (v === undefined) delete process.env[k]; else process.env[k] = v; }
+    for (const [k, v] of saved) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
   });
 }
 
@@ -28,7 +41,8 @@ function shims(base: string): { bin: string; marker: string } {
   const bin = path.join(base, 'shim-bin');
   fs.mkdirSync(bin);
   const marker = path.join(base, 'shim-marker');
-  for (const p of ['git', 'perl']) fs.writeFileSync(path.join(bin, p), `#!/bin/sh\necho "${p} $*" >> '${marker}'\nexit 1\n`, { mode: 0o755 });
+  for (const p of ['git', 'perl'])
+    fs.writeFileSync(path.join(bin, p), `#!/bin/sh\necho "${p} $*" >> '${marker}'\nexit 1\n`, { mode: 0o755 });
   return { bin, marker };
 }
 
@@ -36,8 +50,9 @@ const headers = (mail: string) => mail.slice(0, mail.indexOf('\n\n'));
 const message = (mail: string) => mail.slice(mail.indexOf('\n\n') + 2, mail.indexOf('\n---\n'));
 
 describe('kernel tools: parsing', () => {
-  it('reads checkpatch.pl\'s totals and messages (with and without --strict checks)', () => {
-    const out = 'WARNING: Possible unwrapped commit description (prefer a maximum 75 chars per line)\n#12: \nsome long line\n\n' +
+  it("reads checkpatch.pl's totals and messages (with and without --strict checks)", () => {
+    const out =
+      'WARNING: Possible unwrapped commit description (prefer a maximum 75 chars per line)\n#12: \nsome long line\n\n' +
       'CHECK: Alignment should match open parenthesis\n#40: FILE: drivers/x.c:10:\n+\tfoo(a,\n\n' +
       'total: 0 errors, 1 warnings, 1 checks, 30 lines checked\n\nNOTE: For some of the reported defects, checkpatch may be able to\n';
     const r = parseCheckpatch(out)!;
@@ -53,7 +68,7 @@ describe('kernel tools: parsing', () => {
     assert.equal(parseCheckpatch('Must be run from the top-level dir. of a kernel tree\n'), undefined);
   });
 
-  it('splits get_maintainer.pl\'s roles: people to To, lists to Cc (roles may hold parentheses)', () => {
+  it("splits get_maintainer.pl's roles: people to To, lists to Cc (roles may hold parentheses)", () => {
     const out = [
       'David Airlie <airlied@redhat.com> (maintainer:VIRTIO GPU DRIVER)',
       'Gurchetan Singh <gurchetansingh@chromium.org> (reviewer:VIRTIO GPU DRIVER)',
@@ -68,22 +83,40 @@ describe('kernel tools: parsing', () => {
       'bare-list@example.org',
     ].join('\n');
     assert.deepEqual(parseMaintainers(out), {
-      to: ['David Airlie <airlied@redhat.com>', 'Gurchetan Singh <gurchetansingh@chromium.org>', '"Eugenio Pérez" <eperezma@redhat.com>',
-        'Steven Rostedt <rostedt@goodmis.org>', 'Bare Name <bare@example.org>'],
-      cc: ['dri-devel@lists.freedesktop.org', 'linux-rt-devel@lists.linux.dev', 'linux-arm-kernel@lists.infradead.org', 'linux-kernel@vger.kernel.org', 'bare-list@example.org'],
+      to: [
+        'David Airlie <airlied@redhat.com>',
+        'Gurchetan Singh <gurchetansingh@chromium.org>',
+        '"Eugenio Pérez" <eperezma@redhat.com>',
+        'Steven Rostedt <rostedt@goodmis.org>',
+        'Bare Name <bare@example.org>',
+      ],
+      cc: [
+        'dri-devel@lists.freedesktop.org',
+        'linux-rt-devel@lists.linux.dev',
+        'linux-arm-kernel@lists.infradead.org',
+        'linux-kernel@vger.kernel.org',
+        'bare-list@example.org',
+      ],
     });
   });
 
   it('the CLI help documents the three options and what they run', async () => {
     const r = await runCli(['--help'], process.cwd());
     assert.match(r.stdout, /patch \[-o\|--output FILE\] .*\n\s+\[--checkpatch\] \[--to-maintainers\] \[--fixes\] PATH\.\.\./);
-    for (const re of [/--checkpatch +run scripts\/checkpatch\.pl --strict/, /--to-maintainers +To: .*scripts\/get_maintainer\.pl\s+--no-rolestats\s+--roles\s+--no-git/s, /--fixes +a Fixes: line/]) {
+    for (const re of [
+      /--checkpatch +run scripts\/checkpatch\.pl --strict/,
+      /--to-maintainers +To: .*scripts\/get_maintainer\.pl\s+--no-rolestats\s+--roles\s+--no-git/s,
+      /--fixes +a Fixes: line/,
+    ]) {
       assert.match(r.stdout, re);
     }
   });
 
   it('lists the files a patch changes', () => {
-    assert.deepEqual(patchedPaths('x\ndiff --git a/a/b.c b/a/b.c\n--- a/a/b.c\ndiff --git a/c.h b/c.h\ndiff --git a/a/b.c b/a/b.c\n'), ['a/b.c', 'c.h']);
+    assert.deepEqual(patchedPaths('x\ndiff --git a/a/b.c b/a/b.c\n--- a/a/b.c\ndiff --git a/c.h b/c.h\ndiff --git a/a/b.c b/a/b.c\n'), [
+      'a/b.c',
+      'c.h',
+    ]);
     assert.deepEqual(patchedPaths('no diff here\n'), []);
   });
 
@@ -92,8 +125,14 @@ describe('kernel tools: parsing', () => {
     const a = writeNewFile(dir, '0001-x.patch', 'one');
     const b = writeNewFile(dir, '0001-x.patch', 'two');
     const c = writeNewFile(dir, '0001-x.patch', 'three');
-    assert.deepEqual([a, b, c].map(p => path.basename(p)), ['0001-x.patch', '0001-x-2.patch', '0001-x-3.patch']);
-    assert.deepEqual([a, b, c].map(p => fs.readFileSync(p, 'utf8')), ['one', 'two', 'three']);
+    assert.deepEqual(
+      [a, b, c].map(p => path.basename(p)),
+      ['0001-x.patch', '0001-x-2.patch', '0001-x-3.patch'],
+    );
+    assert.deepEqual(
+      [a, b, c].map(p => fs.readFileSync(p, 'utf8')),
+      ['one', 'two', 'three'],
+    );
   });
 });
 
@@ -111,19 +150,51 @@ describe('kernel tools on a fake kernel tree', function () {
     git(dir, 'add', '.');
     git(dir, '-c', 'user.name=A U', '-c', 'user.email=a@example.org', 'commit', '-qm', 'x: first');
     fs.writeFileSync(path.join(dir, 'f.c'), 'a\nb\n');
-    git(dir, '-c', 'user.name=A U', '-c', 'user.email=a@example.org', '-c', 'user.useConfigOnly=true', 'commit', '-qam', 'x: second', '--date', '1700000000 +0000');
+    git(
+      dir,
+      '-c',
+      'user.name=A U',
+      '-c',
+      'user.email=a@example.org',
+      '-c',
+      'user.useConfigOnly=true',
+      'commit',
+      '-qam',
+      'x: second',
+      '--date',
+      '1700000000 +0000',
+    );
     git(dir, '-c', 'user.name=A U', '-c', 'user.email=a@example.org', 'notes', 'add', '-m', 'one note line\n\nand a second paragraph');
-    const theirs = git(dir, 'format-patch', '--stdout', '--notes', '--no-signature', '--to', 'T One <t1@example.org>', '--to', 'Zoë Two <t2@example.org>',
-      '--cc', 'list@example.org', '-1');
+    const theirs = git(
+      dir,
+      'format-patch',
+      '--stdout',
+      '--notes',
+      '--no-signature',
+      '--to',
+      'T One <t1@example.org>',
+      '--to',
+      'Zoë Two <t2@example.org>',
+      '--cc',
+      'list@example.org',
+      '-1',
+    );
     const ours = formatPatch({
-      from: { name: 'A U', email: 'a@example.org' }, date: new Date(1700000000 * 1000), subject: 'x: second', signedOffBy: [],
-      files: [{ path: 'f.c', oldText: 'a\n', newText: 'a\nb\n' }], to: ['T One <t1@example.org>', 'Zoë Two <t2@example.org>'], cc: ['list@example.org'],
-      notes: 'one note line\n\nand a second paragraph', signature: false, commit: /^From (\S+)/.exec(theirs)![1],
+      from: { name: 'A U', email: 'a@example.org' },
+      date: new Date(1700000000 * 1000),
+      subject: 'x: second',
+      signedOffBy: [],
+      files: [{ path: 'f.c', oldText: 'a\n', newText: 'a\nb\n' }],
+      to: ['T One <t1@example.org>', 'Zoë Two <t2@example.org>'],
+      cc: ['list@example.org'],
+      notes: 'one note line\n\nand a second paragraph',
+      signature: false,
+      commit: /^From (\S+)/.exec(theirs)![1],
     });
     assert.equal(ours, theirs);
   });
 
-  it('blames the lock line: the commit that made it spin_lock(), as a Fixes: line in the kernel\'s form', async () => {
+  it("blames the lock line: the commit that made it spin_lock(), as a Fixes: line in the kernel's form", async () => {
     const t = fakeKernelTree();
     const text = fs.readFileSync(t.file, 'utf8');
     const { tags, problems } = await blameFixes(t.root, t.rel, text, [LOCK_LINE]);
@@ -146,10 +217,16 @@ describe('kernel tools on a fake kernel tree', function () {
     assert.equal(fixesTrailer('0123456789abcdef', 'x: "quoted"'), 'Fixes: 0123456789ab ("x: "quoted"")');
     // One tag per commit: the unlock line came with the lock line; the first line is older.
     const several = await blameFixes(t.root, t.rel, text, [LOCK_LINE, LOCK_LINE + 3, 0]);
-    assert.deepEqual(several.tags.map(x => [x.sha, x.line, x.boundary]), [[t.commits.lock, LOCK_LINE, false], [t.commits.add, 0, true]]);
+    assert.deepEqual(
+      several.tags.map(x => [x.sha, x.line, x.boundary]),
+      [
+        [t.commits.lock, LOCK_LINE, false],
+        [t.commits.add, 0, true],
+      ],
+    );
   });
 
-  it('marks a lock line from the repository\'s first commit (the history may start later than the line)', async () => {
+  it("marks a lock line from the repository's first commit (the history may start later than the line)", async () => {
     const t = fakeKernelTree();
     const root = tempDir('vrl-one-');
     git(root, 'init', '-q');
@@ -167,26 +244,42 @@ describe('kernel tools on a fake kernel tree', function () {
     const out = path.join(t.base, 'out.mbox');
     // Inherited variables that would change how perl starts are not passed on.
     const r = await withEnv({ PERL5OPT: '-Mwarnings' }, () =>
-      runCli(['patch', '--checkpatch', '--to-maintainers', '--fixes', '--date', DATE, '-o', out, t.rel], t.root));
+      runCli(['patch', '--checkpatch', '--to-maintainers', '--fixes', '--date', DATE, '-o', out, t.rel], t.root),
+    );
     assert.equal(r.code, 0, r.stderr);
     const mail = fs.readFileSync(out, 'utf8');
     const h = headers(mail);
-    assert.match(h, /^To: Ada Maintainer <ada@example.org>,\n {4}Zoë Reviewer <zoe@example.org>,\n {4}Linus Root <root@example.org>\nCc: demo-list@example.org,\n {4}linux-kernel@example.org$/m);
+    assert.match(
+      h,
+      /^To: Ada Maintainer <ada@example.org>,\n {4}Zoë Reviewer <zoe@example.org>,\n {4}Linus Root <root@example.org>\nCc: demo-list@example.org,\n {4}linux-kernel@example.org$/m,
+    );
     const msg = message(mail).split('\n');
     const fixes = `Fixes: ${t.commits.lock.slice(0, 12)} ("demo: take the queue lock in the done work")`;
     // With the other trailers, just before the sign-off.
     assert.deepEqual(msg.slice(-3), ['', fixes, 'Signed-off-by: Ada Hacker <ada@example.org>']);
     // The caveat is a note after ---, which git am leaves out of the commit.
-    assert.match(mail, /\n---\n\nNotes:\n {4}The Fixes: line names the commit that last changed the lock line \(git\n {4}blame of drivers\/demo\/demo_drv\.c:15\)/);
+    assert.match(
+      mail,
+      /\n---\n\nNotes:\n {4}The Fixes: line names the commit that last changed the lock line \(git\n {4}blame of drivers\/demo\/demo_drv\.c:15\)/,
+    );
     assert.match(r.stderr, /checkpatch\.pl --strict: total: 0 errors, 0 warnings, 0 checks, \d+ lines checked/);
-    assert.match(r.stderr, /demo_drv\.c:15: Fixes: [0-9a-f]{12} \("demo: take the queue lock in the done work"\) \(the commit that last changed the lock line; check it\)/);
+    assert.match(
+      r.stderr,
+      /demo_drv\.c:15: Fixes: [0-9a-f]{12} \("demo: take the queue lock in the done work"\) \(the commit that last changed the lock line; check it\)/,
+    );
     const ran = calls(t);
     assert.equal(ran.length, 2, ran.join('\n'));
-    assert.match(ran[0], /^get_maintainer\.pl ARGS=--no-rolestats --roles --no-git --no-git-fallback --no-fixes \S+\.patch PERL5OPT= GIT_CONFIG_COUNT=\d+ CWD=root$/);
+    assert.match(
+      ran[0],
+      /^get_maintainer\.pl ARGS=--no-rolestats --roles --no-git --no-git-fallback --no-fixes \S+\.patch PERL5OPT= GIT_CONFIG_COUNT=\d+ CWD=root$/,
+    );
     assert.match(ran[1], /^checkpatch\.pl ARGS=--strict \S+\.patch PERL5OPT= GIT_CONFIG_COUNT=\d+ CWD=root$/);
     // The mail applies; the commit message keeps the Fixes: line and not the notes.
     const am = await gitAm(t.root, out, [t.rel]);
-    assert.deepEqual(am, { ok: true, message: `applied as ${git(t.root, 'rev-parse', '--short=12', 'HEAD').trim()} ("demo: disable local irqs while draining the virtqueue")` });
+    assert.deepEqual(am, {
+      ok: true,
+      message: `applied as ${git(t.root, 'rev-parse', '--short=12', 'HEAD').trim()} ("demo: disable local irqs while draining the virtqueue")`,
+    });
     const body = git(t.root, 'log', '-1', '--format=%B');
     assert.ok(body.includes(fixes), body);
     assert.doesNotMatch(body, /Notes:|git\s+blame/);
@@ -201,7 +294,10 @@ describe('kernel tools on a fake kernel tree', function () {
     const r = await runCli(['patch', '--checkpatch', '--date', DATE, t.rel], t.root);
     assert.equal(r.code, 1, r.stderr);
     assert.match(r.stderr, /checkpatch\.pl --strict: total: 1 errors, 0 warnings, 0 checks/);
-    assert.match(r.stderr, /^virtio-race-lint: {3}ERROR: TRAILING_WHITESPACE: trailing whitespace\nvirtio-race-lint: {3}#\d+: FILE: drivers\/demo\/demo_drv\.c\nvirtio-race-lint: {3}\+\tspin_lock_irqsave\(&fsvq->lock, flags\); $/m);
+    assert.match(
+      r.stderr,
+      /^virtio-race-lint: {3}ERROR: TRAILING_WHITESPACE: trailing whitespace\nvirtio-race-lint: {3}#\d+: FILE: drivers\/demo\/demo_drv\.c\nvirtio-race-lint: {3}\+\tspin_lock_irqsave\(&fsvq->lock, flags\); $/m,
+    );
     assert.match(r.stdout, /^Subject: \[PATCH\] demo: /m, 'the mail is written anyway');
     assert.doesNotMatch(headers(r.stdout), /^To:/m, 'no --to-maintainers, no To:');
   });
@@ -224,7 +320,10 @@ describe('kernel tools on a fake kernel tree', function () {
     fs.writeFileSync(path.join(t.root, 'scripts/get_maintainer.pl'), 'die "MAINTAINERS is unreadable here\\n";\n');
     const r = await runCli(['patch', '--to-maintainers', '--checkpatch', '--date', DATE, t.rel], t.root);
     assert.equal(r.code, 2, r.stderr);
-    assert.match(r.stderr, /^virtio-race-lint: drivers\/demo\/demo_drv\.c: no To:\/Cc: headers: scripts\/get_maintainer\.pl failed: MAINTAINERS is unreadable here$/m);
+    assert.match(
+      r.stderr,
+      /^virtio-race-lint: drivers\/demo\/demo_drv\.c: no To:\/Cc: headers: scripts\/get_maintainer\.pl failed: MAINTAINERS is unreadable here$/m,
+    );
     assert.match(r.stderr, /checkpatch\.pl --strict: total: 0 errors/, 'the other tool still runs');
     assert.match(r.stdout, /^Subject: \[PATCH\] demo: /m);
     assert.doesNotMatch(headers(r.stdout), /^To:/m);
@@ -232,9 +331,15 @@ describe('kernel tools on a fake kernel tree', function () {
 
   it('says in one line that there is nothing to blame outside a git repository, and goes on', async () => {
     const t = fakeKernelTree({ git: false });
-    const r = await runCli(['patch', '--fixes', '--to-maintainers', '--signoff', 'Ada Hacker <ada@example.org>', '--date', DATE, t.rel], t.root);
+    const r = await runCli(
+      ['patch', '--fixes', '--to-maintainers', '--signoff', 'Ada Hacker <ada@example.org>', '--date', DATE, t.rel],
+      t.root,
+    );
     assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stderr, /^virtio-race-lint: drivers\/demo\/demo_drv\.c: no Fixes: line: the file is not in a git repository \(nothing to blame\)$/m);
+    assert.match(
+      r.stderr,
+      /^virtio-race-lint: drivers\/demo\/demo_drv\.c: no Fixes: line: the file is not in a git repository \(nothing to blame\)$/m,
+    );
     assert.doesNotMatch(r.stdout, /^Fixes:/m);
     assert.match(headers(r.stdout), /^To: Ada Maintainer/m, 'get_maintainer.pl needs no git');
   });
@@ -245,7 +350,10 @@ describe('kernel tools on a fake kernel tree', function () {
     git(t.root, 'commit', '-qam', 'drop MAINTAINERS');
     const r = await runCli(['patch', '--checkpatch', '--to-maintainers', '--date', DATE, t.rel], t.root);
     assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stderr, /is not a kernel tree \(no scripts\/checkpatch\.pl and MAINTAINERS there\): checkpatch\.pl and get_maintainer\.pl not run/);
+    assert.match(
+      r.stderr,
+      /is not a kernel tree \(no scripts\/checkpatch\.pl and MAINTAINERS there\): checkpatch\.pl and get_maintainer\.pl not run/,
+    );
     assert.deepEqual(calls(t), []);
   });
 
@@ -260,16 +368,26 @@ describe('kernel tools on a fake kernel tree', function () {
     assert.deepEqual(p.lockLines, [LOCK_LINE]);
     const s = shims(t.base);
     const res = await withEnv({ PATH: `${s.bin}:${process.env.PATH}` }, () =>
-      applyKernelTools([p], [{ root: t.root, git: true }], { from: { name: 'Ada Hacker', email: 'ada@example.org' }, date: new Date(DATE) },
-        { trusted: false, checkpatch: true, maintainers: true, fixes: true }));
+      applyKernelTools(
+        [p],
+        [{ root: t.root, git: true }],
+        { from: { name: 'Ada Hacker', email: 'ada@example.org' }, date: new Date(DATE) },
+        { trusted: false, checkpatch: true, maintainers: true, fixes: true },
+      ),
+    );
     assert.ok(!fs.existsSync(s.marker), `a program ran: ${fs.existsSync(s.marker) ? fs.readFileSync(s.marker, 'utf8') : ''}`);
     assert.deepEqual(calls(t), []);
     assert.deepEqual(res.checkpatch, [undefined]);
     const mail = res.mails[0].text;
     assert.doesNotMatch(mail, /^(?:To|Cc|Fixes):/m);
     const notes = mail.slice(mail.indexOf('\n---\n'), mail.indexOf('\ndiff --git'));
-    assert.match(notes.replace(/\n {4}/g, ' '), /Notes: virtio-race-lint ran nothing from the workspace, which is not trusted: not scripts\/checkpatch\.pl \(the patch is not checked\), scripts\/get_maintainer\.pl \(no To:\/Cc: headers\) or git blame \(no Fixes: line\)\./);
-    assert.deepEqual(res.log, ['not run (untrusted workspace): scripts/checkpatch.pl (the patch is not checked), scripts/get_maintainer.pl (no To:/Cc: headers), git blame (no Fixes: line)']);
+    assert.match(
+      notes.replace(/\n {4}/g, ' '),
+      /Notes: virtio-race-lint ran nothing from the workspace, which is not trusted: not scripts\/checkpatch\.pl \(the patch is not checked\), scripts\/get_maintainer\.pl \(no To:\/Cc: headers\) or git blame \(no Fixes: line\)\./,
+    );
+    assert.deepEqual(res.log, [
+      'not run (untrusted workspace): scripts/checkpatch.pl (the patch is not checked), scripts/get_maintainer.pl (no To:/Cc: headers), git blame (no Fixes: line)',
+    ]);
     // Afterwards, by hand: the tree's checkpatch finds nothing, and git am ignores the notes.
     const file = path.join(t.base, res.mails[0].fileName);
     fs.writeFileSync(file, mail);
@@ -283,7 +401,9 @@ describe('kernel tools on a fake kernel tree', function () {
 
 describe('git am of a generated patch', function () {
   this.timeout(30000);
-  before(function () { if (!haveTools()) this.skip(); });
+  before(function () {
+    if (!haveTools()) this.skip();
+  });
 
   async function made(t: FakeTree): Promise<string> {
     const out = path.join(t.base, 'fix.patch');
@@ -299,7 +419,11 @@ describe('git am of a generated patch', function () {
     fs.appendFileSync(t.file, '/* local edit */\n');
     const before = head(t);
     const r = await gitAm(t.root, patch, [t.rel]);
-    assert.deepEqual(r, { ok: false, reason: 'drivers/demo/demo_drv.c has uncommitted changes: commit or stash them first (git am applies the patch to the committed file)' });
+    assert.deepEqual(r, {
+      ok: false,
+      reason:
+        'drivers/demo/demo_drv.c has uncommitted changes: commit or stash them first (git am applies the patch to the committed file)',
+    });
     assert.equal(head(t), before);
     assert.match(fs.readFileSync(t.file, 'utf8'), /local edit/);
   });
@@ -321,7 +445,10 @@ describe('git am of a generated patch', function () {
     const before = head(t);
     const r = await gitAm(t.root, patch, [t.rel]);
     assert.equal(r.ok, false);
-    assert.match((r as { reason: string }).reason, /^git am failed: .*patch (?:does not apply|failed).*\(aborted: the tree is as it was\)$/);
+    assert.match(
+      (r as { reason: string }).reason,
+      /^git am failed: .*patch (?:does not apply|failed).*\(aborted: the tree is as it was\)$/,
+    );
     assert.equal(head(t), before);
     assert.equal(git(t.root, 'status', '--porcelain'), '');
     assert.ok(!fs.existsSync(path.join(t.root, '.git/rebase-apply')));
@@ -336,9 +463,17 @@ describe('git am of a generated patch', function () {
     git(t.root, 'config', 'commit.gpgSign', 'true');
     git(t.root, 'config', 'gpg.program', prog);
     // The trap is live: git am as a user would run it starts the program (and fails).
-    try { git(t.root, 'am', patch); } catch { /* the signing program fails */ }
+    try {
+      git(t.root, 'am', patch);
+    } catch {
+      /* the signing program fails */
+    }
     assert.ok(fs.existsSync(marker), 'plain git am starts gpg.program');
-    try { git(t.root, 'am', '--abort'); } catch { /* nothing to abort */ }
+    try {
+      git(t.root, 'am', '--abort');
+    } catch {
+      /* nothing to abort */
+    }
     fs.rmSync(marker);
     const r = await gitAm(t.root, patch, [t.rel]);
     assert.equal(r.ok, true, JSON.stringify(r));

@@ -2,8 +2,16 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import {
-  FileChange, formatPatch, formatPatchMail, patchFileName, rfc2822Date, subjectPrefix, subjectPrefixForPath,
-  subjectPrefixFromLog, toMbox, wrapParagraphs,
+  FileChange,
+  formatPatch,
+  formatPatchMail,
+  patchFileName,
+  rfc2822Date,
+  subjectPrefix,
+  subjectPrefixForPath,
+  subjectPrefixFromLog,
+  toMbox,
+  wrapParagraphs,
 } from '../../src/fix/mail';
 import { VERSION } from '../../src/version';
 import { FIXTURES } from '../helpers/fixtures';
@@ -13,19 +21,19 @@ const DIR = path.join(FIXTURES, 'fix-mail');
 interface MailCase {
   name: string;
   author: { name: string; email: string };
-  date: string; tz: number;
-  subject: string; body: string; trailers: string[];
+  date: string;
+  tz: number;
+  subject: string;
+  body: string;
+  trailers: string[];
   files: { path: string; oldFile?: string; newFile?: string; old?: string; new?: string }[];
   expected: string;
 }
 
 const cases = JSON.parse(fs.readFileSync(path.join(DIR, 'cases.json'), 'utf8')) as { gitVersion: string; mails: MailCase[] };
 const read = (f: string) => fs.readFileSync(path.join(DIR, f), 'utf8');
-const filesOf = (c: MailCase): FileChange[] => c.files.map(f => ({
-  path: f.path,
-  oldText: f.oldFile ? read(f.oldFile) : f.old!,
-  newText: f.newFile ? read(f.newFile) : f.new!,
-}));
+const filesOf = (c: MailCase): FileChange[] =>
+  c.files.map(f => ({ path: f.path, oldText: f.oldFile ? read(f.oldFile) : f.old!, newText: f.newFile ? read(f.newFile) : f.new! }));
 const gitVersion = cases.gitVersion.replace(/^git version /, '');
 const commitOf = (mail: string) => /^From ([0-9a-f]{40}) /.exec(mail)![1];
 const jane = { name: 'Jane Dev', email: 'jane@example.com' };
@@ -35,9 +43,16 @@ describe('format-patch mail', () => {
     for (const c of cases.mails) {
       it(c.name, () => {
         const got = formatPatch({
-          from: c.author, date: new Date(c.date), tzOffsetMinutes: c.tz,
-          subject: c.subject, body: c.body, trailers: c.trailers, files: filesOf(c),
-          commit: commitOf(c.expected), signature: gitVersion, wrapBody: false,
+          from: c.author,
+          date: new Date(c.date),
+          tzOffsetMinutes: c.tz,
+          subject: c.subject,
+          body: c.body,
+          trailers: c.trailers,
+          files: filesOf(c),
+          commit: commitOf(c.expected),
+          signature: gitVersion,
+          wrapBody: false,
         });
         assert.equal(got, c.expected);
       });
@@ -50,9 +65,15 @@ describe('format-patch mail', () => {
     const unwrapped = c.body.replace(/([^\n])\n(?!\n|\d\. )[ \t]*/g, '$1 ');
     assert.notEqual(unwrapped, c.body);
     const got = formatPatch({
-      from: c.author, date: new Date(c.date), tzOffsetMinutes: c.tz,
-      subject: c.subject, body: unwrapped, trailers: c.trailers, files: filesOf(c),
-      commit: commitOf(c.expected), signature: gitVersion,
+      from: c.author,
+      date: new Date(c.date),
+      tzOffsetMinutes: c.tz,
+      subject: c.subject,
+      body: unwrapped,
+      trailers: c.trailers,
+      files: filesOf(c),
+      commit: commitOf(c.expected),
+      signature: gitVersion,
     });
     assert.equal(got, c.expected);
   });
@@ -61,26 +82,32 @@ describe('format-patch mail', () => {
     const c = cases.mails.find(m => m.name === 'single')!;
     const [vq] = filesOf(c);
     const mails = formatPatchMail({
-      from: jane, date: new Date('2024-03-05T13:07:09Z'),
+      from: jane,
+      date: new Date('2024-03-05T13:07:09Z'),
       patches: [
         { ...vq, path: 'fs/fuse/virtio_fs.c', summary: 'take the lock with irqsave in the done work', body: 'One.' },
         { ...vq, path: 'drivers/gpu/drm/virtio/virtgpu_vq.c', summary: 'take the lock with irqsave', body: 'Two.' },
         { ...vq, path: 'drivers/demo/toy.c', prefix: '', summary: 'no prefix here', body: 'Three.' },
       ],
     });
-    assert.deepEqual(mails.map(m => m.subject), [
-      'virtiofs: take the lock with irqsave in the done work',
-      'drm/virtio: take the lock with irqsave',
-      'no prefix here',
-    ]);
-    assert.deepEqual(mails.map(m => m.fileName), [
-      '0001-virtiofs-take-the-lock-with-irqsave-in-the-done-work.patch',
-      '0002-drm-virtio-take-the-lock-with-irqsave.patch',
-      '0003-no-prefix-here.patch',
-    ]);
+    assert.deepEqual(
+      mails.map(m => m.subject),
+      ['virtiofs: take the lock with irqsave in the done work', 'drm/virtio: take the lock with irqsave', 'no prefix here'],
+    );
+    assert.deepEqual(
+      mails.map(m => m.fileName),
+      [
+        '0001-virtiofs-take-the-lock-with-irqsave-in-the-done-work.patch',
+        '0002-drm-virtio-take-the-lock-with-irqsave.patch',
+        '0003-no-prefix-here.patch',
+      ],
+    );
     const first = mails[0].text;
     assert.match(first, /^From 0{40} Mon Sep 17 00:00:00 2001\nFrom: Jane Dev <jane@example.com>\nDate: Tue, 5 Mar 2024 13:07:09 \+0000\n/);
-    assert.match(first, /\nSubject: \[PATCH 1\/3\] virtiofs: take the lock with irqsave in the done work\n\nOne\.\n\nSigned-off-by: Jane Dev <jane@example.com>\n---\n fs\/fuse\/virtio_fs\.c \| 5 \+\+\+--\n/);
+    assert.match(
+      first,
+      /\nSubject: \[PATCH 1\/3\] virtiofs: take the lock with irqsave in the done work\n\nOne\.\n\nSigned-off-by: Jane Dev <jane@example.com>\n---\n fs\/fuse\/virtio_fs\.c \| 5 \+\+\+--\n/,
+    );
     assert.match(first, /\ndiff --git a\/fs\/fuse\/virtio_fs\.c b\/fs\/fuse\/virtio_fs\.c\nindex 96d9484\.\.3ef59ca 100644\n/);
     assert.ok(first.endsWith(`\n-- \nvirtio-race-lint ${VERSION}\n\n`));
     assert.match(mails[1].text, /\nSubject: \[PATCH 2\/3\] drm\/virtio: /);
@@ -103,26 +130,46 @@ describe('format-patch mail', () => {
       const mail = formatPatch({ from: jane, date: new Date(0), subject: 'x: y', files, signature: false, ...opts });
       return mail.slice(mail.indexOf('\n\n') + 2, mail.indexOf('\n---\n'));
     };
-    assert.equal(body({ body: 'Text.', trailers: ['Cc: stable@vger.kernel.org'] }),
-      'Text.\n\nCc: stable@vger.kernel.org\nSigned-off-by: Jane Dev <jane@example.com>');
-    assert.equal(body({ body: 'Text.\n\nReported-by: Someone <s@example.com>' }),
-      'Text.\n\nReported-by: Someone <s@example.com>\nSigned-off-by: Jane Dev <jane@example.com>');
-    assert.equal(body({ body: 'Text.\n\nSigned-off-by: Jane Dev <jane@example.com>' }),
-      'Text.\n\nSigned-off-by: Jane Dev <jane@example.com>');
+    assert.equal(
+      body({ body: 'Text.', trailers: ['Cc: stable@vger.kernel.org'] }),
+      'Text.\n\nCc: stable@vger.kernel.org\nSigned-off-by: Jane Dev <jane@example.com>',
+    );
+    assert.equal(
+      body({ body: 'Text.\n\nReported-by: Someone <s@example.com>' }),
+      'Text.\n\nReported-by: Someone <s@example.com>\nSigned-off-by: Jane Dev <jane@example.com>',
+    );
+    assert.equal(
+      body({ body: 'Text.\n\nSigned-off-by: Jane Dev <jane@example.com>' }),
+      'Text.\n\nSigned-off-by: Jane Dev <jane@example.com>',
+    );
     assert.equal(body({ body: 'Text.', signedOffBy: [] }), 'Text.');
   });
 
   it('passes the hunk-header rule and abbrev through to the diff', () => {
     const old = read('toy_labels.c');
     const fixed = read('toy_labels.fixed.c');
-    const mail = (funcname?: 'cpp') => formatPatch({ from: jane, date: new Date(0), subject: 'x: y', files: [{ path: 'toy_labels.c', oldText: old, newText: fixed }], funcname, abbrev: 12 });
+    const mail = (funcname?: 'cpp') =>
+      formatPatch({
+        from: jane,
+        date: new Date(0),
+        subject: 'x: y',
+        files: [{ path: 'toy_labels.c', oldText: old, newText: fixed }],
+        funcname,
+        abbrev: 12,
+      });
     assert.match(mail(), /\n@@ -30,16 \+30,18 @@ free_slots:\n/);
     assert.match(mail('cpp'), /\n@@ -30,16 \+30,18 @@ static int toy_ring_fill\(struct toy_ring \*r, gfp_t gfp\)\n/);
     assert.match(mail(), /\nindex 9abaad5[0-9a-f]{5}\.\.fceec1d[0-9a-f]{5} 100644\n/);
   });
 
   it('ends without a signature block when asked', () => {
-    const mail = formatPatch({ from: jane, date: new Date(0), subject: 'x: y', files: [{ path: 'a.c', oldText: 'a\n', newText: 'b\n' }], signature: false });
+    const mail = formatPatch({
+      from: jane,
+      date: new Date(0),
+      subject: 'x: y',
+      files: [{ path: 'a.c', oldText: 'a\n', newText: 'b\n' }],
+      signature: false,
+    });
     assert.ok(mail.endsWith('+b\n'));
   });
 });
@@ -151,7 +198,8 @@ describe('wrapParagraphs', () => {
   const longest = (s: string) => Math.max(...s.split('\n').map(l => l.length));
 
   it('fills prose paragraphs to 75 columns', () => {
-    const para = 'Notification suppression is only a hint: the device can add used buffers and raise its interrupt while the handler drains the queue, so the interrupt may land on an empty ring.';
+    const para =
+      'Notification suppression is only a hint: the device can add used buffers and raise its interrupt while the handler drains the queue, so the interrupt may land on an empty ring.';
     const out = wrapParagraphs(`${para}\n\n${para}`);
     assert.ok(longest(out) <= 75);
     assert.equal(out.split('\n\n').length, 2);
@@ -160,7 +208,8 @@ describe('wrapParagraphs', () => {
   });
 
   it('is idempotent', () => {
-    const text = 'A first paragraph that is long enough to be wrapped over more than one line of output text.\n\n' +
+    const text =
+      'A first paragraph that is long enough to be wrapped over more than one line of output text.\n\n' +
       '1. an item that also goes on for long enough to need a second line with a hanging indent;\n' +
       '2. a second item.\n\n    code();\n';
     const once = wrapParagraphs(text);
@@ -168,8 +217,13 @@ describe('wrapParagraphs', () => {
   });
 
   it('never breaks inside a call', () => {
-    const out = wrapParagraphs('The drain loop in the deferred work calls the helper repeatedly as virtqueue_get_buf(fsvq->vq, &len) until it returns NULL.');
-    assert.ok(out.split('\n').some(l => l.includes('virtqueue_get_buf(fsvq->vq, &len)')), out);
+    const out = wrapParagraphs(
+      'The drain loop in the deferred work calls the helper repeatedly as virtqueue_get_buf(fsvq->vq, &len) until it returns NULL.',
+    );
+    assert.ok(
+      out.split('\n').some(l => l.includes('virtqueue_get_buf(fsvq->vq, &len)')),
+      out,
+    );
     assert.ok(longest(out) <= 75);
     // A call split over two input lines is joined again.
     assert.match(wrapParagraphs('calls virtqueue_get_buf(vq,\n&len) here'), /virtqueue_get_buf\(vq, &len\)/);
@@ -186,17 +240,21 @@ describe('wrapParagraphs', () => {
   });
 
   it('wraps numbered steps with a hanging indent', () => {
-    const out = wrapParagraphs('Steps:\n\n' +
-      '1. the device adds used buffers and raises its interrupt while the work function drains the ring;\n' +
-      '2. the work function takes the buffers;\n' +
-      '10. the interrupt then finds an empty ring and vring_interrupt() returns IRQ_NONE to the core.');
-    assert.equal(out,
+    const out = wrapParagraphs(
       'Steps:\n\n' +
-      '1. the device adds used buffers and raises its interrupt while the work\n' +
-      '   function drains the ring;\n' +
-      '2. the work function takes the buffers;\n' +
-      '10. the interrupt then finds an empty ring and vring_interrupt() returns\n' +
-      '    IRQ_NONE to the core.');
+        '1. the device adds used buffers and raises its interrupt while the work function drains the ring;\n' +
+        '2. the work function takes the buffers;\n' +
+        '10. the interrupt then finds an empty ring and vring_interrupt() returns IRQ_NONE to the core.',
+    );
+    assert.equal(
+      out,
+      'Steps:\n\n' +
+        '1. the device adds used buffers and raises its interrupt while the work\n' +
+        '   function drains the ring;\n' +
+        '2. the work function takes the buffers;\n' +
+        '10. the interrupt then finds an empty ring and vring_interrupt() returns\n' +
+        '    IRQ_NONE to the core.',
+    );
   });
 
   it('joins continuation lines of a list item', () => {
@@ -234,15 +292,26 @@ describe('subject prefixes', () => {
     assert.equal(subjectPrefix('[PATCH v2] drm/virtio: fix'), 'drm/virtio');
     assert.equal(subjectPrefix('virtio_console: quote "irq 11: nobody cared"'), 'virtio_console');
     assert.equal(subjectPrefix('Revert "virtiofs: fix"'), undefined);
-    assert.equal(subjectPrefix('Merge tag \'x\' of git://y'), undefined);
+    assert.equal(subjectPrefix("Merge tag 'x' of git://y"), undefined);
     assert.equal(subjectPrefix('no prefix at all'), undefined);
   });
 
   it('picks the most used prefix from a log, newest first', () => {
-    assert.equal(subjectPrefixFromLog([
-      'virtiofs: a', 'fuse: b', 'virtiofs: c', 'treewide: d', 'treewide: e', 'treewide: f',
-      'Revert "fuse: g"', 'Revert "fuse: h"', 'Merge branch \'fuse\'', 'fuse: i',
-    ]), 'virtiofs');
+    assert.equal(
+      subjectPrefixFromLog([
+        'virtiofs: a',
+        'fuse: b',
+        'virtiofs: c',
+        'treewide: d',
+        'treewide: e',
+        'treewide: f',
+        'Revert "fuse: g"',
+        'Revert "fuse: h"',
+        "Merge branch 'fuse'",
+        'fuse: i',
+      ]),
+      'virtiofs',
+    );
     // A tie goes to the prefix used most recently.
     assert.equal(subjectPrefixFromLog(['drm/virtio: a', 'drm: b', 'drm: c', 'drm/virtio: d']), 'drm/virtio');
     assert.equal(subjectPrefixFromLog(['drm: b', 'drm/virtio: a', 'drm/virtio: d', 'drm: c']), 'drm');

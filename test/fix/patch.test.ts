@@ -11,7 +11,12 @@ function git(cwd: string, ...args: string[]): string {
 }
 
 function haveGit(): boolean {
-  try { git(process.cwd(), '--version'); return true; } catch { return false; }
+  try {
+    git(process.cwd(), '--version');
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** A kernel tree for checkpatch: KERNEL_TREE, or one unpacked by scripts/kernel-trees.sh. */
@@ -41,7 +46,9 @@ function demoRepo(): { dir: string; file: string } {
 
 describe('virtio-race-lint patch and fix', function () {
   this.timeout(30000);
-  before(function () { if (!haveGit()) this.skip(); });
+  before(function () {
+    if (!haveGit()) this.skip();
+  });
 
   it('writes a git format-patch mail that git am applies, after which the finding is gone', async () => {
     const { dir, file } = demoRepo();
@@ -58,19 +65,37 @@ describe('virtio-race-lint patch and fix', function () {
     for (const l of body.split('\n')) assert.ok(l.length <= 75, `body line over 75 columns: ${l}`);
     assert.match(body, /^control_intr\(\) runs from vring_interrupt\(\) in hard irq context/);
     assert.match(body, /^1\. control_work_handler\(\) holds the lock and drains the virtqueue\.$/m);
-    assert.match(body, /^4\. The interrupt for that buffer arrives and preempts the drain;\n {3}vring_interrupt\(\) finds no used buffer and returns IRQ_NONE\.$/m);
+    assert.match(
+      body,
+      /^4\. The interrupt for that buffer arrives and preempts the drain;\n {3}vring_interrupt\(\) finds no used buffer and returns IRQ_NONE\.$/m,
+    );
     const prose = body.replace(/\n/g, ' ');
     assert.match(prose, /callbacks stay enabled during the drain/);
     // What the fix does, what it does not, and the relock shape's gap between buffers.
-    assert.match(prose, /Hard irqs then stay disabled on the CPU running the work while it holds the lock\. The vring interrupt can no longer run there during that time and find the ring already drained\./);
-    assert.match(prose, /control_work_handler\(\) drops the lock for each buffer, and irqs are enabled again until it is re-taken, so there the interrupt can still run between two buffers\./);
-    assert.match(prose, /This does not make IRQ_NONE impossible: an interrupt that arrives while the lock is held is deferred to the unlock, and the ring can be empty by then\. An interrupt routed to another CPU is not masked\./);
-    assert.match(prose, /With threadirqs or PREEMPT_RT, vring_interrupt\(\) runs in a thread, and the change makes no difference to this race\./);
+    assert.match(
+      prose,
+      /Hard irqs then stay disabled on the CPU running the work while it holds the lock\. The vring interrupt can no longer run there during that time and find the ring already drained\./,
+    );
+    assert.match(
+      prose,
+      /control_work_handler\(\) drops the lock for each buffer, and irqs are enabled again until it is re-taken, so there the interrupt can still run between two buffers\./,
+    );
+    assert.match(
+      prose,
+      /This does not make IRQ_NONE impossible: an interrupt that arrives while the lock is held is deferred to the unlock, and the ring can be empty by then\. An interrupt routed to another CPU is not masked\./,
+    );
+    assert.match(
+      prose,
+      /With threadirqs or PREEMPT_RT, vring_interrupt\(\) runs in a thread, and the change makes no difference to this race\./,
+    );
     assert.doesNotMatch(prose, /nobody cared|disables the line/);
     // control_intr() does not take the lock: no deadlock to speak of.
     assert.doesNotMatch(body, /deadlock/);
     assert.match(body, /Signed-off-by: Ada Hacker <ada@example.org>$/);
-    assert.match(mail, /\n---\n drivers\/demo\/demo_drv\.c \| 9 \+\+\+\+\+----\n 1 file changed, 5 insertions\(\+\), 4 deletions\(-\)\n\ndiff --git a\/drivers\/demo\/demo_drv\.c b\/drivers\/demo\/demo_drv\.c\nindex [0-9a-f]{12}\.\.[0-9a-f]{12} 100644\n/);
+    assert.match(
+      mail,
+      /\n---\n drivers\/demo\/demo_drv\.c \| 9 \+\+\+\+\+----\n 1 file changed, 5 insertions\(\+\), 4 deletions\(-\)\n\ndiff --git a\/drivers\/demo\/demo_drv\.c b\/drivers\/demo\/demo_drv\.c\nindex [0-9a-f]{12}\.\.[0-9a-f]{12} 100644\n/,
+    );
     const blob = git(dir, 'rev-parse', 'HEAD:drivers/demo/demo_drv.c').trim();
     assert.ok(mail.includes(`index ${blob.slice(0, 12)}..`), 'the index line names the blob in the repository');
 
@@ -95,7 +120,10 @@ describe('virtio-race-lint patch and fix', function () {
     const link = path.join(tempDir('vrl-link-'), 'linux');
     fs.symlinkSync(dir, link);
     // Relative to a working directory that is the link, and absolute through the link.
-    for (const [args, cwd] of [[['drivers/demo/demo_drv.c'], link], [[path.join(link, 'drivers/demo/demo_drv.c')], '/']] as const) {
+    for (const [args, cwd] of [
+      [['drivers/demo/demo_drv.c'], link],
+      [[path.join(link, 'drivers/demo/demo_drv.c')], '/'],
+    ] as const) {
       const r = await runCli(['patch', '--date', '2026-01-02T03:04:05Z', ...args], cwd);
       assert.equal(r.code, 0, r.stderr);
       assert.match(r.stdout, /^diff --git a\/drivers\/demo\/demo_drv\.c b\/drivers\/demo\/demo_drv\.c$/m);
@@ -122,7 +150,10 @@ describe('virtio-race-lint patch and fix', function () {
     const r = await runCli(['patch', '--signoff', 'A <a@example.org>', 'drv.c'], dir);
     assert.equal(r.code, 0, r.stderr);
     const body = r.stdout.slice(r.stdout.indexOf('\n\n') + 2, r.stdout.indexOf('\n---\n')).replace(/\n/g, ' ');
-    assert.match(body, /If the interrupt finds a used buffer instead, demo_done\(\) takes the same lock in hard irq context while the work it interrupted holds it on the same CPU: an AA deadlock\./);
+    assert.match(
+      body,
+      /If the interrupt finds a used buffer instead, demo_done\(\) takes the same lock in hard irq context while the work it interrupted holds it on the same CPU: an AA deadlock\./,
+    );
     assert.match(body, /and demo_done\(\) can no longer deadlock against the work\./);
     // One hold per drain here: no sentence about a lock dropped between buffers.
     assert.doesNotMatch(body, /drops the lock/);
@@ -130,12 +161,19 @@ describe('virtio-race-lint patch and fix', function () {
 
   it('names each work item and lock when one mail fixes two work functions', async () => {
     const dir = tempDir('vrl-patch-');
-    for (const f of ['demo_vq.c', 'demo_kms.c', 'demo_drv.h']) fs.copyFileSync(path.join(FIXTURES, 'vrl001/gpu-helper-binding', f), path.join(dir, f));
+    for (const f of ['demo_vq.c', 'demo_kms.c', 'demo_drv.h'])
+      fs.copyFileSync(path.join(FIXTURES, 'vrl001/gpu-helper-binding', f), path.join(dir, f));
     const r = await runCli(['patch', '--signoff', 'A <a@example.org>', 'demo_vq.c'], dir);
     assert.equal(r.code, 0, r.stderr);
     const body = r.stdout.slice(r.stdout.indexOf('\n\n') + 2, r.stdout.indexOf('\n---\n')).replace(/\n/g, ' ');
-    assert.match(body, /^demo_ctrl_ack\(\) and demo_cursor_ack\(\) run from vring_interrupt\(\) in hard irq context and defer the completions to work items with schedule_work\(&dev->ctrlq\.dequeue_work\) and schedule_work\(&dev->cursorq\.dequeue_work\)\. /);
-    assert.match(body, /demo_dequeue_ctrl_func\(\) and demo_dequeue_cursor_func\(\) then drain their virtqueues with virtqueue_get_buf\(\) in reclaim_bufs\(\) under spin_lock\(&dev->ctrlq\.qlock\) and spin_lock\(&dev->cursorq\.qlock\), which leave hard irqs enabled/);
+    assert.match(
+      body,
+      /^demo_ctrl_ack\(\) and demo_cursor_ack\(\) run from vring_interrupt\(\) in hard irq context and defer the completions to work items with schedule_work\(&dev->ctrlq\.dequeue_work\) and schedule_work\(&dev->cursorq\.dequeue_work\)\. /,
+    );
+    assert.match(
+      body,
+      /demo_dequeue_ctrl_func\(\) and demo_dequeue_cursor_func\(\) then drain their virtqueues with virtqueue_get_buf\(\) in reclaim_bufs\(\) under spin_lock\(&dev->ctrlq\.qlock\) and spin_lock\(&dev->cursorq\.qlock\), which leave hard irqs enabled/,
+    );
   });
 
   it('uses the built-in table for a kernel tree without git history', async () => {

@@ -3,13 +3,25 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { main } from '../../src/cli/main';
 
-export interface RunResult { code: number; stdout: string; stderr: string }
+export interface RunResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
 
 /** Runs the CLI in-process with `cwd` as its working directory. */
 export async function runCli(args: string[], cwd: string): Promise<RunResult> {
   let stdout = '';
   let stderr = '';
-  const code = await main(args, { out: s => { stdout += s; }, err: s => { stderr += s; }, cwd });
+  const code = await main(args, {
+    out: s => {
+      stdout += s;
+    },
+    err: s => {
+      stderr += s;
+    },
+    cwd,
+  });
   return { code, stdout, stderr };
 }
 
@@ -22,6 +34,7 @@ export function copyDir(from: string, to: string): void {
   for (const e of fs.readdirSync(from, { withFileTypes: true })) {
     const s = path.join(from, e.name);
     const d = path.join(to, e.name);
-    if (e.isDirectory()) copyDir(s, d); else fs.copyFileSync(s, d);
+    if (e.isDirectory()) copyDir(s, d);
+    else fs.copyFileSync(s, d);
   }
 }

@@ -36,5 +36,9 @@ export function expectationsIn(dir: string): Expectation[] {
 
 export function fixtureDirs(group: string): string[] {
   const root = path.join(FIXTURES, group);
-  return fs.readdirSync(root).filter(d => fs.statSync(path.join(root, d)).isDirectory()).sort().map(d => path.join(root, d));
+  return fs
+    .readdirSync(root)
+    .filter(d => fs.statSync(path.join(root, d)).isDirectory())
+    .sort()
+    .map(d => path.join(root, d));
 }

@@ -17,7 +17,9 @@ import { git, haveTools } from '../helpers/kernelTree';
 
 function tree(): string | undefined {
   const cands = [process.env.KERNEL_TREE, path.resolve(__dirname, '../../../.cache/kernel/linux-source-6.12')];
-  return cands.find(c => c && fs.existsSync(path.join(c, 'scripts/checkpatch.pl')) && fs.existsSync(path.join(c, 'drivers/gpu/drm/virtio')));
+  return cands.find(
+    c => c && fs.existsSync(path.join(c, 'scripts/checkpatch.pl')) && fs.existsSync(path.join(c, 'drivers/gpu/drm/virtio')),
+  );
 }
 
 const DRIVER = 'drivers/gpu/drm/virtio';
@@ -26,7 +28,8 @@ const DRIVER = 'drivers/gpu/drm/virtio';
 function gitCopy(src: string): string {
   const root = path.join(tempDir('vrl-real-'), 'linux');
   fs.mkdirSync(path.join(root, 'scripts'), { recursive: true });
-  for (const f of ['MAINTAINERS', 'COPYING', 'CREDITS', 'Kbuild', 'Makefile', 'README']) fs.copyFileSync(path.join(src, f), path.join(root, f));
+  for (const f of ['MAINTAINERS', 'COPYING', 'CREDITS', 'Kbuild', 'Makefile', 'README'])
+    fs.copyFileSync(path.join(src, f), path.join(root, f));
   for (const f of ['checkpatch.pl', 'get_maintainer.pl', 'spelling.txt', 'const_structs.checkpatch']) {
     if (fs.existsSync(path.join(src, 'scripts', f))) fs.copyFileSync(path.join(src, 'scripts', f), path.join(root, 'scripts', f));
   }
@@ -37,7 +40,16 @@ function gitCopy(src: string): string {
   fs.cpSync(path.join(src, DRIVER), path.join(root, DRIVER), { recursive: true });
   git(root, 'init', '-q');
   git(root, 'add', '-A', '.');
-  git(root, '-c', 'user.name=Base', '-c', 'user.email=base@example.org', 'commit', '-qm', 'linux-source-6.12: scripts and drivers/gpu/drm/virtio');
+  git(
+    root,
+    '-c',
+    'user.name=Base',
+    '-c',
+    'user.email=base@example.org',
+    'commit',
+    '-qm',
+    'linux-source-6.12: scripts and drivers/gpu/drm/virtio',
+  );
   git(root, 'config', 'user.name', 'Virtio Race Lint Test');
   git(root, 'config', 'user.email', 'vrl-test@example.org');
   return root;
@@ -96,13 +108,16 @@ describe('kernel tools on the 6.12 tree', function () {
     assert.equal((JSON.parse(left.stdout) as { findings: unknown[] }).findings.length, 0, left.stdout);
   });
 
-  it('with --fixes the Fixes: line (the copy\'s one commit, flagged as the first) still passes checkpatch.pl, which looks it up with git', async () => {
+  it("with --fixes the Fixes: line (the copy's one commit, flagged as the first) still passes checkpatch.pl, which looks it up with git", async () => {
     const root = gitCopy(src);
     const out = path.join(path.dirname(root), 'fixes.mbox');
     const r = await runCli(['patch', '--checkpatch', '--fixes', '-o', out, DRIVER], root);
     assert.equal(r.code, 0, r.stderr);
     const base = git(root, 'rev-parse', '--short=12', 'HEAD').trim();
-    assert.match(fs.readFileSync(out, 'utf8'), new RegExp(`^Fixes: ${base} \\("linux-source-6\\.12: scripts and drivers/gpu/drm/virtio"\\)$`, 'm'));
+    assert.match(
+      fs.readFileSync(out, 'utf8'),
+      new RegExp(`^Fixes: ${base} \\("linux-source-6\\.12: scripts and drivers/gpu/drm/virtio"\\)$`, 'm'),
+    );
     assert.match(r.stderr, /it is the repository's first commit, the line may be older/);
     assert.match(checkpatch(root, out), /^total: 0 errors, 0 warnings, 0 checks/);
   });
@@ -114,8 +129,14 @@ describe('kernel tools on the 6.12 tree', function () {
     assert.ok(byFile.length > 0);
     const file = byFile[0];
     const text = fs.readFileSync(file, 'utf8');
-    const res = await createPatch(file, text, result.findings.filter(f => f.file === file && f.rule === 'VRL001'), result.project.index.get(file)!,
-      { ...DEFAULT_SETTINGS, patch: { signoff: 'Ada Hacker <ada@example.org>', directory: '' } }, { trusted: false, folders: [root] });
+    const res = await createPatch(
+      file,
+      text,
+      result.findings.filter(f => f.file === file && f.rule === 'VRL001'),
+      result.project.index.get(file)!,
+      { ...DEFAULT_SETTINGS, patch: { signoff: 'Ada Hacker <ada@example.org>', directory: '' } },
+      { trusted: false, folders: [root] },
+    );
     assert.ok('path' in res && res.path, JSON.stringify(res));
     assert.match(res.text, /^Notes:\n {4}virtio-race-lint ran nothing from the workspace/m);
     assert.match(checkpatch(root, res.path!), /^total: 0 errors, 0 warnings, 0 checks/);
@@ -126,8 +147,10 @@ describe('kernel tools on the 6.12 tree', function () {
   it('--fixes in the Debian tree itself, which no git repository holds: one line, and the patch all the same', async () => {
     const r = await runCli(['patch', '--fixes', '--signoff', 'Ada Hacker <ada@example.org>', `${DRIVER}/virtgpu_vq.c`], src);
     assert.equal(r.code, 0, r.stderr);
-    assert.deepEqual(r.stderr.split('\n').filter(l => /Fixes|blame/.test(l)),
-      [`virtio-race-lint: ${DRIVER}/virtgpu_vq.c: no Fixes: line: the file is not in a git repository (nothing to blame)`]);
+    assert.deepEqual(
+      r.stderr.split('\n').filter(l => /Fixes|blame/.test(l)),
+      [`virtio-race-lint: ${DRIVER}/virtgpu_vq.c: no Fixes: line: the file is not in a git repository (nothing to blame)`],
+    );
     assert.match(r.stdout, /^Subject: \[PATCH\] drm\/virtio: /m);
     assert.doesNotMatch(r.stdout, /^Fixes:/m);
   });

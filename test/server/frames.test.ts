@@ -29,7 +29,10 @@ describe('language server: bad frames', function () {
       input.write(bad);
       input.write(frame({ jsonrpc: '2.0', id: 1, method: 'shutdown' }));
       const message = await fatal;
-      assert.match(message, /^(unreadable message frame: .*(Content-Length).*|incomplete message: no complete body after \d+ ms \(a wrong Content-Length\?\))$/);
+      assert.match(
+        message,
+        /^(unreadable message frame: .*(Content-Length).*|incomplete message: no complete body after \d+ ms \(a wrong Content-Length\?\))$/,
+      );
       input.end();
     });
   }
@@ -39,13 +42,18 @@ describe('language server: bad frames', function () {
     if (!fs.existsSync(script)) this.skip();
     const child = spawn(process.execPath, [script, '--stdio'], { stdio: ['pipe', 'pipe', 'pipe'] });
     let stderr = '';
-    child.stderr.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
+    child.stderr.setEncoding('utf8').on('data', (d: string) => {
+      stderr += d;
+    });
     const exited = new Promise<number | null>(resolve => child.on('exit', code => resolve(code)));
     child.stdin.write('Content-Length: abc\r\n\r\n{}');
     const guard = setTimeout(() => child.kill('SIGKILL'), 8000);
     const code = await exited;
     clearTimeout(guard);
     assert.equal(code, 1, 'exited by itself, not killed');
-    assert.match(stderr, /virtio-race-lint: unreadable message frame: Content-Length value must be a number\. Got abc; the connection cannot continue, exiting/);
+    assert.match(
+      stderr,
+      /virtio-race-lint: unreadable message frame: Content-Length value must be a number\. Got abc; the connection cannot continue, exiting/,
+    );
   });
 });

@@ -20,8 +20,14 @@ describe('language server: kernel patch files', function () {
   this.timeout(30000);
   let c: TestClient | undefined;
   const savedPath = process.env.PATH;
-  before(function () { if (!haveTools()) this.skip(); });
-  afterEach(() => { c?.close(); c = undefined; process.env.PATH = savedPath; });
+  before(function () {
+    if (!haveTools()) this.skip();
+  });
+  afterEach(() => {
+    c?.close();
+    c = undefined;
+    process.env.PATH = savedPath;
+  });
 
   async function serve(t: FakeTree, opts: { trusted?: boolean; settings?: Record<string, unknown> } = {}): Promise<string> {
     c = await startServer(t.root, { ...defaultServerOptions() }, opts.settings ?? {}, undefined, { trusted: opts.trusted ?? true });
@@ -29,8 +35,16 @@ describe('language server: kernel patch files', function () {
     await c.waitFor(d => vrl(d.get(uri)).length === 1);
     return uri;
   }
-  const create = (uri: string) => c!.client.sendRequest('workspace/executeCommand', { command: 'virtioRaceLint.server.createPatch', arguments: [{ uri }] }) as Promise<CreatePatchResult>;
-  const apply = (patch: string, uri?: string) => c!.client.sendRequest('workspace/executeCommand', { command: 'virtioRaceLint.server.applyPatch', arguments: [{ patch, uri }] }) as Promise<ApplyPatchResult>;
+  const create = (uri: string) =>
+    c!.client.sendRequest('workspace/executeCommand', {
+      command: 'virtioRaceLint.server.createPatch',
+      arguments: [{ uri }],
+    }) as Promise<CreatePatchResult>;
+  const apply = (patch: string, uri?: string) =>
+    c!.client.sendRequest('workspace/executeCommand', {
+      command: 'virtioRaceLint.server.applyPatch',
+      arguments: [{ patch, uri }],
+    }) as Promise<ApplyPatchResult>;
 
   it('trusted kernel tree: writes the .patch at the tree root with To:/Cc:, Fixes: and a clean checkpatch; a second one beside it; git am applies', async () => {
     const t = fakeKernelTree();
@@ -42,13 +56,25 @@ describe('language server: kernel patch files', function () {
     assert.match(res.text, /^From: Ada Hacker <ada@example.org>$/m);
     assert.match(res.text, /^To: Ada Maintainer <ada@example.org>,$/m);
     assert.match(res.text, /^Cc: demo-list@example.org,$/m);
-    assert.match(res.text, new RegExp(`^Fixes: ${t.commits.lock.slice(0, 12)} \\("demo: take the queue lock in the done work"\\)\\nSigned-off-by: Ada Hacker <ada@example.org>$`, 'm'));
+    assert.match(
+      res.text,
+      new RegExp(
+        `^Fixes: ${t.commits.lock.slice(0, 12)} \\("demo: take the queue lock in the done work"\\)\\nSigned-off-by: Ada Hacker <ada@example.org>$`,
+        'm',
+      ),
+    );
     assert.match((res.checkpatch as { total: string }).total, /^total: 0 errors, 0 warnings, 0 checks, \d+ lines checked$/);
     assert.deepEqual({ ...res.checkpatch, total: '' }, { total: '', clean: true, messages: [] });
     assert.equal(res.canApply, true);
     assert.equal(res.note, undefined);
-    assert.ok(res.log.some(l => /checkpatch\.pl --strict: total: 0 errors/.test(l)), res.log.join('\n'));
-    assert.ok(c!.logs.some(l => /patch: .*Fixes: [0-9a-f]{12} .*check it/.test(l)), 'the output channel gets the log');
+    assert.ok(
+      res.log.some(l => /checkpatch\.pl --strict: total: 0 errors/.test(l)),
+      res.log.join('\n'),
+    );
+    assert.ok(
+      c!.logs.some(l => /patch: .*Fixes: [0-9a-f]{12} .*check it/.test(l)),
+      'the output channel gets the log',
+    );
     // Again: a new file beside the first, which is left as it is.
     fs.appendFileSync(res.path!, '# my edits\n');
     const again = await create(uri);
@@ -64,7 +90,14 @@ describe('language server: kernel patch files', function () {
   });
 
   it('refuses a buffer that is not a file on disk (nothing is written anywhere)', async () => {
-    const res = await createPatch('untitled:Untitled-1', 'int x;\n', [], { file: 'untitled:Untitled-1' } as unknown as FileFacts, DEFAULT_SETTINGS, { trusted: true });
+    const res = await createPatch(
+      'untitled:Untitled-1',
+      'int x;\n',
+      [],
+      { file: 'untitled:Untitled-1' } as unknown as FileFacts,
+      DEFAULT_SETTINGS,
+      { trusted: true },
+    );
     assert.deepEqual(res, { error: 'the file is not on disk (an unsaved buffer): save it in its tree first, then create the patch' });
   });
 
@@ -98,17 +131,23 @@ describe('language server: kernel patch files', function () {
     assert.equal(res.path, path.join(t.root, NAME));
     assert.doesNotMatch(res.text, /^(?:To|Cc|Fixes):|^Notes:/m);
     assert.equal(res.checkpatch, undefined);
-    assert.ok(res.log.includes(`${t.root} is not a kernel tree (no scripts/checkpatch.pl and MAINTAINERS there): checkpatch.pl, get_maintainer.pl and git blame not run`), res.log.join('\n'));
+    assert.ok(
+      res.log.includes(
+        `${t.root} is not a kernel tree (no scripts/checkpatch.pl and MAINTAINERS there): checkpatch.pl, get_maintainer.pl and git blame not run`,
+      ),
+      res.log.join('\n'),
+    );
     assert.equal(res.canApply, true);
   });
 
-  it('untrusted: runs nothing, the patch\'s notes say what was skipped, and git am is refused', async () => {
+  it("untrusted: runs nothing, the patch's notes say what was skipped, and git am is refused", async () => {
     const t = fakeKernelTree();
     const uri = await serve(t, { trusted: false, settings: { patch: { signoff: 'Ada Hacker <ada@example.org>' } } });
     const bin = path.join(t.base, 'shim-bin');
     const marker = path.join(t.base, 'shim-marker');
     fs.mkdirSync(bin);
-    for (const p of ['git', 'perl']) fs.writeFileSync(path.join(bin, p), `#!/bin/sh\necho "${p} $*" >> '${marker}'\nexit 1\n`, { mode: 0o755 });
+    for (const p of ['git', 'perl'])
+      fs.writeFileSync(path.join(bin, p), `#!/bin/sh\necho "${p} $*" >> '${marker}'\nexit 1\n`, { mode: 0o755 });
     process.env.PATH = `${bin}:${savedPath}`;
     const res = await create(uri);
     assert.ok(!fs.existsSync(marker), `a program ran: ${fs.existsSync(marker) ? fs.readFileSync(marker, 'utf8') : ''}`);
@@ -120,7 +159,10 @@ describe('language server: kernel patch files', function () {
     assert.equal(res.checkpatch, undefined);
     assert.doesNotMatch(res.text, /^(?:To|Cc|Fixes):/m);
     const notes = res.text.slice(res.text.indexOf('\n---\n'), res.text.indexOf('\ndiff --git')).replace(/\n {4}/g, ' ');
-    assert.match(notes, /Notes: virtio-race-lint ran nothing from the workspace, which is not trusted: not scripts\/checkpatch\.pl .*get_maintainer\.pl .* or git blame/);
+    assert.match(
+      notes,
+      /Notes: virtio-race-lint ran nothing from the workspace, which is not trusted: not scripts\/checkpatch\.pl .*get_maintainer\.pl .* or git blame/,
+    );
     assert.match(res.note ?? '', /git was not run \(untrusted workspace\)/);
     const am = await apply(res.path!, uri);
     assert.deepEqual(am, { ok: false, reason: 'the workspace is not trusted: git am is not run in it' });
@@ -138,7 +180,9 @@ describe('language server: kernel patch files', function () {
     const uri = await serve(t);
     const res = await create(uri);
     const text = fs.readFileSync(t.file, 'utf8');
-    await c!.client.sendNotification('textDocument/didOpen', { textDocument: { uri, languageId: 'c', version: 1, text: text + '/* typed, not saved */\n' } });
+    await c!.client.sendNotification('textDocument/didOpen', {
+      textDocument: { uri, languageId: 'c', version: 1, text: text + '/* typed, not saved */\n' },
+    });
     const before = git(t.root, 'rev-parse', 'HEAD').trim();
     const unsaved = await apply(res.path!, uri);
     assert.deepEqual(unsaved, { ok: false, reason: 'drivers/demo/demo_drv.c has unsaved edits: save it (and commit) first' });
@@ -147,7 +191,10 @@ describe('language server: kernel patch files', function () {
     await c!.client.sendNotification('textDocument/didSave', { textDocument: { uri } });
     const uncommitted = await apply(res.path!, uri);
     assert.equal(uncommitted.ok, false);
-    assert.match((uncommitted as { reason: string }).reason, /^drivers\/demo\/demo_drv\.c has uncommitted changes: commit or stash them first/);
+    assert.match(
+      (uncommitted as { reason: string }).reason,
+      /^drivers\/demo\/demo_drv\.c has uncommitted changes: commit or stash them first/,
+    );
     assert.equal(git(t.root, 'rev-parse', 'HEAD').trim(), before);
   });
 });

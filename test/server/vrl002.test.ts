@@ -17,7 +17,10 @@ const only = (d: Diagnostic[] | undefined, rule: string) => (d ?? []).filter(x =
 describe('VRL002 in the language server', function () {
   this.timeout(20000);
   let c: TestClient | undefined;
-  afterEach(() => { c?.close(); c = undefined; });
+  afterEach(() => {
+    c?.close();
+    c = undefined;
+  });
 
   it('publishes VRL002 as information and offers the suppression, Simulate and the docs, but no fix or patch', async () => {
     const dir = tempDir('vrl-lsp-');
@@ -30,14 +33,27 @@ describe('VRL002 in the language server', function () {
     assert.match(diag.codeDescription!.href, /README\.md#vrl002-deferred-drain-irqs-on$/);
     const text = fs.readFileSync(path.join(dir, 'demo_work.c'), 'utf8');
     await c.client.sendNotification('textDocument/didOpen', { textDocument: { uri, languageId: 'c', version: 1, text } });
-    const actions = await c.client.sendRequest('textDocument/codeAction', { textDocument: { uri }, range: diag.range, context: { diagnostics: [diag] } }) as CodeAction[];
-    assert.deepEqual(actions.map(a => a.command?.command ?? a.title), ['virtioRaceLint.insertSuppression', 'virtioRaceLint.simulate', 'virtioRaceLint.showDocs']);
+    const actions = (await c.client.sendRequest('textDocument/codeAction', {
+      textDocument: { uri },
+      range: diag.range,
+      context: { diagnostics: [diag] },
+    })) as CodeAction[];
+    assert.deepEqual(
+      actions.map(a => a.command?.command ?? a.title),
+      ['virtioRaceLint.insertSuppression', 'virtioRaceLint.simulate', 'virtioRaceLint.showDocs'],
+    );
     // The client's table does not know VRL002's anchor: the server sends it.
     assert.deepEqual(actions[2].command?.arguments, [{ rule: 'VRL002', anchor: 'vrl002-deferred-drain-irqs-on' }]);
-    const sim = await c.client.sendRequest('workspace/executeCommand', { command: 'virtioRaceLint.server.simulate', arguments: [{ uri, line: diag.range.start.line }] }) as SimulationResult & { error?: string };
+    const sim = (await c.client.sendRequest('workspace/executeCommand', {
+      command: 'virtioRaceLint.server.simulate',
+      arguments: [{ uri, line: diag.range.start.line }],
+    })) as SimulationResult & { error?: string };
     assert.equal(sim.error, undefined);
     assert.equal(sim.model.lock, 'mutex');
-    assert.ok(sim.summary.some(x => /The irqsave fix does not apply: the drain holds a mutex/.test(x)), sim.summary.join(' '));
+    assert.ok(
+      sim.summary.some(x => /The irqsave fix does not apply: the drain holds a mutex/.test(x)),
+      sim.summary.join(' '),
+    );
   });
 
   it('honours virtioRaceLint.rules: off drops VRL002, and a bad entry is reported and ignored', async () => {
@@ -58,7 +74,10 @@ describe('VRL002 in the language server', function () {
 describe('VRL002 shapes the simulator does not model', function () {
   this.timeout(20000);
   let c: TestClient | undefined;
-  afterEach(() => { c?.close(); c = undefined; });
+  afterEach(() => {
+    c?.close();
+    c = undefined;
+  });
 
   it('offers no Simulate for a waiter, in the light bulb or the hover (it would only say "not modelled yet")', async () => {
     const dir = tempDir('vrl-lsp-');
@@ -70,10 +89,16 @@ describe('VRL002 shapes the simulator does not model', function () {
     await c.waitFor(d => only(d.get(uri), 'VRL002').length > 0);
     const diag = only(c.diagnostics.get(uri), 'VRL002')[0];
     assert.match(diag.message, /^waiter /);
-    const actions = await c.client.sendRequest('textDocument/codeAction', { textDocument: { uri }, range: diag.range, context: { diagnostics: [diag] } }) as CodeAction[];
+    const actions = (await c.client.sendRequest('textDocument/codeAction', {
+      textDocument: { uri },
+      range: diag.range,
+      context: { diagnostics: [diag] },
+    })) as CodeAction[];
     assert.ok(!actions.some(a => a.command?.command === 'virtioRaceLint.simulate'), JSON.stringify(actions.map(a => a.title)));
     assert.ok(actions.some(a => a.command?.command === 'virtioRaceLint.showDocs'));
-    const hover = await c.client.sendRequest('textDocument/hover', { textDocument: { uri }, position: diag.range.start }) as { contents: { value: string } };
+    const hover = (await c.client.sendRequest('textDocument/hover', { textDocument: { uri }, position: diag.range.start })) as {
+      contents: { value: string };
+    };
     assert.doesNotMatch(hover.contents.value, /\[Simulate\]/);
     assert.match(hover.contents.value, /\[Documentation\]/);
   });

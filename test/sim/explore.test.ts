@@ -12,20 +12,31 @@ function reference(config: Partial<SimConfig>): { states: number; transitions: n
   const cfg = resolveConfig(config);
   const tr = new Transitions(cfg);
   const key = (s: Int32Array) => Array.from(s).join(',');
-  const canonKey = (s: Int32Array) => Array.from(s).filter((_, i) => i !== NONES && i !== HANDLED).join(',');
+  const canonKey = (s: Int32Array) =>
+    Array.from(s)
+      .filter((_, i) => i !== NONES && i !== HANDLED)
+      .join(',');
   const seen = new Map<string, number>([[key(tr.initial()), 0]]);
   const canon = new Set<string>();
   let queue: Int32Array[] = [tr.initial()];
-  let transitions = 0, depth = 0, shortestNone = -1;
+  let transitions = 0,
+    depth = 0,
+    shortestNone = -1;
   while (queue.length) {
     const next: Int32Array[] = [];
     for (const s of queue) {
       const succ: [number, Int32Array, number][] = [];
       tr.expand(s, (code, t, ev) => succ.push([code, Int32Array.from(t), ev]));
-      if (!canon.has(canonKey(s))) { canon.add(canonKey(s)); transitions += succ.length; }
+      if (!canon.has(canonKey(s))) {
+        canon.add(canonKey(s));
+        transitions += succ.length;
+      }
       for (const [, t, ev] of succ) {
-        if ((ev & 1) && shortestNone < 0) shortestNone = depth + 1;
-        if (!seen.has(key(t))) { seen.set(key(t), depth + 1); next.push(t); }
+        if (ev & 1 && shortestNone < 0) shortestNone = depth + 1;
+        if (!seen.has(key(t))) {
+          seen.set(key(t), depth + 1);
+          next.push(t);
+        }
       }
     }
     queue = next;
@@ -90,7 +101,11 @@ describe('sim: explorer', () => {
   });
 
   it('records traces that replay through the guarded commands, for every violated property', () => {
-    for (const c of [{ n: 4 }, { n: 4, stale: 'cached', cbLock: true }, { n: 3, target: 'any', wqLocal: true, cbLock: true, stale: 'cached' }] as Partial<SimConfig>[]) {
+    for (const c of [
+      { n: 4 },
+      { n: 4, stale: 'cached', cbLock: true },
+      { n: 3, target: 'any', wqLocal: true, cbLock: true, stale: 'cached' },
+    ] as Partial<SimConfig>[]) {
       const r = explore(c);
       for (const p of Object.values(r.properties)) if (p.trace) replay(r.config, p.trace);
     }
@@ -104,7 +119,11 @@ describe('sim: explorer', () => {
   });
 
   it('counts canonical states: the observers of C/CX do not change states or transitions', () => {
-    for (const c of [{ n: 4 }, { n: 4, lock: 'spin_lock_irqsave', lat: true }, { n: 3, target: 'any', wqLocal: true }] as Partial<SimConfig>[]) {
+    for (const c of [
+      { n: 4 },
+      { n: 4, lock: 'spin_lock_irqsave', lat: true },
+      { n: 3, target: 'any', wqLocal: true },
+    ] as Partial<SimConfig>[]) {
       const all = explore(c, { traceStates: false });
       const noObs = explore({ ...c, properties: ['A', 'B', 'B2', 'D', 'E'] }, { traceStates: false });
       assert.deepEqual(counts(noObs), counts(all));
@@ -133,7 +152,11 @@ describe('sim: explorer', () => {
 
   it('models a plain get_buf drain without disable/enable_cb (DRAIN 1)', () => {
     const r = explore({ n: 3, drain: 'plain' });
-    const cmds = new Set(Object.values(r.properties).flatMap(p => p.trace ?? []).map(s => s.cmd));
+    const cmds = new Set(
+      Object.values(r.properties)
+        .flatMap(p => p.trace ?? [])
+        .map(s => s.cmd),
+    );
     for (const w of ['W2', 'W4', 'W5']) assert.equal(cmds.has(w as never), false, w);
     // Callbacks stay enabled, so nothing is lost with a prompt device; IRQ_NONE stays reachable.
     assert.equal(r.properties.E.violated, false);
@@ -166,7 +189,10 @@ describe('sim: explorer', () => {
           if (code >> 6) replayTargets.add((code >> 6) - 1);
           if (KIND_IDS[codeKind(code)] === 'I0' && t[MASKED] === 1 && s[MASKED] === 0) maskedI0++;
           const k = t.join();
-          if (!seen.has(k)) { seen.add(k); next.push(Int32Array.from(t)); }
+          if (!seen.has(k)) {
+            seen.add(k);
+            next.push(Int32Array.from(t));
+          }
         });
       }
       frontier = next;
@@ -179,14 +205,19 @@ describe('sim: explorer', () => {
     const cfg = resolveConfig({ n: 14, target: 'any', wqLocal: true, lat: true, stale: 'cached', eventIdx: true });
     const layout = new Layout(cfg);
     const s = new Int32Array(FIELD_COUNT);
-    s[0] = 14; s[1] = 13; s[NONES] = 9; s[HANDLED] = 5;
-    const lo = layout.pack(s), hi = layout.hi;
+    s[0] = 14;
+    s[1] = 13;
+    s[NONES] = 9;
+    s[HANDLED] = 5;
+    const lo = layout.pack(s),
+      hi = layout.hi;
     const back = new Int32Array(FIELD_COUNT);
     layout.unpack(hi, lo, back);
     assert.deepEqual(Array.from(back), Array.from(s));
     // The observers live only in the high word, outside the canonical mask.
     const o = new Int32Array(FIELD_COUNT);
-    o[NONES] = 14; o[HANDLED] = 14;
+    o[NONES] = 14;
+    o[HANDLED] = 14;
     assert.equal(layout.pack(o), 0);
     assert.notEqual(layout.hi, 0);
     assert.equal(layout.hi & layout.canonHiMask, 0);

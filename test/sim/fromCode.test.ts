@@ -49,8 +49,17 @@ describe('simulation from analysed code', function () {
     assert.equal(configFor(m, { irq: 'other', wq: 'pinned' }).target, 'other');
     assert.throws(() => configFor(m, { irq: 'other' }), /--irq other needs --wq pinned/);
     assert.deepEqual(configFor(m), {
-      lock: 'spin_lock_irqsave', target: 'same', stale: 'prompt', lat: false, eventIdx: true, wqLocal: true, cbLock: false,
-      n: 4, maxStates: 2_000_000, drain: 'plain', napi: false,
+      lock: 'spin_lock_irqsave',
+      target: 'same',
+      stale: 'prompt',
+      lat: false,
+      eventIdx: true,
+      wqLocal: true,
+      cbLock: false,
+      n: 4,
+      maxStates: 2_000_000,
+      drain: 'plain',
+      napi: false,
     });
     // The fix changes nothing here: the scenarios are printed once, as written.
     const text = renderSimulationText(simulateCode(m, { buffers: 3 }));
@@ -61,18 +70,31 @@ describe('simulation from analysed code', function () {
   it('models the lock, not local_irq_save(), and a plain spin_lock with IRQs already off as masking them', async () => {
     const { project } = await checkPaths([IRQ_OFF], { workers: 0 });
     const fns = project.index.get(IRQ_OFF)!.functions;
-    const m = modelFromFunction(fns.find(f => f.name === 'demo_irqoff_work')!, IRQ_OFF)!;
+    const m = modelFromFunction(
+      fns.find(f => f.name === 'demo_irqoff_work')!,
+      IRQ_OFF,
+    )!;
     assert.equal(m.lockText, 'spin_lock(&d->lock)');
     assert.equal(m.lockExpr, 'd->lock');
     assert.equal(m.line, 15);
     assert.deepEqual(m.sourceMap.unlock, { file: IRQ_OFF, line: 18 });
     assert.equal(m.lock, 'spin_lock_irqsave', 'IRQs are off at the drain');
-    assert.ok(m.notes.some(n => /spin_lock\(&d->lock\) is modelled as spin_lock_irqsave: hard IRQs are already off at the drain \(local_irq_save\(flags\)\)/.test(n)), m.notes.join('\n'));
+    assert.ok(
+      m.notes.some(n =>
+        /spin_lock\(&d->lock\) is modelled as spin_lock_irqsave: hard IRQs are already off at the drain \(local_irq_save\(flags\)\)/.test(
+          n,
+        ),
+      ),
+      m.notes.join('\n'),
+    );
     const sim = simulateCode(m, { buffers: 3 });
-    assert.equal(sim.comparison.before.properties.B.violated, false, 'no IRQ_NONE on the work\'s CPU during the drain');
+    assert.equal(sim.comparison.before.properties.B.violated, false, "no IRQ_NONE on the work's CPU during the drain");
     assert.doesNotMatch(renderSimulationText(sim), /\(&\)/);
     // The same drain without local_irq_save() stays a spin_lock, with no such note.
-    const plain = modelFromFunction(fns.find(f => f.name === 'demo_plain_work')!, IRQ_OFF)!;
+    const plain = modelFromFunction(
+      fns.find(f => f.name === 'demo_plain_work')!,
+      IRQ_OFF,
+    )!;
     assert.equal(plain.lock, 'spin_lock');
     assert.deepEqual(plain.notes, []);
   });
@@ -113,12 +135,18 @@ describe('simulation from analysed code', function () {
     assert.ok(steps.some(s => s.lane === 'device') && steps.some(s => s.lane === 'CPU0'));
     const lock = steps.find(s => s.command === 'W1')!;
     assert.deepEqual(lock.loc, { file: path.join(GPU, 'demo_vq.c'), line: 36 });
-    assert.match(lock.text, /spin_lock\(&dev->ctrlq\.qlock\)/, 'the driver\'s own lock name, not the model\'s');
+    assert.match(lock.text, /spin_lock\(&dev->ctrlq\.qlock\)/, "the driver's own lock name, not the model's");
     assert.ok(v.summary.some(s => /IRQ_NONE stays reachable/.test(s)));
     // One bullet per sentence, not the whole paragraph in one.
     assert.ok(v.summary.length >= 4, `${v.summary.length} summary bullets`);
-    assert.match(v.summary.find(s => /IRQ_NONE stays reachable/.test(s))!, /^With spin_lock_irqsave IRQ_NONE stays reachable [^]*\.$/);
-    assert.ok(v.summary.every(s => /^[A-Z][^]*[.]$/.test(s) && !/\. (As written|With|Under|It|The|These|Exhaustive|Caveat) /.test(s)), v.summary.join('\n'));
+    assert.match(
+      v.summary.find(s => /IRQ_NONE stays reachable/.test(s))!,
+      /^With spin_lock_irqsave IRQ_NONE stays reachable [^]*\.$/,
+    );
+    assert.ok(
+      v.summary.every(s => /^[A-Z][^]*[.]$/.test(s) && !/\. (As written|With|Under|It|The|These|Exhaustive|Caveat) /.test(s)),
+      v.summary.join('\n'),
+    );
     assert.ok(v.timed && v.timed.before.completions === 2000 && v.timed.before.series.length > 0);
     assert.match(v.text, /^Simulation of demo_dequeue_ctrl_func\(\)/);
     const rel = renderSimulationText(simulateCode(m, { buffers: 3 }), f => path.relative(GPU, f));
@@ -150,7 +178,8 @@ describe('virtio-race-lint simulate', function () {
     const [a] = out;
     assert.deepEqual(Object.keys(a).slice(0, 6), ['handler', 'file', 'line', 'model', 'before', 'after']);
     // Every setting used, under the flag names.
-    for (const k of ['lock', 'irq', 'wq', 'drain', 'notify', 'device', 'latency', 'callbackLocks', 'napi', 'buffers', 'ring']) assert.ok(k in a.model, k);
+    for (const k of ['lock', 'irq', 'wq', 'drain', 'notify', 'device', 'latency', 'callbackLocks', 'napi', 'buffers', 'ring'])
+      assert.ok(k in a.model, k);
     assert.deepEqual([a.model.irq, a.model.wq, a.model.notify, a.model.ring], ['other', 'pinned', 'event-idx', 128]);
     assert.equal(typeof a.model.ringBound.applies, 'boolean');
     assert.ok(Array.isArray(a.summary));
@@ -224,7 +253,10 @@ describe('simulation from analysed code: model v2 settings read from the code', 
         const sim = simulateCode(m, { ring: 256 });
         assert.equal(sim.ringBound.applies, true, f.handler);
         const text = renderSimulationText(sim);
-        assert.match(text, /unhandled fraction is at most R\/\(R\+1\), here 256\/257 = 99\.61% \(R = 256, from --ring\); "nobody cared" needs R >= 1000/);
+        assert.match(
+          text,
+          /unhandled fraction is at most R\/\(R\+1\), here 256\/257 = 99\.61% \(R = 256, from --ring\); "nobody cared" needs R >= 1000/,
+        );
         // The irqsave fix closes C here, and the fix's cost is bounded by R.
         assert.match(text, /local IRQs are off on the work's CPU for up to R = 256 get_buf iterations per hold/);
       }
@@ -246,11 +278,15 @@ describe('simulation from analysed code: model v2 settings read from the code', 
 
   it('takes --drain, --notify (and --event-idx as its alias), --napi and --ring, and rejects bad values', async () => {
     const cwd = path.join(GOLDEN, 'fs');
-    const j = async (...args: string[]) => { const r = await runCli(['simulate', 'golden_fs.c:33', '--json', ...args], cwd); assert.equal(r.code, 0, r.stderr); return JSON.parse(r.stdout)[0]; };
+    const j = async (...args: string[]) => {
+      const r = await runCli(['simulate', 'golden_fs.c:33', '--json', ...args], cwd);
+      assert.equal(r.code, 0, r.stderr);
+      return JSON.parse(r.stdout)[0];
+    };
     const relock = await j('--drain', 'relock');
     assert.equal(relock.model.drain, 'relock');
     assert.equal(relock.after.properties.C.violated, true);
-    assert.equal(relock.model.ringBound.applies, false, 'the conditions were read for the code\'s shape');
+    assert.equal(relock.model.ringBound.applies, false, "the conditions were read for the code's shape");
     assert.equal((await j('--notify', 'flags')).model.notify, 'flags');
     assert.equal((await j('--event-idx')).model.notify, 'event-idx');
     const napi = await j('--napi');
@@ -260,7 +296,13 @@ describe('simulation from analysed code: model v2 settings read from the code', 
     const napiTimed = await runCli(['simulate', 'golden_fs.c:33', '--napi', '--timed'], cwd);
     assert.equal(napiTimed.code, 2);
     assert.match(napiTimed.stderr, /--timed does not model a NAPI poll yet/);
-    for (const bad of [['--ring', '0x80'], ['--buffers', '0x3'], ['--drain', 'loop'], ['--notify', 'msi'], ['--napi', '--lock', 'spin_lock']]) {
+    for (const bad of [
+      ['--ring', '0x80'],
+      ['--buffers', '0x3'],
+      ['--drain', 'loop'],
+      ['--notify', 'msi'],
+      ['--napi', '--lock', 'spin_lock'],
+    ]) {
       const r = await runCli(['simulate', 'golden_fs.c:33', ...bad], cwd);
       assert.equal(r.code, 2, bad.join(' '));
       assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
@@ -271,7 +313,10 @@ describe('simulation from analysed code: model v2 settings read from the code', 
 describe('simulate: shapes not modelled yet', () => {
   it('says so in one line for a drain in a wait_event() condition and for a tasklet', async () => {
     const dir = path.join(FIXTURES, 'sim');
-    for (const [line, what] of [[20, /wait_event\(\) condition .* is not modelled yet/], [28, /a drain in a tasklet is not modelled yet/]] as const) {
+    for (const [line, what] of [
+      [20, /wait_event\(\) condition .* is not modelled yet/],
+      [28, /a drain in a tasklet is not modelled yet/],
+    ] as const) {
       const r = await runCli(['simulate', `unmodelled.c:${line}`], dir);
       assert.equal(r.code, 2, r.stdout);
       assert.equal(r.stderr.trim().split('\n').length, 1);

@@ -11,7 +11,11 @@ import { runCli } from '../helpers/cli';
 import { FIXTURES } from '../helpers/fixtures';
 
 const ROOT = path.join(FIXTURES, 'golden');
-const CASES: [dir: string, file: string][] = [['fs', 'golden_fs.c'], ['gpu', 'golden_gpu.c'], ['console', 'golden_console.c']];
+const CASES: [dir: string, file: string][] = [
+  ['fs', 'golden_fs.c'],
+  ['gpu', 'golden_gpu.c'],
+  ['console', 'golden_console.c'],
+];
 
 describe('sim: golden reports for the five driver shapes', function () {
   this.timeout(60000);

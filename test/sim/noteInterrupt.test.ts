@@ -40,11 +40,11 @@ describe('sim: note_interrupt() (kernel/irq/spurious.c)', () => {
     n.note('none', 0);
     n.note('handled', 1000);
     assert.equal(n.irqsUnhandled, 1);
-    n.note('none', 10);           // 10 jiffies after the last IRQ_NONE: counts on
+    n.note('none', 10); // 10 jiffies after the last IRQ_NONE: counts on
     assert.equal(n.irqsUnhandled, 2);
-    n.note('none', 35);           // 25 jiffies later: time_after(35, 10 + 25) is false
+    n.note('none', 35); // 25 jiffies later: time_after(35, 10 + 25) is false
     assert.equal(n.irqsUnhandled, 3);
-    n.note('none', 61);           // 26 jiffies later: reset to 1
+    n.note('none', 61); // 26 jiffies later: reset to 1
     assert.equal(n.irqsUnhandled, 1);
     assert.equal(n.irqCount, 5, 'irq_count is not reset by the gap');
   });
@@ -55,12 +55,12 @@ describe('sim: note_interrupt() (kernel/irq/spurious.c)', () => {
       const n = new NoteInterrupt(hz);
       n.note('none', n.jiffiesAt(t0Us));
       n.note('none', n.jiffiesAt(t0Us));
-      n.note('none', n.jiffiesAt(t0Us + 101_000));  // 101 ms after the previous IRQ_NONE
+      n.note('none', n.jiffiesAt(t0Us + 101_000)); // 101 ms after the previous IRQ_NONE
       return n.irqsUnhandled === 1;
     };
-    assert.equal(reset(0), false);          // jiffies 0 then 25: 25 is not after 0 + 25
-    assert.equal(reset(3900), true);        // jiffies 0 then 26: 26 is after 0 + 25
-    assert.equal(reset(1_000_000), false);  // jiffies 250 then 275
+    assert.equal(reset(0), false); // jiffies 0 then 25: 25 is not after 0 + 25
+    assert.equal(reset(3900), true); // jiffies 0 then 26: 26 is after 0 + 25
+    assert.equal(reset(1_000_000), false); // jiffies 250 then 275
   });
 
   it('never fires when bursts of IRQ_NONE are separated by gaps over HZ/10', () => {

@@ -1,16 +1,28 @@
 import * as assert from 'node:assert/strict';
 import {
-  SourceMap, compareBeforeAfter, comparisonToJson, explore, renderScenario, renderScenarios, renderSummary,
-  renderVerdictTable, resultToJson,
+  SourceMap,
+  compareBeforeAfter,
+  comparisonToJson,
+  explore,
+  renderScenario,
+  renderScenarios,
+  renderSummary,
+  renderVerdictTable,
+  resultToJson,
 } from '../../src/sim';
 import { resolveConfig } from '../../src/sim/model';
 import { propertyTitle } from '../../src/sim/report';
 
 const F = 'fs/fuse/virtio_fs.c';
 const MAP: SourceMap = {
-  callback: { file: F, line: 1010 }, schedule: { file: F, line: 1014 }, handler: { file: F, line: 700 },
-  lock: { file: F, line: 712 }, disableCb: { file: F, line: 714 }, drain: { file: F, line: 716 },
-  enableCb: { file: F, line: 721 }, unlock: { file: F, line: 722 },
+  callback: { file: F, line: 1010 },
+  schedule: { file: F, line: 1014 },
+  handler: { file: F, line: 700 },
+  lock: { file: F, line: 712 },
+  disableCb: { file: F, line: 714 },
+  drain: { file: F, line: 716 },
+  enableCb: { file: F, line: 721 },
+  unlock: { file: F, line: 722 },
 };
 
 describe('sim: reports', () => {
@@ -41,9 +53,14 @@ describe('sim: reports', () => {
     const text = renderScenario(cmp.after, 'A', MAP);
     const lines = text.split('\n');
     const header = lines.find(l => /CPU0/.test(l))!;
-    const cpu0 = header.indexOf('CPU0'), cpu1 = header.indexOf('CPU1'), dev = header.indexOf('device');
+    const cpu0 = header.indexOf('CPU0'),
+      cpu1 = header.indexOf('CPU1'),
+      dev = header.indexOf('device');
     assert.ok(cpu0 < cpu1 && cpu1 < dev);
-    const start = (n: number) => { const l = lines.find(x => x.startsWith(`${n}.`))!; return l.slice(l.indexOf('.') + 1).search(/\S/) + l.indexOf('.') + 1; };
+    const start = (n: number) => {
+      const l = lines.find(x => x.startsWith(`${n}.`))!;
+      return l.slice(l.indexOf('.') + 1).search(/\S/) + l.indexOf('.') + 1;
+    };
     const trace = cmp.after.properties.A.trace!;
     trace.forEach((s, i) => {
       const col = start(i + 1);
@@ -76,7 +93,10 @@ describe('sim: reports', () => {
   it('renders each distinct counterexample once, and names the property that shows a shared one', () => {
     const text = renderScenarios(cmp.before, MAP);
     assert.equal(text.match(/Shortest counterexample/g)!.length, 2, 'A and C; B, B2 and CX share theirs');
-    assert.match(text, /^B: IRQ_NONE on the work's CPU while the drain holds the lock: the counterexample of A shows this too \(step 16\)\.$/m);
+    assert.match(
+      text,
+      /^B: IRQ_NONE on the work's CPU while the drain holds the lock: the counterexample of A shows this too \(step 16\)\.$/m,
+    );
     assert.match(text, /^CX: .*: the counterexample of C shows this too \(step \d+\)\.$/m);
   });
 
@@ -98,7 +118,10 @@ describe('sim: reports', () => {
     assert.match(s, /IRQ_NONE stays reachable \(A, 20 steps\)/);
     assert.match(s, /the fix closes B \([^)]*\), B2 \([^)]*\), C \([^)]*\), CX/);
     assert.match(s, /no run here has more than 2 IRQ_NONE per IRQ_HANDLED \(C holds at N=4\)/);
-    assert.match(s, /^Confirmed as written \(spin_lock\): an interrupt can land on the work's CPU mid-drain and return IRQ_NONE \(B, 16 steps\)\./);
+    assert.match(
+      s,
+      /^Confirmed as written \(spin_lock\): an interrupt can land on the work's CPU mid-drain and return IRQ_NONE \(B, 16 steps\)\./,
+    );
     assert.match(s, /threadirqs/);
     assert.match(s, /docs\/model\.md/);
     assert.doesNotMatch(s, /It does not close/);
@@ -115,7 +138,10 @@ describe('sim: reports', () => {
     assert.match(m, /closes .*D \(AA deadlock/);
     assert.match(m, /illegal/);
     // A cached device loses completions with both locks.
-    assert.match(renderSummary(compareBeforeAfter({ n: 3, stale: 'cached' })), /Lost completions \(E\) are reachable with both locks: they need a device that caches/);
+    assert.match(
+      renderSummary(compareBeforeAfter({ n: 3, stale: 'cached' })),
+      /Lost completions \(E\) are reachable with both locks: they need a device that caches/,
+    );
     // N=3 does not discriminate C.
     assert.match(renderSummary(compareBeforeAfter({ n: 3 })), /C holds with both locks at N=3/);
     // A capped exploration is not called exhaustive (issue 9).

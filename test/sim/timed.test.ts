@@ -10,9 +10,17 @@ import { renderTimed, timedJson, timedSentences, timedSettings } from '../../src
  */
 function lateMsiBursts(ring: number): Partial<TimedParams> {
   return {
-    ring, ringCond1: true, notify: 'flags', latency: true, msiLatencyUs: 25_000, msiLateMeanUs: 1,
-    completions: 130_000, arrival: { kind: 'bursts', burstSize: ring, intraGapUs: 2, interGapUs: 30_000 },
-    handlerUs: 0.5, wakeUs: 1, getBufUs: 0.05,
+    ring,
+    ringCond1: true,
+    notify: 'flags',
+    latency: true,
+    msiLatencyUs: 25_000,
+    msiLateMeanUs: 1,
+    completions: 130_000,
+    arrival: { kind: 'bursts', burstSize: ring, intraGapUs: 2, interGapUs: 30_000 },
+    handlerUs: 0.5,
+    wakeUs: 1,
+    getBufUs: 0.05,
   };
 }
 
@@ -26,7 +34,10 @@ describe('sim: timed mode v2', () => {
     assert.deepEqual(a, b);
     const c = simulateTimed({ ...p, seed: 8 });
     assert.notDeepEqual(c.asIs, a.asIs);
-    const seq = (seed: number) => { const r = new Mulberry32(seed); return Array.from({ length: 5 }, () => r.next()); };
+    const seq = (seed: number) => {
+      const r = new Mulberry32(seed);
+      return Array.from({ length: 5 }, () => r.next());
+    };
     assert.deepEqual(seq(1), seq(1));
     assert.notDeepEqual(seq(1), seq(2));
   });
@@ -36,7 +47,8 @@ describe('sim: timed mode v2', () => {
     const p = t.params;
     assert.deepEqual(
       [p.notify, p.eventIdx, p.ring, p.ringCond1, p.wq, p.device, p.latency, p.drain, p.recheckLoop, p.target, p.cbLock, p.lock],
-      ['event-idx', true, 128, true, 'local', 'prompt', false, 'recheck', true, 'same', false, 'spin_lock']);
+      ['event-idx', true, 128, true, 'local', 'prompt', false, 'recheck', true, 'same', false, 'spin_lock'],
+    );
     assert.deepEqual(Object.keys(p).sort(), Object.keys(defaultTimedParams()).sort());
     // Version-1 names are still accepted and resolved to the new ones.
     const v1 = simulateTimed({ completions: 10, eventIdx: false, recheckLoop: false }).params;
@@ -69,7 +81,13 @@ describe('sim: timed mode v2', () => {
   });
 
   it('the ring: at most R outstanding, and with condition 1 at most R consumed in one lock hold', () => {
-    const fast: Partial<TimedParams> = { completions: 20_000, notify: 'flags', arrival: { kind: 'poisson', meanGapUs: 0.3 }, getBufUs: 0.5, decisionDelayUs: 0.1 };
+    const fast: Partial<TimedParams> = {
+      completions: 20_000,
+      notify: 'flags',
+      arrival: { kind: 'poisson', meanGapUs: 0.3 },
+      getBufUs: 0.5,
+      decisionDelayUs: 0.1,
+    };
     for (const ring of [4, 16, 128]) {
       const t = simulateTimed({ ...fast, ring });
       for (const r of [t.asIs, t.irqsave]) {
@@ -97,27 +115,47 @@ describe('sim: timed mode v2', () => {
       { kind: 'bursts', burstSize: 400, intraGapUs: 0.5, interGapUs: 3000 },
       { kind: 'poisson', meanGapUs: 2 },
     ];
-    for (const lock of ['spin_lock', 'spin_lock_irqsave'] as const) for (const target of ['same', 'other', 'any'] as const)
-    for (const wq of ['local', 'pinned'] as const) for (const device of ['prompt', 'lax', 'cached'] as const)
-    for (const notify of ['flags', 'event-idx'] as const) for (const latency of [false, true])
-    for (const drain of ['recheck', 'plain', 'relock'] as const) for (const arrival of arrivals) {
-      const p: Partial<TimedParams> = {
-        lock, target, wq, device, notify, latency, drain, arrival, ring: 128, ringCond1: true, completions: 3000, seed: 11,
-        msiLatencyUs: latency ? 2000 : 1, msiLateMeanUs: 500, affinityMeanUs: 200, handlerUs: 0.5, wakeUs: 2, getBufUs: 0.1,
-      };
-      const t = simulateTimed(p);
-      for (const r of lock === 'spin_lock_irqsave' ? [t.asIs] : [t.asIs, t.irqsave]) {
-        runs++;
-        const what = JSON.stringify({ ...p, lock: r.lock });
-        assert.equal(r.nobodyCared, null, what);
-        assert.ok(r.maxConsumedPerHold <= 128, what);
-        if (drain !== 'relock') assert.ok(r.maxConsumedPerRun <= 128, what);
-        assert.ok(r.workRuns <= r.handled, what);
-        assert.ok(r.handled >= 1, what);
-        if (device !== 'cached') assert.equal(r.lostCompletions, 0, what);
-        assert.equal(r.completions - r.consumed, r.lostCompletions, what);
-      }
-    }
+    for (const lock of ['spin_lock', 'spin_lock_irqsave'] as const)
+      for (const target of ['same', 'other', 'any'] as const)
+        for (const wq of ['local', 'pinned'] as const)
+          for (const device of ['prompt', 'lax', 'cached'] as const)
+            for (const notify of ['flags', 'event-idx'] as const)
+              for (const latency of [false, true])
+                for (const drain of ['recheck', 'plain', 'relock'] as const)
+                  for (const arrival of arrivals) {
+                    const p: Partial<TimedParams> = {
+                      lock,
+                      target,
+                      wq,
+                      device,
+                      notify,
+                      latency,
+                      drain,
+                      arrival,
+                      ring: 128,
+                      ringCond1: true,
+                      completions: 3000,
+                      seed: 11,
+                      msiLatencyUs: latency ? 2000 : 1,
+                      msiLateMeanUs: 500,
+                      affinityMeanUs: 200,
+                      handlerUs: 0.5,
+                      wakeUs: 2,
+                      getBufUs: 0.1,
+                    };
+                    const t = simulateTimed(p);
+                    for (const r of lock === 'spin_lock_irqsave' ? [t.asIs] : [t.asIs, t.irqsave]) {
+                      runs++;
+                      const what = JSON.stringify({ ...p, lock: r.lock });
+                      assert.equal(r.nobodyCared, null, what);
+                      assert.ok(r.maxConsumedPerHold <= 128, what);
+                      if (drain !== 'relock') assert.ok(r.maxConsumedPerRun <= 128, what);
+                      assert.ok(r.workRuns <= r.handled, what);
+                      assert.ok(r.handled >= 1, what);
+                      if (device !== 'cached') assert.equal(r.lostCompletions, 0, what);
+                      assert.equal(r.completions - r.consumed, r.lostCompletions, what);
+                    }
+                  }
     assert.equal(runs, 432 * 2 + 432, 'spin_lock: as written and irqsave; spin_lock_irqsave: one run');
     assert.ok(performance.now() - t0 < 20_000);
   });
@@ -148,7 +186,7 @@ describe('sim: timed mode v2', () => {
     assert.ok(nc, 'spin_lock_irqsave: the line is disabled');
     assert.equal(nc.message, 'irq 24: nobody cared (try booting with the "irqpoll" option)');
     assert.ok(nc.unhandledInWindow > 99_900);
-    assert.equal(nc.jiffies, Math.floor(nc.timeUs * 250 / 1e6));
+    assert.equal(nc.jiffies, Math.floor((nc.timeUs * 250) / 1e6));
     assert.equal(t.irqsave.stoppedEarly, true);
     assert.equal(t.irqsave.interrupts, nc.interruptIndex);
     assert.ok(t.irqsave.maxConsumedPerHold > 1000 && t.irqsave.maxConsumedPerHold <= 2000);
@@ -174,8 +212,10 @@ describe('sim: timed mode v2', () => {
 
   it('refuses what it cannot honour with one line, and bad values', () => {
     const refused = (p: Partial<TimedParams>, re: RegExp) => {
-      assert.throws(() => simulateTimed(p), (e: unknown) => e instanceof TimedOptionError && e instanceof RangeError &&
-        !e.message.includes('\n') && re.test(e.message));
+      assert.throws(
+        () => simulateTimed(p),
+        (e: unknown) => e instanceof TimedOptionError && e instanceof RangeError && !e.message.includes('\n') && re.test(e.message),
+      );
     };
     refused({ cbLock: true, lock: 'mutex' }, /mutex/);
     refused({ target: 'elsewhere' as never }, /target/);
@@ -201,7 +241,7 @@ describe('sim: timed mode v2', () => {
     assert.notDeepEqual(strip(otherLocal.asIs), strip(otherLocal.irqsave), 'the work shares CPU 1 with the IRQ: masking matters');
     const otherPinned = simulateTimed({ ...base, target: 'other', wq: 'pinned' });
     assert.deepEqual(otherPinned.asIs.workRunsPerCpu, [otherPinned.asIs.workRuns, 0]);
-    assert.deepEqual(strip(otherPinned.asIs), strip(otherPinned.irqsave), 'IRQs never reach the work\'s CPU: masking changes nothing');
+    assert.deepEqual(strip(otherPinned.asIs), strip(otherPinned.irqsave), "IRQs never reach the work's CPU: masking changes nothing");
     const any = runTimed({ ...base, target: 'any', affinityMeanUs: 5000 });
     assert.ok(any.irqsPerCpu[0] > 0 && any.irqsPerCpu[1] > 0);
     assert.ok(any.workRunsPerCpu[0] > 0 && any.workRunsPerCpu[1] > 0);
@@ -213,8 +253,11 @@ describe('sim: timed mode v2', () => {
     const base: Partial<TimedParams> = { cbLock: true, notify: 'flags', completions: 20_000 };
     // [environment, CPU of the deadlock or null]
     for (const [env, cpu] of [
-      [{ target: 'same', wq: 'local' }, 0], [{ target: 'other', wq: 'local' }, 1], [{ target: 'same', wq: 'pinned' }, 0],
-      [{ target: 'any', wq: 'local' }, 'either'], [{ target: 'other', wq: 'pinned' }, null],
+      [{ target: 'same', wq: 'local' }, 0],
+      [{ target: 'other', wq: 'local' }, 1],
+      [{ target: 'same', wq: 'pinned' }, 0],
+      [{ target: 'any', wq: 'local' }, 'either'],
+      [{ target: 'other', wq: 'pinned' }, null],
     ] as [Partial<TimedParams>, number | 'either' | null][]) {
       const t = simulateTimed({ ...base, ...env });
       const what = JSON.stringify(env);
@@ -225,7 +268,10 @@ describe('sim: timed mode v2', () => {
         assert.ok(t.asIs.deadlock, what);
         if (cpu !== 'either') assert.equal(t.asIs.deadlock.cpu, cpu, what);
         assert.equal(t.asIs.stoppedEarly, true);
-        assert.ok(timedSentences(t).some(x => x.includes('an AA deadlock (property D)')), what);
+        assert.ok(
+          timedSentences(t).some(x => x.includes('an AA deadlock (property D)')),
+          what,
+        );
       }
       assert.equal(t.irqsave.deadlock, null, what);
       assert.equal(t.irqsave.consumed, 20_000, what);
@@ -269,9 +315,22 @@ describe('sim: timed mode v2', () => {
     // preempts it for 0.5 (HANDLED: buffer 2 still there), W3 resumes to 116, buffer 2 ends at 126.
     // irqsave: the IRQ at 106 waits for the unlock at 125.5 and finds the ring empty.
     const p: Partial<TimedParams> = {
-      completions: 2, arrival: { kind: 'bursts', burstSize: 2, intraGapUs: 1, interGapUs: 100 }, notify: 'flags',
-      latency: true, msiLateMeanUs: 0, decisionDelayUs: 0, msiLatencyUs: 5, handlerUs: 0.5, callbackAtUs: 0, wakeUs: 0, rerunUs: 0,
-      disableCbUs: 0, getBufUs: 10, nullGetBufUs: 0, enableCbWindowUs: 0, completeUs: 0,
+      completions: 2,
+      arrival: { kind: 'bursts', burstSize: 2, intraGapUs: 1, interGapUs: 100 },
+      notify: 'flags',
+      latency: true,
+      msiLateMeanUs: 0,
+      decisionDelayUs: 0,
+      msiLatencyUs: 5,
+      handlerUs: 0.5,
+      callbackAtUs: 0,
+      wakeUs: 0,
+      rerunUs: 0,
+      disableCbUs: 0,
+      getBufUs: 10,
+      nullGetBufUs: 0,
+      enableCbWindowUs: 0,
+      completeUs: 0,
     };
     const t = simulateTimed(p);
     assert.deepEqual([t.asIs.simulatedUs, t.asIs.handled, t.asIs.unhandled, t.asIs.workRuns], [126, 2, 0, 2]);
@@ -305,30 +364,69 @@ describe('sim: timed report', () => {
   const bound128 = { applies: true, ring: 128, why: '' };
 
   it('prints every setting used in the header, and the bound next to the fractions', () => {
-    const t = simulateTimed({ completions: 5000, notify: 'flags', target: 'any', device: 'lax', latency: true, drain: 'plain', wq: 'pinned' });
+    const t = simulateTimed({
+      completions: 5000,
+      notify: 'flags',
+      target: 'any',
+      device: 'lax',
+      latency: true,
+      drain: 'plain',
+      wq: 'pinned',
+    });
     const text = renderTimed(t, bound128);
-    for (const k of ['lock as written', 'IRQ target', 'work locality', 'device', 'notification', 'MSI latency', 'drain shape',
-      'ring R', 'completions', 'seed', 'arrival']) {
+    for (const k of [
+      'lock as written',
+      'IRQ target',
+      'work locality',
+      'device',
+      'notification',
+      'MSI latency',
+      'drain shape',
+      'ring R',
+      'completions',
+      'seed',
+      'arrival',
+    ]) {
       assert.ok(text.includes(`  ${k} `), k);
     }
-    for (const v of ['spin_lock (compared with spin_lock_irqsave)', 'any: ', 'pinned: ', 'lax: ', 'flags (VRING_AVAIL_F_NO_INTERRUPT)',
-      'on (LAT=1)', 'plain: ', '128 requests outstanding', 'Poisson, mean gap 50 us']) {
+    for (const v of [
+      'spin_lock (compared with spin_lock_irqsave)',
+      'any: ',
+      'pinned: ',
+      'lax: ',
+      'flags (VRING_AVAIL_F_NO_INTERRUPT)',
+      'on (LAT=1)',
+      'plain: ',
+      '128 requests outstanding',
+      'Poisson, mean gap 50 us',
+    ]) {
       assert.ok(text.includes(v), v);
     }
     assert.equal(timedSettings(t.params).length, 14);
-    assert.ok(text.includes("Ring bound (docs/model.md#the-ring-bound): unhandled fraction ≤ R/(R+1) = 128/129 = 99.22%; 'nobody cared' needs R ≥ 1000 (ring R = 128 here)."));
-    const table = text.indexOf('fraction'), boundAt = text.indexOf('Ring bound');
+    assert.ok(
+      text.includes(
+        "Ring bound (docs/model.md#the-ring-bound): unhandled fraction ≤ R/(R+1) = 128/129 = 99.22%; 'nobody cared' needs R ≥ 1000 (ring R = 128 here).",
+      ),
+    );
+    const table = text.indexOf('fraction'),
+      boundAt = text.indexOf('Ring bound');
     assert.ok(table > 0 && boundAt > table, 'the bound follows the table');
     assert.ok(!text.includes('After "nobody cared"'), 'no consequence sentence when nothing fired');
     const no = renderTimed(t, { applies: false, ring: 128, why: 'the drain resubmits under its lock (condition 2).' });
-    assert.ok(no.includes('The ring bound (docs/model.md#the-ring-bound) does not apply: the drain resubmits under its lock (condition 2).'));
+    assert.ok(
+      no.includes('The ring bound (docs/model.md#the-ring-bound) does not apply: the drain resubmits under its lock (condition 2).'),
+    );
   });
 
   it('says what happens after "nobody cared", only when it fired, and only about this run', () => {
     const t = simulateTimed(lateMsiBursts(2000));
     const s = timedSentences(t, { applies: true, ring: 2000, why: '' });
     const text = s.join(' ');
-    assert.ok(text.includes('With spin_lock_irqsave, note_interrupt() printed "irq 24: nobody cared (try booting with the "irqpoll" option)" in this run'));
+    assert.ok(
+      text.includes(
+        'With spin_lock_irqsave, note_interrupt() printed "irq 24: nobody cared (try booting with the "irqpoll" option)" in this run',
+      ),
+    );
     assert.ok(text.includes('With spin_lock, "nobody cared" did not fire in this run'));
     assert.ok(text.includes('without IRQF_SHARED') && text.includes('until the device is reset') && text.includes('does not help'));
     assert.ok(text.includes('(higher with irqsave)'));
@@ -347,7 +445,11 @@ describe('sim: timed report', () => {
     assert.ok(relock.some(x => x.includes('the bound is not established for this drain')));
     const one = renderTimed(simulateTimed({ completions: 100, lock: 'spin_lock_irqsave' }));
     assert.ok(one.includes('there is no second run'));
-    const j = timedJson(simulateTimed({ completions: 100 }), bound128) as { bound: { fraction: number }; summary: string[]; params: TimedParams };
+    const j = timedJson(simulateTimed({ completions: 100 }), bound128) as {
+      bound: { fraction: number };
+      summary: string[];
+      params: TimedParams;
+    };
     assert.equal(j.bound.fraction, 128 / 129);
     assert.equal(j.params.ring, 128);
     assert.ok(j.summary.length > 2);

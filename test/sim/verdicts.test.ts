@@ -1,5 +1,16 @@
 import * as assert from 'node:assert/strict';
-import { DrainShape, ExploreResult, LockKind, PropertyId, SimConfig, Stale, Target, explore, resolveConfig, withIrqsaveFix } from '../../src/sim';
+import {
+  DrainShape,
+  ExploreResult,
+  LockKind,
+  PropertyId,
+  SimConfig,
+  Stale,
+  Target,
+  explore,
+  resolveConfig,
+  withIrqsaveFix,
+} from '../../src/sim';
 
 // SIM-MODEL.md §9, main table: LAT=0, flags mode, WQLOCAL=0. Verdict strings list A B B2 C CX D E.
 type Row = [locks: LockKind[], target: Target, stale: Stale, cbLock: boolean, verdicts: string];
@@ -86,8 +97,8 @@ describe('sim: §9 at N=3 (too few buffers for C; CX reachable even under irqsav
     it(label(c), () => {
       const r = run(c);
       const want = expected.split(' ');
-      want[3] = '-';   // C
-      want[4] = 'V';   // CX: 2 IRQ_NONE per lock hold
+      want[3] = '-'; // C
+      want[4] = 'V'; // CX: 2 IRQ_NONE per lock hold
       assert.equal(verdicts(r), want.join(' '));
     });
   }
@@ -100,7 +111,10 @@ describe('sim: §9 extra variants at N=4', () => {
     for (const row of rows) {
       const r = run({ ...row, lat: true, n: 4 });
       const want = row.v.split(' ');
-      if (row.lock === 'spin_lock_irqsave' && row.target === 'same') { want[3] = 'V'; want[4] = 'V'; }
+      if (row.lock === 'spin_lock_irqsave' && row.target === 'same') {
+        want[3] = 'V';
+        want[4] = 'V';
+      }
       assert.equal(verdicts(r), want.join(' '), label({ ...row, lat: true, n: 4 }));
     }
   });
@@ -180,8 +194,10 @@ describe('sim: §9.1 version-2 verdicts (drain shapes, work locality, NAPI) at N
     'other pinned': { target: 'other', wqLocal: false },
   };
   const DEVICES: Partial<SimConfig>[] = [
-    { stale: 'prompt', eventIdx: false }, { stale: 'prompt', eventIdx: true },
-    { stale: 'lax', eventIdx: false }, { stale: 'lax', eventIdx: true },
+    { stale: 'prompt', eventIdx: false },
+    { stale: 'prompt', eventIdx: true },
+    { stale: 'lax', eventIdx: false },
+    { stale: 'lax', eventIdx: true },
   ];
   const TABLE: [drains: DrainShape[], lock: LockKind, envs: string[], verdicts: string][] = [
     [['recheck', 'plain', 'relock'], 'spin_lock', ['same local', 'any local'], 'V V V V V -'],

@@ -29,4 +29,12 @@ async function main(): Promise<number> {
   });
 }
 
-main().then(code => { process.exitCode = code; }, e => { console.error(`test:vscode: ${(e as Error).message}`); process.exitCode = 1; });
+main().then(
+  code => {
+    process.exitCode = code;
+  },
+  e => {
+    console.error(`test:vscode: ${(e as Error).message}`);
+    process.exitCode = 1;
+  },
+);

@@ -53,7 +53,10 @@ export function applyRuleSettings(findings: Finding[], settings: RuleSettings = 
   const out: Finding[] = [];
   for (const f of findings) {
     const rule = ruleById(f.rule);
-    if (!rule) { out.push(f); continue; }
+    if (!rule) {
+      out.push(f);
+      continue;
+    }
     if (settings[f.rule] === 'off') continue;
     const severity = severityOf(rule, settings);
     out.push(severity === f.severity ? f : { ...f, severity });

@@ -22,8 +22,9 @@ function queueSetups(t: Tables): { key: WorkKey; file: string; callback: string 
       for (const s of fn.vqSetups ?? []) {
         // A file-scope table's element (vqTables.ts); unknown when the table is not in this file.
         const table = s.table && file.vqTables?.find(x => x.name === s.table!.name);
-        const cbs = s.table ? (table ? callbacksAt(table.entries, s.table.sub) ?? [] : []) : [s.callback ?? null];
-        for (const r of resolveKeys(t, s.target, { file: file.file, fn }, 0)) for (const callback of cbs) out.push({ key: r.key, file: r.file, callback });
+        const cbs = s.table ? (table ? (callbacksAt(table.entries, s.table.sub) ?? []) : []) : [s.callback ?? null];
+        for (const r of resolveKeys(t, s.target, { file: file.file, fn }, 0))
+          for (const callback of cbs) out.push({ key: r.key, file: r.file, callback });
       }
     }
   }
@@ -53,14 +54,16 @@ export function drainQueueCallbacks(t: Tables, chain: FnRef[], drainFn: FnRef, d
   return out;
 }
 
-
 /** The keys of the queue a drain acts on, resolved along the calls of `chain` (see drainQueueCallbacks). */
 export function drainQueueKeys(t: Tables, chain: FnRef[], drainFn: FnRef, drain: DrainFact): { key: WorkKey; file: string }[] {
   // The calls from the first function of the chain down to the drain, so a queue passed as an argument resolves.
   const ctx: { caller: FnRef; call: CallFact }[] = [];
   for (let i = 0; i + 1 < chain.length; i++) {
     const call = chain[i].fn.calls.find(c => c.callee === chain[i + 1].fn.name);
-    if (!call) { ctx.length = 0; break; }
+    if (!call) {
+      ctx.length = 0;
+      break;
+    }
     ctx.push({ caller: chain[i], call });
   }
   return resolveKeys(t, drain.vq, drainFn, 0, ctx.length ? ctx : undefined);

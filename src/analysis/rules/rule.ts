@@ -107,7 +107,11 @@ export interface Rule {
   unmodelled?(f: Finding): string | undefined;
 }
 
-export function createRule(meta: Omit<RuleMeta, 'docsUrl' | 'docsAnchor' | 'fixable'> & { fixable?: boolean }, check: Rule['check'], hooks: Omit<Rule, 'meta' | 'check'> = {}): Rule {
+export function createRule(
+  meta: Omit<RuleMeta, 'docsUrl' | 'docsAnchor' | 'fixable'> & { fixable?: boolean },
+  check: Rule['check'],
+  hooks: Omit<Rule, 'meta' | 'check'> = {},
+): Rule {
   const docsAnchor = `${meta.id}-${meta.name}`.toLowerCase();
   return { meta: { fixable: !!hooks.fix, ...meta, docsAnchor, docsUrl: `${DOCS_BASE}#${docsAnchor}` }, check, ...hooks };
 }

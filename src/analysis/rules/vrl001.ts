@@ -29,18 +29,34 @@ interface RacyDrain {
   chain: FnRef[];
 }
 
-export const vrl001 = createRule({
-  id: 'VRL001',
-  name: 'irq-unsafe-vq-drain',
-  severity: 'warning',
-  description: 'A work function scheduled from a vring callback drains a virtqueue while holding a spinlock taken with hard IRQs enabled.',
-}, check, {
-  // The irqsave fix (src/fix/irqsave.ts), its fix-all and its patch mail (src/fix/patch.ts).
-  fix: { apply: (f, facts, text) => irqsaveFix(f, facts, text), refusedTitle: f => `Take ${f.lockExpr} with irqsave` },
-  patch: true,
-  simulate: (f, index) => modelFromFinding(f, index),
-  json: (f, rel) => (f.drain ? { drain: { file: rel(f.drain.file), line: f.drain.span.line + 1, column: f.drain.span.column + 1, function: f.drain.function, api: f.drain.api } } : {}),
-});
+export const vrl001 = createRule(
+  {
+    id: 'VRL001',
+    name: 'irq-unsafe-vq-drain',
+    severity: 'warning',
+    description:
+      'A work function scheduled from a vring callback drains a virtqueue while holding a spinlock taken with hard IRQs enabled.',
+  },
+  check,
+  {
+    // The irqsave fix (src/fix/irqsave.ts), its fix-all and its patch mail (src/fix/patch.ts).
+    fix: { apply: (f, facts, text) => irqsaveFix(f, facts, text), refusedTitle: f => `Take ${f.lockExpr} with irqsave` },
+    patch: true,
+    simulate: (f, index) => modelFromFinding(f, index),
+    json: (f, rel) =>
+      f.drain
+        ? {
+            drain: {
+              file: rel(f.drain.file),
+              line: f.drain.span.line + 1,
+              column: f.drain.span.column + 1,
+              function: f.drain.function,
+              api: f.drain.api,
+            },
+          }
+        : {},
+  },
+);
 
 function check(index: WorkspaceIndex): Finding[] {
   const t = index.link();
@@ -70,7 +86,15 @@ function check(index: WorkspaceIndex): Finding[] {
       }
     }
   }
-  const findings = [...groups.values()].map(g => makeFinding(t, g.reach, g.binding, g.rd, [...g.ops].sort((a, b) => a - b)));
+  const findings = [...groups.values()].map(g =>
+    makeFinding(
+      t,
+      g.reach,
+      g.binding,
+      g.rd,
+      [...g.ops].sort((a, b) => a - b),
+    ),
+  );
   return findings.sort((a, b) => a.file.localeCompare(b.file) || a.span.start - b.span.start);
 }
 
@@ -84,28 +108,30 @@ function racyDrains(t: Tables, f: FnRef, memo: Map<FunctionFacts, RacyDrain[]>, 
   if (stack.has(f.fn) || depth > MAX_DEPTH) return [];
   stack.add(f.fn);
   const out: RacyDrain[] = [];
-  const unsafeHeld = (held: number[]) => held.filter(i => {
-    const op = f.fn.lockOps[i];
-    return op && isIrqUnsafeSpin(op.family, op.irq);
-  });
+  const unsafeHeld = (held: number[]) =>
+    held.filter(i => {
+      const op = f.fn.lockOps[i];
+      return op && isIrqUnsafeSpin(op.family, op.irq);
+    });
   for (const d of f.fn.drains) {
     // After virtio_reset_device() / del_vqs() no interrupt of the queue can find it drained.
     if (d.state.irqsOff || d.state.afterReset) continue;
     for (const op of unsafeHeld(d.state.held)) out.push({ owner: f, op, drainFn: f, drain: d, chain: [f] });
   }
-  for (const c of f.fn.calls) for (const g of t.callTargets(c, f)) {
-    // A drain API is a drain, already counted above; its definition (virtio_ring.c) is not the driver's code.
-    if (c.state.irqsOff || c.state.afterReset || DRAIN_APIS.has(c.callee)) continue;
-    if (g.fn === f.fn) continue;
-    const held = unsafeHeld(c.state.held);
-    if (held.length) {
-      for (const { fn: drainFn, drain, chain } of drainsBelow(t, g, new Set(stack), depth + 1)) {
-        for (const op of held) out.push({ owner: f, op, drainFn, drain, chain: [f, ...chain] });
+  for (const c of f.fn.calls)
+    for (const g of t.callTargets(c, f)) {
+      // A drain API is a drain, already counted above; its definition (virtio_ring.c) is not the driver's code.
+      if (c.state.irqsOff || c.state.afterReset || DRAIN_APIS.has(c.callee)) continue;
+      if (g.fn === f.fn) continue;
+      const held = unsafeHeld(c.state.held);
+      if (held.length) {
+        for (const { fn: drainFn, drain, chain } of drainsBelow(t, g, new Set(stack), depth + 1)) {
+          for (const op of held) out.push({ owner: f, op, drainFn, drain, chain: [f, ...chain] });
+        }
+      } else {
+        for (const rd of racyDrains(t, g, memo, stack, depth + 1)) out.push(rd);
       }
-    } else {
-      for (const rd of racyDrains(t, g, memo, stack, depth + 1)) out.push(rd);
     }
-  }
   stack.delete(f.fn);
   memo.set(f.fn, out);
   return out;
@@ -117,10 +143,11 @@ function drainsBelow(t: Tables, f: FnRef, stack: Set<FunctionFacts>, depth: numb
   stack.add(f.fn);
   const out: { fn: FnRef; drain: DrainFact; chain: FnRef[] }[] = [];
   for (const d of f.fn.drains) if (!d.state.irqsOff && !d.state.afterReset) out.push({ fn: f, drain: d, chain: [f] });
-  for (const c of f.fn.calls) for (const g of t.callTargets(c, f)) {
-    if (c.state.irqsOff || c.state.afterReset || DRAIN_APIS.has(c.callee)) continue;
-    for (const r of drainsBelow(t, g, stack, depth + 1)) out.push({ ...r, chain: [f, ...r.chain] });
-  }
+  for (const c of f.fn.calls)
+    for (const g of t.callTargets(c, f)) {
+      if (c.state.irqsOff || c.state.afterReset || DRAIN_APIS.has(c.callee)) continue;
+      for (const r of drainsBelow(t, g, stack, depth + 1)) out.push({ ...r, chain: [f, ...r.chain] });
+    }
   stack.delete(f.fn);
   return out;
 }
@@ -171,7 +198,10 @@ function queueRegistration(t: Tables, reach: ScheduleReach, binding: ResolvedBin
   const regs = reach.callback.regs;
   if (regs.length < 2) return reach.callback.reg;
   const handler = binding.handler.fn.name;
-  const others = t.handlersFor(reach.key, reach.site.file).map(b => b.handler.fn.name).filter(n => n !== handler);
+  const others = t
+    .handlersFor(reach.key, reach.site.file)
+    .map(b => b.handler.fn.name)
+    .filter(n => n !== handler);
   const mine = words(handler);
   const theirs = new Set(others.flatMap(o => [...words(o)]).filter(w => !mine.has(w)));
   const viaIndex = binding.via ? indexOf(binding.via.text ?? '') : undefined;
@@ -184,15 +214,39 @@ function queueRegistration(t: Tables, reach: ScheduleReach, binding: ResolvedBin
     if (viaIndex !== undefined && idx !== undefined && idx === viaIndex) score += 2;
     if ([...ws].some(w => mine.has(w))) score += 1;
     if ([...ws].some(w => theirs.has(w))) score -= 1;
-    if (score > bestScore) { best = r; bestScore = score; }
+    if (score > bestScore) {
+      best = r;
+      bestScore = score;
+    }
   }
   return best;
 }
 
-const GENERIC_WORDS = new Set(['vq', 'vqs', 'i', 'j', 'k', 'n', 'idx', 'index', 'queue', 'q', 'nr', 'num', 'info', 'callback', 'callbacks']);
+const GENERIC_WORDS = new Set([
+  'vq',
+  'vqs',
+  'i',
+  'j',
+  'k',
+  'n',
+  'idx',
+  'index',
+  'queue',
+  'q',
+  'nr',
+  'num',
+  'info',
+  'callback',
+  'callbacks',
+]);
 
 function words(text: string): Set<string> {
-  return new Set(text.toLowerCase().split(/[^a-z0-9]+|_/).filter(w => w && !GENERIC_WORDS.has(w) && !/^\d+$/.test(w)));
+  return new Set(
+    text
+      .toLowerCase()
+      .split(/[^a-z0-9]+|_/)
+      .filter(w => w && !GENERIC_WORDS.has(w) && !/^\d+$/.test(w)),
+  );
 }
 
 /** The subscript in `vqs_info[VQ_HIPRIO].callback =` or `&fs->vqs[i]`, spaces removed. */
@@ -224,16 +278,37 @@ function makeFinding(t: Tables, reach: ScheduleReach, binding: ResolvedBinding, 
   const related: RelatedLocation[] = [
     { role: 'callback', file: cb.fn.file, span: cb.fn.fn.nameSpan, message: `vring callback ${cb.fn.fn.name}() (hard IRQ)` },
     registrationLocation(queueRegistration(t, reach, binding)),
-    { role: 'schedule', file: reach.site.file, span: reach.site.fact.span,
-      message: `${reach.site.fact.api}(${reach.site.fact.work.text})` + (reach.site.fn.fn !== cb.fn.fn ? ` in ${reach.site.fn.fn.name}(), called from the callback` : ' from the callback') },
-    { role: 'binding', file: binding.site.file, span: binding.site.span,
-      message: `${binding.site.api} binds the work item to ${handler.fn.name}()` },
+    {
+      role: 'schedule',
+      file: reach.site.file,
+      span: reach.site.fact.span,
+      message:
+        `${reach.site.fact.api}(${reach.site.fact.work.text})` +
+        (reach.site.fn.fn !== cb.fn.fn ? ` in ${reach.site.fn.fn.name}(), called from the callback` : ' from the callback'),
+    },
+    {
+      role: 'binding',
+      file: binding.site.file,
+      span: binding.site.span,
+      message: `${binding.site.api} binds the work item to ${handler.fn.name}()`,
+    },
   ];
   if (binding.via) {
-    related.push({ role: 'helper-call', file: binding.via.file, span: binding.via.span, message: `${binding.via.helper}() called with ${handler.fn.name}` });
+    related.push({
+      role: 'helper-call',
+      file: binding.via.file,
+      span: binding.via.span,
+      message: `${binding.via.helper}() called with ${handler.fn.name}`,
+    });
   }
-  related.push({ role: 'drain', file: rd.drainFn.file, span: rd.drain.span,
-    message: `${rd.drain.api}() drains the virtqueue with ${lock} held` + (rd.chain.length > 1 ? ` (${rd.chain.map(c => c.fn.name).join(' -> ')})` : '') });
+  related.push({
+    role: 'drain',
+    file: rd.drainFn.file,
+    span: rd.drain.span,
+    message:
+      `${rd.drain.api}() drains the virtqueue with ${lock} held` +
+      (rd.chain.length > 1 ? ` (${rd.chain.map(c => c.fn.name).join(' -> ')})` : ''),
+  });
   for (const other of ops) {
     if (other === rd.op) continue;
     const o = rd.owner.fn.lockOps[other];

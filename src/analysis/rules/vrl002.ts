@@ -17,7 +17,15 @@
 // queue the callback does not serve (or of a queue set up without a callback), and transport code
 // (drivers/virtio/virtio_ring.c, virtio_pci_*.c, virtio_mmio.c, virtio_vdpa.c).
 import {
-  DRAIN_APIS, isIrqUnsafeSpin, NAPI_ADD_APIS, NAPI_SCHEDULE_APIS, TASKLET_INIT_APIS, TASKLET_SCHEDULE_APIS, TRYLOCK_CALL, WAIT_API, WAKE_API,
+  DRAIN_APIS,
+  isIrqUnsafeSpin,
+  NAPI_ADD_APIS,
+  NAPI_SCHEDULE_APIS,
+  TASKLET_INIT_APIS,
+  TASKLET_SCHEDULE_APIS,
+  TRYLOCK_CALL,
+  WAIT_API,
+  WAKE_API,
 } from '../apis';
 import type { CallFact, DrainFact, FunctionFacts, LockOp, Span } from '../facts';
 import { keysMatch, resolveKeys } from '../shape';
@@ -32,25 +40,40 @@ export type DeferralKind = 'work' | 'napi' | 'tasklet' | 'waiter';
 /** What the finding's first line calls the shape. */
 export type DeferredShape = 'mutex' | 'no lock' | 'trylock' | 'NAPI poll' | 'tasklet' | 'waiter';
 
-export const vrl002 = createRule({
-  id: 'VRL002',
-  name: 'deferred-drain-irqs-on',
-  severity: 'information',
-  description: 'A vring callback defers the drain of its queue (work item, NAPI poll, tasklet or woken task) and the drain runs with hard IRQs on, outside VRL001 (mutex, no lock, trylock, NAPI, tasklet, waiter).',
-}, check, {
-  simulate: (f, index) => {
-    const why = unmodelled(f);
-    if (why) throw new SimOptionError(why);
-    return vrl002Model(f, index);
+export const vrl002 = createRule(
+  {
+    id: 'VRL002',
+    name: 'deferred-drain-irqs-on',
+    severity: 'information',
+    description:
+      'A vring callback defers the drain of its queue (work item, NAPI poll, tasklet or woken task) and the drain runs with hard IRQs on, outside VRL001 (mutex, no lock, trylock, NAPI, tasklet, waiter).',
   },
-  unmodelled,
-  json: (f, rel) => ({
-    ...(f.drain ? { drain: { file: rel(f.drain.file), line: f.drain.span.line + 1, column: f.drain.span.column + 1, function: f.drain.function, api: f.drain.api } } : {}),
-    deferral: { kind: f.data?.kind, shape: f.data?.shape, api: f.data?.api },
-  }),
-  sarifProperties: (f): Record<string, string> => ({ deferral: String(f.data?.kind), shape: String(f.data?.shape) }),
-  fingerprint: f => [f.drain?.function ?? '', f.drain?.api ?? '', String(f.data?.kind)],
-});
+  check,
+  {
+    simulate: (f, index) => {
+      const why = unmodelled(f);
+      if (why) throw new SimOptionError(why);
+      return vrl002Model(f, index);
+    },
+    unmodelled,
+    json: (f, rel) => ({
+      ...(f.drain
+        ? {
+            drain: {
+              file: rel(f.drain.file),
+              line: f.drain.span.line + 1,
+              column: f.drain.span.column + 1,
+              function: f.drain.function,
+              api: f.drain.api,
+            },
+          }
+        : {}),
+      deferral: { kind: f.data?.kind, shape: f.data?.shape, api: f.data?.api },
+    }),
+    sarifProperties: (f): Record<string, string> => ({ deferral: String(f.data?.kind), shape: String(f.data?.shape) }),
+    fingerprint: f => [f.drain?.function ?? '', f.drain?.api ?? '', String(f.data?.kind)],
+  },
+);
 
 /** Waiters and tasklets are not in the model yet (docs/model.md#drains-without-a-spinlock). */
 function unmodelled(f: Finding): string | undefined {
@@ -130,9 +153,17 @@ function shapeOf(kind: DeferralKind, r: Reached): DeferredShape | undefined {
 
 // --- deferrals ---------------------------------------------------------------------------------
 
-interface ObjBinding { key: WorkKey; file: string; handler: FnRef; site: Deferral['binding'] }
+interface ObjBinding {
+  key: WorkKey;
+  file: string;
+  handler: FnRef;
+  site: Deferral['binding'];
+}
 
-const registrationMemo = new WeakMap<Tables, { napi: ObjBinding[]; tasklet: ObjBinding[]; waits: { key: WorkKey; file: string; fn: FnRef; call: CallFact }[] }>();
+const registrationMemo = new WeakMap<
+  Tables,
+  { napi: ObjBinding[]; tasklet: ObjBinding[]; waits: { key: WorkKey; file: string; fn: FnRef; call: CallFact }[] }
+>();
 
 /** NAPI poll functions and tasklet handlers registered in the index, and every wait_event() call. */
 function registrations(t: Tables) {
@@ -152,7 +183,12 @@ function registrations(t: Tables) {
           const obj = c.args[reg.objArg]?.text;
           if (!handler || !obj) continue;
           for (const k of resolveKeys(t, obj, ref, 0)) {
-            (napi ? r.napi : r.tasklet).push({ key: k.key, file: k.file, handler, site: { file: file.file, span: c.span, api: c.callee, text: callText(c) } });
+            (napi ? r.napi : r.tasklet).push({
+              key: k.key,
+              file: k.file,
+              handler,
+              site: { file: file.file, span: c.span, api: c.callee, text: callText(c) },
+            });
           }
         } else if (WAIT_API.test(c.callee) && c.args[0]) {
           for (const k of resolveKeys(t, c.args[0].text, ref, 0)) r.waits.push({ key: k.key, file: k.file, fn: ref, call: c });
@@ -178,7 +214,10 @@ function sameObject(t: Tables, a: { key: WorkKey; file: string }, b: { key: Work
 
 /** The innermost struct type a key names a member of, and every struct it can be written from. */
 function roots(t: Tables, k: { key: WorkKey; file: string }): string[] {
-  return t.keyForms(k.key, k.file).map(f => f.slice(0, f.indexOf(':'))).filter(r => r && r !== '?');
+  return t
+    .keyForms(k.key, k.file)
+    .map(f => f.slice(0, f.indexOf(':')))
+    .filter(r => r && r !== '?');
 }
 
 /** The handed-over object and the drained queue are members of the same structure (or that is unknown). */
@@ -199,7 +238,13 @@ function deferralsFrom(t: Tables, cb: CallbackInfo): Deferral[] {
     for (const b of t.handlersFor(reach.key, reach.site.file)) {
       out.push({
         kind: 'work',
-        site: { file: reach.site.file, span: reach.site.fact.span, api: reach.site.fact.api, text: `${reach.site.fact.api}(${reach.site.fact.work.text})`, fn: reach.site.fn },
+        site: {
+          file: reach.site.file,
+          span: reach.site.fact.span,
+          api: reach.site.fact.api,
+          text: `${reach.site.fact.api}(${reach.site.fact.work.text})`,
+          fn: reach.site.fn,
+        },
         handler: b.handler,
         binding: { file: b.site.file, span: b.site.span, api: b.site.api, text: b.site.api },
         ...(b.via ? { via: { file: b.via.file, span: b.via.span, helper: b.via.helper } } : {}),
@@ -226,7 +271,14 @@ function deferralsFrom(t: Tables, cb: CallbackInfo): Deferral[] {
         for (const k of keys) {
           for (const b of napi ? regs.napi : regs.tasklet) {
             if (!sameObject(t, k, b)) continue;
-            out.push({ kind: napi ? 'napi' : 'tasklet', site: { file: f.file, span: c.span, api: c.callee, text: callText(c), fn: f }, handler: b.handler, binding: b.site, from: 0, obj: k });
+            out.push({
+              kind: napi ? 'napi' : 'tasklet',
+              site: { file: f.file, span: c.span, api: c.callee, text: callText(c), fn: f },
+              handler: b.handler,
+              binding: b.site,
+              from: 0,
+              obj: k,
+            });
           }
         }
         // virtqueue_napi_schedule() is the driver's own: its body is the schedule, not a path to follow.
@@ -237,8 +289,12 @@ function deferralsFrom(t: Tables, cb: CallbackInfo): Deferral[] {
           for (const w of regs.waits) {
             if (w.fn.fn === cb.fn.fn || !sameObject(t, k, w)) continue;
             out.push({
-              kind: 'waiter', site: { file: f.file, span: c.span, api: c.callee, text: callText(c), fn: f }, handler: w.fn,
-              binding: { file: w.fn.file, span: w.call.span, api: w.call.callee, text: callText(w.call) }, from: w.call.span.start, obj: k,
+              kind: 'waiter',
+              site: { file: f.file, span: c.span, api: c.callee, text: callText(c), fn: f },
+              handler: w.fn,
+              binding: { file: w.fn.file, span: w.call.span, api: w.call.callee, text: callText(w.call) },
+              from: w.call.span.start,
+              obj: k,
             });
           }
         }
@@ -258,7 +314,15 @@ function deferralsFrom(t: Tables, cb: CallbackInfo): Deferral[] {
  * Drains in `f` (from offset `from` on) or below it that run with hard IRQs on, with the locks
  * held along the way and a trylock the dataflow does not hold (called before the drain).
  */
-function drainsFrom(t: Tables, f: FnRef, from: number, stack: Set<FunctionFacts>, depth: number, chain: FnRef[], held: Reached['locks']): Reached[] {
+function drainsFrom(
+  t: Tables,
+  f: FnRef,
+  from: number,
+  stack: Set<FunctionFacts>,
+  depth: number,
+  chain: FnRef[],
+  held: Reached['locks'],
+): Reached[] {
   if (stack.has(f.fn) || depth > MAX_DEPTH) return [];
   stack.add(f.fn);
   const here = [...chain, f];
@@ -274,7 +338,8 @@ function drainsFrom(t: Tables, f: FnRef, from: number, stack: Set<FunctionFacts>
     for (const g of t.callTargets(c, f)) {
       if (g.fn === f.fn) continue;
       const tl = trylockBefore(c.span.start);
-      for (const r of drainsFrom(t, g, 0, stack, depth + 1, here, locksAt(c.state))) out.push({ ...r, ...(tl && !r.trylock ? { trylock: tl } : {}), at: c.span });
+      for (const r of drainsFrom(t, g, 0, stack, depth + 1, here, locksAt(c.state)))
+        out.push({ ...r, ...(tl && !r.trylock ? { trylock: tl } : {}), at: c.span });
     }
   }
   stack.delete(f.fn);
@@ -293,15 +358,22 @@ function suppresses(t: Tables, f: FnRef, seen = new Set<FunctionFacts>(), depth 
 function makeFinding(t: Tables, cb: CallbackInfo, d: Deferral, r: Reached, shape: DeferredShape): Finding {
   const h = d.handler.fn.name;
   const c = cb.fn.fn.name;
-  const lock = [...r.locks].reverse().find(l => l.op.action === 'lock' && (l.op.family === 'mutex' || isIrqUnsafeSpin(l.op.family, l.op.irq)));
+  const lock = [...r.locks]
+    .reverse()
+    .find(l => l.op.action === 'lock' && (l.op.family === 'mutex' || isIrqUnsafeSpin(l.op.family, l.op.irq)));
   const inside = r.drainFn.fn !== d.handler.fn ? ` (in ${r.drainFn.fn.name}())` : '';
   const inWait = d.kind === 'waiter' && d.binding.span.start <= r.at.start && r.at.end <= d.binding.span.end;
   const how = (lockText: string, irqs: string, wait: string) =>
-    shape === 'mutex' ? `${h}() drains under ${lockText}, ${irqs}; queued by ${c}()`
-      : shape === 'no lock' ? `${h}() drains with no lock, ${irqs}; queued by ${c}()`
-        : shape === 'trylock' ? `${h}() drains after ${r.trylock}(), ${irqs}; queued by ${c}()`
-          : shape === 'NAPI poll' ? `NAPI poll ${h}() drains with ${irqs}; scheduled by ${c}()`
-            : shape === 'tasklet' ? `tasklet ${h}() drains with ${irqs}; scheduled by ${c}()`
+    shape === 'mutex'
+      ? `${h}() drains under ${lockText}, ${irqs}; queued by ${c}()`
+      : shape === 'no lock'
+        ? `${h}() drains with no lock, ${irqs}; queued by ${c}()`
+        : shape === 'trylock'
+          ? `${h}() drains after ${r.trylock}(), ${irqs}; queued by ${c}()`
+          : shape === 'NAPI poll'
+            ? `NAPI poll ${h}() drains with ${irqs}; scheduled by ${c}()`
+            : shape === 'tasklet'
+              ? `tasklet ${h}() drains with ${irqs}; scheduled by ${c}()`
               : `waiter ${h}() drains ${inWait ? 'in' : 'after'} its ${wait}, ${irqs}; woken by ${c}()`;
   // About 100 characters at most (a Problems row): shorter forms where the names are long.
   const forms = [
@@ -311,11 +383,16 @@ function makeFinding(t: Tables, cb: CallbackInfo, d: Deferral, r: Reached, shape
     how(lock ? `${lock.op.api}()` : '', 'IRQs on', 'wait'),
   ];
   const first = forms.find(x => x.length <= 100) ?? forms[forms.length - 1];
-  const exposure = shape === 'NAPI poll' || shape === 'tasklet' ? `the ${shape === 'tasklet' ? 'tasklet' : 'poll'} runs in softirq with hard IRQs on`
-    : shape === 'waiter' ? 'the woken task runs with hard IRQs on'
-      : shape === 'mutex' ? 'a mutex leaves hard IRQs on (and its holder may sleep, so it cannot be made an irqsave spinlock)'
-        : shape === 'trylock' ? `the lock ${r.trylock}() takes is not one the analysis sees held at the drain, and nothing turns hard IRQs off`
-          : 'no lock is held and nothing turns hard IRQs off';
+  const exposure =
+    shape === 'NAPI poll' || shape === 'tasklet'
+      ? `the ${shape === 'tasklet' ? 'tasklet' : 'poll'} runs in softirq with hard IRQs on`
+      : shape === 'waiter'
+        ? 'the woken task runs with hard IRQs on'
+        : shape === 'mutex'
+          ? 'a mutex leaves hard IRQs on (and its holder may sleep, so it cannot be made an irqsave spinlock)'
+          : shape === 'trylock'
+            ? `the lock ${r.trylock}() takes is not one the analysis sees held at the drain, and nothing turns hard IRQs off`
+            : 'no lock is held and nothing turns hard IRQs off';
   // Whether a compliant device is quiet during the drain depends on the callback: virtio_net's
   // suppress the queue's interrupts (virtqueue_disable_cb()) before scheduling the poll; vsock's,
   // virtio_bt's, the balloon's and rpmsg's only queue or wake, and leave them enabled.
@@ -323,26 +400,51 @@ function makeFinding(t: Tables, cb: CallbackInfo, d: Deferral, r: Reached, shape
   const device = quiet
     ? `${c}() suppresses the queue's interrupts (virtqueue_disable_cb()), but a compliant device can still send an MSI it decided on before that; a device that caches the suppression state (which the VIRTIO spec does not allow) can send more. `
     : `${c}() does not suppress the queue's interrupts (no virtqueue_disable_cb() in it or the functions it calls), so while they are enabled a compliant device notifies for the buffers it uses, also for one this drain may already have taken. `;
-  const message = `${first}\n` +
+  const message =
+    `${first}\n` +
     `The queue's interrupt can arrive while this drain${inside} runs, because ${exposure}; vring_interrupt() then finds the ring already drained and returns IRQ_NONE. ` +
     device +
     'No lock change makes the interrupt find the buffer, so there is no fix to offer (see the docs); ' +
-    (shape === 'NAPI poll' ? 'Simulate shows which verdicts need which device.'
-      : shape === 'waiter' || shape === 'tasklet' ? 'Simulate does not model this shape yet.'
+    (shape === 'NAPI poll'
+      ? 'Simulate shows which verdicts need which device.'
+      : shape === 'waiter' || shape === 'tasklet'
+        ? 'Simulate does not model this shape yet.'
         : 'Simulate explores this shape with the device you choose.');
   const related: RelatedLocation[] = [
     { role: 'callback', file: cb.fn.file, span: cb.fn.fn.nameSpan, message: `vring callback ${c}() (hard IRQ)` },
     { role: 'registration', file: cb.reg.file, span: cb.reg.span, message: `registered as a virtqueue callback (${cb.reg.how})` },
-    { role: 'schedule', file: d.site.file, span: d.site.span,
-      message: `${d.site.text}` + (d.site.fn.fn !== cb.fn.fn ? ` in ${d.site.fn.fn.name}(), called from the callback` : ' from the callback') },
+    {
+      role: 'schedule',
+      file: d.site.file,
+      span: d.site.span,
+      message:
+        `${d.site.text}` + (d.site.fn.fn !== cb.fn.fn ? ` in ${d.site.fn.fn.name}(), called from the callback` : ' from the callback'),
+    },
     d.kind === 'waiter'
-      ? { role: 'wait', file: d.binding.file, span: d.binding.span, message: `${d.binding.text}: ${h}() waits on the wait queue ${c}() wakes` }
-      : { role: 'binding', file: d.binding.file, span: d.binding.span, message: `${d.binding.api} binds ${d.kind === 'napi' ? 'the NAPI instance' : d.kind === 'tasklet' ? 'the tasklet' : 'the work item'} to ${h}()` },
+      ? {
+          role: 'wait',
+          file: d.binding.file,
+          span: d.binding.span,
+          message: `${d.binding.text}: ${h}() waits on the wait queue ${c}() wakes`,
+        }
+      : {
+          role: 'binding',
+          file: d.binding.file,
+          span: d.binding.span,
+          message: `${d.binding.api} binds ${d.kind === 'napi' ? 'the NAPI instance' : d.kind === 'tasklet' ? 'the tasklet' : 'the work item'} to ${h}()`,
+        },
   ];
   if (d.via) related.push({ role: 'helper-call', file: d.via.file, span: d.via.span, message: `${d.via.helper}() called with ${h}` });
-  if (lock) related.push({ role: 'lock', file: lock.fn.file, span: lock.op.span, message: `${lock.op.text}: held at the drain, hard IRQs on` });
-  related.push({ role: 'drain', file: r.drainFn.file, span: r.drain.span,
-    message: `${r.drain.api}() drains the virtqueue with hard IRQs on` + (r.chain.length > 1 ? ` (${r.chain.map(x => x.fn.name).join(' -> ')})` : '') });
+  if (lock)
+    related.push({ role: 'lock', file: lock.fn.file, span: lock.op.span, message: `${lock.op.text}: held at the drain, hard IRQs on` });
+  related.push({
+    role: 'drain',
+    file: r.drainFn.file,
+    span: r.drain.span,
+    message:
+      `${r.drain.api}() drains the virtqueue with hard IRQs on` +
+      (r.chain.length > 1 ? ` (${r.chain.map(x => x.fn.name).join(' -> ')})` : ''),
+  });
   const opIndex = lock ? lock.fn.fn.lockOps.indexOf(lock.op) : -1;
   return {
     rule: vrl002.meta.id,
@@ -361,6 +463,12 @@ function makeFinding(t: Tables, cb: CallbackInfo, d: Deferral, r: Reached, shape
     callbackTakesLock: false,
     drain: { file: r.drainFn.file, span: r.drain.span, api: r.drain.api, function: r.drainFn.fn.name },
     related,
-    data: { kind: d.kind, shape, api: d.site.api, callbackSuppresses: quiet, ...(lock ? { lockFile: lock.fn.file, lockFn: lock.fn.fn.name } : {}) },
+    data: {
+      kind: d.kind,
+      shape,
+      api: d.site.api,
+      callbackSuppresses: quiet,
+      ...(lock ? { lockFile: lock.fn.file, lockFn: lock.fn.fn.name } : {}),
+    },
   };
 }

@@ -35,19 +35,30 @@ import type { WorkspaceIndex } from '../workspace';
 import { irqFlagsFix } from '../../fix/irqflags';
 import { createRule, type Finding } from './rule';
 
-export const vrl003 = createRule({
-  id: 'VRL003',
-  name: 'irq-flags-mismatch',
-  severity: 'warning',
-  description: 'A spinlock or rwlock taken with one IRQ/softirq variant (_irqsave, _irq, _bh or plain) is released in the same function with an unlock of another variant.',
-}, check, {
-  // The unlock rewritten to match its lock (src/fix/irqflags.ts).
-  fix: { apply: (f, facts, text) => irqFlagsFix(f, facts, text), refusedTitle: f => `Make ${f.unlock?.api ?? 'the unlock'}() match ${f.lockApi}()` },
-  json: f => (f.unlock ? { unlock: { line: f.unlock.span.line + 1, column: f.unlock.span.column + 1, text: f.unlock.text, api: f.unlock.api } } : {}),
-  sarifProperties: (f): Record<string, string> => (f.unlock ? { unlock: f.unlock.text } : {}),
-  // One function may release a lock wrongly in two ways.
-  fingerprint: f => (f.unlock ? [f.unlock.text] : []),
-});
+export const vrl003 = createRule(
+  {
+    id: 'VRL003',
+    name: 'irq-flags-mismatch',
+    severity: 'warning',
+    description:
+      'A spinlock or rwlock taken with one IRQ/softirq variant (_irqsave, _irq, _bh or plain) is released in the same function with an unlock of another variant.',
+  },
+  check,
+  {
+    // The unlock rewritten to match its lock (src/fix/irqflags.ts).
+    fix: {
+      apply: (f, facts, text) => irqFlagsFix(f, facts, text),
+      refusedTitle: f => `Make ${f.unlock?.api ?? 'the unlock'}() match ${f.lockApi}()`,
+    },
+    json: f =>
+      f.unlock
+        ? { unlock: { line: f.unlock.span.line + 1, column: f.unlock.span.column + 1, text: f.unlock.text, api: f.unlock.api } }
+        : {},
+    sarifProperties: (f): Record<string, string> => (f.unlock ? { unlock: f.unlock.text } : {}),
+    // One function may release a lock wrongly in two ways.
+    fingerprint: f => (f.unlock ? [f.unlock.text] : []),
+  },
+);
 
 const CHECKED_FAMILIES = new Set(['spinlock', 'raw_spinlock', 'rwlock']);
 
@@ -126,7 +137,8 @@ function splitExplains(fn: FunctionFacts, a: LockOp, rel: number[], u: LockOp, u
   // matching unlock on another path, or an earlier, complete irqsave section, balances nothing.
   const others = fn.lockOps.filter((o, i) => i !== ui && o.family !== 'mutex');
   const releasersOf = (i: number) => fn.lockOps.filter(o => o.action === 'unlock' && (o.releases ?? []).includes(i));
-  const closer = (r: LockOp) => (r.releases ?? []).length === 0 || (r.releases ?? []).some(i => fn.lockOps[i] && isMismatch(fn.lockOps[i], r));
+  const closer = (r: LockOp) =>
+    (r.releases ?? []).length === 0 || (r.releases ?? []).some(i => fn.lockOps[i] && isMismatch(fn.lockOps[i], r));
   const opener = (o: LockOp) => {
     const i = fn.lockOps.indexOf(o);
     const rs = releasersOf(i);
@@ -137,20 +149,40 @@ function splitExplains(fn: FunctionFacts, a: LockOp, rel: number[], u: LockOp, u
   let irqOk = MATCHING[li] === ul;
   if (!irqOk) {
     // What the lock leaves undone must be done later; what the unlock undoes must have been done before.
-    const lockSide = li === 'none' ? true
-      : li === 'save' ? ul === 'none' && others.some(o => o.action === 'unlock' && o.variant === '_irqrestore' && after(o) && flagsKey(o.flags) === flagsKey(a.flags) && closer(o))
-      : ul === 'none' && others.some(o => o.action === 'unlock' && o.variant === '_irq' && after(o) && closer(o));
-    const unlockSide = ul === 'none' ? true
-      : ul === 'restore' ? others.some(o => o.action === 'lock' && o.variant === '_irqsave' && before(o) && !rel.includes(fn.lockOps.indexOf(o)) && flagsKey(o.flags) === flagsKey(u.flags) && opener(o))
-        || savedByCallee(fn, flagsKey(u.flags), u.span.start) || !isLocal(fn, flagsKey(u.flags))
-      : li === 'none' && others.some(o => o.action === 'lock' && o.variant === '_irq' && before(o) && !rel.includes(fn.lockOps.indexOf(o)) && opener(o));
+    const lockSide =
+      li === 'none'
+        ? true
+        : li === 'save'
+          ? ul === 'none' &&
+            others.some(
+              o => o.action === 'unlock' && o.variant === '_irqrestore' && after(o) && flagsKey(o.flags) === flagsKey(a.flags) && closer(o),
+            )
+          : ul === 'none' && others.some(o => o.action === 'unlock' && o.variant === '_irq' && after(o) && closer(o));
+    const unlockSide =
+      ul === 'none'
+        ? true
+        : ul === 'restore'
+          ? others.some(
+              o =>
+                o.action === 'lock' &&
+                o.variant === '_irqsave' &&
+                before(o) &&
+                !rel.includes(fn.lockOps.indexOf(o)) &&
+                flagsKey(o.flags) === flagsKey(u.flags) &&
+                opener(o),
+            ) ||
+            savedByCallee(fn, flagsKey(u.flags), u.span.start) ||
+            !isLocal(fn, flagsKey(u.flags))
+          : li === 'none' &&
+            others.some(o => o.action === 'lock' && o.variant === '_irq' && before(o) && !rel.includes(fn.lockOps.indexOf(o)) && opener(o));
     irqOk = lockSide && unlockSide;
   }
   const lb = a.variant === '_bh';
   const ub = u.variant === '_bh';
-  const bhOk = lb === ub
-    || (lb && fn.calls.some(c => c.callee === 'local_bh_enable' && after(c)))
-    || (ub && fn.calls.some(c => c.callee === 'local_bh_disable' && before(c)));
+  const bhOk =
+    lb === ub ||
+    (lb && fn.calls.some(c => c.callee === 'local_bh_enable' && after(c))) ||
+    (ub && fn.calls.some(c => c.callee === 'local_bh_disable' && before(c)));
   return irqOk && bhOk;
 }
 
@@ -178,23 +210,33 @@ function effects(fn: FunctionFacts, a: LockOp, u: LockOp): { short: string[]; lo
   if (MATCHING[li] !== ul) {
     if (ul === 'none') {
       short.push('hard IRQs stay off');
-      long.push(li === 'save'
-        ? `${l} disables local hard IRQs and saves their state in ${a.flags}, but ${un} leaves them disabled: they stay off after the unlock until something restores ${a.flags}.`
-        : `${l} disables local hard IRQs and ${un} does not enable them again: they stay off after the unlock until something enables them.`);
+      long.push(
+        li === 'save'
+          ? `${l} disables local hard IRQs and saves their state in ${a.flags}, but ${un} leaves them disabled: they stay off after the unlock until something restores ${a.flags}.`
+          : `${l} disables local hard IRQs and ${un} does not enable them again: they stay off after the unlock until something enables them.`,
+      );
     } else if (ul === 'enable') {
       short.push('IRQs forced on');
-      long.push(li === 'save'
-        ? `${un} enables local hard IRQs unconditionally instead of restoring the state ${l} saved in ${a.flags}: wrong if the caller had them off.`
-        : `${un} enables local hard IRQs unconditionally, though ${l} did not disable them: wrong if the caller had them off.`);
+      long.push(
+        li === 'save'
+          ? `${un} enables local hard IRQs unconditionally instead of restoring the state ${l} saved in ${a.flags}: wrong if the caller had them off.`
+          : `${un} enables local hard IRQs unconditionally, though ${l} did not disable them: wrong if the caller had them off.`,
+      );
     } else {
       short.push(`IRQs set from ${u.flags}`);
       const how = li === 'disable' ? `${l} disabled them without saving their state` : `${l} did not touch them`;
       // An earlier save of the same flags is one that its own restore pairs with (else no finding).
-      const save = fn.lockOps.filter(o => o.action === 'lock' && o.variant === '_irqsave' && o.span.start < u.span.start && flagsKey(o.flags) === flagsKey(u.flags)).pop();
+      const save = fn.lockOps
+        .filter(
+          o => o.action === 'lock' && o.variant === '_irqsave' && o.span.start < u.span.start && flagsKey(o.flags) === flagsKey(u.flags),
+        )
+        .pop();
       const restore = save && fn.lockOps.find(o => o.action === 'unlock' && (o.releases ?? []).includes(fn.lockOps.indexOf(save)));
-      long.push(save && restore
-        ? `${un} sets local hard IRQs to the state held in ${u.flags} (${how}), but ${save.api}() on line ${save.span.line + 1} saved ${u.flags} for its own ${restore.api}(): ${u.flags} is restored twice.`
-        : `${un} sets local hard IRQs to the state held in ${u.flags} (${how}), but no irqsave call in ${fn.name}() saves ${u.flags} before it: the state restored is whatever ${u.flags} holds there.`);
+      long.push(
+        save && restore
+          ? `${un} sets local hard IRQs to the state held in ${u.flags} (${how}), but ${save.api}() on line ${save.span.line + 1} saved ${u.flags} for its own ${restore.api}(): ${u.flags} is restored twice.`
+          : `${un} sets local hard IRQs to the state held in ${u.flags} (${how}), but no irqsave call in ${fn.name}() saves ${u.flags} before it: the state restored is whatever ${u.flags} holds there.`,
+      );
     }
   }
   const lb = a.variant === '_bh';
@@ -204,7 +246,9 @@ function effects(fn: FunctionFacts, a: LockOp, u: LockOp): { short: string[]; lo
     long.push(`${l} disables softirqs on this CPU and ${un} does not enable them again: they stay disabled after the unlock.`);
   } else if (!lb && ub) {
     short.push('softirqs enabled unpaired');
-    long.push(`${un} re-enables softirqs (local_bh_enable) that ${l} did not disable: the softirq-disable count drops below what it was before the lock.`);
+    long.push(
+      `${un} re-enables softirqs (local_bh_enable) that ${l} did not disable: the softirq-disable count drops below what it was before the lock.`,
+    );
   }
   return { short, long };
 }
@@ -233,8 +277,6 @@ function makeFinding(file: string, fn: FunctionFacts, lockIndex: number, ui: num
     lockOp: lockIndex,
     callbackTakesLock: false,
     unlock: { text: u.text, api: u.api, span: u.span, op: ui },
-    related: [
-      { role: 'lock', file, span: a.span, message: `${a.text}: the acquisition ${u.api}() releases` },
-    ],
+    related: [{ role: 'lock', file, span: a.span, message: `${a.text}: the acquisition ${u.api}() releases` }],
   };
 }

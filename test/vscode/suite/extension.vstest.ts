@@ -32,7 +32,14 @@ describe('virtio-race-lint in the extension host', () => {
     assert.ok(await vscode.workspace.applyEdit(fix.edit));
     assert.match(doc.getText(), /spin_lock_irqsave\(&dev->ctrlq\.qlock, flags\);/);
     const commands = await vscode.commands.getCommands(true);
-    for (const c of ['virtioRaceLint.simulate', 'virtioRaceLint.createPatch', 'virtioRaceLint.applyPatch', 'virtioRaceLint.fixAll', 'virtioRaceLint.showOutput', 'virtioRaceLint.restart']) {
+    for (const c of [
+      'virtioRaceLint.simulate',
+      'virtioRaceLint.createPatch',
+      'virtioRaceLint.applyPatch',
+      'virtioRaceLint.fixAll',
+      'virtioRaceLint.showOutput',
+      'virtioRaceLint.restart',
+    ]) {
       assert.ok(commands.includes(c), c);
     }
   });
