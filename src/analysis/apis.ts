@@ -254,3 +254,18 @@ export const WAIT_API = /^wait_event(?:_(?!\w*lock(?:ed)?_irq)\w+)?$/;
 
 /** trylocks the lock dataflow does not hold at a drain (mutex_trylock(), a result kept in a variable). */
 export const TRYLOCK_CALL = /^(?:mutex_trylock|spin_trylock|raw_spin_trylock|spin_trylock_bh|raw_spin_trylock_bh)$/;
+
+/** The types of the callback tables virtio_find_vqs() takes (6.11+ and before). */
+export const VQ_TABLE_TYPES: readonly string[] = ['virtqueue_info', 'vq_callback_t'];
+
+/**
+ * The shortest byte strings that find every name of `names` by substring search: a name that
+ * contains another (`virtqueue_get_buf_ctx`, `schedule_work_on`) is found by the shorter one.
+ * The prefilters (fileFacts.ts) search for these.
+ */
+export function substringTokens(names: Iterable<string>): string[] {
+  const all = [...new Set(names)].sort((a, b) => a.length - b.length || a.localeCompare(b));
+  const out: string[] = [];
+  for (const n of all) if (!out.some(t => n.includes(t))) out.push(n);
+  return out;
+}

@@ -1,5 +1,6 @@
 // From bytes to facts for one file: decode, guard against huge or binary input, parse, extract.
 // Used in-process and inside scan workers alike.
+import { DRAIN_APIS, SCHEDULE_APIS, substringTokens, VQ_SETUP_APIS, VQ_TABLE_TYPES } from './apis';
 import type { FileFacts } from './facts';
 import { withoutDisabledCode } from './disabled';
 import { extractFacts } from './extract';
@@ -13,15 +14,7 @@ import type { DriverWrappers } from './summaries';
  * virtqueue setup calls and tables that register callbacks. Other files are parsed only when
  * the index asks for a name they define (see Project.expand()).
  */
-export const SEED_TOKENS: readonly string[] = [
-  'virtqueue_get_buf',
-  'find_vqs',
-  'find_single_vq',
-  'vring_create_virtqueue',
-  'vring_new_virtqueue',
-  'virtqueue_info',
-  'vq_callback_t',
-];
+export const SEED_TOKENS: readonly string[] = substringTokens([...DRAIN_APIS, ...VQ_SETUP_APIS.keys(), ...VQ_TABLE_TYPES]);
 const SEED_BYTES = SEED_TOKENS.map(t => Buffer.from(t));
 export function isSeed(bytes: Buffer): boolean {
   return containsVirtqueue(bytes) && SEED_BYTES.some(t => bytes.indexOf(t) >= 0);
@@ -77,14 +70,7 @@ export function factsFromText(file: string, text: string, sparse = false, extra?
 
 const VIRTIO = Buffer.from('virtio');
 /** What a callee's file must contain to extend a callback -> work -> drain chain. */
-export const CHAIN_TOKENS: readonly string[] = [
-  'schedule_work',
-  'queue_work',
-  'queue_delayed_work',
-  'schedule_delayed_work',
-  'mod_delayed_work',
-  'virtqueue_get_buf',
-];
+export const CHAIN_TOKENS: readonly string[] = substringTokens([...SCHEDULE_APIS.keys(), ...DRAIN_APIS]);
 const CHAIN_BYTES = CHAIN_TOKENS.map(t => Buffer.from(t));
 
 /**

@@ -4,6 +4,8 @@
 import * as assert from 'node:assert/strict';
 import {
   BINDING_APIS,
+  substringTokens,
+  VQ_TABLE_TYPES,
   DRAIN_APIS,
   GUARD_CLASSES,
   LOCK_APIS,
@@ -52,6 +54,21 @@ describe('apis.ts and the prefilters agree', () => {
       assert.ok(LOCKISH.test(`\tscoped_guard(${cls}, &d->lock) {`), `scoped_guard(${cls}, ...)`);
     }
     assert.ok(!LOCKISH.test('\tunlocked = blocked(x);'), 'words containing "lock" do not');
+  });
+});
+
+describe('prefilter tokens derived from apis.ts', () => {
+  it('keeps the shortest substrings that still find every name', () => {
+    assert.deepEqual(
+      substringTokens(['schedule_work_on', 'schedule_work', 'queue_work', 'queue_work_node', 'virtqueue_get_buf_ctx', 'virtqueue_get_buf']),
+      ['queue_work', 'schedule_work', 'virtqueue_get_buf'],
+    );
+    assert.deepEqual(substringTokens(['b', 'a', 'b']), ['a', 'b']);
+    for (const n of VQ_TABLE_TYPES)
+      assert.ok(
+        SEED_TOKENS.some(t => n.includes(t)),
+        n,
+      );
   });
 });
 
