@@ -112,19 +112,13 @@ export interface ItemPart {
  * A file's facts from its items' facts, in order. A suppression comment just before a function
  * applies to it; it lies outside the item's text, so it is read here rather than cached with the item.
  */
+/** Facts of nothing: the start of an item's or a file's. */
+function emptyItemFacts(): ItemFacts {
+  return { functions: [], prototypes: {}, structs: [], globals: [], bindings: [], callbackRegs: [], fnRefs: [], errors: 0, problems: [] };
+}
+
 export function assembleFacts(file: string, text: string, parts: ItemPart[], lines: () => LineIndex): FileFacts {
-  const facts: FileFacts = {
-    file,
-    functions: [],
-    prototypes: {},
-    structs: [],
-    globals: [],
-    bindings: [],
-    callbackRegs: [],
-    fnRefs: [],
-    errors: 0,
-    problems: [],
-  };
+  const facts: FileFacts = { file, ...emptyItemFacts() };
   let prevEnd = 0;
   for (const part of parts) {
     let itemFacts = part.facts;
@@ -189,17 +183,7 @@ function mergeItem(into: FileFacts, item: ItemFacts): void {
 }
 
 export function extractItem(item: Node, text: string, lines: LineIndex, summaries?: FileSummaries): ItemFacts {
-  const out: ItemFacts = {
-    functions: [],
-    prototypes: {},
-    structs: [],
-    globals: [],
-    bindings: [],
-    callbackRegs: [],
-    fnRefs: [],
-    errors: 0,
-    problems: [],
-  };
+  const out: ItemFacts = emptyItemFacts();
   try {
     const fc = new FileCtx(text, lines, out, summaries);
     fc.item(item);

@@ -115,3 +115,10 @@ export function createRule(
   const docsAnchor = `${meta.id}-${meta.name}`.toLowerCase();
   return { meta: { fixable: !!hooks.fix, ...meta, docsAnchor, docsUrl: `${DOCS_BASE}#${docsAnchor}` }, check, ...hooks };
 }
+
+/** A finding's drain in the JSON output (VRL001's and VRL002's field), or nothing. */
+export function drainJson(f: Finding, rel: (file: string) => string): { drain?: object } {
+  if (!f.drain) return {};
+  const d = f.drain;
+  return { drain: { file: rel(d.file), line: d.span.line + 1, column: d.span.column + 1, function: d.function, api: d.api } };
+}

@@ -16,7 +16,7 @@ import { drainQueueCallbacks } from './queues';
 import type { CallbackInfo, FnRef, ResolvedBinding, ScheduleReach, Tables, WorkspaceIndex } from '../workspace';
 import { irqsaveFix } from '../../fix/irqsave';
 import { modelFromFinding } from '../../sim/fromCode';
-import { createRule, type Finding, type RelatedLocation } from './rule';
+import { createRule, drainJson, type Finding, type RelatedLocation } from './rule';
 
 const MAX_DEPTH = 5;
 
@@ -43,18 +43,7 @@ export const vrl001 = createRule(
     fix: { apply: (f, facts, text) => irqsaveFix(f, facts, text), refusedTitle: f => `Take ${f.lockExpr} with irqsave` },
     patch: true,
     simulate: (f, index) => modelFromFinding(f, index),
-    json: (f, rel) =>
-      f.drain
-        ? {
-            drain: {
-              file: rel(f.drain.file),
-              line: f.drain.span.line + 1,
-              column: f.drain.span.column + 1,
-              function: f.drain.function,
-              api: f.drain.api,
-            },
-          }
-        : {},
+    json: drainJson,
   },
 );
 

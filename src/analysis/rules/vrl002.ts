@@ -32,7 +32,7 @@ import { keysMatch, resolveKeys } from '../shape';
 import type { CallbackInfo, FnRef, Tables, WorkKey, WorkspaceIndex } from '../workspace';
 import { SimOptionError, vrl002Model } from '../../sim/fromCode';
 import { drainQueueCallbacks, drainQueueKeys } from './queues';
-import { createRule, type Finding, type RelatedLocation } from './rule';
+import { createRule, drainJson, type Finding, type RelatedLocation } from './rule';
 
 const MAX_DEPTH = 5;
 
@@ -56,20 +56,7 @@ export const vrl002 = createRule(
       return vrl002Model(f, index);
     },
     unmodelled,
-    json: (f, rel) => ({
-      ...(f.drain
-        ? {
-            drain: {
-              file: rel(f.drain.file),
-              line: f.drain.span.line + 1,
-              column: f.drain.span.column + 1,
-              function: f.drain.function,
-              api: f.drain.api,
-            },
-          }
-        : {}),
-      deferral: { kind: f.data?.kind, shape: f.data?.shape, api: f.data?.api },
-    }),
+    json: (f, rel) => ({ ...drainJson(f, rel), deferral: { kind: f.data?.kind, shape: f.data?.shape, api: f.data?.api } }),
     sarifProperties: (f): Record<string, string> => ({ deferral: String(f.data?.kind), shape: String(f.data?.shape) }),
     fingerprint: f => [f.drain?.function ?? '', f.drain?.api ?? '', String(f.data?.kind)],
   },
