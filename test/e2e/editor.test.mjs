@@ -60,14 +60,6 @@ async function until(read, regex, timeoutMs, what) {
   throw new Error(`${what}: ${regex} not seen within ${timeoutMs} ms; last: ${JSON.stringify(String(last).slice(0, 400))}`);
 }
 
-/** Types `text` into the Problems panel's filter (its list renders only the rows on screen). */
-async function filterProblems(wb, text) {
-  await wb.openProblems();
-  const input = wb.page.locator('.panel .viewpane-filter input, .panel .markers-panel-action-filter input').first();
-  await input.fill(text);
-  await new Promise(r => setTimeout(r, 500));
-}
-
 describe('virtio-race-lint in the editor: messages, hover, read-only light bulb, VRL003', { timeout: 300_000 }, () => {
   let session;
   let wb;
@@ -154,7 +146,7 @@ describe('virtio-race-lint in the editor: messages, hover, read-only light bulb,
     'vrl003',
     async () => {
       await wb.openFile('drivers/misc/flags/flags.c');
-      await filterProblems(wb, 'flags_bump');
+      await wb.filterProblems('flags_bump');
       await wb.waitForProblem(
         /flags_bump\(\) takes spin_lock_irqsave\(&d->lock, flags\) but releases it with spin_unlock\(\): hard IRQs stay off/,
         60_000,
@@ -174,7 +166,7 @@ describe('virtio-race-lint in the editor: messages, hover, read-only light bulb,
     'in a read-only file the light bulb offers Simulate, Create patch and the docs, and nothing that edits',
     'read-only-light-bulb',
     async () => {
-      await filterProblems(wb, '**/ro/**');
+      await wb.filterProblems('**/ro/**');
       await wb.openFile('drivers/gpu/ro/demo_vq_ro.c');
       await wb.waitForProblem(/drivers\/gpu\/ro/, 60_000);
       await wb.goToLine(55, 3);
@@ -184,7 +176,7 @@ describe('virtio-race-lint in the editor: messages, hover, read-only light bulb,
       for (const edit of offered.filter(o => /spin_lock_irqsave\(\) in|Fix all|Suppress/.test(o)))
         assert.fail(`an editing action in a read-only file: ${edit}`);
       await wb.waitForText('.tabs-container .tab', /Preview (README|readme)\.md/, 20_000);
-      await filterProblems(wb, '');
+      await wb.filterProblems('');
     },
   );
 
@@ -199,14 +191,14 @@ describe('virtio-race-lint in the editor: messages, hover, read-only light bulb,
       await until(() => wb.activeEditorText(), /ignore VRL001 -- reviewed: reason \*\//, 10_000, 'the suppression snippet');
       // Leave the snippet without typing a reason.
       await wb.page.keyboard.press('Escape');
-      await filterProblems(wb, 'suppression');
+      await wb.filterProblems('suppression');
       await wb.waitForProblem(
         /suppression of VRL001 in demo_dequeue_ctrl_func\(\) is not honoured: the reason is a placeholder \(reason\)/,
         20_000,
       );
-      await filterProblems(wb, 'demo_dequeue_ctrl_func() drains');
+      await wb.filterProblems('demo_dequeue_ctrl_func() drains');
       await wb.waitForProblem(/demo_dequeue_ctrl_func\(\) drains under spin_lock/, 20_000);
-      await filterProblems(wb, '');
+      await wb.filterProblems('');
     },
   );
 });

@@ -839,6 +839,14 @@ export class Workbench {
     }
   }
 
+  /** Types `text` into the Problems panel's filter (its list renders only the rows on screen). */
+  async filterProblems(text) {
+    await this.openProblems();
+    const input = this.page.locator('.panel .viewpane-filter input, .panel .markers-panel-action-filter input').first();
+    await input.fill(text);
+    await sleep(500);
+  }
+
   /** The Problems panel's text (opens it first). */
   async problemsText() {
     await this.openProblems();

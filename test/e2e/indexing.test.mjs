@@ -102,14 +102,6 @@ async function until(read, timeoutMs, what) {
   }
 }
 
-/** Types `text` into the Problems panel's filter (its list renders only the rows on screen). */
-async function filterProblems(wb, text) {
-  await wb.openProblems();
-  const input = wb.page.locator('.panel .viewpane-filter input, .panel .markers-panel-action-filter input').first();
-  await input.fill(text);
-  await sleep(500);
-}
-
 // One profile for both sessions (removed at the end): the second start finds the facts cache the
 // first one wrote in the extension's global storage.
 const PROFILE = skip ? undefined : fs.mkdtempSync(path.join(os.tmpdir(), 'vrl-e2e-profile-'));
@@ -163,7 +155,7 @@ describe('whole-tree indexing of the 6.12 kernel in VS Code', { skip: skip ?? fa
     async () => {
       // The Problems panel, filtered to the file (its list renders only the rows on screen), is open
       // before the file so that the recorder sees the findings arrive.
-      await filterProblems(wb, 'virtgpu_vq.c');
+      await wb.filterProblems('virtgpu_vq.c');
       opened = Date.now();
       await wb.quickOpen(FILE);
       log(`${FILE} open in the editor ${Date.now() - opened} ms after Quick Open started`);
@@ -279,7 +271,7 @@ describe('whole-tree indexing of the 6.12 kernel in VS Code', { skip: skip ?? fa
       const last = samples.at(-1);
       assert.deepEqual(last.indexing, [], 'the indexing item is gone');
       await wb.page.evaluate(() => clearInterval(/** @type {any} */ (window).__vrlTimer));
-      await filterProblems(wb, '');
+      await wb.filterProblems('');
       await wb.page
         .locator('.part.statusbar')
         .screenshot({ path: path.join(paths.screenshots, `${NAME}-04a-status-bar-after-strip.png`), timeout: 10_000 });
@@ -337,7 +329,7 @@ describe('a second start on the same profile: the index from the facts cache', {
     async () => {
       const indexedLines = () => [...outputChannelText(session.userDataDir, CHANNEL).matchAll(INDEXED)];
       const before = indexedLines().length;
-      await filterProblems(wb, 'virtgpu_vq.c');
+      await wb.filterProblems('virtgpu_vq.c');
       const opened = Date.now();
       await wb.quickOpen(FILE);
       await wb.waitForProblem(FINDINGS[0], 90_000);
