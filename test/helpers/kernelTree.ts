@@ -40,7 +40,7 @@ const FAKE = path.resolve(__dirname, '../../../test/fixtures/fake-kernel');
 
 /** The driver (written for these tests): a work item drains its virtqueue under fsvq->lock. */
 export function driverText(lockLine = '\tspin_lock(&fsvq->lock);'): string {
-  return `// SPDX-License-Identifier: GPL-2.0
+  return `// SPDX-License-Identifier: MIT
 struct demo_vq {
 	spinlock_t lock;
 	struct virtqueue *vq;
