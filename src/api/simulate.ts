@@ -11,10 +11,16 @@ export type SimulationTargets = { models: CodeModel[]; skipped: string[] } | { e
 /**
  * The models for `file`: at `line` (0-based), the finding there, the one whose locking or work
  * function contains it, or any function there that holds a lock around a drain; without a line,
- * every finding in the file whose rule has a model, in order. A shape a rule does not model yet
+ * every finding in the file whose rule has a model, in order (`first`: only the first such). A shape a rule does not model yet
  * (a waiter, a tasklet) is an error at a line, and skipped with its reason without one.
  */
-export function simulationTargets(findings: readonly Finding[], index: WorkspaceIndex, file: string, line?: number): SimulationTargets {
+export function simulationTargets(
+  findings: readonly Finding[],
+  index: WorkspaceIndex,
+  file: string,
+  line?: number,
+  { first = false }: { first?: boolean } = {},
+): SimulationTargets {
   if (line !== undefined) {
     try {
       const m = modelAt(findings, index, file, line, f => simulationModel(f, index));
@@ -32,6 +38,7 @@ export function simulationTargets(findings: readonly Finding[], index: Workspace
     try {
       const m = simulationModel(f, index);
       if (m) models.push(m);
+      if (m && first) break;
     } catch (e) {
       if (!(e instanceof RangeError)) throw e;
       skipped.push(`${f.handler}(): ${e.message}`);

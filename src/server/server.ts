@@ -1103,7 +1103,7 @@ export class VirtioRaceServer {
           this.freshen();
           const index = this.view.index;
           // Without a line: the file's first finding that has a model.
-          const targets = simulationTargets(this.analysis.findings, index, key, arg.line);
+          const targets = simulationTargets(this.analysis.findings, index, key, arg.line, { first: true });
           if ('error' in targets) return { error: targets.error };
           const model = targets.models[0];
           if (!this.opts.simulate) return { error: 'the simulator is not available in this server' };

@@ -6,6 +6,7 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { tempDir } from './cli';
+import { FIXTURES } from './fixtures';
 
 export function git(cwd: string, ...args: string[]): string {
   return execFileSync('git', args, {
@@ -36,7 +37,7 @@ export function haveTools(): boolean {
  * `$base/calls.log` (the tree is `$base/linux`): the script, its arguments, some of its
  * environment.
  */
-const FAKE = path.resolve(__dirname, '../../../test/fixtures/fake-kernel');
+const FAKE = path.join(FIXTURES, 'fake-kernel');
 
 /** The driver (written for these tests): a work item drains its virtqueue under fsvq->lock. */
 export function driverText(lockLine = '\tspin_lock(&fsvq->lock);'): string {
