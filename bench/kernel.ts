@@ -120,7 +120,9 @@ async function main(): Promise<void> {
   const runs = runsAt >= 0 ? Number(args[runsAt + 1]) : 5;
   const baseAt = args.indexOf('--baseline');
   const baseline = baseAt >= 0 ? path.resolve(args[baseAt + 1]) : undefined;
-  const tree = args.find((a, i) => !a.startsWith('--') && args[i - 1] !== '--runs' && args[i - 1] !== '--baseline') ?? defaultTree();
+  const tree = path.resolve(
+    args.find((a, i) => !a.startsWith('--') && args[i - 1] !== '--runs' && args[i - 1] !== '--baseline') ?? defaultTree(),
+  );
   const cli = path.join(root, 'dist/cli.js');
   if (!fs.existsSync(cli)) throw new Error('dist/cli.js is missing: run npm run build first');
   console.log(`tree: ${tree}`);
