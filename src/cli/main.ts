@@ -31,7 +31,9 @@ export async function main(argv: string[], io: Io): Promise<number> {
     io.err(`virtio-race-lint: unknown command '${cmd}' (try 'virtio-race-lint --help')\n`);
     return EXIT_USAGE;
   }
-  if (rest.includes('--help') || rest.includes('-h')) {
+  // `--` ends the options: `check -- -h` checks a file named -h.
+  const options = rest.includes('--') ? rest.slice(0, rest.indexOf('--')) : rest;
+  if (options.includes('--help') || options.includes('-h')) {
     io.out(helpFor(cmd));
     return 0;
   }

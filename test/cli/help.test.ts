@@ -1,6 +1,9 @@
 // The help text is generated from the option declarations (src/cli/specs.ts) that the parser
 // reads: what is accepted is documented, and what is documented is accepted.
 import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { HELP } from '../../src/cli/help';
 import { COMMANDS, parserSpec } from '../../src/cli/specs';
 import { runCli } from '../helpers/cli';
@@ -47,6 +50,19 @@ describe('CLI help from the option specs', () => {
       text,
       /--device prompt\|lax\|cached +the device: prompt honours the suppression state, lax notifies even when suppressed \(both compliant\), cached decides on a stale copy of it \(not compliant\)/,
     );
+  });
+
+  it('reads -h after `--` as a file name, not as a request for help', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vrl-help-'));
+    try {
+      fs.writeFileSync(path.join(dir, '-h'), 'static int f(void) { return 0; }\n');
+      const r = await runCli(['check', '--', '-h'], dir);
+      assert.equal(r.code, 0, r.stderr);
+      // No finding in it, so nothing printed (the old parser printed the check command's help).
+      assert.equal(r.stdout, '');
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('keeps every line of the help within 100 columns', () => {
