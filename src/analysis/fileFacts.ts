@@ -5,7 +5,7 @@ import type { FileFacts } from './facts';
 import { withoutDisabledCode } from './disabled';
 import { extractFacts } from './extract';
 import { parseC } from './parser';
-import { blankLightBodies } from './sparse';
+import { sparseRanges } from './sparse';
 import { decodeSource, MAX_PARSE_BYTES } from './source';
 import type { DriverWrappers } from './summaries';
 
@@ -60,7 +60,7 @@ export function factsFromBytes(file: string, bytes: Buffer, extra?: DriverWrappe
  */
 export function factsFromText(file: string, text: string, sparse = false, extra?: DriverWrappers): FileFacts {
   // A body that calls only another file's wrapper looks lock-free to the sparse blanking: parsed whole.
-  const tree = parseC(sparse && !extra?.length ? (blankLightBodies(text) ?? text) : text);
+  const tree = parseC(text, undefined, sparse && !extra?.length ? sparseRanges(text) : undefined);
   try {
     return withoutDisabledCode(extractFacts(file, tree, text, { extra }), text);
   } finally {

@@ -3,9 +3,9 @@
 // resolved from node_modules. No native module is involved.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Language, Parser, type Point, type Tree } from 'web-tree-sitter';
+import { Language, Parser, type Point, type Range, type Tree } from 'web-tree-sitter';
 
-export type { Tree, Node, Edit, Point } from 'web-tree-sitter';
+export type { Tree, Node, Edit, Point, Range } from 'web-tree-sitter';
 
 let ready: Promise<Language> | undefined;
 let language: Language | undefined;
@@ -43,8 +43,9 @@ export function sharedParser(): Parser {
   return shared;
 }
 
-export function parseC(text: string, parser: Parser = sharedParser()): Tree {
-  const tree = parser.parse(text);
+/** Parses `text`; with `ranges`, only those parts of it (tree-sitter's included ranges). */
+export function parseC(text: string, parser: Parser = sharedParser(), ranges?: Range[]): Tree {
+  const tree = parser.parse(text, null, ranges ? { includedRanges: ranges } : undefined);
   // parse() only returns null without a language or when cancelled by a progress callback.
   if (!tree) throw new Error('tree-sitter returned no tree');
   return tree;

@@ -1,26 +1,28 @@
 // Sparse parsing for whole-tree scans. Most function bodies in a driver take no lock and name
 // no work item: their facts (the calls they make) come from the text alone (see
-// FunctionWalker.light), so the parser need not build a tree for them. Blanking such a body to
-// spaces, newlines kept, leaves every offset and line where it was; on the kernel's candidate
-// files it removes about 40% of the code the parser sees and halves the parse. The facts come
-// out the same as from a full parse (test/analysis/sparse.test.ts).
+// FunctionWalker.light), so the parser need not build a tree for them. Such a body's interior is
+// left out of the parse (tree-sitter's included ranges), which keeps every offset and line where
+// it was; the tree is the one the text with those interiors blanked would give (the blanked text
+// is what an earlier version parsed, and what the tests compare with). On the kernel's candidate
+// files this leaves out about 40% of the code; the facts come out the same as from a full parse
+// (test/analysis/sparse.test.ts).
 import { LOCKISH, NEEDS_TREE } from './extract';
+import type { Point, Range } from './parser';
 import { fileLockSummaries } from './summaries';
 import { maskNonCode, maskPreprocessor, matchBrace, previousNonSpace } from './text';
 
 /**
- * The text with the bodies of lock-free, tree-free functions blanked, or undefined when the
- * file's braces do not balance at top level (preprocessor tricks), in which case parse it whole.
+ * The interiors (between the braces) of the lock-free, tree-free function bodies, in order, or
+ * undefined when the file's braces do not balance at top level (preprocessor tricks), in which
+ * case parse it whole.
  */
-export function blankLightBodies(text: string): string | undefined {
+export function lightBodySpans(text: string): [start: number, end: number][] | undefined {
   const codeOnly = maskNonCode(text);
   const masked = maskPreprocessor(codeOnly);
   // A body that calls one of the file's lock wrappers takes a lock too (summaries.ts).
   const wrapperCall = fileLockSummaries(text, codeOnly).callRe;
-  const out: string[] = [];
+  const spans: [number, number][] = [];
   let depth = 0;
-  let copied = 0;
-  let blanked = 0;
   for (let i = 0; i < masked.length; i++) {
     const c = masked.charCodeAt(i);
     if (c === 123 /* { */) {
@@ -28,11 +30,7 @@ export function blankLightBodies(text: string): string | undefined {
         const close = matchBrace(masked, i);
         if (close < 0) return undefined;
         const body = text.slice(i, close + 1);
-        if (!LOCKISH.test(body) && !NEEDS_TREE.test(body) && !wrapperCall?.test(body)) {
-          out.push(text.slice(copied, i + 1), body.slice(1, -1).replace(/[^\n]/g, ' '));
-          copied = close;
-          blanked += body.length;
-        }
+        if (close > i + 1 && !LOCKISH.test(body) && !NEEDS_TREE.test(body) && !wrapperCall?.test(body)) spans.push([i + 1, close]);
         i = close;
         continue;
       }
@@ -41,8 +39,55 @@ export function blankLightBodies(text: string): string | undefined {
       if (--depth < 0) return undefined;
     }
   }
-  if (depth !== 0) return undefined;
-  if (blanked === 0) return text;
+  return depth === 0 ? spans : undefined;
+}
+
+/**
+ * The text with the bodies of lock-free, tree-free functions blanked (spaces, newlines kept), or
+ * undefined when the file's braces do not balance at top level. What the parser sees of a file
+ * parsed with sparseRanges().
+ */
+export function blankLightBodies(text: string): string | undefined {
+  const spans = lightBodySpans(text);
+  if (!spans) return undefined;
+  const out: string[] = [];
+  let copied = 0;
+  for (const [start, end] of spans) {
+    out.push(text.slice(copied, start), text.slice(start, end).replace(/[^\n]/g, ' '));
+    copied = end;
+  }
   out.push(text.slice(copied));
   return out.join('');
+}
+
+/**
+ * The ranges of the text to parse: all of it but the light bodies' interiors, as tree-sitter's
+ * included ranges (UTF-16 offsets, rows and columns). The parser skips what is left out without
+ * reading it, where a blanked body would still be scanned as whitespace; the tree is the same as
+ * that of the blanked text. Undefined: parse the whole text.
+ */
+export function sparseRanges(text: string): Range[] | undefined {
+  const spans = lightBodySpans(text);
+  if (!spans?.length) return undefined;
+  const ranges: Range[] = [];
+  let row = 0;
+  let lineStart = 0;
+  let scanned = 0;
+  const point = (offset: number): Point => {
+    for (let i = text.indexOf('\n', scanned); i !== -1 && i < offset; i = text.indexOf('\n', i + 1)) {
+      row++;
+      lineStart = i + 1;
+    }
+    scanned = Math.max(scanned, offset);
+    return { row, column: offset - lineStart };
+  };
+  let from = 0;
+  let fromPoint = point(0);
+  for (const [start, end] of spans) {
+    ranges.push({ startIndex: from, endIndex: start, startPosition: fromPoint, endPosition: point(start) });
+    from = end;
+    fromPoint = point(end);
+  }
+  ranges.push({ startIndex: from, endIndex: text.length, startPosition: fromPoint, endPosition: point(text.length) });
+  return ranges;
 }

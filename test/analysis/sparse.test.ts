@@ -2,8 +2,8 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { factsFromText } from '../../src/analysis/fileFacts';
-import { initParser } from '../../src/analysis/parser';
-import { blankLightBodies } from '../../src/analysis/sparse';
+import { initParser, parseC, pointAt } from '../../src/analysis/parser';
+import { blankLightBodies, sparseRanges } from '../../src/analysis/sparse';
 import { FIXTURES, fixtureDirs } from '../helpers/fixtures';
 
 describe('sparse parsing', () => {
@@ -36,6 +36,34 @@ describe('sparse parsing', () => {
     const out = blankLightBodies(text)!;
     assert.equal(out.length, text.length);
     assert.equal(out, text.replace('\treturn g(a) + h(a);', ' '.repeat('\treturn g(a) + h(a);'.length)));
+  });
+
+  it('parses all but the light bodies, to the tree of the blanked text', () => {
+    const text =
+      '/* é */\nstatic int f(int a)\n{\n\treturn g(a) + h(a);\n}\n\nstatic void w(struct q *q)\n{\n\tspin_lock(&q->l);\n}\nint k(void) { return 1; }\n';
+    const ranges = sparseRanges(text)!;
+    const left = text.indexOf('\treturn g');
+    assert.deepEqual(
+      ranges.map(r => [r.startIndex, r.endIndex]),
+      [
+        [0, left - 1],
+        [text.indexOf('}', left), text.lastIndexOf('{') + 1],
+        [text.lastIndexOf('}'), text.length],
+      ],
+    );
+    for (const r of ranges) {
+      assert.deepEqual(r.startPosition, pointAt(text, r.startIndex));
+      assert.deepEqual(r.endPosition, pointAt(text, r.endIndex));
+    }
+    const ranged = parseC(text, undefined, ranges);
+    const blanked = parseC(blankLightBodies(text)!);
+    assert.equal(ranged.rootNode.toString(), blanked.rootNode.toString());
+    assert.deepEqual(
+      ranged.rootNode.descendantsOfType('identifier').map(n => [n!.text, n!.startIndex, n!.startPosition]),
+      blanked.rootNode.descendantsOfType('identifier').map(n => [text.slice(n!.startIndex, n!.endIndex), n!.startIndex, n!.startPosition]),
+    );
+    ranged.delete();
+    blanked.delete();
   });
 
   it('gives up on braces that do not balance at top level (preprocessor tricks)', () => {
