@@ -9,6 +9,7 @@ import { LineIndex } from '../analysis/text';
 import { applyEdits, fixAll, lockFunctionOf, type TextEdit } from '../fix/irqsave';
 
 export { applyEdits, type TextEdit };
+export { unifiedDiff } from '../fix/diff';
 
 /** A place in a text: 0-based line and UTF-16 character (as the core's Span has them). */
 export interface Position {

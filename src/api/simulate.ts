@@ -8,7 +8,8 @@ import { modelAt, simulateCode, type CodeModel, type SimulateOptions } from '../
 import type { SimulationResult } from '../shared/simulation';
 import { simulationView } from './simulationView';
 
-export { MAX_N } from '../sim/model';
+export { DRAIN_SHAPES, LOCKS, MAX_N, NOTIFY_MODES, STALES, TARGETS, WQ_LOCALITIES } from '../sim/model';
+export { renderSimulationText, simulateCode, simulationJson, type CodeSimulation } from '../sim/fromCode';
 export type { CodeModel, SimulateOptions };
 
 export type SimulationTargets = { models: CodeModel[]; skipped: string[] } | { error: string };
