@@ -26,7 +26,7 @@ import {
   type WorkspaceFoldersChangeEvent,
 } from 'vscode-languageserver/node';
 import { ruleDocsAnchor, ruleOffers, type Finding } from '../api/rules';
-import { Session, type DocumentFixes, type PatchInput, type RangeEdit as TextEdit } from '../api/session';
+import { Session, type DocumentFixes, type PatchInput, type RangeEdit } from '../api/session';
 import { baseSimulateOptions, type CodeModel, type SimulateOptions } from '../api/simulate';
 import {
   Commands,
@@ -452,7 +452,7 @@ export class VirtioRaceServer {
     const wants = (kind: string) => !only || only.some(k => k === kind || (k !== '' && kind.startsWith(k + '.')));
     // A file the server cannot write (permissions) gets the actions that do not edit it.
     const editable = !isFileKey(key) || isWritable(key);
-    const fileEdit = (edits: TextEdit[]) => ({ documentChanges: [{ textDocument: { uri, version: d.version }, edits }] });
+    const fileEdit = (edits: RangeEdit[]) => ({ documentChanges: [{ textDocument: { uri, version: d.version }, edits }] });
     const actions: CodeAction[] = [];
     // Fix-all applies the fixes of the rules whose fixes make the patch (VRL001's irqsave fix).
     const patchInFile = this.session.analysis.findings.filter(f => f.file === key && ruleOffers(f).patch);
