@@ -1,8 +1,9 @@
 // The layering of ARCHITECTURE.md as a test: the core (analysis, fix, sim) imports neither
 // vscode nor an LSP package, nor the front ends; only the client imports vscode; the CLI does not
-// import the server or the client.
+// import the server or the client; the server and the CLI reach the core only through src/api.
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
+import { builtinModules } from 'node:module';
 import * as path from 'node:path';
 
 const SRC = path.resolve(__dirname, '../../src');
@@ -42,6 +43,31 @@ const isEditorOrLsp = (spec: string) =>
   spec.startsWith('vscode-jsonrpc');
 const reaches = (from: string, spec: string, layer: string) =>
   spec.startsWith('.') && path.resolve(path.dirname(from), spec).startsWith(path.join(SRC, layer) + path.sep);
+const isBuiltin = (spec: string) => spec.startsWith('node:') || builtinModules.includes(spec);
+
+/**
+ * An import of a front end (`layer`) that goes past the API layer: anything but node's own
+ * modules, `packages`, src/api, src/shared, the layer's own files and `alsoAllowed` (paths under
+ * src without .ts, and the importing file's).
+ */
+function pastTheApi(layer: string, packages: (spec: string) => boolean, alsoAllowed: (target: string, from: string) => boolean) {
+  return (spec: string, f: string): boolean => {
+    if (isBuiltin(spec) || packages(spec)) return false;
+    if (!spec.startsWith('.')) return true;
+    if (['api', 'shared', layer].some(l => reaches(f, spec, l))) return false;
+    return !alsoAllowed(path.relative(SRC, path.resolve(path.dirname(f), spec)), path.relative(SRC, f));
+  };
+}
+const serverPastTheApi = pastTheApi(
+  'server',
+  spec => spec === 'vscode-languageserver' || spec.startsWith('vscode-languageserver/'),
+  () => false,
+);
+const cliPastTheApi = pastTheApi(
+  'cli',
+  () => false,
+  (target, from) => target === 'version' || (from === path.join('cli', 'lsp.ts') && target === path.join('server', 'main')),
+);
 
 describe('architecture', () => {
   it('finds imports in every form it checks (the checker itself)', () => {
@@ -95,6 +121,45 @@ describe('architecture', () => {
     assert.deepEqual(
       offenders('cli', (spec, f) => (reaches(f, spec, 'server') && !/\/lsp\.ts$/.test(f)) || reaches(f, spec, 'client')),
       [],
+    );
+  });
+
+  it('the server imports nothing past the API layer: src/api, src/shared, its own files, node and vscode-languageserver only', () => {
+    // The server is protocol handlers and conversion over src/api (session, fix, patch, rules,
+    // simulate); analysis, fix, sim and report are reached through it.
+    assert.deepEqual(offenders('server', serverPastTheApi), []);
+  });
+
+  it('the CLI imports nothing past the API layer: src/api, src/shared, its own files and node only (lsp.ts starts the server)', () => {
+    assert.deepEqual(offenders('cli', cliPastTheApi), []);
+  });
+
+  it('the front-end checks catch an import past the API layer (the checker itself)', () => {
+    const server = path.join(SRC, 'server', 'x.ts');
+    const specs = [
+      '../analysis/project',
+      '../api/session',
+      './paths',
+      'node:fs',
+      'path',
+      'vscode-languageserver/node',
+      '../fix/irqsave',
+      '../report/formats',
+      '../sim/model',
+      'left-pad',
+    ];
+    assert.deepEqual(
+      specs.filter(s => serverPastTheApi(s, server)),
+      ['../analysis/project', '../fix/irqsave', '../report/formats', '../sim/model', 'left-pad'],
+    );
+    const cli = path.join(SRC, 'cli', 'x.ts');
+    assert.deepEqual(
+      ['../server/main', '../version', '../api/check', 'vscode-languageserver/node', '../analysis/scan'].filter(s => cliPastTheApi(s, cli)),
+      ['../server/main', 'vscode-languageserver/node', '../analysis/scan'],
+    );
+    assert.deepEqual(
+      ['../server/main', '../server/server'].filter(s => cliPastTheApi(s, path.join(SRC, 'cli', 'lsp.ts'))),
+      ['../server/server'],
     );
   });
 });

@@ -4,7 +4,13 @@
 import type { Finding } from '../analysis/rules/rule';
 import { simulationModel } from '../analysis/rules';
 import type { WorkspaceIndex } from '../analysis/workspace';
-import { modelAt, type CodeModel, type SimulateOptions } from '../sim/fromCode';
+import { modelAt, simulateCode, type CodeModel, type SimulateOptions } from '../sim/fromCode';
+import type { SimulationResult } from '../shared/simulation';
+import { simulationView } from './simulationView';
+
+export { DRAIN_SHAPES, LOCKS, MAX_N, NOTIFY_MODES, STALES, TARGETS, WQ_LOCALITIES } from '../sim/model';
+export { renderSimulationText, simulateCode, simulationJson, type CodeSimulation } from '../sim/fromCode';
+export type { CodeModel, SimulateOptions };
 
 export type SimulationTargets = { models: CodeModel[]; skipped: string[] } | { error: string };
 
@@ -56,4 +62,9 @@ export function simulationTargets(
  */
 export function baseSimulateOptions(model: CodeModel, defaults: SimulateOptions = {}): SimulateOptions {
   return { ...defaults, timed: !(model.napi || model.lock === 'none') };
+}
+
+/** One simulation, as the editor's view shows it (src/shared/simulation.ts). */
+export function simulateForView(model: CodeModel, options: SimulateOptions): SimulationResult {
+  return simulationView(simulateCode(model, options));
 }

@@ -1,6 +1,5 @@
 import * as path from 'node:path';
-import { ripgrep } from '../analysis/scan';
-import { formatText, toJson, toSarif } from '../report/formats';
+import { formatText, ripgrep, toJson, toSarif } from '../api/check';
 import {
   analyse,
   CliError,

@@ -1,8 +1,8 @@
 // Shared pieces of the CLI commands: I/O seams (so tests run commands in-process), errors with
 // exit codes, a small option parser, and analyse(): the paths of a command line checked.
 import * as path from 'node:path';
-import { checkPaths, PathError, type CheckOptions, type CheckResult } from '../analysis/checkPaths';
-import { parseRuleSetting, type RuleSettings } from '../analysis/rules';
+import { checkPaths, PathError, type CheckOptions, type CheckResult } from '../api/check';
+import { parseRuleSetting, type RuleSettings } from '../api/rules';
 
 export const EXIT_OK = 0;
 export const EXIT_FINDINGS = 1;

@@ -2,7 +2,7 @@
 // rename over the original, mode kept), and only if the file is still what was read.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { hashBytes, type FileSnapshot } from '../analysis/fileRead';
+import { hashBytes, type FileSnapshot } from '../api/check';
 
 export class FileChangedError extends Error {}
 

@@ -1,63 +1,30 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { CheckResult } from '../analysis/checkPaths';
-import { readRegularFile, type FileSnapshot } from '../analysis/fileRead';
-import { factsFromText } from '../analysis/fileFacts';
-import type { Finding } from '../analysis/rules/rule';
-import { errnoText } from '../analysis/scan';
-import { applyEditsToBytes, decodeSource, type Decoded } from '../analysis/source';
-import { unifiedDiff } from '../fix/diff';
-import { parseIdent, RepoCache, repoInfo } from '../fix/gitInfo';
-import { applyEdits, fixAll } from '../fix/irqsave';
-import { applyKernelTools, type PatchTree } from '../fix/kernelTools';
-import { toMbox } from '../fix/mail';
-import { patchMails, preparePatch, type PatchResult } from '../fix/patch';
-import { relativePath } from '../report/formats';
+import { applyEditsToBytes, errnoText, relativePath, rereadFilesWithFindings, type CheckResult, type RereadFile } from '../api/check';
+import { applyEdits, fixAllEdits, unifiedDiff } from '../api/fix';
+import {
+  applyKernelTools,
+  filePatch,
+  parseIdent,
+  patchMails,
+  RepoCache,
+  repoInfo,
+  toMbox,
+  type PatchResult,
+  type PatchTree,
+} from '../api/patch';
 import { analyse, CliError, EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, parseArgs, parseDate, reportReadErrors, type Io } from './common';
 import { parserSpec } from './specs';
 import { FileChangedError, writeFileAtomic } from './fileWrite';
 
-function byFile(findings: Finding[]): Map<string, Finding[]> {
-  const m = new Map<string, Finding[]>();
-  for (const f of findings) m.set(f.file, [...(m.get(f.file) ?? []), f]);
-  return m;
-}
-
-/** One file with findings, read once: its bytes, their decoding, and its facts re-extracted from them. */
-interface Snap {
-  file: string;
-  rel: string;
-  snapshot: FileSnapshot;
-  decoded: Decoded & { ok: true };
-}
-
 /**
- * Reads each file with findings once, re-extracts its facts from exactly those bytes and
- * re-links: the findings' offsets are then offsets into the text that is edited and written
- * back, even if the file changed after the analysis read it. A file that cannot be read is
- * reported (one line) and counted.
+ * The files with findings read again (api/check.ts), each file that cannot be read reported in
+ * one line and counted.
  */
-function snapshotFiles(
-  result: CheckResult,
-  io: Io,
-  what: string,
-): { snaps: Map<string, Snap>; findings: Map<string, Finding[]>; errors: number } {
-  const snaps = new Map<string, Snap>();
-  let errors = 0;
-  for (const file of byFile(result.findings).keys()) {
-    const rel = relativePath(file, io.cwd);
-    const r = readRegularFile(file);
-    const decoded = r.ok ? decodeSource(r.snapshot.bytes) : undefined;
-    if (!r.ok || !decoded?.ok) {
-      io.err(`virtio-race-lint: ${rel}: cannot be ${what}: ${!r.ok ? r.reason : decoded && !decoded.ok ? decoded.reason : ''}\n`);
-      errors++;
-      continue;
-    }
-    result.project.setFacts(factsFromText(file, decoded.text));
-    snaps.set(file, { file, rel, snapshot: r.snapshot, decoded });
-  }
-  const findings = byFile(result.project.findings().filter(f => snaps.has(f.file)));
-  return { snaps, findings, errors };
+function snapshotFiles(result: CheckResult, io: Io, what: string): { files: (RereadFile & { rel: string })[]; errors: number } {
+  const { files, unread } = rereadFilesWithFindings(result);
+  for (const u of unread) io.err(`virtio-race-lint: ${relativePath(u.file, io.cwd)}: cannot be ${what}: ${u.reason}\n`);
+  return { files: files.map(f => ({ ...f, rel: relativePath(f.file, io.cwd) })), errors: unread.length };
 }
 
 /** `fix [--dry-run] PATH...`: applies the irqsave fix in place, keeping each file's encoding. */
@@ -67,20 +34,18 @@ export async function fixCommand(args: string[], io: Io): Promise<number> {
   for (const w of result.warnings) io.err(`virtio-race-lint: warning: ${w}\n`);
   io.hooks?.afterAnalyse?.();
   const unread = reportReadErrors(result, io) ? result.errors.length : 0;
-  const { snaps, findings: current, errors: readErrors } = snapshotFiles(result, io, 'fixed');
+  const { files: current, errors: readErrors } = snapshotFiles(result, io, 'fixed');
   let errors = readErrors + unread;
   let fixedCount = 0;
   let refusedCount = 0;
   let files = 0;
-  for (const [file, findings] of current) {
-    const { rel, snapshot, decoded } = snaps.get(file)!;
-    const facts = result.project.index.get(file);
+  for (const { file, rel, snapshot, decoded, facts, findings } of current) {
     if (!facts) {
       io.err(`virtio-race-lint: ${rel}: cannot be fixed: no facts\n`);
       errors++;
       continue;
     }
-    const res = fixAll(findings, facts, decoded.text);
+    const res = fixAllEdits(findings, facts, decoded.text);
     for (const r of res.refused) {
       refusedCount++;
       io.err(`virtio-race-lint: ${rel}:${r.finding.span.line + 1}: not fixed: ${r.reason}\n`);
@@ -153,10 +118,8 @@ export async function patchCommand(args: string[], io: Io): Promise<number> {
   let ident = given;
   const repos = new RepoCache();
   const unread = reportReadErrors(result, io);
-  const { snaps, findings: current } = snapshotFiles(result, io, 'patched');
-  for (const [file, findings] of current) {
-    const { rel, decoded } = snaps.get(file)!;
-    const facts = result.project.index.get(file);
+  const { files: current } = snapshotFiles(result, io, 'patched');
+  for (const { file, rel, decoded, facts, findings } of current) {
     if (!facts) continue;
     if (decoded.encoding !== 'utf8') {
       io.err(`virtio-race-lint: ${rel}: not patched: the file is not plain UTF-8 (${decoded.encoding}); use fix instead\n`);
@@ -164,7 +127,7 @@ export async function patchCommand(args: string[], io: Io): Promise<number> {
     }
     const repo = repoInfo(file, io.cwd, repos);
     ident ??= repo.ident;
-    const p = preparePatch({ text: decoded.text, findings, facts, repo });
+    const p = filePatch({ text: decoded.text, findings, facts, repo });
     if (!p.ok) {
       io.err(`virtio-race-lint: ${rel}: not patched: ${p.reason}\n`);
       continue;

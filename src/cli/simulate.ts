@@ -1,9 +1,21 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { simulationTargets } from '../api/simulate';
-import { type CodeSimulation, renderSimulationText, simulateCode, simulationJson, type SimulateOptions } from '../sim/fromCode';
-import { DRAIN_SHAPES, LOCKS, MAX_N, NOTIFY_MODES, STALES, TARGETS, WQ_LOCALITIES } from '../sim/model';
-import { relativePath } from '../report/formats';
+import { relativePath } from '../api/check';
+import {
+  type CodeSimulation,
+  DRAIN_SHAPES,
+  LOCKS,
+  MAX_N,
+  NOTIFY_MODES,
+  renderSimulationText,
+  simulateCode,
+  simulationJson,
+  type SimulateOptions,
+  simulationTargets,
+  STALES,
+  TARGETS,
+  WQ_LOCALITIES,
+} from '../api/simulate';
 import { analyse, CliError, EXIT_OK, intOption, oneOf, parseArgs, type Io } from './common';
 import { parserSpec } from './specs';
 

@@ -1,7 +1,7 @@
 // The command line's options, declared once: parseArgs() reads which options take a value from
 // here, and the help text (help.ts) is generated from the same declarations, so an option cannot
 // be accepted without being documented, or documented without being accepted.
-import { LOCKS } from '../sim/model';
+import { LOCKS } from '../api/simulate';
 
 export interface OptionDoc {
   /** Long name without the dashes. */

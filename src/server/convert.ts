@@ -8,12 +8,7 @@ import {
   type Range,
   type TextEdit as LspTextEdit,
 } from 'vscode-languageserver/node';
-import type { Span } from '../analysis/facts';
-import type { Analysis } from '../analysis/project';
-import { DOCS_BASE, type Finding } from '../analysis/rules/rule';
-import { ruleById } from '../analysis/rules';
-import type { TextEdit } from '../fix/irqsave';
-import { LineIndex } from '../analysis/text';
+import { ruleOffers, type Analysis, type Finding, type Span } from '../api/rules';
 import { SOURCE } from '../shared/protocol';
 import { keyToUri } from './paths';
 
@@ -46,7 +41,7 @@ export function findingToDiagnostic(f: Finding, uris?: Map<string, string>): Dia
     range: spanToRange(f.span),
     severity: SEVERITY[f.severity],
     code: f.rule,
-    codeDescription: { href: ruleById(f.rule)?.meta.docsUrl ?? DOCS_BASE },
+    codeDescription: { href: ruleOffers(f).docsUrl },
     source: SOURCE,
     message: f.message.split('\n')[0],
     relatedInformation: f.related.map(r => ({ location: { uri: keyToUri(r.file, uris), range: spanToRange(r.span) }, message: r.message })),
@@ -74,11 +69,6 @@ export function invalidSuppressionDiagnostic(u: NonNullable<Analysis['invalidSup
     source: SOURCE,
     message: `This suppression of ${u.rules.join(', ')} in ${u.function}() is not honoured: ${u.reason}. Write why the code is safe after \`-- reviewed:\`.`,
   };
-}
-
-export function toLspEdits(text: string, edits: TextEdit[]): LspTextEdit[] {
-  const idx = new LineIndex(text);
-  return edits.map(e => ({ range: spanToRange(idx.span(e.start, e.end)), newText: e.newText }));
 }
 
 export function quickFix(

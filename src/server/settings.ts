@@ -1,10 +1,10 @@
 // Workspace settings as the client sends them, checked: a value of the wrong type or out of
 // range falls back to the default with a message that names it (`timeoutMs: "x"` once
 // disabled the simulator's time limit).
-import { parseRuleSetting } from '../analysis/rules';
-import { parseIdent } from '../fix/gitInfo';
+import { parseIdent } from '../api/patch';
+import { parseRuleSetting } from '../api/rules';
+import { MAX_N } from '../api/simulate';
 import { DEFAULT_SETTINGS, type Settings } from '../shared/protocol';
-import { MAX_N } from '../sim/model';
 
 export function validateSettings(raw: unknown): { settings: Settings; problems: string[] } {
   const problems: string[] = [];
