@@ -39,7 +39,10 @@ export function rereadFilesWithFindings(result: CheckResult): { files: RereadFil
       unread.push({ file, reason: !r.ok ? r.reason : decoded && !decoded.ok ? decoded.reason : '' });
       continue;
     }
-    result.project.setFacts(factsFromText(file, decoded.text));
+    // With the driver's wrappers the analysis linked it with (Project.linkWrappers): re-read
+    // alone, a file would lose the locks its header's wrappers take and drop.
+    const linked = result.project.index.get(file)?.driverWrappers;
+    result.project.setFacts(factsFromText(file, decoded.text, false, linked?.length ? linked : undefined));
     read.set(file, { file, snapshot: r.snapshot, decoded });
   }
   const byFile = new Map<string, Finding[]>();

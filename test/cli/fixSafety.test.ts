@@ -165,4 +165,20 @@ describe('fix keeps the source safe', function () {
     assert.match(out, /\tunsigned long irqflags;\n/);
     assert.match(out, /spin_lock_irqsave\(&fsvq->lock, irqflags\);/);
   });
+  it("fix and patch keep the driver's wrappers the analysis linked: the findings through a header's lock wrapper are refused with that reason", async () => {
+    const dir = path.join(FIXTURES, 'vrl001', 'driver-wrappers');
+    const r = await runCli(['fix', '--dry-run', dir], process.cwd());
+    // Re-read alone, demo_main.c lost its header's wrappers: the four findings through them were
+    // missed and demo_dropped_handler (whose lock the header's unlock wrapper drops) was refused
+    // as a VRL001 it is not.
+    assert.doesNotMatch(r.stderr, /demo_dropped_handler|released in another function/);
+    for (const [line, wrapper] of [
+      [27, 'demo_drv_lock'],
+      [39, 'DEMO_DRV_LOCK'],
+      [51, 'demo_util_lock'],
+      [76, 'demo_main_lock'],
+    ] as const)
+      assert.match(r.stderr, new RegExp(`demo_main\\.c:${line}: not fixed: ${wrapper}\\(\\) takes or drops the lock`));
+    assert.match(r.stderr, /would fix 0 findings in 0 files; 4 left as they are/);
+  });
 });
