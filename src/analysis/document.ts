@@ -22,7 +22,7 @@ import {
 import { withoutDisabledCode } from './disabled';
 import type { FileFacts } from './facts';
 import { IncrementalDocument, parseC, type Node, type Point } from './parser';
-import { fileLockSummaries, type FileSummaries } from './summaries';
+import { driverWrappersSig, fileLockSummaries, type DriverWrappers, type FileSummaries } from './summaries';
 import { LineIndex, maskNonCode, maskPreprocessor, matchBrace } from './text';
 
 interface Item extends ItemPart {
@@ -92,6 +92,8 @@ export class AnalysedDocument {
   private sums?: FileSummaries;
   /** How the last edit was handled, for tests and the benchmark. */
   lastEdit: 'body' | 'reparse' | 'none' = 'none';
+  /** The wrappers of the driver's other files that this file calls (Project.wrapperJobs()). */
+  private extra?: DriverWrappers;
 
   constructor(
     readonly file: string,
@@ -159,6 +161,22 @@ export class AnalysedDocument {
     }
   }
 
+  /**
+   * The lock wrappers of the driver's other files that this file calls (a header's, see
+   * Project.linkWrappers()): the facts are extracted again with them when they change.
+   */
+  setDriverWrappers(extra: DriverWrappers): void {
+    if (driverWrappersSig(extra) === driverWrappersSig(this.extra ?? [])) return;
+    this.extra = extra.length ? extra : undefined;
+    this.factsMemo = undefined;
+    this.itemsStale = true;
+  }
+
+  /** This file's lock wrappers, with those of its driver it calls. */
+  private summaries(): FileSummaries {
+    return fileLockSummaries(this.doc.text, undefined, this.extra);
+  }
+
   /** Replaces the whole text. */
   setText(text: string): void {
     this.factsMemo = undefined;
@@ -181,7 +199,7 @@ export class AnalysedDocument {
   private rawFacts(): FileFacts {
     if (this.factsMemo) return this.factsMemo;
     // An edit that changed the file's lock wrappers changes the facts of their callers too.
-    if (this.sumDirty && fileLockSummaries(this.doc.text).sig !== this.sumSig) this.itemsStale = true;
+    if (this.sumDirty && this.summaries().sig !== this.sumSig) this.itemsStale = true;
     this.sumDirty = false;
     if (this.itemsStale) return (this.rebuild(), this.factsMemo!);
     const text = this.doc.text;
@@ -203,6 +221,7 @@ export class AnalysedDocument {
     this.factsMemo = withWrappers(
       assembleFacts(this.file, text, this.items, () => (lines ??= new LineIndex(text))),
       this.sums!,
+      this.extra,
     );
     return this.factsMemo;
   }
@@ -227,7 +246,7 @@ export class AnalysedDocument {
         return undefined;
       const body = found[0].childForFieldName('body');
       if (!body) return undefined;
-      return shiftItem(extractItem(found[0], itemText, new LineIndex(itemText), fileLockSummaries(this.doc.text)), it.start, it.row);
+      return shiftItem(extractItem(found[0], itemText, new LineIndex(itemText), this.summaries()), it.start, it.row);
     } finally {
       tree.delete();
     }
@@ -244,7 +263,7 @@ export class AnalysedDocument {
     const nodes: Node[] = [];
     collectItems(this.doc.syntaxTree.rootNode, nodes);
     const lines = new LineIndex(text);
-    const sums = fileLockSummaries(text);
+    const sums = this.summaries();
     this.sumSig = sums.sig;
     this.sums = sums;
     this.sumDirty = false;
@@ -301,6 +320,7 @@ export class AnalysedDocument {
     this.factsMemo = withWrappers(
       assembleFacts(this.file, text, this.items, () => lines),
       sums,
+      this.extra,
     );
   }
 }

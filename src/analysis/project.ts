@@ -112,6 +112,20 @@ export class Project {
    */
   async linkWrappers(host: ExpansionHost): Promise<string[]> {
     if (!host.reextract) return [];
+    const jobs = this.wrapperJobs();
+    if (!jobs.length) return [];
+    const res = await host.reextract(jobs);
+    // The same files, so whether each was parsed for itself or to resolve a name is unchanged.
+    for (const f of res.facts) this.index.update(f);
+    return res.warnings;
+  }
+
+  /**
+   * The files whose facts were extracted with other wrappers of their driver than the ones they
+   * call now (see linkWrappers()), with the wrappers to extract them with. The language server
+   * runs them on its open buffers and the files it read from disk.
+   */
+  wrapperJobs(): { file: string; extra: DriverWrappers }[] {
     const byDir = new Map<string, Map<string, DriverWrappers[number]>>();
     const files = [...this.index.allFiles()].sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0));
     for (const f of files) {
@@ -137,11 +151,7 @@ export class Project {
       const list = [...extra.values()];
       if (driverWrappersSig(f.driverWrappers ?? []) !== driverWrappersSig(list)) jobs.push({ file: f.file, extra: list });
     }
-    if (!jobs.length) return [];
-    const res = await host.reextract(jobs);
-    // The same files, so whether each was parsed for itself or to resolve a name is unchanged.
-    for (const f of res.facts) this.index.update(f);
-    return res.warnings;
+    return jobs;
   }
 
   /** Findings not silenced by a suppression comment. */

@@ -588,11 +588,44 @@ export class Session {
   freshen(withEdits = true): Analysis {
     if (withEdits) for (const d of this.docs.values()) if (d.stale) this.refreshFacts(d);
     if (!this.analysisStale) return this.analysisNow;
-    this.analysisStale = false;
     const view = this.view;
+    this.linkWrappers(view);
+    this.analysisStale = false;
     view.rules = this.rules;
     this.analysisNow = this.enabled ? view.analyse() : NO_ANALYSIS;
     return this.analysisNow;
+  }
+
+  /**
+   * Lock wrappers across the files of a driver, as the CLI links them (Project.linkWrappers()):
+   * a file, open or on disk, that calls a wrapper of another file of its directory (a header's
+   * `static inline` lock helper or macro) is extracted again with it, and again whenever the
+   * wrappers it calls change (an edit to the header). A few rounds: a file's own wrappers may
+   * take a lock through another file's.
+   */
+  private linkWrappers(project: Project): void {
+    for (let round = 0; round < 3; round++) {
+      const jobs = project.wrapperJobs();
+      if (jobs.length === 0) return;
+      for (const { file, extra } of jobs) {
+        const d = this.docs.get(file);
+        if (d) {
+          d.doc.setDriverWrappers(extra);
+          this.refreshFacts(d);
+          continue;
+        }
+        const read = isFileKey(file) ? readRegularFile(file) : undefined;
+        if (!read?.ok) {
+          this.removeFile(file);
+          continue;
+        }
+        this.safely(file, () => {
+          const res = factsFromBytes(file, read.snapshot.bytes, extra);
+          if (res.facts) this.setFacts(res.facts);
+          else this.removeFile(file);
+        });
+      }
+    }
   }
 
   /** The findings, suppressions and unused suppressions as last analysed (see freshen()). */

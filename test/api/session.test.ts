@@ -95,4 +95,43 @@ describe('session API', () => {
     assert.equal(s.close(vq), true);
     assert.deepEqual(s.freshen().findings.map(key).sort(), fromCli);
   });
+  it("links the driver's lock wrappers across its files as the CLI does, and again when the header is edited", async () => {
+    const dir = tempDir('vrl-session-');
+    copyDir(path.join(FIXTURES, 'vrl001', 'driver-wrappers'), dir);
+    const main = path.join(dir, 'demo_main.c');
+    const header = path.join(dir, 'demo_drv.h');
+    s.open(main, 1, fs.readFileSync(main, 'utf8'));
+    s.folders = [dir];
+    s.setExclude({});
+    await s.index();
+    const vrl001 = () =>
+      s
+        .freshen()
+        .findings.filter(f => f.rule === 'VRL001')
+        .map(f => f.handler)
+        .sort();
+    // Per file, the header's wrappers were not seen: only demo_dropped_handler, whose lock the
+    // header's unlock wrapper drops, was reported (falsely), and the four through them missed.
+    const fromCli = (await checkPaths([dir], { workers: 0 })).findings
+      .filter(f => f.rule === 'VRL001')
+      .map(f => f.handler)
+      .sort();
+    assert.deepEqual(fromCli, ['demo_hdr_handler', 'demo_macro_handler', 'demo_nested_handler', 'demo_util_handler']);
+    assert.deepEqual(vrl001(), fromCli);
+    // The header opened and its wrapper changed to irqsave: its callers are extracted again.
+    const text = fs.readFileSync(header, 'utf8');
+    s.open(header, 1, text);
+    const lockAt = text.indexOf('spin_lock(&d->lock);');
+    const line = text.slice(0, lockAt).split('\n').length - 1;
+    const character = lockAt - (text.lastIndexOf('\n', lockAt) + 1);
+    const range = { start: { line, character }, end: { line, character: character + 'spin_lock(&d->lock);'.length } };
+    assert.equal(s.change(header, 2, [{ range, text: 'spin_lock_irq(&d->lock);' }]), 'changed');
+    assert.deepEqual(
+      vrl001(),
+      fromCli.filter(h => h !== 'demo_hdr_handler' && h !== 'demo_nested_handler'),
+    );
+    // Closed unsaved: the disk's header again.
+    s.close(header);
+    assert.deepEqual(vrl001(), fromCli);
+  });
 });

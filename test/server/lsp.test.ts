@@ -88,6 +88,34 @@ describe('language server over in-memory streams', function () {
     await c.waitFor(d => vrl(d.get(vq)).length === 2);
   });
 
+  it("publishes the findings through a header's lock wrappers, as the CLI does, and follows an edit of the header", async () => {
+    const dir = tempDir('vrl-lsp-');
+    copyDir(path.join(FIXTURES, 'vrl001', 'driver-wrappers'), dir);
+    c = await startServer(dir);
+    const main = uriOf(dir, 'demo_main.c');
+    const header = uriOf(dir, 'demo_drv.h');
+    const lines = (d: Diagnostic[] | undefined) => vrl(d).map(x => x.range.start.line + 1);
+    // demo_main.c lines 27, 39, 51 and 76: the drains under the header's, demo_util.c's and
+    // (through the header's) demo_main.c's own wrappers; not demo_dropped_handler's.
+    await c.waitFor(d => lines(d.get(main)).join() === '27,39,51,76');
+    const text = fs.readFileSync(path.join(dir, 'demo_drv.h'), 'utf8');
+    await c.client.sendNotification('textDocument/didOpen', { textDocument: { uri: header, languageId: 'c', version: 1, text } });
+    const at = text.indexOf('spin_lock(&d->lock);');
+    const line = text.slice(0, at).split('\n').length - 1;
+    const character = at - (text.lastIndexOf('\n', at) + 1);
+    await c.client.sendNotification('textDocument/didChange', {
+      textDocument: { uri: header, version: 2 },
+      contentChanges: [
+        {
+          range: { start: { line, character: character + 'spin_lock'.length }, end: { line, character: character + 'spin_lock'.length } },
+          text: '_irq',
+        },
+      ],
+    });
+    // demo_drv_lock() now takes the lock with IRQs off: its two callers' findings go.
+    await c.waitFor(d => lines(d.get(main)).join() === '39,51');
+  });
+
   it('offers the preferred irqsave quick fix, simulate, patch and suppress actions', async () => {
     const dir = workspace();
     c = await startServer(dir);
