@@ -181,7 +181,9 @@ function matchingParen(t: string, open: number): number {
 
 /** A function or parameter named as a value: `fn`, `&fn`, `(work_func_t)fn`, `(fn)`. */
 export function identArg(text: string): string | undefined {
-  const m = /^&?\s*(?:\(\s*[A-Za-z_]\w*\s*\*?\s*\)\s*)?&?\s*\(?\s*([A-Za-z_]\w*)\s*\)?$/.exec(stripComments(text).trim());
+  const m = /^&?\s*(?:\(\s*[A-Za-z_]\w*\s*\*?\s*\)\s*)?&?\s*\(?\s*([A-Za-z_]\w*)\s*\)?$/.exec(
+    stripComments(text).trim().replace(/\s+/g, ' '),
+  );
   return m ? m[1] : undefined;
 }
 

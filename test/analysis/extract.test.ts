@@ -95,6 +95,27 @@ describe('fact extraction', () => {
     );
   });
 
+  it('reads values and allocations in time linear in the body, whatever long runs of blanks it holds', function () {
+    // A comment of 200 KB between `=` and the next `{` with no `;` in between (an edit in
+    // progress; the server fuzz inserts such comments near the 4 MiB limit): the earlier
+    // patterns backtracked over the run for each of its characters and never finished.
+    this.timeout(20000);
+    const huge = `/*${' '.repeat(200_000)}*/`;
+    const f = fn(`void f(struct virtqueue *vq, struct d *d) {
+      unsigned int len = ${huge}
+      while (virtqueue_get_buf(vq, &len)) {
+      }
+      d->wq = ${huge} alloc_workqueue("d", 0, 0);
+      d->other ${huge} = {
+      struct virtqueue *q = d->vq;
+    }`);
+    assert.deepEqual(f.values, { q: ['d->vq'] });
+    assert.deepEqual(
+      f.wqAllocs?.map(a => [a.api, a.target]),
+      [['alloc_workqueue', 'd->wq']],
+    );
+  });
+
   it('sees the re-taken lock at a drain in the loop condition', () => {
     const f = fn(`void f(struct p *p) {
       spin_lock(&p->l);

@@ -57,7 +57,7 @@ export class FileCtx {
   textLevelBindings(node: Node): void {
     const t = this.text.slice(node.startIndex, node.endIndex);
     if (!t.includes('DECLARE_')) return;
-    const re = /\b(DECLARE_(?:DELAYED_|DEFERRABLE_)?WORK)\s*\(\s*([A-Za-z_]\w*)\s*,\s*&?\s*([A-Za-z_]\w*)\s*\)/g;
+    const re = /\b(DECLARE_(?:DELAYED_|DEFERRABLE_)?WORK)\s*\(\s*([A-Za-z_]\w*)\s*,\s*(?:&\s*)?([A-Za-z_]\w*)\s*\)/g;
     for (let m; (m = re.exec(t));) {
       const api = BINDING_APIS.get(m[1])!;
       const start = node.startIndex + m.index;

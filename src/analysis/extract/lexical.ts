@@ -76,7 +76,8 @@ export const NOT_CALLS = new Set([
 /** `lhs = fn;` where the right side is a bare name: candidate callback registrations. */
 export function lexicalFnAssignments(masked: string): { left: string; right: string; rightStart: number }[] {
   const out: { left: string; right: string; rightStart: number }[] = [];
-  const re = /=\s*(&?\s*[A-Za-z_]\w*)\s*;/g;
+  // One `\s*` over a run of blanks (two, `\s*&?\s*`, backtracked quadratically over a long one).
+  const re = /=\s*((?:&\s*)?[A-Za-z_]\w*)\s*;/g;
   for (let m; (m = re.exec(masked));) {
     const eq = m.index;
     if ('=!<>+-*/%&|^'.includes(masked[eq - 1] ?? '')) continue;

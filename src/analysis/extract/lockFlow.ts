@@ -217,10 +217,13 @@ export class FunctionWalker {
     if (hasSetup) this.vqSetups(body, bodyText, masked);
     if (hasVq) {
       const values: Record<string, string[]> = {};
-      const re = /(?<![\w.>])([A-Za-z_]\w*)\s*=(?!=)\s*([^;{}]+?)\s*;/dg;
+      // Linear in the body: the right-hand side is bounded and matched greedily (a lazy one
+      // followed by `\s*;` went quadratic over a long run of blanks, such as a huge comment).
+      const re = /(?<![\w.>])([A-Za-z_]\w*)\s*=(?!=)([^;{}]{1,512});/dg;
       for (let m; (m = re.exec(masked));) {
         const [rs, re2] = m.indices![2];
-        const rhs = foldSpace(bodyText.slice(rs, re2));
+        const rhs = foldSpace(bodyText.slice(rs, re2).trim());
+        if (!rhs) continue;
         // An access path or an alias (`fsvq->vq`, `vqs[2]`, `other`), not a call's result.
         const e = parseExprRef(rhs);
         if (!e || (e.chain.length === 0 && e.base.kind !== 'var') || /^\d/.test(rhs)) continue;
@@ -230,18 +233,28 @@ export class FunctionWalker {
       if (Object.keys(values).length) this.fn.values = values;
     }
     if (hasAlloc) {
-      const re =
-        /([A-Za-z_][\w\s.>[\]-]*?)\s*=\s*(alloc_(?:ordered_)?workqueue(?:_lockdep_map)?|create_(?:singlethread_|freezable_)?workqueue)\s*\(/g;
-      for (let m; (m = re.exec(masked));) {
-        const open = m.index + m[0].length - 1;
+      // Each allocation call, then its target from a bounded window before it: the target's
+      // pattern over the whole body went quadratic over a long run of blanks.
+      const API = '(alloc_(?:ordered_)?workqueue(?:_lockdep_map)?|create_(?:singlethread_|freezable_)?workqueue)\\s*\\(';
+      const calls = new RegExp(`=\\s*${API}`, 'g');
+      const assigned = new RegExp(`([A-Za-z_][\\w\\s.>[\\]-]*?)\\s*=\\s*${API}$`);
+      let from = 0;
+      for (let c; (c = calls.exec(masked));) {
+        const end = c.index + c[0].length;
+        const winStart = Math.max(from, c.index - 256);
+        from = end;
+        const w = assigned.exec(masked.slice(winStart, end));
+        if (!w) continue;
+        const at = winStart + w.index;
+        const open = at + w[0].length - 1;
         const close = matchParen(masked, open);
         if (close < 0) continue;
-        const api = WQ_ALLOC_APIS.get(m[2])!;
+        const api = WQ_ALLOC_APIS.get(w[2])!;
         const args = splitArgs(bodyText.slice(open, close + 1));
-        const target = foldSpace(m[1]).replace(/^.*[\s*(]/, '');
-        const start = body.startIndex + m.index + m[0].indexOf(target);
+        const target = foldSpace(w[1]).replace(/^.*[\s*(]/, '');
+        const start = body.startIndex + at + w[0].indexOf(target);
         (this.fn.wqAllocs ??= []).push({
-          api: m[2],
+          api: w[2],
           target,
           targetExpr: parseExprRef(target),
           flags: api.flagsArg !== undefined ? foldSpace(args[api.flagsArg]?.text ?? '') : '',
