@@ -263,7 +263,30 @@ function callReOf(names: string[]): RegExp {
 function splitParams(list: string): string[] {
   const t = list.trim();
   if (!t || t === 'void') return [];
-  return t.split(',').map(p => /([A-Za-z_]\w*)\s*(?:\[[^\]]*\])?\s*$/.exec(p.trim())?.[1] ?? '');
+  return t.split(',').map(paramName);
+}
+
+/**
+ * The name a parameter declares: its last identifier, before one `[...]` (`u8 buf[16]`); '' when
+ * it ends otherwise. Read backwards in one pass (the pattern this replaces backtracked
+ * quadratically over a long run of blanks or of identifier characters).
+ */
+export function paramName(param: string): string {
+  let s = param.trimEnd();
+  if (s.endsWith(']')) {
+    const open = s.lastIndexOf('[');
+    if (open < 0 || s.slice(open + 1, -1).includes(']')) return '';
+    s = s.slice(0, open).trimEnd();
+  }
+  let i = s.length;
+  while (i > 0 && isWordChar(s.charCodeAt(i - 1))) i--;
+  // An identifier starts with a letter or '_': leading digits are not part of it.
+  while (i < s.length && s.charCodeAt(i) >= 48 && s.charCodeAt(i) <= 57) i++;
+  return s.slice(i);
+}
+
+function isWordChar(c: number): boolean {
+  return (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95;
 }
 
 /**

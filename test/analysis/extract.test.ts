@@ -1,8 +1,11 @@
 import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { extractFacts, ItemCache } from '../../src/analysis/extract';
 import type { FileFacts, FunctionFacts } from '../../src/analysis/facts';
 import { factsFromText } from '../../src/analysis/fileFacts';
 import { initParser, parseC } from '../../src/analysis/parser';
+import { FIXTURES } from '../helpers/fixtures';
 
 function fn(code: string, name = 'f'): FunctionFacts {
   const facts = factsFromText('t.c', code);
@@ -114,6 +117,21 @@ describe('fact extraction', () => {
       f.wqAllocs?.map(a => [a.api, a.target]),
       [['alloc_workqueue', 'd->wq']],
     );
+  });
+
+  it('extracts a driver with a long run of blanks, newlines or identifier characters inserted anywhere', function () {
+    // Edits in progress (the server analyses every version of a buffer): each run below, at
+    // each of these offsets, made one of the text patterns backtrack quadratically before.
+    this.timeout(60000);
+    const text = fs.readFileSync(path.join(FIXTURES, '../../examples/virtio_sensor/sensor_vq.c'), 'utf8');
+    const runs = [' '.repeat(100_000), `/*${' '.repeat(100_000)}*/`, '\n'.repeat(100_000), 'a'.repeat(100_000)];
+    for (let k = 1; k < 8; k++) {
+      const at = Math.floor((text.length * k) / 8);
+      for (const run of runs) {
+        const facts = factsFromText('/x.c', text.slice(0, at) + run + text.slice(at), true);
+        assert.ok(facts.functions.length > 0);
+      }
+    }
   });
 
   it('sees the re-taken lock at a drain in the loop condition', () => {

@@ -2,7 +2,7 @@ import * as assert from 'node:assert/strict';
 import { AnalysedDocument } from '../../src/analysis/document';
 import { factsFromText } from '../../src/analysis/fileFacts';
 import { initParser } from '../../src/analysis/parser';
-import { fileLockSummaries, substituteArgs } from '../../src/analysis/summaries';
+import { fileLockSummaries, paramName, substituteArgs } from '../../src/analysis/summaries';
 
 const SRC = `struct d { spinlock_t lock; spinlock_t b; };
 #define d_lock(x) spin_lock(&(x)->lock)
@@ -127,5 +127,16 @@ static void user(struct d *s) { w2(s); s->n = 0; }
     );
     const fresh = factsFromText('t.c', doc.text).functions.find(x => x.name === 'user')!;
     assert.deepEqual(after.lockOps, fresh.lockOps);
+  });
+  it("reads a parameter's name in one backward pass, whatever long runs it holds", function () {
+    // A pattern did this before and backtracked quadratically: a 300,000-character run of blanks
+    // or of identifier characters in a parameter list (an edit in progress) took minutes.
+    this.timeout(20000);
+    assert.deepEqual(
+      ['struct vp *vp', ' unsigned long *flags ', 'u8 buf [16] ', 'a[2][3]', '9abc', 'int (*fn)(void)', '...', ''].map(paramName),
+      ['vp', 'flags', 'buf', '', 'abc', '', '', ''],
+    );
+    assert.equal(paramName(`struct vp ${' '.repeat(300_000)} *vp`), 'vp');
+    assert.equal(paramName('x'.repeat(300_000)), 'x'.repeat(300_000));
   });
 });
