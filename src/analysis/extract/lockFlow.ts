@@ -273,13 +273,12 @@ export class FunctionWalker {
   private vqSetups(body: Node, bodyText: string, masked: string): void {
     const out: VqSetupFact[] = [];
     const span = (a: number, b: number) => this.fc.lines.span(body.startIndex + a, body.startIndex + b);
-    const single = /([A-Za-z_][\w.>[\]-]*)\s*=\s*virtio_find_single_vq\s*\(/g;
-    for (let m; (m = single.exec(masked));) {
-      const open = m.index + m[0].length - 1;
+    for (const a of assignedFrom(masked, /=\s*virtio_find_single_vq\s*\(/g)) {
+      const open = a.end - 1;
       const close = matchParen(masked, open);
       if (close < 0) continue;
       const cb = callbackOf(splitArgs(bodyText.slice(open, close + 1))[1]?.text);
-      if (cb !== undefined) out.push({ target: foldSpace(m[1]), callback: cb, span: span(m.index, close + 1) });
+      if (cb !== undefined) out.push({ target: foldSpace(a.target), callback: cb, span: span(a.start, close + 1) });
     }
     const finds = /\b(?:virtio_find_vqs(?:_ctx)?)\s*\(/g;
     for (let m; (m = finds.exec(masked));) {
@@ -321,8 +320,8 @@ export class FunctionWalker {
       };
       const vqs = identArg(vqsText);
       if (vqs && !/\[/.test(vqsText)) {
-        const take = new RegExp(`([A-Za-z_][\\w.>\\[\\]-]*)\\s*=\\s*${vqs}\\s*\\[([^\\]]+)\\]\\s*;`, 'g');
-        for (let a; (a = take.exec(masked));) push(foldSpace(a[1]), a[2], a.index, a.index + a[0].length);
+        for (const a of assignedFrom(masked, new RegExp(`=\\s*${vqs}\\s*\\[([^\\]]+)\\]\\s*;`, 'g')))
+          push(foldSpace(a.target), a.groups[1], a.start, a.end);
       } else {
         // The queues are stored straight into a member array: its elements.
         const e = parseExprRef(vqsText);
@@ -1132,4 +1131,39 @@ export class FunctionWalker {
     for (const c of this.fn.calls) for (const a of c.args) resolve(a.expr);
     for (const l of this.fn.lockOps) resolve(l.lockExpr);
   }
+}
+
+/** Characters of an assignment's target as the setup patterns read it: `d->vqs[i]`, `vi.cvq`. */
+function isTargetChar(c: number): boolean {
+  return (
+    isIdentStart(c) || (c >= 48 && c <= 57) || c === 46 /* . */ || c === 62 /* > */ || c === 91 /* [ */ || c === 93 /* ] */ || c === 45
+  ); /* - */
+}
+
+function isIdentStart(c: number): boolean {
+  return (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95;
+}
+
+/**
+ * `TARGET = <tail>` in `masked`, where `tail` (global, starting at the `=`) is found first and the
+ * target (`[A-Za-z_][\w.>[\]-]*`, blanks before the `=`) is read backwards from it: linear in the
+ * text, where the pattern with the target first backtracked quadratically over a long identifier.
+ * `start`/`end`: the target's start and the tail's end; `groups`: the tail's match.
+ */
+function assignedFrom(masked: string, tail: RegExp): { target: string; start: number; end: number; groups: RegExpExecArray }[] {
+  const out: { target: string; start: number; end: number; groups: RegExpExecArray }[] = [];
+  let from = 0;
+  for (let m; (m = tail.exec(masked));) {
+    const end = m.index + m[0].length;
+    let i = m.index;
+    while (i > from && /\s/.test(masked[i - 1])) i--;
+    const runEnd = i;
+    while (i > from && isTargetChar(masked.charCodeAt(i - 1))) i--;
+    while (i < runEnd && !isIdentStart(masked.charCodeAt(i))) i++;
+    if (i < runEnd) {
+      out.push({ target: masked.slice(i, runEnd), start: i, end, groups: m });
+      from = end;
+    }
+  }
+  return out;
 }
