@@ -182,7 +182,8 @@ export class AnalysedDocument {
     this.factsMemo = undefined;
     this.doc.setText(text);
     this.sumDirty = true;
-    this.treeStale = false;
+    // Parsed already, unless past the parse deadline (then facts() parses again).
+    this.treeStale = this.doc.behind;
     this.itemsStale = true;
     this.lastEdit = 'reparse';
   }

@@ -34,6 +34,47 @@ export function cLanguage(): Language {
 
 let shared: Parser | undefined;
 
+/**
+ * How long one parse may take before it is given up. tree-sitter's error recovery is quadratic
+ * on some broken text (80,000 commas in a row in a function body take 8 s, 160,000 take 29 s);
+ * a real file of the 4 MiB the analysis accepts parses in about a second on this project's
+ * machine, so the default leaves a loaded machine plenty.
+ */
+let parseDeadlineMs = 20_000;
+
+/** Sets the parse deadline (tests); returns the previous one. */
+export function setParseDeadline(ms: number): number {
+  const before = parseDeadlineMs;
+  parseDeadlineMs = ms;
+  return before;
+}
+
+/** A parse given up at the deadline: the text is not analysed (the file is skipped, with this message). */
+export class ParseTimeout extends Error {
+  constructor(length: number) {
+    super(
+      `not parsed: tree-sitter took longer than ${parseDeadlineMs / 1000} s on this text (${length} characters); its error recovery is slow on some broken syntax, such as a long run of commas`,
+    );
+  }
+}
+
+function withDeadline(options: { includedRanges?: Range[] } = {}): { includedRanges?: Range[]; progressCallback: () => boolean } {
+  const end = performance.now() + parseDeadlineMs;
+  return { ...options, progressCallback: () => performance.now() > end };
+}
+
+/** `parser.parse()` within the deadline (ParseTimeout past it). */
+function parseWithin(parser: Parser, text: string, old: Tree | null, ranges?: Range[]): Tree {
+  const tree = parser.parse(text, old, withDeadline(ranges ? { includedRanges: ranges } : {}));
+  // parse() returns null without a language, or when the progress callback cancels it; a
+  // cancelled parser would resume that parse on its next call, so it starts afresh.
+  if (!tree) {
+    parser.reset();
+    throw new ParseTimeout(text.length);
+  }
+  return tree;
+}
+
 /** A parser for one-shot parses; call initParser() first. */
 export function sharedParser(): Parser {
   if (!shared) {
@@ -45,10 +86,7 @@ export function sharedParser(): Parser {
 
 /** Parses `text`; with `ranges`, only those parts of it (tree-sitter's included ranges). */
 export function parseC(text: string, parser: Parser = sharedParser(), ranges?: Range[]): Tree {
-  const tree = parser.parse(text, null, ranges ? { includedRanges: ranges } : undefined);
-  // parse() only returns null without a language or when cancelled by a progress callback.
-  if (!tree) throw new Error('tree-sitter returned no tree');
-  return tree;
+  return parseWithin(parser, text, null, ranges);
 }
 
 /**
@@ -58,10 +96,20 @@ export function parseC(text: string, parser: Parser = sharedParser(), ranges?: R
 export class IncrementalDocument {
   private parser = new Parser();
   private tree: Tree;
+  /**
+   * The tree is of an older text (setText() gave up at the parse deadline): edits change only the
+   * text, and the next reparse() parses it whole.
+   */
+  private treeBehind = false;
 
   constructor(private textValue: string) {
     this.parser.setLanguage(cLanguage());
-    this.tree = parseC(textValue, this.parser);
+    try {
+      this.tree = parseC(textValue, this.parser);
+    } catch (e) {
+      this.parser.delete();
+      throw e;
+    }
   }
 
   get text(): string {
@@ -69,6 +117,10 @@ export class IncrementalDocument {
   }
   get syntaxTree(): Tree {
     return this.tree;
+  }
+  /** The tree is of an older text: reparse() first. */
+  get behind(): boolean {
+    return this.treeBehind;
   }
 
   /**
@@ -86,6 +138,10 @@ export class IncrementalDocument {
    */
   editOnly(start: number, end: number, insert: string, points?: { start: Point; end: Point }): void {
     const old = this.textValue;
+    if (this.treeBehind) {
+      this.textValue = old.slice(0, start) + insert + old.slice(end);
+      return;
+    }
     const startPosition = points?.start ?? pointAt(old, start);
     this.tree.edit({
       startIndex: start,
@@ -100,8 +156,15 @@ export class IncrementalDocument {
 
   /** Re-parses after editOnly() calls, reusing the edited tree. */
   reparse(): void {
-    const fresh = this.parser.parse(this.textValue, this.tree);
-    if (!fresh) throw new Error('tree-sitter returned no tree');
+    if (this.treeBehind) {
+      const whole = parseC(this.textValue, this.parser);
+      this.tree.delete();
+      this.tree = whole;
+      this.treeBehind = false;
+      return;
+    }
+    // Past the deadline the edited tree stays, and the next reparse() tries again.
+    const fresh = parseWithin(this.parser, this.textValue, this.tree);
     this.tree.delete();
     this.tree = fresh;
     // With errors, an incremental parse can recover differently from a fresh one (subtrees kept
@@ -114,12 +177,23 @@ export class IncrementalDocument {
     }
   }
 
-  /** Replaces the whole text (a full re-parse). */
+  /**
+   * Replaces the whole text (a full re-parse). Past the parse deadline the text is replaced all
+   * the same, and the next reparse() parses it whole (and says why if it cannot).
+   */
   setText(text: string): void {
-    const fresh = parseC(text, this.parser);
+    this.textValue = text;
+    let fresh: Tree;
+    try {
+      fresh = parseC(text, this.parser);
+    } catch (e) {
+      if (!(e instanceof ParseTimeout)) throw e;
+      this.treeBehind = true;
+      return;
+    }
     this.tree.delete();
     this.tree = fresh;
-    this.textValue = text;
+    this.treeBehind = false;
   }
 
   dispose(): void {

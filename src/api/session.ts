@@ -410,7 +410,16 @@ export class Session {
       this.log(`${key}: not analysed: binary file (contains NUL characters)`);
       return false;
     }
-    const doc: OpenDoc = { key, version, doc: new AnalysedDocument(key, text), stale: false };
+    let analysed: AnalysedDocument;
+    try {
+      analysed = new AnalysedDocument(key, text);
+    } catch (e) {
+      // The parse deadline (parser.ts ParseTimeout), or a parser failure: not analysed, as a
+      // file too large is not.
+      this.log(`${key}: not analysed: ${(e as Error).message}`);
+      return false;
+    }
+    const doc: OpenDoc = { key, version, doc: analysed, stale: false };
     this.docs.set(key, doc);
     if (isFileKey(key)) this.addKnownFile(key);
     this.refreshFacts(doc);

@@ -5,6 +5,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { checkPaths } from '../../src/api/check';
 import { Session, type RangeEdit } from '../../src/api/session';
+import { setParseDeadline } from '../../src/analysis/parser';
 import { copyDir, tempDir } from '../helpers/cli';
 import { FIXTURES } from '../helpers/fixtures';
 
@@ -133,5 +134,16 @@ describe('session API', () => {
     // Closed unsaved: the disk's header again.
     s.close(header);
     assert.deepEqual(vrl001(), fromCli);
+  });
+  it('does not analyse a document whose parse is given up at the deadline, and says why', () => {
+    const before = setParseDeadline(50);
+    try {
+      const key = path.join(tempDir('vrl-session-'), 'commas.c');
+      assert.equal(s.open(key, 1, `static void f(void)\n{\n\tg(${', '.repeat(100_000)});\n}\n`), false);
+      assert.equal(s.document(key), undefined);
+      assert.match(logs.join('\n'), /commas\.c: not analysed: not parsed: tree-sitter took longer than 0\.05 s on this text/);
+    } finally {
+      setParseDeadline(before);
+    }
   });
 });
