@@ -12,7 +12,7 @@ import { FactsCache } from '../analysis/factsCache';
 import { factsFromBytes, factsFromText, isSeed } from '../analysis/fileFacts';
 import { readRegularFile } from '../analysis/fileRead';
 import { excludeMatcher, excludeRules } from '../analysis/glob';
-import { initParser } from '../analysis/parser';
+import { initParser, ParseTimeout } from '../analysis/parser';
 import { Project, type Analysis, type ExpansionHost } from '../analysis/project';
 import type { RuleSettings } from '../analysis/rules';
 import type { Finding } from '../analysis/rules/rule';
@@ -579,7 +579,9 @@ export class Session {
       f();
     } catch (e) {
       this.removeFile(key);
-      this.log(`${key}: analysis failed, file skipped: ${(e as Error).stack ?? e}`);
+      // A parse given up at the deadline is the text's, not a bug: its message, no stack.
+      if (e instanceof ParseTimeout) this.log(`${key}: not analysed: ${e.message}`, 'warn');
+      else this.log(`${key}: analysis failed, file skipped: ${(e as Error).stack ?? e}`);
     }
   }
 

@@ -141,6 +141,24 @@ describe('session API', () => {
       const key = path.join(tempDir('vrl-session-'), 'commas.c');
       assert.equal(s.open(key, 1, `static void f(void)\n{\n\tg(${', '.repeat(100_000)});\n}\n`), false);
       assert.equal(s.document(key), undefined);
+      // Opened as ordinary text, then edited into the broken one: the buffer stays open, not
+      // analysed (its findings gone) until an edit makes it parse again.
+      const drv = path.join(tempDir('vrl-session-'), 'drv.c');
+      const ok = 'static void f(struct x *x)\n{\n\tspin_lock(&x->l);\n\tg(a, b);\n\tspin_unlock(&x->l);\n}\n';
+      assert.equal(s.open(drv, 1, ok), true);
+      s.freshen();
+      const broken = ok.replace('a, b', ', '.repeat(100_000));
+      assert.equal(s.change(drv, 2, [{ text: broken }]), 'changed');
+      s.freshen();
+      assert.equal(s.document(drv)!.text, broken);
+      assert.equal(s.fixes(drv), undefined);
+      assert.match(logs.join('\n'), /drv\.c: not analysed: not parsed: tree-sitter took longer/);
+      assert.doesNotMatch(logs.join('\n'), /analysis failed/);
+      assert.equal(s.change(drv, 3, [{ text: ok }]), 'changed');
+      s.freshen();
+      assert.equal(s.document(drv)!.stale, false);
+      // Analysed again: its facts are in the index (fixes() needs them).
+      assert.ok(s.fixes(drv));
       assert.match(logs.join('\n'), /commas\.c: not analysed: not parsed: tree-sitter took longer than 0\.05 s on this text/);
     } finally {
       setParseDeadline(before);
