@@ -59,7 +59,7 @@ export function factsFromBytes(file: string, bytes: Buffer, extra?: DriverWrappe
  * (see sparse.ts); the facts are the same, only ERROR counts may differ.
  */
 export function factsFromText(file: string, text: string, sparse = false, extra?: DriverWrappers): FileFacts {
-  // A body that calls only another file's wrapper looks lock-free to the sparse blanking: parsed whole.
+  // A body that calls only another file's wrapper looks lock-free to the sparse parse: parsed whole.
   const tree = parseC(text, undefined, sparse && !extra?.length ? sparseRanges(text) : undefined);
   try {
     return withoutDisabledCode(extractFacts(file, tree, text, { extra }), text);

@@ -1135,9 +1135,8 @@ export class FunctionWalker {
 
 /** Characters of an assignment's target as the setup patterns read it: `d->vqs[i]`, `vi.cvq`. */
 function isTargetChar(c: number): boolean {
-  return (
-    isIdentStart(c) || (c >= 48 && c <= 57) || c === 46 /* . */ || c === 62 /* > */ || c === 91 /* [ */ || c === 93 /* ] */ || c === 45
-  ); /* - */
+  // Letters, '_', digits, and . > [ ] -
+  return isIdentStart(c) || (c >= 48 && c <= 57) || c === 46 || c === 62 || c === 91 || c === 93 || c === 45;
 }
 
 function isIdentStart(c: number): boolean {
