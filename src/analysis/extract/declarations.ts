@@ -83,7 +83,8 @@ export class FileCtx {
 
   structsIn(node: Node): void {
     // Most items define no struct: skip the tree search unless the text could.
-    if (!/\b(?:struct|union)\b[^;{}()]*\{/.test(this.text.slice(node.startIndex, node.endIndex))) return;
+    // (Not `struct x table[] = {`: an initialiser, which no struct body follows.)
+    if (!/\b(?:struct|union)\b[^;{}()=]*\{/.test(this.text.slice(node.startIndex, node.endIndex))) return;
     for (const s of [node, ...node.descendantsOfType(['struct_specifier', 'union_specifier'])]) {
       if (!s || (s.type !== 'struct_specifier' && s.type !== 'union_specifier')) continue;
       const body = s.childForFieldName('body');
