@@ -396,7 +396,7 @@ export class Session {
 
   /**
    * A document opened (again: the old buffer is replaced). False: it is not analysed (too large,
-   * or binary), and the log says why.
+   * binary, or its parse given up at the deadline), and the log says why.
    */
   open(key: string, version: number, text: string): boolean {
     // Opened again without a close: the old buffer's tree is freed.
