@@ -163,6 +163,14 @@ export class IncrementalDocument {
       this.treeBehind = false;
       return;
     }
+    // A text that had errors before the edit most likely has them after it, and then the
+    // incremental parse below would be thrown away for the fresh one: parse it whole at once.
+    if (this.tree.rootNode.hasError) {
+      const whole = parseC(this.textValue, this.parser);
+      this.tree.delete();
+      this.tree = whole;
+      return;
+    }
     // Past the deadline the edited tree stays, and the next reparse() tries again.
     const fresh = parseWithin(this.parser, this.textValue, this.tree);
     this.tree.delete();
