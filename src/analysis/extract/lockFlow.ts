@@ -1,7 +1,17 @@
 // Fact extraction, function bodies: the lock-state dataflow (FunctionWalker) and everything it
 // records along the way: calls, lock operations, drains, schedule sites, bindings, loops.
 import type { Node } from '../parser';
-import { BINDING_APIS, DRAIN_APIS, GUARD_CLASSES, LOCK_APIS, SCHEDULE_APIS, TRYLOCK_APIS, VQ_SETUP_APIS, WQ_ALLOC_APIS } from '../apis';
+import {
+  BINDING_APIS,
+  DRAIN_APIS,
+  GUARD_CLASSES,
+  LOCK_APIS,
+  SCHEDULE_APIS,
+  TRYLOCK_APIS,
+  VQ_SETUP_APIS,
+  WQ_ALLOC_APIS,
+  type LockApi,
+} from '../apis';
 import { substituteArgs } from '../summaries';
 import { callbackOf, callbacksAt, entriesAssigned, entriesOfInitializer, type VqTableEntry } from '../vqTables';
 import type {
@@ -11,9 +21,11 @@ import type {
   ContainerOfFact,
   ExprRef,
   FunctionFacts,
+  LockOp,
   LockState,
   LoopFact,
   ScheduleFact,
+  Span,
   TypeRef,
   VqSetupFact,
   WqAllocFact,
@@ -594,25 +606,17 @@ export class FunctionWalker {
     const api = fnNode?.type === 'identifier' ? TRYLOCK_APIS.get(fnNode.text) : undefined;
     if (!api || !argsNode || !fnNode) return undefined;
     const rawArgs = splitArgs(this.fc.text.slice(argsNode.startIndex, argsNode.endIndex));
-    const lockArg = rawArgs[api.lockArg];
-    const lock = lockArg ? normaliseLockExpr(lockArg.text) : '';
+    const lockArg = rawArgs[api.lockArg]?.text;
+    const lock = lockArg ? normaliseLockExpr(lockArg) : '';
     const call = e;
     const opIndex = this.record(this.lockOpByNode, call.id, this.fn.lockOps, () => ({
-      api: api.name,
-      action: 'lock' as const,
-      family: api.family,
-      irq: api.irq,
-      variant: api.variant,
-      form: 'call' as const,
-      text: foldSpace(this.fc.text.slice(call.startIndex, call.endIndex)),
-      lock,
-      lockExpr: lockArg ? parseExprRef(lockArg.text) : undefined,
-      span: this.fc.span(call),
-      nameSpan: this.fc.span(fnNode),
-      argsSpan: this.fc.span(argsNode),
-      flags: api.flagsArg !== undefined ? rawArgs[api.flagsArg]?.text : undefined,
-      inLoop: this.loopDepth > 0,
-      ...this.innermostLoop(),
+      ...this.callLockOp(api, lockArg, lock, api.flagsArg !== undefined ? rawArgs[api.flagsArg]?.text : undefined, {
+        start: call.startIndex,
+        end: call.endIndex,
+        span: this.fc.span(call),
+        nameSpan: this.fc.span(fnNode),
+        argsSpan: this.fc.span(argsNode),
+      }),
       trylock: true,
     }));
     return { state: this.applyLock(s, `${api.family}:${lock}`, opIndex, 'lock'), negated };
@@ -789,6 +793,7 @@ export class FunctionWalker {
     const span = lines.span(site.start, site.end);
     const nameSpan = () => lines.span(site.nameStart, site.nameEnd);
     const argsSpan = () => lines.span(site.argsStart, site.argsEnd);
+    const at = () => ({ start: site.start, end: site.end, span, nameSpan: nameSpan(), argsSpan: argsSpan() });
 
     // Generic call record (for the call graph and helper drains / schedules).
     const args: ArgFact[] = rawArgs.map(a => {
@@ -836,21 +841,7 @@ export class FunctionWalker {
         const lockArg = api.lockArg >= 0 ? args[api.lockArg] : undefined;
         const lock = lockArg ? normaliseLockExpr(lockArg) : '';
         const opIndex = this.record(this.summaryOpByKey, site.key * 16 + k, this.fn.lockOps, () => ({
-          api: eff.api,
-          action: api.action,
-          family: api.family,
-          irq: api.irq,
-          variant: api.variant,
-          form: 'call' as const,
-          text: foldSpace(this.fc.text.slice(site.start, site.end)),
-          lock,
-          lockExpr: lockArg ? parseExprRef(lockArg) : undefined,
-          span,
-          nameSpan: nameSpan(),
-          argsSpan: argsSpan(),
-          flags: api.flagsArg !== undefined ? args[api.flagsArg] : undefined,
-          inLoop: this.loopDepth > 0,
-          ...this.innermostLoop(),
+          ...this.callLockOp(api, lockArg, lock, api.flagsArg !== undefined ? args[api.flagsArg] : undefined, at()),
           via: { fn: name, kind: summary.kind, effect: k, ...(summary.file !== undefined ? { file: summary.file } : {}) },
         }));
         st = this.applyLock(st, `${api.family}:${lock}`, opIndex, api.action);
@@ -861,26 +852,12 @@ export class FunctionWalker {
     // Locks.
     const lockApi = LOCK_APIS.get(name);
     if (lockApi && site.direct) {
-      const lockArg = lockApi.lockArg >= 0 ? rawArgs[lockApi.lockArg] : undefined;
-      const lock = lockArg ? normaliseLockExpr(lockArg.text) : '';
+      const lockArg = lockApi.lockArg >= 0 ? rawArgs[lockApi.lockArg]?.text : undefined;
+      const lock = lockArg ? normaliseLockExpr(lockArg) : '';
       const key = `${lockApi.family}:${lock}`;
-      const opIndex = this.record(this.lockOpByNode, site.key, this.fn.lockOps, () => ({
-        api: name,
-        action: lockApi.action,
-        family: lockApi.family,
-        irq: lockApi.irq,
-        variant: lockApi.variant,
-        form: 'call' as const,
-        text: foldSpace(this.fc.text.slice(site.start, site.end)),
-        lock,
-        lockExpr: lockArg ? parseExprRef(lockArg.text) : undefined,
-        span,
-        nameSpan: nameSpan(),
-        argsSpan: argsSpan(),
-        flags: lockApi.flagsArg !== undefined ? rawArgs[lockApi.flagsArg]?.text : undefined,
-        inLoop: this.loopDepth > 0,
-        ...this.innermostLoop(),
-      }));
+      const opIndex = this.record(this.lockOpByNode, site.key, this.fn.lockOps, () =>
+        this.callLockOp(lockApi, lockArg, lock, lockApi.flagsArg !== undefined ? rawArgs[lockApi.flagsArg]?.text : undefined, at()),
+      );
       return this.applyLock(s, key, opIndex, lockApi.action);
     }
 
@@ -978,6 +955,37 @@ export class FunctionWalker {
   }
 
   /** `vp->ops->reclaim` of `vp->ops->reclaim(vp)`: the text before the argument list. */
+  /**
+   * A lock or unlock call as a lock operation (a direct call, a trylock, or one effect of a
+   * wrapper's call): `api` its table entry, `lockArg` and `flags` its argument texts, `at` the
+   * call's place (for a wrapper's effect, the wrapper call's).
+   */
+  private callLockOp(
+    api: LockApi,
+    lockArg: string | undefined,
+    lock: string,
+    flags: string | undefined,
+    at: { start: number; end: number; span: Span; nameSpan: Span; argsSpan: Span },
+  ): LockOp {
+    return {
+      api: api.name,
+      action: api.action,
+      family: api.family,
+      irq: api.irq,
+      variant: api.variant,
+      form: 'call',
+      text: foldSpace(this.fc.text.slice(at.start, at.end)),
+      lock,
+      lockExpr: lockArg ? parseExprRef(lockArg) : undefined,
+      span: at.span,
+      nameSpan: at.nameSpan,
+      argsSpan: at.argsSpan,
+      flags,
+      inLoop: this.loopDepth > 0,
+      ...this.innermostLoop(),
+    };
+  }
+
   private fnExprOf(site: CallSite): string {
     // A member chain ends at the name; a comment or string inside it would end the match early.
     const before = this.fc.text.slice(Math.max(0, site.nameEnd - 120), site.nameEnd);
