@@ -7,26 +7,9 @@ import * as path from 'node:path';
 import { maskNonCode } from '../../src/analysis/text';
 import { runCli, tempDir } from '../helpers/cli';
 import { FIXTURES } from '../helpers/fixtures';
-import { main } from '../../src/cli/main';
 
 const BEFORE = fs.readFileSync(path.join(FIXTURES, 'fix/basic/before.c'), 'utf8');
 const AFTER = fs.readFileSync(path.join(FIXTURES, 'fix/basic/after.c'), 'utf8');
-
-async function runWith(args: string[], cwd: string, hooks: { afterAnalyse?(): void; beforeRename?(file: string): void }) {
-  let stdout = '';
-  let stderr = '';
-  const code = await main(args, {
-    out: s => {
-      stdout += s;
-    },
-    err: s => {
-      stderr += s;
-    },
-    cwd,
-    hooks,
-  });
-  return { code, stdout, stderr };
-}
 
 function oneFile(name: string, content: string | Buffer): { dir: string; file: string } {
   const dir = tempDir('vrl-fixsafe-');
@@ -50,7 +33,7 @@ describe('fix keeps the source safe', function () {
   it('applies the edits to the bytes they were computed on when the file changes after the analysis', async () => {
     const { dir, file } = oneFile('drv.c', BEFORE);
     const header = '/* Added by an editor after the analysis read the file. */\n\n\n';
-    const r = await runWith(['fix', 'drv.c'], dir, { afterAnalyse: () => fs.writeFileSync(file, header + BEFORE) });
+    const r = await runCli(['fix', 'drv.c'], dir, { afterAnalyse: () => fs.writeFileSync(file, header + BEFORE) });
     assert.equal(r.code, 0, r.stderr);
     assert.equal(fs.readFileSync(file, 'utf8'), header + AFTER);
   });
@@ -58,7 +41,7 @@ describe('fix keeps the source safe', function () {
   it('refuses with one line and exit 2 when the file changes between reading and writing; the new content stays', async () => {
     const { dir, file } = oneFile('drv.c', BEFORE);
     const theirs = BEFORE.replace('demo_done_work(', 'demo_done_work2(');
-    const r = await runWith(['fix', 'drv.c'], dir, { beforeRename: () => fs.writeFileSync(file, theirs) });
+    const r = await runCli(['fix', 'drv.c'], dir, { beforeRename: () => fs.writeFileSync(file, theirs) });
     assert.equal(r.code, 2);
     assert.match(
       r.stderr,
@@ -88,7 +71,7 @@ describe('fix keeps the source safe', function () {
     const dir = tempDir('vrl-fixsafe-');
     fs.writeFileSync(path.join(dir, 'a.c'), BEFORE);
     fs.writeFileSync(path.join(dir, 'b.c'), BEFORE.replace(/demo_/g, 'other_'));
-    const r = await runWith(['fix', 'a.c', 'b.c'], dir, {
+    const r = await runCli(['fix', 'a.c', 'b.c'], dir, {
       afterAnalyse: () => {
         fs.rmSync(path.join(dir, 'a.c'));
         fs.mkdirSync(path.join(dir, 'a.c'));

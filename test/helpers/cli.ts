@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import type { Io } from '../../src/cli/common';
 import { main } from '../../src/cli/main';
 
 export interface RunResult {
@@ -9,8 +10,8 @@ export interface RunResult {
   stderr: string;
 }
 
-/** Runs the CLI in-process with `cwd` as its working directory. */
-export async function runCli(args: string[], cwd: string): Promise<RunResult> {
+/** Runs the CLI in-process with `cwd` as its working directory (`hooks`: the tests' points in a fix). */
+export async function runCli(args: string[], cwd: string, hooks?: Io['hooks']): Promise<RunResult> {
   let stdout = '';
   let stderr = '';
   const code = await main(args, {
@@ -21,6 +22,7 @@ export async function runCli(args: string[], cwd: string): Promise<RunResult> {
       stderr += s;
     },
     cwd,
+    ...(hooks ? { hooks } : {}),
   });
   return { code, stdout, stderr };
 }
