@@ -245,28 +245,17 @@ export class FunctionWalker {
       if (Object.keys(values).length) this.fn.values = values;
     }
     if (hasAlloc) {
-      // Each allocation call, then its target from a bounded window before it: the target's
-      // pattern over the whole body went quadratic over a long run of blanks.
-      const API = '(alloc_(?:ordered_)?workqueue(?:_lockdep_map)?|create_(?:singlethread_|freezable_)?workqueue)\\s*\\(';
-      const calls = new RegExp(`=\\s*${API}`, 'g');
-      const assigned = new RegExp(`([A-Za-z_][\\w\\s.>[\\]-]*?)\\s*=\\s*${API}$`);
-      let from = 0;
-      for (let c; (c = calls.exec(masked));) {
-        const end = c.index + c[0].length;
-        const winStart = Math.max(from, c.index - 256);
-        from = end;
-        const w = assigned.exec(masked.slice(winStart, end));
-        if (!w) continue;
-        const at = winStart + w.index;
-        const open = at + w[0].length - 1;
+      const calls = /=\s*(alloc_(?:ordered_)?workqueue(?:_lockdep_map)?|create_(?:singlethread_|freezable_)?workqueue)\s*\(/g;
+      for (const a of assignedFrom(masked, calls)) {
+        const open = a.end - 1;
         const close = matchParen(masked, open);
         if (close < 0) continue;
-        const api = WQ_ALLOC_APIS.get(w[2])!;
+        const api = WQ_ALLOC_APIS.get(a.groups[1])!;
         const args = splitArgs(bodyText.slice(open, close + 1));
-        const target = foldSpace(w[1]).replace(/^.*[\s*(]/, '');
-        const start = body.startIndex + at + w[0].indexOf(target);
+        const target = a.target;
+        const start = body.startIndex + a.start;
         (this.fn.wqAllocs ??= []).push({
-          api: w[2],
+          api: a.groups[1],
           target,
           targetExpr: parseExprRef(target),
           flags: api.flagsArg !== undefined ? foldSpace(args[api.flagsArg]?.text ?? '') : '',
