@@ -2,8 +2,8 @@
 // no work item: their facts (the calls they make) come from the text alone (see
 // FunctionWalker.light), so the parser need not build a tree for them. Such a body's interior is
 // left out of the parse (tree-sitter's included ranges), which keeps every offset and line where
-// it was; the tree is the one the text with those interiors blanked would give (the blanked text
-// is what an earlier version parsed, and what the tests compare with). On the kernel's candidate
+// it was; the tree is the one the text with those interiors blanked would give (what an earlier
+// version parsed; the tests compare with it). On the kernel's candidate
 // files this leaves out about 40% of the code; the facts come out the same as from a full parse
 // (test/analysis/sparse.test.ts).
 import { LOCKISH, NEEDS_TREE } from './extract';
@@ -40,24 +40,6 @@ export function lightBodySpans(text: string): [start: number, end: number][] | u
     }
   }
   return depth === 0 ? spans : undefined;
-}
-
-/**
- * The text with the bodies of lock-free, tree-free functions blanked (spaces, newlines kept), or
- * undefined when the file's braces do not balance at top level. What the parser sees of a file
- * parsed with sparseRanges().
- */
-export function blankLightBodies(text: string): string | undefined {
-  const spans = lightBodySpans(text);
-  if (!spans) return undefined;
-  const out: string[] = [];
-  let copied = 0;
-  for (const [start, end] of spans) {
-    out.push(text.slice(copied, start), text.slice(start, end).replace(/[^\n]/g, ' '));
-    copied = end;
-  }
-  out.push(text.slice(copied));
-  return out.join('');
 }
 
 /**
