@@ -156,21 +156,10 @@ export class IncrementalDocument {
 
   /** Re-parses after editOnly() calls, reusing the edited tree. */
   reparse(): void {
-    if (this.treeBehind) {
-      const whole = parseC(this.textValue, this.parser);
-      this.tree.delete();
-      this.tree = whole;
-      this.treeBehind = false;
-      return;
-    }
-    // A text that had errors before the edit most likely has them after it, and then the
-    // incremental parse below would be thrown away for the fresh one: parse it whole at once.
-    if (this.tree.rootNode.hasError) {
-      const whole = parseC(this.textValue, this.parser);
-      this.tree.delete();
-      this.tree = whole;
-      return;
-    }
+    // A tree of an older text (setText() past the deadline) cannot be reused; and a text that
+    // had errors before the edit most likely has them after it, when the incremental parse below
+    // would be thrown away for the fresh one: both are parsed whole at once.
+    if (this.treeBehind || this.tree.rootNode.hasError) return this.parseWhole();
     // Past the deadline the edited tree stays, and the next reparse() tries again.
     const fresh = parseWithin(this.parser, this.textValue, this.tree);
     this.tree.delete();
@@ -178,11 +167,15 @@ export class IncrementalDocument {
     // With errors, an incremental parse can recover differently from a fresh one (subtrees kept
     // from before the edit): such a tree is parsed again from scratch, so the facts of a document
     // are always those of its text.
-    if (fresh.rootNode.hasError) {
-      const whole = parseC(this.textValue, this.parser);
-      this.tree.delete();
-      this.tree = whole;
-    }
+    if (fresh.rootNode.hasError) this.parseWhole();
+  }
+
+  /** The text parsed from scratch (ParseTimeout past the deadline: the tree is left as it was). */
+  private parseWhole(): void {
+    const whole = parseC(this.textValue, this.parser);
+    this.tree.delete();
+    this.tree = whole;
+    this.treeBehind = false;
   }
 
   /**
@@ -191,17 +184,12 @@ export class IncrementalDocument {
    */
   setText(text: string): void {
     this.textValue = text;
-    let fresh: Tree;
     try {
-      fresh = parseC(text, this.parser);
+      this.parseWhole();
     } catch (e) {
       if (!(e instanceof ParseTimeout)) throw e;
       this.treeBehind = true;
-      return;
     }
-    this.tree.delete();
-    this.tree = fresh;
-    this.treeBehind = false;
   }
 
   dispose(): void {

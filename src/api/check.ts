@@ -41,8 +41,7 @@ export function rereadFilesWithFindings(result: CheckResult): { files: RereadFil
     }
     // With the driver's wrappers the analysis linked it with (Project.linkWrappers): re-read
     // alone, a file would lose the locks its header's wrappers take and drop.
-    const linked = result.project.index.get(file)?.driverWrappers;
-    result.project.setFacts(factsFromText(file, decoded.text, false, linked?.length ? linked : undefined));
+    result.project.setFacts(factsFromText(file, decoded.text, false, result.project.index.get(file)?.driverWrappers));
     read.set(file, { file, snapshot: r.snapshot, decoded });
   }
   const byFile = new Map<string, Finding[]>();
