@@ -80,22 +80,44 @@ const CHAIN_BYTES = CHAIN_TOKENS.map(t => Buffer.from(t));
  * if its file schedules work or drains a queue, the two things a callee can add to a chain.
  */
 export function mentions(bytes: Buffer, name: string): boolean {
+  return mentionsAny(bytes, [name]);
+}
+
+/**
+ * mentions() for several names of one file: whether the file defines any of them. The tests
+ * that depend only on the file (does it name virtio, schedule work, take a lock) are made once,
+ * not once per name: the expansion asks a file for dozens of names.
+ */
+export function mentionsAny(bytes: Buffer, names: readonly string[]): boolean {
   // A vring callback takes a struct virtqueue *, and a driver's files name virtio somewhere.
-  if (bytes.indexOf(VIRTIO) < 0 && !containsVirtqueue(bytes)) return false;
-  if (name.startsWith('member:')) {
-    const m = name.slice(7);
-    return bytes.indexOf(m) >= 0 && (bytes.indexOf('INIT_') >= 0 || bytes.indexOf('DECLARE_') >= 0);
+  if (names.length === 0 || (bytes.indexOf(VIRTIO) < 0 && !containsVirtqueue(bytes))) return false;
+  let initTokens: boolean | undefined;
+  let chainTokens: boolean | undefined;
+  let lockTokens: boolean | undefined;
+  for (let name of names) {
+    if (name.startsWith('member:')) {
+      if (bytes.indexOf(name.slice(7)) < 0) continue;
+      initTokens ??= bytes.indexOf('INIT_') >= 0 || bytes.indexOf('DECLARE_') >= 0;
+      if (initTokens) return true;
+      continue;
+    }
+    // A callee may also be one of the driver's lock wrappers (summaries.ts): a function or a
+    // function-like macro in a file that takes or drops a lock.
+    let wrapper = false;
+    let chain = true;
+    if (name.startsWith('near:')) {
+      chain = chainTokens ??= CHAIN_BYTES.some(t => bytes.indexOf(t) >= 0);
+      wrapper = lockTokens ??= LOCK_TOKENS.some(t => bytes.indexOf(t) >= 0);
+      if (!wrapper && !chain) continue;
+      name = name.slice(5);
+    }
+    if (definesAt(bytes, name, wrapper, chain)) return true;
   }
-  // A callee may also be one of the driver's lock wrappers (summaries.ts): a function or a
-  // function-like macro in a file that takes or drops a lock.
-  let wrapper = false;
-  let chain = true;
-  if (name.startsWith('near:')) {
-    chain = CHAIN_BYTES.some(t => bytes.indexOf(t) >= 0);
-    wrapper = LOCK_TOKENS.some(t => bytes.indexOf(t) >= 0);
-    if (!wrapper && !chain) return false;
-    name = name.slice(5);
-  }
+  return false;
+}
+
+/** `name` is defined in `bytes` (as a function, or with `wrapper` as a lock wrapper). */
+function definesAt(bytes: Buffer, name: string, wrapper: boolean, chain: boolean): boolean {
   for (let i = bytes.indexOf(name); i >= 0; i = bytes.indexOf(name, i + 1)) {
     const before = i > 0 ? bytes[i - 1] : 32;
     if (isIdent(before) || isIdent(bytes[i + name.length] ?? 32)) continue;

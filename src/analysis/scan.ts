@@ -10,7 +10,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { Worker } from 'node:worker_threads';
 import type { FileFacts } from './facts';
 import { FactsCache } from './factsCache';
-import { factsFromBytes, isSeed, mentions } from './fileFacts';
+import { factsFromBytes, isSeed, mentionsAny } from './fileFacts';
 import { excludeMatcher, type ExcludeRule } from './glob';
 import { initParser } from './parser';
 import { MAX_PARSE_BYTES } from './source';
@@ -245,7 +245,7 @@ export class UnitProcessor {
     }
     reply.read++;
     reply.bytes += bytes.length;
-    if (names ? !names.some(n => mentions(bytes, n)) : !all && !isSeed(bytes)) return;
+    if (names ? !mentionsAny(bytes, names) : !all && !isSeed(bytes)) return;
     if (this.returnBytes) {
       reply.toParse.push({ file, bytes: Uint8Array.prototype.slice.call(bytes) });
       return;

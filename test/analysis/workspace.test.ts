@@ -1,7 +1,7 @@
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { factsFromText, mentions } from '../../src/analysis/fileFacts';
+import { factsFromText, mentions, mentionsAny } from '../../src/analysis/fileFacts';
 import { initParser } from '../../src/analysis/parser';
 import { Project } from '../../src/analysis/project';
 import type { DriverWrappers } from '../../src/analysis/summaries';
@@ -138,5 +138,30 @@ describe('workspace index', () => {
     assert.equal(mentions(b('static inline void vp_lock(struct vp *vp)\n{\n\tspin_lock(&vp->lock);\n}\n'), 'near:vp_lock'), true);
     assert.equal(mentions(b('#define vp_lock(vp)\tfoo(vp)\n'), 'near:vp_lock'), false, 'no lock call in the file');
     assert.equal(mentions(b('x = vp_lock(vp); spin_lock(&l);'), 'near:vp_lock'), false, 'a call, not a definition');
+  });
+
+  it('asks a file for several names at once as for each name alone', () => {
+    const b = (t: string) => Buffer.from(`#include <linux/virtio.h>\n${t}`);
+    const files = [
+      b('#define vp_lock(vp)\tfoo(vp)\nstatic void done(struct work_struct *w)\n{\n}\nINIT_WORK(&d->work, done);\n'),
+      b('static void helper(struct vp *vp)\n{\n\tschedule_work(&vp->work);\n}\n'),
+      b('static void helper(struct vp *vp)\n{\n}\n'),
+      Buffer.from('static void helper(void)\n{\n}\n'),
+    ];
+    // A name that fails on the file's tokens (no chain or lock call) must not stop the next one.
+    const names = ['near:vp_lock', 'near:helper', 'member:work', 'helper', 'done', 'absent'];
+    for (const [i, f] of files.entries()) {
+      for (let a = 0; a < names.length; a++)
+        for (let z = a; z <= names.length; z++) {
+          const part = names.slice(a, z);
+          assert.equal(
+            mentionsAny(f, part),
+            part.some(n => mentions(f, n)),
+            `file ${i}, ${part.join(' ')}`,
+          );
+        }
+    }
+    assert.equal(mentionsAny(files[0], ['near:vp_lock', 'member:work']), true);
+    assert.equal(mentionsAny(files[3], ['helper']), false, 'not a virtio file');
   });
 });
