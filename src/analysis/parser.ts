@@ -4,10 +4,26 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Language, Parser, type Point, type Range, type Tree } from 'web-tree-sitter';
+import { installFastNodeAccess } from './nodeAccess';
 
 export type { Tree, Node, Edit, Point, Range } from 'web-tree-sitter';
 
 let ready: Promise<Language> | undefined;
+
+/** C for nodeAccess.ts's self-check: declarations, a body, a macro, an error, non-ASCII text. */
+export const SELF_CHECK_SAMPLE = `#define LOCK(x) spin_lock(&(x)->lock)
+/* caf\u00e9 \u2014 ok */
+struct vq_dev { spinlock_t lock; struct work_struct work; };
+static void done(struct virtqueue *vq)
+{
+\tstruct vq_dev *d = vq->priv;
+\tunsigned int len;
+\tLOCK(d);
+\twhile (virtqueue_get_buf(vq, &len) != NULL) { len++; }
+\tspin_unlock(&d->lock);
+\tschedule_work(&d->work) )
+}
+`;
 let language: Language | undefined;
 
 function locate(file: string, packagePath: string): string {
@@ -20,8 +36,11 @@ function locate(file: string, packagePath: string): string {
 export function initParser(): Promise<Language> {
   ready ??= (async () => {
     const runtime = locate('tree-sitter.wasm', 'web-tree-sitter/tree-sitter.wasm');
-    await Parser.init({ locateFile: () => runtime });
+    // The object given to init() becomes the emscripten runtime (nodeAccess.ts).
+    const options = { locateFile: () => runtime };
+    await Parser.init(options);
     language = await Language.load(locate('tree-sitter-c.wasm', 'tree-sitter-c/tree-sitter-c.wasm'));
+    installFastNodeAccess(options, sharedParser(), SELF_CHECK_SAMPLE);
     return language;
   })();
   return ready;
