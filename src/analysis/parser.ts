@@ -9,6 +9,7 @@ import { installFastNodeAccess } from './nodeAccess';
 export type { Tree, Node, Edit, Point, Range } from 'web-tree-sitter';
 
 let ready: Promise<Language> | undefined;
+let language: Language | undefined;
 
 /** C for nodeAccess.ts's self-check: declarations, a body, a macro, an error, non-ASCII text. */
 export const SELF_CHECK_SAMPLE = `#define LOCK(x) spin_lock(&(x)->lock)
@@ -24,7 +25,6 @@ static void done(struct virtqueue *vq)
 \tschedule_work(&d->work) )
 }
 `;
-let language: Language | undefined;
 
 function locate(file: string, packagePath: string): string {
   const beside = path.join(__dirname, file);
