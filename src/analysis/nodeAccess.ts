@@ -110,6 +110,7 @@ export function installFastNodeAccess(runtimeObject: object, parser: Parser, sam
   // has the same children with the same answers.
   const tree = parser.parse(sample);
   if (!tree) return false;
+  let ok = false;
   try {
     const walk = (n: Node, out: Node[]) => {
       out.push(n);
@@ -125,19 +126,22 @@ export function installFastNodeAccess(runtimeObject: object, parser: Parser, sam
     rt.setValue = fastSet;
     const again = walk(tree.rootNode, []);
     const same = (a: unknown[][], b: unknown[][]) => a.length === b.length && a.every((x, i) => x.every((y, k) => y === b[i][k]));
-    const ok =
+    ok =
       same(expected, mine) &&
       again.length === nodes.length &&
       again.every((n, i) => n.id === nodes[i].id && n.startIndex === nodes[i].startIndex) &&
       same(expected, library(again));
+  } catch {
+    // Whatever went wrong, the library's own accessors stay.
+    ok = false;
+  } finally {
     if (!ok) {
       rt.getValue = getValue;
       rt.setValue = setValue;
-      return false;
     }
-  } finally {
     tree.delete();
   }
+  if (!ok) return false;
   for (const name of GETTERS) Object.defineProperty(proto, name, { configurable: true, enumerable: false, get: fast[name] });
   original = { getValue, setValue, getters };
   runtime = rt;

@@ -82,4 +82,25 @@ describe('fast node access', () => {
     assert.equal(installFastNodeAccess(otherMemory, sharedParser(), SELF_CHECK_SAMPLE), false);
     assert.equal(fastNodeAccess(), false);
   });
+
+  it("leaves the library's accessors in place when the self-check throws", () => {
+    const rt = currentRuntime() as Record<string, unknown>;
+    uninstallFastNodeAccess();
+    const ownGetValue = rt.getValue;
+    const symbol = rt._ts_node_symbol_wasm as (t: number) => number;
+    // Throws once the self-check has put its getValue in place (the walk that checks it).
+    rt._ts_node_symbol_wasm = (t: number) => {
+      if (rt.getValue !== ownGetValue) throw new Error('trap');
+      return symbol(t);
+    };
+    try {
+      assert.equal(installFastNodeAccess(rt, sharedParser(), SELF_CHECK_SAMPLE), false);
+      assert.equal(rt.getValue, ownGetValue);
+      assert.equal(fastNodeAccess(), false);
+    } finally {
+      rt._ts_node_symbol_wasm = symbol;
+    }
+    // The library still answers.
+    assert.ok(answers(SELF_CHECK_SAMPLE).length > 10);
+  });
 });
