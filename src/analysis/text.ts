@@ -64,7 +64,7 @@ export function maskNonCode(text: string): string {
   const out: string[] = [];
   let copied = 0;
   const blank = (a: number, b: number) => {
-    out.push(text.slice(copied, a), text.slice(a, b).replace(/[^\n]/g, ' '));
+    out.push(text.slice(copied, a), blanked(text.slice(a, b)));
     copied = b;
   };
   const re = /["'/]/g;
@@ -89,6 +89,11 @@ export function maskNonCode(text: string): string {
   }
   out.push(text.slice(copied));
   return out.join('');
+}
+
+/** `s` with every character but the newlines made a space (most pieces hold no newline). */
+function blanked(s: string): string {
+  return s.includes('\n') ? s.replace(/[^\n]/g, ' ') : ' '.repeat(s.length);
 }
 
 function skipQuoted(text: string, i: number): number {
@@ -366,7 +371,7 @@ export const matchBrace = (t: string, open: number): number => matchBracket(t, o
 
 /** Preprocessor lines (with their continuations) as spaces: `#define X {` holds no real brace. */
 export function maskPreprocessor(t: string): string {
-  return t.replace(/^[ \t]*#(?:[^\n\\]|\\[^\n]|\\\n)*/gm, m => m.replace(/[^\n]/g, ' '));
+  return t.replace(/^[ \t]*#(?:[^\n\\]|\\[^\n]|\\\n)*/gm, blanked);
 }
 
 /** The index of the `)` that closes the `(` at `open` (masked text), or -1. */

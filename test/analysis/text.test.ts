@@ -1,5 +1,14 @@
 import * as assert from 'node:assert/strict';
-import { identArg, LineIndex, maskNonCode, normaliseLockExpr, parseExprRef, parseMemberPath, splitArgs } from '../../src/analysis/text';
+import {
+  identArg,
+  LineIndex,
+  maskNonCode,
+  maskPreprocessor,
+  normaliseLockExpr,
+  parseExprRef,
+  parseMemberPath,
+  splitArgs,
+} from '../../src/analysis/text';
 
 describe('text helpers', () => {
   it('splits arguments at top-level commas only', () => {
@@ -66,6 +75,15 @@ describe('text helpers', () => {
     assert.equal(m.indexOf('f(z)'), -1);
     assert.equal(m.indexOf('c('), -1);
     assert.equal(m.indexOf('d();'), t.indexOf('d();'));
+  });
+
+  it('blanks every character of a comment, literal or preprocessor line but its newlines', () => {
+    const t = 'a = "s\\"t"; /* one\r\n two */ b; // c\n#define X(y) \\\n\t{ y }\nz;';
+    assert.equal(maskNonCode(t), 'a = "    "; ' + ' '.repeat(7) + '\n' + ' '.repeat(7) + ' b; ' + '    \n#define X(y) \\\n\t{ y }\nz;');
+    assert.equal(
+      maskPreprocessor(maskNonCode(t)),
+      maskNonCode(t).replace('#define X(y) \\\n\t{ y }', ' '.repeat(14) + '\n' + ' '.repeat(6)),
+    );
   });
 
   it('maps offsets to lines and columns', () => {
