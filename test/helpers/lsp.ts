@@ -3,7 +3,7 @@
 import { PassThrough } from 'node:stream';
 import { createMessageConnection, StreamMessageReader, StreamMessageWriter, type MessageConnection } from 'vscode-jsonrpc/node';
 import { createConnection } from 'vscode-languageserver/node';
-import type { Diagnostic, PublishDiagnosticsParams } from 'vscode-languageserver-protocol';
+import type { CodeAction, Diagnostic, PublishDiagnosticsParams, Range } from 'vscode-languageserver-protocol';
 import { VirtioRaceServer, type ServerOptions } from '../../src/server/server';
 
 export interface TestClient {
@@ -134,4 +134,22 @@ export async function startServer(
       down.end();
     },
   };
+}
+
+/**
+ * `textDocument/codeAction` for `uri`: over `diag`'s range with it as context (`only` kinds
+ * if given), or over `range` with the given diagnostics.
+ */
+export async function codeActions(
+  c: TestClient,
+  uri: string,
+  at: Diagnostic | { range: Range; diagnostics: Diagnostic[] },
+  only?: string[],
+): Promise<CodeAction[]> {
+  const [range, diagnostics] = 'diagnostics' in at ? [at.range, at.diagnostics] : [at.range, [at]];
+  return (await c.client.sendRequest('textDocument/codeAction', {
+    textDocument: { uri },
+    range,
+    context: { diagnostics, ...(only ? { only } : {}) },
+  })) as CodeAction[];
 }

@@ -1,10 +1,10 @@
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { CodeAction, Diagnostic } from 'vscode-languageserver-protocol';
+import type { Diagnostic } from 'vscode-languageserver-protocol';
 import { FIXTURES } from '../helpers/fixtures';
 import { copyDir, tempDir } from '../helpers/cli';
-import { startServer, type TestClient } from '../helpers/lsp';
+import { codeActions, startServer, type TestClient } from '../helpers/lsp';
 import { defaultServerOptions } from '../../src/server/services';
 import type { SimulationResult } from '../../src/shared/simulation';
 
@@ -59,11 +59,7 @@ describe('language server over in-memory streams', function () {
     });
     await c.waitFor(d => vrl(d.get(vq)).length === 2);
     const diag = vrl(c.diagnostics.get(vq))[0];
-    const actions = (await c.client.sendRequest('textDocument/codeAction', {
-      textDocument: { uri: vq },
-      range: diag.range,
-      context: { diagnostics: [diag] },
-    })) as CodeAction[];
+    const actions = await codeActions(c, vq, diag);
     assert.equal(actions[0].isPreferred, true);
     assert.ok(!c.logs.some(l => /failed/.test(l)), c.logs.join('\n'));
   });
@@ -124,11 +120,7 @@ describe('language server over in-memory streams', function () {
     await c.client.sendNotification('textDocument/didOpen', { textDocument: { uri: vq, languageId: 'c', version: 7, text } });
     await c.waitFor(d => vrl(d.get(vq)).length === 2);
     const diag = vrl(c.diagnostics.get(vq))[1];
-    const actions = (await c.client.sendRequest('textDocument/codeAction', {
-      textDocument: { uri: vq },
-      range: diag.range,
-      context: { diagnostics: [diag] },
-    })) as CodeAction[];
+    const actions = await codeActions(c, vq, diag);
     // Quick fixes (the light bulb's and the hover's "Quick Fix…") first; Simulate, Create patch
     // and the docs are kind-less actions: in the light bulb menu, never among the quick fixes.
     assert.deepEqual(
@@ -166,11 +158,7 @@ describe('language server over in-memory streams', function () {
     assert.equal(actions[5].command?.command, 'virtioRaceLint.showDocs');
     assert.deepEqual(actions[5].command?.arguments, [{ rule: 'VRL001' }]);
     // Asked for quick fixes only (the hover's and the Problems panel's "Quick Fix…"): no kind-less actions.
-    const quick = (await c.client.sendRequest('textDocument/codeAction', {
-      textDocument: { uri: vq },
-      range: diag.range,
-      context: { diagnostics: [diag], only: ['quickfix'] },
-    })) as CodeAction[];
+    const quick = await codeActions(c, vq, diag, ['quickfix']);
     assert.deepEqual(
       quick.map(a => a.title),
       actions.slice(0, 3).map(a => a.title),
@@ -238,21 +226,13 @@ describe('language server over in-memory streams', function () {
     await c.client.sendNotification('textDocument/didOpen', { textDocument: { uri: vq, languageId: 'c', version: 1, text } });
     await c.waitFor(d => vrl(d.get(vq)).length === 2);
     const diag = vrl(c.diagnostics.get(vq))[0];
-    const actions = (await c.client.sendRequest('textDocument/codeAction', {
-      textDocument: { uri: vq },
-      range: diag.range,
-      context: { diagnostics: [diag] },
-    })) as CodeAction[];
+    const actions = await codeActions(c, vq, diag);
     assert.deepEqual(
       actions.map(a => a.title),
       ['Simulate this race (demo_dequeue_ctrl_func)', 'Create kernel patch for this file', 'Show documentation for VRL001'],
     );
     assert.ok(actions.every(a => !a.edit));
-    const all = (await c.client.sendRequest('textDocument/codeAction', {
-      textDocument: { uri: vq },
-      range: diag.range,
-      context: { diagnostics: [], only: ['source.fixAll'] },
-    })) as CodeAction[];
+    const all = await codeActions(c, vq, { range: diag.range, diagnostics: [] }, ['source.fixAll']);
     assert.deepEqual(all, []);
   });
 
@@ -297,17 +277,11 @@ describe('language server over in-memory streams', function () {
     const text = fs.readFileSync(path.join(dir, 'demo_vq.c'), 'utf8');
     await c.client.sendNotification('textDocument/didOpen', { textDocument: { uri: vq, languageId: 'c', version: 1, text } });
     await c.waitFor(d => vrl(d.get(vq)).length === 2);
-    const none = (await c.client.sendRequest('textDocument/codeAction', {
-      textDocument: { uri: vq },
-      range: { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } },
-      context: { diagnostics: [] },
-    })) as CodeAction[];
+    const none = await codeActions(c, vq, { range: { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } }, diagnostics: [] });
     assert.deepEqual(none, []);
-    const all = (await c.client.sendRequest('textDocument/codeAction', {
-      textDocument: { uri: vq },
-      range: { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } },
-      context: { diagnostics: [], only: ['source.fixAll'] },
-    })) as CodeAction[];
+    const all = await codeActions(c, vq, { range: { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } }, diagnostics: [] }, [
+      'source.fixAll',
+    ]);
     assert.equal(all.length, 1);
     assert.equal(all[0].kind, 'source.fixAll.virtio-race-lint');
     const edits = (all[0].edit!.documentChanges![0] as { edits: { newText: string }[] }).edits;
@@ -339,11 +313,7 @@ describe('language server over in-memory streams', function () {
       diag.relatedInformation!.map(r => r.location.range.start.line),
       [8],
     );
-    const actions = (await c.client.sendRequest('textDocument/codeAction', {
-      textDocument: { uri },
-      range: diag.range,
-      context: { diagnostics: [diag] },
-    })) as CodeAction[];
+    const actions = await codeActions(c, uri, diag);
     assert.deepEqual(
       actions.map(a => [a.title, a.kind]),
       [

@@ -3,10 +3,10 @@
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { CodeAction, Diagnostic } from 'vscode-languageserver-protocol';
+import type { Diagnostic } from 'vscode-languageserver-protocol';
 import { FIXTURES } from '../helpers/fixtures';
 import { copyDir, tempDir } from '../helpers/cli';
-import { startServer, type TestClient } from '../helpers/lsp';
+import { codeActions, startServer, type TestClient } from '../helpers/lsp';
 import { defaultServerOptions } from '../../src/server/services';
 import { validateSettings } from '../../src/server/settings';
 import type { SimulationResult } from '../../src/shared/simulation';
@@ -33,11 +33,7 @@ describe('VRL002 in the language server', function () {
     assert.match(diag.codeDescription!.href, /README\.md#vrl002-deferred-drain-irqs-on$/);
     const text = fs.readFileSync(path.join(dir, 'demo_work.c'), 'utf8');
     await c.client.sendNotification('textDocument/didOpen', { textDocument: { uri, languageId: 'c', version: 1, text } });
-    const actions = (await c.client.sendRequest('textDocument/codeAction', {
-      textDocument: { uri },
-      range: diag.range,
-      context: { diagnostics: [diag] },
-    })) as CodeAction[];
+    const actions = await codeActions(c, uri, diag);
     assert.deepEqual(
       actions.map(a => a.command?.command ?? a.title),
       ['virtioRaceLint.insertSuppression', 'virtioRaceLint.simulate', 'virtioRaceLint.showDocs'],
@@ -89,11 +85,7 @@ describe('VRL002 shapes the simulator does not model', function () {
     await c.waitFor(d => only(d.get(uri), 'VRL002').length > 0);
     const diag = only(c.diagnostics.get(uri), 'VRL002')[0];
     assert.match(diag.message, /^waiter /);
-    const actions = (await c.client.sendRequest('textDocument/codeAction', {
-      textDocument: { uri },
-      range: diag.range,
-      context: { diagnostics: [diag] },
-    })) as CodeAction[];
+    const actions = await codeActions(c, uri, diag);
     assert.ok(!actions.some(a => a.command?.command === 'virtioRaceLint.simulate'), JSON.stringify(actions.map(a => a.title)));
     assert.ok(actions.some(a => a.command?.command === 'virtioRaceLint.showDocs'));
     const hover = (await c.client.sendRequest('textDocument/hover', { textDocument: { uri }, position: diag.range.start })) as {
