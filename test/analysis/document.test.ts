@@ -6,17 +6,11 @@ import type { FileFacts } from '../../src/analysis/facts';
 import { factsFromText } from '../../src/analysis/fileFacts';
 import { initParser } from '../../src/analysis/parser';
 import { FIXTURES, fixtureDirs } from '../helpers/fixtures';
+import { rng } from '../helpers/fuzz';
 
 /** Facts compared as a fresh parse gives them; ERROR counts may differ by how much was re-parsed. */
 function comparable(f: FileFacts): FileFacts {
   return { ...f, errors: 0, functions: f.functions.map(fn => ({ ...fn, errors: 0 })) };
-}
-
-function rng(seed: number): () => number {
-  return () => {
-    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
-    return seed / 0x7fffffff;
-  };
 }
 
 const SNIPPETS = [

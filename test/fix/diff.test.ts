@@ -14,6 +14,7 @@ import {
   unifiedHunks,
 } from '../../src/fix/diff';
 import { FIXTURES } from '../helpers/fixtures';
+import { rng } from '../helpers/fuzz';
 
 const DIR = path.join(FIXTURES, 'fix-mail');
 
@@ -127,11 +128,7 @@ describe('unified diff', () => {
 
   it('describes the change exactly: applying the hunks gives the new text', () => {
     // Deterministic pseudo-random C-like files with many repeated lines (ambiguous matches).
-    let seed = 42;
-    const rnd = () => {
-      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
-      return seed / 0x7fffffff;
-    };
+    const rnd = rng(42);
     const vocab = ['{', '}', '', '\treturn 0;', '\tspin_lock(&q->lock);', '\tspin_unlock(&q->lock);', 'static void f(void)', '\t\tbreak;'];
     const gen = (n: number) => Array.from({ length: n }, () => vocab[Math.floor(rnd() * vocab.length)] + '\n');
     for (let t = 0; t < 200; t++) {

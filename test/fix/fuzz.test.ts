@@ -13,13 +13,7 @@ import { Project } from '../../src/analysis/project';
 import { maskNonCode } from '../../src/analysis/text';
 import { applyEdits, errorCount, fixAll } from '../../src/fix/irqsave';
 import { fixtureDirs } from '../helpers/fixtures';
-
-function rng(seed: number): () => number {
-  return () => {
-    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
-    return seed / 0x7fffffff;
-  };
-}
+import { fuzzIter, fuzzSeeds, rng } from '../helpers/fuzz';
 
 // Fragments that stress where the declaration goes and what the fix may touch.
 const SNIPPETS = [
@@ -48,8 +42,8 @@ const SNIPPETS = [
   'irqflags',
 ];
 
-const ITER = Number(process.env.VRL_FUZZ_ITER ?? 25);
-const SEEDS = process.env.VRL_FUZZ_SEED ? [Number(process.env.VRL_FUZZ_SEED)] : [1, 2, 3];
+const ITER = fuzzIter(25);
+const SEEDS = fuzzSeeds([1, 2, 3]);
 
 function analyse(file: string, text: string) {
   const facts = factsFromText(file, text);
