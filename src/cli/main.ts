@@ -4,6 +4,7 @@ import * as v8 from 'node:v8';
 import { checkCommand } from './check';
 import { CliError, EXIT_USAGE, type Io } from './common';
 import { HELP, helpFor, VERSION } from './help';
+import { batchV8Flags } from './v8Flags';
 
 type Command = (args: string[], io: Io) => Promise<number>;
 
@@ -51,21 +52,11 @@ export async function main(argv: string[], io: Io): Promise<number> {
   }
 }
 
-/**
- * V8 settings for the one-shot batch commands, set before any code is warm or any wasm is
- * compiled. Such a run spends about as much CPU compiling as analysing: on the 6.12 tree the
- * background threads took 0.75 s of CPU (the main thread 0.8 s), mostly TurboFan optimising
- * JavaScript that a 1-second run barely reuses, and the parser's wasm tiering up. On two cores,
- * beside ripgrep, that CPU is taken from the analysis. So JavaScript is optimised later (most of
- * the gain) and with less inlining, and the wasm parser stays on the baseline compiler (Liftoff):
- * V8's other threads go from about 0.75 s to 0.2 s of CPU (README.md#performance). The language
- * server and the simulator run long and keep V8's defaults.
- */
-const BATCH_V8_FLAGS = ['--liftoff-only', '--max-inlined-bytecode-size-cumulative=200', '--interrupt-budget=300000'];
 const BATCH_COMMANDS = new Set(['check', 'fix', 'patch']);
 
 if (require.main === module) {
-  if (BATCH_COMMANDS.has(process.argv[2] ?? '')) for (const flag of BATCH_V8_FLAGS) v8.setFlagsFromString(flag);
+  // Set before any code is warm or any wasm is compiled (v8Flags.ts).
+  if (BATCH_COMMANDS.has(process.argv[2] ?? '')) for (const flag of batchV8Flags(process.versions.v8)) v8.setFlagsFromString(flag);
   // A reader that goes away (`| head`) is not an error worth a stack trace: stop quietly. Any
   // other output error is one line, exit 2.
   for (const stream of [process.stdout, process.stderr]) {
