@@ -1,6 +1,7 @@
 // Kernel API knowledge as data, kept apart from the rules that use it (as smatch keeps its
 // lock_table[]). Semantics from include/linux/spinlock.h, spinlock_api_smp.h, rwlock.h,
 // cleanup.h (guard classes), workqueue.h and virtio.h.
+import { compareCodeUnits } from './text';
 
 /** What holding a lock does to hard IRQs on the holder's CPU. */
 export type IrqEffect =
@@ -264,7 +265,7 @@ export const VQ_TABLE_TYPES: readonly string[] = ['virtqueue_info', 'vq_callback
  * The prefilters (fileFacts.ts) search for these.
  */
 export function substringTokens(names: Iterable<string>): string[] {
-  const all = [...new Set(names)].sort((a, b) => a.length - b.length || a.localeCompare(b));
+  const all = [...new Set(names)].sort((a, b) => a.length - b.length || compareCodeUnits(a, b));
   const out: string[] = [];
   for (const n of all) if (!out.some(t => n.includes(t))) out.push(n);
   return out;

@@ -15,7 +15,7 @@
 // substituted, up to NEST_DEPTH levels. Read from the text alone, in one linear pass per level,
 // so the same table decides which bodies the sparse parse may blank (sparse.ts).
 import { LOCK_APIS } from './apis';
-import { maskNonCode, maskPreprocessor, matchBrace, matchParen, normaliseLockExpr, previousNonSpace, splitArgs } from './text';
+import { compareCodeUnits, maskNonCode, maskPreprocessor, matchBrace, matchParen, normaliseLockExpr, previousNonSpace, splitArgs } from './text';
 
 export interface SummaryEffect {
   /** The underlying lock API (`spin_lock`, `spin_unlock_irqrestore`, `local_irq_save`). */
@@ -75,7 +75,7 @@ export function exportedWrappers(sums: FileSummaries, file: string): ExportedWra
       effects: s.effects.map(e => ({ api: e.api, args: e.args })),
     });
   }
-  return out.length ? out.sort((a, b) => a.name.localeCompare(b.name)) : undefined;
+  return out.length ? out.sort((a, b) => compareCodeUnits(a.name, b.name)) : undefined;
 }
 
 /** Identity of a set of driver wrappers. */

@@ -31,6 +31,15 @@ export class LineIndex {
   }
 }
 
+/**
+ * Orders strings by UTF-16 code units, as Array.prototype.sort() does by default. Not
+ * localeCompare(): its order follows the user's locale (in Estonian "z" sorts before "t", in
+ * Swedish "å" after "z"), and the findings and facts must come out the same on every machine.
+ */
+export function compareCodeUnits(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
 /** Removes C comments, keeping string literals intact. */
 export function stripComments(text: string): string {
   if (!text.includes('/')) return text;

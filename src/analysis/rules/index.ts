@@ -3,6 +3,7 @@
 // fixtures, its README section and one line here.
 import type { CodeModel } from '../../sim/fromCode';
 import type { WorkspaceIndex } from '../workspace';
+import { compareCodeUnits } from '../text';
 import type { Finding, Rule, RuleLevel, Severity } from './rule';
 import { RULE_LEVELS } from './rule';
 import { vrl001 } from './vrl001';
@@ -24,7 +25,7 @@ export function ruleById(id: string): Rule | undefined {
 export function registerRule(rule: Rule): void {
   if (ruleById(rule.meta.id)) throw new Error(`rule ${rule.meta.id} is already registered`);
   registry.push(rule);
-  registry.sort((a, b) => a.meta.id.localeCompare(b.meta.id));
+  registry.sort((a, b) => compareCodeUnits(a.meta.id, b.meta.id));
 }
 
 /** Removes a rule added with registerRule() (tests). */

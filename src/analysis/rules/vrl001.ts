@@ -12,6 +12,7 @@
 // interrupt still finds the ring empty), and an interrupt routed to another CPU is not masked.
 import { DRAIN_APIS, isIrqUnsafeSpin } from '../apis';
 import type { DrainFact, FunctionFacts, LockOp } from '../facts';
+import { compareCodeUnits } from '../text';
 import { drainQueueCallbacks } from './queues';
 import type { CallbackInfo, FnRef, ResolvedBinding, ScheduleReach, Tables, WorkspaceIndex } from '../workspace';
 import { irqsaveFix } from '../../fix/irqsave';
@@ -84,7 +85,7 @@ function check(index: WorkspaceIndex): Finding[] {
       [...g.ops].sort((a, b) => a - b),
     ),
   );
-  return findings.sort((a, b) => a.file.localeCompare(b.file) || a.span.start - b.span.start);
+  return findings.sort((a, b) => compareCodeUnits(a.file, b.file) || a.span.start - b.span.start);
 }
 
 /**

@@ -29,6 +29,7 @@ import {
 } from '../apis';
 import type { CallFact, DrainFact, FunctionFacts, LockOp, Span } from '../facts';
 import { keysMatch, resolveKeys } from '../shape';
+import { compareCodeUnits } from '../text';
 import type { CallbackInfo, FnRef, Tables, WorkKey, WorkspaceIndex } from '../workspace';
 import { SimOptionError, vrl002Model } from '../../sim/fromCode';
 import { drainQueueCallbacks, drainQueueKeys } from './queues';
@@ -118,7 +119,7 @@ function check(index: WorkspaceIndex): Finding[] {
       }
     }
   }
-  return [...out.values()].sort((a, b) => a.file.localeCompare(b.file) || a.span.start - b.span.start);
+  return [...out.values()].sort((a, b) => compareCodeUnits(a.file, b.file) || a.span.start - b.span.start);
 }
 
 /** Transport code: the ring and the transports drain on behalf of drivers, with their own callbacks. */

@@ -31,6 +31,7 @@
 // write_unlock_irqrestore(l, f) (an upgrade), spin_lock_irq(&l) .. spin_unlock(&l); work;
 // spin_lock(&l) .. spin_unlock_irq(&l).
 import type { FunctionFacts, LockOp } from '../facts';
+import { compareCodeUnits } from '../text';
 import type { WorkspaceIndex } from '../workspace';
 import { irqFlagsFix } from '../../fix/irqflags';
 import { createRule, type Finding } from './rule';
@@ -99,7 +100,7 @@ function check(index: WorkspaceIndex): Finding[] {
       });
     }
   }
-  return out.sort((a, b) => a.file.localeCompare(b.file) || a.span.start - b.span.start);
+  return out.sort((a, b) => compareCodeUnits(a.file, b.file) || a.span.start - b.span.start);
 }
 
 const flagsKey = (t: string | undefined) => (t ?? '').replace(/\s+/g, '');
