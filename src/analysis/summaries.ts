@@ -15,7 +15,16 @@
 // substituted, up to NEST_DEPTH levels. Read from the text alone, in one linear pass per level,
 // so the same table decides which bodies the sparse parse may blank (sparse.ts).
 import { LOCK_APIS } from './apis';
-import { compareCodeUnits, maskNonCode, maskPreprocessor, matchBrace, matchParen, normaliseLockExpr, previousNonSpace, splitArgs } from './text';
+import {
+  compareCodeUnits,
+  maskNonCode,
+  maskPreprocessor,
+  matchBrace,
+  matchParen,
+  normaliseLockExpr,
+  previousNonSpace,
+  splitArgs,
+} from './text';
 
 export interface SummaryEffect {
   /** The underlying lock API (`spin_lock`, `spin_unlock_irqrestore`, `local_irq_save`). */
