@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import { FactsCache } from './factsCache';
 import type { FileFacts } from './facts';
 import { factsFromBytes } from './fileFacts';
+import { NOT_UTF8_NAME, notUtf8Name } from './fileRead';
 import { Project, type ExpansionHost } from './project';
 import type { RuleSettings } from './rules';
 import type { Finding } from './rules/rule';
@@ -60,7 +61,7 @@ export async function checkPaths(paths: string[], opts: CheckOptions = {}): Prom
       st = fs.statSync(p);
       fs.accessSync(p, st.isDirectory() ? fs.constants.R_OK | fs.constants.X_OK : fs.constants.R_OK);
     } catch (e) {
-      throw new PathError(p, errnoText(e));
+      throw new PathError(p, (e as NodeJS.ErrnoException).code === 'ENOENT' && notUtf8Name(p) ? NOT_UTF8_NAME : errnoText(e));
     }
     // A FIFO or a device would block the read, or never end.
     if (!st.isDirectory() && !st.isFile()) throw new PathError(p, 'Not a regular file');

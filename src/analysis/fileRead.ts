@@ -1,8 +1,10 @@
 // Reading a source file safely: regular files only (a FIFO would block the reader for good, a
 // device such as /dev/zero would never end), the size checked before any byte is read, and a
 // content hash so a writer can tell whether the file changed since.
+import { isUtf8 } from 'node:buffer';
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { MAX_PARSE_BYTES } from './source';
 
 export interface FileSnapshot {
@@ -70,5 +72,25 @@ function errnoReason(e: unknown): string {
       return 'Is a directory';
     default:
       return err.code ? `${err.code}: ${err.message.replace(/^[A-Z]+: /, '')}` : String(err.message ?? e);
+  }
+}
+
+/** Why a file that exists cannot be analysed: see notUtf8Name(). */
+export const NOT_UTF8_NAME = 'cannot be analysed: the path is not valid UTF-8';
+
+/**
+ * Whether `file`, which could not be found, exists under a name that is not valid UTF-8: Node
+ * decodes such a name (from a directory listing, ripgrep's output or the command line) with
+ * U+FFFD in place of the bad bytes, and the string no longer names the file. Checked against the
+ * directory's raw listing, so a name that really holds U+FFFD and is gone is still "not found".
+ */
+export function notUtf8Name(file: string): boolean {
+  if (!file.includes('\uFFFD')) return false;
+  const dir = path.dirname(file);
+  const base = path.basename(file);
+  try {
+    return fs.readdirSync(dir, { encoding: 'buffer' }).some(n => !isUtf8(n) && n.toString() === base);
+  } catch {
+    return dir !== file && notUtf8Name(dir);
   }
 }

@@ -11,6 +11,7 @@ import { Worker } from 'node:worker_threads';
 import type { FileFacts } from './facts';
 import { FactsCache } from './factsCache';
 import { factsFromBytes, isSeed, mentionsAny } from './fileFacts';
+import { NOT_UTF8_NAME, notUtf8Name } from './fileRead';
 import { excludeMatcher, type ExcludeRule } from './glob';
 import { initParser } from './parser';
 import { MAX_PARSE_BYTES } from './source';
@@ -207,7 +208,9 @@ export class UnitProcessor {
         entries = fs.readdirSync(dir, { withFileTypes: true });
       } catch (e) {
         // Gone since it was listed: nothing to read. Otherwise the tree was not fully read.
-        if ((e as NodeJS.ErrnoException).code !== 'ENOENT') reply.errors.push(`${dir}: ${errnoText(e)}`);
+        const code = (e as NodeJS.ErrnoException).code;
+        if (code === 'ENOENT' && notUtf8Name(dir)) reply.errors.push(`${dir}: ${NOT_UTF8_NAME}`);
+        else if (code !== 'ENOENT') reply.errors.push(`${dir}: ${errnoText(e)}`);
         continue;
       }
       for (const e of entries) {
@@ -236,6 +239,11 @@ export class UnitProcessor {
       bytes = r.bytes;
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
+      // A name that is not UTF-8 was listed, but its decoded string names no file.
+      if (code === 'ENOENT' && notUtf8Name(file)) {
+        (names ? reply.warnings : reply.errors).push(`${file}: ${NOT_UTF8_NAME}`);
+        return;
+      }
       // Not a C source after all, or too large: skipped with a warning. A file that cannot be
       // read is an error (README: exit 2), unless it went away since it was listed.
       if (code === 'ENOTREG' || code === 'ETOOLARGE' || code === 'ENOENT' || names)

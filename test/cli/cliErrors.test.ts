@@ -129,4 +129,35 @@ describe('CLI errors and outputs', function () {
       assert.doesNotMatch(r.stderr, /\n\s+at /);
     }
   });
+  it('a file or directory whose name is not valid UTF-8 is one line and exit 2, not "No such file" or a silent exit 0', async function () {
+    if (process.platform !== 'linux') this.skip();
+    const dir = race();
+    // "caf\xe9.c" and "d\xe9/x.c" in Latin-1: Node decodes both names with U+FFFD.
+    const raw = (...parts: number[][]) => Buffer.concat([Buffer.from(dir + '/'), ...parts.map(p => Buffer.from(p))]);
+    const cafe = [0x63, 0x61, 0x66, 0xe9, 0x2e, 0x63];
+    const de = [0x64, 0xe9];
+    fs.writeFileSync(raw(cafe), BEFORE);
+    fs.mkdirSync(raw(de));
+    fs.writeFileSync(raw(de, [0x2f, 0x78, 0x2e, 0x63]), BEFORE);
+    // A name that really holds U+FFFD (valid UTF-8) is an ordinary file, and gone it is "not found".
+    fs.writeFileSync(path.join(dir, 'real\uFFFD.c'), BEFORE);
+    const why = 'cannot be analysed: the path is not valid UTF-8';
+    for (const prefilter of ['ripgrep', 'builtin']) {
+      const r = await runCli(['check', '--prefilter', prefilter, '.'], dir);
+      if (prefilter === 'ripgrep' && /ripgrep \(rg\) is not installed/.test(r.stderr)) continue;
+      assert.equal(r.code, 2, `${prefilter}: ${r.stderr}`);
+      assert.match(r.stderr, /^virtio-race-lint: caf\uFFFD\.c: cannot be analysed: the path is not valid UTF-8$/m, prefilter);
+      // rg lists the file inside; the built-in walk cannot list the directory itself.
+      const inner = prefilter === 'ripgrep' ? 'd\uFFFD/x.c' : 'd\uFFFD';
+      assert.ok(r.stderr.split('\n').includes(`virtio-race-lint: ${inner}: ${why}`), `${prefilter}: ${r.stderr}`);
+      assert.match(r.stdout, /^race\.c:\d+:\d+: warning: .*\[VRL001\]$/m, prefilter);
+      assert.match(r.stdout, /^real\uFFFD\.c:\d+:\d+: warning: .*\[VRL001\]$/m, prefilter);
+    }
+    const named = await runCli(['check', 'caf\uFFFD.c'], dir);
+    assert.equal(named.code, 2);
+    assert.equal(named.stderr, `virtio-race-lint: caf\uFFFD.c: ${why}\n`);
+    const gone = await runCli(['check', 'gone\uFFFD.c'], dir);
+    assert.equal(gone.code, 2);
+    assert.equal(gone.stderr, 'virtio-race-lint: gone\uFFFD.c: No such file or directory\n');
+  });
 });
