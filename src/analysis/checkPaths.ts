@@ -6,6 +6,7 @@ import type { FileFacts } from './facts';
 import { factsFromBytes } from './fileFacts';
 import { NOT_UTF8_NAME, notUtf8Name } from './fileRead';
 import { Project, type ExpansionHost } from './project';
+import { compareCodeUnits } from './text';
 import type { RuleSettings } from './rules';
 import type { Finding } from './rules/rule';
 import { defaultWorkers, driverFilesWithRipgrep, errnoText, isCSource, parseClock, ripgrep, ScanPool, type ScanStats } from './scan';
@@ -87,7 +88,22 @@ export async function checkPaths(paths: string[], opts: CheckOptions = {}): Prom
     ms.scan = performance.now() - t0;
     ms.parseScan = parseClock.ms - parse0;
     // A file both walked and named: the named parse (of the whole file) replaces the walked one.
-    for (const f of [...walked.facts, ...named.facts]) project.setFacts(f);
+    // One file under two names (`check real link` with link -> real, a file and a link to it) is
+    // analysed once, under the first name given, else the first in path order: otherwise its
+    // findings come twice, and fix and patch edit it twice.
+    const order = new Map(explicit.map((f, i) => [f, i]));
+    const ids = new Map<string, string>();
+    const firstName = (f: FileFacts) => {
+      const id = fileIdentity(f.file);
+      if (id === undefined) return true;
+      const first = ids.get(id);
+      if (first !== undefined && first !== f.file) return false;
+      ids.set(id, f.file);
+      return true;
+    };
+    const namedOnce = [...named.facts].sort((a, b) => (order.get(a.file) ?? 0) - (order.get(b.file) ?? 0)).filter(firstName);
+    const walkedOnce = [...walked.facts].sort((a, b) => compareCodeUnits(a.file, b.file)).filter(firstName);
+    for (const f of [...walkedOnce, ...namedOnce]) project.setFacts(f);
     const files = [...new Set([...walked.files, ...named.files])].sort();
     const byDir = new Map<string, string[]>();
     for (const f of files) {
@@ -148,6 +164,16 @@ export async function checkPaths(paths: string[], opts: CheckOptions = {}): Prom
     return { project, findings, warnings: [...new Set(warnings)].sort(), errors, stats, files };
   } finally {
     await pool.close();
+  }
+}
+
+/** The file's device and inode, or undefined if it cannot be stat'ed. */
+function fileIdentity(file: string): string | undefined {
+  try {
+    const st = fs.statSync(file);
+    return `${st.dev}:${st.ino}`;
+  } catch {
+    return undefined;
   }
 }
 

@@ -171,4 +171,27 @@ describe('virtio-race-lint check', () => {
     assert.equal((await runCli(['check', '.'], dir)).code, 0);
     assert.equal((await runCli(['check', 'empty.c'], dir)).code, 0);
   });
+  it('analyses a file reached under two names once: a linked directory, a link to a file', async () => {
+    const dir = tempDir();
+    copyDir(path.join(FIXTURES, 'vrl001', 'single-vq-delayed'), path.join(dir, 'real'));
+    fs.symlinkSync('real', path.join(dir, 'link'));
+    fs.symlinkSync('real/demo_single.c', path.join(dir, 'alias.c'));
+    const where = (r: { stdout: string }) =>
+      r.stdout
+        .trimEnd()
+        .split('\n')
+        .map(l => l.split(':')[0]);
+    // The first name given wins; among walked files, the first in path order.
+    assert.deepEqual(where(await runCli(['check', 'real', 'link'], dir)), ['link/demo_single.c']);
+    assert.deepEqual(where(await runCli(['check', 'real/demo_single.c', 'alias.c', 'link/demo_single.c'], dir)), ['real/demo_single.c']);
+    assert.deepEqual(where(await runCli(['check', 'alias.c', 'real'], dir)), ['alias.c']);
+    const patch = await runCli(['patch', '--signoff', 'A <a@example.org>', '--date', '0', 'real', 'link', 'alias.c'], dir);
+    assert.equal(patch.code, 0, patch.stderr);
+    assert.equal(patch.stdout.match(/^Subject: /gm)?.length, 1);
+    const fix = await runCli(['fix', 'real', 'link', 'alias.c'], dir);
+    assert.equal(fix.code, 0, fix.stderr);
+    assert.equal(fix.stderr, 'virtio-race-lint: fixed 1 finding in 1 file\n');
+    assert.equal(fs.readFileSync(path.join(dir, 'real', 'demo_single.c'), 'utf8').match(/spin_lock_irqsave\(/g)?.length, 1);
+    assert.ok(fs.lstatSync(path.join(dir, 'alias.c')).isSymbolicLink());
+  });
 });
