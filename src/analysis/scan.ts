@@ -10,7 +10,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { Worker } from 'node:worker_threads';
 import type { FileFacts } from './facts';
 import { FactsCache } from './factsCache';
-import { factsFromBytes, isSeed, mentionsAny } from './fileFacts';
+import { containsVirtqueue, factsFromBytes, isSeed, mentionsAny } from './fileFacts';
 import { NOT_UTF8_NAME, notUtf8Name } from './fileRead';
 import { excludeMatcher, type ExcludeRule } from './glob';
 import { initParser } from './parser';
@@ -144,6 +144,33 @@ export function readFileInto(file: string, buf: Buffer): { buffer: Buffer; bytes
 }
 
 /**
+ * Whether a file too large to read whole contains "virtqueue", read in 1 MiB pieces (the
+ * literal can straddle two). False if it cannot be read: the read that follows says why.
+ */
+export function fileMentionsVirtqueue(file: string): boolean {
+  let fd: number | undefined;
+  try {
+    fd = fs.openSync(file, fs.constants.O_RDONLY | (fs.constants.O_NONBLOCK ?? 0) | (fs.constants.O_NOCTTY ?? 0));
+    if (!fs.fstatSync(fd).isFile()) return false;
+    const keep = 'virtqueue'.length - 1;
+    const buf = Buffer.allocUnsafe(1 << 20);
+    let have = 0;
+    for (;;) {
+      const r = fs.readSync(fd, buf, have, buf.length - have, null);
+      if (r === 0) return false;
+      have += r;
+      if (containsVirtqueue(buf.subarray(0, have))) return true;
+      buf.copy(buf, 0, have - keep, have);
+      have = keep;
+    }
+  } catch {
+    return false;
+  } finally {
+    if (fd !== undefined) fs.closeSync(fd);
+  }
+}
+
+/**
  * Does one unit of scanning: lists directories (not recursively) or takes named files, reads
  * each C file, and parses it when `all` is set or the prefilter says it matters.
  */
@@ -244,6 +271,10 @@ export class UnitProcessor {
         (names ? reply.warnings : reply.errors).push(`${file}: ${NOT_UTF8_NAME}`);
         return;
       }
+      // Too large to analyse, in a directory read without ripgrep: it matters (and is worth a
+      // warning) only if it is a candidate, as ripgrep would list it. Kernel trees hold dozens of
+      // generated register headers over the limit that name no virtqueue.
+      if (code === 'ETOOLARGE' && !all && !names && !fileMentionsVirtqueue(file)) return;
       // Not a C source after all, or too large: skipped with a warning. A file that cannot be
       // read is an error (README: exit 2), unless it went away since it was listed.
       if (code === 'ENOTREG' || code === 'ETOOLARGE' || code === 'ENOENT' || names)

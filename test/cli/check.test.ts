@@ -194,4 +194,24 @@ describe('virtio-race-lint check', () => {
     assert.equal(fs.readFileSync(path.join(dir, 'real', 'demo_single.c'), 'utf8').match(/spin_lock_irqsave\(/g)?.length, 1);
     assert.ok(fs.lstatSync(path.join(dir, 'alias.c')).isSymbolicLink());
   });
+  it('warns of a file too large to analyse only if it names a virtqueue, with either prefilter', async () => {
+    const dir = tempDir();
+    const size = 4 * 1024 * 1024 + 12;
+    // A generated register header over the limit that names no virtqueue: not a candidate.
+    fs.writeFileSync(path.join(dir, 'regs.h'), '#define R 0\n'.repeat(size / 12 + 1).slice(0, size));
+    // "virtqueue" across the boundary of the 1 MiB pieces the built-in scan reads.
+    const huge = Buffer.alloc(size, 0x20);
+    huge.write('virtqueue', (1 << 20) - 4);
+    fs.writeFileSync(path.join(dir, 'huge.c'), huge);
+    const want = `virtio-race-lint: warning: huge.c: skipped: too large to analyse (${size} bytes, limit 4194304)\n`;
+    for (const prefilter of ['builtin', ...(ripgrep() ? ['ripgrep'] : [])]) {
+      const r = await runCli(['check', '--prefilter', prefilter, '.'], dir);
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stderr, want, prefilter);
+    }
+    // Named, a file is analysed whatever it contains: too large is said of it.
+    // (Its neighbour huge.c is read as context, and is a candidate.)
+    const named = await runCli(['check', 'regs.h'], dir);
+    assert.equal(named.stderr, `${want}virtio-race-lint: warning: regs.h: skipped: too large to analyse (${size} bytes, limit 4194304)\n`);
+  });
 });
