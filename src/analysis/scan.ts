@@ -145,26 +145,28 @@ export function readFileInto(file: string, buf: Buffer): { buffer: Buffer; bytes
 
 /**
  * Whether a file too large to read whole contains "virtqueue", read in 1 MiB pieces (the
- * literal can straddle two). False if it cannot be read: the read that follows says why.
+ * literal can straddle two), and the bytes read. Not found if it cannot be read.
  */
-export function fileMentionsVirtqueue(file: string): boolean {
+export function searchForVirtqueue(file: string): { found: boolean; bytes: number } {
   let fd: number | undefined;
+  let bytes = 0;
   try {
     fd = fs.openSync(file, fs.constants.O_RDONLY | (fs.constants.O_NONBLOCK ?? 0) | (fs.constants.O_NOCTTY ?? 0));
-    if (!fs.fstatSync(fd).isFile()) return false;
+    if (!fs.fstatSync(fd).isFile()) return { found: false, bytes };
     const keep = 'virtqueue'.length - 1;
     const buf = Buffer.allocUnsafe(1 << 20);
     let have = 0;
-    for (;;) {
-      const r = fs.readSync(fd, buf, have, buf.length - have, null);
-      if (r === 0) return false;
+    for (let r; (r = fs.readSync(fd, buf, have, buf.length - have, null)) > 0;) {
+      bytes += r;
       have += r;
-      if (containsVirtqueue(buf.subarray(0, have))) return true;
-      buf.copy(buf, 0, have - keep, have);
-      have = keep;
+      if (containsVirtqueue(buf.subarray(0, have))) return { found: true, bytes };
+      const from = Math.max(0, have - keep);
+      buf.copy(buf, 0, from, have);
+      have -= from;
     }
+    return { found: false, bytes };
   } catch {
-    return false;
+    return { found: false, bytes };
   } finally {
     if (fd !== undefined) fs.closeSync(fd);
   }
@@ -274,7 +276,12 @@ export class UnitProcessor {
       // Too large to analyse, in a directory read without ripgrep: it matters (and is worth a
       // warning) only if it is a candidate, as ripgrep would list it. Kernel trees hold dozens of
       // generated register headers over the limit that name no virtqueue.
-      if (code === 'ETOOLARGE' && !all && !names && !fileMentionsVirtqueue(file)) return;
+      if (code === 'ETOOLARGE' && !all && !names) {
+        const searched = searchForVirtqueue(file);
+        reply.read++;
+        reply.bytes += searched.bytes;
+        if (!searched.found) return;
+      }
       // Not a C source after all, or too large: skipped with a warning. A file that cannot be
       // read is an error (README: exit 2), unless it went away since it was listed.
       if (code === 'ENOTREG' || code === 'ETOOLARGE' || code === 'ENOENT' || names)
