@@ -155,6 +155,8 @@ export function reportReadErrors(result: CheckResult, io: Io): boolean {
  */
 export async function analyse(paths: string[], io: Io, opts: CheckOptions = {}): Promise<CheckResult> {
   if (paths.length === 0) throw new CliError('no PATH given');
+  // An unset variable ("$DIR") is not the current directory, which path.resolve() would make it.
+  if (paths.includes('')) throw new CliError("'': No such file or directory");
   const abs = paths.map(p => path.resolve(io.cwd, p));
   try {
     return await checkPaths(abs, opts);

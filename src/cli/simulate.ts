@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { relativePath } from '../api/check';
+import { errnoText, relativePath } from '../api/check';
 import {
   type CodeSimulation,
   DRAIN_SHAPES,
@@ -51,7 +51,15 @@ export async function simulateCommand(args: string[], io: Io): Promise<number> {
     completions: intOption('completions', a.options.get('completions'), 1, 100_000_000),
     timed: a.flags.has('timed'),
   };
-  if (!fs.existsSync(file) || !fs.statSync(file).isFile()) throw new CliError(`${m[1]}: No such file`);
+  let st: fs.Stats | undefined;
+  try {
+    st = m[1] ? fs.statSync(file, { throwIfNoEntry: false }) : undefined;
+  } catch (e) {
+    throw new CliError(`${m[1]}: ${errnoText(e)}`);
+  }
+  if (!st) throw new CliError(`${m[1] ? m[1] : "''"}: No such file or directory`);
+  if (!st.isFile())
+    throw new CliError(`${m[1]}: ${st.isDirectory() ? 'Is a directory' : 'not a regular file'} (simulate takes FILE or FILE:LINE)`);
   const { project, findings } = await analyse([m[1]], io, { workers: 0 });
   const targets = simulationTargets(findings, project.index, file, line !== undefined ? line - 1 : undefined);
   if ('error' in targets) throw new CliError(`simulate: ${m[1]}${line !== undefined ? `:${line}` : ''}: ${targets.error}`);

@@ -93,6 +93,19 @@ describe('virtio-race-lint check', () => {
       assert.deepEqual(await runCli([cmd], GPU), { code: 2, stdout: '', stderr: 'virtio-race-lint: no PATH given\n' });
   });
 
+  it('refuses an empty PATH (an unset "$DIR") rather than checking the current directory', async () => {
+    for (const cmd of ['check', 'fix', 'patch']) {
+      const r = await runCli([cmd, ''], GPU);
+      assert.deepEqual([r.code, r.stdout, r.stderr], [2, '', "virtio-race-lint: '': No such file or directory\n"], cmd);
+    }
+    const sim = await runCli(['simulate', ':12'], GPU);
+    assert.deepEqual([sim.code, sim.stderr], [2, "virtio-race-lint: '': No such file or directory\n"]);
+    const dir = await runCli(['simulate', '.'], GPU);
+    assert.deepEqual([dir.code, dir.stderr], [2, 'virtio-race-lint: .: Is a directory (simulate takes FILE or FILE:LINE)\n']);
+    const missing = await runCli(['simulate', 'no/such.c:3'], GPU);
+    assert.deepEqual([missing.code, missing.stderr], [2, 'virtio-race-lint: no/such.c: No such file or directory\n']);
+  });
+
   it('exits 2 for an unreadable file', async function () {
     if (process.getuid?.() === 0) this.skip(); // root reads anything
     const dir = tempDir();
