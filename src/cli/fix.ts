@@ -89,7 +89,8 @@ export async function patchCommand(args: string[], io: Io): Promise<number> {
   const dateOpt = a.options.get('date');
   const dateText = dateOpt ?? process.env.SOURCE_DATE_EPOCH;
   const date = dateText === undefined ? new Date() : parseDate(dateOpt !== undefined ? '--date' : 'SOURCE_DATE_EPOCH', dateText);
-  const out = a.options.get('output');
+  // `-o -` is standard output, as for most tools (not a file named "-" among the sources).
+  const out = a.options.get('output') === '-' ? undefined : a.options.get('output');
   const outPath = out !== undefined ? path.resolve(io.cwd, out) : undefined;
   if (out === '') throw new CliError('--output needs a file name');
   const result = await analyse(a.positional, io);

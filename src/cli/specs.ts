@@ -73,7 +73,7 @@ tree, git in its repository). A tree is a kernel tree when scripts/checkpatch.pl
 MAINTAINERS are at its root; elsewhere one line says the scripts were not run.
 Exit 2 if a tool asked for fails.`,
     options: [
-      opt('output', 'write the mails to FILE (an mbox) instead of stdout', 'FILE', { alias: '-o' }),
+      opt('output', 'write the mails to FILE (an mbox) instead of stdout (- is stdout)', 'FILE', { alias: '-o' }),
       opt('signoff', 'the Signed-off-by: and From: identity (default: git config user.name/user.email)', '"Name <mail>"', { alias: '-s' }),
       opt(
         'date',

@@ -33,6 +33,15 @@ describe('CLI errors and outputs', function () {
     assert.match(fs.readFileSync(path.join(dir, 'race.patch'), 'utf8'), /^Subject: \[PATCH\]/m);
   });
 
+  it('patch -o - writes the mails to standard output, not to a file named "-"', async () => {
+    const dir = race();
+    const r = await runCli(['patch', '--signoff', 'A <a@example.org>', '--date', '0', '-o', '-', 'race.c'], dir);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^Subject: \[PATCH\]/m);
+    assert.equal(r.stderr, '');
+    assert.ok(!fs.existsSync(path.join(dir, '-')));
+  });
+
   it('patch -o into a directory that does not exist is one line, exit 2', async () => {
     const dir = race();
     const r = await runCli(['patch', '--signoff', 'A <a@example.org>', '-o', 'no/such/dir/x.patch', 'race.c'], dir);
