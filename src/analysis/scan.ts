@@ -273,9 +273,9 @@ export class UnitProcessor {
         (names ? reply.warnings : reply.errors).push(`${file}: ${NOT_UTF8_NAME}`);
         return;
       }
-      // Too large to analyse, in a directory read without ripgrep: it matters (and is worth a
-      // warning) only if it is a candidate, as ripgrep would list it. Kernel trees hold dozens of
-      // generated register headers over the limit that name no virtqueue.
+      // Too large to analyse, in a directory: it matters (and is worth a warning) only if it is a
+      // candidate, one ripgrep would list (one it did list is searched again, and found). Kernel
+      // trees hold dozens of generated register headers over the limit that name no virtqueue.
       if (code === 'ETOOLARGE' && !all && !names) {
         const searched = searchForVirtqueue(file);
         reply.read++;

@@ -59,7 +59,7 @@ export async function simulateCommand(args: string[], io: Io): Promise<number> {
   }
   if (!st) throw new CliError(`${m[1] ? m[1] : "''"}: No such file or directory`);
   if (!st.isFile())
-    throw new CliError(`${m[1]}: ${st.isDirectory() ? 'Is a directory' : 'not a regular file'} (simulate takes FILE or FILE:LINE)`);
+    throw new CliError(`${m[1]}: ${st.isDirectory() ? 'Is a directory' : 'Not a regular file'} (simulate takes FILE or FILE:LINE)`);
   const { project, findings } = await analyse([m[1]], io, { workers: 0 });
   const targets = simulationTargets(findings, project.index, file, line !== undefined ? line - 1 : undefined);
   if ('error' in targets) throw new CliError(`simulate: ${m[1]}${line !== undefined ? `:${line}` : ''}: ${targets.error}`);

@@ -7,11 +7,11 @@
 // compiler (Liftoff), JavaScript is inlined less and, on Node 20, optimised later
 // (README.md#performance). The language server and the simulator run long and keep V8's defaults.
 //
-// V8 prints "Error: unrecognized flag" on stderr for a flag it does not know (and takes the
-// others), so a flag is set only on the V8 versions it was measured on: Node 20 (V8 11.3),
-// Node 22 (V8 12.4) and Node 24 (V8 13.6); any other V8 gets its defaults. `--interrupt-budget`
-// is gone from V8 12, and its successor there (`--invocation-count-for-turbofan`) showed no gain
-// in 8 alternating runs on each.
+// V8 prints "Error: unrecognized flag" on stderr for a flag it does not know, so flags are set
+// only on the V8 major versions they were measured on, 11, 12 and 13 (Node 20, 22 and 24, and
+// the odd releases between); any other V8 gets its defaults. `--interrupt-budget` is set up to
+// V8 11.3 (Node 20) only: V8 12 has no such flag, and its successor there
+// (`--invocation-count-for-turbofan`) showed no gain in 8 alternating runs on Node 22 and 24.
 
 /** The flags to set for a batch command under V8 `version` (`process.versions.v8`). */
 export function batchV8Flags(version: string): string[] {
