@@ -6,6 +6,7 @@ import { withoutDisabledCode } from './disabled';
 import { extractFacts } from './extract';
 import { parseC } from './parser';
 import { sparseRanges } from './sparse';
+import { isIdentChar } from './text';
 import { decodeSource, MAX_PARSE_BYTES } from './source';
 import type { DriverWrappers } from './summaries';
 
@@ -120,7 +121,7 @@ export function mentionsAny(bytes: Buffer, names: readonly string[]): boolean {
 function definesAt(bytes: Buffer, name: string, wrapper: boolean, chain: boolean): boolean {
   for (let i = bytes.indexOf(name); i >= 0; i = bytes.indexOf(name, i + 1)) {
     const before = i > 0 ? bytes[i - 1] : 32;
-    if (isIdent(before) || isIdent(bytes[i + name.length] ?? 32)) continue;
+    if (isIdentChar(before) || isIdentChar(bytes[i + name.length] ?? 32)) continue;
     if (
       wrapper
         ? isWrapperDefinitionAt(bytes, i, i + name.length) || (chain && isDefinitionAt(bytes, i + name.length))
@@ -199,8 +200,4 @@ function isWrapperDefinitionAt(bytes: Buffer, i: number, j: number): boolean {
 
 function isSpace(c: number): boolean {
   return c === 32 || c === 9 || c === 10 || c === 13;
-}
-
-function isIdent(c: number): boolean {
-  return (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95;
 }

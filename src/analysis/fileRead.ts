@@ -16,6 +16,18 @@ export interface FileSnapshot {
   mtimeMs: number;
 }
 
+/** Opens for reading without blocking on a FIFO or taking a terminal (the type is checked after). */
+export const OPEN_FOR_READ = fs.constants.O_RDONLY | (fs.constants.O_NONBLOCK ?? 0) | (fs.constants.O_NOCTTY ?? 0);
+
+/** `p` with symbolic links resolved; `p` itself if it cannot be (it does not exist). */
+export function realPath(p: string): string {
+  try {
+    return fs.realpathSync(p);
+  } catch {
+    return p;
+  }
+}
+
 export type ReadResult = { ok: true; snapshot: FileSnapshot } | { ok: false; reason: string; code: 'not-regular' | 'too-large' | 'io' };
 
 export function hashBytes(b: Uint8Array): string {
@@ -34,7 +46,7 @@ export function readRegularFile(file: string, limit = MAX_PARSE_BYTES): ReadResu
     const pre = fs.statSync(file);
     if (!pre.isFile()) return { ok: false, reason: 'not a regular file', code: 'not-regular' };
     if (pre.size > limit) return tooLarge(pre.size, limit);
-    fd = fs.openSync(file, fs.constants.O_RDONLY | (fs.constants.O_NONBLOCK ?? 0) | (fs.constants.O_NOCTTY ?? 0));
+    fd = fs.openSync(file, OPEN_FOR_READ);
     const st = fs.fstatSync(fd);
     if (!st.isFile()) return { ok: false, reason: 'not a regular file', code: 'not-regular' };
     if (st.size > limit) return tooLarge(st.size, limit);

@@ -6,6 +6,7 @@ import type { FileFacts, Span, SuppressionFact } from './facts';
 import { driverWrappersSig, type DriverWrappers } from './summaries';
 import { applyRuleSettings, enabledRules, type RuleSettings } from './rules';
 import type { Finding } from './rules/rule';
+import { compareCodeUnits } from './text';
 import { WorkspaceIndex } from './workspace';
 
 /** How the expansion step reaches files: listing a directory, and parsing files that define a name. */
@@ -127,7 +128,7 @@ export class Project {
    */
   wrapperJobs(): { file: string; extra: DriverWrappers }[] {
     const byDir = new Map<string, Map<string, DriverWrappers[number]>>();
-    const files = [...this.index.allFiles()].sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0));
+    const files = [...this.index.allFiles()].sort((a, b) => compareCodeUnits(a.file, b.file));
     for (const f of files) {
       if (!f.wrappers) continue;
       const dir = path.dirname(f.file);

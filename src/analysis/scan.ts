@@ -11,7 +11,7 @@ import { Worker } from 'node:worker_threads';
 import type { FileFacts } from './facts';
 import { FactsCache } from './factsCache';
 import { containsVirtqueue, factsFromBytes, isSeed, mentionsAny } from './fileFacts';
-import { NOT_UTF8_NAME, notUtf8Name } from './fileRead';
+import { NOT_UTF8_NAME, notUtf8Name, OPEN_FOR_READ } from './fileRead';
 import { excludeMatcher, type ExcludeRule } from './glob';
 import { initParser } from './parser';
 import { MAX_PARSE_BYTES } from './source';
@@ -117,7 +117,7 @@ export function isCSource(name: string): boolean {
  * *.c would block or never end), and a file over MAX_PARSE_BYTES is refused before any read.
  */
 export function readFileInto(file: string, buf: Buffer): { buffer: Buffer; bytes: Buffer } {
-  const fd = fs.openSync(file, fs.constants.O_RDONLY | (fs.constants.O_NONBLOCK ?? 0) | (fs.constants.O_NOCTTY ?? 0));
+  const fd = fs.openSync(file, OPEN_FOR_READ);
   try {
     const st = fs.fstatSync(fd);
     if (!st.isFile()) throw Object.assign(new Error('not a regular file'), { code: 'ENOTREG' });
@@ -151,7 +151,7 @@ export function searchForVirtqueue(file: string): { found: boolean; bytes: numbe
   let fd: number | undefined;
   let bytes = 0;
   try {
-    fd = fs.openSync(file, fs.constants.O_RDONLY | (fs.constants.O_NONBLOCK ?? 0) | (fs.constants.O_NOCTTY ?? 0));
+    fd = fs.openSync(file, OPEN_FOR_READ);
     if (!fs.fstatSync(fd).isFile()) return { found: false, bytes };
     const keep = 'virtqueue'.length - 1;
     const buf = Buffer.allocUnsafe(1 << 20);

@@ -17,6 +17,7 @@
 import { LOCK_APIS } from './apis';
 import {
   compareCodeUnits,
+  isIdentChar,
   maskNonCode,
   maskPreprocessor,
   matchBrace,
@@ -288,14 +289,10 @@ export function paramName(param: string): string {
     s = s.slice(0, open).trimEnd();
   }
   let i = s.length;
-  while (i > 0 && isWordChar(s.charCodeAt(i - 1))) i--;
+  while (i > 0 && isIdentChar(s.charCodeAt(i - 1))) i--;
   // An identifier starts with a letter or '_': leading digits are not part of it.
   while (i < s.length && s.charCodeAt(i) >= 48 && s.charCodeAt(i) <= 57) i++;
   return s.slice(i);
-}
-
-function isWordChar(c: number): boolean {
-  return (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95;
 }
 
 /**

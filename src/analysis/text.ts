@@ -40,6 +40,16 @@ export function compareCodeUnits(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
+/** A character code that can start a C identifier: a letter or '_'. */
+export function isIdentStart(c: number): boolean {
+  return (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95;
+}
+
+/** A character code that can continue a C identifier: a letter, a digit or '_'. */
+export function isIdentChar(c: number): boolean {
+  return isIdentStart(c) || (c >= 48 && c <= 57);
+}
+
 /** Removes C comments, keeping string literals intact. */
 export function stripComments(text: string): string {
   if (!text.includes('/')) return text;

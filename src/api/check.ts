@@ -9,7 +9,7 @@ import type { Finding } from '../analysis/rules/rule';
 import { decodeSource, type Decoded } from '../analysis/source';
 
 export { applyEditsToBytes } from '../analysis/source';
-export { hashBytes, type FileSnapshot } from '../analysis/fileRead';
+export { hashBytes, realPath, type FileSnapshot } from '../analysis/fileRead';
 export { errnoText, ripgrep } from '../analysis/scan';
 export { formatText, relativePath, toJson, toSarif } from '../report/formats';
 export { checkPaths, PathError, type CheckOptions, type CheckResult, type Decoded };

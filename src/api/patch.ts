@@ -5,7 +5,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { FileFacts } from '../analysis/facts';
-import { readRegularFile } from '../analysis/fileRead';
+import { readRegularFile, realPath } from '../analysis/fileRead';
 import type { Finding } from '../analysis/rules/rule';
 import { decodeSource } from '../analysis/source';
 import { parseIdent, RepoCache, repoInfo } from '../fix/gitInfo';
@@ -126,12 +126,4 @@ export async function applyPatch(
       reason: `${open.join(', ')} ${open.length === 1 ? 'has' : 'have'} unsaved edits: save ${open.length === 1 ? 'it' : 'them'} (and commit) first`,
     };
   return gitAm(top, patchFile, files);
-}
-
-function realPath(p: string): string {
-  try {
-    return fs.realpathSync(p);
-  } catch {
-    return p;
-  }
 }

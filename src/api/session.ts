@@ -4,13 +4,12 @@
 // expansion to neighbour files; the findings; and what a front end does with them (fixes, the
 // patch's input, the simulation's targets). The language server is protocol handlers and
 // conversion over this; positions are the core's (0-based line, UTF-16 character).
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { AnalysedDocument } from '../analysis/document';
 import type { FileFacts } from '../analysis/facts';
 import { FactsCache } from '../analysis/factsCache';
 import { factsFromBytes, factsFromText, isSeed } from '../analysis/fileFacts';
-import { readRegularFile } from '../analysis/fileRead';
+import { readRegularFile, realPath } from '../analysis/fileRead';
 import { excludeMatcher, excludeRules } from '../analysis/glob';
 import { initParser, ParseTimeout } from '../analysis/parser';
 import { Project, type Analysis, type ExpansionHost } from '../analysis/project';
@@ -743,15 +742,8 @@ export class Session {
 
   /** An open buffer of `file` (or of a path naming the same file) differs from the disk. */
   unsaved(file: string): boolean {
-    const real = (f: string) => {
-      try {
-        return fs.realpathSync(f);
-      } catch {
-        return f;
-      }
-    };
     return [...this.docs.values()].some(d => {
-      if (d.key !== file && real(d.key) !== real(file)) return false;
+      if (d.key !== file && realPath(d.key) !== realPath(file)) return false;
       const r = readRegularFile(d.key);
       const t = r.ok ? decodeSource(r.snapshot.bytes) : undefined;
       return !t?.ok || t.text !== d.doc.text;

@@ -1,6 +1,14 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { applyEditsToBytes, errnoText, relativePath, rereadFilesWithFindings, type CheckResult, type RereadFile } from '../api/check';
+import {
+  applyEditsToBytes,
+  errnoText,
+  realPath,
+  relativePath,
+  rereadFilesWithFindings,
+  type CheckResult,
+  type RereadFile,
+} from '../api/check';
 import { applyEdits, fixAllEdits, unifiedDiff } from '../api/fix';
 import {
   applyKernelTools,
@@ -97,17 +105,11 @@ export async function patchCommand(args: string[], io: Io): Promise<number> {
   // The mail must not replace a source file (`patch -o race.c race.c`): not one the analysis
   // read, nor one named on the command line.
   if (outPath) {
-    const real = (p: string) => {
-      try {
-        return fs.realpathSync(p);
-      } catch {
-        return path.resolve(p);
-      }
-    };
-    const target = real(outPath);
+    // All absolute: the paths the analysis read, and the command line's resolved.
+    const target = realPath(outPath);
     const sources = new Set(
       [...result.files, ...[...result.project.index.allFiles()].map(f => f.file), ...a.positional.map(p => path.resolve(io.cwd, p))].map(
-        real,
+        realPath,
       ),
     );
     if (sources.has(target)) throw new CliError(`--output ${out}: is a source file being patched; refusing to overwrite it`);

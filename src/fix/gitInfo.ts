@@ -7,6 +7,7 @@
 import { execFile, execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { realPath } from '../analysis/fileRead';
 import type { Ident } from './mail';
 import type { RepoInfo } from './patch';
 
@@ -180,15 +181,6 @@ export function kernelRoot(file: string): string | undefined {
   for (let d = path.dirname(file); ; d = path.dirname(d)) {
     if (fs.existsSync(path.join(d, 'MAINTAINERS')) && fs.existsSync(path.join(d, 'Kbuild'))) return d;
     if (path.dirname(d) === d) return undefined;
-  }
-}
-
-/** `p` with symbolic links resolved, as git reports its top level; `p` itself if it does not exist. */
-function realPath(p: string): string {
-  try {
-    return fs.realpathSync(p);
-  } catch {
-    return p;
   }
 }
 

@@ -32,6 +32,8 @@ import type {
 } from '../facts';
 import {
   identArg,
+  isIdentChar,
+  isIdentStart,
   maskNonCode,
   matchBrace,
   matchParen,
@@ -943,7 +945,6 @@ export class FunctionWalker {
     return s;
   }
 
-  /** `vp->ops->reclaim` of `vp->ops->reclaim(vp)`: the text before the argument list. */
   /**
    * A lock or unlock call as a lock operation (a direct call, a trylock, or one effect of a
    * wrapper's call): `api` its table entry, `lockArg` and `flags` its argument texts, `at` the
@@ -975,6 +976,7 @@ export class FunctionWalker {
     };
   }
 
+  /** `vp->ops->reclaim` of `vp->ops->reclaim(vp)`: the text before the argument list. */
   private fnExprOf(site: CallSite): string {
     // A member chain ends at the name; a comment or string inside it would end the match early.
     const before = this.fc.text.slice(Math.max(0, site.nameEnd - 120), site.nameEnd);
@@ -1133,11 +1135,7 @@ export class FunctionWalker {
 /** Characters of an assignment's target as the setup patterns read it: `d->vqs[i]`, `vi.cvq`. */
 function isTargetChar(c: number): boolean {
   // Letters, '_', digits, and . > [ ] -
-  return isIdentStart(c) || (c >= 48 && c <= 57) || c === 46 || c === 62 || c === 91 || c === 93 || c === 45;
-}
-
-function isIdentStart(c: number): boolean {
-  return (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95;
+  return isIdentChar(c) || c === 46 || c === 62 || c === 91 || c === 93 || c === 45;
 }
 
 /**
